@@ -1,0 +1,47 @@
+import { ErrorCode, ProtocolError } from './errors.js';
+
+// Linear-time: one character class, no alternation or nested quantifiers.
+const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Byte length a standard, padded Base64 string decodes to, or -1 when the string is not
+ * standard padded Base64 (RFC 4648 §4). Does not allocate the decoded bytes.
+ */
+export function base64DecodedLength(text: string): number {
+  if (text.length % 4 !== 0 || !BASE64_CHARS.test(text)) return -1;
+  if (text.length === 0) return 0;
+  let padding = 0;
+  if (text.charCodeAt(text.length - 1) === 61) padding++;
+  if (text.charCodeAt(text.length - 2) === 61) padding++;
+  return (text.length / 4) * 3 - padding;
+}
+
+/** Encodes bytes as standard padded Base64. */
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/**
+ * Decodes standard padded Base64, rejecting anything non-canonical, so one byte string
+ * has exactly one accepted encoding.
+ * @param label names the field in the error message.
+ * @param length exact expected byte length, if any.
+ * @throws ProtocolError `E_BAD_FIELD`.
+ */
+export function fromBase64(text: string, label: string, length?: number): Uint8Array {
+  const decodedLength = base64DecodedLength(text);
+  if (decodedLength < 0) {
+    throw new ProtocolError(ErrorCode.BAD_FIELD, `${label} is not standard Base64`);
+  }
+  if (length !== undefined && decodedLength !== length) {
+    throw new ProtocolError(
+      ErrorCode.BAD_FIELD,
+      `${label} must be ${length} bytes, got ${decodedLength}`,
+    );
+  }
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.toString('base64') !== text) {
+    throw new ProtocolError(ErrorCode.BAD_FIELD, `${label} is not canonical Base64`);
+  }
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

@@ -1,0 +1,63 @@
+/**
+ * Stable error codes shared by the wire (`error` frames), logs and tests.
+ * Every code is documented in docs/PROTOCOL.md; tests assert codes, never message texts.
+ */
+export const ErrorCode = {
+  // framing (fatal: the decoder is dead after these)
+  FRAME_TOO_LONG: 'E_FRAME_TOO_LONG',
+  // per-frame validation (the frame is dropped, the connection goes on)
+  BAD_UTF8: 'E_BAD_UTF8',
+  BAD_JSON: 'E_BAD_JSON',
+  NOT_OBJECT: 'E_NOT_OBJECT',
+  JSON_TOO_COMPLEX: 'E_JSON_TOO_COMPLEX',
+  FORBIDDEN_KEY: 'E_FORBIDDEN_KEY',
+  UNKNOWN_TYPE: 'E_UNKNOWN_TYPE',
+  BAD_FIELD: 'E_BAD_FIELD',
+  // session state
+  HELLO_REQUIRED: 'E_HELLO_REQUIRED',
+  ALREADY_HELLO: 'E_ALREADY_HELLO',
+  HELLO_TIMEOUT: 'E_HELLO_TIMEOUT',
+  BAD_NAME: 'E_BAD_NAME',
+  NAME_TAKEN: 'E_NAME_TAKEN',
+  // relay
+  PEER_OFFLINE: 'E_PEER_OFFLINE',
+  RELAY_TO_SELF: 'E_RELAY_TO_SELF',
+  // end-to-end (client side only; never sent by the server)
+  DECRYPT_FAILED: 'E_DECRYPT_FAILED',
+  BAD_KEY: 'E_BAD_KEY',
+  // server state
+  SERVER_FULL: 'E_SERVER_FULL',
+  SHUTTING_DOWN: 'E_SHUTTING_DOWN',
+  INTERNAL: 'E_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Options for {@link ProtocolError}. */
+export interface ProtocolErrorOptions {
+  /** True when the connection cannot safely continue after this error. */
+  fatal?: boolean;
+  cause?: unknown;
+}
+
+/**
+ * The one error class of the protocol core: a stable `code`, a human message that never
+ * contains key material or plaintext, and whether it is fatal for the connection
+ * (the idea of ssh2's `fatal`).
+ */
+export class ProtocolError extends Error {
+  readonly code: ErrorCode;
+  readonly fatal: boolean;
+
+  constructor(code: ErrorCode, message: string, options: ProtocolErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ProtocolError';
+    this.code = code;
+    this.fatal = options.fatal ?? false;
+  }
+}
+
+/** Narrowing helper usable on anything caught. */
+export function isProtocolError(value: unknown): value is ProtocolError {
+  return value instanceof ProtocolError;
+}

@@ -1,0 +1,189 @@
+import { ErrorCode, ProtocolError } from './errors.js';
+import { MAX_FRAME_FIELDS, MAX_JSON_DEPTH, MAX_JSON_NODES } from './limits.js';
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+
+/**
+ * Splits a byte stream into newline-terminated lines with a hard cap on line length
+ * (the wire framing of protocol v1 and v2: one JSON object per `\n`-terminated line).
+ *
+ * The cap is enforced before the newline arrives: as soon as an unfinished line is
+ * longer than `maxLineBytes`, `push` throws a fatal `E_FRAME_TOO_LONG` and the decoder
+ * is dead (every later `push` throws the same error), as ws does with `haveLength`.
+ * Lines are returned as raw bytes (views into the pushed chunks where possible), so a
+ * multi-byte UTF-8 character split across chunks is reassembled before decoding.
+ * A trailing `\r` is dropped and empty lines are skipped.
+ */
+export class LineDecoder {
+  readonly maxLineBytes: number;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #dead: ProtocolError | undefined;
+
+  constructor(maxLineBytes: number) {
+    if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {
+      throw new RangeError(`maxLineBytes must be a positive integer, got ${maxLineBytes}`);
+    }
+    this.maxLineBytes = maxLineBytes;
+  }
+
+  /** Bytes of the unfinished line held so far. */
+  get bufferedBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /** True once a fatal error has occurred. */
+  get dead(): boolean {
+    return this.#dead !== undefined;
+  }
+
+  /**
+   * Feeds a chunk and returns every line it completes (without the newline).
+   * @throws ProtocolError `E_FRAME_TOO_LONG` (fatal) when a line exceeds the cap.
+   */
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (this.#dead) throw this.#dead;
+    const lines: Uint8Array[] = [];
+    let start = 0;
+    let newline = chunk.indexOf(NEWLINE, start);
+    while (newline !== -1) {
+      let line: Uint8Array;
+      if (this.#pendingBytes === 0) {
+        line = chunk.subarray(start, newline);
+      } else {
+        line = this.#concatPending(chunk.subarray(start, newline));
+      }
+      if (line.length > this.maxLineBytes) this.#fail(line.length);
+      if (line.length > 0 && line[line.length - 1] === CARRIAGE_RETURN) {
+        line = line.subarray(0, line.length - 1);
+      }
+      if (line.length > 0) lines.push(line);
+      start = newline + 1;
+      newline = chunk.indexOf(NEWLINE, start);
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      if (this.#pendingBytes + rest.length > this.maxLineBytes) {
+        this.#fail(this.#pendingBytes + rest.length);
+      }
+      // Copy: the caller may reuse its buffer after push returns.
+      this.#pending.push(rest.slice());
+      this.#pendingBytes += rest.length;
+    }
+    return lines;
+  }
+
+  #concatPending(tail: Uint8Array): Uint8Array {
+    const total = this.#pendingBytes + tail.length;
+    const line = new Uint8Array(total);
+    let offset = 0;
+    for (const part of this.#pending) {
+      line.set(part, offset);
+      offset += part.length;
+    }
+    line.set(tail, offset);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return line;
+  }
+
+  #fail(length: number): never {
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#dead = new ProtocolError(
+      ErrorCode.FRAME_TOO_LONG,
+      `line of at least ${length} bytes exceeds the ${this.maxLineBytes}-byte limit`,
+      { fatal: true },
+    );
+    throw this.#dead;
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const encoder = new TextEncoder();
+
+/**
+ * Decodes one line into a plain JSON object, enforcing the structural bounds that make a
+ * parsed frame safe to read: strict UTF-8, a JSON object at the top, at most
+ * `MAX_FRAME_FIELDS` top-level keys, nesting at most `MAX_JSON_DEPTH`, at most
+ * `MAX_JSON_NODES` values, and no `__proto__` / `constructor` / `prototype` keys anywhere.
+ * @throws ProtocolError (non-fatal) `E_BAD_UTF8`, `E_BAD_JSON`, `E_NOT_OBJECT`,
+ *   `E_JSON_TOO_COMPLEX` or `E_FORBIDDEN_KEY`.
+ */
+export function decodeJsonLine(line: Uint8Array): Record<string, unknown> {
+  let text: string;
+  try {
+    text = utf8.decode(line);
+  } catch (cause) {
+    throw new ProtocolError(ErrorCode.BAD_UTF8, 'frame is not valid UTF-8', { cause });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new ProtocolError(ErrorCode.BAD_JSON, 'frame is not valid JSON', { cause });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProtocolError(ErrorCode.NOT_OBJECT, 'frame must be a JSON object');
+  }
+  checkStructure(value as Record<string, unknown>);
+  return value as Record<string, unknown>;
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Iterative walk (no recursion, so no stack overflow on hostile nesting). */
+function checkStructure(frame: Record<string, unknown>): void {
+  let fields = 0;
+  const stack: Array<{ value: object; depth: number }> = [];
+  for (const key in frame) {
+    if (FORBIDDEN_KEYS.has(key)) forbidden(key);
+    if (++fields > MAX_FRAME_FIELDS) {
+      throw new ProtocolError(
+        ErrorCode.JSON_TOO_COMPLEX,
+        `frame has more than ${MAX_FRAME_FIELDS} fields`,
+      );
+    }
+    const child = frame[key];
+    if (typeof child === 'object' && child !== null) stack.push({ value: child, depth: 2 });
+  }
+  let nodes = fields;
+  while (stack.length > 0) {
+    const { value, depth } = stack.pop()!;
+    if (depth > MAX_JSON_DEPTH) {
+      throw new ProtocolError(
+        ErrorCode.JSON_TOO_COMPLEX,
+        `frame nests deeper than ${MAX_JSON_DEPTH} levels`,
+      );
+    }
+    const isArray = Array.isArray(value);
+    for (const key in value) {
+      if (!isArray && FORBIDDEN_KEYS.has(key)) forbidden(key);
+      if (++nodes > MAX_JSON_NODES) {
+        throw new ProtocolError(
+          ErrorCode.JSON_TOO_COMPLEX,
+          `frame has more than ${MAX_JSON_NODES} values`,
+        );
+      }
+      const child = (value as Record<string, unknown>)[key];
+      if (typeof child === 'object' && child !== null) {
+        stack.push({ value: child, depth: depth + 1 });
+      }
+    }
+  }
+}
+
+function forbidden(key: string): never {
+  throw new ProtocolError(ErrorCode.FORBIDDEN_KEY, `frame uses the forbidden key "${key}"`);
+}
+
+/** Serializes a frame object as one wire line (JSON + `\n`). */
+export function encodeFrame(frame: object): Uint8Array {
+  return encoder.encode(`${JSON.stringify(frame)}\n`);
+}
+
+/** Same as {@link encodeFrame} but returns the string form (for writers that take strings). */
+export function encodeFrameText(frame: object): string {
+  return `${JSON.stringify(frame)}\n`;
+}
