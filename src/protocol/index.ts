@@ -5,5 +5,6 @@ export * from './errors.js';
 export * from './fields.js';
 export * from './fingerprint.js';
 export * from './frame.js';
+export * from './identity.js';
 export * from './limits.js';
 export * from './messages.js';
