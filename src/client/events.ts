@@ -1,0 +1,106 @@
+/**
+ * Everything the chat client reports to its user interface. The terminal UI renders these
+ * (ui/render.ts); `--json` prints each as one JSON line (the shapes are documented in the
+ * README, scripts depend on them). Text fields hold peer- or server-supplied text as
+ * received: renderers must sanitize, the JSON printer escapes through JSON.stringify.
+ */
+
+/** How a message was protected on the wire. */
+export const Protection = {
+  /** v2: X3DH + Double Ratchet, identity-authenticated, forward secret. */
+  ratchet: 'e2ee-v2',
+  /** v1 (seed) envelope: static X25519 key, no identity, no forward secrecy. */
+  legacy: 'e2ee-v1',
+  /** Readable by the server (`/server`, server echoes). */
+  server: 'server-readable',
+} as const;
+export type Protection = (typeof Protection)[keyof typeof Protection];
+
+export type DeliveryStatus = 'queued' | 'sent' | 'delivered' | 'failed';
+
+export interface MessageEvent {
+  kind: 'message';
+  /** Milliseconds since the epoch, local clock. */
+  ts: number;
+  direction: 'in' | 'out';
+  /** Sender name (our own name for outgoing messages). */
+  from: string;
+  /** Recipient: a user name (or a #room later). */
+  to: string;
+  text: string;
+  protection: Protection;
+  /** `/me` action. */
+  action?: boolean;
+  /** Peer identity verified by safety number (v2 only). */
+  verified?: boolean;
+  /** Sender's key fingerprint as shown by /fp. */
+  fingerprint?: string;
+  /** Client message id (outgoing: for delivery status updates). */
+  id?: string;
+}
+
+export interface ServerTextEvent {
+  kind: 'server';
+  ts: number;
+  text: string;
+}
+
+export interface PresenceEvent {
+  kind: 'presence';
+  ts: number;
+  event: 'join' | 'leave';
+  user: string;
+  fingerprint?: string;
+}
+
+export interface PeerSummary {
+  name: string;
+  fingerprint: string;
+  /** legacy = v1 peer (unauthenticated key). */
+  status: 'online' | 'verified' | 'legacy' | 'changed';
+  self?: boolean;
+}
+
+export interface UsersEvent {
+  kind: 'users';
+  ts: number;
+  users: PeerSummary[];
+}
+
+export interface NoticeEvent {
+  kind: 'info' | 'warning' | 'error';
+  ts: number;
+  text: string;
+  /** Stable code (E_*) when the notice comes from a protocol or server error. */
+  code?: string;
+}
+
+export interface DeliveryEvent {
+  kind: 'delivery';
+  ts: number;
+  id: string;
+  to: string;
+  status: DeliveryStatus;
+  reason?: string;
+}
+
+export type ConnectionState =
+  | { state: 'connecting'; attempt: number }
+  | { state: 'connected'; server: string; fingerprint: string }
+  | { state: 'reconnecting'; attempt: number; inMs: number; reason: string }
+  | { state: 'closed'; reason: string };
+
+export interface ConnectionEvent {
+  kind: 'connection';
+  ts: number;
+  status: ConnectionState;
+}
+
+export type ClientEvent =
+  | MessageEvent
+  | ServerTextEvent
+  | PresenceEvent
+  | UsersEvent
+  | NoticeEvent
+  | DeliveryEvent
+  | ConnectionEvent;
