@@ -1,0 +1,254 @@
+import { EventEmitter } from 'node:events';
+import { connect, type TLSSocket, type ConnectionOptions as TlsConnectOptions } from 'node:tls';
+import {
+  DEFAULT_CLIENT_MAX_LINE_BYTES,
+  decodeJsonLine,
+  LineDecoder,
+  type ParsedServerFrame,
+  ProtocolError,
+  parseServerFrame,
+} from '../protocol/index.js';
+import type { ConnectionState } from './events.js';
+import { formatPin, PinError, pinMatches, pinMismatch, type ServerPin } from './pinning.js';
+
+export interface ReconnectPolicy {
+  enabled: boolean;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** Give up after this many consecutive failed attempts (Infinity = never). */
+  maxAttempts: number;
+}
+
+export interface ServerConnectionOptions {
+  host: string;
+  port: number;
+  pin: ServerPin;
+  connectTimeoutMs?: number;
+  maxLineBytes?: number;
+  reconnect?: Partial<ReconnectPolicy>;
+  /** Injected for tests: returns a number in [0, 1). */
+  random?: () => number;
+}
+
+export const DEFAULT_RECONNECT: ReconnectPolicy = {
+  enabled: false,
+  initialDelayMs: 500,
+  maxDelayMs: 30_000,
+  maxAttempts: Number.POSITIVE_INFINITY,
+};
+
+/** Exponential backoff with "equal jitter": half fixed, half random. */
+export function backoffDelay(
+  attempt: number,
+  policy: ReconnectPolicy,
+  random: () => number,
+): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.min(attempt, 30));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+const CERT_VERIFY_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+]);
+
+export interface ServerConnectionEvents {
+  state: [ConnectionState];
+  frame: [ParsedServerFrame];
+  /** A server frame that failed validation (not fatal unless `error.fatal`). */
+  badFrame: [ProtocolError];
+  /** The pin did not match: the connection is refused and never retried. */
+  pinRejected: [PinError];
+}
+
+/**
+ * The client's TLS link to the server: pins the certificate on every (re)connect, frames
+ * and validates lines, and reconnects with backoff and jitter when allowed.
+ */
+export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
+  readonly options: ServerConnectionOptions;
+  #policy: ReconnectPolicy;
+  #socket: TLSSocket | undefined;
+  #state: ConnectionState = { state: 'closed', reason: 'not started' };
+  #attempt = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(options: ServerConnectionOptions) {
+    super();
+    this.options = options;
+    this.#policy = { ...DEFAULT_RECONNECT, ...options.reconnect };
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  get connected(): boolean {
+    return this.#state.state === 'connected';
+  }
+
+  /** The TLS socket of the current connection (for RFC 5705 exporters), if connected. */
+  get socket(): TLSSocket | undefined {
+    return this.connected ? this.#socket : undefined;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#open();
+  }
+
+  /** Reconnects now (user command), resetting the backoff. */
+  reconnectNow(): void {
+    this.#attempt = 0;
+    clearTimeout(this.#retryTimer);
+    this.#socket?.destroy();
+    if (!this.#socket) this.#open();
+  }
+
+  /** Writes one frame; returns false when not connected (the caller queues or fails it). */
+  send(frame: object | string): boolean {
+    const socket = this.#socket;
+    if (!socket || !this.connected) return false;
+    socket.write(typeof frame === 'string' ? frame : `${JSON.stringify(frame)}\n`);
+    return true;
+  }
+
+  /** Closes for good (no reconnect). Resolves once the socket is gone. */
+  close(reason = 'closed by user'): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    const socket = this.#socket;
+    if (!socket || socket.destroyed) {
+      this.#setState({ state: 'closed', reason });
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => socket.destroy(), 1000);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        this.#setState({ state: 'closed', reason });
+        resolve();
+      });
+      socket.end();
+    });
+  }
+
+  #setState(state: ConnectionState): void {
+    this.#state = state;
+    this.emit('state', state);
+  }
+
+  #open(): void {
+    const { host, port, pin } = this.options;
+    this.#setState({ state: 'connecting', attempt: this.#attempt + 1 });
+    const decoder = new LineDecoder(this.options.maxLineBytes ?? DEFAULT_CLIENT_MAX_LINE_BYTES);
+    const tlsOptions: TlsConnectOptions = {
+      host,
+      port,
+      minVersion: 'TLSv1.2',
+      // Never resume: checkServerIdentity is skipped on resumed sessions (CVE-2020-8172).
+      session: undefined,
+      // Pinning, not hostnames: ngrok names never match the certificate.
+      checkServerIdentity: (_host, cert) =>
+        pinMatches(pin, cert.raw) ? undefined : pinMismatch(pin, cert.raw),
+    };
+    if (pin.kind === 'certificate') {
+      tlsOptions.ca = [pin.certPem];
+      tlsOptions.rejectUnauthorized = true;
+    } else {
+      // The CA is unknown with a bare fingerprint: verified on secureConnect below, before
+      // a single byte is written.
+      tlsOptions.rejectUnauthorized = false;
+    }
+    let pinFailure: PinError | undefined;
+    let closeReason = 'connection closed';
+    const socket = connect(tlsOptions);
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.setTimeout(this.options.connectTimeoutMs ?? 15_000, () => {
+      closeReason = 'connect timeout';
+      socket.destroy();
+    });
+    socket.once('secureConnect', () => {
+      socket.setTimeout(0);
+      const der = socket.getPeerCertificate().raw;
+      if (!der || !pinMatches(pin, der)) {
+        pinFailure = der
+          ? pinMismatch(pin, der)
+          : new PinError('E_PIN_MISMATCH', 'server sent no certificate');
+        socket.destroy();
+        return;
+      }
+      this.#attempt = 0;
+      this.#setState({
+        state: 'connected',
+        server: `${host}:${port}`,
+        fingerprint: formatPin(pin.sha256),
+      });
+    });
+    socket.on('data', (chunk: Buffer) => {
+      let lines: Uint8Array[];
+      try {
+        lines = decoder.push(chunk);
+      } catch (error) {
+        this.emit('badFrame', error as ProtocolError);
+        closeReason = 'server sent an oversized line';
+        socket.destroy();
+        return;
+      }
+      for (const line of lines) {
+        let frame: ParsedServerFrame;
+        try {
+          frame = parseServerFrame(decodeJsonLine(line));
+        } catch (error) {
+          if (error instanceof ProtocolError) this.emit('badFrame', error);
+          continue;
+        }
+        this.emit('frame', frame);
+      }
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (error instanceof PinError) {
+        pinFailure = error;
+      } else if (error.code && CERT_VERIFY_CODES.has(error.code)) {
+        const der = socket.getPeerCertificate()?.raw;
+        pinFailure = der
+          ? pinMismatch(pin, der)
+          : new PinError(
+              'E_PIN_MISMATCH',
+              `server certificate is not the pinned one (${error.code})`,
+            );
+      } else {
+        closeReason = error.code ? `${error.code}: ${error.message}` : error.message;
+      }
+    });
+    socket.once('close', () => {
+      if (this.#socket === socket) this.#socket = undefined;
+      if (pinFailure) {
+        this.#stopped = true;
+        this.#setState({ state: 'closed', reason: pinFailure.message });
+        this.emit('pinRejected', pinFailure);
+        return;
+      }
+      if (this.#stopped) return;
+      this.#scheduleReconnect(closeReason);
+    });
+  }
+
+  #scheduleReconnect(reason: string): void {
+    if (!this.#policy.enabled || this.#attempt >= this.#policy.maxAttempts) {
+      this.#stopped = true;
+      this.#setState({ state: 'closed', reason });
+      return;
+    }
+    const inMs = backoffDelay(this.#attempt, this.#policy, this.options.random ?? Math.random);
+    this.#attempt++;
+    this.#setState({ state: 'reconnecting', attempt: this.#attempt, inMs, reason });
+    this.#retryTimer = setTimeout(() => this.#open(), inMs);
+  }
+}

@@ -1,0 +1,51 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+/** Fields that may hold key material or ciphertext: never written to logs. */
+export const REDACTED_PATHS = [
+  'cipher',
+  'nonce',
+  'pub',
+  'header',
+  'key',
+  'secret',
+  'frame.cipher',
+  'frame.nonce',
+  'frame.pub',
+  'frame.header',
+  '*.cipher',
+  '*.nonce',
+  '*.secretKey',
+];
+
+export interface LoggerOptions {
+  level?: string;
+  /** Human-readable output (pino-pretty); default: when stdout is a TTY. */
+  pretty?: boolean;
+  /** Write to this stream instead of stdout (tests). */
+  destination?: NodeJS.WritableStream;
+}
+
+/** The server's root logger: JSON lines, or pino-pretty on a terminal. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const base = {
+    level: options.level ?? 'info',
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    base: { service: 'securechat' },
+  };
+  if (options.destination) {
+    return pino(base, options.destination as pino.DestinationStream);
+  }
+  const pretty = options.pretty ?? Boolean(process.stdout.isTTY);
+  if (pretty) {
+    return pino({
+      ...base,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service' },
+      },
+    });
+  }
+  return pino(base);
+}

@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { connect, type TLSSocket } from 'node:tls';
+
+export interface RawClientOptions {
+  port: number;
+  certPem: string;
+  host?: string;
+}
+
+/**
+ * A bare TLS line client for integration tests: sends arbitrary bytes, collects every
+ * received line, and waits for frames matching a predicate (bounded by a timeout).
+ */
+export class RawClient {
+  readonly socket: TLSSocket;
+  readonly frames: Array<Record<string, unknown>> = [];
+  readonly received: Buffer[] = [];
+  #buffer = '';
+  #waiters: Array<{
+    test: (f: Record<string, unknown>) => boolean;
+    resolve: (f: Record<string, unknown>) => void;
+  }> = [];
+  closed: Promise<void>;
+
+  private constructor(socket: TLSSocket) {
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', () => {});
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+  }
+
+  static connect(options: RawClientOptions): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({
+        host: options.host ?? '127.0.0.1',
+        port: options.port,
+        ca: [options.certPem],
+        checkServerIdentity: () => undefined,
+      });
+      socket.once('secureConnect', () => resolve(new RawClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Connects and completes a v1 hello; resolves once the welcome arrived. */
+  static async hello(
+    options: RawClientOptions & { user: string; pub?: string },
+  ): Promise<RawClient> {
+    const client = await RawClient.connect(options);
+    client.send({
+      type: 'hello',
+      user: options.user,
+      pub: options.pub ?? randomBytes(32).toString('base64'),
+    });
+    await client.next((f) => f.type === 'welcome');
+    return client;
+  }
+
+  send(frame: object | string | Buffer): void {
+    if (Buffer.isBuffer(frame)) this.socket.write(frame);
+    else this.socket.write(typeof frame === 'string' ? frame : `${JSON.stringify(frame)}\n`);
+  }
+
+  /** Resolves with the first frame (already received or future) matching `test`. */
+  next(
+    test: (frame: Record<string, unknown>) => boolean,
+    timeoutMs = 5000,
+  ): Promise<Record<string, unknown>> {
+    const found = this.frames.find(test);
+    if (found) {
+      this.frames.splice(this.frames.indexOf(found), 1);
+      return Promise.resolve(found);
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        test,
+        resolve: (frame: Record<string, unknown>) => {
+          clearTimeout(timer);
+          resolve(frame);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for a frame; have ${JSON.stringify(this.frames)}`,
+          ),
+        );
+      }, timeoutMs);
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Waits for an error frame with `code`. */
+  error(code: string, timeoutMs?: number): Promise<Record<string, unknown>> {
+    return this.next((f) => f.type === 'error' && f.code === code, timeoutMs);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  #onData(chunk: Buffer): void {
+    this.received.push(chunk);
+    this.#buffer += chunk.toString('utf8');
+    let newline = this.#buffer.indexOf('\n');
+    while (newline !== -1) {
+      const line = this.#buffer.slice(0, newline);
+      this.#buffer = this.#buffer.slice(newline + 1);
+      newline = this.#buffer.indexOf('\n');
+      if (!line) continue;
+      const frame = JSON.parse(line) as Record<string, unknown>;
+      const waiter = this.#waiters.find((w) => w.test(frame));
+      if (waiter) {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        waiter.resolve(frame);
+      } else {
+        this.frames.push(frame);
+      }
+    }
+  }
+}
+
+export function randomPub(): string {
+  return randomBytes(32).toString('base64');
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,48 @@
+import { join } from 'node:path';
+import { defaultServerConfig, type ServerConfig } from '../../src/server/config.js';
+import { createLogger } from '../../src/server/logger.js';
+import { type RunningServer, startServer } from '../../src/server/server.js';
+import { testCertificate } from './certs.js';
+import { LogSink } from './log-sink.js';
+
+export interface TestServer {
+  server: RunningServer;
+  port: number;
+  logs: LogSink;
+  certPath: string;
+  certPem: string;
+  close(): Promise<void>;
+}
+
+/** Starts a real daemon on 127.0.0.1, port 0, with throwaway certs and captured logs. */
+export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+  const cert = await testCertificate();
+  const logs = new LogSink();
+  const config: ServerConfig = {
+    ...defaultServerConfig,
+    host: '127.0.0.1',
+    port: 0,
+    certPath: cert.certPath,
+    keyPath: cert.keyPath,
+    dataPath: ':memory:',
+    logLevel: 'debug',
+    ...overrides,
+  };
+  if (overrides.dataPath === undefined) config.dataPath = ':memory:';
+  const server = await startServer(
+    config,
+    createLogger({ level: config.logLevel, destination: logs }),
+  );
+  return {
+    server,
+    port: server.port,
+    logs,
+    certPath: cert.certPath,
+    certPem: cert.certPem,
+    close: () => server.close(),
+  };
+}
+
+export function tempPath(dir: string, name: string): string {
+  return join(dir, name);
+}
