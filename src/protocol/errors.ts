@@ -19,6 +19,14 @@ export const ErrorCode = {
   HELLO_TIMEOUT: 'E_HELLO_TIMEOUT',
   BAD_NAME: 'E_BAD_NAME',
   NAME_TAKEN: 'E_NAME_TAKEN',
+  /** v2: the name is bound to another identity key. */
+  NAME_BOUND: 'E_NAME_BOUND',
+  /** A v1 hello for a name bound to an identity: the identity proof is required. */
+  IDENTITY_REQUIRED: 'E_IDENTITY_REQUIRED',
+  /** v2: the signature over the X25519 key or the connection proof did not verify. */
+  BAD_PROOF: 'E_BAD_PROOF',
+  /** v2: this session was replaced by a newer connection proving the same identity. */
+  REPLACED: 'E_REPLACED',
   // relay
   PEER_OFFLINE: 'E_PEER_OFFLINE',
   RELAY_TO_SELF: 'E_RELAY_TO_SELF',

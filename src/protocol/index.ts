@@ -8,3 +8,5 @@ export * from './frame.js';
 export * from './identity.js';
 export * from './limits.js';
 export * from './messages.js';
+export * from './ed25519-verify.js';
+export * from './hello.js';

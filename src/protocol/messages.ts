@@ -8,6 +8,7 @@ import {
   requireName,
   requireString,
 } from './fields.js';
+import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from './identity.js';
 import { GCM_NONCE_BYTES, GCM_TAG_BYTES, X25519_KEY_BYTES } from './limits.js';
 
 /** The v1 envelope algorithm: static X25519 + HKDF-SHA256 + AES-256-GCM. */
@@ -19,6 +20,7 @@ export const ClientFrameType = {
   list: 'list',
   chat: 'chat',
   relay: 'relay',
+  ping: 'ping',
 } as const;
 export type ClientFrameType = (typeof ClientFrameType)[keyof typeof ClientFrameType];
 
@@ -30,6 +32,8 @@ export const ServerFrameType = {
   relay: 'relay',
   error: 'error',
   ack: 'ack',
+  presence: 'presence',
+  pong: 'pong',
 } as const;
 export type ServerFrameType = (typeof ServerFrameType)[keyof typeof ServerFrameType];
 
@@ -38,9 +42,23 @@ export interface HelloFrame {
   user: string;
   /** X25519 public key, Base64 (32 bytes). */
   pub: string;
+  /** Protocol version: absent or 1 for seed clients, 2 for identity-proving clients. */
+  v: number;
+  /** v2 capabilities (see hello.ts `Capability`). */
+  caps: string[];
+  /** v2: Ed25519 identity key, Base64 (32 bytes). */
+  idk?: string;
+  /** v2: identity signature over the X25519 key, Base64 (64 bytes). */
+  pubsig?: string;
+  /** v2: identity signature over the TLS exporter and the name, Base64 (64 bytes). */
+  proof?: string;
 }
 export interface ListFrame {
   type: 'list';
+}
+/** v2 keepalive; the server answers `pong`. */
+export interface PingFrame {
+  type: 'ping';
 }
 export interface ChatFrame {
   type: 'chat';
@@ -58,17 +76,40 @@ export interface RelayFrame {
   /** Optional client message id, echoed in `ack` and `error.ref`. */
   id?: string;
 }
-export type ClientFrame = HelloFrame | ListFrame | ChatFrame | RelayFrame;
+export type ClientFrame = HelloFrame | ListFrame | ChatFrame | RelayFrame | PingFrame;
 
 export type Directory = ReadonlyMap<string, string>;
+
+/** What the server publishes about an online user (v2 directory entry). */
+export interface PeerInfo {
+  pub: string;
+  /** 1 = seed/legacy client (no identity), 2 = identity-proving client. */
+  v: number;
+  idk?: string;
+  sig?: string;
+  caps?: string[];
+}
 
 export interface WelcomeFrame {
   type: 'welcome';
   users: Directory;
+  /** Server protocol version (absent = 1). */
+  v: number;
+  caps: string[];
+  /** v2 directory with identity keys (absent from v1 servers). */
+  peers?: ReadonlyMap<string, PeerInfo>;
 }
 export interface UsersFrame {
   type: 'users';
   users: Directory;
+  peers?: ReadonlyMap<string, PeerInfo>;
+}
+/** v2 presence delta: a user came online (or changed keys), or went offline. */
+export interface PresenceFrame {
+  type: 'presence';
+  event: 'join' | 'leave';
+  user: string;
+  peer?: PeerInfo;
 }
 export interface ServerTextFrame {
   type: 'server';
@@ -95,7 +136,8 @@ export type ServerFrame =
   | ServerTextFrame
   | RelayDelivery
   | ErrorFrame
-  | AckFrame;
+  | AckFrame
+  | PresenceFrame;
 
 /**
  * Validates the envelope part of a relay (the fields the server forwards).
@@ -116,6 +158,88 @@ function readRelay(frame: Record<string, unknown>): RelayFrame {
   return relay;
 }
 
+const CAP_PATTERN = /^[a-z0-9-]{1,32}$/;
+const MAX_CAPS = 16;
+
+function readCaps(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.length > MAX_CAPS) {
+    throw new ProtocolError(
+      ErrorCode.BAD_FIELD,
+      `field "caps" must be an array of at most ${MAX_CAPS} names`,
+    );
+  }
+  const caps: string[] = [];
+  for (const cap of value) {
+    if (typeof cap !== 'string' || !CAP_PATTERN.test(cap)) {
+      throw new ProtocolError(ErrorCode.BAD_FIELD, 'field "caps" holds an invalid capability name');
+    }
+    if (!caps.includes(cap)) caps.push(cap);
+  }
+  return caps;
+}
+
+function readVersion(value: unknown): number {
+  if (value === undefined || value === null) return 1;
+  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > 1000) {
+    throw new ProtocolError(ErrorCode.BAD_FIELD, 'field "v" must be a small positive integer');
+  }
+  return value as number;
+}
+
+function readHello(frame: Record<string, unknown>): HelloFrame {
+  const hello: HelloFrame = {
+    type: 'hello',
+    user: requireName(frame, 'user'),
+    pub: requireBase64(frame, 'pub', X25519_KEY_BYTES),
+    v: readVersion(frame.v),
+    caps: readCaps(frame.caps),
+  };
+  if (hello.v >= 2) {
+    hello.idk = requireBase64(frame, 'idk', ED25519_PUBLIC_KEY_BYTES);
+    hello.pubsig = requireBase64(frame, 'pubsig', ED25519_SIGNATURE_BYTES);
+    hello.proof = requireBase64(frame, 'proof', ED25519_SIGNATURE_BYTES);
+  }
+  return hello;
+}
+
+/**
+ * Reads a v2 `peers` map (name → PeerInfo). Invalid entries are skipped and counted, like
+ * {@link readDirectory}.
+ */
+export function readPeers(value: unknown): { peers: Map<string, PeerInfo>; skipped: number } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProtocolError(ErrorCode.BAD_FIELD, 'field "peers" must be an object');
+  }
+  const peers = new Map<string, PeerInfo>();
+  let skipped = 0;
+  for (const [name, entry] of Object.entries(value)) {
+    const peer = isValidName(name) ? readPeerInfo(entry) : undefined;
+    if (peer) peers.set(name, peer);
+    else skipped++;
+  }
+  return { peers, skipped };
+}
+
+/** Reads one directory entry; undefined when malformed. */
+export function readPeerInfo(entry: unknown): PeerInfo | undefined {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return undefined;
+  const record = entry as Record<string, unknown>;
+  try {
+    const peer: PeerInfo = {
+      pub: requireBase64(record, 'pub', X25519_KEY_BYTES),
+      v: readVersion(record.v),
+    };
+    if (record.idk !== undefined) peer.idk = requireBase64(record, 'idk', ED25519_PUBLIC_KEY_BYTES);
+    if (record.sig !== undefined) peer.sig = requireBase64(record, 'sig', ED25519_SIGNATURE_BYTES);
+    if (record.caps !== undefined) peer.caps = readCaps(record.caps);
+    return peer;
+  } catch (error) {
+    if (error instanceof ProtocolError) return undefined;
+    throw error;
+  }
+}
+
 /**
  * Validates a decoded frame sent by a client (see docs/PROTOCOL.md) and returns a fresh
  * object holding only the known fields. Unknown extra fields are ignored.
@@ -126,13 +250,11 @@ export function parseClientFrame(frame: Record<string, unknown>): ClientFrame {
     case 'relay':
       return readRelay(frame);
     case 'hello':
-      return {
-        type: 'hello',
-        user: requireName(frame, 'user'),
-        pub: requireBase64(frame, 'pub', X25519_KEY_BYTES),
-      };
+      return readHello(frame);
     case 'list':
       return { type: 'list' };
+    case 'ping':
+      return { type: 'ping' };
     case 'chat':
       return { type: 'chat', text: requireString(frame, 'text') };
     default:
@@ -175,9 +297,35 @@ export function parseServerFrame(frame: Record<string, unknown>): ParsedServerFr
   switch (frame.type) {
     case 'relay':
       return { ...readRelay(frame), from: requireName(frame, 'from') };
-    case 'welcome':
-    case 'users':
-      return { type: frame.type, users: readDirectory(frame.users).users };
+    case 'welcome': {
+      const welcome: WelcomeFrame = {
+        type: 'welcome',
+        users: readDirectory(frame.users).users,
+        v: readVersion(frame.v),
+        caps: readCaps(frame.caps),
+      };
+      if (frame.peers !== undefined) welcome.peers = readPeers(frame.peers).peers;
+      return welcome;
+    }
+    case 'users': {
+      const users: UsersFrame = { type: 'users', users: readDirectory(frame.users).users };
+      if (frame.peers !== undefined) users.peers = readPeers(frame.peers).peers;
+      return users;
+    }
+    case 'presence': {
+      const event = frame.event;
+      if (event !== 'join' && event !== 'leave') {
+        throw new ProtocolError(ErrorCode.BAD_FIELD, 'field "event" must be join or leave');
+      }
+      const presence: PresenceFrame = { type: 'presence', event, user: requireName(frame, 'user') };
+      if (event === 'join') {
+        const peer = readPeerInfo(frame.peer);
+        if (!peer)
+          throw new ProtocolError(ErrorCode.BAD_FIELD, 'presence join without a valid peer');
+        presence.peer = peer;
+      }
+      return presence;
+    }
     case 'server':
       return { type: 'server', text: requireString(frame, 'text') };
     case 'error': {

@@ -5,20 +5,25 @@ export interface DirectoryMember {
   readonly name: string;
   /** Base64 X25519 key from the hello. */
   readonly pub: string;
-  /** Whether this member wants full `users` frames pushed on every change (v1 clients). */
+  /** JSON of this member's v2 directory entry (`PeerInfo`), built once at hello. */
+  readonly peerJson: string;
+  /** v1 clients: full `users` frames pushed on every change. */
   readonly wantsUserFrames: boolean;
+  /** v2 clients with the `presence` capability: `presence` deltas. */
+  readonly wantsPresence: boolean;
   /** Queues one already-serialized line; returns false when the member cannot take it. */
   send(line: string): boolean;
 }
 
 /**
- * Who is online, by case-insensitive name. The serialized `users` map is cached and
- * rebuilt only when membership changes, so presence broadcasts and `list` replies do not
- * re-serialize the directory per recipient.
+ * Who is online, by case-insensitive name. The serialized `users` (v1) and `peers` (v2)
+ * maps are cached and rebuilt only when membership changes, so presence pushes and `list`
+ * replies do not re-serialize the directory per recipient.
  */
 export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
   #byKey = new Map<string, M>();
   #usersJson: string | undefined;
+  #peersJson: string | undefined;
 
   get size(): number {
     return this.#byKey.size;
@@ -29,7 +34,7 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
     const key = nameKey(member.name);
     if (this.#byKey.has(key)) return false;
     this.#byKey.set(key, member);
-    this.#usersJson = undefined;
+    this.#invalidate();
     return true;
   }
 
@@ -38,7 +43,7 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
     const key = nameKey(member.name);
     if (this.#byKey.get(key) !== member) return false;
     this.#byKey.delete(key);
-    this.#usersJson = undefined;
+    this.#invalidate();
     return true;
   }
 
@@ -50,7 +55,7 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
     return this.#byKey.values();
   }
 
-  /** JSON of `{ name: pub, ... }` for every online member (cached until the next change). */
+  /** JSON of `{ name: pub, ... }` (v1 `users`), cached until the next change. */
   usersJson(): string {
     if (this.#usersJson === undefined) {
       const users: Record<string, string> = Object.create(null);
@@ -58,5 +63,20 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
       this.#usersJson = JSON.stringify(users);
     }
     return this.#usersJson;
+  }
+
+  /** JSON of `{ name: PeerInfo, ... }` (v2 `peers`), cached until the next change. */
+  peersJson(): string {
+    if (this.#peersJson === undefined) {
+      const parts: string[] = [];
+      for (const member of this.#byKey.values()) parts.push(`"${member.name}":${member.peerJson}`);
+      this.#peersJson = `{${parts.join(',')}}`;
+    }
+    return this.#peersJson;
+  }
+
+  #invalidate(): void {
+    this.#usersJson = undefined;
+    this.#peersJson = undefined;
   }
 }

@@ -1,9 +1,13 @@
 import type { DirectoryMember, PeerDirectory } from './directory.js';
 
 /**
- * Pushes directory changes to clients. Joins and leaves within one event-loop turn are
- * coalesced into one `users` frame per client (a burst of reconnects after a restart
- * would otherwise cost O(N²) frames), serialized once and written to every v1 client.
+ * Pushes directory changes to clients.
+ * - v1 clients get the whole `users` map. Joins and leaves within one event-loop turn are
+ *   coalesced into one frame per client (a burst of reconnects after a restart would
+ *   otherwise cost O(N²) frames), serialized once and written to every v1 client.
+ * - v2 clients with the `presence` capability get one small delta per change, at once.
+ * - v2 clients without it get nothing pushed (they ask with `list`); this is what lets
+ *   one server hold many thousands of idle clients.
  */
 export class PresenceBroadcaster<M extends DirectoryMember> {
   #directory: PeerDirectory<M>;
@@ -15,8 +19,28 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
     this.#schedule = schedule;
   }
 
-  /** Records that membership changed; the push happens once, after the current turn. */
-  changed(): void {
+  /** `member` came online (or replaced its own earlier session). */
+  joined(member: M): void {
+    this.#delta(
+      `{"type":"presence","event":"join","user":"${member.name}","peer":${member.peerJson}}\n`,
+      member,
+    );
+    this.#changed();
+  }
+
+  /** `member` went offline. */
+  left(member: M): void {
+    this.#delta(`{"type":"presence","event":"leave","user":"${member.name}"}\n`, member);
+    this.#changed();
+  }
+
+  #delta(line: string, subject: M): void {
+    for (const member of this.#directory.members()) {
+      if (member.wantsPresence && member !== subject) member.send(line);
+    }
+  }
+
+  #changed(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
     this.#schedule(() => {
@@ -25,11 +49,13 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
     });
   }
 
-  /** Sends the current `users` frame to every member that wants it. */
+  /** Sends the current `users` frame to every v1 member. */
   flush(): void {
-    const line = `{"type":"users","users":${this.#directory.usersJson()}}\n`;
+    let line: string | undefined;
     for (const member of this.#directory.members()) {
-      if (member.wantsUserFrames) member.send(line);
+      if (!member.wantsUserFrames) continue;
+      line ??= `{"type":"users","users":${this.#directory.usersJson()}}\n`;
+      member.send(line);
     }
   }
 }

@@ -5,6 +5,7 @@ import { PeerDirectory } from './directory.js';
 import type { Logger } from './logger.js';
 import { PresenceBroadcaster } from './presence.js';
 import { Session, type SessionContext } from './session.js';
+import { SqliteStore } from './store/index.js';
 import { type RejectReason, TlsListener } from './tls-listener.js';
 import type { Transport } from './transport.js';
 
@@ -53,11 +54,13 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     );
   }
 
+  const store = new SqliteStore(config.dataPath);
   const directory = new PeerDirectory<Session>();
   const presence = new PresenceBroadcaster(directory);
   const context: SessionContext = {
     directory,
     presence,
+    store,
     logger,
     limits: {
       maxLineBytes: config.maxLineBytes,
@@ -108,6 +111,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
         const stopped = listener.close();
         for (const session of sessions) session.shutdown();
         await stopped;
+        store.close();
         logger.info({ event: 'server.stopped' });
       })();
       return closing;

@@ -3,14 +3,26 @@ import {
   decodeJsonLine,
   ErrorCode,
   encodeRelayDelivery,
+  type HelloFrame,
   LineDecoder,
   ProtocolError,
   parseClientFrame,
   type RelayFrame,
 } from '../protocol/index.js';
+import { admit, helloExporter } from './admission.js';
 import type { DirectoryMember, PeerDirectory } from './directory.js';
+import {
+  ackLine,
+  errorLine,
+  PONG_LINE,
+  peerInfoJson,
+  serverTextLine,
+  usersLine,
+  welcomeLine,
+} from './frames.js';
 import type { Logger } from './logger.js';
 import type { PresenceBroadcaster } from './presence.js';
+import type { ServerStore } from './store/index.js';
 import type { Transport } from './transport.js';
 
 export interface SessionLimits {
@@ -23,8 +35,10 @@ export interface SessionLimits {
 export interface SessionContext {
   directory: PeerDirectory<Session>;
   presence: PresenceBroadcaster<Session>;
+  store: ServerStore;
   logger: Logger;
   limits: SessionLimits;
+  now?: () => number;
 }
 
 export type SessionState = 'awaiting-hello' | 'ready' | 'closed';
@@ -45,9 +59,8 @@ export class Session implements DirectoryMember {
   #logger: Logger;
   #state: SessionState = 'awaiting-hello';
   #helloTimer: NodeJS.Timeout | undefined;
-  #name = '';
-  #pub = '';
-  #wantsUserFrames = true;
+  #hello: HelloFrame | undefined;
+  #peerJson = '';
 
   constructor(id: string, transport: Transport, ctx: SessionContext) {
     this.id = id;
@@ -64,13 +77,26 @@ export class Session implements DirectoryMember {
     return this.#state;
   }
   get name(): string {
-    return this.#name;
+    return this.#hello?.user ?? '';
   }
   get pub(): string {
-    return this.#pub;
+    return this.#hello?.pub ?? '';
+  }
+  /** Protocol version of the accepted hello (0 before hello). */
+  get version(): number {
+    return this.#hello?.v ?? 0;
+  }
+  get identityKey(): string | undefined {
+    return this.#hello?.idk;
+  }
+  get peerJson(): string {
+    return this.#peerJson;
   }
   get wantsUserFrames(): boolean {
-    return this.#wantsUserFrames;
+    return this.version === 1;
+  }
+  get wantsPresence(): boolean {
+    return this.version >= 2 && (this.#hello?.caps.includes('presence') ?? false);
   }
 
   /** Feeds bytes read from the connection. Never throws. */
@@ -102,7 +128,7 @@ export class Session implements DirectoryMember {
         { event: 'slow_reader.dropped', queuedBytes: this.#transport.writableLength },
         'client stopped reading; disconnecting',
       );
-      this.#close('slow reader', true);
+      this.#close('slow reader', { destroy: true });
       return 'slow-reader';
     }
     this.#transport.write(line);
@@ -111,15 +137,20 @@ export class Session implements DirectoryMember {
 
   /** Called by the listener when the connection is gone. */
   transportClosed(reason = 'connection closed'): void {
-    this.#close(reason, false);
+    this.#close(reason);
   }
 
   /** Server shutdown: tell the client, then close gracefully. */
   shutdown(): void {
     if (this.#state === 'closed') return;
-    this.#sendError(ErrorCode.SHUTTING_DOWN, 'server is shutting down');
-    this.#close('server shutdown', false);
-    this.#transport.end();
+    this.send(errorLine(ErrorCode.SHUTTING_DOWN, 'server is shutting down'));
+    this.#close('server shutdown', { end: true });
+  }
+
+  /** A newer connection proved the same identity and takes over the name. */
+  replaced(): void {
+    this.send(errorLine(ErrorCode.REPLACED, 'this name was taken over by your newer connection'));
+    this.#close('replaced by a newer connection', { end: true, silent: true });
   }
 
   #handleLine(line: Uint8Array): void {
@@ -138,7 +169,7 @@ export class Session implements DirectoryMember {
       return;
     }
     if (this.#state === 'awaiting-hello') {
-      if (frame.type === 'hello') this.#hello(frame.user, frame.pub);
+      if (frame.type === 'hello') this.#admit(frame);
       else
         this.#reject(
           new ProtocolError(ErrorCode.HELLO_REQUIRED, 'send hello first', { fatal: true }),
@@ -147,17 +178,22 @@ export class Session implements DirectoryMember {
     }
     switch (frame.type) {
       case 'relay':
-        if (raw.from !== undefined && raw.from !== this.#name) {
+        if (raw.from !== undefined && raw.from !== this.name) {
           this.#logger.warn({ event: 'spoof.attempt', claimed: String(raw.from).slice(0, 64) });
         }
         this.#relay(frame);
         return;
       case 'chat':
         this.#logger.info({ event: 'chat', text: frame.text }, 'server-readable chat');
-        this.send(`{"type":"server","text":${JSON.stringify(`echo: ${frame.text}`)}}\n`);
+        this.send(serverTextLine(`echo: ${frame.text}`));
         return;
-      case 'list':
-        this.send(`{"type":"users","users":${this.#ctx.directory.usersJson()}}\n`);
+      case 'list': {
+        const directory = this.#ctx.directory;
+        this.send(usersLine(this.version, directory.usersJson(), () => directory.peersJson()));
+        return;
+      }
+      case 'ping':
+        this.send(PONG_LINE);
         return;
       case 'hello':
         this.#reject(new ProtocolError(ErrorCode.ALREADY_HELLO, 'hello was already accepted'));
@@ -165,49 +201,73 @@ export class Session implements DirectoryMember {
     }
   }
 
-  #hello(name: string, pub: string): void {
-    this.#name = name;
-    this.#pub = pub;
-    if (!this.#ctx.directory.tryAdd(this)) {
-      const holder = this.#ctx.directory.get(name);
+  #admit(hello: HelloFrame): void {
+    const { directory, presence, store } = this.#ctx;
+    const admission = admit(hello, {
+      store,
+      online: (name) => directory.get(name),
+      exporter: () => helloExporter(this.#transport.exportKeyingMaterial?.bind(this.#transport)),
+      now: this.#ctx.now ?? Date.now,
+    });
+    if (!admission.ok) {
       this.#logger.warn(
-        { event: 'hello.refused', reason: 'name_taken', user: name, holder: holder?.name },
-        'name already online',
+        { event: 'hello.refused', reason: admission.reason, user: hello.user, v: hello.v },
+        admission.text,
       );
-      this.#name = '';
-      this.#pub = '';
-      this.#sendError(ErrorCode.NAME_TAKEN, `the name "${name}" is already online`);
+      if (admission.takeover) {
+        this.#logger.warn({
+          event: 'name.takeover_attempt',
+          user: hello.user,
+          code: admission.code,
+        });
+      }
+      this.send(errorLine(admission.code, admission.text));
+      return;
+    }
+    if (admission.replaces) {
+      admission.replaces.replaced();
+      directory.remove(admission.replaces);
+    }
+    this.#hello = hello;
+    this.#peerJson = peerInfoJson(hello);
+    if (!directory.tryAdd(this)) {
+      // Unreachable while admission and insertion run in one turn; kept as a guard.
+      this.#hello = undefined;
+      this.send(errorLine(ErrorCode.NAME_TAKEN, `the name "${hello.user}" is already online`));
       return;
     }
     clearTimeout(this.#helloTimer);
     this.#state = 'ready';
-    this.#logger = this.#logger.child({ user: name });
-    this.#logger.info({ event: 'hello.accepted', v: 1 });
-    this.send(`{"type":"welcome","users":${this.#ctx.directory.usersJson()}}\n`);
-    this.#ctx.presence.changed();
+    this.#logger = this.#logger.child({ user: hello.user });
+    this.#logger.info({
+      event: 'hello.accepted',
+      v: hello.v,
+      identity: admission.bound,
+      replaced: admission.replaces !== undefined,
+    });
+    this.send(welcomeLine(hello.v, directory.usersJson(), () => directory.peersJson()));
+    presence.joined(this);
   }
 
   #relay(relay: RelayFrame): void {
     const target = this.#ctx.directory.get(relay.to);
     if (target === undefined) {
-      this.#sendError(ErrorCode.PEER_OFFLINE, `${relay.to} is not online`, relay.id);
+      this.send(errorLine(ErrorCode.PEER_OFFLINE, `${relay.to} is not online`, relay.id));
       return;
     }
-    const result = target.offer(encodeRelayDelivery(this.#name, relay));
+    const result = target.offer(encodeRelayDelivery(this.name, relay));
     if (result !== 'queued') {
-      this.#sendError(
-        ErrorCode.PEER_OFFLINE,
+      const text =
         result === 'slow-reader'
           ? `${relay.to} stopped reading and was disconnected`
-          : `${relay.to} is not online`,
-        relay.id,
-      );
+          : `${relay.to} is not online`;
+      this.send(errorLine(ErrorCode.PEER_OFFLINE, text, relay.id));
       return;
     }
     if (this.#logger.isLevelEnabled('debug')) {
       this.#logger.debug({ event: 'relay', to: target.name, bytes: relay.cipher.length });
     }
-    if (relay.id !== undefined) this.send(`{"type":"ack","id":"${relay.id}"}\n`);
+    if (relay.id !== undefined) this.send(ackLine(relay.id));
   }
 
   #reject(error: unknown, ref?: string): void {
@@ -223,35 +283,26 @@ export class Session implements DirectoryMember {
         protocolError.message,
       );
     }
-    this.#sendError(protocolError.code, protocolError.message, ref);
-    if (protocolError.fatal) {
-      this.#close(protocolError.code, false);
-      this.#transport.end();
-    }
-  }
-
-  #sendError(code: string, text: string, ref?: string): void {
-    const error: Record<string, string> = { type: 'error', code, text };
-    if (ref !== undefined) error.ref = ref;
-    this.send(`${JSON.stringify(error)}\n`);
+    this.send(errorLine(protocolError.code, protocolError.message, ref));
+    if (protocolError.fatal) this.#close(protocolError.code, { end: true });
   }
 
   #helloTimedOut(): void {
     if (this.#state !== 'awaiting-hello') return;
     this.#logger.info({ event: 'hello.timeout' });
-    this.#sendError(ErrorCode.HELLO_TIMEOUT, 'no hello received in time');
-    this.#close('hello timeout', false);
-    this.#transport.end();
+    this.send(errorLine(ErrorCode.HELLO_TIMEOUT, 'no hello received in time'));
+    this.#close('hello timeout', { end: true });
   }
 
-  #close(reason: string, destroy: boolean): void {
+  #close(reason: string, how: { end?: boolean; destroy?: boolean; silent?: boolean } = {}): void {
     if (this.#state === 'closed') return;
     const wasReady = this.#state === 'ready';
     this.#state = 'closed';
     clearTimeout(this.#helloTimer);
-    if (wasReady && this.#ctx.directory.remove(this)) this.#ctx.presence.changed();
+    if (wasReady && !how.silent && this.#ctx.directory.remove(this)) this.#ctx.presence.left(this);
     this.#logger.info({ event: 'connection.closed', reason });
-    if (destroy) this.#transport.destroy();
+    if (how.destroy) this.#transport.destroy();
+    else if (how.end) this.#transport.end();
   }
 }
 

@@ -1,0 +1,43 @@
+import type { HelloFrame } from '../protocol/index.js';
+
+/**
+ * Serializers for server → client lines. Every interpolated value was validated to a safe
+ * character set (names, Base64, capability names) or is JSON produced by JSON.stringify, so
+ * concatenation yields valid JSON without re-serializing objects per recipient.
+ */
+
+/** Capabilities this server offers to v2 clients. */
+export const SERVER_CAPS = ['presence', 'ack', 'ping'] as const;
+const SERVER_CAPS_JSON = JSON.stringify(SERVER_CAPS);
+
+/** The v2 directory entry (`PeerInfo`) of a client, from its validated hello. */
+export function peerInfoJson(hello: HelloFrame): string {
+  if (hello.v < 2) return `{"pub":"${hello.pub}","v":1}`;
+  return `{"pub":"${hello.pub}","v":${hello.v},"idk":"${hello.idk}","sig":"${hello.pubsig}","caps":${JSON.stringify(hello.caps)}}`;
+}
+
+export function welcomeLine(v: number, usersJson: string, peersJson: () => string): string {
+  if (v < 2) return `{"type":"welcome","users":${usersJson}}\n`;
+  return `{"type":"welcome","v":2,"caps":${SERVER_CAPS_JSON},"users":${usersJson},"peers":${peersJson()}}\n`;
+}
+
+export function usersLine(v: number, usersJson: string, peersJson: () => string): string {
+  if (v < 2) return `{"type":"users","users":${usersJson}}\n`;
+  return `{"type":"users","users":${usersJson},"peers":${peersJson()}}\n`;
+}
+
+export function errorLine(code: string, text: string, ref?: string): string {
+  const error: Record<string, string> = { type: 'error', code, text };
+  if (ref !== undefined) error.ref = ref;
+  return `${JSON.stringify(error)}\n`;
+}
+
+export function serverTextLine(text: string): string {
+  return `{"type":"server","text":${JSON.stringify(text)}}\n`;
+}
+
+export function ackLine(id: string): string {
+  return `{"type":"ack","id":"${id}"}\n`;
+}
+
+export const PONG_LINE = '{"type":"pong"}\n';
