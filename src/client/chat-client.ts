@@ -1,90 +1,110 @@
 import { EventEmitter } from 'node:events';
 import {
   ALG_V1,
+  Capability,
   ErrorCode,
   generateX25519KeyPair,
+  HELLO_EXPORTER_BYTES,
+  HELLO_EXPORTER_LABEL,
   isValidName,
   keyFingerprint,
   openV1,
   type ParsedServerFrame,
+  type PeerInfo,
   ProtocolError,
   type RelayDelivery,
   sealV1,
+  signHelloProof,
+  signPrekey,
   toBase64,
   type X25519KeyPair,
 } from '../protocol/index.js';
 import type { ServerConnection } from './connection.js';
-import type { ClientEvent, ConnectionState, DeliveryStatus, PeerSummary } from './events.js';
-import { Protection } from './events.js';
-import { ClientDirectory } from './peer-directory.js';
+import { DeliveryTracker, type Outgoing } from './delivery.js';
+import { DirectorySync } from './directory-sync.js';
+import {
+  type ClientEvent,
+  type ConnectionState,
+  type MessageEvent,
+  type PeerSummary,
+  Protection,
+} from './events.js';
+import { PendingDecryptions } from './incoming.js';
+import type { LocalIdentity } from './keystore.js';
+import { type Peer, PeerBook, type PeerStatus } from './peers.js';
+import { formatPin } from './pinning.js';
+import { TrustCommands } from './trust-commands.js';
+import type { TrustStore } from './trust-store.js';
 import { V1KeyCache } from './v1-keys.js';
 
 export interface ChatClientOptions {
   name: string;
   connection: ServerConnection;
-  keyPair?: X25519KeyPair;
+  /** Long-term identity: enables the v2 hello. Without it the client speaks v1 only. */
+  identity?: LocalIdentity;
+  trust?: TrustStore;
   now?: () => number;
   /** Messages typed while disconnected, kept until the next welcome. */
   maxQueued?: number;
 }
 
-interface Outgoing {
-  id: string;
-  to: string;
-  text: string;
-  action: boolean;
-}
-
-interface PendingIncoming {
-  relay: RelayDelivery;
-  /** Directory version when the message arrived: retried once the directory changes. */
-  version: number;
-}
-
-const MAX_PENDING_INCOMING = 256;
+const CLIENT_CAPS = [Capability.presence, Capability.ack, Capability.ping];
 
 /** Result of a send request, for the UI's immediate feedback. */
 export type SendOutcome = { ok: true; id: string } | { ok: false; reason: string };
 
 /**
- * The chat client without a terminal: handshake, directory, v1 end-to-end encryption,
- * delivery tracking and the message queue. The terminal UI and `--json` mode both listen to
- * its `event`s and call its methods.
+ * The chat client without a terminal: handshake (v1, or v2 with an identity proof),
+ * directory and trust, end-to-end encryption, delivery tracking. The terminal UI and
+ * `--json` mode both listen to its `event`s and call its methods.
  */
 export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Error] }> {
   readonly name: string;
   readonly keyPair: X25519KeyPair;
+  readonly identity: LocalIdentity | undefined;
   readonly ownFingerprint: string;
-  readonly directory = new ClientDirectory();
+  readonly peers: PeerBook;
+  readonly trustCommands: TrustCommands;
   #connection: ServerConnection;
   #keys: V1KeyCache;
   #now: () => number;
   #ready = false;
-  #serverAcks = false;
+  #serverVersion = 1;
   #nextId = 0;
-  #idPrefix: string;
-  #outbox: Outgoing[] = [];
-  #maxQueued: number;
-  #unacked = new Map<string, Outgoing>();
-  #pendingIncoming: PendingIncoming[] = [];
+  #idPrefix = Math.floor(Math.random() * 36 ** 4).toString(36);
+  #delivery: DeliveryTracker;
+  #pending = new PendingDecryptions();
   #listRequested = false;
+  #sync: DirectorySync;
 
   constructor(options: ChatClientOptions) {
     super();
     if (!isValidName(options.name))
       throw new ProtocolError(ErrorCode.BAD_NAME, 'invalid user name');
     this.name = options.name;
-    this.keyPair = options.keyPair ?? generateX25519KeyPair();
+    this.identity = options.identity;
+    this.keyPair = options.identity?.x25519 ?? generateX25519KeyPair();
     this.ownFingerprint = keyFingerprint(this.keyPair.publicKey);
     this.#connection = options.connection;
     this.#keys = new V1KeyCache(this.keyPair);
     this.#now = options.now ?? Date.now;
-    this.#maxQueued = options.maxQueued ?? 100;
-    this.#idPrefix = Math.floor(Math.random() * 36 ** 4).toString(36);
+    this.#delivery = new DeliveryTracker(
+      (e) => this.emit('event', e),
+      this.#now,
+      options.maxQueued ?? 100,
+    );
+    this.peers = new PeerBook({
+      ...(options.trust ? { trust: options.trust } : {}),
+      server: formatPin(options.connection.options.pin.sha256),
+    });
+    this.#sync = new DirectorySync(this, this.#now);
+    this.trustCommands = new TrustCommands(this, (kind, text, code) =>
+      this.notice(kind, text, code),
+    );
     this.#connection.on('state', (state) => this.#onState(state));
     this.#connection.on('frame', (frame) => this.#onFrame(frame));
     this.#connection.on('badFrame', (error) =>
-      this.#notice(
+      this.notice(
         'warning',
         `ignored a malformed frame from the server: ${error.message}`,
         error.code,
@@ -96,19 +116,18 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
   get ready(): boolean {
     return this.#ready;
   }
-
   get connectionState(): ConnectionState {
     return this.#connection.state;
   }
-
-  /** Number of messages waiting for a connection. */
-  get queued(): number {
-    return this.#outbox.length;
+  /** Protocol version the server announced in its welcome (1 for seed servers). */
+  get serverVersion(): number {
+    return this.#serverVersion;
   }
-
-  /** Sent messages the server has not confirmed yet. */
+  get queued(): number {
+    return this.#delivery.queued;
+  }
   get unacknowledged(): number {
-    return this.#serverAcks ? this.#unacked.size : 0;
+    return this.#delivery.unacknowledged;
   }
 
   start(): void {
@@ -117,6 +136,11 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
 
   async close(): Promise<void> {
     await this.#connection.close();
+    this.#delivery.closed('client closed');
+  }
+
+  reconnect(): void {
+    this.#connection.reconnectNow();
   }
 
   /** End-to-end encrypts `text` for `to` (or queues it while disconnected). */
@@ -124,20 +148,20 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
     if (!isValidName(to)) return { ok: false, reason: `invalid user name "${to}"` };
     const message: Outgoing = { id: this.#newId(), to, text, action: options.action ?? false };
     if (!this.#ready) {
-      if (this.#outbox.length >= this.#maxQueued) {
+      if (!this.#delivery.enqueue({ ...message })) {
         return {
           ok: false,
-          reason: `not connected and ${this.#maxQueued} messages are already queued`,
+          reason: `not connected and ${this.#delivery.maxQueued} messages are already queued`,
         };
       }
-      this.#outbox.push(message);
-      this.#emitMessageOut(message);
-      this.#delivery(message, 'queued', 'not connected; will send after reconnecting');
+      this.#emitOutgoing(message, Protection.legacy);
       return { ok: true, id: message.id };
     }
-    const peer = this.directory.get(to);
+    const peer = this.peers.get(to);
     if (!peer) return { ok: false, reason: `${to} is not online (see /list)` };
-    this.#emitMessageOut(message);
+    const refusal = this.#refusalFor(peer);
+    if (refusal) return { ok: false, reason: refusal };
+    this.#emitOutgoing(message, Protection.legacy, peer);
     this.#transmit(message);
     return { ok: true, id: message.id };
   }
@@ -165,55 +189,69 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
     return this.#connection.send({ type: 'list' });
   }
 
-  /** The v1 fingerprint of a user's current key (our own included). */
+  /** The v1 fingerprint of a user's current X25519 key (our own included). */
   fingerprintOf(name: string): string | undefined {
     if (name.toLowerCase() === this.name.toLowerCase()) return this.ownFingerprint;
-    return this.directory.get(name)?.fingerprint;
+    return this.peers.get(name)?.fingerprint;
   }
 
   /** Directory as shown by /list. */
   peerSummaries(): PeerSummary[] {
-    return this.directory.entries().map((peer) => ({
-      name: peer.name,
-      fingerprint: peer.fingerprint,
-      status: 'legacy',
-      ...(peer.name.toLowerCase() === this.name.toLowerCase() ? { self: true } : {}),
-    }));
+    return this.peers.all().map((peer) => {
+      const self = peer.name.toLowerCase() === this.name.toLowerCase();
+      const status = this.peers.status(peer);
+      return {
+        name: peer.name,
+        fingerprint: peer.identityFingerprint ?? peer.fingerprint,
+        status: summaryStatus(self ? 'known' : status),
+        ...(self ? { self: true } : {}),
+      };
+    });
+  }
+
+  /** Emits a notice line (info / warning / error) to the UI. */
+  notice(kind: 'info' | 'warning' | 'error', text: string, code?: string): void {
+    this.emit('event', { kind, ts: this.#now(), text, ...(code === undefined ? {} : { code }) });
+  }
+
+  #refusalFor(peer: Peer): string | undefined {
+    const status = this.peers.remember(peer);
+    if (status === 'invalid') {
+      return `${peer.name}'s key is not signed by their identity key: the server may be tampering; not encrypting`;
+    }
+    if (status === 'changed') {
+      return `${peer.name}'s identity key changed (safety number changed): compare with /verify ${peer.name}, then /trust ${peer.name}`;
+    }
+    return undefined;
   }
 
   #newId(): string {
     return `${this.#idPrefix}-${(++this.#nextId).toString(36)}`;
   }
 
-  #emitMessageOut(message: Outgoing): void {
+  #emitOutgoing(message: Outgoing, protection: MessageEvent['protection'], peer?: Peer): void {
     this.emit('event', {
       kind: 'message',
       ts: this.#now(),
       direction: 'out',
       from: this.name,
-      to: message.to,
+      to: peer?.name ?? message.to,
       text: message.text,
-      protection: Protection.legacy,
+      protection,
       id: message.id,
       ...(message.action ? { action: true } : {}),
     });
   }
 
-  #delivery(message: Outgoing, status: DeliveryStatus, reason?: string): void {
-    this.emit('event', {
-      kind: 'delivery',
-      ts: this.#now(),
-      id: message.id,
-      to: message.to,
-      status,
-      ...(reason === undefined ? {} : { reason }),
-    });
-  }
-
   #transmit(message: Outgoing): void {
-    const peer = this.directory.get(message.to);
+    const peer = this.peers.get(message.to);
     if (!peer) {
-      this.#delivery(message, 'failed', `${message.to} is not online`);
+      this.#delivery.report(message, 'failed', `${message.to} is not online`);
+      return;
+    }
+    const refusal = this.#refusalFor(peer);
+    if (refusal) {
+      this.#delivery.report(message, 'failed', refusal);
       return;
     }
     let envelope: ReturnType<typeof sealV1>;
@@ -221,64 +259,72 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
       const plaintext = message.action ? `/me ${message.text}` : message.text;
       envelope = sealV1(this.#keys.keyFor(peer.pub, peer.pubBytes), plaintext);
     } catch (error) {
-      this.#delivery(
+      this.#delivery.report(
         message,
         'failed',
         `cannot encrypt for ${peer.name}: ${(error as Error).message}`,
       );
       return;
     }
-    const sent = this.#connection.send({
-      type: 'relay',
-      to: peer.name,
-      from: this.name,
-      ...envelope,
-      id: message.id,
-    });
-    if (!sent) {
-      this.#delivery(message, 'failed', 'connection lost');
+    const frame = { type: 'relay', to: peer.name, from: this.name, ...envelope, id: message.id };
+    if (!this.#connection.send(frame)) {
+      this.#delivery.report(message, 'failed', 'connection lost');
       return;
     }
-    this.#unacked.set(message.id, message);
-    this.#delivery(message, 'sent');
+    this.#delivery.sent(message);
+  }
+
+  #hello(): void {
+    const pub = toBase64(this.keyPair.publicKey);
+    const socket = this.#connection.socket;
+    if (!this.identity || !socket) {
+      this.#connection.send({ type: 'hello', user: this.name, pub });
+      return;
+    }
+    const exporter = socket.exportKeyingMaterial(
+      HELLO_EXPORTER_BYTES,
+      HELLO_EXPORTER_LABEL,
+      Buffer.alloc(0),
+    );
+    const secret = this.identity.identity.secretKey;
+    this.#connection.send({
+      type: 'hello',
+      user: this.name,
+      pub,
+      v: 2,
+      caps: CLIENT_CAPS,
+      idk: toBase64(this.identity.identity.publicKey),
+      pubsig: toBase64(signPrekey(secret, this.keyPair.publicKey)),
+      proof: toBase64(signHelloProof(secret, exporter, this.name)),
+    });
   }
 
   #onState(state: ConnectionState): void {
     this.emit('event', { kind: 'connection', ts: this.#now(), status: state });
     if (state.state === 'connected') {
-      this.#connection.send({
-        type: 'hello',
-        user: this.name,
-        pub: toBase64(this.keyPair.publicKey),
-      });
+      this.#hello();
       return;
     }
-    const wasReady = this.#ready;
+    if (this.#ready) this.#delivery.connectionLost();
     this.#ready = false;
-    if (wasReady && this.#serverAcks) {
-      for (const message of this.#unacked.values()) {
-        this.#delivery(message, 'failed', 'connection lost before the server confirmed delivery');
-      }
-    }
-    this.#unacked.clear();
-    if (state.state === 'closed') {
-      for (const message of this.#outbox) this.#delivery(message, 'failed', 'not connected');
-      this.#outbox = [];
-    }
+    if (state.state === 'closed') this.#delivery.closed('not connected');
   }
 
   #onFrame(frame: ParsedServerFrame): void {
     switch (frame.type) {
       case 'welcome': {
         this.#ready = true;
-        this.#applyDirectory(frame.users, true);
-        const queued = this.#outbox;
-        this.#outbox = [];
-        for (const message of queued) this.#transmit(message);
+        this.#serverVersion = frame.v;
+        this.#applySnapshot(frame.users, frame.peers, true);
+        for (const message of this.#delivery.drain()) this.#transmit(message);
         return;
       }
       case 'users':
-        this.#applyDirectory(frame.users, false);
+        this.#applySnapshot(frame.users, frame.peers, false);
+        return;
+      case 'presence':
+        this.#sync.presence(frame.event, frame.user, frame.peer);
+        this.#retryPending();
         return;
       case 'relay':
         this.#onRelay(frame);
@@ -286,15 +332,9 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
       case 'server':
         this.emit('event', { kind: 'server', ts: this.#now(), text: frame.text });
         return;
-      case 'ack': {
-        this.#serverAcks = true;
-        const message = this.#unacked.get(frame.id);
-        if (message) {
-          this.#unacked.delete(frame.id);
-          this.#delivery(message, 'delivered');
-        }
+      case 'ack':
+        this.#delivery.acked(frame.id);
         return;
-      }
       case 'error':
         this.#onServerError(frame.code, frame.text, frame.ref);
         return;
@@ -304,52 +344,32 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
   }
 
   #onServerError(code: string | undefined, text: string, ref: string | undefined): void {
-    const message = ref === undefined ? undefined : this.#unacked.get(ref);
-    if (message) {
-      this.#unacked.delete(message.id);
-      this.#delivery(message, 'failed', text || code || 'refused by the server');
+    if (ref !== undefined && this.#delivery.refused(ref, text || code || 'refused by the server'))
+      return;
+    const refusedHello =
+      code === ErrorCode.NAME_TAKEN ||
+      code === ErrorCode.BAD_NAME ||
+      code === ErrorCode.NAME_BOUND ||
+      code === ErrorCode.IDENTITY_REQUIRED ||
+      code === ErrorCode.BAD_PROOF;
+    if ((!this.#ready && refusedHello) || code === ErrorCode.REPLACED) {
+      this.emit(
+        'fatal',
+        new ProtocolError(code as ErrorCode, text || 'the server refused us', { fatal: true }),
+      );
       return;
     }
-    if (!this.#ready && (code === ErrorCode.NAME_TAKEN || code === ErrorCode.BAD_NAME)) {
-      const error = new ProtocolError(code, text || 'the server refused our name', { fatal: true });
-      this.emit('fatal', error);
-      return;
-    }
-    this.#notice('error', text || 'error from server', code);
+    this.notice('error', text || 'error from server', code);
   }
 
-  #applyDirectory(users: ReadonlyMap<string, string>, initial: boolean): void {
+  #applySnapshot(
+    users: ReadonlyMap<string, string>,
+    peers: ReadonlyMap<string, PeerInfo> | undefined,
+    initial: boolean,
+  ): void {
     const listRequested = this.#listRequested;
     this.#listRequested = false;
-    const diff = this.directory.replace(users);
-    if (!initial) {
-      const ts = this.#now();
-      for (const peer of diff.joined) {
-        this.emit('event', {
-          kind: 'presence',
-          ts,
-          event: 'join',
-          user: peer.name,
-          fingerprint: peer.fingerprint,
-        });
-      }
-      for (const peer of diff.left) {
-        this.emit('event', {
-          kind: 'presence',
-          ts,
-          event: 'leave',
-          user: peer.name,
-          fingerprint: peer.fingerprint,
-        });
-      }
-      for (const peer of diff.rekeyed) {
-        if (peer.name.toLowerCase() === this.name.toLowerCase()) continue;
-        this.#notice(
-          'info',
-          `${peer.name} reconnected with a new key (fingerprint ${peer.fingerprint})`,
-        );
-      }
-    }
+    this.#sync.snapshot(users, peers, initial);
     if (initial || listRequested) {
       this.emit('event', { kind: 'users', ts: this.#now(), users: this.peerSummaries() });
     }
@@ -358,54 +378,48 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
 
   #onRelay(relay: RelayDelivery): void {
     if (relay.alg !== ALG_V1) {
-      this.#notice(
+      this.notice(
         'warning',
         `message from ${relay.from} uses an unsupported algorithm "${relay.alg}"`,
       );
       return;
     }
-    if (!this.#tryDecrypt(relay, false)) {
-      if (this.#pendingIncoming.length >= MAX_PENDING_INCOMING) {
-        const dropped = this.#pendingIncoming.shift();
-        if (dropped) this.#undecryptable(dropped.relay, 'too many messages waiting for keys');
-      }
-      this.#pendingIncoming.push({ relay, version: this.directory.version });
-      if (!this.#listRequested) this.requestList();
-    }
+    if (this.#tryDecrypt(relay, false)) return;
+    const evicted = this.#pending.hold(relay, this.peers.version);
+    if (evicted) this.#undecryptable(evicted, 'too many messages waiting for keys');
+    if (!this.#listRequested) this.requestList();
   }
 
   /** Decrypts and emits; returns false when a directory refresh might help. */
   #tryDecrypt(relay: RelayDelivery, final: boolean): boolean {
-    const sender =
-      relay.from.toLowerCase() === this.name.toLowerCase()
-        ? {
-            pub: toBase64(this.keyPair.publicKey),
-            pubBytes: this.keyPair.publicKey,
-            fingerprint: this.ownFingerprint,
-            name: this.name,
-          }
-        : this.directory.get(relay.from);
-    if (!sender) {
+    const self = relay.from.toLowerCase() === this.name.toLowerCase();
+    const peer = self ? undefined : this.peers.get(relay.from);
+    const pub = self ? toBase64(this.keyPair.publicKey) : peer?.pub;
+    const pubBytes = self ? this.keyPair.publicKey : peer?.pubBytes;
+    if (pub === undefined || pubBytes === undefined) {
       if (final) this.#undecryptable(relay, `no key known for ${relay.from}`);
       return final;
     }
     let text: string;
     try {
-      text = openV1(this.#keys.keyFor(sender.pub, sender.pubBytes), relay);
+      text = openV1(this.#keys.keyFor(pub, pubBytes), relay);
     } catch (error) {
       if (final) this.#undecryptable(relay, (error as Error).message);
       return final;
     }
+    const status: PeerStatus = peer ? this.peers.remember(peer) : 'verified';
     const action = text.startsWith('/me ');
     this.emit('event', {
       kind: 'message',
       ts: this.#now(),
       direction: 'in',
-      from: relay.from,
+      from: peer?.name ?? this.name,
       to: this.name,
       text: action ? text.slice(4) : text,
       protection: Protection.legacy,
-      fingerprint: sender.fingerprint,
+      fingerprint: peer?.identityFingerprint ?? peer?.fingerprint ?? this.ownFingerprint,
+      ...(status === 'verified' ? { verified: true } : {}),
+      keyStatus: status,
       ...(action ? { action: true } : {}),
       ...(relay.id === undefined ? {} : { id: relay.id }),
     });
@@ -413,25 +427,29 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
   }
 
   #retryPending(): void {
-    if (this.#pendingIncoming.length === 0) return;
-    const version = this.directory.version;
-    const waiting = this.#pendingIncoming;
-    this.#pendingIncoming = [];
-    for (const pending of waiting) {
-      if (pending.version === version) this.#pendingIncoming.push(pending);
-      else this.#tryDecrypt(pending.relay, true);
-    }
+    if (this.#pending.size === 0) return;
+    for (const relay of this.#pending.due(this.peers.version)) this.#tryDecrypt(relay, true);
   }
 
   #undecryptable(relay: RelayDelivery, reason: string): void {
-    this.#notice(
+    this.notice(
       'warning',
       `could not decrypt a message from ${relay.from} (${reason}); it may have been tampered with`,
       ErrorCode.DECRYPT_FAILED,
     );
   }
+}
 
-  #notice(kind: 'info' | 'warning' | 'error', text: string, code?: string): void {
-    this.emit('event', { kind, ts: this.#now(), text, ...(code === undefined ? {} : { code }) });
+function summaryStatus(status: PeerStatus): PeerSummary['status'] {
+  switch (status) {
+    case 'legacy':
+      return 'legacy';
+    case 'verified':
+      return 'verified';
+    case 'changed':
+    case 'invalid':
+      return 'changed';
+    default:
+      return 'online';
   }
 }

@@ -33,6 +33,11 @@ export interface MessageEvent {
   action?: boolean;
   /** Peer identity verified by safety number (v2 only). */
   verified?: boolean;
+  /**
+   * Trust in the sender's key: legacy (v1, no identity), invalid (key signature failed),
+   * new / known / verified, or changed (identity key differs from the one remembered).
+   */
+  keyStatus?: 'legacy' | 'invalid' | 'new' | 'known' | 'verified' | 'changed';
   /** Sender's key fingerprint as shown by /fp. */
   fingerprint?: string;
   /** Client message id (outgoing: for delivery status updates). */

@@ -10,3 +10,4 @@ export * from './limits.js';
 export * from './messages.js';
 export * from './ed25519-verify.js';
 export * from './hello.js';
+export * from './safety-number.js';

@@ -1,0 +1,103 @@
+import type { DeliveryEvent, DeliveryStatus } from './events.js';
+
+/** A message the user asked to send, tracked until delivered or failed. */
+export interface Outgoing {
+  id: string;
+  to: string;
+  text: string;
+  action: boolean;
+}
+
+/**
+ * Tracks every outgoing message so none is lost silently: queued while disconnected
+ * (bounded), sent, delivered (server ack) or failed with a reason.
+ */
+export class DeliveryTracker {
+  #outbox: Outgoing[] = [];
+  #unacked = new Map<string, Outgoing>();
+  #emit: (event: DeliveryEvent) => void;
+  #now: () => number;
+  readonly maxQueued: number;
+  /** True once the server has acked anything: then unacked messages can be declared lost. */
+  serverAcks = false;
+
+  constructor(emit: (event: DeliveryEvent) => void, now: () => number, maxQueued: number) {
+    this.#emit = emit;
+    this.#now = now;
+    this.maxQueued = maxQueued;
+  }
+
+  get queued(): number {
+    return this.#outbox.length;
+  }
+
+  get unacknowledged(): number {
+    return this.serverAcks ? this.#unacked.size : 0;
+  }
+
+  report(message: Outgoing, status: DeliveryStatus, reason?: string): void {
+    this.#emit({
+      kind: 'delivery',
+      ts: this.#now(),
+      id: message.id,
+      to: message.to,
+      status,
+      ...(reason === undefined ? {} : { reason }),
+    });
+  }
+
+  /** Queues while disconnected; false when the queue is full. */
+  enqueue(message: Outgoing): boolean {
+    if (this.#outbox.length >= this.maxQueued) return false;
+    this.#outbox.push(message);
+    this.report(message, 'queued', 'not connected; will send after reconnecting');
+    return true;
+  }
+
+  /** Takes every queued message (to send after a welcome). */
+  drain(): Outgoing[] {
+    const queued = this.#outbox;
+    this.#outbox = [];
+    return queued;
+  }
+
+  sent(message: Outgoing): void {
+    this.#unacked.set(message.id, message);
+    this.report(message, 'sent');
+  }
+
+  /** Server ack: returns the message when it was ours. */
+  acked(id: string): Outgoing | undefined {
+    this.serverAcks = true;
+    const message = this.#unacked.get(id);
+    if (message) {
+      this.#unacked.delete(id);
+      this.report(message, 'delivered');
+    }
+    return message;
+  }
+
+  /** Server error with `ref`: returns true when it concerned one of our messages. */
+  refused(id: string, reason: string): boolean {
+    const message = this.#unacked.get(id);
+    if (!message) return false;
+    this.#unacked.delete(id);
+    this.report(message, 'failed', reason);
+    return true;
+  }
+
+  /** The connection dropped: messages the server never confirmed are reported failed. */
+  connectionLost(): void {
+    if (this.serverAcks) {
+      for (const message of this.#unacked.values()) {
+        this.report(message, 'failed', 'connection lost before the server confirmed delivery');
+      }
+    }
+    this.#unacked.clear();
+  }
+
+  /** The client is closing for good: everything still queued failed. */
+  closed(reason: string): void {
+    for (const message of this.drain()) this.report(message, 'failed', reason);
+  }
+}

@@ -1,0 +1,44 @@
+import type { RelayDelivery } from '../protocol/index.js';
+
+interface PendingIncoming {
+  relay: RelayDelivery;
+  /** Directory version when the message arrived. */
+  version: number;
+}
+
+/**
+ * Messages that could not be decrypted yet because the sender's key may be newer than our
+ * directory (the sender joined or reconnected a moment ago). Each is retried once, after
+ * the directory changes, then reported as undecryptable; never silently dropped.
+ */
+export class PendingDecryptions {
+  #pending: PendingIncoming[] = [];
+  #max: number;
+
+  constructor(max = 256) {
+    this.#max = max;
+  }
+
+  get size(): number {
+    return this.#pending.length;
+  }
+
+  /** Holds a message; returns one evicted to make room, if any. */
+  hold(relay: RelayDelivery, version: number): RelayDelivery | undefined {
+    const evicted = this.#pending.length >= this.#max ? this.#pending.shift()?.relay : undefined;
+    this.#pending.push({ relay, version });
+    return evicted;
+  }
+
+  /** Returns the messages whose directory version is older than `version`. */
+  due(version: number): RelayDelivery[] {
+    const due: RelayDelivery[] = [];
+    const keep: PendingIncoming[] = [];
+    for (const pending of this.#pending) {
+      if (pending.version === version) keep.push(pending);
+      else due.push(pending.relay);
+    }
+    this.#pending = keep;
+    return due;
+  }
+}

@@ -1,0 +1,123 @@
+import {
+  formatSafetyNumber,
+  normalizeSafetyNumber,
+  safetyNumber,
+  safetyNumbersEqual,
+} from '../protocol/index.js';
+import type { LocalIdentity } from './keystore.js';
+import type { PeerBook } from './peers.js';
+
+type Notify = (kind: 'info' | 'warning' | 'error', text: string, code?: string) => void;
+
+interface TrustHost {
+  readonly name: string;
+  readonly identity: LocalIdentity | undefined;
+  readonly peers: PeerBook;
+}
+
+/** `/verify` and `/trust`: safety numbers and explicit acceptance of changed keys. */
+export class TrustCommands {
+  #host: TrustHost;
+  #notify: Notify;
+
+  constructor(host: TrustHost, notify: Notify) {
+    this.#host = host;
+    this.#notify = notify;
+  }
+
+  /** The 60-digit safety number with `user`, or an error text. */
+  safetyNumberWith(user: string): { ok: true; digits: string } | { ok: false; reason: string } {
+    const { identity, peers, name } = this.#host;
+    if (!identity) return { ok: false, reason: 'this client has no identity key (v1 mode)' };
+    const peer = peers.get(user);
+    if (!peer) return { ok: false, reason: `${user} is not online` };
+    if (!peer.idkBytes) {
+      return {
+        ok: false,
+        reason: `${peer.name} is a legacy (v1) client: there is no identity to verify; compare /fp ${peer.name} out of band instead`,
+      };
+    }
+    if (peers.status(peer) === 'invalid') {
+      return {
+        ok: false,
+        reason: `${peer.name}'s key signature does not verify; nothing to compare`,
+      };
+    }
+    return {
+      ok: true,
+      digits: safetyNumber(
+        { identityKey: identity.identity.publicKey, name },
+        { identityKey: peer.idkBytes, name: peer.name },
+      ),
+    };
+  }
+
+  /** `/verify <user> [number]`. */
+  verify(user: string, typed?: string): boolean {
+    const result = this.safetyNumberWith(user);
+    if (!result.ok) {
+      this.#notify('error', result.reason, 'E_VERIFY');
+      return false;
+    }
+    const peer = this.#host.peers.get(user)!;
+    if (typed === undefined) {
+      this.#notify(
+        'info',
+        `safety number with ${peer.name}:\n  ${formatSafetyNumber(result.digits)}\n` +
+          `Compare it with ${peer.name} in person or on a call; if it matches, run /verify ${peer.name} <number>.`,
+      );
+      return true;
+    }
+    const normalized = normalizeSafetyNumber(typed);
+    if (!normalized) {
+      this.#notify('error', 'a safety number has 60 digits (12 groups of 5)', 'E_VERIFY');
+      return false;
+    }
+    if (!safetyNumbersEqual(normalized, result.digits)) {
+      this.#notify(
+        'warning',
+        `the number you entered does NOT match the safety number with ${peer.name}. ` +
+          'Do not trust this conversation: the server or someone else may be in the middle.',
+        'E_VERIFY_MISMATCH',
+      );
+      return false;
+    }
+    this.#host.peers.markVerified(peer);
+    this.#notify('info', `${peer.name} is now verified ✓ (identity ${peer.identityFingerprint})`);
+    return true;
+  }
+
+  /** `/trust <user>`: accept the peer's current (changed or new) identity key. */
+  trust(user: string): boolean {
+    const peer = this.#host.peers.get(user);
+    if (!peer) {
+      this.#notify('error', `${user} is not online`, 'E_TRUST');
+      return false;
+    }
+    if (!peer.idk) {
+      this.#notify(
+        'error',
+        `${peer.name} is a legacy (v1) client with no identity key to trust`,
+        'E_TRUST',
+      );
+      return false;
+    }
+    const status = this.#host.peers.status(peer);
+    if (status === 'invalid') {
+      this.#notify(
+        'error',
+        `${peer.name}'s key signature does not verify; it cannot be trusted`,
+        'E_TRUST',
+      );
+      return false;
+    }
+    this.#host.peers.trustCurrent(peer);
+    this.#notify(
+      'info',
+      status === 'changed'
+        ? `accepted ${peer.name}'s new identity ${peer.identityFingerprint} (not verified: use /verify ${peer.name})`
+        : `${peer.name}'s identity ${peer.identityFingerprint} is trusted`,
+    );
+    return true;
+  }
+}
