@@ -1,112 +1,223 @@
-import { type Command, Option } from 'commander';
+import { isIP } from 'node:net';
+import type { Command } from 'commander';
 import {
   ConfigError,
   createLogger,
-  defaultServerConfig,
+  defaultServerConfig as d,
   parseByteSize,
+  parseCount,
   parseDuration,
   parsePort,
   type ServerConfig,
   startServer,
   validateServerConfig,
 } from '../server/index.js';
+import { addOptions, type OptionSpec } from './options.js';
 
-interface ServeFlags {
-  host: string;
-  port: string;
-  cert: string;
-  key: string;
-  maxLine: string;
-  handshakeTimeout: string;
-  helloTimeout: string;
-  maxSendQueue: string;
-  data: string;
-  logLevel: string;
-  prettyLogs?: boolean;
-}
+type ServeFlags = Record<string, string | boolean | undefined>;
 
-/** Flags > SECURECHAT_* environment > defaults (commander's Option.env). */
+const SERVE_OPTIONS: OptionSpec[] = [
+  { flags: '--host <addr>', help: 'address to listen on', env: 'SECURECHAT_HOST', default: d.host },
+  {
+    flags: '--port <port>',
+    help: 'TCP port (0 = any free port)',
+    env: 'SECURECHAT_PORT',
+    default: String(d.port),
+  },
+  {
+    flags: '--cert <file>',
+    help: 'certificate (PEM); generated if missing',
+    env: 'SECURECHAT_CERT',
+    default: d.certPath,
+  },
+  {
+    flags: '--key <file>',
+    help: 'private key (PEM, mode 0600); generated if missing',
+    env: 'SECURECHAT_KEY',
+    default: d.keyPath,
+  },
+  {
+    flags: '--data <file>',
+    help: 'persistent state (identity bindings); ":memory:" for none',
+    env: 'SECURECHAT_DATA',
+    default: d.dataPath,
+  },
+  {
+    flags: '--max-line <bytes>',
+    help: 'longest accepted line from a client (e.g. 64k)',
+    env: 'SECURECHAT_MAX_LINE',
+    default: '64k',
+  },
+  {
+    flags: '--handshake-timeout <duration>',
+    help: 'TLS handshake deadline',
+    env: 'SECURECHAT_HANDSHAKE_TIMEOUT',
+    default: '10s',
+  },
+  {
+    flags: '--hello-timeout <duration>',
+    help: 'deadline for a valid hello after the handshake',
+    env: 'SECURECHAT_HELLO_TIMEOUT',
+    default: '10s',
+  },
+  {
+    flags: '--idle-timeout <duration>',
+    help: 'close v2 sessions silent this long (they ping); 0 = never',
+    env: 'SECURECHAT_IDLE_TIMEOUT',
+    default: '5m',
+  },
+  {
+    flags: '--max-send-queue <bytes>',
+    help: 'bytes queued for a client that does not read before it is dropped',
+    env: 'SECURECHAT_MAX_SEND_QUEUE',
+    default: '1m',
+  },
+  {
+    flags: '--max-connections <n>',
+    help: 'connections open at once, all clients',
+    env: 'SECURECHAT_MAX_CONNECTIONS',
+    default: String(d.maxConnections),
+  },
+  {
+    flags: '--max-per-ip <n>',
+    help: 'connections open at once from one address (behind ngrok see --trusted-proxy)',
+    env: 'SECURECHAT_MAX_PER_IP',
+    default: String(d.maxConnectionsPerIp),
+  },
+  {
+    flags: '--no-rate-limit',
+    help: 'disable per-connection rate limits (benchmarks only)',
+    env: 'SECURECHAT_NO_RATE_LIMIT',
+  },
+  {
+    flags: '--frames-per-second <n>',
+    help: 'sustained frames per connection',
+    env: 'SECURECHAT_FRAMES_PER_SECOND',
+    default: String(d.framesPerSecond),
+  },
+  {
+    flags: '--frame-burst <n>',
+    help: 'frames per connection in a burst',
+    env: 'SECURECHAT_FRAME_BURST',
+    default: String(d.frameBurst),
+  },
+  {
+    flags: '--bytes-per-second <bytes>',
+    help: 'sustained bytes per connection',
+    env: 'SECURECHAT_BYTES_PER_SECOND',
+    default: '1m',
+  },
+  {
+    flags: '--byte-burst <bytes>',
+    help: 'bytes per connection in a burst (more than --max-line)',
+    env: 'SECURECHAT_BYTE_BURST',
+    default: '4m',
+  },
+  {
+    flags: '--abuse-limit <n>',
+    help: 'rate-limited frames within 10 s that close a connection',
+    env: 'SECURECHAT_ABUSE_LIMIT',
+    default: String(d.abuseLimit),
+  },
+  {
+    flags: '--strikes <n>',
+    help: 'abusive disconnects from one address before it is refused for --penalty',
+    env: 'SECURECHAT_STRIKES',
+    default: String(d.strikes),
+  },
+  {
+    flags: '--penalty <duration>',
+    help: 'how long a repeat offender is refused',
+    env: 'SECURECHAT_PENALTY',
+    default: '5m',
+  },
+  {
+    flags: '--trusted-proxy <addrs>',
+    help: 'comma-separated forwarders allowed to send a PROXY v1/v2 header (ngrok tcp --proxy-proto)',
+    env: 'SECURECHAT_TRUSTED_PROXIES',
+    default: '',
+  },
+  {
+    flags: '--metrics [host:port]',
+    help: 'serve Prometheus metrics at /metrics (default 127.0.0.1:9464)',
+    env: 'SECURECHAT_METRICS',
+  },
+  {
+    flags: '--log-level <level>',
+    help: 'pino log level',
+    env: 'SECURECHAT_LOG_LEVEL',
+    default: d.logLevel,
+    choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
+  },
+  {
+    flags: '--log-file <file>',
+    help: 'also write JSON logs here (rotated daily and at 10 MB, 14 kept)',
+    env: 'SECURECHAT_LOG_FILE',
+  },
+  {
+    flags: '--pretty-logs',
+    help: 'human-readable logs (default when stdout is a terminal)',
+    env: 'SECURECHAT_PRETTY_LOGS',
+  },
+];
+
 export function addServeCommand(program: Command): void {
-  const d = defaultServerConfig;
-  program
+  const command = program
     .command('serve')
-    .description('run the TLS relay daemon (generates a certificate on first run)')
-    .addOption(
-      new Option('--host <addr>', 'address to listen on').env('SECURECHAT_HOST').default(d.host),
-    )
-    .addOption(
-      new Option('--port <port>', 'TCP port (0 = any free port)')
-        .env('SECURECHAT_PORT')
-        .default(String(d.port)),
-    )
-    .addOption(
-      new Option('--cert <file>', 'certificate (PEM); generated if missing')
-        .env('SECURECHAT_CERT')
-        .default(d.certPath),
-    )
-    .addOption(
-      new Option('--key <file>', 'private key (PEM, mode 0600); generated if missing')
-        .env('SECURECHAT_KEY')
-        .default(d.keyPath),
-    )
-    .addOption(
-      new Option('--max-line <bytes>', 'longest accepted line from a client (e.g. 64k)')
-        .env('SECURECHAT_MAX_LINE')
-        .default('64k'),
-    )
-    .addOption(
-      new Option('--handshake-timeout <duration>', 'TLS handshake deadline')
-        .env('SECURECHAT_HANDSHAKE_TIMEOUT')
-        .default('10s'),
-    )
-    .addOption(
-      new Option('--hello-timeout <duration>', 'deadline for a valid hello after the handshake')
-        .env('SECURECHAT_HELLO_TIMEOUT')
-        .default('10s'),
-    )
-    .addOption(
-      new Option(
-        '--max-send-queue <bytes>',
-        'bytes queued for a client that does not read before it is dropped',
-      )
-        .env('SECURECHAT_MAX_SEND_QUEUE')
-        .default('1m'),
-    )
-    .addOption(
-      new Option('--data <file>', 'persistent state (identity bindings); ":memory:" for none')
-        .env('SECURECHAT_DATA')
-        .default(d.dataPath),
-    )
-    .addOption(
-      new Option('--log-level <level>', 'pino log level')
-        .env('SECURECHAT_LOG_LEVEL')
-        .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal'])
-        .default(d.logLevel),
-    )
-    .addOption(
-      new Option('--pretty-logs', 'human-readable logs (default when stdout is a terminal)').env(
-        'SECURECHAT_PRETTY_LOGS',
-      ),
-    )
-    .action(async (flags: ServeFlags) => {
-      const config = serveConfigFromFlags(flags);
-      await runServe(config, flags.prettyLogs);
-    });
+    .description('run the TLS relay daemon (generates a certificate on first run)');
+  addOptions(command, SERVE_OPTIONS).action(async (flags: ServeFlags) => {
+    await runServe(serveConfigFromFlags(flags), flags.prettyLogs === true ? true : undefined);
+  });
 }
 
+function text(flags: ServeFlags, key: string): string {
+  const value = flags[key];
+  return typeof value === 'string' ? value : '';
+}
+
+function parseAddressList(list: string): string[] {
+  const addresses = list
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
+  for (const address of addresses) {
+    if (isIP(address) === 0)
+      throw new ConfigError(`--trusted-proxy takes IP addresses; "${address}" is not one`);
+  }
+  return addresses;
+}
+
+/** Turns parsed flags into a validated config (throws ConfigError with the flag name). */
 export function serveConfigFromFlags(flags: ServeFlags): ServerConfig {
-  if (!flags.host.trim()) throw new ConfigError('--host must not be empty');
+  const host = text(flags, 'host');
+  if (!host.trim()) throw new ConfigError('--host must not be empty');
+  const metrics = flags.metrics;
+  const logFile = text(flags, 'logFile');
   return validateServerConfig({
-    host: flags.host,
-    port: parsePort(flags.port, '--port'),
-    certPath: flags.cert,
-    keyPath: flags.key,
-    maxLineBytes: parseByteSize(flags.maxLine, '--max-line'),
-    handshakeTimeoutMs: parseDuration(flags.handshakeTimeout, '--handshake-timeout'),
-    helloTimeoutMs: parseDuration(flags.helloTimeout, '--hello-timeout'),
-    maxSendQueueBytes: parseByteSize(flags.maxSendQueue, '--max-send-queue'),
-    dataPath: flags.data,
-    logLevel: flags.logLevel,
+    host,
+    port: parsePort(text(flags, 'port'), '--port'),
+    certPath: text(flags, 'cert'),
+    keyPath: text(flags, 'key'),
+    dataPath: text(flags, 'data'),
+    maxLineBytes: parseByteSize(text(flags, 'maxLine'), '--max-line'),
+    handshakeTimeoutMs: parseDuration(text(flags, 'handshakeTimeout'), '--handshake-timeout'),
+    helloTimeoutMs: parseDuration(text(flags, 'helloTimeout'), '--hello-timeout'),
+    idleTimeoutMs: parseDuration(text(flags, 'idleTimeout'), '--idle-timeout'),
+    maxSendQueueBytes: parseByteSize(text(flags, 'maxSendQueue'), '--max-send-queue'),
+    maxConnections: parseCount(text(flags, 'maxConnections'), '--max-connections'),
+    maxConnectionsPerIp: parseCount(text(flags, 'maxPerIp'), '--max-per-ip'),
+    rateLimit: flags.rateLimit !== false,
+    framesPerSecond: parseCount(text(flags, 'framesPerSecond'), '--frames-per-second'),
+    frameBurst: parseCount(text(flags, 'frameBurst'), '--frame-burst'),
+    bytesPerSecond: parseByteSize(text(flags, 'bytesPerSecond'), '--bytes-per-second'),
+    byteBurst: parseByteSize(text(flags, 'byteBurst'), '--byte-burst'),
+    abuseLimit: parseCount(text(flags, 'abuseLimit'), '--abuse-limit'),
+    strikes: parseCount(text(flags, 'strikes'), '--strikes'),
+    penaltyMs: parseDuration(text(flags, 'penalty'), '--penalty'),
+    trustedProxies: parseAddressList(text(flags, 'trustedProxy')),
+    logLevel: text(flags, 'logLevel'),
+    ...(logFile ? { logFile } : {}),
+    ...(metrics ? { metrics: metrics === true ? '127.0.0.1:9464' : String(metrics) } : {}),
   });
 }
 
@@ -114,6 +225,7 @@ async function runServe(config: ServerConfig, pretty: boolean | undefined): Prom
   const logger = createLogger({
     level: config.logLevel,
     ...(pretty === undefined ? {} : { pretty }),
+    ...(config.logFile ? { file: config.logFile } : {}),
   });
   const server = await startServer(config, logger);
   const shareHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : server.host;
@@ -121,6 +233,9 @@ async function runServe(config: ServerConfig, pretty: boolean | undefined): Prom
     `securechat listening on ${server.host}:${server.port} (TLS 1.2+, AEAD only)`,
     `certificate ${config.certPath}${server.generatedCertificate ? ' (generated now)' : ''}`,
     `fingerprint ${server.pin}`,
+    ...(server.metricsAddress
+      ? [`metrics     http://${server.metricsAddress.host}:${server.metricsAddress.port}/metrics`]
+      : []),
     '',
     'Connect with:',
     `  securechat connect <name> ${shareHost} ${server.port} --pin ${server.pin}`,

@@ -29,12 +29,15 @@ export const ErrorCode = {
   REPLACED: 'E_REPLACED',
   // relay
   PEER_OFFLINE: 'E_PEER_OFFLINE',
-  RELAY_TO_SELF: 'E_RELAY_TO_SELF',
+  /** The recipient stopped reading and was disconnected; the relay was not delivered. */
+  PEER_SLOW: 'E_PEER_SLOW',
   // end-to-end (client side only; never sent by the server)
   DECRYPT_FAILED: 'E_DECRYPT_FAILED',
   BAD_KEY: 'E_BAD_KEY',
   // server state
   SERVER_FULL: 'E_SERVER_FULL',
+  RATE_LIMITED: 'E_RATE_LIMITED',
+  IDLE_TIMEOUT: 'E_IDLE_TIMEOUT',
   SHUTTING_DOWN: 'E_SHUTTING_DOWN',
   INTERNAL: 'E_INTERNAL',
 } as const;

@@ -21,6 +21,29 @@ export interface ServerConfig {
   /** Where persistent state lives (identity bindings, rooms). `:memory:` keeps it in RAM. */
   dataPath: string;
   logLevel: string;
+  /** Optional log file (rotated by size and daily); stdout logging continues. */
+  logFile?: string;
+  /** Connections open at once, all sources together. */
+  maxConnections: number;
+  /** Connections open at once from one address. */
+  maxConnectionsPerIp: number;
+  /** Per-connection token buckets; `rateLimit: false` disables them (benchmarks). */
+  rateLimit: boolean;
+  framesPerSecond: number;
+  frameBurst: number;
+  bytesPerSecond: number;
+  byteBurst: number;
+  /** Rate-limited frames per 10 s that get a connection closed as abusive. */
+  abuseLimit: number;
+  /** Abuse disconnects from one address within `penaltyMs` before it is refused. */
+  strikes: number;
+  penaltyMs: number;
+  /** v2 sessions silent (no frame, not even ping) this long are closed; 0 disables. */
+  idleTimeoutMs: number;
+  /** Forwarders allowed to send a PROXY protocol header (e.g. the ngrok agent's address). */
+  trustedProxies: string[];
+  /** `host:port` of the Prometheus admin listener; undefined = off. */
+  metrics?: string;
 }
 
 export const DEFAULT_SEND_QUEUE_BYTES = 1024 * 1024;
@@ -36,6 +59,18 @@ export const defaultServerConfig: ServerConfig = {
   maxSendQueueBytes: DEFAULT_SEND_QUEUE_BYTES,
   dataPath: 'data/securechat.db',
   logLevel: 'info',
+  maxConnections: 4096,
+  maxConnectionsPerIp: 64,
+  rateLimit: true,
+  framesPerSecond: 50,
+  frameBurst: 200,
+  bytesPerSecond: 1024 * 1024,
+  byteBurst: 4 * 1024 * 1024,
+  abuseLimit: 200,
+  strikes: 5,
+  penaltyMs: 5 * 60_000,
+  idleTimeoutMs: 5 * 60_000,
+  trustedProxies: [],
 };
 
 export class ConfigError extends Error {
@@ -69,6 +104,23 @@ export function parseDuration(text: string, label: string): number {
   return Number(match[1]) * factor;
 }
 
+/** Parses a positive integer option. */
+export function parseCount(text: string, label: string): number {
+  if (!/^\d{1,9}$/.test(text.trim()))
+    throw new ConfigError(`${label} must be a whole number; got "${text}"`);
+  return Number(text);
+}
+
+/** Parses `host:port` (IPv6 in brackets) for the admin listener; a bare port means loopback. */
+export function parseListenAddress(text: string, label: string): { host: string; port: number } {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return { host: '127.0.0.1', port: parsePort(trimmed, label) };
+  const match = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(trimmed) ?? /^([^:\s]+):(\d+)$/.exec(trimmed);
+  if (!match)
+    throw new ConfigError(`${label} must be host:port (e.g. 127.0.0.1:9464); got "${text}"`);
+  return { host: match[1]!, port: parsePort(match[2]!, label) };
+}
+
 /** Checks cross-field constraints after flags and environment have been merged. */
 export function validateServerConfig(config: ServerConfig): ServerConfig {
   if (config.maxLineBytes < MIN_MAX_LINE_BYTES || config.maxLineBytes > MAX_MAX_LINE_BYTES) {
@@ -81,6 +133,20 @@ export function validateServerConfig(config: ServerConfig): ServerConfig {
   }
   if (config.maxSendQueueBytes < config.maxLineBytes) {
     throw new ConfigError('--max-send-queue must be at least --max-line');
+  }
+  if (config.rateLimit && config.byteBurst < config.maxLineBytes + 1) {
+    throw new ConfigError(
+      '--byte-burst must be larger than --max-line (one line must fit in a burst)',
+    );
+  }
+  for (const [label, value] of [
+    ['--max-connections', config.maxConnections],
+    ['--max-per-ip', config.maxConnectionsPerIp],
+    ['--frames-per-second', config.framesPerSecond],
+    ['--frame-burst', config.frameBurst],
+    ['--bytes-per-second', config.bytesPerSecond],
+  ] as const) {
+    if (!(value >= 1)) throw new ConfigError(`${label} must be at least 1`);
   }
   return config;
 }

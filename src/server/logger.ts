@@ -21,6 +21,8 @@ export const REDACTED_PATHS = [
 
 export interface LoggerOptions {
   level?: string;
+  /** Also write JSON logs to this file, rotated daily and at 10 MB (pino-roll). */
+  file?: string;
   /** Human-readable output (pino-pretty); default: when stdout is a TTY. */
   pretty?: boolean;
   /** Write to this stream instead of stdout (tests). */
@@ -38,6 +40,38 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     return pino(base, options.destination as pino.DestinationStream);
   }
   const pretty = options.pretty ?? Boolean(process.stdout.isTTY);
+  if (options.file) {
+    const stdoutTarget = pretty
+      ? {
+          target: 'pino-pretty',
+          level: base.level,
+          options: {
+            colorize: true,
+            translateTime: 'SYS:HH:MM:ss',
+            ignore: 'pid,hostname,service',
+          },
+        }
+      : { target: 'pino/file', level: base.level, options: { destination: 1 } };
+    return pino({
+      ...base,
+      transport: {
+        targets: [
+          stdoutTarget,
+          {
+            target: 'pino-roll',
+            level: base.level,
+            options: {
+              file: options.file,
+              frequency: 'daily',
+              size: '10m',
+              mkdir: true,
+              limit: { count: 14 },
+            },
+          },
+        ],
+      },
+    });
+  }
   if (pretty) {
     return pino({
       ...base,

@@ -1,12 +1,18 @@
+import type { Server as HttpServer } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { certificatePin, loadOrCreateCertificate } from './certs.js';
 import type { ServerConfig } from './config.js';
+import { parseListenAddress } from './config.js';
 import { PeerDirectory } from './directory.js';
+import { ConnectionLimiter } from './limits/connection-limiter.js';
+import { LogThrottle } from './log-throttle.js';
 import type { Logger } from './logger.js';
+import { createMetricsRegistry, startMetricsServer } from './metrics.js';
 import { PresenceBroadcaster } from './presence.js';
 import { Session, type SessionContext } from './session.js';
+import { ServerStats } from './stats.js';
 import { SqliteStore } from './store/index.js';
-import { type RejectReason, TlsListener } from './tls-listener.js';
+import { normalizeAddress, type Remote, TlsListener } from './tls-listener.js';
 import type { Transport } from './transport.js';
 
 export interface RunningServer {
@@ -17,13 +23,19 @@ export interface RunningServer {
   /** True when the certificate was generated at this start. */
   readonly generatedCertificate: boolean;
   readonly directory: PeerDirectory<Session>;
+  readonly stats: ServerStats;
+  /** Address of the Prometheus listener, when enabled. */
+  readonly metricsAddress: { host: string; port: number } | undefined;
   /** Stops accepting, tells every client, closes every connection. */
   close(): Promise<void>;
 }
 
-function transportFor(socket: TLSSocket, remote: { address: string; port: number }): Transport {
+function transportFor(socket: TLSSocket, remote: Remote): Transport {
+  const display = remote.address.includes(':')
+    ? `[${remote.address}]:${remote.port}`
+    : `${remote.address}:${remote.port}`;
   return {
-    remote: `${remote.address}:${remote.port}`,
+    remote: display,
     remoteAddress: remote.address,
     get writableLength() {
       return socket.writableLength;
@@ -40,7 +52,7 @@ function transportFor(socket: TLSSocket, remote: { address: string; port: number
   };
 }
 
-/** Starts the relay daemon: loads or creates the certificate, then listens. */
+/** Starts the relay daemon: loads or creates the certificate, opens the store, listens. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const certificate = await loadOrCreateCertificate({
     certPath: config.certPath,
@@ -55,17 +67,46 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   }
 
   const store = new SqliteStore(config.dataPath);
+  const stats = new ServerStats();
   const directory = new PeerDirectory<Session>();
-  const presence = new PresenceBroadcaster(directory);
+  const limiter = new ConnectionLimiter({
+    maxConnections: config.maxConnections,
+    maxPerIp: config.maxConnectionsPerIp,
+    penaltyMs: config.penaltyMs,
+    strikes: config.strikes,
+  });
+  const securityLog = new LogThrottle(60_000);
   const context: SessionContext = {
     directory,
-    presence,
+    presence: new PresenceBroadcaster(directory),
     store,
     logger,
+    stats,
     limits: {
       maxLineBytes: config.maxLineBytes,
       helloTimeoutMs: config.helloTimeoutMs,
       maxSendQueueBytes: config.maxSendQueueBytes,
+    },
+    ...(config.rateLimit
+      ? {
+          rateLimits: {
+            framesPerSecond: config.framesPerSecond,
+            frameBurst: config.frameBurst,
+            bytesPerSecond: config.bytesPerSecond,
+            byteBurst: config.byteBurst,
+            abuseLimit: config.abuseLimit,
+            abuseWindowMs: 10_000,
+          },
+        }
+      : {}),
+    onAbuse(address, reason) {
+      if (limiter.strike(address, Date.now())) {
+        stats.securityEvents.inc('address_penalized');
+        logger.warn(
+          { event: 'address.penalized', address, reason, forMs: config.penaltyMs },
+          'repeated abuse',
+        );
+      }
     },
   };
   const sessions = new Set<Session>();
@@ -75,7 +116,16 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     certPem: certificate.certPem,
     keyPem: certificate.keyPem,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
+    limiter,
+    trustedProxies: new Set(config.trustedProxies.map((address) => normalizeAddress(address))),
     onSecure(socket, remote) {
+      stats.connectionsTotal++;
+      const cipher = socket.getCipher();
+      stats.tlsAccepted.inc(
+        `${socket.getProtocol() ?? '?'}|${cipher?.standardName ?? cipher?.name ?? '?'}`,
+      );
+      // v1 clients never ping: TCP keepalive finds dead peers for them.
+      socket.setKeepAlive(true, 60_000);
       const session = new Session((++nextId).toString(36), transportFor(socket, remote), context);
       sessions.add(session);
       socket.on('data', (chunk: Buffer) => session.receive(chunk));
@@ -85,36 +135,109 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
         session.transportClosed();
       });
     },
-    onRejected(reason: RejectReason, remote, detail) {
+    onRejected(reason, remote, detail) {
+      stats.tlsRejected.inc(reason);
+      if (reason.startsWith('plaintext') || reason.startsWith('proxy'))
+        stats.securityEvents.inc('plaintext_probe');
+      const suppressed = securityLog.allow(`${reason}|${remote.address}`, Date.now());
+      if (suppressed === undefined) return;
       logger.info(
-        { event: 'tls.rejected', reason, remote: `${remote.address}:${remote.port}`, detail },
+        {
+          event: reason.startsWith('plaintext') ? 'plaintext.probe' : 'tls.failure',
+          reason,
+          remote: remote.address,
+          detail,
+          ...(suppressed > 0 ? { suppressed } : {}),
+        },
         'connection dropped before a TLS session was established',
+      );
+    },
+    onRefused(reason, remote) {
+      stats.connectionsRefused.inc(reason);
+      const suppressed = securityLog.allow(`refused|${reason}|${remote.address}`, Date.now());
+      if (suppressed === undefined) return;
+      logger.warn(
+        {
+          event: 'connection.refused',
+          reason,
+          remote: remote.address,
+          ...(suppressed > 0 ? { suppressed } : {}),
+        },
+        'connection refused by limits',
       );
     },
   });
 
-  const address = await listener.listen(config.port, config.host);
-  logger.info(
-    { event: 'server.listening', host: address.address, port: address.port, pin },
-    'securechat server listening',
-  );
+  const idleSweep =
+    config.idleTimeoutMs > 0
+      ? setInterval(
+          () => {
+            const cutoff = Date.now() - config.idleTimeoutMs;
+            for (const session of sessions) {
+              if (session.version >= 2 && session.lastActivity < cutoff) session.idleTimeout();
+            }
+          },
+          Math.max(250, Math.min(15_000, config.idleTimeoutMs / 4)),
+        ).unref()
+      : undefined;
 
-  let closing: Promise<void> | undefined;
-  return {
-    host: address.address,
-    port: address.port,
-    pin,
-    generatedCertificate: certificate.generated,
-    directory,
-    close() {
-      closing ??= (async () => {
-        const stopped = listener.close();
-        for (const session of sessions) session.shutdown();
-        await stopped;
-        store.close();
-        logger.info({ event: 'server.stopped' });
-      })();
-      return closing;
-    },
-  };
+  let metricsServer: HttpServer | undefined;
+  let metricsAddress: { host: string; port: number } | undefined;
+  try {
+    const address = await listener.listen(config.port, config.host);
+    if (config.metrics) {
+      const { host, port } = parseListenAddress(config.metrics, '--metrics');
+      const registry = createMetricsRegistry({
+        stats,
+        connectionsOpen: () => limiter.open,
+        usersOnline: () => directory.size,
+        penalizedAddresses: () => limiter.penalized,
+      });
+      metricsServer = await startMetricsServer(registry, host, port);
+      const bound = metricsServer.address();
+      metricsAddress = { host, port: typeof bound === 'object' && bound ? bound.port : port };
+      logger.info(
+        { event: 'metrics.listening', ...metricsAddress },
+        'Prometheus metrics at /metrics',
+      );
+    }
+    logger.info(
+      { event: 'server.listening', host: address.address, port: address.port, pin },
+      'securechat server listening',
+    );
+
+    let closing: Promise<void> | undefined;
+    return {
+      host: address.address,
+      port: address.port,
+      pin,
+      generatedCertificate: certificate.generated,
+      directory,
+      stats,
+      metricsAddress,
+      close() {
+        closing ??= (async () => {
+          clearInterval(idleSweep);
+          const stopped = listener.close();
+          for (const session of sessions) session.shutdown();
+          metricsServer?.closeAllConnections();
+          await Promise.all([
+            stopped,
+            new Promise((resolve) =>
+              metricsServer ? metricsServer.close(resolve) : resolve(undefined),
+            ),
+          ]);
+          store.close();
+          logger.info({ event: 'server.stopped' });
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    clearInterval(idleSweep);
+    await listener.close().catch(() => {});
+    metricsServer?.close();
+    store.close();
+    throw error;
+  }
 }

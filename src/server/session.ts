@@ -20,8 +20,11 @@ import {
   usersLine,
   welcomeLine,
 } from './frames.js';
+import type { RateLimits } from './limits/session-rate.js';
+import { SessionRate } from './limits/session-rate.js';
 import type { Logger } from './logger.js';
 import type { PresenceBroadcaster } from './presence.js';
+import type { ServerStats } from './stats.js';
 import type { ServerStore } from './store/index.js';
 import type { Transport } from './transport.js';
 
@@ -38,6 +41,11 @@ export interface SessionContext {
   store: ServerStore;
   logger: Logger;
   limits: SessionLimits;
+  stats: ServerStats;
+  /** Per-connection rate limits; undefined disables them. */
+  rateLimits?: RateLimits;
+  /** Reports a disconnect for abuse (feeds the per-address penalty box). */
+  onAbuse?: (address: string, reason: string) => void;
   now?: () => number;
 }
 
@@ -61,12 +69,19 @@ export class Session implements DirectoryMember {
   #helloTimer: NodeJS.Timeout | undefined;
   #hello: HelloFrame | undefined;
   #peerJson = '';
+  #now: () => number;
+  #rate: SessionRate | undefined;
+  #lastActivity: number;
+  #lastRateError = 0;
 
   constructor(id: string, transport: Transport, ctx: SessionContext) {
     this.id = id;
     this.#transport = transport;
     this.#ctx = ctx;
     this.#decoder = new LineDecoder(ctx.limits.maxLineBytes);
+    this.#now = ctx.now ?? Date.now;
+    this.#lastActivity = this.#now();
+    if (ctx.rateLimits) this.#rate = new SessionRate(ctx.rateLimits, this.#lastActivity);
     this.#logger = ctx.logger.child({ sid: id, remote: transport.remote });
     this.#helloTimer = setTimeout(() => this.#helloTimedOut(), ctx.limits.helloTimeoutMs);
     this.#helloTimer.unref?.();
@@ -95,6 +110,14 @@ export class Session implements DirectoryMember {
   get wantsUserFrames(): boolean {
     return this.version === 1;
   }
+  /** Address of the client (after PROXY protocol translation). */
+  get remoteAddress(): string {
+    return this.#transport.remoteAddress;
+  }
+  /** Time of the last line received (for the idle sweep). */
+  get lastActivity(): number {
+    return this.#lastActivity;
+  }
   get wantsPresence(): boolean {
     return this.version >= 2 && (this.#hello?.caps.includes('presence') ?? false);
   }
@@ -102,37 +125,90 @@ export class Session implements DirectoryMember {
   /** Feeds bytes read from the connection. Never throws. */
   receive(chunk: Uint8Array): void {
     if (this.#state === 'closed') return;
+    this.#ctx.stats.bytesIn += chunk.length;
     let lines: Uint8Array[];
     try {
       lines = this.#decoder.push(chunk);
     } catch (error) {
       this.#reject(error);
+      this.#abuse('oversized line');
       return;
     }
+    if (lines.length === 0) return;
+    const now = this.#now();
+    this.#lastActivity = now;
     for (const line of lines) {
       if ((this.#state as SessionState) === 'closed') return;
+      if (this.#rate && !this.#withinRate(line, now)) continue;
       this.#handleLine(line);
     }
   }
 
+  /** Applies the token buckets; a refused line gets E_RATE_LIMITED (throttled when it has no id). */
+  #withinRate(line: Uint8Array, now: number): boolean {
+    const verdict = this.#rate!.check(line.length + 1, now);
+    if (verdict === 'ok') return true;
+    this.#ctx.stats.rateLimited.inc(verdict);
+    if (verdict === 'abusive') {
+      this.#logger.warn({ event: 'rate_limit.disconnect' }, 'sustained flooding; disconnecting');
+      this.send(errorLine(ErrorCode.RATE_LIMITED, 'too many frames: disconnected'), 'error');
+      this.#close('rate limit abuse', { end: true });
+      this.#abuse('flooding');
+      return false;
+    }
+    const ref = idOf(line);
+    if (ref !== undefined || now - this.#lastRateError >= 1000) {
+      if (now - this.#lastRateError >= 1000) {
+        this.#logger.warn({ event: 'rate_limited' }, 'frame dropped by the rate limit');
+      }
+      this.#lastRateError = now;
+      this.send(
+        errorLine(ErrorCode.RATE_LIMITED, 'slow down: frame dropped by the rate limit', ref),
+        'error',
+      );
+    }
+    return false;
+  }
+
+  #abuse(reason: string): void {
+    this.#ctx.stats.securityEvents.inc('abuse_disconnect');
+    this.#ctx.onAbuse?.(this.#transport.remoteAddress, reason);
+  }
+
   /** Queues a line for this client, dropping the client if it stopped reading. */
-  send(line: string): boolean {
-    return this.offer(line) === 'queued';
+  send(line: string, kind = 'other'): boolean {
+    return this.offer(line, kind) === 'queued';
   }
 
   /** Like {@link send}, but says why a line was not queued. */
-  offer(line: string): SendResult {
+  offer(line: string, kind = 'other'): SendResult {
     if (this.#state === 'closed') return 'closed';
     if (this.#transport.writableLength + line.length > this.#ctx.limits.maxSendQueueBytes) {
       this.#logger.warn(
         { event: 'slow_reader.dropped', queuedBytes: this.#transport.writableLength },
         'client stopped reading; disconnecting',
       );
+      this.#ctx.stats.securityEvents.inc('slow_reader');
       this.#close('slow reader', { destroy: true });
+      this.#abuse('slow reader');
       return 'slow-reader';
     }
+    const stats = this.#ctx.stats;
+    stats.bytesOut += line.length;
+    stats.framesOut.inc(kind);
     this.#transport.write(line);
     return 'queued';
+  }
+
+  /** Closes an idle v2 session (no line, not even a ping, for too long). */
+  idleTimeout(): void {
+    if (this.#state !== 'ready') return;
+    this.#logger.info({ event: 'idle.timeout' });
+    this.send(
+      errorLine(ErrorCode.IDLE_TIMEOUT, 'no traffic (not even ping) for too long'),
+      'error',
+    );
+    this.#close('idle timeout', { end: true });
   }
 
   /** Called by the listener when the connection is gone. */
@@ -143,13 +219,16 @@ export class Session implements DirectoryMember {
   /** Server shutdown: tell the client, then close gracefully. */
   shutdown(): void {
     if (this.#state === 'closed') return;
-    this.send(errorLine(ErrorCode.SHUTTING_DOWN, 'server is shutting down'));
+    this.send(errorLine(ErrorCode.SHUTTING_DOWN, 'server is shutting down'), 'error');
     this.#close('server shutdown', { end: true });
   }
 
   /** A newer connection proved the same identity and takes over the name. */
   replaced(): void {
-    this.send(errorLine(ErrorCode.REPLACED, 'this name was taken over by your newer connection'));
+    this.send(
+      errorLine(ErrorCode.REPLACED, 'this name was taken over by your newer connection'),
+      'error',
+    );
     this.#close('replaced by a newer connection', { end: true, silent: true });
   }
 
@@ -168,6 +247,7 @@ export class Session implements DirectoryMember {
       }
       return;
     }
+    this.#ctx.stats.framesIn.inc(frame.type);
     if (this.#state === 'awaiting-hello') {
       if (frame.type === 'hello') this.#admit(frame);
       else
@@ -180,20 +260,24 @@ export class Session implements DirectoryMember {
       case 'relay':
         if (raw.from !== undefined && raw.from !== this.name) {
           this.#logger.warn({ event: 'spoof.attempt', claimed: String(raw.from).slice(0, 64) });
+          this.#ctx.stats.securityEvents.inc('spoof_attempt');
         }
         this.#relay(frame);
         return;
       case 'chat':
         this.#logger.info({ event: 'chat', text: frame.text }, 'server-readable chat');
-        this.send(serverTextLine(`echo: ${frame.text}`));
+        this.send(serverTextLine(`echo: ${frame.text}`), 'server');
         return;
       case 'list': {
         const directory = this.#ctx.directory;
-        this.send(usersLine(this.version, directory.usersJson(), () => directory.peersJson()));
+        this.send(
+          usersLine(this.version, directory.usersJson(), () => directory.peersJson()),
+          'users',
+        );
         return;
       }
       case 'ping':
-        this.send(PONG_LINE);
+        this.send(PONG_LINE, 'pong');
         return;
       case 'hello':
         this.#reject(new ProtocolError(ErrorCode.ALREADY_HELLO, 'hello was already accepted'));
@@ -239,35 +323,44 @@ export class Session implements DirectoryMember {
     clearTimeout(this.#helloTimer);
     this.#state = 'ready';
     this.#logger = this.#logger.child({ user: hello.user });
+    this.#ctx.stats.helloAccepted.inc(`v${hello.v}`);
     this.#logger.info({
       event: 'hello.accepted',
       v: hello.v,
       identity: admission.bound,
       replaced: admission.replaces !== undefined,
     });
-    this.send(welcomeLine(hello.v, directory.usersJson(), () => directory.peersJson()));
+    this.send(
+      welcomeLine(hello.v, directory.usersJson(), () => directory.peersJson()),
+      'welcome',
+    );
     presence.joined(this);
   }
 
   #relay(relay: RelayFrame): void {
+    const stats = this.#ctx.stats;
     const target = this.#ctx.directory.get(relay.to);
     if (target === undefined) {
-      this.send(errorLine(ErrorCode.PEER_OFFLINE, `${relay.to} is not online`, relay.id));
+      stats.relayFailed.inc('offline');
+      this.send(errorLine(ErrorCode.PEER_OFFLINE, `${relay.to} is not online`, relay.id), 'error');
       return;
     }
-    const result = target.offer(encodeRelayDelivery(this.name, relay));
+    const result = target.offer(encodeRelayDelivery(this.name, relay), 'relay');
     if (result !== 'queued') {
-      const text =
+      stats.relayFailed.inc(result === 'slow-reader' ? 'slow_reader' : 'offline');
+      const [code, text] =
         result === 'slow-reader'
-          ? `${relay.to} stopped reading and was disconnected`
-          : `${relay.to} is not online`;
-      this.send(errorLine(ErrorCode.PEER_OFFLINE, text, relay.id));
+          ? [ErrorCode.PEER_SLOW, `${relay.to} stopped reading and was disconnected`]
+          : [ErrorCode.PEER_OFFLINE, `${relay.to} is not online`];
+      this.send(errorLine(code, text, relay.id), 'error');
       return;
     }
+    stats.relayDelivered++;
+    stats.relayBytes += relay.cipher.length;
     if (this.#logger.isLevelEnabled('debug')) {
       this.#logger.debug({ event: 'relay', to: target.name, bytes: relay.cipher.length });
     }
-    if (relay.id !== undefined) this.send(ackLine(relay.id));
+    if (relay.id !== undefined) this.send(ackLine(relay.id), 'ack');
   }
 
   #reject(error: unknown, ref?: string): void {
@@ -283,14 +376,15 @@ export class Session implements DirectoryMember {
         protocolError.message,
       );
     }
-    this.send(errorLine(protocolError.code, protocolError.message, ref));
+    this.#ctx.stats.frameRejected.inc(protocolError.code);
+    this.send(errorLine(protocolError.code, protocolError.message, ref), 'error');
     if (protocolError.fatal) this.#close(protocolError.code, { end: true });
   }
 
   #helloTimedOut(): void {
     if (this.#state !== 'awaiting-hello') return;
     this.#logger.info({ event: 'hello.timeout' });
-    this.send(errorLine(ErrorCode.HELLO_TIMEOUT, 'no hello received in time'));
+    this.send(errorLine(ErrorCode.HELLO_TIMEOUT, 'no hello received in time'), 'error');
     this.#close('hello timeout', { end: true });
   }
 
@@ -300,6 +394,7 @@ export class Session implements DirectoryMember {
     this.#state = 'closed';
     clearTimeout(this.#helloTimer);
     if (wasReady && !how.silent && this.#ctx.directory.remove(this)) this.#ctx.presence.left(this);
+    this.#ctx.stats.connectionsClosed.inc(reason);
     this.#logger.info({ event: 'connection.closed', reason });
     if (how.destroy) this.#transport.destroy();
     else if (how.end) this.#transport.end();

@@ -1,6 +1,8 @@
 import { constants as cryptoConstants } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
+import type { AdmitRefusal, ConnectionLimiter } from './limits/connection-limiter.js';
+import { mayStartProxyHeader, PROXY_V2_MAX_BYTES, parseProxyHeader } from './proxy-protocol.js';
 
 /** TLS 1.2 suites allowed: ECDHE with AEAD only (TLS 1.3 suites are all AEAD). */
 export const TLS12_CIPHERS = [
@@ -18,23 +20,34 @@ const TLS_HANDSHAKE_RECORD = 0x16;
 export type RejectReason =
   | 'plaintext_http'
   | 'plaintext'
+  | 'proxy_untrusted'
+  | 'proxy_invalid'
   | 'handshake_timeout'
   | 'tls_version'
   | 'tls_error'
   | 'reset';
 
+export interface Remote {
+  address: string;
+  port: number;
+  /** Address of the forwarder when the PROXY protocol supplied `address`. */
+  via?: string;
+}
+
 export interface TlsListenerOptions {
   certPem: string;
   keyPem: string;
   handshakeTimeoutMs: number;
+  limiter: ConnectionLimiter;
+  /** Forwarders allowed to send a PROXY header (normalized addresses). Empty: none. */
+  trustedProxies: ReadonlySet<string>;
+  now?: () => number;
   /** A connection completed its TLS handshake. */
-  onSecure(socket: TLSSocket, remote: { address: string; port: number }): void;
+  onSecure(socket: TLSSocket, remote: Remote): void;
   /** A connection was dropped before or during the handshake. */
-  onRejected(
-    reason: RejectReason,
-    remote: { address: string; port: number },
-    detail?: string,
-  ): void;
+  onRejected(reason: RejectReason, remote: Remote, detail?: string): void;
+  /** A connection was refused by the caps or the penalty box before any processing. */
+  onRefused(reason: AdmitRefusal, remote: Remote): void;
 }
 
 /** Server-side TLS settings: TLS ≥ 1.2, AEAD suites, no session tickets. */
@@ -52,22 +65,33 @@ export function createServerSecureContext(certPem: string, keyPem: string): Secu
   });
 }
 
+/** `::ffff:1.2.3.4` → `1.2.3.4`, so limits and allow-lists see one form per address. */
+export function normalizeAddress(address: string | undefined): string {
+  if (!address) return '?';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
 /**
- * Accepts TCP connections, looks at the first byte before any TLS processing (so a
- * plaintext client is recognised and answered in plain text, and a PROXY header could be
- * read first), then runs the TLS handshake under a timeout. This is the only module that
- * speaks TLS on the server.
+ * Accepts TCP connections and, before any TLS processing: applies the connection caps and
+ * the penalty box, reads a PROXY header from trusted forwarders (so limits and logs see the
+ * real client), and recognizes plaintext clients by their first byte (answered in plain
+ * text). Then runs the TLS handshake under a timeout. The only module that speaks TLS on
+ * the server.
  */
 export class TlsListener {
   readonly server: Server;
   #options: TlsListenerOptions;
   #context: SecureContext;
-  #sockets = new Set<Socket>();
+  #pending = new Set<Socket>();
+  #now: () => number;
 
   constructor(options: TlsListenerOptions) {
     this.#options = options;
+    this.#now = options.now ?? Date.now;
     this.#context = createServerSecureContext(options.certPem, options.keyPem);
-    this.server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    this.server = createServer({ noDelay: true, pauseOnConnect: false }, (socket) =>
+      this.#accept(socket),
+    );
   }
 
   listen(port: number, host: string): Promise<{ address: string; port: number }> {
@@ -86,69 +110,139 @@ export class TlsListener {
     });
   }
 
-  /** Stops accepting; destroys sockets still in the handshake. */
+  /** Stops accepting; destroys sockets still before or in the handshake. */
   close(): Promise<void> {
     return new Promise((resolve) => {
-      for (const socket of this.#sockets) socket.destroy();
+      for (const socket of this.#pending) socket.destroy();
       this.server.close(() => resolve());
     });
   }
 
   #accept(socket: Socket): void {
-    const remote = { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 };
-    this.#sockets.add(socket);
+    const peer = normalizeAddress(socket.remoteAddress);
+    let remote: Remote = { address: peer, port: socket.remotePort ?? 0 };
+    const trustedForwarder = this.#options.trustedProxies.has(peer);
+    socket.on('error', () => {});
+    const takeSlot = (): boolean => {
+      const refusal = this.#options.limiter.tryOpen(remote.address, this.#now());
+      if (refusal) {
+        this.#options.onRefused(refusal, remote);
+        socket.destroy();
+        return false;
+      }
+      socket.once('close', () => this.#options.limiter.close(remote.address));
+      return true;
+    };
+    // Without a trusted forwarder in front, the socket address is the client: check now,
+    // before spending anything on it.
+    if (!trustedForwarder && !takeSlot()) return;
+
+    this.#pending.add(socket);
     let settled = false;
+    const settle = () => {
+      settled = true;
+      clearTimeout(timer);
+      this.#pending.delete(socket);
+    };
     const timer = setTimeout(() => {
       settle();
       this.#options.onRejected('handshake_timeout', remote);
       socket.destroy();
     }, this.#options.handshakeTimeoutMs);
-    const settle = () => {
-      settled = true;
-      clearTimeout(timer);
-      this.#sockets.delete(socket);
-    };
-    socket.on('error', () => {
+    socket.once('close', () => {
       if (!settled) {
         settle();
         this.#options.onRejected('reset', remote);
       }
     });
-    socket.once('close', () => {
-      if (!settled) settle();
-    });
-    socket.once('data', (chunk: Buffer) => {
+
+    let head: Buffer = Buffer.alloc(0);
+    let proxyDone = !trustedForwarder;
+    const onData = (chunk: Buffer) => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      if (!proxyDone && mayStartProxyHeader(head[0]!)) {
+        const parsed = parseProxyHeader(head);
+        if (parsed.status === 'incomplete') {
+          if (head.length > PROXY_V2_MAX_BYTES)
+            this.#drop(socket, settle, 'proxy_invalid', remote, 'too long');
+          return;
+        }
+        if (parsed.status === 'invalid') {
+          this.#drop(socket, settle, 'proxy_invalid', remote, parsed.reason);
+          return;
+        }
+        if (parsed.source) remote = { ...parsed.source, via: peer };
+        head = head.subarray(parsed.consumed);
+      }
+      if (!proxyDone) {
+        proxyDone = true;
+        if (!takeSlot()) {
+          settle();
+          return;
+        }
+      }
+      if (head.length === 0) return; // header only so far: wait for the ClientHello
+      socket.off('data', onData);
       socket.pause();
-      if (chunk[0] !== TLS_HANDSHAKE_RECORD) {
+      if (head[0] !== TLS_HANDSHAKE_RECORD) {
         settle();
-        this.#rejectPlaintext(socket, chunk, remote);
+        this.#rejectPlaintext(socket, head, remote);
         return;
       }
-      socket.unshift(chunk);
-      const tlsSocket = new TLSSocket(socket, {
-        isServer: true,
-        secureContext: this.#context,
-        requestCert: false,
-        rejectUnauthorized: false,
-      });
-      tlsSocket.once('secure', () => {
-        if (settled) return;
-        settle();
-        this.#options.onSecure(tlsSocket, remote);
-      });
-      tlsSocket.on('error', (error: NodeJS.ErrnoException) => {
-        if (settled) return;
-        settle();
-        this.#options.onRejected(classifyTlsError(error), remote, error.code ?? error.message);
-        tlsSocket.destroy();
-      });
+      this.#startTls(socket, head, remote, () => settled, settle);
+    };
+    socket.on('data', onData);
+  }
+
+  #drop(
+    socket: Socket,
+    settle: () => void,
+    reason: RejectReason,
+    remote: Remote,
+    detail: string,
+  ): void {
+    settle();
+    this.#options.onRejected(reason, remote, detail);
+    socket.destroy();
+  }
+
+  #startTls(
+    socket: Socket,
+    head: Buffer,
+    remote: Remote,
+    isSettled: () => boolean,
+    settle: () => void,
+  ): void {
+    // Bytes already read are handed back; TLSSocket feeds buffered data to OpenSSL first.
+    socket.unshift(head);
+    const tlsSocket = new TLSSocket(socket, {
+      isServer: true,
+      secureContext: this.#context,
+      requestCert: false,
+      rejectUnauthorized: false,
+    });
+    tlsSocket.once('secure', () => {
+      if (isSettled()) return;
+      settle();
+      this.#options.onSecure(tlsSocket, remote);
+    });
+    tlsSocket.on('error', (error: NodeJS.ErrnoException) => {
+      if (isSettled()) return;
+      settle();
+      this.#options.onRejected(classifyTlsError(error), remote, error.code ?? error.message);
+      tlsSocket.destroy();
     });
   }
 
-  #rejectPlaintext(socket: Socket, chunk: Buffer, remote: { address: string; port: number }): void {
-    const head = chunk.subarray(0, 8).toString('latin1');
-    const http = /^(GET|POST|HEAD|PUT|DELETE|OPTIONS|CONNECT|PATCH) /.test(head);
-    this.#options.onRejected(http ? 'plaintext_http' : 'plaintext', remote);
+  #rejectPlaintext(socket: Socket, chunk: Buffer, remote: Remote): void {
+    const text = chunk.subarray(0, 12).toString('latin1');
+    const http = /^(GET|POST|HEAD|PUT|DELETE|OPTIONS|CONNECT|PATCH|PRI) /.test(text);
+    const proxy =
+      mayStartProxyHeader(chunk[0]!) && (text.startsWith('PROXY ') || chunk[0] === 0x0d);
+    this.#options.onRejected(
+      http ? 'plaintext_http' : proxy ? 'proxy_untrusted' : 'plaintext',
+      remote,
+    );
     const message = 'this port speaks TLS: connect with `securechat connect` (pin the certificate)';
     const reply = http
       ? `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: ${message.length + 1}\r\n\r\n${message}\n`

@@ -177,7 +177,7 @@ describe('v1 server over real TLS', () => {
     socket.on('error', () => {});
     socket.write(Buffer.from([0x16, 0x03, 0x01])); // a TLS record header, then nothing
     await new Promise((resolve) => socket.once('close', resolve));
-    expect(t.logs.events('tls.rejected').map((r) => r.reason)).toContain('handshake_timeout');
+    expect(t.logs.events('tls.failure').map((r) => r.reason)).toContain('handshake_timeout');
   });
 
   it('answers a plaintext HTTP request in plain text and counts it', async () => {
@@ -189,7 +189,7 @@ describe('v1 server over real TLS', () => {
       socket.on('close', () => resolve(data));
     });
     expect(reply).toMatch(/^HTTP\/1\.1 400/);
-    expect(t.logs.events('tls.rejected').map((r) => r.reason)).toContain('plaintext_http');
+    expect(t.logs.events('plaintext.probe').map((r) => r.reason)).toContain('plaintext_http');
   });
 
   it('drops a reader that never reads instead of buffering without bound', async () => {

@@ -9,7 +9,13 @@ import { newIdentity, type TestIdentity, v2Hello } from '../helpers/v2-hello.js'
 
 const NONCE = Buffer.alloc(12, 7).toString('base64');
 const CIPHER = Buffer.alloc(40, 9).toString('base64');
-const relay = (to: string) => ({ type: 'relay', to, alg: 'X25519+AESGCM', nonce: NONCE, cipher: CIPHER });
+const relay = (to: string) => ({
+  type: 'relay',
+  to,
+  alg: 'X25519+AESGCM',
+  nonce: NONCE,
+  cipher: CIPHER,
+});
 
 describe('v2 identity hello over real TLS', () => {
   let t: TestServer;
@@ -128,14 +134,21 @@ describe('v2 identity hello over real TLS', () => {
     const dave = newIdentity();
     const joiner = await helloV2('dave', dave);
     const join = await watcher.client.next((f) => f.type === 'presence' && f.user === 'dave');
-    expect(join).toMatchObject({ event: 'join', peer: { idk: toBase64(dave.identity.publicKey), v: 2 } });
+    expect(join).toMatchObject({
+      event: 'join',
+      peer: { idk: toBase64(dave.identity.publicKey), v: 2 },
+    });
     await legacy.next((f) => f.type === 'users' && 'dave' in (f.users as object));
     joiner.client.close();
-    expect(await watcher.client.next((f) => f.type === 'presence' && f.event === 'leave')).toMatchObject({
+    expect(
+      await watcher.client.next((f) => f.type === 'presence' && f.event === 'leave'),
+    ).toMatchObject({
       user: 'dave',
     });
     await sleep(50);
-    expect(quiet.client.frames.filter((f) => f.type === 'presence' || f.type === 'users')).toHaveLength(0);
+    expect(
+      quiet.client.frames.filter((f) => f.type === 'presence' || f.type === 'users'),
+    ).toHaveLength(0);
     quiet.client.send({ type: 'list' });
     const users = await quiet.client.next((f) => f.type === 'users');
     expect(Object.keys(users.peers as object).sort()).toEqual(['legacy', 'quiet', 'watcher']);

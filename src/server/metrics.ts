@@ -1,0 +1,231 @@
+import { createServer, type Server } from 'node:http';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { LabeledCounter, ServerStats } from './stats.js';
+
+export interface MetricsSources {
+  stats: ServerStats;
+  connectionsOpen(): number;
+  usersOnline(): number;
+  penalizedAddresses(): number;
+}
+
+/** A counter whose value is read from the stats at scrape time. */
+function counterFrom(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
+function labeledCounterFrom(
+  registry: Registry,
+  name: string,
+  help: string,
+  label: string,
+  read: () => LabeledCounter,
+): void {
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [value, count] of read().values) this.inc({ [label]: value }, count);
+    },
+  });
+}
+
+function gaugeFrom(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
+/** The Prometheus registry of one server: its counters plus process CPU, memory, event-loop lag. */
+export function createMetricsRegistry(sources: MetricsSources): Registry {
+  const registry = new Registry();
+  const s = sources.stats;
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+  gaugeFrom(
+    registry,
+    'securechat_connections_current',
+    'Open client connections',
+    sources.connectionsOpen,
+  );
+  gaugeFrom(
+    registry,
+    'securechat_users_online',
+    'Users with an accepted hello',
+    sources.usersOnline,
+  );
+  gaugeFrom(
+    registry,
+    'securechat_penalized_addresses',
+    'Addresses refused for repeated abuse',
+    sources.penalizedAddresses,
+  );
+  counterFrom(
+    registry,
+    'securechat_connections_total',
+    'Connections accepted at TCP level',
+    () => s.connectionsTotal,
+  );
+  labeledCounterFrom(
+    registry,
+    'securechat_connections_refused_total',
+    'Connections refused by caps or the penalty box',
+    'reason',
+    () => s.connectionsRefused,
+  );
+  labeledCounterFrom(
+    registry,
+    'securechat_connections_closed_total',
+    'Sessions closed, by reason',
+    'reason',
+    () => s.connectionsClosed,
+  );
+  labeledCounterFrom(
+    registry,
+    'securechat_hello_accepted_total',
+    'Accepted hellos by protocol version',
+    'version',
+    () => s.helloAccepted,
+  );
+  labeledCounterFrom(
+    registry,
+    'securechat_hello_refused_total',
+    'Refused hellos by reason',
+    'reason',
+    () => s.helloRefused,
+  );
+  labeledCounterFrom(
+    registry,
+    'securechat_frames_in_total',
+    'Valid frames received, by type',
+    'type',
+    () => s.framesIn,
+  );
+  labeledCounterFrom(
+    registry,
+    'securechat_frames_out_total',
+    'Frames sent, by type',
+    'type',
+    () => s.framesOut,
+  );
+  counterFrom(
+    registry,
+    'securechat_bytes_in_total',
+    'Bytes received from clients (TLS payload)',
+    () => s.bytesIn,
+  );
+  counterFrom(
+    registry,
+    'securechat_bytes_out_total',
+    'Bytes queued to clients (TLS payload)',
+    () => s.bytesOut,
+  );
+  labeledCounterFrom(
+    registry,
+    'securechat_frames_rejected_total',
+    'Frames rejected, by error code',
+    'code',
+    () => s.frameRejected,
+  );
+  counterFrom(
+    registry,
+    'securechat_relays_delivered_total',
+    'Relays handed to the recipient',
+    () => s.relayDelivered,
+  );
+  labeledCounterFrom(
+    registry,
+    'securechat_relays_failed_total',
+    'Relays not delivered, by reason',
+    'reason',
+    () => s.relayFailed,
+  );
+  counterFrom(
+    registry,
+    'securechat_relay_payload_bytes_total',
+    'Base64 ciphertext bytes relayed',
+    () => s.relayBytes,
+  );
+  labeledCounterFrom(
+    registry,
+    'securechat_tls_failures_total',
+    'Connections dropped before TLS was established, by reason',
+    'reason',
+    () => s.tlsRejected,
+  );
+  new Counter({
+    name: 'securechat_tls_accepted_total',
+    help: 'Established TLS sessions by protocol version and cipher',
+    labelNames: ['version', 'cipher'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [key, count] of s.tlsAccepted.values) {
+        const [version = '?', cipher = '?'] = key.split('|');
+        this.inc({ version, cipher }, count);
+      }
+    },
+  });
+  labeledCounterFrom(
+    registry,
+    'securechat_rate_limited_total',
+    'Frames refused by the rate limit (limited) and abusive disconnects',
+    'verdict',
+    () => s.rateLimited,
+  );
+  labeledCounterFrom(
+    registry,
+    'securechat_security_events_total',
+    'Security events by kind',
+    'event',
+    () => s.securityEvents,
+  );
+  return registry;
+}
+
+/** The opt-in admin listener: GET /metrics in the Prometheus text format. */
+export function startMetricsServer(
+  registry: Registry,
+  host: string,
+  port: number,
+): Promise<Server> {
+  const server = createServer((request, response) => {
+    if (request.method !== 'GET' || (request.url !== '/metrics' && request.url !== '/')) {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    if (request.url === '/') {
+      response
+        .writeHead(200, { 'content-type': 'text/plain' })
+        .end('securechat admin: see /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (error: Error) =>
+        response.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

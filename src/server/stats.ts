@@ -1,0 +1,44 @@
+/** A counter split by one label, as plain numbers (cheap on the hot path). */
+export class LabeledCounter {
+  readonly values = new Map<string, number>();
+
+  inc(label: string, by = 1): void {
+    this.values.set(label, (this.values.get(label) ?? 0) + by);
+  }
+
+  get(label: string): number {
+    return this.values.get(label) ?? 0;
+  }
+
+  get total(): number {
+    let sum = 0;
+    for (const value of this.values.values()) sum += value;
+    return sum;
+  }
+}
+
+/**
+ * Everything the server counts. Sessions bump plain numbers; the Prometheus exporter
+ * (metrics.ts) reads them at scrape time, so metrics cost nothing per message beyond an
+ * increment.
+ */
+export class ServerStats {
+  readonly startedAt = Date.now();
+  connectionsTotal = 0;
+  connectionsRefused = new LabeledCounter();
+  connectionsClosed = new LabeledCounter();
+  helloAccepted = new LabeledCounter();
+  helloRefused = new LabeledCounter();
+  framesIn = new LabeledCounter();
+  framesOut = new LabeledCounter();
+  bytesIn = 0;
+  bytesOut = 0;
+  frameRejected = new LabeledCounter();
+  relayDelivered = 0;
+  relayFailed = new LabeledCounter();
+  relayBytes = 0;
+  tlsRejected = new LabeledCounter();
+  tlsAccepted = new LabeledCounter();
+  rateLimited = new LabeledCounter();
+  securityEvents = new LabeledCounter();
+}
