@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { addCertsCommand } from './cli/certs.js';
+import { addConnectCommand } from './cli/connect.js';
 import { addServeCommand } from './cli/serve.js';
 import { describeError, ExitCode } from './errors.js';
 
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .exitOverride();
   addServeCommand(program);
+  addConnectCommand(program);
   addCertsCommand(program);
   return program;
 }

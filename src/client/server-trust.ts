@@ -1,6 +1,13 @@
 import { existsSync } from 'node:fs';
 import { connect } from 'node:tls';
-import { certificateDigest, formatPin, PinError, parsePin, pinFromCertificateFile, type ServerPin } from './pinning.js';
+import {
+  certificateDigest,
+  formatPin,
+  PinError,
+  parsePin,
+  pinFromCertificateFile,
+  type ServerPin,
+} from './pinning.js';
 import type { KnownServers } from './trust-store.js';
 
 export interface PinSources {
@@ -20,10 +27,16 @@ export interface PinSources {
 }
 
 /** Connects, reads the server's certificate, and disconnects without sending a byte. */
-export function probeCertificate(host: string, port: number, timeoutMs = 10_000): Promise<Uint8Array> {
+export function probeCertificate(
+  host: string,
+  port: number,
+  timeoutMs = 10_000,
+): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, rejectUnauthorized: false, minVersion: 'TLSv1.2' });
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no TLS answer from ${host}:${port} in time`)));
+    socket.setTimeout(timeoutMs, () =>
+      socket.destroy(new Error(`no TLS answer from ${host}:${port} in time`)),
+    );
     socket.once('secureConnect', () => {
       const der = socket.getPeerCertificate().raw;
       socket.destroy();

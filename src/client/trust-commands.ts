@@ -1,5 +1,6 @@
 import {
   formatSafetyNumber,
+  identityFingerprint,
   normalizeSafetyNumber,
   safetyNumber,
   safetyNumbersEqual,
@@ -23,6 +24,12 @@ export class TrustCommands {
   constructor(host: TrustHost, notify: Notify) {
     this.#host = host;
     this.#notify = notify;
+  }
+
+  /** Our identity fingerprint (v2), or a note that there is none. */
+  ownIdentityFingerprint(): string {
+    const identity = this.#host.identity;
+    return identity ? identityFingerprint(identity.identity.publicKey) : '(none: v1 mode)';
   }
 
   /** The 60-digit safety number with `user`, or an error text. */

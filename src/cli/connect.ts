@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { runConnect } from '../client/run.js';
+import { addOptions } from './options.js';
+
+export function addConnectCommand(program: Command): void {
+  const command = program
+    .command('connect')
+    .description('chat: connect to a server (asks for missing arguments on a terminal)')
+    .argument('[user]', 'your name: 1-32 of A-Z a-z 0-9 _ . -')
+    .argument('[host]', 'server host (e.g. 0.tcp.ngrok.io)')
+    .argument('[port]', 'server port');
+  addOptions(command, [
+    { flags: '--cert <file>', help: 'trust exactly this server certificate (PEM)' },
+    {
+      flags: '--pin <sha256:hex>',
+      help: 'trust the server certificate with this SHA-256 fingerprint',
+    },
+    {
+      flags: '--accept-new',
+      help: 'trust an unknown server on first use without asking (scripts)',
+    },
+    { flags: '--json', help: 'print every event as one JSON line; read commands from stdin' },
+    {
+      flags: '--no-color',
+      help: 'no colours (also NO_COLOR, and whenever stdout is not a terminal)',
+    },
+    {
+      flags: '--home <dir>',
+      help: 'config directory (keys, known peers and servers, history)',
+      env: 'SECURECHAT_HOME',
+    },
+    {
+      flags: '--legacy',
+      help: 'speak protocol v1 only, without an identity key (like the seed clients)',
+    },
+    { flags: '--no-reconnect', help: 'exit instead of reconnecting when the connection drops' },
+    { flags: '--no-bell', help: 'no terminal bell for direct messages while typing' },
+    { flags: '--save-message-history', help: 'also keep message text in the input history file' },
+  ]).action(
+    async (
+      user: string | undefined,
+      host: string | undefined,
+      port: string | undefined,
+      flags: Record<string, unknown>,
+    ) => {
+      process.exitCode = await runConnect({
+        ...(user ? { user } : {}),
+        ...(host ? { host } : {}),
+        ...(port ? { port } : {}),
+        ...flags,
+      });
+    },
+  );
+}

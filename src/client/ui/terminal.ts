@@ -1,0 +1,224 @@
+import { existsSync, readFileSync } from 'node:fs';
+import {
+  clearScreenDown,
+  createInterface,
+  cursorTo,
+  type Interface,
+  moveCursor,
+} from 'node:readline';
+import { parseInput } from '../commands/index.js';
+import { COMMANDS } from '../commands/registry.js';
+import { writePrivateFileAtomic } from '../config-dir.js';
+import type { ChatController, ControllerHost } from '../controller.js';
+import type { ClientEvent } from '../events.js';
+import { complete } from './completion.js';
+import { formatPrompt } from './prompt.js';
+import { renderEvent } from './render.js';
+
+export interface TerminalOptions {
+  input: NodeJS.ReadStream;
+  output: NodeJS.WriteStream;
+  self: string;
+  color: boolean;
+  /** Ring the terminal bell for a direct message while the input line is not empty. */
+  bell: boolean;
+  /** Where input history is kept across runs (mode 0600); undefined keeps it in memory. */
+  historyFile?: string;
+  /** Also store message text in the history file (off by default). */
+  saveMessageHistory?: boolean;
+  /** Lines arriving closer together than this are treated as one paste. */
+  pasteWindowMs?: number;
+}
+
+const HISTORY_SIZE = 500;
+/** Commands whose arguments carry message text: kept out of the history file by default. */
+const TEXT_COMMANDS = new Set(['to', 'me', 'server']);
+
+/**
+ * The interactive terminal: a readline prompt that survives incoming messages (they are
+ * printed above it and the half-typed line is redrawn), tab completion of commands and
+ * names, history across runs, paste detection, and a bell for direct messages.
+ */
+export class TerminalUI implements ControllerHost {
+  readonly closed: Promise<void>;
+  #options: TerminalOptions;
+  #rl: Interface;
+  #controller: ChatController | undefined;
+  #paste: string[] = [];
+  #pasteTimer: NodeJS.Timeout | undefined;
+  #asking = false;
+  #closing = false;
+  #resolveClosed!: () => void;
+
+  constructor(options: TerminalOptions) {
+    this.#options = options;
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    this.#rl = createInterface({
+      input: options.input,
+      output: options.output,
+      terminal: true,
+      history: this.#loadHistory(),
+      historySize: HISTORY_SIZE,
+      removeHistoryDuplicates: true,
+      completer: (line: string) => this.#complete(line),
+    });
+    this.#rl.on('line', (line) => this.#onLine(line));
+    this.#rl.on('SIGINT', () => this.quit());
+    this.#rl.on('close', () => this.#finish());
+    options.output.on('resize', () => this.refreshPrompt());
+  }
+
+  attach(controller: ChatController): void {
+    this.#controller = controller;
+    this.refreshPrompt();
+  }
+
+  /** Prints an event above the prompt without disturbing what is being typed. */
+  show(event: ClientEvent): void {
+    const lines = renderEvent(event, {
+      color: this.#options.color,
+      self: this.#options.self,
+      width: this.#options.output.columns || 80,
+    });
+    if (
+      this.#options.bell &&
+      event.kind === 'message' &&
+      event.direction === 'in' &&
+      this.#rl.line.length > 0
+    ) {
+      this.#options.output.write('\x07');
+    }
+    this.#printAbove(lines);
+    if (event.kind === 'message' || event.kind === 'connection') this.refreshPrompt();
+  }
+
+  clear(): void {
+    cursorTo(this.#options.output, 0, 0);
+    clearScreenDown(this.#options.output);
+    this.#rl.prompt(true);
+  }
+
+  quit(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#rl.close();
+  }
+
+  /** Redraws the prompt (target, connection state, unread counts) keeping the typed line. */
+  refreshPrompt(): void {
+    if (this.#closing || this.#asking) return;
+    const controller = this.#controller;
+    this.#rl.setPrompt(
+      formatPrompt({
+        ...(controller?.target ? { target: controller.target } : {}),
+        connection: controller?.client.connectionState ?? { state: 'connecting', attempt: 1 },
+        unread: controller?.unread ?? new Map(),
+        color: this.#options.color,
+      }),
+    );
+    this.#clearInputArea();
+    this.#rl.prompt(true);
+  }
+
+  #clearInputArea(): void {
+    const output = this.#options.output;
+    const { rows } = this.#rl.getCursorPos();
+    if (rows > 0) moveCursor(output, 0, -rows);
+    cursorTo(output, 0);
+    clearScreenDown(output);
+  }
+
+  #printAbove(lines: string[]): void {
+    if (lines.length === 0 || this.#closing) return;
+    this.#clearInputArea();
+    this.#options.output.write(`${lines.join('\n')}\n`);
+    if (!this.#asking) this.#rl.prompt(true);
+  }
+
+  #complete(line: string): [string[], string] {
+    const controller = this.#controller;
+    const result = complete(line, line.length, {
+      users: controller ? controller.client.peers.names() : [],
+      commands: COMMANDS,
+      self: this.#options.self,
+    });
+    return [result.candidates, line.slice(result.replaceFrom)];
+  }
+
+  #onLine(line: string): void {
+    if (this.#asking) return;
+    this.#paste.push(line);
+    clearTimeout(this.#pasteTimer);
+    this.#pasteTimer = setTimeout(() => this.#flushInput(), this.#options.pasteWindowMs ?? 15);
+  }
+
+  #flushInput(): void {
+    const lines = this.#paste;
+    this.#paste = [];
+    if (lines.length === 1) {
+      this.#submit(lines[0]!);
+      return;
+    }
+    this.#asking = true;
+    this.#rl.question(
+      `You pasted ${lines.length} lines. Send them as one (m)ulti-line message, (s)eparately, or (d)iscard? [m/s/d] `,
+      (answer) => {
+        this.#asking = false;
+        const choice = answer.trim().toLowerCase();
+        if (choice === 'm' || choice === '') this.#submit(lines.join('\n'));
+        else if (choice === 's') for (const line of lines) this.#submit(line);
+        else
+          this.show({
+            kind: 'info',
+            ts: Date.now(),
+            text: `discarded ${lines.length} pasted lines`,
+          });
+        this.refreshPrompt();
+      },
+    );
+  }
+
+  #submit(line: string): void {
+    this.#controller?.handle(line);
+    this.#saveHistory();
+    this.refreshPrompt();
+  }
+
+  #loadHistory(): string[] {
+    const file = this.#options.historyFile;
+    if (!file || !existsSync(file)) return [];
+    try {
+      const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+      return Array.isArray(parsed)
+        ? parsed.filter((x): x is string => typeof x === 'string').slice(0, HISTORY_SIZE)
+        : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Keeps only entries that are safe to store (no message text unless opted in). */
+  #saveHistory(): void {
+    const file = this.#options.historyFile;
+    if (!file) return;
+    const history = (this.#rl as unknown as { history: string[] }).history ?? [];
+    const keep = history.filter((entry) => {
+      if (this.#options.saveMessageHistory) return true;
+      const parsed = parseInput(entry);
+      return parsed.kind === 'command' && !TEXT_COMMANDS.has(parsed.name);
+    });
+    try {
+      writePrivateFileAtomic(file, JSON.stringify(keep.slice(0, HISTORY_SIZE)));
+    } catch {
+      // History is a convenience: never let a read-only config dir break the chat.
+    }
+  }
+
+  #finish(): void {
+    this.#closing = true;
+    clearTimeout(this.#pasteTimer);
+    this.#resolveClosed();
+  }
+}
