@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { addCertsCommand } from './cli/certs.js';
 import { addConnectCommand } from './cli/connect.js';
+import { addKeysCommand } from './cli/keys.js';
 import { addServeCommand } from './cli/serve.js';
 import { describeError, ExitCode } from './errors.js';
 
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   addServeCommand(program);
   addConnectCommand(program);
   addCertsCommand(program);
+  addKeysCommand(program);
   return program;
 }
 
