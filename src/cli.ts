@@ -3,6 +3,7 @@ import { addCertsCommand } from './cli/certs.js';
 import { addConnectCommand } from './cli/connect.js';
 import { addKeysCommand } from './cli/keys.js';
 import { addServeCommand } from './cli/serve.js';
+import { addStatsCommand } from './cli/stats.js';
 import { describeError, ExitCode } from './errors.js';
 
 export function buildProgram(): Command {
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   addConnectCommand(program);
   addCertsCommand(program);
   addKeysCommand(program);
+  addStatsCommand(program);
   return program;
 }
 

@@ -79,7 +79,9 @@ export function addKeysCommand(program: Command): void {
     { flags: '--plaintext', help: 'with --export: allow an unencrypted backup' },
   ]).action((user: string, flags: KeysFlags) => {
     if (!isValidName(user))
-      throw new CliError(`invalid user name "${String(user).slice(0, 40)}"`, { exitCode: ExitCode.usage });
+      throw new CliError(`invalid user name "${String(user).slice(0, 40)}"`, {
+        exitCode: ExitCode.usage,
+      });
     const configDir = resolveConfigDir(flags.home);
     ensurePrivateDir(configDir);
     const path = identityPath(configDir, user);

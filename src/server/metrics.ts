@@ -78,7 +78,7 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
   counterFrom(
     registry,
     'securechat_connections_total',
-    'Connections accepted at TCP level',
+    'Connections that completed the TLS handshake',
     () => s.connectionsTotal,
   );
   labeledCounterFrom(
