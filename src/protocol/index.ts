@@ -10,4 +10,6 @@ export * from './hello.js';
 export * from './identity.js';
 export * from './limits.js';
 export * from './messages.js';
+export * from './prekey-frames.js';
 export * from './safety-number.js';
+export * from './server-frames.js';

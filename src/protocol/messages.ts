@@ -1,15 +1,20 @@
-import { base64DecodedLength } from './base64.js';
 import { ErrorCode, ProtocolError } from './errors.js';
-import {
-  isValidName,
-  optionalMessageId,
-  optionalString,
-  requireBase64,
-  requireName,
-  requireString,
-} from './fields.js';
+import { optionalMessageId, requireBase64, requireName, requireString } from './fields.js';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from './identity.js';
 import { GCM_NONCE_BYTES, GCM_TAG_BYTES, X25519_KEY_BYTES } from './limits.js';
+import {
+  type BundleFrame,
+  type BundleRequestFrame,
+  type FetchedFrame,
+  type PrekeyCountFrame,
+  type PrekeysUploadFrame,
+  readBundleRequest,
+  readFetched,
+  readPrekeysUpload,
+} from './prekey-frames.js';
+
+/** Largest ratchet header a relay may carry (decoded bytes). */
+export const MAX_RELAY_HEADER_BYTES = 512;
 
 /** The v1 envelope algorithm: static X25519 + HKDF-SHA256 + AES-256-GCM. */
 export const ALG_V1 = 'X25519+AESGCM';
@@ -21,6 +26,9 @@ export const ClientFrameType = {
   chat: 'chat',
   relay: 'relay',
   ping: 'ping',
+  prekeys: 'prekeys',
+  bundle: 'bundle',
+  fetched: 'fetched',
 } as const;
 export type ClientFrameType = (typeof ClientFrameType)[keyof typeof ClientFrameType];
 
@@ -34,6 +42,8 @@ export const ServerFrameType = {
   ack: 'ack',
   presence: 'presence',
   pong: 'pong',
+  bundle: 'bundle',
+  prekeys: 'prekeys',
 } as const;
 export type ServerFrameType = (typeof ServerFrameType)[keyof typeof ServerFrameType];
 
@@ -75,8 +85,18 @@ export interface RelayFrame {
   cipher: string;
   /** Optional client message id, echoed in `ack` and `error.ref`. */
   id?: string;
+  /** v2 ratchet header (Base64, opaque to the server). */
+  header?: string;
 }
-export type ClientFrame = HelloFrame | ListFrame | ChatFrame | RelayFrame | PingFrame;
+export type ClientFrame =
+  | HelloFrame
+  | ListFrame
+  | ChatFrame
+  | RelayFrame
+  | PingFrame
+  | PrekeysUploadFrame
+  | BundleRequestFrame
+  | FetchedFrame;
 
 export type Directory = ReadonlyMap<string, string>;
 
@@ -118,6 +138,8 @@ export interface ServerTextFrame {
 /** A relay as delivered: `from` is set by the server to the sender's session name. */
 export interface RelayDelivery extends RelayFrame {
   from: string;
+  /** Set on messages stored while the recipient was offline: acknowledge with `fetched`. */
+  seq?: number;
 }
 export interface ErrorFrame {
   type: 'error';
@@ -129,6 +151,8 @@ export interface ErrorFrame {
 export interface AckFrame {
   type: 'ack';
   id: string;
+  /** True when the recipient was offline and the server stored the message for later. */
+  queued?: boolean;
 }
 export type ServerFrame =
   | WelcomeFrame
@@ -137,14 +161,16 @@ export type ServerFrame =
   | RelayDelivery
   | ErrorFrame
   | AckFrame
-  | PresenceFrame;
+  | PresenceFrame
+  | BundleFrame
+  | PrekeyCountFrame;
 
 /**
  * Validates the envelope part of a relay (the fields the server forwards).
  * v1 (`X25519+AESGCM`) and later algorithms share the shape: 12-byte nonce, ciphertext
  * with a 16-byte tag.
  */
-function readRelay(frame: Record<string, unknown>): RelayFrame {
+export function readRelay(frame: Record<string, unknown>): RelayFrame {
   const to = requireName(frame, 'to');
   const alg = requireString(frame, 'alg');
   if (!/^[A-Za-z0-9+._-]{1,32}$/.test(alg)) {
@@ -155,13 +181,16 @@ function readRelay(frame: Record<string, unknown>): RelayFrame {
   const relay: RelayFrame = { type: 'relay', to, alg, nonce, cipher };
   const id = optionalMessageId(frame);
   if (id !== undefined) relay.id = id;
+  if (frame.header !== undefined && frame.header !== null) {
+    relay.header = requireBase64(frame, 'header', { min: 1, max: MAX_RELAY_HEADER_BYTES });
+  }
   return relay;
 }
 
 const CAP_PATTERN = /^[a-z0-9-]{1,32}$/;
 const MAX_CAPS = 16;
 
-function readCaps(value: unknown): string[] {
+export function readCaps(value: unknown): string[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value) || value.length > MAX_CAPS) {
     throw new ProtocolError(
@@ -179,7 +208,7 @@ function readCaps(value: unknown): string[] {
   return caps;
 }
 
-function readVersion(value: unknown): number {
+export function readVersion(value: unknown): number {
   if (value === undefined || value === null) return 1;
   if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > 1000) {
     throw new ProtocolError(ErrorCode.BAD_FIELD, 'field "v" must be a small positive integer');
@@ -204,43 +233,6 @@ function readHello(frame: Record<string, unknown>): HelloFrame {
 }
 
 /**
- * Reads a v2 `peers` map (name → PeerInfo). Invalid entries are skipped and counted, like
- * {@link readDirectory}.
- */
-export function readPeers(value: unknown): { peers: Map<string, PeerInfo>; skipped: number } {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ProtocolError(ErrorCode.BAD_FIELD, 'field "peers" must be an object');
-  }
-  const peers = new Map<string, PeerInfo>();
-  let skipped = 0;
-  for (const [name, entry] of Object.entries(value)) {
-    const peer = isValidName(name) ? readPeerInfo(entry) : undefined;
-    if (peer) peers.set(name, peer);
-    else skipped++;
-  }
-  return { peers, skipped };
-}
-
-/** Reads one directory entry; undefined when malformed. */
-export function readPeerInfo(entry: unknown): PeerInfo | undefined {
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return undefined;
-  const record = entry as Record<string, unknown>;
-  try {
-    const peer: PeerInfo = {
-      pub: requireBase64(record, 'pub', X25519_KEY_BYTES),
-      v: readVersion(record.v),
-    };
-    if (record.idk !== undefined) peer.idk = requireBase64(record, 'idk', ED25519_PUBLIC_KEY_BYTES);
-    if (record.sig !== undefined) peer.sig = requireBase64(record, 'sig', ED25519_SIGNATURE_BYTES);
-    if (record.caps !== undefined) peer.caps = readCaps(record.caps);
-    return peer;
-  } catch (error) {
-    if (error instanceof ProtocolError) return undefined;
-    throw error;
-  }
-}
-
-/**
  * Validates a decoded frame sent by a client (see docs/PROTOCOL.md) and returns a fresh
  * object holding only the known fields. Unknown extra fields are ignored.
  * @throws ProtocolError `E_UNKNOWN_TYPE`, `E_BAD_FIELD` or `E_BAD_NAME` (never fatal).
@@ -255,6 +247,12 @@ export function parseClientFrame(frame: Record<string, unknown>): ClientFrame {
       return { type: 'list' };
     case 'ping':
       return { type: 'ping' };
+    case 'prekeys':
+      return readPrekeysUpload(frame);
+    case 'bundle':
+      return readBundleRequest(frame);
+    case 'fetched':
+      return readFetched(frame);
     case 'chat':
       return { type: 'chat', text: requireString(frame, 'text') };
     default:
@@ -266,95 +264,13 @@ export function parseClientFrame(frame: Record<string, unknown>): ClientFrame {
 }
 
 /**
- * Reads a `users` map: name → Base64 X25519 key. Entries with an invalid name or key are
- * skipped and counted, so one bad entry from a buggy server does not hide the others.
- */
-export function readDirectory(value: unknown): { users: Map<string, string>; skipped: number } {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ProtocolError(ErrorCode.BAD_FIELD, 'field "users" must be an object');
-  }
-  const users = new Map<string, string>();
-  let skipped = 0;
-  for (const [name, pub] of Object.entries(value)) {
-    if (isValidName(name) && typeof pub === 'string' && base64DecodedLength(pub) === 32) {
-      users.set(name, pub);
-    } else {
-      skipped++;
-    }
-  }
-  return { users, skipped };
-}
-
-/** A parsed server frame, or `unknown` for frame types this version does not know. */
-export type ParsedServerFrame = ServerFrame | { type: 'unknown'; rawType: string };
-
-/**
- * Validates a decoded frame sent by a server. Unknown frame types are returned as
- * `{ type: 'unknown' }` so newer servers do not break older clients.
- * @throws ProtocolError `E_BAD_FIELD` / `E_BAD_NAME` when a known frame is malformed.
- */
-export function parseServerFrame(frame: Record<string, unknown>): ParsedServerFrame {
-  switch (frame.type) {
-    case 'relay':
-      return { ...readRelay(frame), from: requireName(frame, 'from') };
-    case 'welcome': {
-      const welcome: WelcomeFrame = {
-        type: 'welcome',
-        users: readDirectory(frame.users).users,
-        v: readVersion(frame.v),
-        caps: readCaps(frame.caps),
-      };
-      if (frame.peers !== undefined) welcome.peers = readPeers(frame.peers).peers;
-      return welcome;
-    }
-    case 'users': {
-      const users: UsersFrame = { type: 'users', users: readDirectory(frame.users).users };
-      if (frame.peers !== undefined) users.peers = readPeers(frame.peers).peers;
-      return users;
-    }
-    case 'presence': {
-      const event = frame.event;
-      if (event !== 'join' && event !== 'leave') {
-        throw new ProtocolError(ErrorCode.BAD_FIELD, 'field "event" must be join or leave');
-      }
-      const presence: PresenceFrame = { type: 'presence', event, user: requireName(frame, 'user') };
-      if (event === 'join') {
-        const peer = readPeerInfo(frame.peer);
-        if (!peer)
-          throw new ProtocolError(ErrorCode.BAD_FIELD, 'presence join without a valid peer');
-        presence.peer = peer;
-      }
-      return presence;
-    }
-    case 'server':
-      return { type: 'server', text: requireString(frame, 'text') };
-    case 'error': {
-      const error: ErrorFrame = { type: 'error', text: optionalString(frame, 'text') ?? '' };
-      const code = optionalString(frame, 'code');
-      if (code !== undefined) error.code = code;
-      const ref = optionalString(frame, 'ref');
-      if (ref !== undefined) error.ref = ref;
-      return error;
-    }
-    case 'ack': {
-      const id = optionalMessageId(frame);
-      if (id === undefined) throw new ProtocolError(ErrorCode.BAD_FIELD, 'ack without id');
-      return { type: 'ack', id };
-    }
-    default:
-      if (typeof frame.type !== 'string') {
-        throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, 'frame has no string "type"');
-      }
-      return { type: 'unknown', rawType: frame.type };
-  }
-}
-
-/**
  * Serializes a relay for delivery. All fields were validated to safe character sets
  * (names, algorithm, Base64, ids), so plain concatenation produces valid JSON without
  * escaping and without re-serializing the sender's object.
  */
-export function encodeRelayDelivery(from: string, relay: RelayFrame): string {
+export function encodeRelayDelivery(from: string, relay: RelayFrame, seq?: number): string {
   const id = relay.id === undefined ? '' : `,"id":"${relay.id}"`;
-  return `{"type":"relay","from":"${from}","to":"${relay.to}","alg":"${relay.alg}","nonce":"${relay.nonce}","cipher":"${relay.cipher}"${id}}\n`;
+  const header = relay.header === undefined ? '' : `,"header":"${relay.header}"`;
+  const stored = seq === undefined ? '' : `,"seq":${seq}`;
+  return `{"type":"relay","from":"${from}","to":"${relay.to}","alg":"${relay.alg}"${header},"nonce":"${relay.nonce}","cipher":"${relay.cipher}"${id}${stored}}\n`;
 }
