@@ -31,6 +31,12 @@ export const ErrorCode = {
   PEER_OFFLINE: 'E_PEER_OFFLINE',
   /** The recipient stopped reading and was disconnected; the relay was not delivered. */
   PEER_SLOW: 'E_PEER_SLOW',
+  /** The recipient is offline and the server cannot store more messages for it. */
+  MAILBOX_FULL: 'E_MAILBOX_FULL',
+  /** No prekey bundle: the user is unknown here or a legacy (v1) client. */
+  NO_BUNDLE: 'E_NO_BUNDLE',
+  /** The frame needs a v2 session proven with an identity key. */
+  NEEDS_IDENTITY: 'E_NEEDS_IDENTITY',
   // end-to-end (client side only; never sent by the server)
   DECRYPT_FAILED: 'E_DECRYPT_FAILED',
   BAD_KEY: 'E_BAD_KEY',

@@ -44,6 +44,12 @@ export interface ServerConfig {
   trustedProxies: string[];
   /** `host:port` of the Prometheus admin listener; undefined = off. */
   metrics?: string;
+  /** Messages kept for one offline v2 recipient. */
+  mailboxPerRecipient: number;
+  /** Messages one sender may leave for one offline recipient. */
+  mailboxPerSender: number;
+  /** How long stored messages are kept. */
+  mailboxTtlMs: number;
 }
 
 export const DEFAULT_SEND_QUEUE_BYTES = 1024 * 1024;
@@ -71,6 +77,9 @@ export const defaultServerConfig: ServerConfig = {
   penaltyMs: 5 * 60_000,
   idleTimeoutMs: 5 * 60_000,
   trustedProxies: [],
+  mailboxPerRecipient: 1000,
+  mailboxPerSender: 200,
+  mailboxTtlMs: 7 * 24 * 3_600_000,
 };
 
 export class ConfigError extends Error {
@@ -97,10 +106,19 @@ export function parseByteSize(text: string, label: string): number {
 
 /** Parses a duration: `10000` (ms), `10s`, `500ms`, `2m`. */
 export function parseDuration(text: string, label: string): number {
-  const match = /^(\d{1,9})\s*(ms|s|m|h)?$/i.exec(text.trim());
+  const match = /^(\d{1,9})\s*(ms|s|m|h|d)?$/i.exec(text.trim());
   if (!match) throw new ConfigError(`${label} must be a duration like 10s or 500ms; got "${text}"`);
   const unit = (match[2] ?? 'ms').toLowerCase();
-  const factor = unit === 's' ? 1000 : unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : 1;
+  const factor =
+    unit === 's'
+      ? 1000
+      : unit === 'm'
+        ? 60_000
+        : unit === 'h'
+          ? 3_600_000
+          : unit === 'd'
+            ? 86_400_000
+            : 1;
   return Number(match[1]) * factor;
 }
 

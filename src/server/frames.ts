@@ -7,7 +7,7 @@ import type { HelloFrame } from '../protocol/index.js';
  */
 
 /** Capabilities this server offers to v2 clients. */
-export const SERVER_CAPS = ['presence', 'ack', 'ping'] as const;
+export const SERVER_CAPS = ['presence', 'ack', 'ping', 'ratchet', 'mailbox'] as const;
 const SERVER_CAPS_JSON = JSON.stringify(SERVER_CAPS);
 
 /** The v2 directory entry (`PeerInfo`) of a client, from its validated hello. */
@@ -36,8 +36,8 @@ export function serverTextLine(text: string): string {
   return `{"type":"server","text":${JSON.stringify(text)}}\n`;
 }
 
-export function ackLine(id: string): string {
-  return `{"type":"ack","id":"${id}"}\n`;
+export function ackLine(id: string, queued = false): string {
+  return queued ? `{"type":"ack","id":"${id}","queued":true}\n` : `{"type":"ack","id":"${id}"}\n`;
 }
 
 export const PONG_LINE = '{"type":"pong"}\n';

@@ -57,117 +57,93 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
   const registry = new Registry();
   const s = sources.stats;
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
-  gaugeFrom(
-    registry,
-    'securechat_connections_current',
-    'Open client connections',
-    sources.connectionsOpen,
-  );
-  gaugeFrom(
-    registry,
-    'securechat_users_online',
-    'Users with an accepted hello',
-    sources.usersOnline,
-  );
-  gaugeFrom(
-    registry,
-    'securechat_penalized_addresses',
-    'Addresses refused for repeated abuse',
-    sources.penalizedAddresses,
-  );
-  counterFrom(
-    registry,
-    'securechat_connections_total',
-    'Connections that completed the TLS handshake',
-    () => s.connectionsTotal,
-  );
-  labeledCounterFrom(
-    registry,
-    'securechat_connections_refused_total',
-    'Connections refused by caps or the penalty box',
-    'reason',
-    () => s.connectionsRefused,
-  );
-  labeledCounterFrom(
-    registry,
-    'securechat_connections_closed_total',
-    'Sessions closed, by reason',
-    'reason',
-    () => s.connectionsClosed,
-  );
-  labeledCounterFrom(
-    registry,
-    'securechat_hello_accepted_total',
-    'Accepted hellos by protocol version',
-    'version',
-    () => s.helloAccepted,
-  );
-  labeledCounterFrom(
-    registry,
-    'securechat_hello_refused_total',
-    'Refused hellos by reason',
-    'reason',
-    () => s.helloRefused,
-  );
-  labeledCounterFrom(
-    registry,
-    'securechat_frames_in_total',
-    'Valid frames received, by type',
-    'type',
-    () => s.framesIn,
-  );
-  labeledCounterFrom(
-    registry,
-    'securechat_frames_out_total',
-    'Frames sent, by type',
-    'type',
-    () => s.framesOut,
-  );
-  counterFrom(
-    registry,
-    'securechat_bytes_in_total',
-    'Bytes received from clients (TLS payload)',
-    () => s.bytesIn,
-  );
-  counterFrom(
-    registry,
-    'securechat_bytes_out_total',
-    'Bytes queued to clients (TLS payload)',
-    () => s.bytesOut,
-  );
-  labeledCounterFrom(
-    registry,
-    'securechat_frames_rejected_total',
-    'Frames rejected, by error code',
-    'code',
-    () => s.frameRejected,
-  );
-  counterFrom(
-    registry,
-    'securechat_relays_delivered_total',
-    'Relays handed to the recipient',
-    () => s.relayDelivered,
-  );
-  labeledCounterFrom(
-    registry,
-    'securechat_relays_failed_total',
-    'Relays not delivered, by reason',
-    'reason',
-    () => s.relayFailed,
-  );
-  counterFrom(
-    registry,
-    'securechat_relay_payload_bytes_total',
-    'Base64 ciphertext bytes relayed',
-    () => s.relayBytes,
-  );
-  labeledCounterFrom(
-    registry,
-    'securechat_tls_failures_total',
-    'Connections dropped before TLS was established, by reason',
-    'reason',
-    () => s.tlsRejected,
-  );
+  const gauges: Array<[string, string, () => number]> = [
+    ['securechat_connections_current', 'Open client connections', sources.connectionsOpen],
+    ['securechat_users_online', 'Users with an accepted hello', sources.usersOnline],
+    [
+      'securechat_penalized_addresses',
+      'Addresses refused for repeated abuse',
+      sources.penalizedAddresses,
+    ],
+  ];
+  const counters: Array<[string, string, () => number]> = [
+    [
+      'securechat_connections_total',
+      'Connections that completed the TLS handshake',
+      () => s.connectionsTotal,
+    ],
+    ['securechat_bytes_in_total', 'Bytes received from clients (TLS payload)', () => s.bytesIn],
+    ['securechat_bytes_out_total', 'Bytes queued to clients (TLS payload)', () => s.bytesOut],
+    ['securechat_relays_delivered_total', 'Relays handed to the recipient', () => s.relayDelivered],
+    [
+      'securechat_relays_stored_total',
+      'Relays stored for an offline recipient',
+      () => s.relayStored,
+    ],
+    [
+      'securechat_mailbox_delivered_total',
+      'Stored relays delivered after reconnect',
+      () => s.mailboxDelivered,
+    ],
+    ['securechat_relay_payload_bytes_total', 'Base64 ciphertext bytes relayed', () => s.relayBytes],
+  ];
+  const labeled: Array<[string, string, string, () => LabeledCounter]> = [
+    [
+      'securechat_connections_refused_total',
+      'Connections refused by caps or the penalty box',
+      'reason',
+      () => s.connectionsRefused,
+    ],
+    [
+      'securechat_connections_closed_total',
+      'Sessions closed, by reason',
+      'reason',
+      () => s.connectionsClosed,
+    ],
+    [
+      'securechat_hello_accepted_total',
+      'Accepted hellos by protocol version',
+      'version',
+      () => s.helloAccepted,
+    ],
+    ['securechat_hello_refused_total', 'Refused hellos by reason', 'reason', () => s.helloRefused],
+    ['securechat_frames_in_total', 'Valid frames received, by type', 'type', () => s.framesIn],
+    ['securechat_frames_out_total', 'Frames sent, by type', 'type', () => s.framesOut],
+    [
+      'securechat_frames_rejected_total',
+      'Frames rejected, by error code',
+      'code',
+      () => s.frameRejected,
+    ],
+    [
+      'securechat_relays_failed_total',
+      'Relays not delivered, by reason',
+      'reason',
+      () => s.relayFailed,
+    ],
+    [
+      'securechat_tls_failures_total',
+      'Connections dropped before TLS was established, by reason',
+      'reason',
+      () => s.tlsRejected,
+    ],
+    [
+      'securechat_rate_limited_total',
+      'Frames refused by the rate limit (limited), abusive disconnects, bundle limits',
+      'verdict',
+      () => s.rateLimited,
+    ],
+    [
+      'securechat_security_events_total',
+      'Security events by kind',
+      'event',
+      () => s.securityEvents,
+    ],
+  ];
+  for (const [name, help, read] of gauges) gaugeFrom(registry, name, help, read);
+  for (const [name, help, read] of counters) counterFrom(registry, name, help, read);
+  for (const [name, help, label, read] of labeled)
+    labeledCounterFrom(registry, name, help, label, read);
   new Counter({
     name: 'securechat_tls_accepted_total',
     help: 'Established TLS sessions by protocol version and cipher',
@@ -181,20 +157,6 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
       }
     },
   });
-  labeledCounterFrom(
-    registry,
-    'securechat_rate_limited_total',
-    'Frames refused by the rate limit (limited) and abusive disconnects',
-    'verdict',
-    () => s.rateLimited,
-  );
-  labeledCounterFrom(
-    registry,
-    'securechat_security_events_total',
-    'Security events by kind',
-    'event',
-    () => s.securityEvents,
-  );
   return registry;
 }
 

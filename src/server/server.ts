@@ -8,7 +8,9 @@ import { ConnectionLimiter } from './limits/connection-limiter.js';
 import { LogThrottle } from './log-throttle.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry, startMetricsServer } from './metrics.js';
+import { PrekeyService } from './prekey-service.js';
 import { PresenceBroadcaster } from './presence.js';
+import { RelayRouter } from './router.js';
 import { Session, type SessionContext } from './session.js';
 import { ServerStats } from './stats.js';
 import { SqliteStore } from './store/index.js';
@@ -76,9 +78,22 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     strikes: config.strikes,
   });
   const securityLog = new LogThrottle(60_000);
+  const online = (name: string) => directory.get(name);
+  const router = new RelayRouter<Session>({
+    online,
+    store,
+    stats,
+    mailbox: {
+      perRecipient: config.mailboxPerRecipient,
+      perSender: config.mailboxPerSender,
+      ttlMs: config.mailboxTtlMs,
+    },
+  });
   const context: SessionContext = {
     directory,
     presence: new PresenceBroadcaster(directory),
+    router,
+    prekeys: new PrekeyService<Session>(store, online),
     store,
     logger,
     stats,
@@ -181,6 +196,11 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
         ).unref()
       : undefined;
 
+  const mailboxSweep = setInterval(() => {
+    const expired = router.expire();
+    if (expired > 0) logger.info({ event: 'mailbox.expired', messages: expired });
+  }, 3_600_000).unref();
+
   let metricsServer: HttpServer | undefined;
   let metricsAddress: { host: string; port: number } | undefined;
   try {
@@ -218,6 +238,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       close() {
         closing ??= (async () => {
           clearInterval(idleSweep);
+          clearInterval(mailboxSweep);
           const stopped = listener.close();
           for (const session of sessions) session.shutdown();
           metricsServer?.closeAllConnections();
@@ -235,6 +256,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     };
   } catch (error) {
     clearInterval(idleSweep);
+    clearInterval(mailboxSweep);
     await listener.close().catch(() => {});
     metricsServer?.close();
     store.close();

@@ -2,7 +2,6 @@ import {
   type ClientFrame,
   decodeJsonLine,
   ErrorCode,
-  encodeRelayDelivery,
   type HelloFrame,
   LineDecoder,
   ProtocolError,
@@ -20,13 +19,17 @@ import {
   usersLine,
   welcomeLine,
 } from './frames.js';
-import type { RateLimits } from './limits/session-rate.js';
-import { SessionRate } from './limits/session-rate.js';
+import { type RateLimits, SessionRate } from './limits/session-rate.js';
+import { TokenBucket } from './limits/token-bucket.js';
 import type { Logger } from './logger.js';
+import type { PrekeyService } from './prekey-service.js';
 import type { PresenceBroadcaster } from './presence.js';
+import { MAILBOX_CAP, type RelayRouter, type SendResult } from './router.js';
 import type { ServerStats } from './stats.js';
 import type { ServerStore } from './store/index.js';
 import type { Transport } from './transport.js';
+
+export type { SendResult } from './router.js';
 
 export interface SessionLimits {
   maxLineBytes: number;
@@ -38,6 +41,8 @@ export interface SessionLimits {
 export interface SessionContext {
   directory: PeerDirectory<Session>;
   presence: PresenceBroadcaster<Session>;
+  router: RelayRouter<Session>;
+  prekeys: PrekeyService<Session>;
   store: ServerStore;
   logger: Logger;
   limits: SessionLimits;
@@ -51,8 +56,8 @@ export interface SessionContext {
 
 export type SessionState = 'awaiting-hello' | 'ready' | 'closed';
 
-/** Outcome of offering a line to a recipient. */
-export type SendResult = 'queued' | 'slow-reader' | 'closed';
+/** Bundle requests allowed per session: draining one-time prekeys is an attack. */
+const BUNDLES_PER_MINUTE = 30;
 
 /**
  * One client connection: decodes its lines, validates frames, and runs the
@@ -71,8 +76,10 @@ export class Session implements DirectoryMember {
   #peerJson = '';
   #now: () => number;
   #rate: SessionRate | undefined;
+  #bundles: TokenBucket | undefined;
   #lastActivity: number;
   #lastRateError = 0;
+  #mailboxSentUpto = 0;
 
   constructor(id: string, transport: Transport, ctx: SessionContext) {
     this.id = id;
@@ -104,11 +111,17 @@ export class Session implements DirectoryMember {
   get identityKey(): string | undefined {
     return this.#hello?.idk;
   }
+  get keySignature(): string | undefined {
+    return this.#hello?.pubsig;
+  }
   get peerJson(): string {
     return this.#peerJson;
   }
   get wantsUserFrames(): boolean {
     return this.version === 1;
+  }
+  get wantsPresence(): boolean {
+    return this.#has('presence');
   }
   /** Address of the client (after PROXY protocol translation). */
   get remoteAddress(): string {
@@ -118,8 +131,9 @@ export class Session implements DirectoryMember {
   get lastActivity(): number {
     return this.#lastActivity;
   }
-  get wantsPresence(): boolean {
-    return this.version >= 2 && (this.#hello?.caps.includes('presence') ?? false);
+
+  #has(cap: string): boolean {
+    return this.version >= 2 && (this.#hello?.caps.includes(cap) ?? false);
   }
 
   /** Feeds bytes read from the connection. Never throws. */
@@ -142,37 +156,6 @@ export class Session implements DirectoryMember {
       if (this.#rate && !this.#withinRate(line, now)) continue;
       this.#handleLine(line);
     }
-  }
-
-  /** Applies the token buckets; a refused line gets E_RATE_LIMITED (throttled when it has no id). */
-  #withinRate(line: Uint8Array, now: number): boolean {
-    const verdict = this.#rate!.check(line.length + 1, now);
-    if (verdict === 'ok') return true;
-    this.#ctx.stats.rateLimited.inc(verdict);
-    if (verdict === 'abusive') {
-      this.#logger.warn({ event: 'rate_limit.disconnect' }, 'sustained flooding; disconnecting');
-      this.send(errorLine(ErrorCode.RATE_LIMITED, 'too many frames: disconnected'), 'error');
-      this.#close('rate limit abuse', { end: true });
-      this.#abuse('flooding');
-      return false;
-    }
-    const ref = idOf(line);
-    if (ref !== undefined || now - this.#lastRateError >= 1000) {
-      if (now - this.#lastRateError >= 1000) {
-        this.#logger.warn({ event: 'rate_limited' }, 'frame dropped by the rate limit');
-      }
-      this.#lastRateError = now;
-      this.send(
-        errorLine(ErrorCode.RATE_LIMITED, 'slow down: frame dropped by the rate limit', ref),
-        'error',
-      );
-    }
-    return false;
-  }
-
-  #abuse(reason: string): void {
-    this.#ctx.stats.securityEvents.inc('abuse_disconnect');
-    this.#ctx.onAbuse?.(this.#transport.remoteAddress, reason);
   }
 
   /** Queues a line for this client, dropping the client if it stopped reading. */
@@ -200,17 +183,6 @@ export class Session implements DirectoryMember {
     return 'queued';
   }
 
-  /** Closes an idle v2 session (no line, not even a ping, for too long). */
-  idleTimeout(): void {
-    if (this.#state !== 'ready') return;
-    this.#logger.info({ event: 'idle.timeout' });
-    this.send(
-      errorLine(ErrorCode.IDLE_TIMEOUT, 'no traffic (not even ping) for too long'),
-      'error',
-    );
-    this.#close('idle timeout', { end: true });
-  }
-
   /** Called by the listener when the connection is gone. */
   transportClosed(reason = 'connection closed'): void {
     this.#close(reason);
@@ -230,6 +202,47 @@ export class Session implements DirectoryMember {
       'error',
     );
     this.#close('replaced by a newer connection', { end: true, silent: true });
+  }
+
+  /** Closes an idle v2 session (no line, not even a ping, for too long). */
+  idleTimeout(): void {
+    if (this.#state !== 'ready') return;
+    this.#logger.info({ event: 'idle.timeout' });
+    this.send(
+      errorLine(ErrorCode.IDLE_TIMEOUT, 'no traffic (not even ping) for too long'),
+      'error',
+    );
+    this.#close('idle timeout', { end: true });
+  }
+
+  /** Applies the token buckets; a refused line gets E_RATE_LIMITED (throttled without an id). */
+  #withinRate(line: Uint8Array, now: number): boolean {
+    const verdict = this.#rate!.check(line.length + 1, now);
+    if (verdict === 'ok') return true;
+    this.#ctx.stats.rateLimited.inc(verdict);
+    if (verdict === 'abusive') {
+      this.#logger.warn({ event: 'rate_limit.disconnect' }, 'sustained flooding; disconnecting');
+      this.send(errorLine(ErrorCode.RATE_LIMITED, 'too many frames: disconnected'), 'error');
+      this.#close('rate limit abuse', { end: true });
+      this.#abuse('flooding');
+      return false;
+    }
+    const ref = idOf(line);
+    const quiet = now - this.#lastRateError < 1000;
+    if (!quiet) this.#logger.warn({ event: 'rate_limited' }, 'frame dropped by the rate limit');
+    if (ref !== undefined || !quiet) {
+      this.#lastRateError = now;
+      this.send(
+        errorLine(ErrorCode.RATE_LIMITED, 'slow down: frame dropped by the rate limit', ref),
+        'error',
+      );
+    }
+    return false;
+  }
+
+  #abuse(reason: string): void {
+    this.#ctx.stats.securityEvents.inc('abuse_disconnect');
+    this.#ctx.onAbuse?.(this.#transport.remoteAddress, reason);
   }
 
   #handleLine(line: Uint8Array): void {
@@ -256,6 +269,11 @@ export class Session implements DirectoryMember {
         );
       return;
     }
+    this.#dispatch(frame, raw);
+  }
+
+  #dispatch(frame: ClientFrame, raw: Record<string, unknown>): void {
+    const { directory, prekeys, router } = this.#ctx;
     switch (frame.type) {
       case 'relay':
         if (raw.from !== undefined && raw.from !== this.name) {
@@ -268,16 +286,35 @@ export class Session implements DirectoryMember {
         this.#logger.info({ event: 'chat', text: frame.text }, 'server-readable chat');
         this.send(serverTextLine(`echo: ${frame.text}`), 'server');
         return;
-      case 'list': {
-        const directory = this.#ctx.directory;
+      case 'list':
         this.send(
           usersLine(this.version, directory.usersJson(), () => directory.peersJson()),
           'users',
         );
         return;
-      }
       case 'ping':
         this.send(PONG_LINE, 'pong');
+        return;
+      case 'prekeys':
+        this.send(prekeys.upload(this, frame), 'prekeys');
+        return;
+      case 'bundle': {
+        const now = this.#now();
+        this.#bundles ??= new TokenBucket(BUNDLES_PER_MINUTE / 60, BUNDLES_PER_MINUTE, now);
+        if (!this.#bundles.take(1, now)) {
+          this.#ctx.stats.rateLimited.inc('bundle');
+          this.send(
+            errorLine(ErrorCode.RATE_LIMITED, 'too many bundle requests', frame.id),
+            'error',
+          );
+          return;
+        }
+        this.send(prekeys.bundle(frame), 'bundle');
+        return;
+      }
+      case 'fetched':
+        router.acknowledge(this.name, frame.upto);
+        if (frame.upto >= this.#mailboxSentUpto) this.#deliverMailbox();
         return;
       case 'hello':
         this.#reject(new ProtocolError(ErrorCode.ALREADY_HELLO, 'hello was already accepted'));
@@ -286,26 +323,28 @@ export class Session implements DirectoryMember {
   }
 
   #admit(hello: HelloFrame): void {
-    const { directory, presence, store } = this.#ctx;
+    const { directory, presence, store, stats } = this.#ctx;
     const admission = admit(hello, {
       store,
       online: (name) => directory.get(name),
       exporter: () => helloExporter(this.#transport.exportKeyingMaterial?.bind(this.#transport)),
-      now: this.#ctx.now ?? Date.now,
+      now: this.#now,
     });
     if (!admission.ok) {
+      stats.helloRefused.inc(admission.reason);
       this.#logger.warn(
         { event: 'hello.refused', reason: admission.reason, user: hello.user, v: hello.v },
         admission.text,
       );
       if (admission.takeover) {
+        stats.securityEvents.inc('name_takeover_attempt');
         this.#logger.warn({
           event: 'name.takeover_attempt',
           user: hello.user,
           code: admission.code,
         });
       }
-      this.send(errorLine(admission.code, admission.text));
+      this.send(errorLine(admission.code, admission.text), 'error');
       return;
     }
     if (admission.replaces) {
@@ -317,13 +356,23 @@ export class Session implements DirectoryMember {
     if (!directory.tryAdd(this)) {
       // Unreachable while admission and insertion run in one turn; kept as a guard.
       this.#hello = undefined;
-      this.send(errorLine(ErrorCode.NAME_TAKEN, `the name "${hello.user}" is already online`));
+      this.send(
+        errorLine(ErrorCode.NAME_TAKEN, `the name "${hello.user}" is already online`),
+        'error',
+      );
       return;
     }
     clearTimeout(this.#helloTimer);
     this.#state = 'ready';
+    if (hello.idk && hello.pubsig) {
+      store.touchBinding(hello.user, this.#now(), {
+        pub: hello.pub,
+        pubsig: hello.pubsig,
+        caps: hello.caps,
+      });
+    }
     this.#logger = this.#logger.child({ user: hello.user });
-    this.#ctx.stats.helloAccepted.inc(`v${hello.v}`);
+    stats.helloAccepted.inc(`v${hello.v}`);
     this.#logger.info({
       event: 'hello.accepted',
       v: hello.v,
@@ -334,33 +383,38 @@ export class Session implements DirectoryMember {
       welcomeLine(hello.v, directory.usersJson(), () => directory.peersJson()),
       'welcome',
     );
+    if (this.#has('ratchet') && hello.idk) this.send(this.#ctx.prekeys.countLine(this), 'prekeys');
     presence.joined(this);
+    if (this.#has(MAILBOX_CAP)) this.#deliverMailbox();
+  }
+
+  /** Sends stored messages newer than what was sent already (acknowledged with `fetched`). */
+  #deliverMailbox(): void {
+    const pending = this.#ctx.router
+      .pendingFor(this.name)
+      .filter((m) => m.seq > this.#mailboxSentUpto);
+    for (const message of pending) {
+      if (!this.send(message.line, 'relay')) return;
+      this.#mailboxSentUpto = message.seq;
+      this.#ctx.stats.mailboxDelivered++;
+    }
   }
 
   #relay(relay: RelayFrame): void {
-    const stats = this.#ctx.stats;
-    const target = this.#ctx.directory.get(relay.to);
-    if (target === undefined) {
-      stats.relayFailed.inc('offline');
-      this.send(errorLine(ErrorCode.PEER_OFFLINE, `${relay.to} is not online`, relay.id), 'error');
+    const outcome = this.#ctx.router.route(this.name, relay);
+    if (outcome.kind === 'failed') {
+      this.send(errorLine(outcome.code, outcome.text, relay.id), 'error');
       return;
     }
-    const result = target.offer(encodeRelayDelivery(this.name, relay), 'relay');
-    if (result !== 'queued') {
-      stats.relayFailed.inc(result === 'slow-reader' ? 'slow_reader' : 'offline');
-      const [code, text] =
-        result === 'slow-reader'
-          ? [ErrorCode.PEER_SLOW, `${relay.to} stopped reading and was disconnected`]
-          : [ErrorCode.PEER_OFFLINE, `${relay.to} is not online`];
-      this.send(errorLine(code, text, relay.id), 'error');
-      return;
-    }
-    stats.relayDelivered++;
-    stats.relayBytes += relay.cipher.length;
     if (this.#logger.isLevelEnabled('debug')) {
-      this.#logger.debug({ event: 'relay', to: target.name, bytes: relay.cipher.length });
+      this.#logger.debug({
+        event: 'relay',
+        to: relay.to,
+        bytes: relay.cipher.length,
+        stored: outcome.kind === 'stored',
+      });
     }
-    if (relay.id !== undefined) this.send(ackLine(relay.id), 'ack');
+    if (relay.id !== undefined) this.send(ackLine(relay.id, outcome.kind === 'stored'), 'ack');
   }
 
   #reject(error: unknown, ref?: string): void {

@@ -35,6 +35,8 @@ export class ServerStats {
   bytesOut = 0;
   frameRejected = new LabeledCounter();
   relayDelivered = 0;
+  relayStored = 0;
+  mailboxDelivered = 0;
   relayFailed = new LabeledCounter();
   relayBytes = 0;
   tlsRejected = new LabeledCounter();

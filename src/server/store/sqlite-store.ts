@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { nameKey } from '../../protocol/index.js';
-import type { IdentityBinding, ServerStore } from './types.js';
+import { nameKey, type OneTimePrekey } from '../../protocol/index.js';
+import type { EnqueueResult, IdentityBinding, ServerStore, StoredMessage } from './types.js';
 
 /** Schema migrations, applied in order; `user_version` records how many ran. */
 const MIGRATIONS: string[] = [
@@ -13,19 +13,51 @@ const MIGRATIONS: string[] = [
      first_seen   INTEGER NOT NULL,
      last_seen    INTEGER NOT NULL
    ) STRICT`,
+  `ALTER TABLE identity_binding ADD COLUMN pub TEXT;
+   ALTER TABLE identity_binding ADD COLUMN pubsig TEXT;
+   ALTER TABLE identity_binding ADD COLUMN caps TEXT NOT NULL DEFAULT '[]';
+   CREATE TABLE prekey (
+     name_key TEXT NOT NULL,
+     key_id   INTEGER NOT NULL,
+     pub      TEXT NOT NULL,
+     added    INTEGER NOT NULL,
+     PRIMARY KEY (name_key, key_id)
+   ) STRICT;
+   CREATE TABLE mailbox (
+     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+     recipient  TEXT NOT NULL,
+     sender     TEXT NOT NULL,
+     line       TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX mailbox_recipient ON mailbox (recipient, seq);
+   CREATE INDEX mailbox_created ON mailbox (created_at);`,
 ];
 
 interface BindingRow {
   name: string;
   identity_key: string;
+  pub: string | null;
+  pubsig: string | null;
+  caps: string;
   first_seen: number;
   last_seen: number;
 }
 
 function toBinding(row: BindingRow): IdentityBinding {
+  let caps: string[] = [];
+  try {
+    const parsed = JSON.parse(row.caps) as unknown;
+    if (Array.isArray(parsed)) caps = parsed.filter((c): c is string => typeof c === 'string');
+  } catch {
+    caps = [];
+  }
   return {
     name: row.name,
     identityKey: row.identity_key,
+    ...(row.pub ? { pub: row.pub } : {}),
+    ...(row.pubsig ? { pubsig: row.pubsig } : {}),
+    caps,
     firstSeen: row.first_seen,
     lastSeen: row.last_seen,
   };
@@ -34,13 +66,12 @@ function toBinding(row: BindingRow): IdentityBinding {
 /**
  * The embedded store: SQLite through better-sqlite3, WAL journal, synchronous=NORMAL
  * (durable across process crashes; a power loss may lose the last transactions, never
- * corrupt). `:memory:` gives a throwaway database.
+ * corrupt). `:memory:` gives a throwaway database. Every multi-step change runs in one
+ * transaction.
  */
 export class SqliteStore implements ServerStore {
   readonly db: Database.Database;
-  #getBinding: Database.Statement<[string], BindingRow>;
-  #insertBinding: Database.Statement<[string, string, string, number, number]>;
-  #touch: Database.Statement<[number, string]>;
+  #stmt: ReturnType<SqliteStore['prepare']>;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -49,13 +80,51 @@ export class SqliteStore implements ServerStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.#migrate();
-    this.#getBinding = this.db.prepare(
-      'SELECT name, identity_key, first_seen, last_seen FROM identity_binding WHERE name_key = ?',
-    );
-    this.#insertBinding = this.db.prepare(
-      'INSERT OR IGNORE INTO identity_binding (name_key, name, identity_key, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)',
-    );
-    this.#touch = this.db.prepare('UPDATE identity_binding SET last_seen = ? WHERE name_key = ?');
+    this.#stmt = this.prepare();
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      getBinding: db.prepare<[string], BindingRow>(
+        'SELECT name, identity_key, pub, pubsig, caps, first_seen, last_seen FROM identity_binding WHERE name_key = ?',
+      ),
+      insertBinding: db.prepare<[string, string, string, number, number]>(
+        'INSERT OR IGNORE INTO identity_binding (name_key, name, identity_key, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)',
+      ),
+      touch: db.prepare<[number, string]>(
+        'UPDATE identity_binding SET last_seen = ? WHERE name_key = ?',
+      ),
+      publish: db.prepare<[number, string, string, string, string]>(
+        'UPDATE identity_binding SET last_seen = ?, pub = ?, pubsig = ?, caps = ? WHERE name_key = ?',
+      ),
+      upsertPrekey: db.prepare<[string, number, string, number]>(
+        'INSERT OR REPLACE INTO prekey (name_key, key_id, pub, added) VALUES (?, ?, ?, ?)',
+      ),
+      countPrekeys: db.prepare<[string], { n: number }>(
+        'SELECT count(*) AS n FROM prekey WHERE name_key = ?',
+      ),
+      takePrekey: db.prepare<[string], { key_id: number; pub: string }>(
+        `DELETE FROM prekey WHERE rowid = (SELECT rowid FROM prekey WHERE name_key = ? ORDER BY added, key_id LIMIT 1)
+         RETURNING key_id, pub`,
+      ),
+      countForRecipient: db.prepare<[string], { n: number }>(
+        'SELECT count(*) AS n FROM mailbox WHERE recipient = ?',
+      ),
+      countForPair: db.prepare<[string, string], { n: number }>(
+        'SELECT count(*) AS n FROM mailbox WHERE recipient = ? AND sender = ?',
+      ),
+      enqueue: db.prepare<[string, string, string, number]>(
+        'INSERT INTO mailbox (recipient, sender, line, created_at) VALUES (?, ?, ?, ?)',
+      ),
+      pending: db.prepare<[string, number, number], { seq: number; line: string }>(
+        'SELECT seq, line FROM mailbox WHERE recipient = ? AND created_at >= ? ORDER BY seq LIMIT ?',
+      ),
+      acknowledge: db.prepare<[string, number]>(
+        'DELETE FROM mailbox WHERE recipient = ? AND seq <= ?',
+      ),
+      expire: db.prepare<[number]>('DELETE FROM mailbox WHERE created_at < ?'),
+    };
   }
 
   #migrate(): void {
@@ -73,7 +142,7 @@ export class SqliteStore implements ServerStore {
   }
 
   getBinding(name: string): IdentityBinding | undefined {
-    const row = this.#getBinding.get(nameKey(name));
+    const row = this.#stmt.getBinding.get(nameKey(name));
     return row ? toBinding(row) : undefined;
   }
 
@@ -83,14 +152,86 @@ export class SqliteStore implements ServerStore {
     now: number,
   ): { binding: IdentityBinding; created: boolean } {
     const key = nameKey(name);
-    const created = this.#insertBinding.run(key, name, identityKey, now, now).changes === 1;
-    const row = this.#getBinding.get(key);
+    const created = this.#stmt.insertBinding.run(key, name, identityKey, now, now).changes === 1;
+    const row = this.#stmt.getBinding.get(key);
     if (!row) throw new Error('identity binding vanished after insert');
     return { binding: toBinding(row), created };
   }
 
-  touchBinding(name: string, now: number): void {
-    this.#touch.run(now, nameKey(name));
+  touchBinding(
+    name: string,
+    now: number,
+    published?: { pub: string; pubsig: string; caps: string[] },
+  ): void {
+    if (published) {
+      this.#stmt.publish.run(
+        now,
+        published.pub,
+        published.pubsig,
+        JSON.stringify(published.caps),
+        nameKey(name),
+      );
+    } else {
+      this.#stmt.touch.run(now, nameKey(name));
+    }
+  }
+
+  addPrekeys(name: string, keys: OneTimePrekey[], max: number): number {
+    const key = nameKey(name);
+    const add = this.db.transaction(() => {
+      let count = this.#stmt.countPrekeys.get(key)?.n ?? 0;
+      const now = Date.now();
+      for (const prekey of keys) {
+        if (count >= max) break;
+        const changes = this.#stmt.upsertPrekey.run(key, prekey.id, prekey.pub, now).changes;
+        if (changes > 0) count = this.#stmt.countPrekeys.get(key)?.n ?? count;
+      }
+      return count;
+    });
+    return add();
+  }
+
+  takePrekey(name: string): OneTimePrekey | undefined {
+    const row = this.#stmt.takePrekey.get(nameKey(name));
+    return row ? { id: row.key_id, pub: row.pub } : undefined;
+  }
+
+  countPrekeys(name: string): number {
+    return this.#stmt.countPrekeys.get(nameKey(name))?.n ?? 0;
+  }
+
+  enqueueMessage(
+    recipient: string,
+    sender: string,
+    line: string,
+    now: number,
+    limits: { perRecipient: number; perSender: number },
+  ): EnqueueResult {
+    const to = nameKey(recipient);
+    const from = nameKey(sender);
+    const enqueue = this.db.transaction((): EnqueueResult => {
+      if ((this.#stmt.countForRecipient.get(to)?.n ?? 0) >= limits.perRecipient) {
+        return { ok: false, reason: 'recipient_full' };
+      }
+      if ((this.#stmt.countForPair.get(to, from)?.n ?? 0) >= limits.perSender) {
+        return { ok: false, reason: 'sender_quota' };
+      }
+      const result = this.#stmt.enqueue.run(to, from, line, now);
+      return { ok: true, seq: Number(result.lastInsertRowid) };
+    });
+    return enqueue();
+  }
+
+  pendingMessages(recipient: string, notBefore: number, limit: number): StoredMessage[] {
+    return this.#stmt.pending.all(nameKey(recipient), notBefore, limit);
+  }
+
+  acknowledgeMessages(recipient: string, upto: number): number {
+    return this.#stmt.acknowledge.run(nameKey(recipient), upto).changes;
+  }
+
+  expireMessages(before: number): number {
+    return this.#stmt.expire.run(before).changes;
   }
 
   close(): void {

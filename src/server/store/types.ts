@@ -1,12 +1,30 @@
+import type { OneTimePrekey } from '../../protocol/index.js';
+
 /** A name bound to an identity key on first use (protocol v2). */
 export interface IdentityBinding {
   /** Name as first registered (display form). */
   name: string;
   /** Base64 Ed25519 public key. */
   identityKey: string;
+  /** Last published X25519 key and its signature (for bundles while offline). */
+  pub?: string;
+  pubsig?: string;
+  /** Capabilities announced in the last hello. */
+  caps: string[];
   firstSeen: number;
   lastSeen: number;
 }
+
+/** A message kept for an offline recipient. */
+export interface StoredMessage {
+  seq: number;
+  /** The relay line as it will be delivered (without its `seq`). */
+  line: string;
+}
+
+export type EnqueueResult =
+  | { ok: true; seq: number }
+  | { ok: false; reason: 'recipient_full' | 'sender_quota' };
 
 /**
  * What the server persists. Behind an interface so the embedded SQLite store can be
@@ -24,7 +42,33 @@ export interface ServerStore {
     identityKey: string,
     now: number,
   ): { binding: IdentityBinding; created: boolean };
-  /** Records a successful login of a bound name. */
-  touchBinding(name: string, now: number): void;
+  /** Records a successful v2 login: last seen, published keys and capabilities. */
+  touchBinding(
+    name: string,
+    now: number,
+    published?: { pub: string; pubsig: string; caps: string[] },
+  ): void;
+
+  /** Adds one-time prekeys (ids already stored are replaced); returns how many are stored. */
+  addPrekeys(name: string, keys: OneTimePrekey[], max: number): number;
+  /** Removes and returns one prekey (oldest first); never the same one twice. */
+  takePrekey(name: string): OneTimePrekey | undefined;
+  countPrekeys(name: string): number;
+
+  /** Stores a message for an offline recipient, within the quotas. */
+  enqueueMessage(
+    recipient: string,
+    sender: string,
+    line: string,
+    now: number,
+    limits: { perRecipient: number; perSender: number },
+  ): EnqueueResult;
+  /** Messages waiting for `recipient`, oldest first (expired ones excluded). */
+  pendingMessages(recipient: string, notBefore: number, limit: number): StoredMessage[];
+  /** Deletes the recipient's messages with seq ≤ `upto`; returns how many. */
+  acknowledgeMessages(recipient: string, upto: number): number;
+  /** Deletes messages older than `before`; returns how many. */
+  expireMessages(before: number): number;
+
   close(): void;
 }
