@@ -138,6 +138,24 @@ const SERVE_OPTIONS: OptionSpec[] = [
     default: '',
   },
   {
+    flags: '--mailbox-size <n>',
+    help: 'messages kept for one offline v2 user',
+    env: 'SECURECHAT_MAILBOX_SIZE',
+    default: String(d.mailboxPerRecipient),
+  },
+  {
+    flags: '--mailbox-per-sender <n>',
+    help: 'messages one sender may leave for one offline user',
+    env: 'SECURECHAT_MAILBOX_PER_SENDER',
+    default: String(d.mailboxPerSender),
+  },
+  {
+    flags: '--mailbox-ttl <duration>',
+    help: 'how long stored messages are kept',
+    env: 'SECURECHAT_MAILBOX_TTL',
+    default: '7d',
+  },
+  {
     flags: '--metrics [host:port]',
     help: 'serve Prometheus metrics at /metrics (default 127.0.0.1:9464)',
     env: 'SECURECHAT_METRICS',
