@@ -1,19 +1,21 @@
 import { ErrorCode, ProtocolError } from './errors.js';
 
-// Linear-time: one character class, no alternation or nested quantifiers.
-const BASE64_CHARS = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Any character outside the standard alphabet (RFC 4648 §4); no backtracking. */
+const NOT_ALPHABET = /[^A-Za-z0-9+/]/;
 
 /**
  * Byte length a standard, padded Base64 string decodes to, or -1 when the string is not
  * standard padded Base64 (RFC 4648 §4). Does not allocate the decoded bytes.
  */
 export function base64DecodedLength(text: string): number {
-  if (text.length % 4 !== 0 || !BASE64_CHARS.test(text)) return -1;
-  if (text.length === 0) return 0;
+  const length = text.length;
+  if (length % 4 !== 0) return -1;
+  if (length === 0) return 0;
   let padding = 0;
-  if (text.charCodeAt(text.length - 1) === 61) padding++;
-  if (text.charCodeAt(text.length - 2) === 61) padding++;
-  return (text.length / 4) * 3 - padding;
+  if (text.charCodeAt(length - 1) === 61) padding = text.charCodeAt(length - 2) === 61 ? 2 : 1;
+  const body = padding === 0 ? text : text.slice(0, length - padding);
+  if (NOT_ALPHABET.test(body)) return -1;
+  return (length / 4) * 3 - padding;
 }
 
 /** Encodes bytes as standard padded Base64. */

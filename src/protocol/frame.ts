@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { ErrorCode, ProtocolError } from './errors.js';
 import { MAX_FRAME_FIELDS, MAX_JSON_DEPTH, MAX_JSON_NODES } from './limits.js';
 
@@ -113,10 +114,15 @@ const encoder = new TextEncoder();
  */
 export function decodeJsonLine(line: Uint8Array): Record<string, unknown> {
   let text: string;
-  try {
-    text = utf8.decode(line);
-  } catch (cause) {
-    throw new ProtocolError(ErrorCode.BAD_UTF8, 'frame is not valid UTF-8', { cause });
+  if (isAscii(line)) {
+    // ASCII is valid UTF-8 and latin1-decodes to the same string, much faster.
+    text = Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1');
+  } else {
+    try {
+      text = utf8.decode(line);
+    } catch (cause) {
+      throw new ProtocolError(ErrorCode.BAD_UTF8, 'frame is not valid UTF-8', { cause });
+    }
   }
   let value: unknown;
   try {

@@ -26,14 +26,26 @@ export function usersLine(v: number, usersJson: string, peersJson: () => string)
   return `{"type":"users","users":${usersJson},"peers":${peersJson()}}\n`;
 }
 
+/**
+ * JSON with every non-ASCII character escaped as \uXXXX: equivalent JSON, and it keeps
+ * every line the server writes pure ASCII, so sockets can be written as latin1 (no UTF-8
+ * encoding pass) and queued-byte accounting is exact.
+ */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 export function errorLine(code: string, text: string, ref?: string): string {
   const error: Record<string, string> = { type: 'error', code, text };
   if (ref !== undefined) error.ref = ref;
-  return `${JSON.stringify(error)}\n`;
+  return `${asciiJson(error)}\n`;
 }
 
 export function serverTextLine(text: string): string {
-  return `{"type":"server","text":${JSON.stringify(text)}}\n`;
+  return `{"type":"server","text":${asciiJson(text)}}\n`;
 }
 
 export function ackLine(id: string, queued = false): string {

@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { BatchedWriter } from './batched-writer.js';
 import { certificatePin, loadOrCreateCertificate } from './certs.js';
 import type { ServerConfig } from './config.js';
 import { parseListenAddress } from './config.js';
@@ -36,19 +37,31 @@ function transportFor(socket: TLSSocket, remote: Remote): Transport {
   const display = remote.address.includes(':')
     ? `[${remote.address}]:${remote.port}`
     : `${remote.address}:${remote.port}`;
+  const writer = new BatchedWriter(socket);
   return {
     remote: display,
     remoteAddress: remote.address,
     get writableLength() {
-      return socket.writableLength;
+      return writer.writableLength;
     },
-    write: (data) => socket.write(data),
+    write: (data) => {
+      if (typeof data === 'string') writer.write(data);
+      else {
+        writer.flush();
+        socket.write(data);
+      }
+      return true;
+    },
     end: () => {
+      writer.flush();
       socket.end();
       // A peer that never reads would keep a half-closed socket forever.
       setTimeout(() => socket.destroy(), 2000).unref();
     },
-    destroy: () => socket.destroy(),
+    destroy: () => {
+      writer.discard();
+      socket.destroy();
+    },
     exportKeyingMaterial: (length, label, context) =>
       socket.exportKeyingMaterial(length, label, Buffer.from(context ?? [])),
   };

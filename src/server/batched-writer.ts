@@ -1,0 +1,55 @@
+import type { Socket } from 'node:net';
+
+const dirty = new Set<BatchedWriter>();
+let scheduled = false;
+
+function flushDirty(): void {
+  scheduled = false;
+  for (const writer of dirty) writer.flush();
+  dirty.clear();
+}
+
+/**
+ * Coalesces the lines queued for one socket during one turn of the event loop into a
+ * single write (one TLS record batch, one writev) instead of one write per line. Flushed
+ * on `process.nextTick`, i.e. right after the input chunk that produced them was handled:
+ * no added latency, many fewer syscalls and TLS records under load.
+ */
+export class BatchedWriter {
+  #socket: Socket;
+  #pending = '';
+
+  constructor(socket: Socket) {
+    this.#socket = socket;
+  }
+
+  /** Bytes waiting: in the socket's buffer plus what this turn queued (UTF-16 length of ASCII-only lines). */
+  get writableLength(): number {
+    return this.#socket.writableLength + this.#pending.length;
+  }
+
+  write(data: string): void {
+    if (this.#pending.length === 0) {
+      dirty.add(this);
+      if (!scheduled) {
+        scheduled = true;
+        process.nextTick(flushDirty);
+      }
+    }
+    this.#pending += data;
+  }
+
+  flush(): void {
+    if (this.#pending.length === 0) return;
+    const data = this.#pending;
+    this.#pending = '';
+    // Every server line is ASCII (frames.ts escapes the rest): latin1 skips UTF-8 encoding.
+    if (!this.#socket.destroyed) this.#socket.write(data, 'latin1');
+  }
+
+  /** Drops anything not yet written (the connection is being destroyed). */
+  discard(): void {
+    this.#pending = '';
+    dirty.delete(this);
+  }
+}
