@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   ALG_V1,
@@ -29,7 +30,7 @@ import {
   type PeerSummary,
   Protection,
 } from './events.js';
-import { PendingDecryptions } from './incoming.js';
+import { PendingDecryptions, SeenMessages } from './incoming.js';
 import type { LocalIdentity } from './keystore.js';
 import { type Peer, PeerBook, type PeerStatus } from './peers.js';
 import { formatPin } from './pinning.js';
@@ -48,7 +49,7 @@ export interface ChatClientOptions {
   maxQueued?: number;
 }
 
-const CLIENT_CAPS = [Capability.presence, Capability.ack, Capability.ping];
+const CLIENT_CAPS = [Capability.presence, Capability.ack, Capability.ping, 'mailbox'];
 
 /** Result of a send request, for the UI's immediate feedback. */
 export type SendOutcome = { ok: true; id: string } | { ok: false; reason: string };
@@ -71,11 +72,14 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
   #ready = false;
   #serverVersion = 1;
   #nextId = 0;
-  #idPrefix = Math.floor(Math.random() * 36 ** 4).toString(36);
+  // Random per run, so (sender, id) is unique enough for duplicate detection across restarts.
+  #idPrefix = randomBytes(6).toString('base64url');
   #delivery: DeliveryTracker;
   #pending = new PendingDecryptions();
   #listRequested = false;
   #sync: DirectorySync;
+  #seen = new SeenMessages();
+  #fetchedUpto = 0;
 
   constructor(options: ChatClientOptions) {
     super();
@@ -214,6 +218,18 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
     this.emit('event', { kind, ts: this.#now(), text, ...(code === undefined ? {} : { code }) });
   }
 
+  /** Acknowledges stored messages once per turn (`fetched` up to the highest seq seen). */
+  #mailboxAck(seq: number): void {
+    const pending = this.#fetchedUpto;
+    this.#fetchedUpto = Math.max(this.#fetchedUpto, seq);
+    if (pending > 0) return;
+    setImmediate(() => {
+      const upto = this.#fetchedUpto;
+      this.#fetchedUpto = 0;
+      if (upto > 0) this.#connection.send({ type: 'fetched', upto });
+    });
+  }
+
   #refusalFor(peer: Peer): string | undefined {
     const status = this.peers.remember(peer);
     if (status === 'invalid') {
@@ -327,13 +343,15 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
         this.#retryPending();
         return;
       case 'relay':
+        if (!this.#seen.firstTime(frame)) return; // redelivered from the mailbox: shown once
         this.#onRelay(frame);
+        if (frame.seq !== undefined) this.#mailboxAck(frame.seq);
         return;
       case 'server':
         this.emit('event', { kind: 'server', ts: this.#now(), text: frame.text });
         return;
       case 'ack':
-        this.#delivery.acked(frame.id);
+        this.#delivery.acked(frame.id, frame.queued === true);
         return;
       case 'error':
         this.#onServerError(frame.code, frame.text, frame.ref);

@@ -66,13 +66,21 @@ export class DeliveryTracker {
     this.report(message, 'sent');
   }
 
-  /** Server ack: returns the message when it was ours. */
-  acked(id: string): Outgoing | undefined {
+  /** Server ack (`stored`: kept for an offline recipient): returns the message when it was ours. */
+  acked(id: string, stored = false): Outgoing | undefined {
     this.serverAcks = true;
     const message = this.#unacked.get(id);
     if (message) {
       this.#unacked.delete(id);
-      this.report(message, 'delivered');
+      if (stored) {
+        this.report(
+          message,
+          'stored',
+          `${message.to} is offline; the server keeps it until they connect`,
+        );
+      } else {
+        this.report(message, 'delivered');
+      }
     }
     return message;
   }

@@ -16,7 +16,12 @@ export const Protection = {
 } as const;
 export type Protection = (typeof Protection)[keyof typeof Protection];
 
-export type DeliveryStatus = 'queued' | 'sent' | 'delivered' | 'failed';
+/**
+ * queued: waiting for a connection (in this client); sent: written to the server;
+ * delivered: the server handed it to the recipient's connection; stored: the recipient is
+ * offline and the server keeps it for them; failed: not delivered, with a reason.
+ */
+export type DeliveryStatus = 'queued' | 'sent' | 'delivered' | 'stored' | 'failed';
 
 export interface MessageEvent {
   kind: 'message';

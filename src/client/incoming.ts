@@ -42,3 +42,29 @@ export class PendingDecryptions {
     return due;
   }
 }
+
+/**
+ * Remembers the last messages seen by (sender, id), so a message the server delivers twice
+ * (a mailbox redelivery after a connection dropped before `fetched`) is shown once.
+ * Bounded; messages without an id are always new.
+ */
+export class SeenMessages {
+  #seen = new Set<string>();
+  #max: number;
+
+  constructor(max = 4096) {
+    this.#max = max;
+  }
+
+  firstTime(relay: Pick<RelayDelivery, 'from' | 'id'>): boolean {
+    if (relay.id === undefined) return true;
+    const key = `${relay.from.toLowerCase()}\u0000${relay.id}`;
+    if (this.#seen.has(key)) return false;
+    this.#seen.add(key);
+    if (this.#seen.size > this.#max) {
+      const oldest = this.#seen.values().next().value;
+      if (oldest !== undefined) this.#seen.delete(oldest);
+    }
+    return true;
+  }
+}

@@ -219,8 +219,8 @@ function renderNotice(event: NoticeEvent, ctx: Context): string[] {
 
 /** `sent`, `delivered`, `queued`, or `failed: <reason>` (reason sanitized). */
 export function deliveryLabel(status: DeliveryEvent['status'], reason?: string): string {
-  if (status !== 'failed') return note(status);
-  return reason === undefined ? 'failed' : `failed: ${note(reason)}`;
+  if (status !== 'failed' && status !== 'stored') return note(status);
+  return reason === undefined ? status : `${status}: ${note(reason)}`;
 }
 
 function renderDelivery(event: DeliveryEvent, ctx: Context): string[] {
