@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
+import { isValidRoom } from '../protocol/index.js';
 import {
   ConfigError,
   createLogger,
@@ -156,6 +157,31 @@ const SERVE_OPTIONS: OptionSpec[] = [
     default: '7d',
   },
   {
+    flags: '--lobby <room>',
+    help: 'room every v2 client joins (the broadcast chat)',
+    env: 'SECURECHAT_LOBBY',
+    default: d.lobby,
+  },
+  { flags: '--no-lobby', help: 'no lobby room', env: 'SECURECHAT_NO_LOBBY' },
+  {
+    flags: '--admin <fingerprints>',
+    help: 'comma-separated identity fingerprints of server administrators (see `securechat keys`)',
+    env: 'SECURECHAT_ADMINS',
+    default: '',
+  },
+  {
+    flags: '--room-password-attempts <n>',
+    help: 'wrong room passwords from one address before a lockout',
+    env: 'SECURECHAT_ROOM_PASSWORD_ATTEMPTS',
+    default: String(d.roomPasswordAttempts),
+  },
+  {
+    flags: '--room-lockout <duration>',
+    help: 'how long a room is refused to that address after too many wrong passwords',
+    env: 'SECURECHAT_ROOM_LOCKOUT',
+    default: '15m',
+  },
+  {
     flags: '--metrics [host:port]',
     help: 'serve Prometheus metrics at /metrics (default 127.0.0.1:9464)',
     env: 'SECURECHAT_METRICS',
@@ -205,6 +231,27 @@ function parseAddressList(list: string): string[] {
   return addresses;
 }
 
+function parseRoomName(room: string): string {
+  if (!isValidRoom(room))
+    throw new ConfigError(`--lobby must be # followed by 1-32 of A-Z a-z 0-9 _ . -; got "${room}"`);
+  return room;
+}
+
+function parseFingerprints(list: string): string[] {
+  const fingerprints = list
+    .split(',')
+    .map((part) => part.trim().toLowerCase())
+    .filter((part) => part.length > 0);
+  for (const fingerprint of fingerprints) {
+    if (!/^[0-9a-f]{8}(-[0-9a-f]{8}){3}$/.test(fingerprint)) {
+      throw new ConfigError(
+        `--admin takes identity fingerprints like 0fa950aa-4c28781e-961ce120-6a83e05c; got "${fingerprint}"`,
+      );
+    }
+  }
+  return fingerprints;
+}
+
 /** Turns parsed flags into a validated config (throws ConfigError with the flag name). */
 export function serveConfigFromFlags(flags: ServeFlags): ServerConfig {
   const host = text(flags, 'host');
@@ -236,6 +283,13 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfig {
     mailboxPerRecipient: parseCount(text(flags, 'mailboxSize'), '--mailbox-size'),
     mailboxPerSender: parseCount(text(flags, 'mailboxPerSender'), '--mailbox-per-sender'),
     mailboxTtlMs: parseDuration(text(flags, 'mailboxTtl'), '--mailbox-ttl'),
+    ...(flags.lobby === false ? {} : { lobby: parseRoomName(text(flags, 'lobby')) }),
+    admins: parseFingerprints(text(flags, 'admin')),
+    roomPasswordAttempts: parseCount(
+      text(flags, 'roomPasswordAttempts'),
+      '--room-password-attempts',
+    ),
+    roomLockoutMs: parseDuration(text(flags, 'roomLockout'), '--room-lockout'),
     logLevel: text(flags, 'logLevel'),
     ...(logFile ? { logFile } : {}),
     ...(metrics ? { metrics: metrics === true ? '127.0.0.1:9464' : String(metrics) } : {}),

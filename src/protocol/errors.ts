@@ -37,6 +37,14 @@ export const ErrorCode = {
   NO_BUNDLE: 'E_NO_BUNDLE',
   /** The frame needs a v2 session proven with an identity key. */
   NEEDS_IDENTITY: 'E_NEEDS_IDENTITY',
+  // rooms
+  NOT_MEMBER: 'E_NOT_MEMBER',
+  BANNED: 'E_BANNED',
+  BAD_PASSWORD: 'E_BAD_PASSWORD',
+  LOCKED_OUT: 'E_LOCKED_OUT',
+  FORBIDDEN: 'E_FORBIDDEN',
+  NO_SUCH_ROOM: 'E_NO_SUCH_ROOM',
+  NO_SUCH_USER: 'E_NO_SUCH_USER',
   // end-to-end (client side only; never sent by the server)
   DECRYPT_FAILED: 'E_DECRYPT_FAILED',
   BAD_KEY: 'E_BAD_KEY',

@@ -11,5 +11,6 @@ export * from './identity.js';
 export * from './limits.js';
 export * from './messages.js';
 export * from './prekey-frames.js';
+export * from './room-frames.js';
 export * from './safety-number.js';
 export * from './server-frames.js';

@@ -12,6 +12,7 @@ import {
   readFetched,
   readPrekeysUpload,
 } from './prekey-frames.js';
+import { parseRoomClientFrame, type RoomClientFrame } from './room-frames.js';
 
 /** Largest ratchet header a relay may carry (decoded bytes). */
 export const MAX_RELAY_HEADER_BYTES = 512;
@@ -96,7 +97,8 @@ export type ClientFrame =
   | PingFrame
   | PrekeysUploadFrame
   | BundleRequestFrame
-  | FetchedFrame;
+  | FetchedFrame
+  | RoomClientFrame;
 
 export type Directory = ReadonlyMap<string, string>;
 
@@ -255,11 +257,14 @@ export function parseClientFrame(frame: Record<string, unknown>): ClientFrame {
       return readFetched(frame);
     case 'chat':
       return { type: 'chat', text: requireString(frame, 'text') };
-    default:
+    default: {
+      const room = parseRoomClientFrame(frame);
+      if (room) return room;
       throw new ProtocolError(
         ErrorCode.UNKNOWN_TYPE,
         typeof frame.type === 'string' ? 'unknown frame type' : 'frame has no string "type"',
       );
+    }
   }
 }
 

@@ -50,6 +50,14 @@ export interface ServerConfig {
   mailboxPerSender: number;
   /** How long stored messages are kept. */
   mailboxTtlMs: number;
+  /** Room every v2 client with the `rooms` capability joins; undefined = no lobby. */
+  lobby?: string;
+  /** Identity fingerprints of server administrators (MOTD, power over every room). */
+  admins: string[];
+  /** Wrong room passwords from one address before the lockout. */
+  roomPasswordAttempts: number;
+  /** Lockout after too many wrong room passwords (also the counting window). */
+  roomLockoutMs: number;
 }
 
 export const DEFAULT_SEND_QUEUE_BYTES = 1024 * 1024;
@@ -80,6 +88,10 @@ export const defaultServerConfig: ServerConfig = {
   mailboxPerRecipient: 1000,
   mailboxPerSender: 200,
   mailboxTtlMs: 7 * 24 * 3_600_000,
+  lobby: '#lobby',
+  admins: [],
+  roomPasswordAttempts: 5,
+  roomLockoutMs: 15 * 60_000,
 };
 
 export class ConfigError extends Error {

@@ -86,6 +86,12 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
       () => s.mailboxDelivered,
     ],
     ['securechat_relay_payload_bytes_total', 'Base64 ciphertext bytes relayed', () => s.relayBytes],
+    ['securechat_room_messages_total', 'Room messages accepted for fan-out', () => s.roomMessages],
+    [
+      'securechat_room_deliveries_total',
+      'Room message copies handed to members',
+      () => s.roomDeliveries,
+    ],
   ];
   const labeled: Array<[string, string, string, () => LabeledCounter]> = [
     [

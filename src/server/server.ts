@@ -11,6 +11,9 @@ import type { Logger } from './logger.js';
 import { createMetricsRegistry, startMetricsServer } from './metrics.js';
 import { PrekeyService } from './prekey-service.js';
 import { PresenceBroadcaster } from './presence.js';
+import { PasswordLockout } from './rooms/lockout.js';
+import { PasswordHasher } from './rooms/password-hasher.js';
+import { RoomService } from './rooms/room-service.js';
 import { RelayRouter } from './router.js';
 import { Session, type SessionContext } from './session.js';
 import { ServerStats } from './stats.js';
@@ -102,7 +105,22 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       ttlMs: config.mailboxTtlMs,
     },
   });
+  const hasher = new PasswordHasher();
+  const rooms = new RoomService<Session>({
+    store,
+    hasher,
+    lockout: new PasswordLockout({
+      attempts: config.roomPasswordAttempts,
+      windowMs: config.roomLockoutMs,
+      lockMs: config.roomLockoutMs,
+    }),
+    logger,
+    stats,
+    admins: new Set(config.admins),
+    ...(config.lobby ? { lobby: config.lobby } : {}),
+  });
   const context: SessionContext = {
+    rooms,
     directory,
     presence: new PresenceBroadcaster(directory),
     router,
@@ -261,6 +279,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
               metricsServer ? metricsServer.close(resolve) : resolve(undefined),
             ),
           ]);
+          await hasher.close();
           store.close();
           logger.info({ event: 'server.stopped' });
         })();
@@ -272,6 +291,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     clearInterval(mailboxSweep);
     await listener.close().catch(() => {});
     metricsServer?.close();
+    await hasher.close();
     store.close();
     throw error;
   }

@@ -2,7 +2,9 @@ import {
   type ClientFrame,
   decodeJsonLine,
   ErrorCode,
+  fromBase64,
   type HelloFrame,
+  identityFingerprint,
   LineDecoder,
   ProtocolError,
   parseClientFrame,
@@ -24,6 +26,7 @@ import { TokenBucket } from './limits/token-bucket.js';
 import type { Logger } from './logger.js';
 import type { PrekeyService } from './prekey-service.js';
 import type { PresenceBroadcaster } from './presence.js';
+import type { RoomMember, RoomService } from './rooms/room-service.js';
 import { MAILBOX_CAP, type RelayRouter, type SendResult } from './router.js';
 import type { ServerStats } from './stats.js';
 import type { ServerStore } from './store/index.js';
@@ -43,6 +46,7 @@ export interface SessionContext {
   presence: PresenceBroadcaster<Session>;
   router: RelayRouter<Session>;
   prekeys: PrekeyService<Session>;
+  rooms: RoomService<Session>;
   store: ServerStore;
   logger: Logger;
   limits: SessionLimits;
@@ -64,7 +68,7 @@ const BUNDLES_PER_MINUTE = 30;
  * hello → ready → closed state machine. Owns its decoder, its logger and its timers;
  * never touches a socket directly (see Transport).
  */
-export class Session implements DirectoryMember {
+export class Session implements DirectoryMember, RoomMember {
   readonly id: string;
   #transport: Transport;
   #ctx: SessionContext;
@@ -80,6 +84,7 @@ export class Session implements DirectoryMember {
   #lastActivity: number;
   #lastRateError = 0;
   #mailboxSentUpto = 0;
+  #identityFingerprint: string | undefined;
 
   constructor(id: string, transport: Transport, ctx: SessionContext) {
     this.id = id;
@@ -113,6 +118,14 @@ export class Session implements DirectoryMember {
   }
   get keySignature(): string | undefined {
     return this.#hello?.pubsig;
+  }
+  /** Fingerprint of the proven identity key (v2), as administrators are configured. */
+  get identityFingerprint(): string | undefined {
+    return this.#identityFingerprint;
+  }
+  /** False once the session is closed (async work checks it before answering). */
+  get open(): boolean {
+    return this.#state !== 'closed';
   }
   get peerJson(): string {
     return this.#peerJson;
@@ -319,6 +332,9 @@ export class Session implements DirectoryMember {
       case 'hello':
         this.#reject(new ProtocolError(ErrorCode.ALREADY_HELLO, 'hello was already accepted'));
         return;
+      default:
+        this.#ctx.rooms.handle(this, frame);
+        return;
     }
   }
 
@@ -365,6 +381,7 @@ export class Session implements DirectoryMember {
     clearTimeout(this.#helloTimer);
     this.#state = 'ready';
     if (hello.idk && hello.pubsig) {
+      this.#identityFingerprint = identityFingerprint(fromBase64(hello.idk, 'idk', 32));
       store.touchBinding(hello.user, this.#now(), {
         pub: hello.pub,
         pubsig: hello.pubsig,
@@ -386,6 +403,7 @@ export class Session implements DirectoryMember {
     if (this.#has('ratchet') && hello.idk) this.send(this.#ctx.prekeys.countLine(this), 'prekeys');
     presence.joined(this);
     if (this.#has(MAILBOX_CAP)) this.#deliverMailbox();
+    if (this.#has('rooms')) this.#ctx.rooms.welcome(this);
   }
 
   /** Sends stored messages newer than what was sent already (acknowledged with `fetched`). */
@@ -447,6 +465,7 @@ export class Session implements DirectoryMember {
     const wasReady = this.#state === 'ready';
     this.#state = 'closed';
     clearTimeout(this.#helloTimer);
+    if (wasReady) this.#ctx.rooms.memberLeft(this);
     if (wasReady && !how.silent && this.#ctx.directory.remove(this)) this.#ctx.presence.left(this);
     this.#ctx.stats.connectionsClosed.inc(reason);
     this.#logger.info({ event: 'connection.closed', reason });

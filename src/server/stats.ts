@@ -36,6 +36,8 @@ export class ServerStats {
   frameRejected = new LabeledCounter();
   relayDelivered = 0;
   relayStored = 0;
+  roomMessages = 0;
+  roomDeliveries = 0;
   mailboxDelivered = 0;
   relayFailed = new LabeledCounter();
   relayBytes = 0;

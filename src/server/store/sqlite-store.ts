@@ -1,8 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { nameKey, type OneTimePrekey } from '../../protocol/index.js';
-import type { EnqueueResult, IdentityBinding, ServerStore, StoredMessage } from './types.js';
+import { nameKey, type OneTimePrekey, roomKey } from '../../protocol/index.js';
+import type {
+  EnqueueResult,
+  IdentityBinding,
+  RoomBan,
+  RoomRole,
+  ServerStore,
+  StoredMessage,
+  StoredRoom,
+} from './types.js';
 
 /** Schema migrations, applied in order; `user_version` records how many ran. */
 const MIGRATIONS: string[] = [
@@ -32,7 +40,56 @@ const MIGRATIONS: string[] = [
    ) STRICT;
    CREATE INDEX mailbox_recipient ON mailbox (recipient, seq);
    CREATE INDEX mailbox_created ON mailbox (created_at);`,
+  `CREATE TABLE room (
+     name_key      TEXT PRIMARY KEY,
+     name          TEXT NOT NULL,
+     topic         TEXT NOT NULL DEFAULT '',
+     password_hash TEXT,
+     created_at    INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE room_role (
+     room_key     TEXT NOT NULL REFERENCES room (name_key) ON DELETE CASCADE,
+     identity_key TEXT NOT NULL,
+     role         TEXT NOT NULL CHECK (role IN ('owner', 'op')),
+     PRIMARY KEY (room_key, identity_key)
+   ) STRICT;
+   CREATE TABLE room_ban (
+     room_key     TEXT NOT NULL REFERENCES room (name_key) ON DELETE CASCADE,
+     identity_key TEXT NOT NULL,
+     until        INTEGER,
+     reason       TEXT NOT NULL DEFAULT '',
+     banned_by    TEXT NOT NULL,
+     created_at   INTEGER NOT NULL,
+     PRIMARY KEY (room_key, identity_key)
+   ) STRICT;
+   CREATE TABLE setting (
+     key   TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   ) STRICT;`,
 ];
+
+interface RoomRow {
+  name: string;
+  topic: string;
+  password_hash: string | null;
+  created_at: number;
+}
+
+interface BanRow {
+  until: number | null;
+  reason: string;
+  banned_by: string;
+  created_at: number;
+}
+
+function toRoom(row: RoomRow): StoredRoom {
+  return {
+    name: row.name,
+    topic: row.topic,
+    ...(row.password_hash ? { passwordHash: row.password_hash } : {}),
+    createdAt: row.created_at,
+  };
+}
 
 interface BindingRow {
   name: string;
@@ -124,6 +181,43 @@ export class SqliteStore implements ServerStore {
         'DELETE FROM mailbox WHERE recipient = ? AND seq <= ?',
       ),
       expire: db.prepare<[number]>('DELETE FROM mailbox WHERE created_at < ?'),
+      getRoom: db.prepare<[string], RoomRow>(
+        'SELECT name, topic, password_hash, created_at FROM room WHERE name_key = ?',
+      ),
+      listRooms: db.prepare<[], RoomRow>(
+        'SELECT name, topic, password_hash, created_at FROM room ORDER BY name_key',
+      ),
+      createRoom: db.prepare<[string, string, number]>(
+        'INSERT OR IGNORE INTO room (name_key, name, created_at) VALUES (?, ?, ?)',
+      ),
+      setTopic: db.prepare<[string, string]>('UPDATE room SET topic = ? WHERE name_key = ?'),
+      setPassword: db.prepare<[string | null, string]>(
+        'UPDATE room SET password_hash = ? WHERE name_key = ?',
+      ),
+      getRole: db.prepare<[string, string], { role: 'owner' | 'op' }>(
+        'SELECT role FROM room_role WHERE room_key = ? AND identity_key = ?',
+      ),
+      setRole: db.prepare<[string, string, string]>(
+        'INSERT OR REPLACE INTO room_role (room_key, identity_key, role) VALUES (?, ?, ?)',
+      ),
+      clearRole: db.prepare<[string, string]>(
+        'DELETE FROM room_role WHERE room_key = ? AND identity_key = ?',
+      ),
+      getBan: db.prepare<[string, string], BanRow>(
+        'SELECT until, reason, banned_by, created_at FROM room_ban WHERE room_key = ? AND identity_key = ?',
+      ),
+      setBan: db.prepare<[string, string, number | null, string, string, number]>(
+        'INSERT OR REPLACE INTO room_ban (room_key, identity_key, until, reason, banned_by, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      clearBan: db.prepare<[string, string]>(
+        'DELETE FROM room_ban WHERE room_key = ? AND identity_key = ?',
+      ),
+      getSetting: db.prepare<[string], { value: string }>(
+        'SELECT value FROM setting WHERE key = ?',
+      ),
+      setSetting: db.prepare<[string, string]>(
+        'INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)',
+      ),
     };
   }
 
@@ -232,6 +326,79 @@ export class SqliteStore implements ServerStore {
 
   expireMessages(before: number): number {
     return this.#stmt.expire.run(before).changes;
+  }
+
+  getRoom(room: string): StoredRoom | undefined {
+    const row = this.#stmt.getRoom.get(roomKey(room));
+    return row ? toRoom(row) : undefined;
+  }
+
+  listRooms(): StoredRoom[] {
+    return this.#stmt.listRooms.all().map(toRoom);
+  }
+
+  createRoom(room: string, owner: string | undefined, now: number): boolean {
+    const create = this.db.transaction(() => {
+      if (this.#stmt.createRoom.run(roomKey(room), room, now).changes === 0) return false;
+      if (owner !== undefined) this.#stmt.setRole.run(roomKey(room), owner, 'owner');
+      return true;
+    });
+    return create();
+  }
+
+  setRoomTopic(room: string, topic: string): void {
+    this.#stmt.setTopic.run(topic, roomKey(room));
+  }
+
+  setRoomPassword(room: string, passwordHash: string | undefined): void {
+    this.#stmt.setPassword.run(passwordHash ?? null, roomKey(room));
+  }
+
+  getRole(room: string, identityKey: string): RoomRole | undefined {
+    return this.#stmt.getRole.get(roomKey(room), identityKey)?.role;
+  }
+
+  setRole(room: string, identityKey: string, role: RoomRole | undefined): void {
+    if (role) this.#stmt.setRole.run(roomKey(room), identityKey, role);
+    else this.#stmt.clearRole.run(roomKey(room), identityKey);
+  }
+
+  getBan(room: string, identityKey: string, now: number): RoomBan | undefined {
+    const row = this.#stmt.getBan.get(roomKey(room), identityKey);
+    if (!row) return undefined;
+    if (row.until !== null && row.until <= now) {
+      this.#stmt.clearBan.run(roomKey(room), identityKey);
+      return undefined;
+    }
+    return {
+      ...(row.until === null ? {} : { until: row.until }),
+      reason: row.reason,
+      bannedBy: row.banned_by,
+      createdAt: row.created_at,
+    };
+  }
+
+  setBan(room: string, identityKey: string, ban: RoomBan | undefined): void {
+    if (!ban) {
+      this.#stmt.clearBan.run(roomKey(room), identityKey);
+      return;
+    }
+    this.#stmt.setBan.run(
+      roomKey(room),
+      identityKey,
+      ban.until ?? null,
+      ban.reason,
+      ban.bannedBy,
+      ban.createdAt,
+    );
+  }
+
+  getSetting(key: string): string | undefined {
+    return this.#stmt.getSetting.get(key)?.value;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.#stmt.setSetting.run(key, value);
   }
 
   close(): void {

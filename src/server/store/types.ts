@@ -22,6 +22,25 @@ export interface StoredMessage {
   line: string;
 }
 
+/** A room as persisted (membership itself is live state, not stored). */
+export interface StoredRoom {
+  name: string;
+  topic: string;
+  /** argon2id PHC string; absent when the room has no password. */
+  passwordHash?: string;
+  createdAt: number;
+}
+
+export type RoomRole = 'owner' | 'op';
+
+/** A ban of an identity key from a room; `until` absent = permanent. */
+export interface RoomBan {
+  until?: number;
+  reason: string;
+  bannedBy: string;
+  createdAt: number;
+}
+
 export type EnqueueResult =
   | { ok: true; seq: number }
   | { ok: false; reason: 'recipient_full' | 'sender_quota' };
@@ -69,6 +88,20 @@ export interface ServerStore {
   acknowledgeMessages(recipient: string, upto: number): number;
   /** Deletes messages older than `before`; returns how many. */
   expireMessages(before: number): number;
+
+  getRoom(room: string): StoredRoom | undefined;
+  listRooms(): StoredRoom[];
+  /** Creates the room with `owner` (identity key, if any) as owner; false if it exists. Atomic. */
+  createRoom(room: string, owner: string | undefined, now: number): boolean;
+  setRoomTopic(room: string, topic: string): void;
+  setRoomPassword(room: string, passwordHash: string | undefined): void;
+  getRole(room: string, identityKey: string): RoomRole | undefined;
+  setRole(room: string, identityKey: string, role: RoomRole | undefined): void;
+  /** The ban in force (expired bans are removed and ignored). */
+  getBan(room: string, identityKey: string, now: number): RoomBan | undefined;
+  setBan(room: string, identityKey: string, ban: RoomBan | undefined): void;
+  getSetting(key: string): string | undefined;
+  setSetting(key: string, value: string): void;
 
   close(): void;
 }

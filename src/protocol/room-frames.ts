@@ -1,0 +1,183 @@
+import { ErrorCode, ProtocolError } from './errors.js';
+import { optionalMessageId, requireBase64, requireName, requireString } from './fields.js';
+import { GCM_NONCE_BYTES, GCM_TAG_BYTES } from './limits.js';
+
+/** Room names: `#` followed by the user-name charset, 1-32 characters. */
+const ROOM_PATTERN = /^#[A-Za-z0-9_.-]{1,32}$/;
+/** Longest room password accepted (bytes of UTF-8). */
+export const MAX_ROOM_PASSWORD_BYTES = 256;
+/** Longest topic or MOTD. */
+export const MAX_TOPIC_LENGTH = 300;
+/** Longest sender-key header and signature carried by a room message (decoded bytes). */
+export const MAX_ROOM_HEADER_BYTES = 256;
+export const ROOM_SIGNATURE_BYTES = 64;
+
+export function isValidRoom(room: unknown): room is string {
+  return typeof room === 'string' && ROOM_PATTERN.test(room);
+}
+
+export function roomKey(room: string): string {
+  return room.toLowerCase();
+}
+
+function badField(message: string): never {
+  throw new ProtocolError(ErrorCode.BAD_FIELD, message);
+}
+
+function requireRoom(frame: Record<string, unknown>): string {
+  const room = frame.room;
+  if (!isValidRoom(room)) {
+    throw new ProtocolError(
+      ErrorCode.BAD_NAME,
+      'field "room" must be # followed by 1-32 of A-Z a-z 0-9 _ . -',
+    );
+  }
+  return room;
+}
+
+function optionalText(
+  frame: Record<string, unknown>,
+  field: string,
+  max: number,
+): string | undefined {
+  const value = frame[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') badField(`field "${field}" must be a string`);
+  if (new TextEncoder().encode(value).length > max)
+    badField(`field "${field}" is longer than ${max} bytes`);
+  return value;
+}
+
+export const ModerationAction = {
+  op: 'op',
+  deop: 'deop',
+  kick: 'kick',
+  ban: 'ban',
+  unban: 'unban',
+  password: 'password',
+} as const;
+export type ModerationAction = (typeof ModerationAction)[keyof typeof ModerationAction];
+
+export type RoomClientFrame =
+  | { type: 'join'; room: string; password?: string; id?: string }
+  | { type: 'part'; room: string; id?: string }
+  | { type: 'rooms'; id?: string }
+  | { type: 'who'; room: string; id?: string }
+  | { type: 'topic'; room: string; text?: string; id?: string }
+  | {
+      type: 'moderate';
+      room: string;
+      action: ModerationAction;
+      user?: string;
+      /** ban: seconds; absent = permanent. */
+      duration?: number;
+      /** password: the new password; absent or empty clears it. */
+      password?: string;
+      reason?: string;
+      id?: string;
+    }
+  | { type: 'motd'; text?: string; id?: string }
+  | RoomMessageFrame;
+
+/** A sender-key encrypted room message; the server checks membership and fans it out. */
+export interface RoomMessageFrame {
+  type: 'roommsg';
+  room: string;
+  alg: string;
+  header: string;
+  nonce: string;
+  cipher: string;
+  sig: string;
+  id?: string;
+}
+
+const withId = <T extends object>(
+  frame: Record<string, unknown>,
+  value: T,
+): T & { id?: string } => {
+  const id = optionalMessageId(frame);
+  return id === undefined ? value : { ...value, id };
+};
+
+/** Reads the room part of a room message (shared by client and server parsing). */
+export function readRoomMessage(frame: Record<string, unknown>): RoomMessageFrame {
+  const alg = requireString(frame, 'alg');
+  if (!/^[A-Za-z0-9+._-]{1,32}$/.test(alg)) badField('field "alg" is not a valid algorithm name');
+  return withId(frame, {
+    type: 'roommsg' as const,
+    room: requireRoom(frame),
+    alg,
+    header: requireBase64(frame, 'header', { min: 1, max: MAX_ROOM_HEADER_BYTES }),
+    nonce: requireBase64(frame, 'nonce', GCM_NONCE_BYTES),
+    cipher: requireBase64(frame, 'cipher', { min: GCM_TAG_BYTES }),
+    sig: requireBase64(frame, 'sig', ROOM_SIGNATURE_BYTES),
+  });
+}
+
+/**
+ * Validates the room frames a client may send (protocol v2 with the `rooms` capability).
+ * Returns undefined for non-room types.
+ * @throws ProtocolError `E_BAD_FIELD` / `E_BAD_NAME`.
+ */
+export function parseRoomClientFrame(frame: Record<string, unknown>): RoomClientFrame | undefined {
+  switch (frame.type) {
+    case 'join': {
+      const password = optionalText(frame, 'password', MAX_ROOM_PASSWORD_BYTES);
+      return withId(frame, {
+        type: 'join' as const,
+        room: requireRoom(frame),
+        ...(password === undefined ? {} : { password }),
+      });
+    }
+    case 'part':
+      return withId(frame, { type: 'part' as const, room: requireRoom(frame) });
+    case 'rooms':
+      return withId(frame, { type: 'rooms' as const });
+    case 'who':
+      return withId(frame, { type: 'who' as const, room: requireRoom(frame) });
+    case 'topic': {
+      const text = optionalText(frame, 'text', MAX_TOPIC_LENGTH);
+      return withId(frame, {
+        type: 'topic' as const,
+        room: requireRoom(frame),
+        ...(text === undefined ? {} : { text }),
+      });
+    }
+    case 'motd': {
+      const text = optionalText(frame, 'text', MAX_TOPIC_LENGTH);
+      return withId(frame, { type: 'motd' as const, ...(text === undefined ? {} : { text }) });
+    }
+    case 'moderate': {
+      const action = frame.action;
+      if (typeof action !== 'string' || !Object.hasOwn(ModerationAction, action)) {
+        badField('field "action" must be one of op, deop, kick, ban, unban, password');
+      }
+      const parsed: Extract<RoomClientFrame, { type: 'moderate' }> = {
+        type: 'moderate',
+        room: requireRoom(frame),
+        action: action as ModerationAction,
+      };
+      if (action !== 'password') parsed.user = requireName(frame, 'user');
+      if (frame.duration !== undefined && frame.duration !== null) {
+        const duration = frame.duration;
+        if (
+          !Number.isSafeInteger(duration) ||
+          (duration as number) < 1 ||
+          (duration as number) > 10 * 365 * 86_400
+        ) {
+          badField('field "duration" must be a number of seconds (1 to 10 years)');
+        }
+        parsed.duration = duration as number;
+      }
+      const password = optionalText(frame, 'password', MAX_ROOM_PASSWORD_BYTES);
+      if (password !== undefined) parsed.password = password;
+      const reason = optionalText(frame, 'reason', MAX_TOPIC_LENGTH);
+      if (reason !== undefined) parsed.reason = reason;
+      return withId(frame, parsed);
+    }
+    case 'roommsg':
+      return readRoomMessage(frame);
+    default:
+      return undefined;
+  }
+}
