@@ -290,6 +290,7 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfig {
       '--room-password-attempts',
     ),
     roomLockoutMs: parseDuration(text(flags, 'roomLockout'), '--room-lockout'),
+    roomPasswordWindowMs: parseDuration(text(flags, 'roomLockout'), '--room-lockout'),
     logLevel: text(flags, 'logLevel'),
     ...(logFile ? { logFile } : {}),
     ...(metrics ? { metrics: metrics === true ? '127.0.0.1:9464' : String(metrics) } : {}),

@@ -56,7 +56,9 @@ export interface ServerConfig {
   admins: string[];
   /** Wrong room passwords from one address before the lockout. */
   roomPasswordAttempts: number;
-  /** Lockout after too many wrong room passwords (also the counting window). */
+  /** Window in which wrong room passwords are counted. */
+  roomPasswordWindowMs: number;
+  /** Lockout after too many wrong room passwords. */
   roomLockoutMs: number;
 }
 
@@ -91,6 +93,7 @@ export const defaultServerConfig: ServerConfig = {
   lobby: '#lobby',
   admins: [],
   roomPasswordAttempts: 5,
+  roomPasswordWindowMs: 15 * 60_000,
   roomLockoutMs: 15 * 60_000,
 };
 

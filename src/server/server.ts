@@ -111,7 +111,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     hasher,
     lockout: new PasswordLockout({
       attempts: config.roomPasswordAttempts,
-      windowMs: config.roomLockoutMs,
+      windowMs: config.roomPasswordWindowMs,
       lockMs: config.roomLockoutMs,
     }),
     logger,
