@@ -47,6 +47,14 @@ export const ErrorCode = {
   NO_SUCH_USER: 'E_NO_SUCH_USER',
   // end-to-end (client side only; never sent by the server)
   DECRYPT_FAILED: 'E_DECRYPT_FAILED',
+  /** A ratchet message would skip more message keys than allowed (MAX_SKIP). */
+  RATCHET_TOO_MANY_SKIPPED: 'E_RATCHET_TOO_MANY_SKIPPED',
+  /** A ratchet message whose key was already used: a replay or a duplicate. */
+  RATCHET_DUPLICATE: 'E_RATCHET_DUPLICATE',
+  /** A ratchet message for a session this client does not have (the sender re-runs setup). */
+  RATCHET_NO_SESSION: 'E_RATCHET_NO_SESSION',
+  /** An X3DH init names a signed or one-time prekey this client does not hold (used, or stale). */
+  RATCHET_UNKNOWN_PREKEY: 'E_RATCHET_UNKNOWN_PREKEY',
   BAD_KEY: 'E_BAD_KEY',
   // server state
   RATE_LIMITED: 'E_RATE_LIMITED',

@@ -11,6 +11,7 @@ export * from './identity.js';
 export * from './limits.js';
 export * from './messages.js';
 export * from './prekey-frames.js';
+export * from './ratchet/index.js';
 export * from './room-frames.js';
 export * from './safety-number.js';
 export * from './server-frames.js';

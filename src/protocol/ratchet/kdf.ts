@@ -1,0 +1,63 @@
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { hkdfSha256 } from '../crypto.js';
+
+const ZERO_SALT = new Uint8Array(32);
+const CHAIN_MESSAGE = Uint8Array.of(0x01);
+const CHAIN_NEXT = Uint8Array.of(0x02);
+
+/** HKDF info strings: every derivation is domain-separated. */
+export const X3DH_INFO = 'securechat/v2/x3dh';
+export const RATCHET_INFO = 'securechat/v2/ratchet';
+export const MESSAGE_INFO = 'securechat/v2/message';
+
+/**
+ * KDF_RK (Double Ratchet §5.2): HKDF-SHA256 with the root key as salt and the DH output as
+ * input key material, 64 bytes → (new root key, new chain key).
+ */
+export function kdfRootKey(
+  rootKey: Uint8Array,
+  dhOutput: Uint8Array,
+): { rootKey: Uint8Array; chainKey: Uint8Array } {
+  const out = hkdfSha256(dhOutput, rootKey, RATCHET_INFO, 64);
+  return { rootKey: out.slice(0, 32), chainKey: out.slice(32, 64) };
+}
+
+/**
+ * KDF_CK (Double Ratchet §5.2, as recommended): message key = HMAC-SHA256(ck, 0x01),
+ * next chain key = HMAC-SHA256(ck, 0x02).
+ */
+export function kdfChainKey(chainKey: Uint8Array): {
+  chainKey: Uint8Array;
+  messageKey: Uint8Array;
+} {
+  return {
+    chainKey: hmac(sha256, chainKey, CHAIN_NEXT),
+    messageKey: hmac(sha256, chainKey, CHAIN_MESSAGE),
+  };
+}
+
+/**
+ * Expands a message key into the AES-256-GCM key and nonce (Double Ratchet §5.2 ENCRYPT
+ * recommends HKDF over the message key; one key is used for exactly one message, so a
+ * derived nonce is safe).
+ */
+export function messageCipherKeys(messageKey: Uint8Array): { key: Uint8Array; nonce: Uint8Array } {
+  const out = hkdfSha256(messageKey, ZERO_SALT, MESSAGE_INFO, 44);
+  return { key: out.slice(0, 32), nonce: out.slice(32, 44) };
+}
+
+/** X3DH shared secret (X3DH §2.2 KDF): HKDF(salt = 32 zero bytes, ikm = 0xFF×32 ‖ DH1 ‖ … ‖ DHn). */
+export function x3dhSecret(dhOutputs: Uint8Array[]): Uint8Array {
+  let total = 32;
+  for (const dh of dhOutputs) total += dh.length;
+  const ikm = new Uint8Array(total).fill(0xff, 0, 32);
+  let offset = 32;
+  for (const dh of dhOutputs) {
+    ikm.set(dh, offset);
+    offset += dh.length;
+  }
+  const secret = hkdfSha256(ikm, ZERO_SALT, X3DH_INFO, 32);
+  ikm.fill(0);
+  return secret;
+}
