@@ -105,9 +105,8 @@ describe('ratchet v2 wire vectors', () => {
         )}\n`,
       );
     }
-    const expected = JSON.parse(readFileSync(VECTOR_FILE, 'utf8'));
-    expect(actual).toEqual(
-      { ...expected, source: undefined, ...{} } && (({ source, ...rest }) => rest)(expected),
-    );
+    expect(existsSync(VECTOR_FILE)).toBe(true);
+    const { source: _source, ...expected } = JSON.parse(readFileSync(VECTOR_FILE, 'utf8'));
+    expect(actual).toEqual(expected);
   });
 });
