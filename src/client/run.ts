@@ -125,7 +125,7 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
   const client = new ChatClient({
     name: user,
     connection,
-    ...(identity ? { identity, trust: new TrustStore(configDir, user) } : {}),
+    ...(identity ? { identity, trust: new TrustStore(configDir, user), configDir } : {}),
   });
   const color = interactive && options.color !== false && !process.env.NO_COLOR;
   const ui = interactive

@@ -20,6 +20,8 @@ export interface OneTimePrekey {
 export interface PrekeysUploadFrame {
   type: 'prekeys';
   keys: OneTimePrekey[];
+  /** Drop every prekey stored before this batch (the client lost their secrets). */
+  replace?: boolean;
 }
 
 /** C→S: ask for a user's prekey bundle (works while the user is offline). */

@@ -37,7 +37,12 @@ export class PrekeyService<O extends PrekeyOwner> {
     if (owner.identityKey === undefined) {
       return errorLine(ErrorCode.NEEDS_IDENTITY, 'prekeys need a v2 session with an identity key');
     }
-    const stored = this.#store.addPrekeys(owner.name, frame.keys, MAX_STORED_PREKEYS);
+    const stored = this.#store.addPrekeys(
+      owner.name,
+      frame.keys,
+      MAX_STORED_PREKEYS,
+      frame.replace === true,
+    );
     return `{"type":"prekeys","stored":${stored}}\n`;
   }
 

@@ -158,6 +158,7 @@ export class SqliteStore implements ServerStore {
       upsertPrekey: db.prepare<[string, number, string, number]>(
         'INSERT OR REPLACE INTO prekey (name_key, key_id, pub, added) VALUES (?, ?, ?, ?)',
       ),
+      clearPrekeys: db.prepare<[string]>('DELETE FROM prekey WHERE name_key = ?'),
       countPrekeys: db.prepare<[string], { n: number }>(
         'SELECT count(*) AS n FROM prekey WHERE name_key = ?',
       ),
@@ -270,9 +271,10 @@ export class SqliteStore implements ServerStore {
     }
   }
 
-  addPrekeys(name: string, keys: OneTimePrekey[], max: number): number {
+  addPrekeys(name: string, keys: OneTimePrekey[], max: number, replace = false): number {
     const key = nameKey(name);
     const add = this.db.transaction(() => {
+      if (replace) this.#stmt.clearPrekeys.run(key);
       let count = this.#stmt.countPrekeys.get(key)?.n ?? 0;
       const now = Date.now();
       for (const prekey of keys) {

@@ -68,8 +68,11 @@ export interface ServerStore {
     published?: { pub: string; pubsig: string; caps: string[] },
   ): void;
 
-  /** Adds one-time prekeys (ids already stored are replaced); returns how many are stored. */
-  addPrekeys(name: string, keys: OneTimePrekey[], max: number): number;
+  /**
+   * Adds one-time prekeys (ids already stored are replaced; with `replace`, every earlier
+   * prekey is dropped first); returns how many are stored.
+   */
+  addPrekeys(name: string, keys: OneTimePrekey[], max: number, replace?: boolean): number;
   /** Removes and returns one prekey (oldest first); never the same one twice. */
   takePrekey(name: string): OneTimePrekey | undefined;
   countPrekeys(name: string): number;

@@ -1,4 +1,4 @@
-import { deriveV1Key, type X25519KeyPair } from '../protocol/index.js';
+import { deriveV1Key, type X25519KeyPair } from '../../protocol/index.js';
 
 /**
  * Cache of v1 pairwise keys by peer public key. One X25519 costs ~2 ms with noble, so a key

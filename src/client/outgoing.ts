@@ -1,0 +1,160 @@
+import { ErrorCode, isValidName, nameKey, ProtocolError, sealV1 } from '../protocol/index.js';
+import type { ClientCore } from './client-core.js';
+import type { DeliveryTracker, Outgoing } from './delivery.js';
+import { type MessageEvent, Protection } from './events.js';
+import type { Peer } from './peers.js';
+
+/** Result of a send request, for the UI's immediate feedback. */
+export type SendOutcome = { ok: true; id: string } | { ok: false; reason: string };
+
+/**
+ * Outgoing direct messages: chooses the envelope per peer (the ratchet for v2 peers that
+ * offer it, the v1 envelope for legacy peers, marked "no forward secrecy"), keeps messages
+ * to one peer in order (session setup is asynchronous), and reports every message's fate
+ * through the delivery tracker: never silently lost.
+ */
+export class OutgoingMessages {
+  #core: ClientCore;
+  #delivery: DeliveryTracker;
+  #chains = new Map<string, Promise<void>>();
+  #nextId = 0;
+  #idPrefix: string;
+
+  constructor(core: ClientCore, delivery: DeliveryTracker, idPrefix: string) {
+    this.#core = core;
+    this.#delivery = delivery;
+    this.#idPrefix = idPrefix;
+  }
+
+  /** Whether messages to `peer` go through the ratchet. */
+  usesRatchet(peer: Peer | undefined): boolean {
+    const core = this.#core;
+    if (!core.ratchet) return false;
+    if (!peer) return true; // offline: only registered v2 identities can be reached
+    return peer.v >= 2 && peer.idk !== undefined && (peer.caps?.includes('ratchet') ?? false);
+  }
+
+  send(to: string, text: string, action: boolean): SendOutcome {
+    if (!isValidName(to)) return { ok: false, reason: `invalid user name "${to}"` };
+    const core = this.#core;
+    const message: Outgoing = {
+      id: `${this.#idPrefix}-${(++this.#nextId).toString(36)}`,
+      to,
+      text,
+      action,
+    };
+    if (!core.ready) {
+      if (!this.#delivery.enqueue(message)) {
+        return {
+          ok: false,
+          reason: `not connected and ${this.#delivery.maxQueued} messages are already queued`,
+        };
+      }
+      this.#emit(
+        message,
+        this.usesRatchet(core.peers.get(to)) ? Protection.ratchet : Protection.legacy,
+      );
+      return { ok: true, id: message.id };
+    }
+    const peer = core.peers.get(to);
+    if (!peer && !this.usesRatchet(undefined))
+      return { ok: false, reason: `${to} is not online (see /list)` };
+    const refusal = peer ? this.#refusalFor(peer) : undefined;
+    if (refusal) return { ok: false, reason: refusal };
+    this.#emit(message, this.usesRatchet(peer) ? Protection.ratchet : Protection.legacy, peer);
+    this.transmit(message);
+    return { ok: true, id: message.id };
+  }
+
+  /** Sends a message (queued ones too, after a welcome), in order per recipient. */
+  transmit(message: Outgoing): void {
+    const key = nameKey(message.to);
+    const previous = this.#chains.get(key) ?? Promise.resolve();
+    const next = previous.then(() => this.#transmitNow(message));
+    this.#chains.set(key, next);
+    void next.finally(() => {
+      if (this.#chains.get(key) === next) this.#chains.delete(key);
+    });
+  }
+
+  #refusalFor(peer: Peer): string | undefined {
+    const status = this.#core.peers.remember(peer);
+    if (status === 'invalid') {
+      return `${peer.name}'s key is not signed by their identity key: the server may be tampering; not encrypting`;
+    }
+    if (status === 'changed') {
+      return `${peer.name}'s identity key changed (safety number changed): compare with /verify ${peer.name}, then /trust ${peer.name}`;
+    }
+    return undefined;
+  }
+
+  async #transmitNow(message: Outgoing): Promise<void> {
+    const core = this.#core;
+    const peer = core.peers.get(message.to);
+    const plaintext = message.action ? `/me ${message.text}` : message.text;
+    if (!peer && !this.usesRatchet(undefined)) {
+      this.#delivery.report(message, 'failed', `${message.to} is not online`);
+      return;
+    }
+    const refusal = peer ? this.#refusalFor(peer) : undefined;
+    if (refusal) {
+      this.#delivery.report(message, 'failed', refusal);
+      return;
+    }
+    let envelope: Record<string, string>;
+    try {
+      envelope = this.usesRatchet(peer)
+        ? await this.#sealRatchet(message.to, peer, plaintext)
+        : this.#sealV1(peer!, plaintext);
+    } catch (error) {
+      const reason =
+        error instanceof ProtocolError && error.code === ErrorCode.NO_BUNDLE
+          ? `${message.to} is not online and has no registered identity here`
+          : `cannot encrypt for ${message.to}: ${(error as Error).message}`;
+      this.#delivery.report(message, 'failed', reason);
+      return;
+    }
+    if (
+      !core.send({ type: 'relay', to: message.to, from: core.name, ...envelope, id: message.id })
+    ) {
+      this.#delivery.report(message, 'failed', 'connection lost');
+      return;
+    }
+    this.#delivery.sent(message);
+  }
+
+  #sealV1(peer: Peer, plaintext: string): Record<string, string> {
+    return { ...sealV1(this.#core.v1Keys.keyFor(peer.pub, peer.pubBytes), plaintext) };
+  }
+
+  async #sealRatchet(
+    to: string,
+    peer: Peer | undefined,
+    plaintext: string,
+  ): Promise<Record<string, string>> {
+    const core = this.#core;
+    const known = core.trust?.get(core.serverPin, to)?.identityKey;
+    const trusted = peer?.idk ?? known;
+    const sealed = await core.ratchet!.seal(to, trusted, plaintext);
+    if (!trusted && core.trust) {
+      // First contact with an offline user: remember the identity the server vouched for.
+      core.trust.rememberIfNew(core.serverPin, to, sealed.identity);
+    }
+    return { ...sealed.envelope };
+  }
+
+  #emit(message: Outgoing, protection: MessageEvent['protection'], peer?: Peer): void {
+    const core = this.#core;
+    core.emitEvent({
+      kind: 'message',
+      ts: core.now(),
+      direction: 'out',
+      from: core.name,
+      to: peer?.name ?? message.to,
+      text: message.text,
+      protection,
+      id: message.id,
+      ...(message.action ? { action: true } : {}),
+    });
+  }
+}
