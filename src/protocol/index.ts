@@ -14,4 +14,5 @@ export * from './prekey-frames.js';
 export * from './ratchet/index.js';
 export * from './room-frames.js';
 export * from './safety-number.js';
+export * from './sender-keys.js';
 export * from './server-frames.js';

@@ -1,0 +1,238 @@
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { aesGcmOpen, aesGcmSeal, hkdfSha256, type RandomSource, secureRandom } from './crypto.js';
+import { ed25519Verify } from './ed25519-verify.js';
+import { ErrorCode, ProtocolError } from './errors.js';
+import {
+  concatBytes,
+  ed25519Sign,
+  generateIdentityKeyPair,
+  type IdentityKeyPair,
+} from './identity.js';
+
+/** Envelope algorithm of room messages: sender keys (HMAC chain) + AES-256-GCM + Ed25519. */
+export const ALG_ROOM = 'SK1+AESGCM+ED25519';
+/** Most iterations a receiver fast-forwards a sender chain in one message. */
+export const MAX_SENDER_KEY_SKIP = 1000;
+/** Most skipped message keys kept per sender key. */
+export const MAX_SENDER_KEY_STORED = 2000;
+
+const SENDER_KEY_VERSION = 1;
+const HEADER_BYTES = 1 + 4 + 4;
+const SIGN_CONTEXT = new TextEncoder().encode('securechat/v2/room-message\0');
+const ZERO_SALT = new Uint8Array(32);
+
+/** A member's own sending chain for one room (Signal "sender key", Megolm-like). */
+export interface SenderKey {
+  keyId: number;
+  iteration: number;
+  chainKey: Uint8Array;
+  /** Ed25519 pair that signs every message of this chain, so members cannot forge each other. */
+  signing: IdentityKeyPair;
+}
+
+/** What is distributed to other members over pairwise sessions. */
+export interface SenderKeyDistribution {
+  keyId: number;
+  iteration: number;
+  chainKey: Uint8Array;
+  signingPublicKey: Uint8Array;
+}
+
+/** A receiver's copy of another member's chain. */
+export interface ReceivedSenderKey {
+  keyId: number;
+  iteration: number;
+  chainKey: Uint8Array;
+  signingPublicKey: Uint8Array;
+  /** Message keys of iterations skipped over (out-of-order delivery), bounded. */
+  skipped: Map<number, Uint8Array>;
+}
+
+export function createSenderKey(random: RandomSource = secureRandom): SenderKey {
+  const id = random(4);
+  return {
+    keyId: new DataView(id.buffer, id.byteOffset, 4).getUint32(0),
+    iteration: 0,
+    chainKey: random(32),
+    signing: generateIdentityKeyPair(random),
+  };
+}
+
+/** The distribution of a sender key at its current iteration: earlier messages stay unreadable. */
+export function distributionOf(key: SenderKey): SenderKeyDistribution {
+  return {
+    keyId: key.keyId,
+    iteration: key.iteration,
+    chainKey: key.chainKey.slice(),
+    signingPublicKey: key.signing.publicKey.slice(),
+  };
+}
+
+export function receiveSenderKey(distribution: SenderKeyDistribution): ReceivedSenderKey {
+  return { ...distribution, chainKey: distribution.chainKey.slice(), skipped: new Map() };
+}
+
+function step(chainKey: Uint8Array): { chainKey: Uint8Array; messageKey: Uint8Array } {
+  return {
+    chainKey: hmac(sha256, chainKey, Uint8Array.of(0x02)),
+    messageKey: hmac(sha256, chainKey, Uint8Array.of(0x01)),
+  };
+}
+
+function cipherKeys(messageKey: Uint8Array): { key: Uint8Array; nonce: Uint8Array } {
+  const out = hkdfSha256(messageKey, ZERO_SALT, 'securechat/v2/room-message', 44);
+  return { key: out.slice(0, 32), nonce: out.slice(32, 44) };
+}
+
+function header(keyId: number, iteration: number): Uint8Array {
+  const out = new Uint8Array(HEADER_BYTES);
+  const view = new DataView(out.buffer);
+  out[0] = SENDER_KEY_VERSION;
+  view.setUint32(1, keyId);
+  view.setUint32(5, iteration);
+  return out;
+}
+
+/** Parses a room message header: version ‖ keyId (u32) ‖ iteration (u32). */
+export function decodeRoomHeader(bytes: Uint8Array): { keyId: number; iteration: number } {
+  if (bytes.length !== HEADER_BYTES || bytes[0] !== SENDER_KEY_VERSION) {
+    throw new ProtocolError(ErrorCode.BAD_FIELD, 'room message header is malformed');
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { keyId: view.getUint32(1), iteration: view.getUint32(5) };
+}
+
+function associatedData(room: string, sender: string, headerBytes: Uint8Array): Uint8Array {
+  const encoder = new TextEncoder();
+  return concatBytes(
+    encoder.encode(`${room.toLowerCase()}\0${sender.toLowerCase()}\0`),
+    headerBytes,
+  );
+}
+
+function signedBytes(
+  room: string,
+  sender: string,
+  headerBytes: Uint8Array,
+  nonce: Uint8Array,
+  cipher: Uint8Array,
+): Uint8Array {
+  return concatBytes(SIGN_CONTEXT, associatedData(room, sender, headerBytes), nonce, cipher);
+}
+
+export interface RoomCiphertext {
+  header: Uint8Array;
+  nonce: Uint8Array;
+  cipher: Uint8Array;
+  signature: Uint8Array;
+}
+
+/**
+ * Encrypts one room message with the next key of our chain (the chain key is then replaced:
+ * forward secrecy within the chain). Associated data binds the room and sender names; the
+ * Ed25519 signature binds everything to our signing key. Mutates `key` (the caller owns it).
+ */
+export function sealRoomMessage(
+  key: SenderKey,
+  room: string,
+  sender: string,
+  plaintext: Uint8Array,
+): RoomCiphertext {
+  const { chainKey, messageKey } = step(key.chainKey);
+  const headerBytes = header(key.keyId, key.iteration);
+  key.chainKey.fill(0);
+  key.chainKey = chainKey;
+  key.iteration++;
+  const { key: aesKey, nonce } = cipherKeys(messageKey);
+  messageKey.fill(0);
+  const cipher = aesGcmSeal(aesKey, nonce, plaintext, associatedData(room, sender, headerBytes));
+  aesKey.fill(0);
+  const signature = ed25519Sign(
+    key.signing.secretKey,
+    signedBytes(room, sender, headerBytes, nonce, cipher),
+  );
+  return { header: headerBytes, nonce, cipher, signature };
+}
+
+/**
+ * Verifies and decrypts a room message with the sender's distributed key: signature first
+ * (a member cannot forge another), then fast-forward (bounded) or a stored skipped key;
+ * an iteration already consumed is a replay. Transactional: `key` changes only on success.
+ * @throws ProtocolError `E_BAD_KEY` (signature), `E_RATCHET_DUPLICATE`,
+ *   `E_RATCHET_TOO_MANY_SKIPPED`, `E_DECRYPT_FAILED`, `E_BAD_FIELD`.
+ */
+export function openRoomMessage(
+  key: ReceivedSenderKey,
+  room: string,
+  sender: string,
+  message: RoomCiphertext,
+): Uint8Array {
+  const { keyId, iteration } = decodeRoomHeader(message.header);
+  if (keyId !== key.keyId)
+    throw new ProtocolError(ErrorCode.RATCHET_NO_SESSION, 'unknown sender key');
+  if (
+    !ed25519Verify(
+      key.signingPublicKey,
+      signedBytes(room, sender, message.header, message.nonce, message.cipher),
+      message.signature,
+    )
+  ) {
+    throw new ProtocolError(
+      ErrorCode.BAD_KEY,
+      'room message signature does not verify: forged or altered',
+    );
+  }
+  let messageKey: Uint8Array;
+  let nextChain = key.chainKey;
+  let nextIteration = key.iteration;
+  const newlySkipped: Array<[number, Uint8Array]> = [];
+  if (iteration < key.iteration) {
+    const stored = key.skipped.get(iteration);
+    if (!stored)
+      throw new ProtocolError(
+        ErrorCode.RATCHET_DUPLICATE,
+        'this room message was already received (replay)',
+      );
+    messageKey = stored;
+  } else {
+    if (iteration - key.iteration > MAX_SENDER_KEY_SKIP) {
+      throw new ProtocolError(
+        ErrorCode.RATCHET_TOO_MANY_SKIPPED,
+        `the message skips ${iteration - key.iteration} keys`,
+      );
+    }
+    while (nextIteration < iteration) {
+      const s = step(nextChain);
+      newlySkipped.push([nextIteration, s.messageKey]);
+      nextChain = s.chainKey;
+      nextIteration++;
+    }
+    const s = step(nextChain);
+    messageKey = s.messageKey;
+    nextChain = s.chainKey;
+    nextIteration++;
+  }
+  const { key: aesKey, nonce } = cipherKeys(messageKey);
+  const plaintext = aesGcmOpen(
+    aesKey,
+    nonce,
+    message.cipher,
+    associatedData(room, sender, message.header),
+  );
+  aesKey.fill(0);
+  // commit
+  if (iteration < key.iteration) {
+    key.skipped.delete(iteration);
+  } else {
+    for (const [n, mk] of newlySkipped) key.skipped.set(n, mk);
+    key.chainKey = nextChain;
+    key.iteration = nextIteration;
+    while (key.skipped.size > MAX_SENDER_KEY_STORED) {
+      const oldest = key.skipped.keys().next().value as number;
+      key.skipped.get(oldest)?.fill(0);
+      key.skipped.delete(oldest);
+    }
+  }
+  return plaintext;
+}
