@@ -4,7 +4,20 @@
  * names with the protocol's `isValidName`, safety numbers with `normalizeSafetyNumber`);
  * whether a user is online, or a conversation selected, is for the client to decide.
  */
-import { isValidName, MAX_NAME_LENGTH, normalizeSafetyNumber } from '../../protocol/index.js';
+import { normalizeSafetyNumber } from '../../protocol/index.js';
+import {
+  checkTarget,
+  checkUser,
+  echo,
+  noArgs,
+  oneUser,
+  someText,
+  spec,
+  splitWord,
+} from './args.js';
+import { ROOM_COMMANDS } from './room-commands.js';
+
+export { splitWord } from './args.js';
 
 /** Arguments of each command after parsing. */
 export interface CommandArgs {
@@ -23,6 +36,19 @@ export interface CommandArgs {
   /** `safetyNumber`: the 60 digits typed, spaces and dashes removed. */
   verify: { user: string; safetyNumber?: string };
   reconnect: Record<never, never>;
+  join: { room: string; password?: string };
+  part: { room?: string };
+  rooms: Record<never, never>;
+  topic: { room?: string; text?: string };
+  op: { room?: string; user: string };
+  deop: { room?: string; user: string };
+  kick: { room?: string; user: string; reason?: string };
+  /** `duration` in seconds; absent = permanent. */
+  ban: { room?: string; user: string; duration?: number; reason?: string };
+  unban: { room?: string; user: string };
+  /** `password` absent or empty clears it. */
+  password: { room?: string; password?: string };
+  motd: { text?: string };
 }
 export type CommandName = keyof CommandArgs;
 
@@ -51,47 +77,10 @@ export interface CommandSpec<K extends CommandName = CommandName> {
   parse(args: string): CommandArgs[K] | ArgError;
 }
 
-/** Splits off the first whitespace-separated word; `rest` has its leading whitespace removed. */
-export function splitWord(input: string): { word: string; rest: string } {
-  const trimmed = input.replace(/^\s+/, '');
-  const end = trimmed.search(/\s/);
-  if (end < 0) return { word: trimmed, rest: '' };
-  return { word: trimmed.slice(0, end), rest: trimmed.slice(end).replace(/^\s+/, '') };
-}
-
-const echo = (value: string) => (value.length > 40 ? `${value.slice(0, 40)}…` : value);
-
-function checkUser(word: string): ArgError | undefined {
-  if (word === '') return { error: 'a user name is required' };
-  if (isValidName(word)) return undefined;
-  return {
-    error: `invalid user name "${echo(word)}": use 1-${MAX_NAME_LENGTH} characters of A-Z a-z 0-9 _ . -`,
-  };
-}
-
-const noArgs = (args: string): Record<never, never> | ArgError =>
-  args.trim() === '' ? {} : { error: 'this command takes no arguments' };
-
-function oneUser(args: string): { user: string } | ArgError {
-  const { word, rest } = splitWord(args);
-  const bad = checkUser(word);
-  if (bad) return bad;
-  if (rest !== '') return { error: 'this command takes one user name' };
-  return { user: word };
-}
-
-function someText(args: string, what: string): { text: string } | ArgError {
-  return args.trim() === '' ? { error: `${what} is required` } : { text: args };
-}
-
 /** Finds a command by name or alias, case-insensitively, with or without a leading `/`. */
 export function findCommand(word: string): CommandSpec | undefined {
   const key = (word.startsWith('/') ? word.slice(1) : word).toLowerCase();
   return BY_NAME.get(key);
-}
-
-function spec<K extends CommandName>(s: CommandSpec<K>): CommandSpec<K> {
-  return s;
 }
 
 /** Every command, in the order `/help` lists them. */
@@ -99,12 +88,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec({
     name: 'to',
     aliases: ['msg'],
-    usage: '/to <user> <text>',
-    help: 'send an end-to-end encrypted message to one user',
+    usage: '/to <user|#room> <text>',
+    help: 'send an end-to-end encrypted message to one user or a room',
     firstArg: 'user',
     parse(args) {
       const { word, rest } = splitWord(args);
-      const bad = checkUser(word);
+      const bad = checkTarget(word);
       if (bad) return bad;
       const body = someText(rest, 'a message');
       return 'error' in body ? body : { user: word, text: body.text };
@@ -113,10 +102,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec({
     name: 'query',
     aliases: ['q'],
-    usage: '/query [user]',
-    help: 'send plain lines to <user> from now on; without a user, stop',
+    usage: '/query [user|#room]',
+    help: 'send plain lines to <user> or <#room> from now on; without one, stop',
     firstArg: 'user',
-    parse: (args) => (args.trim() === '' ? {} : oneUser(args)),
+    parse(args) {
+      if (args.trim() === '') return {};
+      const { word, rest } = splitWord(args);
+      const bad = checkTarget(word);
+      if (bad) return bad;
+      return rest === '' ? { user: word } : { error: 'this command takes one user or room' };
+    },
   }),
   spec({
     name: 'me',
@@ -136,7 +131,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       const { word, rest } = splitWord(args);
       if (word === '') return {};
       if (rest !== '') return { error: 'this command takes at most one #room' };
-      if (word.startsWith('#') && isValidName(word.slice(1))) return { room: word };
+      if (!checkTarget(word) && word.startsWith('#')) return { room: word };
       return { error: `"${echo(word)}" is not a room: rooms look like #name` };
     },
   }),
@@ -242,6 +237,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     firstArg: 'none',
     parse: noArgs,
   }),
+  ...ROOM_COMMANDS,
 ];
 
 const BY_NAME: ReadonlyMap<string, CommandSpec> = new Map(

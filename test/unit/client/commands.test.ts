@@ -61,6 +61,39 @@ describe('parseInput: every command and alias', () => {
     ],
     ['/reconnect', { kind: 'command', name: 'reconnect' }],
     ['/TO Bob hi', { kind: 'command', name: 'to', user: 'Bob', text: 'hi' }],
+    ['/msg #lobby hola', { kind: 'command', name: 'to', user: '#lobby', text: 'hola' }],
+    ['/query #lobby', { kind: 'command', name: 'query', user: '#lobby' }],
+    [
+      '/join #ops s3cret pw',
+      { kind: 'command', name: 'join', room: '#ops', password: 's3cret pw' },
+    ],
+    ['/j #ops', { kind: 'command', name: 'join', room: '#ops' }],
+    ['/part', { kind: 'command', name: 'part' }],
+    ['/leave #ops', { kind: 'command', name: 'part', room: '#ops' }],
+    ['/rooms', { kind: 'command', name: 'rooms' }],
+    ['/topic #ops new topic', { kind: 'command', name: 'topic', room: '#ops', text: 'new topic' }],
+    ['/topic', { kind: 'command', name: 'topic' }],
+    ['/op #ops bob', { kind: 'command', name: 'op', room: '#ops', user: 'bob' }],
+    ['/deop bob', { kind: 'command', name: 'deop', user: 'bob' }],
+    [
+      '/kick #ops bob go away',
+      { kind: 'command', name: 'kick', room: '#ops', user: 'bob', reason: 'go away' },
+    ],
+    [
+      '/ban bob 2h spam',
+      { kind: 'command', name: 'ban', user: 'bob', duration: 7200, reason: 'spam' },
+    ],
+    [
+      '/ban #ops bob flooding',
+      { kind: 'command', name: 'ban', room: '#ops', user: 'bob', reason: 'flooding' },
+    ],
+    ['/unban #ops bob', { kind: 'command', name: 'unban', room: '#ops', user: 'bob' }],
+    [
+      '/password #ops hunter2',
+      { kind: 'command', name: 'password', room: '#ops', password: 'hunter2' },
+    ],
+    ['/pass', { kind: 'command', name: 'password' }],
+    ['/motd be nice', { kind: 'command', name: 'motd', text: 'be nice' }],
     ['/Quit', { kind: 'command', name: 'quit' }],
     ['/to a.b_c-d x', { kind: 'command', name: 'to', user: 'a.b_c-d', text: 'x' }],
   ])('%j', (line, parsed) => {
@@ -71,6 +104,17 @@ describe('parseInput: every command and alias', () => {
     const names = new Set(COMMANDS.map((c) => c.name));
     expect(names).toEqual(
       new Set([
+        'join',
+        'part',
+        'rooms',
+        'topic',
+        'op',
+        'deop',
+        'kick',
+        'ban',
+        'unban',
+        'password',
+        'motd',
         'list',
         'fp',
         'to',
@@ -94,13 +138,13 @@ describe('parseInput: invalid input', () => {
   it.each<[string, RegExp, string | undefined]>([
     ['/fp', /user name is required/, '/fp <user>'],
     ['/fp bob carol', /takes one user name/, '/fp <user>'],
-    ['/to', /user name is required/, '/to <user> <text>'],
-    ['/to bob', /message is required/, '/to <user> <text>'],
-    ['/to bob    ', /message is required/, '/to <user> <text>'],
-    ['/msg bob', /^\/msg: a message is required/, '/to <user> <text>'],
+    ['/to', /user name is required/, '/to <user|#room> <text>'],
+    ['/to bob', /message is required/, '/to <user|#room> <text>'],
+    ['/to bob    ', /message is required/, '/to <user|#room> <text>'],
+    ['/msg bob', /^\/msg: a message is required/, '/to <user|#room> <text>'],
     ['/me', /action is required/, '/me <action>'],
     ['/server  ', /text is required/, '/server <text>'],
-    ['/query bob carol', /takes one user name/, '/query [user]'],
+    ['/query bob carol', /takes one user or room/, '/query [user|#room]'],
     ['/ignore', /user name is required/, '/ignore <user>'],
     ['/unignore a b', /takes one user name/, '/unignore <user>'],
     ['/trust', /user name is required/, '/trust <user>'],
@@ -131,7 +175,7 @@ describe('parseInput: invalid input', () => {
     ['space-free but non-ASCII', '/fp bоb'],
     ['too long', `/fp ${'a'.repeat(33)}`],
     ['control character', '/trust bob\u001b[2J'],
-    ['room where a user is due', '/query #lobby'],
+    ['room where a user is due', '/fp #lobby'],
     ['slash', '/ignore a/b'],
   ])('rejects an invalid user name: %s', (_label, line) => {
     const parsed = parseInput(line);
@@ -186,8 +230,8 @@ describe('suggestions and help', () => {
   });
 
   it.each([
-    ['to', '/to <user> <text> (alias /msg)'],
-    ['/msg', '/to <user> <text> (alias /msg)'],
+    ['to', '/to <user|#room> <text> (alias /msg)'],
+    ['/msg', '/to <user|#room> <text> (alias /msg)'],
     ['verify', '/verify <user> [number]'],
     ['QUIT', '/quit (alias /exit)'],
   ])('explains one command: %s', (topic, first) => {

@@ -17,8 +17,8 @@ describe('complete', () => {
   it.each([
     ['/ve|', ['/verify '], 0],
     ['/q|', ['/q ', '/query ', '/quit '], 0],
-    ['/M|', ['/me ', '/msg '], 0],
-    ['/un|', ['/unignore '], 0],
+    ['/M|', ['/me ', '/motd ', '/msg '], 0],
+    ['/un|', ['/unban ', '/unignore '], 0],
     ['/e|', ['/exit '], 0],
     ['/zz|', [], 0],
     ['/to b|', ['Bea ', 'bob '], 4],
