@@ -20,6 +20,7 @@ import {
 import { BundleRequests } from './bundles.js';
 import type { ClientCore } from './client-core.js';
 import type { ServerConnection } from './connection.js';
+import type { PairwiseContent } from './content.js';
 import { DeliveryTracker } from './delivery.js';
 import { DirectorySync } from './directory-sync.js';
 import { RatchetPeers } from './e2ee/ratchet-peers.js';
@@ -31,6 +32,7 @@ import type { LocalIdentity } from './keystore.js';
 import { OutgoingMessages, type SendOutcome } from './outgoing.js';
 import { PeerBook, type PeerStatus } from './peers.js';
 import { formatPin } from './pinning.js';
+import { RoomManager } from './rooms.js';
 import { TrustCommands } from './trust-commands.js';
 import type { TrustStore } from './trust-store.js';
 
@@ -55,6 +57,7 @@ const CLIENT_CAPS = [
   Capability.ping,
   Capability.ratchet,
   'mailbox',
+  Capability.rooms,
 ];
 
 /**
@@ -76,6 +79,8 @@ export class ChatClient
   readonly serverPin: string;
   readonly v1Keys: V1KeyCache;
   readonly trustCommands: TrustCommands;
+  /** Rooms (v2 with an identity). */
+  readonly rooms: RoomManager;
   #ratchet: RatchetPeers | undefined;
   #connection: ServerConnection;
   #now: () => number;
@@ -125,6 +130,7 @@ export class ChatClient
       randomBytes(6).toString('base64url'),
     );
     this.#incoming = new IncomingMessages(this);
+    this.rooms = new RoomManager(this);
     this.#sync = new DirectorySync(this, this.#now);
     this.trustCommands = new TrustCommands(this, (kind, text, code) =>
       this.notice(kind, text, code),
@@ -173,6 +179,16 @@ export class ChatClient
   }
   refreshDirectory(): void {
     if (!this.#listRequested) this.requestList();
+  }
+  onSenderKey(
+    from: string,
+    identity: string,
+    content: Extract<PairwiseContent, { t: 'sk' }>,
+  ): void {
+    this.rooms.onSenderKey(from, identity, content);
+  }
+  sendControl(to: string, content: PairwiseContent): Promise<boolean> {
+    return this.#outgoing.sendControl(to, content);
   }
 
   start(): void {
@@ -290,6 +306,7 @@ export class ChatClient
         this.#serverCaps = new Set(frame.caps);
         this.#applySnapshot(frame.users, frame.peers, true);
         for (const message of this.#delivery.drain()) this.#outgoing.transmit(message);
+        if (this.#serverCaps.has(Capability.rooms)) this.rooms.rejoin();
         return;
       case 'users':
         this.#applySnapshot(frame.users, frame.peers, false);
@@ -315,6 +332,14 @@ export class ChatClient
         return;
       case 'error':
         this.#onServerError(frame.code, frame.text, frame.ref);
+        return;
+      case 'joined':
+      case 'room':
+      case 'roommsg':
+      case 'who':
+      case 'rooms':
+      case 'motd':
+        this.rooms.onFrame(frame);
         return;
       case 'unknown':
         return;

@@ -1,4 +1,5 @@
 import type { X25519KeyPair } from '../protocol/index.js';
+import type { PairwiseContent } from './content.js';
 import type { RatchetPeers } from './e2ee/ratchet-peers.js';
 import type { V1KeyCache } from './e2ee/v1-keys.js';
 import type { ClientEvent } from './events.js';
@@ -26,6 +27,8 @@ export interface ClientCore {
   notice(kind: 'info' | 'warning' | 'error', text: string, code?: string): void;
   /** Asks the server for the directory (to learn a sender's new key). */
   refreshDirectory(): void;
+  /** A room sender key arrived over a pairwise session from `from` (identity verified). */
+  onSenderKey(from: string, identity: string, content: Extract<PairwiseContent, { t: 'sk' }>): void;
 }
 
 export function sameName(a: string, b: string): boolean {

@@ -80,7 +80,7 @@ export class ChatController {
           );
           return;
         }
-        this.#report(this.client.sendDirect(this.#target, input.text));
+        this.#report(this.#sendTo(this.#target, input.text, false));
         return;
       case 'command':
         this.#command(input);
@@ -92,26 +92,35 @@ export class ChatController {
     const client = this.client;
     switch (input.name) {
       case 'to':
-        this.#report(client.sendDirect(input.user, input.text));
+        this.#report(this.#sendTo(input.user, input.text, false));
         return;
       case 'me':
         if (this.#target === undefined) {
           this.#error('no conversation selected: use /query <user> first', 'E_NO_TARGET');
           return;
         }
-        this.#report(client.sendDirect(this.#target, input.text, { action: true }));
+        this.#report(this.#sendTo(this.#target, input.text, true));
         return;
       case 'query':
         this.#target = input.user;
         if (input.user) {
           this.#unread.delete(nameKey(input.user));
-          const online = client.peers.get(input.user) !== undefined;
-          this.#info(`now talking to ${input.user}${online ? '' : ' (not online right now)'}`);
+          const present = input.user.startsWith('#')
+            ? client.rooms.isMember(input.user)
+            : client.peers.get(input.user) !== undefined;
+          const where = input.user.startsWith('#')
+            ? ' (you are not in it: /join first)'
+            : ' (not online right now)';
+          this.#info(`now talking to ${input.user}${present ? '' : where}`);
         } else {
           this.#info('no conversation selected');
         }
         return;
       case 'list':
+        if (input.room) {
+          client.send({ type: 'who', room: input.room });
+          return;
+        }
         if (!client.requestList()) {
           this.#host.show({ kind: 'users', ts: Date.now(), users: client.peerSummaries() });
         }
@@ -167,13 +176,91 @@ export class ChatController {
       case 'quit':
         this.#host.quit();
         return;
+      default:
+        this.#roomCommand(input);
+    }
+  }
+
+  #sendTo(target: string, text: string, action: boolean) {
+    return target.startsWith('#')
+      ? this.client.rooms.send(target, text, action)
+      : this.client.sendDirect(target, text, { action });
+  }
+
+  /** The room a command is about: the one named, else the current conversation if it is a room. */
+  #room(named: string | undefined): string | undefined {
+    const room = named ?? (this.#target?.startsWith('#') ? this.#target : undefined);
+    if (room === undefined)
+      this.#error('which room? name it (#room) or /query #room first', 'E_NO_TARGET');
+    return room;
+  }
+
+  #roomCommand(input: Extract<ParsedInput, { kind: 'command' }>): void {
+    const client = this.client;
+    if (!client.identity) {
+      this.#error('rooms need an identity key: connect without --legacy', 'E_NEEDS_IDENTITY');
+      return;
+    }
+    switch (input.name) {
+      case 'join':
+        client.rooms.join(input.room, input.password);
+        if (this.#target === undefined) this.#target = input.room;
+        return;
+      case 'part': {
+        const room = this.#room(input.room);
+        if (room) client.rooms.part(room);
+        if (room && this.#target && nameKey(this.#target) === nameKey(room))
+          this.#target = undefined;
+        return;
+      }
+      case 'rooms':
+        client.send({ type: 'rooms' });
+        return;
+      case 'topic': {
+        const room = this.#room(input.room);
+        if (room) client.send({ type: 'topic', room, ...(input.text ? { text: input.text } : {}) });
+        return;
+      }
+      case 'op':
+      case 'deop':
+      case 'kick':
+      case 'ban':
+      case 'unban': {
+        const room = this.#room(input.room);
+        if (!room) return;
+        client.send({
+          type: 'moderate',
+          room,
+          action: input.name,
+          user: input.user,
+          ...('reason' in input && input.reason ? { reason: input.reason } : {}),
+          ...('duration' in input && input.duration ? { duration: input.duration } : {}),
+        });
+        return;
+      }
+      case 'password': {
+        const room = this.#room(input.room);
+        if (room)
+          client.send({
+            type: 'moderate',
+            room,
+            action: 'password',
+            ...(input.password ? { password: input.password } : {}),
+          });
+        return;
+      }
+      case 'motd':
+        client.send({ type: 'motd', ...(input.text ? { text: input.text } : {}) });
+        return;
+      default:
+        return;
     }
   }
 
   #onEvent(event: ClientEvent): void {
     if (event.kind === 'message' && event.direction === 'in') {
       if (this.#ignored.has(nameKey(event.from))) return;
-      const conversation = nameKey(event.from);
+      const conversation = nameKey(event.to.startsWith('#') ? event.to : event.from);
       if (this.#target === undefined || nameKey(this.#target) !== conversation) {
         this.#unread.set(conversation, (this.#unread.get(conversation) ?? 0) + 1);
       }

@@ -13,6 +13,8 @@ export const Protection = {
   legacy: 'e2ee-v1',
   /** Readable by the server (`/server`, server echoes). */
   server: 'server-readable',
+  /** Room message: sender keys distributed over v2 sessions, signed per message. */
+  room: 'e2ee-room',
 } as const;
 export type Protection = (typeof Protection)[keyof typeof Protection];
 
@@ -69,12 +71,50 @@ export interface PeerSummary {
   /** legacy = v1 peer (unauthenticated key). */
   status: 'online' | 'verified' | 'legacy' | 'changed';
   self?: boolean;
+  /** Role in the room, for room member lists. */
+  role?: 'owner' | 'op';
 }
 
 export interface UsersEvent {
   kind: 'users';
   ts: number;
   users: PeerSummary[];
+  /** Set when the list is a room's members (`/who #room`, after joining). */
+  room?: string;
+}
+
+/** Something happened in a room (peer-supplied fields: sanitize before display). */
+export interface RoomEvent {
+  kind: 'room';
+  ts: number;
+  room: string;
+  event:
+    | 'joined'
+    | 'join'
+    | 'part'
+    | 'kick'
+    | 'ban'
+    | 'unban'
+    | 'topic'
+    | 'op'
+    | 'deop'
+    | 'password';
+  user?: string;
+  by?: string;
+  text?: string;
+  reason?: string;
+}
+
+export interface RoomListEvent {
+  kind: 'rooms';
+  ts: number;
+  rooms: Array<{
+    room: string;
+    members: number;
+    topic: string;
+    password: boolean;
+    lobby?: boolean;
+  }>;
 }
 
 export interface NoticeEvent {
@@ -113,4 +153,6 @@ export type ClientEvent =
   | UsersEvent
   | NoticeEvent
   | DeliveryEvent
-  | ConnectionEvent;
+  | ConnectionEvent
+  | RoomEvent
+  | RoomListEvent;

@@ -1,6 +1,7 @@
 import type { RelayDelivery } from '../protocol/index.js';
 import { ALG_V1, ALG_V2, ErrorCode, openV1, ProtocolError, toBase64 } from '../protocol/index.js';
 import { type ClientCore, sameName } from './client-core.js';
+import { decodeContent, type PairwiseContent } from './content.js';
 import { ALG_RESET } from './e2ee/ratchet-peers.js';
 import { Protection } from './events.js';
 import type { PeerStatus } from './peers.js';
@@ -207,8 +208,25 @@ export class IncomingMessages {
       if (status === 'new')
         status = core.trust.rememberIfNew(core.serverPin, relay.from, opened.identity);
     }
+    let content: PairwiseContent;
+    try {
+      content = decodeContent(opened.text);
+    } catch (error) {
+      this.#undecryptable(relay, (error as Error).message, ErrorCode.BAD_FIELD);
+      return;
+    }
+    if (content.t === 'sk') {
+      core.onSenderKey(relay.from, opened.identity, content);
+      return;
+    }
     const peer = core.peers.get(relay.from);
-    this.#emit(relay, opened.text, Protection.ratchet, status, peer?.identityFingerprint);
+    this.#emit(
+      relay,
+      content.t === 'action' ? `/me ${content.text}` : content.text,
+      Protection.ratchet,
+      status,
+      peer?.identityFingerprint,
+    );
   }
 
   #reset(relay: RelayDelivery): void {

@@ -1,5 +1,6 @@
 import { ErrorCode, isValidName, nameKey, ProtocolError, sealV1 } from '../protocol/index.js';
 import type { ClientCore } from './client-core.js';
+import { encodeContent, type PairwiseContent } from './content.js';
 import type { DeliveryTracker, Outgoing } from './delivery.js';
 import { type MessageEvent, Protection } from './events.js';
 import type { Peer } from './peers.js';
@@ -91,7 +92,12 @@ export class OutgoingMessages {
   async #transmitNow(message: Outgoing): Promise<void> {
     const core = this.#core;
     const peer = core.peers.get(message.to);
-    const plaintext = message.action ? `/me ${message.text}` : message.text;
+    const ratchet = this.usesRatchet(peer);
+    const plaintext = ratchet
+      ? encodeContent({ t: message.action ? 'action' : 'text', text: message.text })
+      : message.action
+        ? `/me ${message.text}`
+        : message.text;
     if (!peer && !this.usesRatchet(undefined)) {
       this.#delivery.report(message, 'failed', `${message.to} is not online`);
       return;
@@ -121,6 +127,31 @@ export class OutgoingMessages {
       return;
     }
     this.#delivery.sent(message);
+  }
+
+  /**
+   * Sends control content (a room sender key) over the pairwise ratchet, in order with the
+   * user's messages to that peer; nothing is shown. Resolves false when it could not be sent.
+   */
+  sendControl(to: string, content: PairwiseContent): Promise<boolean> {
+    const key = nameKey(to);
+    const previous = this.#chains.get(key) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const peer = this.#core.peers.get(to);
+      if (!this.usesRatchet(peer) || (peer && this.#refusalFor(peer))) return false;
+      try {
+        const envelope = await this.#sealRatchet(to, peer, encodeContent(content));
+        return this.#core.send({ type: 'relay', to, from: this.#core.name, ...envelope });
+      } catch {
+        return false;
+      }
+    });
+    const done = next.then(() => undefined);
+    this.#chains.set(key, done);
+    void done.finally(() => {
+      if (this.#chains.get(key) === done) this.#chains.delete(key);
+    });
+    return next;
   }
 
   #sealV1(peer: Peer, plaintext: string): Record<string, string> {

@@ -181,3 +181,158 @@ export function parseRoomClientFrame(frame: Record<string, unknown>): RoomClient
       return undefined;
   }
 }
+
+/** A room member as the server lists it: directory entry plus role. */
+export interface RoomMemberInfo {
+  pub: string;
+  v: number;
+  idk?: string;
+  sig?: string;
+  caps?: string[];
+  role?: 'owner' | 'op';
+}
+
+export type RoomServerFrame =
+  | {
+      type: 'joined';
+      room: string;
+      topic: string;
+      members: Map<string, RoomMemberInfo>;
+      id?: string;
+    }
+  | { type: 'who'; room: string; members: Map<string, RoomMemberInfo>; id?: string }
+  | {
+      type: 'room';
+      room: string;
+      event: 'join' | 'part' | 'kick' | 'ban' | 'unban' | 'topic' | 'op' | 'deop' | 'password';
+      user?: string;
+      by?: string;
+      text?: string;
+      reason?: string;
+      peer?: RoomMemberInfo;
+    }
+  | {
+      type: 'rooms';
+      rooms: Array<{
+        room: string;
+        members: number;
+        topic: string;
+        password: boolean;
+        lobby?: boolean;
+      }>;
+    }
+  | (RoomMessageFrame & { from: string })
+  | { type: 'motd'; text: string };
+
+const ROOM_EVENTS = new Set([
+  'join',
+  'part',
+  'kick',
+  'ban',
+  'unban',
+  'topic',
+  'op',
+  'deop',
+  'password',
+]);
+
+function readMember(
+  value: unknown,
+  readPeer: (entry: unknown) => Omit<RoomMemberInfo, 'role'> | undefined,
+): RoomMemberInfo | undefined {
+  const peer = readPeer(value);
+  if (!peer) return undefined;
+  const role = (value as Record<string, unknown>).role;
+  return role === 'owner' || role === 'op' ? { ...peer, role } : peer;
+}
+
+function readMembers(
+  value: unknown,
+  readPeer: (entry: unknown) => Omit<RoomMemberInfo, 'role'> | undefined,
+): Map<string, RoomMemberInfo> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    badField('field "members" must be an object');
+  const members = new Map<string, RoomMemberInfo>();
+  for (const [name, entry] of Object.entries(value)) {
+    const member = /^[A-Za-z0-9_.-]{1,32}$/.test(name) ? readMember(entry, readPeer) : undefined;
+    if (member) members.set(name, member);
+  }
+  return members;
+}
+
+function optionalStr(frame: Record<string, unknown>, field: string): string | undefined {
+  const value = frame[field];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Validates the room frames a server sends; undefined for other types. `readPeer` reads a
+ * directory entry (server-frames.ts `readPeerInfo`), passed in to avoid an import cycle.
+ * @throws ProtocolError `E_BAD_FIELD` / `E_BAD_NAME`.
+ */
+export function parseRoomServerFrame(
+  frame: Record<string, unknown>,
+  readPeer: (entry: unknown) => Omit<RoomMemberInfo, 'role'> | undefined,
+): RoomServerFrame | undefined {
+  const id = optionalMessageId(frame);
+  const withRef = <T extends object>(value: T) => (id === undefined ? value : { ...value, id });
+  switch (frame.type) {
+    case 'joined':
+      return withRef({
+        type: 'joined' as const,
+        room: requireRoom(frame),
+        topic: optionalStr(frame, 'topic') ?? '',
+        members: readMembers(frame.members, readPeer),
+      });
+    case 'who':
+      return withRef({
+        type: 'who' as const,
+        room: requireRoom(frame),
+        members: readMembers(frame.members, readPeer),
+      });
+    case 'room': {
+      const event = frame.event;
+      if (typeof event !== 'string' || !ROOM_EVENTS.has(event)) badField('unknown room event');
+      const parsed: Extract<RoomServerFrame, { type: 'room' }> = {
+        type: 'room',
+        room: requireRoom(frame),
+        event: event as Extract<RoomServerFrame, { type: 'room' }>['event'],
+      };
+      if (frame.user !== undefined) parsed.user = requireName(frame, 'user');
+      if (frame.by !== undefined) parsed.by = requireName(frame, 'by');
+      const text = optionalStr(frame, 'text');
+      if (text !== undefined) parsed.text = text;
+      const reason = optionalStr(frame, 'reason');
+      if (reason !== undefined) parsed.reason = reason;
+      if (frame.peer !== undefined) {
+        const peer = readMember(frame.peer, readPeer);
+        if (peer) parsed.peer = peer;
+      }
+      return parsed;
+    }
+    case 'rooms': {
+      if (!Array.isArray(frame.rooms)) badField('field "rooms" must be an array');
+      const rooms = (frame.rooms as unknown[]).flatMap((entry) => {
+        if (typeof entry !== 'object' || entry === null) return [];
+        const r = entry as Record<string, unknown>;
+        if (!isValidRoom(r.room) || !Number.isSafeInteger(r.members)) return [];
+        return [
+          {
+            room: r.room,
+            members: r.members as number,
+            topic: typeof r.topic === 'string' ? r.topic : '',
+            password: r.password === true,
+            ...(r.lobby === true ? { lobby: true } : {}),
+          },
+        ];
+      });
+      return { type: 'rooms', rooms };
+    }
+    case 'roommsg':
+      return { ...readRoomMessage(frame), from: requireName(frame, 'from') };
+    case 'motd':
+      return { type: 'motd', text: optionalStr(frame, 'text') ?? '' };
+    default:
+      return undefined;
+  }
+}

@@ -23,6 +23,7 @@ import {
   type WelcomeFrame,
 } from './messages.js';
 import { readBundle, readPrekeyCount } from './prekey-frames.js';
+import { parseRoomServerFrame, type RoomServerFrame } from './room-frames.js';
 
 /**
  * Reads a v2 `peers` map (name → PeerInfo). Invalid entries are skipped and counted, like
@@ -82,7 +83,10 @@ export function readDirectory(value: unknown): { users: Map<string, string>; ski
 }
 
 /** A parsed server frame, or `unknown` for frame types this version does not know. */
-export type ParsedServerFrame = ServerFrame | { type: 'unknown'; rawType: string };
+export type ParsedServerFrame =
+  | ServerFrame
+  | RoomServerFrame
+  | { type: 'unknown'; rawType: string };
 
 /**
  * Validates a decoded frame sent by a server. Unknown frame types are returned as
@@ -153,10 +157,13 @@ export function parseServerFrame(frame: Record<string, unknown>): ParsedServerFr
       if (id === undefined) throw new ProtocolError(ErrorCode.BAD_FIELD, 'ack without id');
       return frame.queued === true ? { type: 'ack', id, queued: true } : { type: 'ack', id };
     }
-    default:
+    default: {
+      const room = parseRoomServerFrame(frame, readPeerInfo);
+      if (room) return room;
       if (typeof frame.type !== 'string') {
         throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, 'frame has no string "type"');
       }
       return { type: 'unknown', rawType: frame.type };
+    }
   }
 }

@@ -22,6 +22,8 @@ import type {
   NoticeEvent,
   PeerSummary,
   PresenceEvent,
+  RoomEvent,
+  RoomListEvent,
   UsersEvent,
 } from '../events.js';
 import { seconds } from './prompt.js';
@@ -77,6 +79,10 @@ export function renderEvent(event: ClientEvent, opts: RenderOptions): string[] {
       return renderDelivery(event, ctx);
     case 'connection':
       return renderConnection(event.ts, event.status, ctx);
+    case 'room':
+      return renderRoom(event, ctx);
+    case 'rooms':
+      return renderRoomList(event, ctx);
     default:
       return [];
   }
@@ -148,6 +154,14 @@ function renderMessage(event: MessageEvent, ctx: Context): string[] {
   // The verified mark belongs to the peer: the sender when incoming, the target when not.
   const senderMark = outgoing ? '' : mark;
   const targetMark = outgoing ? mark : '';
+  if (event.to.startsWith('#')) {
+    // Room chat, irssi/lobby style: "#lobby alice: hola".
+    const room = s.dim(sanitizeName(event.to));
+    head += event.action
+      ? `${room} ${Glyph.action} ${senderStyled}${senderMark} `
+      : `${room} ${senderStyled}${senderMark}: `;
+    return ctx.lines(event.ts, head, text(event.text));
+  }
   if (event.action) {
     const to = target === undefined ? '' : ` (-> ${targetStyled}${targetMark})`;
     head += `${Glyph.action} ${senderStyled}${senderMark}${to} `;
@@ -187,7 +201,11 @@ function renderUsers(event: UsersEvent, ctx: Context): string[] {
   const nameWidth = rows.reduce((max, row) => Math.max(max, row.name.length), 0);
   const fpWidth = rows.reduce((max, row) => Math.max(max, visibleWidth(row.fp)), 0);
   const count = event.users.length;
-  const body = [`${count} user${count === 1 ? '' : 's'} online:`];
+  const body = [
+    event.room === undefined
+      ? `${count} user${count === 1 ? '' : 's'} online:`
+      : `${count} member${count === 1 ? '' : 's'} in ${sanitizeName(event.room)}:`,
+  ];
   for (const { user, name, fp } of rows) {
     const self = user.self === true || sameName(user.name, ctx.self);
     const styledName = self ? s.own(name) : s.nick(user.name, name);
@@ -203,7 +221,7 @@ function renderUsers(event: UsersEvent, ctx: Context): string[] {
     const padName = ' '.repeat(nameWidth - name.length);
     const padFp = ' '.repeat(fpWidth - visibleWidth(fp));
     body.push(
-      `  ${styledName}${padName}  ${s.dim(fp)}${padFp}  ${styledLabel}${self ? ' (you)' : ''}`,
+      `  ${styledName}${padName}  ${s.dim(fp)}${padFp}  ${styledLabel}${user.role ? ` ${user.role}` : ''}${self ? ' (you)' : ''}`,
     );
   }
   return ctx.lines(event.ts, head, body.join('\n'));
@@ -262,3 +280,55 @@ function renderConnection(ts: number, status: ConnectionState, ctx: Context): st
 
 export { formatPrompt, type PromptState } from './prompt.js';
 export { visibleWidth, wrapLine } from './wrap.js';
+
+const ROOM_VERBS: Record<RoomEvent['event'], string> = {
+  joined: 'you joined',
+  join: 'joined',
+  part: 'left',
+  kick: 'was kicked from',
+  ban: 'was banned from',
+  unban: 'was unbanned from',
+  topic: 'set the topic of',
+  op: 'is now an operator of',
+  deop: 'is no longer an operator of',
+  password: 'changed the password of',
+};
+
+function renderRoom(event: RoomEvent, ctx: Context): string[] {
+  const { s } = ctx;
+  const room = sanitizeName(event.room);
+  const who = event.user === undefined ? '' : `${sanitizeName(event.user)} `;
+  const by = event.by === undefined ? '' : ` by ${sanitizeName(event.by)}`;
+  const reason = event.reason ? ` (${note(event.reason)})` : '';
+  const glyph =
+    event.event === 'join' || event.event === 'joined'
+      ? Glyph.join
+      : event.event === 'part' || event.event === 'kick' || event.event === 'ban'
+        ? Glyph.leave
+        : Glyph.info;
+  let body: string;
+  if (event.event === 'topic') {
+    body = `${who || (event.by ? `${sanitizeName(event.by)} ` : '')}${event.by || event.user ? 'set the topic of ' : 'topic of '}${room}: ${text(event.text ?? '')}`;
+  } else if (event.event === 'joined') {
+    body = `you joined ${room}${event.text ? ` — topic: ${text(event.text)}` : ''}`;
+  } else {
+    body = `${who}${ROOM_VERBS[event.event] ?? note(String(event.event))} ${room}${by}${reason}`;
+  }
+  return ctx.lines(event.ts, `${s.info(glyph)} `, body);
+}
+
+function renderRoomList(event: RoomListEvent, ctx: Context): string[] {
+  const { s } = ctx;
+  if (event.rooms.length === 0)
+    return ctx.lines(event.ts, `${s.info(Glyph.info)} `, 'no rooms yet: /join #name creates one');
+  const body = [`${event.rooms.length} room${event.rooms.length === 1 ? '' : 's'}:`];
+  for (const room of event.rooms) {
+    const flags = [room.password ? 'password' : '', room.lobby ? 'lobby' : '']
+      .filter(Boolean)
+      .join(', ');
+    body.push(
+      `  ${sanitizeName(room.room)}  ${room.members} member${room.members === 1 ? '' : 's'}${flags ? ` (${flags})` : ''}${room.topic ? `  ${note(room.topic)}` : ''}`,
+    );
+  }
+  return ctx.lines(event.ts, `${s.info(Glyph.info)} `, body.join('\n'));
+}

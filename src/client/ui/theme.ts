@@ -23,6 +23,7 @@ export const ProtectionMarker: Record<Protection, string> = {
   [Protection.ratchet]: '[e2ee]',
   [Protection.legacy]: '[e2ee:v1 no-fs]',
   [Protection.server]: '[server-readable]',
+  [Protection.room]: '[e2ee:room]',
 };
 
 /** Extra markers for senders whose key is not in good standing. */
