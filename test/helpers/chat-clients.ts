@@ -1,0 +1,82 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChatClient } from '../../src/client/chat-client.js';
+import { ServerConnection } from '../../src/client/connection.js';
+import type { ClientEvent } from '../../src/client/events.js';
+import { createIdentity } from '../../src/client/keystore.js';
+import { parsePin } from '../../src/client/pinning.js';
+import { TrustStore } from '../../src/client/trust-store.js';
+import type { ParsedServerFrame } from '../../src/protocol/index.js';
+
+/** A real ChatClient (v2, identity, ratchet) in-process, with every event and raw frame recorded. */
+export interface TestChat {
+  client: ChatClient;
+  events: ClientEvent[];
+  frames: ParsedServerFrame[];
+  home: string;
+  waitFor(test: (event: ClientEvent) => boolean, timeoutMs?: number): Promise<ClientEvent>;
+  waitForFrame(
+    test: (frame: ParsedServerFrame) => boolean,
+    timeoutMs?: number,
+  ): Promise<ParsedServerFrame>;
+  close(): Promise<void>;
+}
+
+async function poll<T>(
+  find: () => T | undefined,
+  timeoutMs: number,
+  what: () => string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = find();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export async function startChat(
+  name: string,
+  port: number,
+  pin: string,
+  home?: string,
+): Promise<TestChat> {
+  const dir = home ?? mkdtempSync(join(tmpdir(), `securechat-chat-${name}-`));
+  const identity = createIdentity(dir, name, undefined, { N: 1024, r: 8, p: 1 });
+  const connection = new ServerConnection({ host: '127.0.0.1', port, pin: parsePin(pin) });
+  const client = new ChatClient({
+    name,
+    connection,
+    identity,
+    trust: new TrustStore(dir, name),
+    configDir: dir,
+  });
+  const events: ClientEvent[] = [];
+  const frames: ParsedServerFrame[] = [];
+  client.on('event', (event) => events.push(event));
+  connection.on('frame', (frame) => frames.push(frame));
+  client.start();
+  const chat: TestChat = {
+    client,
+    events,
+    frames,
+    home: dir,
+    waitFor: (test, timeoutMs = 10_000) =>
+      poll(
+        () => events.find(test),
+        timeoutMs,
+        () => `an event of ${name}; have ${JSON.stringify(events.slice(-8))}`,
+      ),
+    waitForFrame: (test, timeoutMs = 10_000) =>
+      poll(
+        () => frames.find(test),
+        timeoutMs,
+        () => `a frame for ${name}`,
+      ),
+    close: () => client.close(),
+  };
+  await chat.waitFor((e) => e.kind === 'users');
+  return chat;
+}
