@@ -90,13 +90,10 @@ export class RoomService<M extends RoomMember> {
         void this.#join(member, frame);
         return;
       case 'part':
-        if (!this.#isMember(frame.room, member))
-          return this.#error(
-            member,
-            ErrorCode.NOT_MEMBER,
-            `you are not in ${frame.room}`,
-            frame.id,
-          );
+        if (!this.#isMember(frame.room, member)) {
+          this.#error(member, ErrorCode.NOT_MEMBER, `you are not in ${frame.room}`, frame.id);
+          return;
+        }
         this.#remove(roomKey(frame.room), member, 'part');
         return;
       case 'rooms':
@@ -138,7 +135,10 @@ export class RoomService<M extends RoomMember> {
     const { store, lockout, logger, stats } = this.#o;
     const idk = member.identityKey!;
     const now = this.#now();
-    if (this.#isMember(frame.room, member)) return this.#sendJoined(member, frame.room, frame.id);
+    if (this.#isMember(frame.room, member)) {
+      this.#sendJoined(member, frame.room, frame.id);
+      return;
+    }
     const locked = lockout.lockedFor(member.remoteAddress, roomKey(frame.room), now);
     if (locked > 0) {
       stats.securityEvents.inc('room_lockout_refused');
@@ -148,12 +148,13 @@ export class RoomService<M extends RoomMember> {
         user: member.name,
         remote: member.remoteAddress,
       });
-      return this.#error(
+      this.#error(
         member,
         ErrorCode.LOCKED_OUT,
         `too many wrong passwords for ${frame.room}: try again in ${Math.ceil(locked / 60_000)} min`,
         frame.id,
       );
+      return;
     }
     let room = store.getRoom(frame.room);
     if (!room) {
@@ -164,12 +165,13 @@ export class RoomService<M extends RoomMember> {
     const ban = store.getBan(room.name, idk, now);
     if (ban) {
       stats.securityEvents.inc('room_banned_join');
-      return this.#error(
+      this.#error(
         member,
         ErrorCode.BANNED,
         `you are banned from ${room.name}${ban.until ? ` until ${new Date(ban.until).toISOString()}` : ''}`,
         frame.id,
       );
+      return;
     }
     const authority = this.#authority(room.name, member);
     if (room.passwordHash && authority === 'member') {
@@ -192,12 +194,13 @@ export class RoomService<M extends RoomMember> {
             'too many wrong room passwords',
           );
         }
-        return this.#error(
+        this.#error(
           member,
           ErrorCode.BAD_PASSWORD,
           `wrong or missing password for ${room.name}`,
           frame.id,
         );
+        return;
       }
       lockout.succeeded(member.remoteAddress, roomKey(room.name));
     }
@@ -207,8 +210,10 @@ export class RoomService<M extends RoomMember> {
       live = { name: room.name, members: new Map() };
       this.#live.set(key, live);
     }
-    if (live.members.get(nameKey(member.name)) === member)
-      return this.#sendJoined(member, room.name, frame.id);
+    if (live.members.get(nameKey(member.name)) === member) {
+      this.#sendJoined(member, room.name, frame.id);
+      return;
+    }
     live.members.set(nameKey(member.name), member);
     this.#broadcast(
       key,
@@ -276,7 +281,8 @@ export class RoomService<M extends RoomMember> {
     const key = roomKey(frame.room);
     if (!this.#isMember(frame.room, member)) {
       this.#o.stats.securityEvents.inc('room_not_member');
-      return this.#error(member, ErrorCode.NOT_MEMBER, `you are not in ${frame.room}`, frame.id);
+      this.#error(member, ErrorCode.NOT_MEMBER, `you are not in ${frame.room}`, frame.id);
+      return;
     }
     const live = this.#live.get(key)!;
     const id = frame.id === undefined ? '' : `,"id":"${frame.id}"`;
@@ -300,18 +306,22 @@ export class RoomService<M extends RoomMember> {
 
   #who(member: M, room: string, id?: string): void {
     const stored = this.#o.store.getRoom(room);
-    if (!stored) return this.#error(member, ErrorCode.NO_SUCH_ROOM, `${room} does not exist`, id);
+    if (!stored) {
+      this.#error(member, ErrorCode.NO_SUCH_ROOM, `${room} does not exist`, id);
+      return;
+    }
     if (
       stored.passwordHash &&
       !this.#isMember(room, member) &&
       this.#authority(room, member) !== 'admin'
     ) {
-      return this.#error(
+      this.#error(
         member,
         ErrorCode.NOT_MEMBER,
         `${stored.name} is password-protected: join it to see who is there`,
         id,
       );
+      return;
     }
     const ref = id === undefined ? '' : `,"id":"${id}"`;
     member.send(
@@ -322,7 +332,10 @@ export class RoomService<M extends RoomMember> {
 
   #topic(member: M, room: string, text: string | undefined, id?: string): void {
     const stored = this.#o.store.getRoom(room);
-    if (!stored) return this.#error(member, ErrorCode.NO_SUCH_ROOM, `${room} does not exist`, id);
+    if (!stored) {
+      this.#error(member, ErrorCode.NO_SUCH_ROOM, `${room} does not exist`, id);
+      return;
+    }
     if (text === undefined) {
       member.send(
         `{"type":"room","event":"topic","room":"${stored.name}","text":${asciiJson(stored.topic)}}\n`,
@@ -331,12 +344,13 @@ export class RoomService<M extends RoomMember> {
       return;
     }
     if (RANK[this.#authority(room, member)] < RANK.op) {
-      return this.#error(
+      this.#error(
         member,
         ErrorCode.FORBIDDEN,
         `only operators of ${stored.name} can set its topic`,
         id,
       );
+      return;
     }
     this.#o.store.setRoomTopic(room, text);
     const line = `{"type":"room","event":"topic","room":"${stored.name}","text":${asciiJson(text)},"by":"${member.name}"}\n`;
@@ -353,12 +367,8 @@ export class RoomService<M extends RoomMember> {
       return;
     }
     if (!member.identityFingerprint || !this.#o.admins.has(member.identityFingerprint)) {
-      return this.#error(
-        member,
-        ErrorCode.FORBIDDEN,
-        'only server administrators can set the MOTD',
-        id,
-      );
+      this.#error(member, ErrorCode.FORBIDDEN, 'only server administrators can set the MOTD', id);
+      return;
     }
     this.#o.store.setSetting('motd', text);
     this.#o.logger.info({ event: 'motd.set', by: member.name });
@@ -368,17 +378,16 @@ export class RoomService<M extends RoomMember> {
   async #moderate(actor: M, frame: Extract<RoomClientFrame, { type: 'moderate' }>): Promise<void> {
     const { store, logger } = this.#o;
     const room = store.getRoom(frame.room);
-    if (!room)
-      return this.#error(actor, ErrorCode.NO_SUCH_ROOM, `${frame.room} does not exist`, frame.id);
+    if (!room) {
+      this.#error(actor, ErrorCode.NO_SUCH_ROOM, `${frame.room} does not exist`, frame.id);
+      return;
+    }
     const key = roomKey(room.name);
     const rank = RANK[this.#authority(room.name, actor)];
-    if (rank < RANK.op)
-      return this.#error(
-        actor,
-        ErrorCode.FORBIDDEN,
-        `you are not an operator of ${room.name}`,
-        frame.id,
-      );
+    if (rank < RANK.op) {
+      this.#error(actor, ErrorCode.FORBIDDEN, `you are not an operator of ${room.name}`, frame.id);
+      return;
+    }
     if (frame.action === 'password') {
       const hash = frame.password ? await this.#o.hasher.hash(frame.password) : undefined;
       store.setRoomPassword(room.name, hash);
@@ -399,34 +408,39 @@ export class RoomService<M extends RoomMember> {
     const targetName = frame.user!;
     const online = this.#live.get(key)?.members.get(nameKey(targetName));
     const targetKey = online?.identityKey ?? store.getBinding(targetName)?.identityKey;
-    if (!targetKey)
-      return this.#error(
+    if (!targetKey) {
+      this.#error(
         actor,
         ErrorCode.NO_SUCH_USER,
         `${targetName} has no identity on this server`,
         frame.id,
       );
+      return;
+    }
     const targetRank =
       RANK[(store.getRole(room.name, targetKey) as Authority | undefined) ?? 'member'];
     if (targetRank >= rank && frame.action !== 'op') {
-      return this.#error(
+      this.#error(
         actor,
         ErrorCode.FORBIDDEN,
         `${targetName} has as much authority in ${room.name} as you`,
         frame.id,
       );
+      return;
     }
     const by = actor.name;
     switch (frame.action) {
       case 'op':
       case 'deop':
-        if (targetRank >= rank)
-          return this.#error(
+        if (targetRank >= rank) {
+          this.#error(
             actor,
             ErrorCode.FORBIDDEN,
             `${targetName} has as much authority as you`,
             frame.id,
           );
+          return;
+        }
         store.setRole(room.name, targetKey, frame.action === 'op' ? 'op' : undefined);
         this.#broadcast(
           key,
@@ -434,13 +448,15 @@ export class RoomService<M extends RoomMember> {
         );
         break;
       case 'kick':
-        if (!online)
-          return this.#error(
+        if (!online) {
+          this.#error(
             actor,
             ErrorCode.NOT_MEMBER,
             `${targetName} is not in ${room.name}`,
             frame.id,
           );
+          return;
+        }
         this.#remove(key, online, 'kick', by, frame.reason);
         break;
       case 'ban': {

@@ -59,8 +59,16 @@ describe('renderEvent, colour off: exact lines', () => {
       msg({ keyStatus: 'invalid' }),
       ['[09:07:03] [e2ee] [BAD KEY SIGNATURE] <bob> hello'],
     ],
-    ['message to a room', msg({ to: '#lobby', protection: 'e2ee-room' }), ['[09:07:03] [e2ee:room] #lobby bob: hello']],
-    ['action in a room', msg({ to: '#lobby', protection: 'e2ee-room', action: true }), ['[09:07:03] [e2ee:room] #lobby * bob hello']],
+    [
+      'message to a room',
+      msg({ to: '#lobby', protection: 'e2ee-room' }),
+      ['[09:07:03] [e2ee:room] #lobby bob: hello'],
+    ],
+    [
+      'action in a room',
+      msg({ to: '#lobby', protection: 'e2ee-room', action: true }),
+      ['[09:07:03] [e2ee:room] #lobby * bob hello'],
+    ],
     [
       'multi-line message, indented under the text',
       msg({ text: 'one\n[09:07:04] <carol> fake' }),

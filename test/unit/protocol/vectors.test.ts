@@ -17,6 +17,10 @@ import {
   x25519SharedSecret,
 } from '../../../src/protocol/index.js';
 
+/** it.each rows `[label, case]` with the case typed for the test body. */
+const table = (list: any[], label: (c: any, i: number) => unknown): Array<[unknown, any]> =>
+  list.map((c, i) => [label(c, i), c]);
+
 const hex = (text: string) => Uint8Array.from(Buffer.from(text, 'hex'));
 const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const load = (name: string) =>
@@ -24,16 +28,16 @@ const load = (name: string) =>
 
 describe('RFC 7748 X25519', () => {
   const v = load('rfc7748-x25519.json');
-  it.each(v.scalarmult.map((c: { scalar: string }, i: number) => [i + 1, c]))(
+  it.each(table(v.scalarmult, (_c: any, i: number) => i + 1))(
     '§5.2 vector %i',
-    (_i, c: { scalar: string; u: string; out: string }) => {
+    (_i: unknown, c: any) => {
       expect(toHex(x25519SharedSecret(hex(c.scalar), hex(c.u)))).toBe(c.out);
     },
   );
   it('§5.2 iterated 1 and 1,000 times', () => {
-    let k = new Uint8Array(32);
+    let k: Uint8Array = new Uint8Array(32);
     k[0] = 9;
-    let u = k.slice();
+    let u: Uint8Array = k.slice();
     for (let i = 1; i <= 1000; i++) {
       const next = x25519SharedSecret(k, u);
       u = k;
@@ -52,9 +56,9 @@ describe('RFC 7748 X25519', () => {
 });
 
 describe('RFC 5869 HKDF-SHA256', () => {
-  it.each(load('rfc5869-hkdf-sha256.json').cases.map((c: { name: string }) => [c.name, c]))(
+  it.each(table(load('rfc5869-hkdf-sha256.json').cases, (c: any) => c.name))(
     '%s',
-    (_n, c: { ikm: string; salt: string; info: string; length: number; okm: string }) => {
+    (_n: unknown, c: any) => {
       const salt = c.salt === '' ? undefined : hex(c.salt);
       expect(toHex(hkdfSha256(hex(c.ikm), salt, hex(c.info), c.length))).toBe(c.okm);
     },
@@ -62,9 +66,9 @@ describe('RFC 5869 HKDF-SHA256', () => {
 });
 
 describe('RFC 8032 Ed25519', () => {
-  it.each(load('rfc8032-ed25519.json').cases.map((c: { name: string }) => [c.name, c]))(
+  it.each(table(load('rfc8032-ed25519.json').cases, (c: any) => c.name))(
     '%s',
-    (_n, c: { secret: string; public: string; message: string; signature: string }) => {
+    (_n: unknown, c: any) => {
       expect(toHex(identityPublicKey(hex(c.secret)))).toBe(c.public);
       expect(toHex(ed25519Sign(hex(c.secret), hex(c.message)))).toBe(c.signature);
       expect(ed25519VerifyNoble(hex(c.public), hex(c.message), hex(c.signature))).toBe(true);
@@ -73,16 +77,9 @@ describe('RFC 8032 Ed25519', () => {
 });
 
 describe('AES-256-GCM (GCM specification test cases)', () => {
-  it.each(load('aes-256-gcm.json').cases.map((c: { name: string }) => [c.name, c]))(
+  it.each(table(load('aes-256-gcm.json').cases, (c: any) => c.name))(
     'case %s',
-    (_n, c: {
-      key: string;
-      iv: string;
-      aad: string;
-      plaintext: string;
-      ciphertext: string;
-      tag: string;
-    }) => {
+    (_n: unknown, c: any) => {
       const aad = c.aad === '' ? undefined : hex(c.aad);
       const sealed = aesGcmSeal(hex(c.key), hex(c.iv), hex(c.plaintext), aad);
       expect(toHex(sealed)).toBe(c.ciphertext + c.tag);
@@ -102,9 +99,9 @@ describe('seed v1 envelope (made independently with Python cryptography)', () =>
     expect(keyFingerprint(b(v.alice.pub))).toBe(v.alice.fingerprint);
     expect(keyFingerprint(b(v.bob.pub))).toBe(v.bob.fingerprint);
   });
-  it.each(v.cases.map((c: { plaintext: string }) => [c.plaintext, c]))(
+  it.each(table(v.cases, (c: any) => c.plaintext))(
     'opens and reproduces %j',
-    (_p, c: { nonce: string; plaintext: string; cipher: string }) => {
+    (_p: unknown, c: any) => {
       const key = b(v.key);
       expect(openV1(key, c)).toBe(c.plaintext);
       const sealed = sealV1(key, c.plaintext, () => b(c.nonce));

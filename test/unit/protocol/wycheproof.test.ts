@@ -8,6 +8,10 @@ import {
   x25519SharedSecret,
 } from '../../../src/protocol/index.js';
 
+/** it.each rows `[label, case]` with the case typed for the test body. */
+const table = (list: any[], label: (c: any, i: number) => unknown): Array<[unknown, any]> =>
+  list.map((c, i) => [label(c, i), c]);
+
 const hex = (text: string) => Uint8Array.from(Buffer.from(text, 'hex'));
 const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 // ../shared/vectors sits beside the repository, in CI too.
@@ -34,7 +38,7 @@ describe('Wycheproof AES-GCM (256-bit keys, 96-bit IVs, 128-bit tags: what our A
   );
   const tests: GcmTest[] = groups.flatMap((g: { tests: GcmTest[] }) => g.tests);
   it('has cases to run', () => expect(tests.length).toBeGreaterThan(20));
-  it.each(tests.map((t) => [t.tcId, t]))('tcId %i', (_id, t) => {
+  it.each(table(tests, (t: any) => t.tcId))('tcId %i', (_id, t) => {
     const aad = t.aad === '' ? undefined : hex(t.aad);
     const sealed = hex(t.ct + t.tag);
     if (t.result === 'valid') {
@@ -59,21 +63,18 @@ describe('Wycheproof X25519', () => {
       }>;
     }) => g.tests,
   );
-  it.each(tests.map((t: { tcId: number }) => [t.tcId, t]))(
-    'tcId %i',
-    (_id, t: { public: string; private: string; shared: string; result: string }) => {
-      const zero = /^0+$/.test(t.shared);
-      if (t.result === 'invalid' || zero) {
-        // all-zero shared secrets (low-order points) are refused: ProtocolError E_BAD_KEY
-        expect(() => x25519SharedSecret(hex(t.private), hex(t.public))).toThrow(
-          expect.objectContaining({ code: 'E_BAD_KEY' }),
-        );
-      } else {
-        // "acceptable" non-canonical encodings are accepted and must give the expected output
-        expect(toHex(x25519SharedSecret(hex(t.private), hex(t.public)))).toBe(t.shared);
-      }
-    },
-  );
+  it.each(table(tests, (t: any) => t.tcId))('tcId %i', (_id: unknown, t: any) => {
+    const zero = /^0+$/.test(t.shared);
+    if (t.result === 'invalid' || zero) {
+      // all-zero shared secrets (low-order points) are refused: ProtocolError E_BAD_KEY
+      expect(() => x25519SharedSecret(hex(t.private), hex(t.public))).toThrow(
+        expect.objectContaining({ code: 'E_BAD_KEY' }),
+      );
+    } else {
+      // "acceptable" non-canonical encodings are accepted and must give the expected output
+      expect(toHex(x25519SharedSecret(hex(t.private), hex(t.public)))).toBe(t.shared);
+    }
+  });
 });
 
 describe('Wycheproof HKDF-SHA256', () => {
@@ -90,20 +91,10 @@ describe('Wycheproof HKDF-SHA256', () => {
       }>;
     }) => g.tests,
   );
-  it.each(tests.map((t: { tcId: number }) => [t.tcId, t]))(
-    'tcId %i',
-    (_id, t: {
-      ikm: string;
-      salt: string;
-      info: string;
-      size: number;
-      okm: string;
-      result: string;
-    }) => {
-      const salt = t.salt === '' ? undefined : hex(t.salt);
-      if (t.result === 'valid')
-        expect(toHex(hkdfSha256(hex(t.ikm), salt, hex(t.info), t.size))).toBe(t.okm);
-      else expect(() => hkdfSha256(hex(t.ikm), salt, hex(t.info), t.size)).toThrow();
-    },
-  );
+  it.each(table(tests, (t: any) => t.tcId))('tcId %i', (_id: unknown, t: any) => {
+    const salt = t.salt === '' ? undefined : hex(t.salt);
+    if (t.result === 'valid')
+      expect(toHex(hkdfSha256(hex(t.ikm), salt, hex(t.info), t.size))).toBe(t.okm);
+    else expect(() => hkdfSha256(hex(t.ikm), salt, hex(t.info), t.size)).toThrow();
+  });
 });
