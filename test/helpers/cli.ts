@@ -49,6 +49,7 @@ export interface ServeProcess {
   port: number;
   pin: string;
   certPath: string;
+  keyPath: string;
   stdout: string[];
   stderr: string[];
   /** Parsed pino records from stdout. */
@@ -77,13 +78,14 @@ export async function spawnServe(
     ':memory:',
     ...extraArgs,
   ];
-  return spawnServeWith(args, cert.certPath, env);
+  return spawnServeWith(args, cert.certPath, env, cert.keyPath);
 }
 
 export async function spawnServeWith(
   args: string[],
   certPath: string,
   env: NodeJS.ProcessEnv = {},
+  keyPath = certPath.replace(/\.crt$/, '.key'),
 ): Promise<ServeProcess> {
   const proc = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
@@ -114,6 +116,7 @@ export async function spawnServeWith(
     port,
     pin,
     certPath,
+    keyPath,
     stdout,
     stderr,
     records: () =>
