@@ -5,6 +5,8 @@ export interface RawClientOptions {
   port: number;
   certPem: string;
   host?: string;
+  /** Source address (any of 127.0.0.0/8 is loopback on Linux). */
+  localAddress?: string;
 }
 
 /**
@@ -36,6 +38,7 @@ export class RawClient {
         port: options.port,
         ca: [options.certPem],
         checkServerIdentity: () => undefined,
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
       });
       socket.once('secureConnect', () => resolve(new RawClient(socket)));
       socket.once('error', reject);
