@@ -16,14 +16,26 @@ export function peerInfoJson(hello: HelloFrame): string {
   return `{"pub":"${hello.pub}","v":${hello.v},"idk":"${hello.idk}","sig":"${hello.pubsig}","caps":${JSON.stringify(hello.caps)}}`;
 }
 
-export function welcomeLine(v: number, usersJson: string, peersJson: () => string): string {
-  if (v < 2) return `{"type":"welcome","users":${usersJson}}\n`;
-  return `{"type":"welcome","v":2,"caps":${SERVER_CAPS_JSON},"users":${usersJson},"peers":${peersJson()}}\n`;
+/**
+ * The welcome. v1: the `users` map, as the seed protocol has it. v2: the directory only in
+ * `peers` (with identity keys; `users` stays an empty object for parsers that expect it),
+ * and only for clients with the `presence` capability: a client without it asks with `list`
+ * when it needs to. That keeps admission O(1) for idle clients instead of O(online users).
+ */
+export function welcomeLine(
+  v: number,
+  withDirectory: boolean,
+  usersJson: () => string,
+  peersJson: () => string,
+): string {
+  if (v < 2) return `{"type":"welcome","users":${usersJson()}}\n`;
+  return `{"type":"welcome","v":2,"caps":${SERVER_CAPS_JSON},"users":{},"peers":${withDirectory ? peersJson() : '{}'}}\n`;
 }
 
-export function usersLine(v: number, usersJson: string, peersJson: () => string): string {
-  if (v < 2) return `{"type":"users","users":${usersJson}}\n`;
-  return `{"type":"users","users":${usersJson},"peers":${peersJson()}}\n`;
+/** The answer to `list`: v1 `users`; v2 `peers` (with an empty `users`). */
+export function usersLine(v: number, usersJson: () => string, peersJson: () => string): string {
+  if (v < 2) return `{"type":"users","users":${usersJson()}}\n`;
+  return `{"type":"users","users":{},"peers":${peersJson()}}\n`;
 }
 
 /**

@@ -189,7 +189,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       if (suppressed === undefined) return;
       logger.info(
         {
-          event: reason.startsWith('plaintext') || reason === 'proxy_untrusted' ? 'plaintext.probe' : 'tls.failure',
+          event:
+            reason.startsWith('plaintext') || reason === 'proxy_untrusted'
+              ? 'plaintext.probe'
+              : 'tls.failure',
           reason,
           remote: remote.address,
           detail,

@@ -301,7 +301,11 @@ export class Session implements DirectoryMember, RoomMember {
         return;
       case 'list':
         this.send(
-          usersLine(this.version, directory.usersJson(), () => directory.peersJson()),
+          usersLine(
+            this.version,
+            () => directory.usersJson(),
+            () => directory.peersJson(),
+          ),
           'users',
         );
         return;
@@ -397,7 +401,12 @@ export class Session implements DirectoryMember, RoomMember {
       replaced: admission.replaces !== undefined,
     });
     this.send(
-      welcomeLine(hello.v, directory.usersJson(), () => directory.peersJson()),
+      welcomeLine(
+        hello.v,
+        hello.caps.includes('presence'),
+        () => directory.usersJson(),
+        () => directory.peersJson(),
+      ),
       'welcome',
     );
     if (this.#has('ratchet') && hello.idk) this.send(this.#ctx.prekeys.countLine(this), 'prekeys');
