@@ -179,6 +179,9 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
   });
   client.start();
   await Promise.race([ui.closed, fatal]);
+  // After a fatal refusal the input is still open: close it (restoring the terminal), or
+  // the process would wait at a dead prompt, or for the end of piped input.
+  ui.quit();
   if (!interactive && exitCode === ExitCode.ok) await settle(client, 10_000);
   await client.close();
   if (interactive) process.stdout.write('\n');

@@ -25,6 +25,7 @@ export class LineOutput implements ControllerHost {
   #resolve!: () => void;
   #pending: string[] = [];
   #quit = false;
+  #rl: ReturnType<typeof createInterface>;
 
   constructor(options: LineOutputOptions) {
     this.#options = options;
@@ -32,6 +33,7 @@ export class LineOutput implements ControllerHost {
       this.#resolve = resolve;
     });
     const rl = createInterface({ input: options.input, terminal: false });
+    this.#rl = rl;
     rl.on('line', (line) => {
       if (this.#controller) this.#controller.handle(line);
       else this.#pending.push(line);
@@ -58,6 +60,7 @@ export class LineOutput implements ControllerHost {
   quit(): void {
     if (this.#quit) return;
     this.#quit = true;
+    this.#rl.close();
     this.#resolve();
   }
 }

@@ -10,7 +10,7 @@ import { parseInput } from '../commands/index.js';
 import { COMMANDS } from '../commands/registry.js';
 import { writePrivateFileAtomic } from '../config-dir.js';
 import type { ChatController, ControllerHost } from '../controller.js';
-import type { ClientEvent } from '../events.js';
+import type { ClientEvent, ConnectionState } from '../events.js';
 import { complete } from './completion.js';
 import { formatPrompt } from './prompt.js';
 import { renderEvent } from './render.js';
@@ -49,6 +49,9 @@ export class TerminalUI implements ControllerHost {
   #asking = false;
   #closing = false;
   #resolveClosed!: () => void;
+  /** When the pending reconnect attempt fires: the prompt counts down to it. */
+  #reconnectAt: number | undefined;
+  #countdown: NodeJS.Timeout | undefined;
 
   constructor(options: TerminalOptions) {
     this.#options = options;
@@ -90,6 +93,7 @@ export class TerminalUI implements ControllerHost {
     ) {
       this.#options.output.write('\x07');
     }
+    if (event.kind === 'connection') this.#trackReconnect(event.status);
     this.#printAbove(lines);
     if (event.kind === 'message' || event.kind === 'connection') this.refreshPrompt();
   }
@@ -110,31 +114,58 @@ export class TerminalUI implements ControllerHost {
   refreshPrompt(): void {
     if (this.#closing || this.#asking) return;
     const controller = this.#controller;
+    let connection: ConnectionState = controller?.client.connectionState ?? {
+      state: 'connecting',
+      attempt: 1,
+    };
+    if (connection.state === 'reconnecting' && this.#reconnectAt !== undefined)
+      connection = { ...connection, inMs: Math.max(0, this.#reconnectAt - Date.now()) };
+    // Clear with the prompt still on screen: a new prompt of another length can wrap the
+    // typed line onto a different number of rows.
+    this.#clearInputArea();
     this.#rl.setPrompt(
       formatPrompt({
         ...(controller?.target ? { target: controller.target } : {}),
-        connection: controller?.client.connectionState ?? { state: 'connecting', attempt: 1 },
+        connection,
         unread: controller?.unread ?? new Map(),
         color: this.#options.color,
       }),
     );
-    this.#clearInputArea();
     this.#rl.prompt(true);
   }
 
+  /** While a reconnect is pending, redraws the prompt every second: `(reconnecting Ns)` counts down. */
+  #trackReconnect(status: ConnectionState): void {
+    clearInterval(this.#countdown);
+    this.#countdown = undefined;
+    this.#reconnectAt = undefined;
+    if (status.state !== 'reconnecting' || this.#closing) return;
+    this.#reconnectAt = Date.now() + status.inMs;
+    this.#countdown = setInterval(() => this.refreshPrompt(), 1000);
+    this.#countdown.unref();
+  }
+
+  /**
+   * Moves to the first row of the prompt and erases it and everything below. readline
+   * redraws by first moving up `prevRows` (the cursor row of its last drawing); that is
+   * now 0, else a wrapped input line would make the redraw climb over the lines printed
+   * above it and erase them.
+   */
   #clearInputArea(): void {
     const output = this.#options.output;
     const { rows } = this.#rl.getCursorPos();
     if (rows > 0) moveCursor(output, 0, -rows);
     cursorTo(output, 0);
     clearScreenDown(output);
+    (this.#rl as unknown as { prevRows: number }).prevRows = 0;
   }
 
   #printAbove(lines: string[]): void {
     if (lines.length === 0 || this.#closing) return;
     this.#clearInputArea();
     this.#options.output.write(`${lines.join('\n')}\n`);
-    if (!this.#asking) this.#rl.prompt(true);
+    // While asking about a paste, readline's prompt is the question: redraw it too.
+    this.#rl.prompt(true);
   }
 
   #complete(line: string): [string[], string] {
@@ -219,6 +250,7 @@ export class TerminalUI implements ControllerHost {
   #finish(): void {
     this.#closing = true;
     clearTimeout(this.#pasteTimer);
+    clearInterval(this.#countdown);
     this.#resolveClosed();
   }
 }
