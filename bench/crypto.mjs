@@ -7,7 +7,9 @@ const p = await import(new URL('../dist/protocol/index.js', import.meta.url).hre
 const seconds = Number(process.argv[2] ?? 1);
 
 function rate(label, unit, op) {
-  for (let i = 0; i < 50; i++) op();
+  // Warm-up: at least 50 operations and a quarter of the timed length, so the JIT settles.
+  const warm = performance.now() + (seconds * 1000) / 4;
+  for (let i = 0; i < 50 || (performance.now() < warm && i < 1_000_000); i++) op();
   const runs = [];
   for (let r = 0; r < 3; r++) {
     let n = 0;

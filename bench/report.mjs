@@ -1,83 +1,185 @@
-// Renders a bench run (bench/results/latest.json shape) as the Markdown appended to RESULTS.md.
-const fmt = (value, digits = 0) =>
-  value === undefined || Number.isNaN(value)
-    ? '—'
-    : Number(value).toLocaleString('en-US', {
-        maximumFractionDigits: digits,
-        minimumFractionDigits: digits,
-      });
-const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '—');
+// Renders a bench run (the bench/results/latest.json shape) as the Markdown printed and
+// appended to bench/RESULTS.md: one table per scenario, then each figure of ours as a ratio
+// to each peer measured in the same run.
 const NAMES = {
   ours: 'securechat',
   bare: 'bare Node forwarder',
   ngircd: 'ngircd',
   inspircd: 'InspIRCd',
 };
+const name = (peer) => NAMES[peer] ?? peer;
 
-function relayTable(title, data) {
-  if (!data) return '';
-  const rows = Object.entries(data).map(
-    ([peer, r]) =>
-      `| ${NAMES[peer] ?? peer} | ${fmt(r.delivered)} / ${fmt(r.sent)} | ${fmt(r.lost)} | ${fmt(r.messagesPerSecond)} | ${fmt(r.payloadMBps, 2)} | **${fmt(r.messagesPerServerCpuSecond)}** | ${fmt(r.p50Ms, 2)} | ${fmt(r.p90Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.maxMs, 2)} |`,
-  );
-  const ours = data.ours;
-  const ratios = ours
-    ? Object.entries(data)
-        .filter(([peer]) => peer !== 'ours')
-        .map(
-          ([peer, r]) =>
-            `${NAMES[peer] ?? peer}: efficiency ${ratio(ours.messagesPerServerCpuSecond, r.messagesPerServerCpuSecond)}, p50 ${ratio(ours.p50Ms, r.p50Ms)}, p99 ${ratio(ours.p99Ms, r.p99Ms)}`,
-        )
-        .join('; ')
-    : '';
-  return `### ${title}
+const fmt = (value, digits = 0) =>
+  value === undefined || value === null || !Number.isFinite(value)
+    ? '—'
+    : Number(value).toLocaleString('en-US', {
+        maximumFractionDigits: digits,
+        minimumFractionDigits: digits,
+      });
 
-| server | delivered / sent | lost | msgs/s | payload MB/s | msgs per server CPU-s | p50 ms | p90 ms | p99 ms | max ms |
-|---|---|---|---|---|---|---|---|---|---|
-${rows.join('\n')}
+/**
+ * A table of `rows` ({ peer: result }) with `columns` ({ label, value(r), digits, better }),
+ * followed by the ratio of ours to every other peer for the columns that have `better`
+ * ('higher' or 'lower': which direction is good, shown as ↑ / ↓).
+ */
+function table(title, rows, columns, { intro = '' } = {}) {
+  const entries = Object.entries(rows ?? {});
+  if (entries.length === 0) return '';
+  const lines = [`### ${title}`, ''];
+  if (intro) lines.push(intro, '');
+  lines.push(`| server | ${columns.map((c) => c.label).join(' | ')} |`);
+  lines.push(`|---|${columns.map(() => '---').join('|')}|`);
+  for (const [peer, r] of entries) {
+    if (r.error) {
+      const cells = [r.error, ...columns.slice(1).map(() => '')];
+      lines.push(`| ${name(peer)} | ${cells.join(' | ')} |`);
+      continue;
+    }
+    lines.push(
+      `| ${name(peer)} | ${columns.map((c) => (c.text ? c.text(r) : fmt(c.value(r), c.digits))).join(' | ')} |`,
+    );
+  }
+  const ours = rows.ours;
+  const ratioColumns = columns.filter((c) => c.better);
+  const others = entries.filter(([peer, r]) => peer !== 'ours' && !r.error);
+  if (ours && !ours.error && ratioColumns.length > 0 && others.length > 0) {
+    lines.push('');
+    lines.push(
+      `| securechat ÷ | ${ratioColumns.map((c) => `${c.label} ${c.better === 'higher' ? '↑' : '↓'}`).join(' | ')} |`,
+    );
+    lines.push(`|---|${ratioColumns.map(() => '---').join('|')}|`);
+    for (const [peer, r] of others) {
+      const cells = ratioColumns.map((c) => {
+        const a = c.value(ours);
+        const b = c.value(r);
+        return Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : '—';
+      });
+      lines.push(`| ${name(peer)} | ${cells.join(' | ')} |`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
 
-securechat relative to — ${ratios}
-`;
+const relayColumns = [
+  {
+    label: 'delivered / sent',
+    text: (r) => `${fmt(r.delivered)} / ${fmt(r.sent)}`,
+  },
+  { label: 'stranded', value: (r) => r.stranded },
+  { label: 'lost', value: (r) => r.lost },
+  { label: 'msgs/s', value: (r) => r.messagesPerSecond, better: 'higher' },
+  { label: 'payload MB/s', value: (r) => r.payloadMBps, digits: 2, better: 'higher' },
+  {
+    label: '**msgs per server CPU-s**',
+    value: (r) => r.messagesPerServerCpuSecond,
+    better: 'higher',
+  },
+  { label: 'server CPU busy', text: (r) => `${fmt(100 * r.serverCpuShare)} %` },
+  { label: 'p50 ms', value: (r) => r.p50Ms, digits: 2, better: 'lower' },
+  { label: 'p90 ms', value: (r) => r.p90Ms, digits: 2, better: 'lower' },
+  { label: 'p99 ms', value: (r) => r.p99Ms, digits: 2, better: 'lower' },
+  { label: 'max ms', value: (r) => r.maxMs, digits: 2, better: 'lower' },
+];
+
+function versions(r) {
+  const list = [r.versions?.ngircd?.replace(/-.*/, ''), r.versions?.inspircd].filter(Boolean);
+  return list.length ? ` Peers: ${list.join(', ')}.` : '';
 }
 
 export function renderReport(r) {
   const m = r.machine;
+  const tls = Object.entries(r.relay50 ?? r.relay1 ?? r.rtt ?? {})
+    .filter(([, x]) => x.tls)
+    .map(([peer, x]) => `${name(peer)} ${x.tls}`)
+    .join('; ');
   const parts = [
-    `## ${r.date.slice(0, 10)} — ${m.model}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}`,
+    `## ${r.date.slice(0, 16).replace('T', ' ')} UTC — ${m.model}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}`,
     '',
-    `Command: \`${r.command}\` — medians of ${r.reps} run${r.reps === 1 ? '' : 's'}; server pinned to CPU 0, load generator to CPU 1; TLS on loopback; 128-byte payloads.`,
+    `Command: \`${r.command}\` — ${r.reps === 1 ? 'one run' : `medians of ${r.reps} runs (message counts summed)`}; server pinned to CPU ${r.cpus.server}, load generator (a separate process) to CPU ${r.cpus.loadgen}; loopback; 128-byte payloads; load average before ${r.loadAverageBefore.join(' ')}, after ${r.loadAverageAfter?.join(' ') ?? '?'}.${versions(r)}`,
     '',
-    relayTable('Relay, 50 sender→receiver pairs, 32 in flight each', r.relay50),
-    relayTable('Relay, 1 pair, 32 in flight', r.relay1),
-    relayTable('Unloaded round trip, 1 pair, 1 in flight', r.rtt),
   ];
-  if (r.idle && !r.idle.error) {
-    parts.push(`### Idle clients
-
-| server | clients held | RSS per connection | RSS total | ping round trip p50 / p99 (ms) |
-|---|---|---|---|---|
-${Object.entries(r.idle)
-  .map(
-    ([peer, i]) =>
-      `| ${NAMES[peer] ?? peer} | ${fmt(i.clients)} | ${fmt(i.rssPerConnectionKiB, 1)} KiB | ${fmt(i.rssMiB, 1)} MiB | ${fmt(i.probeP50Ms, 2)} / ${fmt(i.probeP99Ms, 2)} |`,
-  )
-  .join('\n')}
-`);
-  } else if (r.idle?.error) parts.push(`### Idle clients\n\nnot run: ${r.idle.error}\n`);
+  if (tls) parts.push(`TLS negotiated: ${tls}.`, '');
+  const relayIntro = (s) =>
+    `${s.pairs} pair${s.pairs === 1 ? '' : 's'} × ${fmt(s.messages)} messages, ${s.window} in flight per sender (after ${fmt(s.warmup)} warm-up messages per pair).`;
+  parts.push(
+    table('Relay, 50 sender→receiver pairs', r.relay50, relayColumns, {
+      intro: relayIntro(r.counts.relay50),
+    }),
+    table('Relay, 1 pair', r.relay1, relayColumns, { intro: relayIntro(r.counts.relay1) }),
+    table('Unloaded round trip, 1 pair, 1 in flight', r.rtt, relayColumns, {
+      intro: relayIntro(r.counts.rtt),
+    }),
+  );
+  if (r.idle?.error) parts.push(`### Idle clients\n\nnot run: ${r.idle.error}\n`);
+  else if (r.idle)
+    parts.push(
+      table(
+        'Idle clients',
+        r.idle,
+        [
+          { label: 'clients held', value: (i) => i.clients },
+          { label: 'hello', text: (i) => i.hello },
+          {
+            label: 'RSS per connection KiB',
+            value: (i) => i.rssPerConnectionKiB,
+            digits: 1,
+            better: 'lower',
+          },
+          {
+            label: 'RSS MiB (before → held)',
+            text: (i) => `${fmt(i.rssBaselineMiB, 1)} → ${fmt(i.rssMiB, 1)}`,
+          },
+          { label: 'lag probe', text: (i) => i.probeKind },
+          { label: 'probe p50 ms, no clients', value: (i) => i.lagBaselineP50Ms, digits: 2 },
+          {
+            label: 'probe p50 ms, clients held',
+            value: (i) => i.lagP50Ms,
+            digits: 2,
+            better: 'lower',
+          },
+          {
+            label: 'probe p99 ms, clients held',
+            value: (i) => i.lagP99Ms,
+            digits: 2,
+            better: 'lower',
+          },
+        ],
+        { intro: `${fmt(r.counts.idle)} registered idle clients held at once.` },
+      ),
+    );
   if (r.admission) {
-    parts.push(`### Admission (TLS handshake + hello/registration + welcome)
-
-| server | connects | server CPU per connect |
-|---|---|---|
-${Object.entries(r.admission)
-  .map(
-    ([peer, a]) =>
-      `| ${peer.replace(/^(\w+)/, (w) => NAMES[w] ?? w)} | ${fmt(a.connects)} | ${fmt(a.serverCpuMsPerConnect, 3)} ms |`,
-  )
-  .join('\n')}
-`);
+    const admissionColumns = [
+      { label: 'connects', value: (a) => a.connects },
+      { label: 'failed', value: (a) => a.failures },
+      {
+        label: '**server CPU ms per connect**',
+        value: (a) => a.serverCpuMsPerConnect,
+        digits: 3,
+        better: 'lower',
+      },
+      { label: 'connects/s', value: (a) => a.connectsPerSecond, better: 'higher' },
+      { label: 'connect p50 ms', value: (a) => a.connectP50Ms, digits: 2, better: 'lower' },
+    ];
+    parts.push(
+      table(
+        'Admission (TCP + TLS handshake + hello/registration + welcome, then close)',
+        r.admission.v1,
+        admissionColumns,
+        {
+          intro: `${fmt(r.counts.admission)} connects, ${r.counts.admissionConcurrency} at a time. securechat and the bare forwarder: v1 hello; IRC: NICK/USER until 001.`,
+        },
+      ),
+    );
+    if (r.admission.v2?.ours)
+      parts.push(
+        table(
+          'Admission, securechat v2 hello (identity proof: two Ed25519 verifications)',
+          r.admission.v2,
+          admissionColumns,
+        ),
+      );
   }
-  if (r.rooms?.ours) {
+  if (r.rooms?.ours && !r.rooms.ours.error) {
     const x = r.rooms.ours;
     parts.push(`### Rooms (securechat only)
 
@@ -87,12 +189,13 @@ ${Object.entries(r.admission)
 `);
   }
   if (r.crypto) {
-    parts.push(`### Client crypto (one core)
+    parts.push(`### Client crypto (one core, medians of 3 timed rounds after warm-up)
 
 | operation | rate |
 |---|---|
 ${r.crypto.map((c) => `| ${c.label} | ${fmt(c.perSecond)} ${c.unit} |`).join('\n')}
 `);
   }
+  if (r.notes?.length) parts.push(`Notes:\n\n${r.notes.map((n) => `- ${n}`).join('\n')}\n`);
   return parts.filter(Boolean).join('\n');
 }

@@ -1,73 +1,140 @@
-// `npm run bench`: our server against ngircd, InspIRCd and a bare Node forwarder, same
-// machine, same workload, same run. Server on CPU 0, load generator on CPU 1. Results are
-// printed, appended to bench/RESULTS.md and written to bench/results/latest.json.
+// `npm run bench`: our server against ngircd, InspIRCd and a bare Node forwarder, on the same
+// machine, with the same workload, in the same run. Server on CPU 0, load generator (a
+// separate process) on CPU 1. Results are printed, appended to bench/RESULTS.md and written
+// to bench/results/latest.json. See bench/README.md.
 //
-//   npm run bench                       default run (3 repetitions, medians)
-//   npm run bench -- --quick            small counts, 1 repetition (smoke test)
-//   npm run bench -- --large            idle scale with 10,000 clients
-//   npm run bench -- --only relay,idle  any of: relay, rtt, idle, admission, crypto, rooms
-//   npm run bench -- --peers ours,bare  any of: ours, bare, ngircd, inspircd
+//   npm run bench                          3 repetitions per scenario, medians
+//   npm run bench -- --quick               small counts, 1 repetition (smoke test; not appended
+//                                          to RESULTS.md unless --record)
+//   npm run bench -- --large               idle scale with 10,000 clients
+//   npm run bench -- --only relay,idle     relay (50 pairs, 1 pair, round trip), rtt, idle,
+//                                          admission, crypto, rooms
+//   npm run bench -- --peers ours,bare     any of ours, bare, ngircd, inspircd
+//   npm run bench -- --reps 5              repetitions (default 3; 1 with --quick)
 import { execFileSync, spawn } from 'node:child_process';
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { machine, rssBytes } from './lib/proc.mjs';
+import { loadAverage, machine, nofilePrefix, rssBytes } from './lib/proc.mjs';
 import { medianOf } from './lib/stats.mjs';
-import { ensurePackages, TARGETS } from './servers.mjs';
+import { renderReport } from './report.mjs';
+import {
+  ensurePackages,
+  killAll,
+  makeCertificate,
+  oursAvailable,
+  SERVER_CPU,
+  TARGETS,
+} from './servers.mjs';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const SCENARIOS = ['relay', 'rtt', 'idle', 'admission', 'crypto', 'rooms'];
+const PEERS = ['ours', 'bare', 'ngircd', 'inspircd'];
+
+function usage(message) {
+  console.error(`${message}
+usage: npm run bench -- [--quick] [--large] [--only ${SCENARIOS.join(',')}]
+                        [--peers ${PEERS.join(',')}] [--reps N] [--record]`);
+  process.exit(2);
+}
 
 const argv = process.argv.slice(2);
-const flag = (name) => argv.includes(`--${name}`);
-const option = (name, fallback) => {
-  const i = argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : argv[i + 1];
-};
-const quick = flag('quick');
-const large = flag('large');
-const only = new Set(option('only', 'relay,rtt,idle,admission,crypto,rooms').split(','));
-let peers = option('peers', 'ours,bare,ngircd,inspircd').split(',');
-const reps = quick ? 1 : Number(option('reps', 3));
-const LOADGEN_CPU = process.env.BENCH_LOADGEN_CPU ?? '1';
-const ROOT = new URL('..', import.meta.url).pathname;
-const started = new Date();
+const FLAGS = new Set(['quick', 'large', 'record']);
+const VALUED = new Set(['only', 'peers', 'reps']);
+const options = {};
+for (let i = 0; i < argv.length; i++) {
+  const name = argv[i].replace(/^--/, '');
+  if (FLAGS.has(name)) options[name] = true;
+  else if (VALUED.has(name) && argv[i + 1] !== undefined) options[name] = argv[++i];
+  else usage(`unknown or incomplete option: ${argv[i]}`);
+}
+const quick = Boolean(options.quick);
+const large = Boolean(options.large);
+const only = new Set((options.only ?? SCENARIOS.join(',')).split(','));
+for (const s of only) if (!SCENARIOS.includes(s)) usage(`unknown scenario: ${s}`);
+if (only.has('relay')) only.add('rtt'); // "relay" means all three relay scenarios
+let peers = (options.peers ?? PEERS.join(',')).split(',');
+for (const p of peers) if (!PEERS.includes(p)) usage(`unknown peer: ${p}`);
+const reps = Number(options.reps ?? (quick ? 1 : 3));
+if (!Number.isInteger(reps) || reps < 1 || reps > 20) usage('--reps must be 1..20');
 
+const notes = [];
+const note = (text) => {
+  notes.push(text);
+  console.error(`note: ${text}`);
+};
+
+const LOADGEN_CPU = process.env.BENCH_LOADGEN_CPU ?? (cpus().length > 1 ? '1' : '0');
+if (LOADGEN_CPU === SERVER_CPU)
+  note(`only one CPU: server and load generator share CPU ${SERVER_CPU}`);
+
+// Peers: the IRC daemons are Debian packages, installed when missing.
 const missing = ensurePackages({
   ...(peers.includes('ngircd') ? { ngircd: 'ngircd' } : {}),
   ...(peers.includes('inspircd') ? { inspircd: 'inspircd' } : {}),
   taskset: 'util-linux',
+  prlimit: 'util-linux',
+  ...(existsSync(join(ROOT, 'dist/server/certs.js')) ? {} : { openssl: 'openssl' }),
 });
-if (missing.length > 0) {
-  console.error(`could not install ${missing.join(', ')}: leaving those peers out`);
-  peers = peers.filter((p) => !missing.includes(p));
+if (missing.includes('util-linux')) usage('taskset/prlimit (util-linux) are required');
+for (const peer of ['ngircd', 'inspircd']) {
+  if (peers.includes(peer) && missing.includes(peer)) {
+    note(`${peer} could not be installed: left out of this run`);
+    peers = peers.filter((p) => p !== peer);
+  }
 }
+if (peers.includes('ours') && !oursAvailable()) {
+  note('our server is not built (dist/cli.js missing): left out of this run');
+  peers = peers.filter((p) => p !== 'ours');
+}
+if (peers.length === 0) usage('no server left to measure');
 
-// One throwaway ECDSA P-256 certificate for every server (never committed).
-const dir = mkdtempSync(join(tmpdir(), 'securechat-bench-'));
-const { generateSelfSignedCertificate } = await import(
-  new URL('../dist/server/certs.js', import.meta.url).href
-);
-const generated = await generateSelfSignedCertificate('bench');
-const cert = { certPath: join(dir, 'bench.crt'), keyPath: join(dir, 'bench.key') };
-writeFileSync(cert.certPath, generated.certPem);
-writeFileSync(cert.keyPath, generated.keyPem, { mode: 0o600 });
+process.on('SIGINT', () => {
+  killAll();
+  process.exit(130);
+});
+process.on('exit', killAll);
 
-function loadgen(args, { input } = {}) {
+// One throwaway ECDSA P-256 certificate for every server (temp dir, never committed).
+const certDir = mkdtempSync(join(tmpdir(), 'securechat-bench-'));
+const cert = await makeCertificate(certDir);
+
+const counts = {
+  relay50: { pairs: 50, messages: quick ? 200 : 2000, window: 32, warmup: quick ? 50 : 300 },
+  relay1: { pairs: 1, messages: quick ? 2000 : 30_000, window: 32, warmup: quick ? 200 : 2000 },
+  rtt: { pairs: 1, messages: quick ? 300 : 3000, window: 1, warmup: quick ? 50 : 300 },
+  grace: quick ? 1000 : 2000,
+  idle: large ? 10_000 : quick ? 200 : 2000,
+  admission: quick ? 100 : 500,
+  admissionConcurrency: 8,
+  roomMembers: quick ? 100 : 1000,
+  cryptoSeconds: quick ? 0.5 : 2,
+};
+
+/** Runs a bench script on the load-generator CPU; resolves with its last JSON line. */
+function loadgen(script, args, { onLine, prefix = [] } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(
+    const command = [
+      ...prefix,
       'taskset',
-      ['-c', LOADGEN_CPU, process.execPath, join(ROOT, 'bench/loadgen.mjs'), ...args],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    );
+      '-c',
+      LOADGEN_CPU,
+      process.execPath,
+      join(ROOT, 'bench', script),
+      ...args,
+    ];
+    const proc = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
+    let pending = '';
     proc.stdout.on('data', (d) => {
       out += d;
-      input?.(String(d), proc);
+      pending += d;
+      let newline = pending.indexOf('\n');
+      while (newline !== -1) {
+        onLine?.(pending.slice(0, newline), proc);
+        pending = pending.slice(newline + 1);
+        newline = pending.indexOf('\n');
+      }
     });
     proc.on('exit', (code) => {
       const last = out.trim().split('\n').pop();
@@ -76,39 +143,50 @@ function loadgen(args, { input } = {}) {
         if (parsed.error) reject(new Error(parsed.error));
         else resolve(parsed);
       } catch {
-        reject(new Error(`loadgen exited ${code}: ${out.slice(-300)}`));
+        reject(new Error(`${script} exited ${code}: ${out.slice(-300)}`));
       }
     });
   });
 }
 
-async function withServer(name, fn) {
-  const target = await TARGETS[name](cert);
-  try {
-    return await fn(target);
-  } finally {
-    await target.stop();
+const targetArgs = (target) => [
+  '--port',
+  String(target.port),
+  '--ca',
+  cert.certPath,
+  '--server-pid',
+  String(target.pid),
+];
+
+/** Runs `fn` against each peer `reps` times, a fresh server each time; keeps medians. */
+async function medianRuns(label, fn, targets = peers, serverOptions = {}) {
+  const out = {};
+  for (const peer of targets) {
+    const runs = [];
+    for (let r = 0; r < reps; r++) {
+      const target = await TARGETS[peer](cert, serverOptions);
+      try {
+        runs.push(await fn(target));
+      } catch (error) {
+        console.error(`  ${label} ${peer}: ${error.message}`);
+      } finally {
+        await target.stop();
+      }
+    }
+    if (runs.length > 0) out[peer] = medianOf(runs);
+    else out[peer] = { error: 'every repetition failed' };
+    console.error(`  ${label} ${peer}: ${JSON.stringify(out[peer]).slice(0, 240)}`);
   }
+  return out;
 }
 
-const scenarios = {
-  relay50: { pairs: 50, messages: quick ? 300 : 2000, window: 32, warmup: quick ? 50 : 300 },
-  relay1: { pairs: 1, messages: quick ? 2000 : 30000, window: 32, warmup: quick ? 200 : 2000 },
-  rtt: { pairs: 1, messages: quick ? 300 : 3000, window: 1, warmup: quick ? 50 : 300 },
-};
-
-async function relayScenario(name, scenario) {
-  return medianRuns(name, async (target) =>
-    loadgen([
+function relayScenario(label, scenario) {
+  return medianRuns(label, async (target) => {
+    const result = await loadgen('loadgen.mjs', [
       'relay',
       '--proto',
       target.proto,
-      '--port',
-      String(target.port),
-      '--ca',
-      cert.certPath,
-      '--server-pid',
-      String(target.pid),
+      ...targetArgs(target),
       '--pairs',
       String(scenario.pairs),
       '--messages',
@@ -117,57 +195,41 @@ async function relayScenario(name, scenario) {
       String(scenario.window),
       '--warmup',
       String(scenario.warmup),
-    ]).then(flatten),
-  );
-}
-
-function flatten(result) {
-  const { latencyMs, ...rest } = result;
-  return {
-    ...rest,
-    p50Ms: latencyMs.p50,
-    p90Ms: latencyMs.p90,
-    p99Ms: latencyMs.p99,
-    maxMs: latencyMs.max,
-  };
-}
-
-/** Runs `fn` against each peer `reps` times (a fresh server each time) and keeps medians. */
-async function medianRuns(label, fn, targets = peers) {
-  const out = {};
-  for (const peer of targets) {
-    const runs = [];
-    for (let r = 0; r < reps; r++) {
-      try {
-        runs.push(await withServer(peer, fn));
-      } catch (error) {
-        console.error(`  ${label} ${peer}: ${error.message}`);
-      }
-    }
-    if (runs.length > 0) out[peer] = medianOf(runs);
-    console.error(`  ${label} ${peer}: ${JSON.stringify(out[peer] ?? 'failed').slice(0, 220)}`);
-  }
-  return out;
+      '--grace',
+      String(counts.grace),
+      '--timeout',
+      '600',
+    ]);
+    const { latencyMs, ...rest } = result;
+    return {
+      ...rest,
+      p50Ms: latencyMs.p50,
+      p90Ms: latencyMs.p90,
+      p99Ms: latencyMs.p99,
+      maxMs: latencyMs.max,
+    };
+  });
 }
 
 async function idleScenario() {
-  const count = large ? 10_000 : quick ? 300 : 2000;
-  const limit = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
-  if (limit < count + 200)
-    throw new Error(
-      `ulimit -n is ${limit}: raise it to at least ${count + 200} for ${count} idle clients`,
-    );
+  const count = counts.idle;
+  // Each side holds `count` sockets (plus the probe, listeners, logs, libraries).
+  const { prefix, limit } = nofilePrefix(count + 256);
+  console.error(`  idle: ${count} clients, file descriptor limit ${limit} per process`);
   return medianRuns(
     'idle',
     async (target) => {
       await new Promise((r) => setTimeout(r, 500));
-      const baseline = rssBytes(target.pid);
-      let holding;
-      const result = await loadgen(
+      const baselineRss = rssBytes(target.pid);
+      let held;
+      await loadgen(
+        'loadgen.mjs',
         [
           'idle',
           '--proto',
-          target.proto === 'sc' ? 'sc2' : 'irc',
+          target.proto,
+          '--kind',
+          target.kind === 'ours' || target.kind === 'bare' ? target.kind : 'irc',
           '--port',
           String(target.port),
           '--ca',
@@ -175,112 +237,104 @@ async function idleScenario() {
           '--count',
           String(count),
           '--probes',
-          '50',
+          quick ? '20' : '50',
           '--timeout',
-          '300',
+          large ? '900' : '300',
         ],
         {
-          input: (chunk, proc) => {
-            for (const line of chunk.split('\n')) {
-              if (line.startsWith('{"holding"')) {
-                holding = JSON.parse(line);
-                setTimeout(() => {
-                  holding.rss = rssBytes(target.pid);
-                  proc.stdin.write('PROBE\n');
-                }, 1500);
-              } else if (line.startsWith('{"probe"')) {
-                holding.probe = JSON.parse(line).probe;
-                proc.stdin.end();
-              }
+          prefix,
+          onLine: (line, proc) => {
+            if (line.startsWith('{"holding"')) {
+              held = JSON.parse(line);
+              // Let allocations settle, read the RSS, then probe the loaded event loop.
+              setTimeout(() => {
+                held.rss = rssBytes(target.pid);
+                proc.stdin.write('PROBE\n');
+              }, 2000);
+            } else if (line.startsWith('{"probe"')) {
+              held.probe = JSON.parse(line).probe;
+              proc.stdin.end();
             }
           },
         },
-      ).catch((e) => (holding?.probe ? holding : Promise.reject(e)));
-      void result;
+      ).catch((error) => {
+        if (!held?.probe) throw error;
+      });
+      if (!held?.probe) throw new Error('idle: no probe result');
+      if (held.helloNote) note(`idle ${target.name}: ${held.helloNote}`);
+      if (held.retries || held.failures)
+        note(
+          `idle ${target.name}: ${held.retries} registration(s) retried, ${held.failures} failed after 3 attempts (first error: ${held.firstFailure})`,
+        );
       return {
-        clients: holding.holding,
-        rssPerConnectionKiB: (holding.rss - baseline) / holding.holding / 1024,
-        rssMiB: holding.rss / 1024 / 1024,
-        probeP50Ms: holding.probe.p50,
-        probeP99Ms: holding.probe.p99,
+        clients: held.holding,
+        failures: held.failures,
+        retries: held.retries,
+        firstFailure: held.firstFailure,
+        hello: held.hello,
+        probeKind: held.probeKind,
+        registrationSeconds: held.registrationSeconds,
+        rssPerConnectionKiB: (held.rss - baselineRss) / held.holding / 1024,
+        rssBaselineMiB: baselineRss / 1024 / 1024,
+        rssMiB: held.rss / 1024 / 1024,
+        lagBaselineP50Ms: held.baseline.p50,
+        lagBaselineP99Ms: held.baseline.p99,
+        lagP50Ms: held.probe.p50,
+        lagP99Ms: held.probe.p99,
+        lagMaxMs: held.probe.max,
+        lagTimeouts: held.probe.timeouts,
       };
     },
-    peers.filter((p) => p !== 'bare'),
+    peers,
+    { prefix },
+  );
+}
+
+function admissionRuns(label, proto, targets) {
+  return medianRuns(
+    label,
+    (target) =>
+      loadgen('loadgen.mjs', [
+        'admission',
+        '--proto',
+        proto,
+        ...targetArgs(target),
+        '--count',
+        String(counts.admission),
+        '--concurrency',
+        String(counts.admissionConcurrency),
+        '--timeout',
+        '600',
+      ]),
+    targets,
   );
 }
 
 async function admissionScenario() {
-  const count = quick ? 100 : 400;
-  const out = {};
-  for (const [label, proto, targets] of [
-    ['v1', 'sc', peers.filter((p) => p !== 'ngircd' && p !== 'inspircd')],
-    ['v2', 'sc2', peers.filter((p) => p === 'ours')],
-    ['irc', 'irc', peers.filter((p) => p === 'ngircd' || p === 'inspircd')],
-  ]) {
-    const results = await medianRuns(
-      `admission ${label}`,
-      (target) =>
-        loadgen([
-          'admission',
-          '--proto',
-          proto,
-          '--port',
-          String(target.port),
-          '--ca',
-          cert.certPath,
-          '--server-pid',
-          String(target.pid),
-          '--count',
-          String(count),
-          '--concurrency',
-          '4',
-        ]),
-      targets,
-    );
-    for (const [peer, result] of Object.entries(results))
-      out[`${peer}${label === 'irc' ? '' : ` ${label}`}`] = result;
-  }
-  return out;
+  const sc = peers.filter((p) => p === 'ours' || p === 'bare');
+  const irc = peers.filter((p) => p === 'ngircd' || p === 'inspircd');
+  const out = {
+    ...(await admissionRuns('admission v1', 'sc', sc)),
+    ...(await admissionRuns('admission irc', 'irc', irc)),
+  };
+  // The v2 hello with the identity proof (two Ed25519 verifications on the server).
+  const v2 = peers.includes('ours') ? await admissionRuns('admission v2', 'sc2', ['ours']) : {};
+  return { v1: out, v2 };
 }
 
-async function roomsScenario() {
-  const members = quick ? 100 : 1000;
+function roomsScenario() {
   return medianRuns(
     'rooms',
     async (target) => {
-      const result = await new Promise((resolve, reject) => {
-        const proc = spawn(
-          'taskset',
-          [
-            '-c',
-            LOADGEN_CPU,
-            process.execPath,
-            join(ROOT, 'bench/rooms.mjs'),
-            '--port',
-            String(target.port),
-            '--ca',
-            cert.certPath,
-            '--server-pid',
-            String(target.pid),
-            '--members',
-            String(members),
-            '--senders',
-            '10',
-            '--messages',
-            quick ? '20' : '100',
-          ],
-          { stdio: ['ignore', 'pipe', 'inherit'] },
-        );
-        let out = '';
-        proc.stdout.on('data', (d) => (out += d));
-        proc.on('exit', () => {
-          try {
-            resolve(JSON.parse(out.trim().split('\n').pop()));
-          } catch {
-            reject(new Error(out));
-          }
-        });
-      });
+      const result = await loadgen('rooms.mjs', [
+        ...targetArgs(target),
+        '--members',
+        String(counts.roomMembers),
+        '--senders',
+        '10',
+        '--messages',
+        quick ? '20' : '100',
+      ]);
       return {
         members: result.members,
         fanoutP50Ms: result.fanoutMs.p50,
@@ -291,41 +345,72 @@ async function roomsScenario() {
         expected: result.busy.expected,
       };
     },
-    peers.filter((p) => p === 'ours'),
+    ['ours'],
   );
 }
 
 const results = {
-  date: started.toISOString(),
+  date: new Date().toISOString(),
   machine: machine(),
   command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
   peers,
   reps,
+  quick,
+  counts,
+  cpus: { server: SERVER_CPU, loadgen: LOADGEN_CPU },
+  certificate: cert.source,
+  loadAverageBefore: loadAverage(),
+  versions: {
+    ngircd: peers.includes('ngircd')
+      ? execFileSync('sh', ['-c', 'ngircd --version | head -1'], { encoding: 'utf8' }).trim()
+      : undefined,
+    inspircd: peers.includes('inspircd')
+      ? execFileSync('inspircd', ['--version'], { encoding: 'utf8' }).trim()
+      : undefined,
+  },
+  notes,
 };
-console.error(
-  `bench on ${results.machine.model} (${results.machine.cores} cores), Node ${results.machine.node}; peers: ${peers.join(', ')}`,
-);
-if (only.has('relay')) {
-  results.relay50 = await relayScenario('relay 50 pairs', scenarios.relay50);
-  results.relay1 = await relayScenario('relay 1 pair', scenarios.relay1);
-}
-if (only.has('rtt')) results.rtt = await relayScenario('round trip (1 in flight)', scenarios.rtt);
-if (only.has('idle')) results.idle = await idleScenario().catch((e) => ({ error: e.message }));
-if (only.has('admission')) results.admission = await admissionScenario();
-if (only.has('rooms') && peers.includes('ours')) results.rooms = await roomsScenario();
-if (only.has('crypto')) {
-  results.crypto = JSON.parse(
-    execFileSync(
-      'taskset',
-      ['-c', LOADGEN_CPU, process.execPath, join(ROOT, 'bench/crypto.mjs'), quick ? '0.5' : '2'],
-      { encoding: 'utf8' },
-    ),
+if (results.loadAverageBefore[0] > 0.5)
+  note(
+    `the machine was not idle when the run started (load average ${results.loadAverageBefore.join(' ')}): other work competes for the two cores`,
   );
+console.error(
+  `bench on ${results.machine.model} (${results.machine.cores} cores), Node ${results.machine.node}; peers: ${peers.join(', ')}; ${reps} repetition(s)`,
+);
+
+try {
+  if (only.has('relay')) {
+    results.relay50 = await relayScenario('relay 50 pairs', counts.relay50);
+    results.relay1 = await relayScenario('relay 1 pair', counts.relay1);
+  }
+  if (only.has('rtt')) results.rtt = await relayScenario('round trip (1 in flight)', counts.rtt);
+  if (only.has('idle')) results.idle = await idleScenario().catch((e) => ({ error: e.message }));
+  if (only.has('admission')) results.admission = await admissionScenario();
+  if (only.has('rooms') && peers.includes('ours')) results.rooms = await roomsScenario();
+  if (only.has('crypto') && existsSync(join(ROOT, 'dist/protocol/index.js')))
+    results.crypto = await loadgen('crypto.mjs', [String(counts.cryptoSeconds)]);
+} finally {
+  rmSync(certDir, { recursive: true, force: true });
+}
+results.loadAverageAfter = loadAverage();
+
+for (const [scenario, data] of Object.entries({
+  relay50: results.relay50,
+  relay1: results.relay1,
+  rtt: results.rtt,
+})) {
+  for (const [peer, r] of Object.entries(data ?? {})) {
+    if (r.stranded > 0 || r.lost > 0 || r.unsent > 0)
+      note(
+        `${scenario} ${peer}: ${r.stranded} message(s) stranded (arrived only after more input, up to ${Math.round(r.strandedLatencyMaxMs ?? 0)} ms late), ${r.lost} lost, ${r.unsent} never sent (window stalled) of ${r.sent + r.unsent}, over ${r.runs} run(s)`,
+      );
+    if (r.serverErrors > 0)
+      note(`${scenario} ${peer}: ${r.serverErrors} error frame(s), first: ${r.firstServerError}`);
+  }
 }
 
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
 writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-const { renderReport } = await import('./report.mjs');
 const report = renderReport(results);
 console.log(report);
 const resultsFile = join(ROOT, 'bench/RESULTS.md');
@@ -334,6 +419,5 @@ if (!existsSync(resultsFile))
     resultsFile,
     '# Benchmark results\n\nAppended by `npm run bench`; newest last. See bench/README.md for what each figure means.\n',
   );
-if (!quick) appendFileSync(resultsFile, `\n${report}\n`);
-else console.error('(quick run: not appended to bench/RESULTS.md)');
-void readFileSync;
+if (!quick || options.record) appendFileSync(resultsFile, `\n${report}\n`);
+else console.error('(quick run: not appended to bench/RESULTS.md; add --record to append)');

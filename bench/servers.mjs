@@ -1,17 +1,21 @@
-// Starts and stops the servers under test, each pinned to CPU 0 with room for many fds.
+// Starts and stops the servers under test, each pinned to CPU 0 (taskset) and given room for
+// many descriptors (prlimit, when needed), all on 127.0.0.1 with the same throwaway cert.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { commandName } from './lib/proc.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? '0';
+export const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? '0';
+const HOST = '127.0.0.1'; // the only network target, ever
 
 export function freePort() {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
       const { port } = server.address();
       server.close(() => resolve(port));
     });
@@ -21,9 +25,10 @@ export function freePort() {
 async function waitForPort(port, proc, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}`);
+    if (proc.exitCode !== null)
+      throw new Error(`server exited with ${proc.exitCode}: ${proc.output().slice(-400)}`);
     const open = await new Promise((resolve) => {
-      const socket = netConnect({ host: '127.0.0.1', port });
+      const socket = netConnect({ host: HOST, port });
       socket.once('connect', () => {
         socket.destroy();
         resolve(true);
@@ -33,36 +38,59 @@ async function waitForPort(port, proc, timeoutMs = 20_000) {
     if (open) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`nothing listens on ${port} after ${timeoutMs} ms`);
+  throw new Error(`nothing listens on ${HOST}:${port} after ${timeoutMs} ms`);
 }
 
-function launch(command, args) {
-  // taskset pins the CPU (it execs, so the pid is the server's). The idle run needs about
-  // 10,000 descriptors per side: bench/run.mjs checks `ulimit -n` before it starts.
-  const proc = spawn('taskset', ['-c', SERVER_CPU, command, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+const running = new Set();
+/** Kills whatever is still running (called on exit and on Ctrl-C by bench/run.mjs). */
+export function killAll() {
+  for (const proc of running) if (proc.exitCode === null) proc.kill('SIGKILL');
+}
+
+function launch(command, args, { prefix = [], cwd } = {}) {
+  // prlimit and taskset both exec, so the child's pid is the server's own.
+  const argv = [...prefix, 'taskset', '-c', SERVER_CPU, command, ...args];
+  const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd });
   let output = '';
-  proc.stdout.on('data', (d) => (output += d));
-  proc.stderr.on('data', (d) => (output += d));
+  const keep = (d) => {
+    output = (output + d).slice(-8192);
+  };
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
   proc.output = () => output;
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   return proc;
 }
 
-/** The pid of the server process itself (below prlimit and taskset, which exec). */
-function serverPid(proc) {
-  return proc.pid;
+async function started(name, proc, port, extra = {}) {
+  await waitForPort(port, proc);
+  const comm = commandName(proc.pid);
+  if (comm === 'taskset' || comm === 'prlimit')
+    throw new Error(`${name}: pid ${proc.pid} is still ${comm}, not the server`);
+  return {
+    name,
+    port,
+    pid: proc.pid,
+    proc,
+    stop: async () => {
+      await stopProcess(proc, extra.stopSignal);
+      if (extra.dir) rmSync(extra.dir, { recursive: true, force: true });
+    },
+    ...extra,
+  };
 }
 
-async function stopProcess(proc) {
-  if (proc.exitCode !== null) return;
-  proc.kill('SIGTERM');
+async function stopProcess(proc, signal = 'SIGTERM') {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  proc.kill(signal);
   const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-  await new Promise((resolve) => proc.once('exit', resolve));
+  await exited;
   clearTimeout(timer);
 }
 
-function has(command) {
+export function has(command) {
   try {
     execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
     return true;
@@ -71,17 +99,25 @@ function has(command) {
   }
 }
 
-/** Installs Debian packages for missing commands ({ command: package }); returns what is still missing. */
+/**
+ * Installs the Debian packages of missing commands ({ command: package }) with apt-get
+ * (sudo when not root); returns the packages still missing afterwards.
+ */
 export function ensurePackages(commands) {
-  const missing = Object.entries(commands)
-    .filter(([command]) => !has(command))
-    .map(([, pkg]) => pkg);
+  const missing = [
+    ...new Set(
+      Object.entries(commands)
+        .filter(([command]) => !has(command))
+        .map(([, pkg]) => pkg),
+    ),
+  ];
   if (missing.length > 0) {
     const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
-    const install = `${sudo}apt-get install -y -qq ${missing.join(' ')}`;
+    const install = `DEBIAN_FRONTEND=noninteractive ${sudo}apt-get install -y -qq ${missing.join(' ')}`;
+    console.error(`installing ${missing.join(', ')} (${sudo}apt-get install -y)`);
     try {
       execFileSync('sh', ['-c', `${install} || (${sudo}apt-get update -qq && ${install})`], {
-        stdio: 'ignore',
+        stdio: ['ignore', 'ignore', 'inherit'],
       });
     } catch {
       // reported by the caller
@@ -92,77 +128,118 @@ export function ensurePackages(commands) {
     .map(([, pkg]) => pkg);
 }
 
+/**
+ * Writes one ECDSA P-256 certificate and key for every server into `dir`: with the project's
+ * generator (dist/server/certs.js) when built, otherwise with the openssl CLI.
+ */
+export async function makeCertificate(dir) {
+  const cert = { certPath: join(dir, 'bench.crt'), keyPath: join(dir, 'bench.key') };
+  const generator = join(ROOT, 'dist/server/certs.js');
+  if (existsSync(generator)) {
+    const { generateSelfSignedCertificate } = await import(generator);
+    const generated = await generateSelfSignedCertificate('bench');
+    writeFileSync(cert.certPath, generated.certPem);
+    writeFileSync(cert.keyPath, generated.keyPem, { mode: 0o600 });
+    cert.source = 'dist/server/certs.js';
+  } else {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-sha256',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=bench',
+        '-keyout',
+        cert.keyPath,
+        '-out',
+        cert.certPath,
+      ],
+      { stdio: 'ignore' },
+    );
+    cert.source = 'openssl';
+  }
+  return cert;
+}
+
+/** True once `npm run build` has produced our server. */
+export function oursAvailable() {
+  return existsSync(join(ROOT, 'dist/cli.js'));
+}
+
 function render(template, values) {
   return readFileSync(new URL(`peers/${template}`, import.meta.url), 'utf8').replace(
     /\{\{(\w+)\}\}/g,
-    (_, key) => values[key],
+    (_, key) => {
+      if (!(key in values)) throw new Error(`${template}: no value for {{${key}}}`);
+      return String(values[key]);
+    },
   );
 }
 
-/** Every server speaks TLS on `port`; `proto` tells the load generator what to speak. */
+/**
+ * Every server speaks TLS on 127.0.0.1:`port`; `proto` tells the load generator what to
+ * speak (`sc` = securechat line protocol, `irc`). `options.prefix` is a command prefix
+ * (prlimit) for the idle scale.
+ */
 export const TARGETS = {
-  async ours(cert) {
+  async ours(cert, options = {}) {
     const port = await freePort();
-    const proc = launch(process.execPath, [
-      join(ROOT, 'bin/securechat'),
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--cert',
-      cert.certPath,
-      '--key',
-      cert.keyPath,
-      '--data',
-      ':memory:',
-      '--no-rate-limit',
-      '--max-per-ip',
-      '1000000',
-      '--max-connections',
-      '1000000',
-      '--max-send-queue',
-      '16m',
-      '--no-lobby',
-      '--idle-timeout',
-      '0',
-      '--hello-timeout',
-      '120s',
-      '--handshake-timeout',
-      '120s',
-      '--log-level',
-      'warn',
-    ]);
-    await waitForPort(port, proc);
-    return {
-      name: 'securechat',
-      proto: 'sc',
-      port,
-      pid: serverPid(proc),
-      stop: () => stopProcess(proc),
-      proc,
-    };
+    // Flood control and per-address caps lifted, as for the IRC daemons; the relay path,
+    // validation and slow-reader protection stay as shipped.
+    const proc = launch(
+      process.execPath,
+      [
+        join(ROOT, 'bin/securechat'),
+        'serve',
+        '--host',
+        HOST,
+        '--port',
+        String(port),
+        '--cert',
+        cert.certPath,
+        '--key',
+        cert.keyPath,
+        '--data',
+        ':memory:',
+        '--no-rate-limit',
+        '--max-per-ip',
+        '1000000',
+        '--max-connections',
+        '1000000',
+        '--max-send-queue',
+        '16m',
+        '--no-lobby',
+        '--idle-timeout',
+        '0',
+        '--hello-timeout',
+        '120s',
+        '--handshake-timeout',
+        '120s',
+        '--log-level',
+        'warn',
+      ],
+      options,
+    );
+    return started('securechat', proc, port, { proto: 'sc', kind: 'ours' });
   },
-  async bare(cert) {
+  async bare(cert, options = {}) {
     const port = await freePort();
-    const proc = launch(process.execPath, [
-      join(ROOT, 'bench/bare-forwarder.mjs'),
-      String(port),
-      cert.certPath,
-      cert.keyPath,
-    ]);
-    await waitForPort(port, proc);
-    return {
-      name: 'bare node forwarder',
-      proto: 'sc',
-      port,
-      pid: serverPid(proc),
-      stop: () => stopProcess(proc),
-      proc,
-      v1Only: true,
-    };
+    const proc = launch(
+      process.execPath,
+      [join(ROOT, 'bench/bare-forwarder.mjs'), String(port), cert.certPath, cert.keyPath],
+      options,
+    );
+    return started('bare Node forwarder', proc, port, { proto: 'sc', kind: 'bare' });
   },
-  async ngircd(cert) {
+  async ngircd(cert, options = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'bench-ngircd-'));
     const port = await freePort();
     writeFileSync(
@@ -175,18 +252,14 @@ export const TARGETS = {
         PLAIN_PORT: await freePort(),
       }),
     );
-    const proc = launch('ngircd', ['-n', '-f', join(dir, 'ngircd.conf')]);
-    await waitForPort(port, proc);
-    return {
-      name: 'ngircd',
-      proto: 'irc',
-      port,
-      pid: serverPid(proc),
-      stop: () => stopProcess(proc),
-      proc,
-    };
+    mkdirSync(join(dir, 'conf.d'));
+    const proc = launch('ngircd', ['--nodaemon', '--config', join(dir, 'ngircd.conf')], {
+      ...options,
+      cwd: dir,
+    });
+    return started('ngircd', proc, port, { proto: 'irc', kind: 'ngircd', dir });
   },
-  async inspircd(cert) {
+  async inspircd(cert, options = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'bench-inspircd-'));
     const port = await freePort();
     writeFileSync(join(dir, 'motd.txt'), 'bench\n');
@@ -199,19 +272,18 @@ export const TARGETS = {
         TLS_PORT: port,
       }),
     );
-    const proc = launch('inspircd', [
-      '--nofork',
-      '--runasroot',
-      `--config=${join(dir, 'inspircd.conf')}`,
-    ]);
-    await waitForPort(port, proc);
-    return {
-      name: 'inspircd',
+    // InspIRCd 3.15 segfaults on SIGTERM here (and raises its own core limit): stop it with
+    // SIGKILL, from a temp cwd, so no core file lands in the checkout.
+    const proc = launch(
+      'inspircd',
+      ['--nofork', '--runasroot', `--config=${join(dir, 'inspircd.conf')}`],
+      { ...options, cwd: dir },
+    );
+    return started('InspIRCd', proc, port, {
       proto: 'irc',
-      port,
-      pid: serverPid(proc),
-      stop: () => stopProcess(proc),
-      proc,
-    };
+      kind: 'inspircd',
+      dir,
+      stopSignal: 'SIGKILL',
+    });
   },
 };

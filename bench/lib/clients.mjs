@@ -3,13 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:tls';
 
-const LINE = 10;
+const HOST = '127.0.0.1'; // the only network target, ever
 
-/** A TLS connection that splits incoming data into lines and hands them to `onLine`. */
+/**
+ * A TLS connection to 127.0.0.1:`port` that splits incoming data into lines (LF or CRLF)
+ * and hands them to `onLine`. The server certificate is checked against `ca`; the host
+ * name is not (every server uses the same throwaway certificate).
+ */
 export function openLineSocket({ port, ca, onLine, onClose }) {
   return new Promise((resolve, reject) => {
     const socket = connect({
-      host: '127.0.0.1',
+      host: HOST,
       port,
       ca: ca ? [ca] : undefined,
       rejectUnauthorized: Boolean(ca),
@@ -111,8 +115,16 @@ export async function registerSecurechat({
       })}\n`,
     );
   }
-  await ready;
+  await ready.catch((error) => {
+    socket.destroy();
+    throw error;
+  });
   return socket;
+}
+
+/** "TLSv1.3 TLS_AES_256_GCM_SHA384": what a connection negotiated. */
+export function tlsDescription(socket) {
+  return `${socket.getProtocol()} ${socket.getCipher()?.standardName ?? '?'}`;
 }
 
 /** Pre-generated identities (signing is done per connection, key generation beforehand). */
@@ -127,8 +139,8 @@ export async function makeIdentities(count) {
 /** Registers on an IRC server (NICK/USER, waits for 001) and answers PINGs. */
 export async function registerIrc({ port, ca, name, onLine = () => {} }) {
   let welcomed;
-  const ready = new Promise((resolve) => {
-    welcomed = resolve;
+  const ready = new Promise((resolve, reject) => {
+    welcomed = { resolve, reject };
   });
   let socketRef;
   const socket = await openLineSocket({
@@ -140,7 +152,12 @@ export async function registerIrc({ port, ca, name, onLine = () => {} }) {
         return;
       }
       if (welcomed && / 001 /.test(line)) {
-        welcomed();
+        welcomed.resolve();
+        welcomed = undefined;
+        return;
+      }
+      if (welcomed && (/^ERROR /.test(line) || / 43[236] /.test(line))) {
+        welcomed.reject(new Error(`${name}: ${line}`));
         welcomed = undefined;
         return;
       }
@@ -149,6 +166,9 @@ export async function registerIrc({ port, ca, name, onLine = () => {} }) {
   });
   socketRef = socket;
   socket.write(`NICK ${name}\r\nUSER ${name} 0 * :bench\r\n`);
-  await ready;
+  await ready.catch((error) => {
+    socket.destroy();
+    throw error;
+  });
   return socket;
 }
