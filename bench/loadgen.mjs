@@ -15,7 +15,7 @@ import {
   registerSecurechat,
   tlsDescription,
 } from './lib/clients.mjs';
-import { cpuSeconds } from './lib/proc.mjs';
+import { cpuSeconds, machineBusySeconds } from './lib/proc.mjs';
 import { percentile } from './lib/stats.mjs';
 
 const [mode, ...rest] = process.argv.slice(2);
@@ -225,12 +225,14 @@ async function relay() {
 
   const cpu0 = serverPid ? cpuSeconds(serverPid) : Number.NaN;
   const ownCpu0 = process.cpuUsage();
+  const machine0 = machineBusySeconds();
   const t0 = process.hrtime.bigint();
   startPhase(MEASURED, perPair);
   const complete = await waitQuiet(() => received === pairs * perPair);
   // Read at once when complete; otherwise after the idle grace period (a few ticks at most).
   const cpu = serverPid ? cpuSeconds(serverPid) - cpu0 : Number.NaN;
   const ownCpu = process.cpuUsage(ownCpu0);
+  const machineCpu = machineBusySeconds() - machine0;
   const seconds = lastDelivery ? Number(lastDelivery - t0) / 1e9 : Number.NaN;
   sending = false;
   const sent = totalSent();
@@ -259,6 +261,9 @@ async function relay() {
     serverCpuSeconds: cpu,
     serverCpuShare: cpu / seconds,
     loadgenCpuShare: (ownCpu.user + ownCpu.system) / 1e6 / seconds,
+    // CPU used by anything else on the machine meanwhile (other work, the kernel's softirqs
+    // for loopback are mostly charged to the two processes): should stay near zero.
+    otherCpuSeconds: machineCpu - cpu - (ownCpu.user + ownCpu.system) / 1e6,
     messagesPerServerCpuSecond: delivered / cpu,
     latencyMs: {
       p50: percentile(sorted, 50),

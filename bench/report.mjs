@@ -95,7 +95,7 @@ export function renderReport(r) {
   const parts = [
     `## ${r.date.slice(0, 16).replace('T', ' ')} UTC — ${m.model}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}`,
     '',
-    `Command: \`${r.command}\` — ${r.reps === 1 ? 'one run' : `medians of ${r.reps} runs (message counts summed)`}; server pinned to CPU ${r.cpus.server}, load generator (a separate process) to CPU ${r.cpus.loadgen}; loopback; 128-byte payloads; load average before ${r.loadAverageBefore.join(' ')}, after ${r.loadAverageAfter?.join(' ') ?? '?'}.${versions(r)}`,
+    `Command: \`${r.command}\` — ${r.reps === 1 ? 'one run' : `medians of ${r.reps} runs (message counts summed)`}; server pinned to CPU ${r.cpus.server}, load generator (a separate process) to CPU ${r.cpus.loadgen}; loopback; 128-byte payloads; CPUs busy before the run ${fmt(100 * r.busyBefore)} %, after ${fmt(100 * r.busyAfter)} % (other work).${versions(r)}`,
     '',
   ];
   if (tls) parts.push(`TLS negotiated: ${tls}.`, '');

@@ -15,7 +15,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadAverage, machine, nofilePrefix, rssBytes } from './lib/proc.mjs';
+import { loadAverage, machine, machineBusy, nofilePrefix, rssBytes } from './lib/proc.mjs';
 import { medianOf } from './lib/stats.mjs';
 import { renderReport } from './report.mjs';
 import {
@@ -370,9 +370,11 @@ const results = {
   },
   notes,
 };
-if (results.loadAverageBefore[0] > 0.5)
+// The 1-minute load average still counts the build that just ran: sample the CPUs instead.
+results.busyBefore = await machineBusy(2000);
+if (results.busyBefore > 0.1)
   note(
-    `the machine was not idle when the run started (load average ${results.loadAverageBefore.join(' ')}): other work competes for the two cores`,
+    `the machine was not idle when the run started (${Math.round(100 * results.busyBefore)} % of all CPUs busy over 2 s): other work competes for the cores`,
   );
 console.error(
   `bench on ${results.machine.model} (${results.machine.cores} cores), Node ${results.machine.node}; peers: ${peers.join(', ')}; ${reps} repetition(s)`,
@@ -393,6 +395,7 @@ try {
   rmSync(certDir, { recursive: true, force: true });
 }
 results.loadAverageAfter = loadAverage();
+results.busyAfter = await machineBusy(2000);
 
 for (const [scenario, data] of Object.entries({
   relay50: results.relay50,
@@ -403,6 +406,10 @@ for (const [scenario, data] of Object.entries({
     if (r.stranded > 0 || r.lost > 0 || r.unsent > 0)
       note(
         `${scenario} ${peer}: ${r.stranded} message(s) stranded (arrived only after more input, up to ${Math.round(r.strandedLatencyMaxMs ?? 0)} ms late), ${r.lost} lost, ${r.unsent} never sent (window stalled) of ${r.sent + r.unsent}, over ${r.runs} run(s)`,
+      );
+    if (r.otherCpuSeconds > Math.max(0.05, 0.1 * r.serverCpuSeconds))
+      note(
+        `${scenario} ${peer}: other processes used ${r.otherCpuSeconds.toFixed(2)} CPU-s during the measured window (server: ${r.serverCpuSeconds.toFixed(2)}): figures disturbed`,
       );
     if (r.serverErrors > 0)
       note(`${scenario} ${peer}: ${r.serverErrors} error frame(s), first: ${r.firstServerError}`);

@@ -31,6 +31,27 @@ export function commandName(pid) {
   }
 }
 
+function cpuTimes() {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1);
+  const values = fields.map(Number);
+  const idle = values[3] + (values[4] ?? 0); // idle + iowait
+  return { idle, total: values.reduce((a, b) => a + b, 0) };
+}
+
+/** CPU seconds spent busy by the whole machine since boot (all CPUs, all processes). */
+export function machineBusySeconds() {
+  const { idle, total } = cpuTimes();
+  return (total - idle) / CLK_TCK;
+}
+
+/** Fraction of all CPUs busy over the next `ms` (from /proc/stat): is the machine quiet? */
+export async function machineBusy(ms = 1000) {
+  const a = cpuTimes();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const b = cpuTimes();
+  return b.total === a.total ? 0 : 1 - (b.idle - a.idle) / (b.total - a.total);
+}
+
 export function loadAverage() {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
 }
