@@ -10,8 +10,14 @@ const CARRIAGE_RETURN = 0x0d;
  * (the wire framing of protocol v1 and v2: one JSON object per `\n`-terminated line).
  *
  * The cap is enforced before the newline arrives: as soon as an unfinished line is
- * longer than `maxLineBytes`, `push` throws a fatal `E_FRAME_TOO_LONG` and the decoder
- * is dead (every later `push` throws the same error), as ws does with `haveLength`.
+ * longer than `maxLineBytes`, the decoder is dead with a fatal `E_FRAME_TOO_LONG` (every
+ * later `push` throws it), as ws does with `haveLength`. The cap counts the line's bytes
+ * before a trailing `\r` is dropped.
+ *
+ * The output never depends on how the stream was cut into chunks: lines completed before
+ * the over-long one are returned by the `push` that detects it (check `dead` afterwards),
+ * exactly as they would have been had they arrived in an earlier chunk; when that `push`
+ * completed no line, it throws at once.
  * Lines are returned as raw bytes (views into the pushed chunks where possible), so a
  * multi-byte UTF-8 character split across chunks is reassembled before decoding.
  * A trailing `\r` is dropped and empty lines are skipped.
@@ -41,7 +47,8 @@ export class LineDecoder {
 
   /**
    * Feeds a chunk and returns every line it completes (without the newline).
-   * @throws ProtocolError `E_FRAME_TOO_LONG` (fatal) when a line exceeds the cap.
+   * @throws ProtocolError `E_FRAME_TOO_LONG` (fatal) when a line exceeds the cap and this
+   *   chunk completed no line before it, or when the decoder is already dead.
    */
   push(chunk: Uint8Array): Uint8Array[] {
     if (this.#dead) throw this.#dead;
@@ -55,7 +62,7 @@ export class LineDecoder {
       } else {
         line = this.#concatPending(chunk.subarray(start, newline));
       }
-      if (line.length > this.maxLineBytes) this.#fail(line.length);
+      if (line.length > this.maxLineBytes) return this.#fail(line.length, lines);
       if (line.length > 0 && line[line.length - 1] === CARRIAGE_RETURN) {
         line = line.subarray(0, line.length - 1);
       }
@@ -66,7 +73,7 @@ export class LineDecoder {
     if (start < chunk.length) {
       const rest = chunk.subarray(start);
       if (this.#pendingBytes + rest.length > this.maxLineBytes) {
-        this.#fail(this.#pendingBytes + rest.length);
+        return this.#fail(this.#pendingBytes + rest.length, lines);
       }
       // Copy: the caller may reuse its buffer after push returns.
       this.#pending.push(rest.slice());
@@ -89,7 +96,12 @@ export class LineDecoder {
     return line;
   }
 
-  #fail(length: number): never {
+  /**
+   * Kills the decoder. Lines already completed in this chunk were within every limit and
+   * any other chunking would have delivered them, so they are returned and the error is
+   * thrown by the next `push`; with none, it is thrown now.
+   */
+  #fail(length: number, completed: Uint8Array[]): Uint8Array[] {
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#dead = new ProtocolError(
@@ -97,6 +109,7 @@ export class LineDecoder {
       `line of at least ${length} bytes exceeds the ${this.maxLineBytes}-byte limit`,
       { fatal: true },
     );
+    if (completed.length > 0) return completed;
     throw this.#dead;
   }
 }

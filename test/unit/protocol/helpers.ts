@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ProtocolError } from '../../../src/protocol/index.js';
+import { expect } from 'vitest';
+import { decodeJsonLine, LineDecoder, ProtocolError } from '../../../src/protocol/index.js';
 
 /** Bytes of a hex string (vectors are written in lowercase hex). */
 export const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text, 'hex'));
@@ -45,4 +46,54 @@ export function loadWycheproof(name: string): any {
     throw new Error(`Wycheproof vectors not found at ${fileURLToPath(url)}`);
   }
   return JSON.parse(readFileSync(url, 'utf8'));
+}
+
+/** What a stream decodes to: each line's bytes and frame (or error), then any fatal error. */
+export interface Transcript {
+  lines: string[];
+  frames: unknown[];
+  fatal?: string;
+}
+
+/**
+ * Feeds `chunks` to a fresh decoder and decodes every line, as a session does. Checks the
+ * fatal-error contract on the way: after the first fatal error the decoder is dead and
+ * every later push throws that same error.
+ */
+export function decodeChunks(chunks: Uint8Array[], maxLineBytes: number): Transcript {
+  const decoder = new LineDecoder(maxLineBytes);
+  const transcript: Transcript = { lines: [], frames: [] };
+  let fatal: ProtocolError | undefined;
+  const take = (lines: Uint8Array[]) => {
+    for (const line of lines) {
+      transcript.lines.push(toHex(line));
+      try {
+        transcript.frames.push(decodeJsonLine(line));
+      } catch (error) {
+        expect(error).toBeInstanceOf(ProtocolError);
+        expect((error as ProtocolError).fatal).toBe(false);
+        transcript.frames.push({ error: (error as ProtocolError).code });
+      }
+    }
+  };
+  for (const chunk of [...chunks, new Uint8Array(0)]) {
+    if (fatal) {
+      expect(() => decoder.push(chunk)).toThrow(fatal);
+      continue;
+    }
+    try {
+      take(decoder.push(chunk));
+    } catch (error) {
+      expect(error).toBeInstanceOf(ProtocolError);
+      fatal = error as ProtocolError;
+    }
+  }
+  expect(decoder.dead).toBe(fatal !== undefined);
+  if (fatal) {
+    expect(fatal.fatal).toBe(true);
+    expect(decoder.bufferedBytes).toBe(0);
+    expect(() => decoder.push(utf8('{"type":"list"}\n'))).toThrow(fatal);
+    transcript.fatal = fatal.code;
+  }
+  return transcript;
 }
