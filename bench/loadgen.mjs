@@ -15,7 +15,7 @@ import {
   registerSecurechat,
   tlsDescription,
 } from './lib/clients.mjs';
-import { cpuSeconds, machineBusySeconds } from './lib/proc.mjs';
+import { cpuSeconds, machineCpuSeconds } from './lib/proc.mjs';
 import { percentile } from './lib/stats.mjs';
 
 const [mode, ...rest] = process.argv.slice(2);
@@ -225,14 +225,14 @@ async function relay() {
 
   const cpu0 = serverPid ? cpuSeconds(serverPid) : Number.NaN;
   const ownCpu0 = process.cpuUsage();
-  const machine0 = machineBusySeconds();
+  const machine0 = machineCpuSeconds();
   const t0 = process.hrtime.bigint();
   startPhase(MEASURED, perPair);
   const complete = await waitQuiet(() => received === pairs * perPair);
   // Read at once when complete; otherwise after the idle grace period (a few ticks at most).
   const cpu = serverPid ? cpuSeconds(serverPid) - cpu0 : Number.NaN;
   const ownCpu = process.cpuUsage(ownCpu0);
-  const machineCpu = machineBusySeconds() - machine0;
+  const machine1 = machineCpuSeconds();
   const seconds = lastDelivery ? Number(lastDelivery - t0) / 1e9 : Number.NaN;
   sending = false;
   const sent = totalSent();
@@ -261,9 +261,12 @@ async function relay() {
     serverCpuSeconds: cpu,
     serverCpuShare: cpu / seconds,
     loadgenCpuShare: (ownCpu.user + ownCpu.system) / 1e6 / seconds,
-    // CPU used by anything else on the machine meanwhile (other work, the kernel's softirqs
-    // for loopback are mostly charged to the two processes): should stay near zero.
-    otherCpuSeconds: machineCpu - cpu - (ownCpu.user + ownCpu.system) / 1e6,
+    // CPU used meanwhile by other processes (should stay near zero), by interrupts (loopback
+    // TCP is mostly softirq work, charged to no process) and stolen by the hypervisor.
+    otherCpuSeconds:
+      machine1.processes - machine0.processes - cpu - (ownCpu.user + ownCpu.system) / 1e6,
+    interruptCpuSeconds: machine1.interrupts - machine0.interrupts,
+    stolenCpuSeconds: machine1.steal - machine0.steal,
     messagesPerServerCpuSecond: delivered / cpu,
     latencyMs: {
       p50: percentile(sorted, 50),

@@ -411,6 +411,10 @@ for (const [scenario, data] of Object.entries({
       note(
         `${scenario} ${peer}: other processes used ${r.otherCpuSeconds.toFixed(2)} CPU-s during the measured window (server: ${r.serverCpuSeconds.toFixed(2)}): figures disturbed`,
       );
+    if (r.stolenCpuSeconds > Math.max(0.05, 0.1 * r.serverCpuSeconds))
+      note(
+        `${scenario} ${peer}: the hypervisor stole ${r.stolenCpuSeconds.toFixed(2)} CPU-s during the measured window (server: ${r.serverCpuSeconds.toFixed(2)})`,
+      );
     if (r.serverErrors > 0)
       note(`${scenario} ${peer}: ${r.serverErrors} error frame(s), first: ${r.firstServerError}`);
   }

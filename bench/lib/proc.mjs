@@ -31,17 +31,36 @@ export function commandName(pid) {
   }
 }
 
+// /proc/stat "cpu" line, in ticks: user nice system idle iowait irq softirq steal guest
+// guest_nice (guest time is already inside user).
 function cpuTimes() {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1);
-  const values = fields.map(Number);
-  const idle = values[3] + (values[4] ?? 0); // idle + iowait
-  return { idle, total: values.reduce((a, b) => a + b, 0) };
+  const v = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const at = (i) => v[i] ?? 0;
+  return {
+    processes: at(0) + at(1) + at(2),
+    interrupts: at(5) + at(6),
+    steal: at(7),
+    idle: at(3) + at(4),
+  };
 }
 
-/** CPU seconds spent busy by the whole machine since boot (all CPUs, all processes). */
-export function machineBusySeconds() {
-  const { idle, total } = cpuTimes();
-  return (total - idle) / CLK_TCK;
+/**
+ * CPU seconds used since boot by the whole machine: in processes (user + system, all of
+ * them), in interrupts (irq + softirq: loopback TCP is largely processed there), and
+ * stolen by the hypervisor.
+ */
+export function machineCpuSeconds() {
+  const t = cpuTimes();
+  return {
+    processes: t.processes / CLK_TCK,
+    interrupts: t.interrupts / CLK_TCK,
+    steal: t.steal / CLK_TCK,
+  };
 }
 
 /** Fraction of all CPUs busy over the next `ms` (from /proc/stat): is the machine quiet? */
@@ -49,7 +68,9 @@ export async function machineBusy(ms = 1000) {
   const a = cpuTimes();
   await new Promise((resolve) => setTimeout(resolve, ms));
   const b = cpuTimes();
-  return b.total === a.total ? 0 : 1 - (b.idle - a.idle) / (b.total - a.total);
+  const busy = b.processes + b.interrupts + b.steal - (a.processes + a.interrupts + a.steal);
+  const all = busy + b.idle - a.idle;
+  return all === 0 ? 0 : busy / all;
 }
 
 export function loadAverage() {
