@@ -274,8 +274,12 @@ export function parseRoomServerFrame(
   frame: Record<string, unknown>,
   readPeer: (entry: unknown) => Omit<RoomMemberInfo, 'role'> | undefined,
 ): RoomServerFrame | undefined {
-  const id = optionalMessageId(frame);
-  const withRef = <T extends object>(value: T) => (id === undefined ? value : { ...value, id });
+  // Read `id` only for the room frames: a newer server's frame type may carry an `id` of
+  // another shape and must still come back as `unknown`, not as an error.
+  const withRef = <T extends object>(value: T) => {
+    const id = optionalMessageId(frame);
+    return id === undefined ? value : { ...value, id };
+  };
   switch (frame.type) {
     case 'joined':
       return withRef({
