@@ -33,7 +33,8 @@ export interface V1Envelope {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the message (Python's decode keeps it too).
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Seals a text message in a v1 envelope: AES-256-GCM under the pairwise key, a fresh
