@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/protocol/index.js';
 import { PeerDirectory } from '../../../src/server/directory.js';
 import { createLogger } from '../../../src/server/logger.js';
@@ -14,52 +16,132 @@ import { Session, type SessionContext } from '../../../src/server/session.js';
 import { ServerStats } from '../../../src/server/stats.js';
 import { SqliteStore } from '../../../src/server/store/index.js';
 import type { Transport } from '../../../src/server/transport.js';
+import { newIdentity, type TestIdentity, v2Hello } from '../../helpers/v2-hello.js';
 
-const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
-const hasher = new PasswordHasher({ m: 64, t: 1, p: 1, dkLen: 32 });
-afterAll(() => hasher.close());
+/**
+ * Drives the session state machine directly (no sockets) with random and mutated input
+ * while a well-behaved pair keeps exchanging relays through the same directory, router,
+ * rooms and store. Bounded by default; replay or widen with
+ *   FUZZ_SEED=<seed printed on failure> FUZZ_RUNS=2000 npx vitest run <this file>
+ */
+const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
+const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
+const LINE_LIMIT = 4096;
+const STEP_MS = 100;
+
+/** Codes the server may put on the wire (the client-only ones never leave a client). */
+const CLIENT_ONLY = new Set<string>([
+  ErrorCode.DECRYPT_FAILED,
+  ErrorCode.RATCHET_TOO_MANY_SKIPPED,
+  ErrorCode.RATCHET_DUPLICATE,
+  ErrorCode.RATCHET_NO_SESSION,
+  ErrorCode.RATCHET_UNKNOWN_PREKEY,
+  ErrorCode.BAD_KEY,
+]);
+const SERVER_CODES = new Set<string>(
+  Object.values(ErrorCode).filter((code) => !CLIENT_ONLY.has(code)),
+);
 
 /** A transport that records what the session writes and never throws. */
 class FakeTransport implements Transport {
   readonly remote: string;
   readonly remoteAddress: string;
-  written = '';
-  ended = false;
-  constructor(address: string) {
+  readonly writableLength = 0;
+  written: string[] = [];
+  closedBy: 'end' | 'destroy' | undefined;
+  #exporterSeed: string;
+
+  constructor(address: string, exporterSeed: string) {
     this.remoteAddress = address;
     this.remote = `${address}:1`;
+    this.#exporterSeed = exporterSeed;
   }
-  get writableLength() {
-    return 0;
-  }
-  write(data: string | Uint8Array) {
-    this.written += typeof data === 'string' ? data : Buffer.from(data).toString('latin1');
+  write(data: string | Uint8Array): boolean {
+    this.written.push(typeof data === 'string' ? data : Buffer.from(data).toString('latin1'));
     return true;
   }
-  end() {
-    this.ended = true;
+  end(): void {
+    this.closedBy ??= 'end';
   }
-  destroy() {
-    this.ended = true;
+  destroy(): void {
+    this.closedBy ??= 'destroy';
   }
+  /** A stand-in for RFC 5705: stable per connection, different between connections. */
+  exportKeyingMaterial(length: number, label: string): Uint8Array {
+    return createHash('sha256')
+      .update(`${this.#exporterSeed}|${label}`)
+      .digest()
+      .subarray(0, length);
+  }
+  /** Every line written, checked: pure ASCII (the server writes latin1), one JSON object each. */
   lines(): Array<Record<string, unknown>> {
-    return this.written
+    const text = this.written.join('');
+    expect(text).toMatch(/^[\x00-\x7f]*$/);
+    if (text.length > 0) expect(text.endsWith('\n')).toBe(true);
+    return text
       .split('\n')
       .filter(Boolean)
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+      .map((line) => {
+        const frame = JSON.parse(line) as unknown;
+        expect(frame).toBeTypeOf('object');
+        expect(typeof (frame as Record<string, unknown>).type).toBe('string');
+        return frame as Record<string, unknown>;
+      });
   }
 }
 
-function context(): SessionContext {
+/** The real hasher, with a way to wait until no hash is in flight (rooms hash asynchronously). */
+class TrackedHasher extends PasswordHasher {
+  readonly inFlight = new Set<Promise<unknown>>();
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.inFlight.add(promise);
+    const forget = () => this.inFlight.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+  override hash(password: string): Promise<string> {
+    return this.#track(super.hash(password));
+  }
+  override verify(password: string, phc: string): Promise<boolean> {
+    return this.#track(super.verify(password, phc));
+  }
+  async settle(): Promise<void> {
+    for (let i = 0; i < 100 && this.inFlight.size > 0; i++) {
+      await Promise.allSettled([...this.inFlight]);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+}
+
+interface World {
+  ctx: SessionContext;
+  hasher: TrackedHasher;
+  clock: { now: number };
+  internalErrors: string[];
+  abuse: string[];
+}
+
+function world(): World {
   const store = new SqliteStore(':memory:');
   const stats = new ServerStats();
   const directory = new PeerDirectory<Session>();
+  const internalErrors: string[] = [];
   const logger = createLogger({
-    level: 'silent',
-    destination: new Writable({ write: (_c, _e, cb) => cb() }),
+    level: 'warn',
+    destination: new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        const text = chunk.toString('utf8');
+        if (text.includes('"internal_error"')) internalErrors.push(text);
+        callback();
+      },
+    }),
   });
+  const clock = { now: 1_000_000 };
+  const now = () => clock.now;
+  const hasher = new TrackedHasher({ m: 64, t: 1, p: 1, dkLen: 32 });
   const online = (name: string) => directory.get(name);
-  return {
+  const abuse: string[] = [];
+  const ctx: SessionContext = {
     directory,
     presence: new PresenceBroadcaster(directory, (task) => task()),
     router: new RelayRouter<Session>({
@@ -67,132 +149,290 @@ function context(): SessionContext {
       store,
       stats,
       mailbox: { perRecipient: 10, perSender: 5, ttlMs: 60_000 },
+      now,
     }),
     prekeys: new PrekeyService<Session>(store, online),
     rooms: new RoomService<Session>({
       store,
       hasher,
-      lockout: new PasswordLockout({ attempts: 3, windowMs: 1000, lockMs: 1000 }),
+      lockout: new PasswordLockout({ attempts: 3, windowMs: 60_000, lockMs: 60_000 }),
       logger,
       stats,
       admins: new Set(),
       lobby: '#lobby',
+      now,
     }),
     store,
     logger,
     stats,
-    limits: { maxLineBytes: 4096, helloTimeoutMs: 60_000, maxSendQueueBytes: 1 << 20 },
+    limits: { maxLineBytes: LINE_LIMIT, helloTimeoutMs: 60_000, maxSendQueueBytes: 1 << 20 },
     rateLimits: {
-      framesPerSecond: 1000,
-      frameBurst: 1000,
-      bytesPerSecond: 1 << 20,
-      byteBurst: 1 << 22,
-      abuseLimit: 1000,
+      framesPerSecond: 20,
+      frameBurst: 40,
+      bytesPerSecond: 64 * 1024,
+      byteBurst: 3 * LINE_LIMIT,
+      abuseLimit: 30,
       abuseWindowMs: 10_000,
     },
+    onAbuse: (_address, reason) => abuse.push(reason),
+    now,
   };
+  return { ctx, hasher, clock, internalErrors, abuse };
 }
 
+const IDENTITIES: TestIdentity[] = [newIdentity(), newIdentity(), newIdentity()];
 const PUB = Buffer.alloc(32, 5).toString('base64');
-const valid: Array<Record<string, unknown>> = [
+const b64 = (bytes: number, fill = 1) => Buffer.alloc(bytes, fill).toString('base64');
+const line = (frame: object) => Buffer.from(`${JSON.stringify(frame)}\n`);
+
+/** One valid example of every client frame (v1, v2 ratchet and mailbox, rooms). */
+const VALID: Array<Record<string, unknown>> = [
   { type: 'hello', user: 'fuzzer', pub: PUB },
   { type: 'list' },
-  { type: 'chat', text: 'x' },
+  { type: 'chat', text: 'hi' },
   { type: 'ping' },
   {
     type: 'relay',
     to: 'bob',
     alg: 'X25519+AESGCM',
-    nonce: Buffer.alloc(12).toString('base64'),
-    cipher: Buffer.alloc(16).toString('base64'),
+    nonce: b64(12),
+    cipher: b64(16),
     id: 'f1',
+    from: 'alice',
+  },
+  {
+    type: 'relay',
+    to: 'alice',
+    alg: 'X3DH+DR+AESGCM',
+    header: b64(42),
+    nonce: b64(12),
+    cipher: b64(40),
+    id: 'f2',
   },
   { type: 'bundle', user: 'bob', id: 'b1' },
-  { type: 'prekeys', keys: [{ id: 1, pub: PUB }] },
+  { type: 'prekeys', keys: [{ id: 1, pub: PUB }], replace: true },
   { type: 'fetched', upto: 3 },
   { type: 'join', room: '#lobby' },
+  { type: 'join', room: '#club', password: 'pw', id: 'j1' },
+  { type: 'part', room: '#lobby' },
+  { type: 'rooms' },
+  { type: 'who', room: '#lobby' },
+  { type: 'topic', room: '#club', text: 'hello' },
+  { type: 'motd', text: 'be nice' },
+  { type: 'moderate', room: '#lobby', action: 'kick', user: 'bob', id: 'm1' },
+  { type: 'moderate', room: '#club', action: 'ban', user: 'alice', duration: 60, reason: 'x' },
+  { type: 'moderate', room: '#club', action: 'password', password: 'pw', id: 'm2' },
   {
     type: 'roommsg',
     room: '#lobby',
-    alg: 'SK1',
-    header: 'AAAA',
-    nonce: Buffer.alloc(12).toString('base64'),
-    cipher: Buffer.alloc(16).toString('base64'),
-    sig: Buffer.alloc(64).toString('base64'),
+    alg: 'SK1+AESGCM+ED25519',
+    header: b64(12),
+    nonce: b64(12),
+    cipher: b64(16),
+    sig: b64(64),
+    id: 'r1',
   },
-  { type: 'moderate', room: '#lobby', action: 'kick', user: 'bob' },
 ];
 
-/** A valid frame with one field dropped, retyped, oversized or replaced. */
-const mutated = fc
-  .tuple(
-    fc.constantFrom(...valid),
-    fc.nat(),
-    fc.oneof(
-      fc.constant(undefined),
-      fc.integer(),
-      fc.string({ maxLength: 300 }),
-      fc.constant(1e308),
-      fc.constant(null),
-      fc.array(fc.integer(), { maxLength: 3 }),
-      fc.object({ maxDepth: 2 }),
-    ),
-  )
-  .map(([frame, pick, value]) => {
+const DROP = Symbol('drop');
+/** A replacement value: retyped, huge, oversized, hostile or unicode. */
+const replacement = fc.oneof(
+  fc.constant(DROP),
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom(1e308, -1, 0, 2 ** 53 + 2, -(2 ** 63), 0.5),
+  fc.string({ maxLength: 40, unit: 'binary' }),
+  fc.string({ maxLength: 40, unit: 'grapheme' }),
+  fc.constantFrom('alice', 'ALICE', 'bob', 'аlice', 'bob\u202e', '#lobby', '#LOBBY', '', ' '),
+  fc.constantFrom('x'.repeat(100), 'A'.repeat(1500), 'A'.repeat(LINE_LIMIT + 10)),
+  fc.constantFrom(b64(11), b64(13), b64(32), `${b64(12)}=`, 'AAAA!', '===='),
+  fc.array(fc.oneof(fc.integer(), fc.string({ maxLength: 5 })), { maxLength: 4 }),
+  fc.object({ maxDepth: 3, maxKeys: 4 }),
+  fc.constant({ __proto__: null, constructor: { prototype: 1 } }),
+);
+
+/** Textual mutations JSON.stringify cannot produce. */
+const rawEdit = fc.constantFrom(
+  (s: string) => s.replace(/:(\d+)/, ':1e400'),
+  (s: string) => s.replace(/:(\d+)/, ':123456789012345678901234567890'),
+  (s: string) => s.replace(/:(\d+)/, ':-0'),
+  (s: string) => s.replace('{', '{"__proto__":{"polluted":1},'),
+  (s: string) => s.replace('{', '{"a":{"b":{"prototype":{}}},'),
+  (s: string) => s.replace('{', `{"deep":${'['.repeat(50)}${']'.repeat(50)},`),
+  (s: string) => s.replace('"type"', '"type":"chat","type"'),
+  (s: string) => s.replace('}', ',}'),
+  (s: string) => s.slice(0, Math.max(1, s.length >> 1)),
+  (s: string) => `\ufeff${s}`,
+  (s: string) => `${s}\r`,
+  (s: string) => s.replace(/"/, '\u201c'),
+);
+
+const mutatedLine = fc
+  .tuple(fc.constantFrom(...VALID), fc.nat(), replacement, fc.option(rawEdit, { nil: undefined }))
+  .map(([frame, pick, value, edit]) => {
     const keys = Object.keys(frame);
     const key = keys[pick % keys.length]!;
     const copy: Record<string, unknown> = { ...frame };
-    if (value === undefined) delete copy[key];
+    if (value === DROP) delete copy[key];
     else copy[key] = value;
-    return `${JSON.stringify(copy)}\n`;
+    const text = JSON.stringify(copy);
+    return Buffer.from(`${edit ? edit(text) : text}\n`);
   });
 
-const chunks = fc.oneof(
-  mutated.map((line) => Buffer.from(line)),
-  fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
-  fc.string({ maxLength: 100, unit: 'grapheme' }).map((s) => Buffer.from(`${s}\n`)),
-  fc.constantFrom(...valid).map((f) => Buffer.from(`${JSON.stringify(f)}\n`)),
+const inputLine = fc.oneof(
+  { weight: 5, arbitrary: mutatedLine },
+  { weight: 3, arbitrary: fc.constantFrom(...VALID).map(line) },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)) },
+  {
+    weight: 1,
+    arbitrary: fc.string({ maxLength: 100, unit: 'grapheme' }).map((s) => Buffer.from(`${s}\n`)),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      Buffer.from([0xff, 0xfe, 0x0a]),
+      Buffer.from([0xe2, 0x82, 0x0a]), // UTF-8 cut short
+      Buffer.from([0xed, 0xa0, 0x80, 0x0a]), // encoded surrogate
+      Buffer.from('\n\n\r\n'),
+      Buffer.from(`{"type":"chat","text":"${'é'.repeat(3000)}"}\n`), // over the limit in bytes
+      Buffer.from('a'.repeat(LINE_LIMIT + 1)), // no newline: fatal once over the limit
+    ),
+  },
 );
 
+const step = fc.record({
+  /** How a new fuzz connection starts when the previous one was closed. */
+  greet: fc.constantFrom('none', 'v1', 'v2', 'v2'),
+  lines: fc.array(inputLine, { minLength: 1, maxLength: 6 }),
+  /** Where the step's bytes are cut into separate `receive` calls. */
+  cuts: fc.array(fc.nat(), { maxLength: 4 }),
+});
+
+function cut(bytes: Buffer, cuts: number[]): Buffer[] {
+  if (bytes.length === 0) return [bytes];
+  const offsets = [...new Set(cuts.map((c) => c % bytes.length))].sort((a, b) => a - b);
+  const pieces: Buffer[] = [];
+  let start = 0;
+  for (const offset of offsets) {
+    pieces.push(bytes.subarray(start, offset));
+    start = offset;
+  }
+  pieces.push(bytes.subarray(start));
+  return pieces;
+}
+
+const relayLine = (to: string, id: string) =>
+  line({ type: 'relay', to, alg: 'X25519+AESGCM', nonce: b64(12), cipher: b64(24, 7), id });
+
 describe('session state machine under fuzzed input', () => {
-  it('never throws, answers only with known codes, and a well-behaved pair keeps chatting', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(chunks, { minLength: 1, maxLength: 40 }),
-        fc.array(fc.nat({ max: 7 }), { maxLength: 40 }),
-        async (inputs, splits) => {
-          const ctx = context();
-          const alice = new FakeTransport('10.0.0.1');
-          const bob = new FakeTransport('10.0.0.2');
-          const fuzz = new FakeTransport('10.0.0.3');
-          const a = new Session('a', alice, ctx);
-          const b = new Session('b', bob, ctx);
-          const f = new Session('f', fuzz, ctx);
-          a.receive(Buffer.from(`${JSON.stringify({ type: 'hello', user: 'alice', pub: PUB })}\n`));
-          b.receive(Buffer.from(`${JSON.stringify({ type: 'hello', user: 'bob', pub: PUB })}\n`));
-          inputs.forEach((chunk, i) => {
-            const cut = Math.min(chunk.length, splits[i] ?? chunk.length);
-            expect(() => {
-              f.receive(chunk.subarray(0, cut));
-              f.receive(chunk.subarray(cut));
-            }).not.toThrow();
-            a.receive(Buffer.from(`${JSON.stringify({ ...valid[4], to: 'bob', id: `ok${i}` })}\n`));
-          });
-          await new Promise((resolve) => setImmediate(resolve));
-          for (const line of fuzz.lines()) {
-            if (line.type === 'error') expect(KNOWN_CODES.has(String(line.code))).toBe(true);
+  it(
+    'never throws, writes only well-formed frames with known codes, and a well-behaved pair keeps chatting',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps) => {
+          const w = world();
+          const { ctx } = w;
+          const transports: FakeTransport[] = [];
+          const sessions: Session[] = [];
+          const open = (address: string) => {
+            const transport = new FakeTransport(address, `conn${transports.length}`);
+            const session = new Session(`s${sessions.length}`, transport, ctx);
+            transports.push(transport);
+            sessions.push(session);
+            return { transport, session };
+          };
+          const feed = (session: Session, bytes: Buffer) =>
+            expect(() => session.receive(bytes)).not.toThrow();
+
+          // The well-behaved pair: alice (v1) and bob (v2 with every capability).
+          const alice = open('10.0.0.1');
+          const bob = open('10.0.0.2');
+          feed(alice.session, line({ type: 'hello', user: 'alice', pub: PUB }));
+          feed(
+            bob.session,
+            line(
+              v2Hello(bob.transport as unknown as TLSSocket, 'bob', IDENTITIES[0]!, [
+                'presence',
+                'ack',
+                'ping',
+                'ratchet',
+                'mailbox',
+                'rooms',
+              ]),
+            ),
+          );
+          expect(alice.session.state).toBe('ready');
+          expect(bob.session.state).toBe('ready');
+
+          let fuzz: ReturnType<typeof open> | undefined;
+          let fuzzers = 0;
+          for (const [i, { greet, lines, cuts }] of steps.entries()) {
+            w.clock.now += STEP_MS;
+            if (!fuzz || fuzz.session.state === 'closed') {
+              fuzz = open(`10.0.1.${fuzzers % 250}`);
+              const name = `fz${fuzzers++}`;
+              if (greet === 'v1') feed(fuzz.session, line({ type: 'hello', user: name, pub: PUB }));
+              if (greet === 'v2') {
+                const who = IDENTITIES[1 + (fuzzers % 2)]!;
+                feed(
+                  fuzz.session,
+                  line(
+                    v2Hello(fuzz.transport as unknown as TLSSocket, name, who, [
+                      'presence',
+                      'ack',
+                      'ratchet',
+                      'mailbox',
+                      'rooms',
+                    ]),
+                  ),
+                );
+              }
+            }
+            for (const piece of cut(Buffer.concat(lines), cuts)) feed(fuzz.session, piece);
+            // A session is closed exactly when it told its transport to close.
+            expect(fuzz.session.state === 'closed').toBe(fuzz.transport.closedBy !== undefined);
+            feed(alice.session, relayLine('bob', `ok${i}`));
+            feed(bob.session, relayLine('alice', `back${i}`));
           }
-          const delivered = bob
-            .lines()
-            .filter(
-              (l) => l.type === 'relay' && l.from === 'alice' && String(l.id).startsWith('ok'),
-            );
-          expect(delivered).toHaveLength(inputs.length);
-          for (const s of [a, b, f]) s.transportClosed();
+          await w.hasher.settle();
+
+          for (const transport of transports) {
+            for (const frame of transport.lines()) {
+              if (frame.type !== 'error') continue;
+              expect(SERVER_CODES).toContain(frame.code);
+              expect(frame.code).not.toBe(ErrorCode.INTERNAL);
+            }
+          }
+          expect(w.internalErrors).toEqual([]);
+          const ids = steps.map((_, i) => i);
+          const aliceGot = alice.transport.lines();
+          const bobGot = bob.transport.lines();
+          expect(
+            bobGot.filter((f) => f.type === 'relay' && f.from === 'alice').map((f) => f.id),
+          ).toEqual(ids.map((i) => `ok${i}`));
+          expect(
+            aliceGot.filter((f) => f.type === 'relay' && f.from === 'bob').map((f) => f.id),
+          ).toEqual(ids.map((i) => `back${i}`));
+          expect(aliceGot.filter((f) => f.type === 'ack').map((f) => f.id)).toEqual(
+            ids.map((i) => `ok${i}`),
+          );
+          expect(bobGot.filter((f) => f.type === 'ack').map((f) => f.id)).toEqual(
+            ids.map((i) => `back${i}`),
+          );
+          expect([...aliceGot, ...bobGot].filter((f) => f.type === 'error')).toEqual([]);
+          expect(alice.session.state).toBe('ready');
+          expect(bob.session.state).toBe('ready');
+
+          for (const session of sessions) session.transportClosed();
+          await w.hasher.settle();
+          await w.hasher.close();
           ctx.store.close();
-        },
-      ),
-      { numRuns: 80 },
-    );
-  });
+        }),
+        { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
+      );
+    },
+    Math.max(20_000, RUNS * 50),
+  );
 });
