@@ -60,6 +60,8 @@ const CLIENT_CAPS = [
   Capability.rooms,
 ];
 
+const PING_LINE = '{"type":"ping"}\n';
+
 /**
  * The chat client without a terminal: handshake (v1, or v2 with an identity proof),
  * directory and trust, end-to-end encryption (v1 envelopes for legacy peers, X3DH + Double
@@ -304,6 +306,8 @@ export class ChatClient
         this.#ready = true;
         this.#serverVersion = frame.v;
         this.#serverCaps = new Set(frame.caps);
+        if (frame.v >= 2 && this.#serverCaps.has(Capability.ping))
+          this.#connection.startHeartbeat(PING_LINE);
         this.#applySnapshot(frame.users, frame.peers, true);
         for (const message of this.#delivery.drain()) this.#outgoing.transmit(message);
         if (this.#serverCaps.has(Capability.rooms)) this.rooms.rejoin();
@@ -341,6 +345,7 @@ export class ChatClient
       case 'motd':
         this.rooms.onFrame(frame);
         return;
+      case 'pong': // the connection's heartbeat already counted it
       case 'unknown':
         return;
     }

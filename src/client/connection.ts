@@ -9,6 +9,7 @@ import {
   parseServerFrame,
 } from '../protocol/index.js';
 import type { ConnectionState } from './events.js';
+import { DEFAULT_HEARTBEAT, Heartbeat, type HeartbeatPolicy } from './heartbeat.js';
 import { formatPin, PinError, pinMatches, pinMismatch, type ServerPin } from './pinning.js';
 
 export interface ReconnectPolicy {
@@ -26,6 +27,8 @@ export interface ServerConnectionOptions {
   connectTimeoutMs?: number;
   maxLineBytes?: number;
   reconnect?: Partial<ReconnectPolicy>;
+  /** Keepalive once the server offers `ping` (see startHeartbeat); `false` disables it. */
+  heartbeat?: Partial<HeartbeatPolicy> | false;
   /** Injected for tests: returns a number in [0, 1). */
   random?: () => number;
 }
@@ -77,6 +80,9 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   #attempt = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #heartbeat: Heartbeat | undefined;
+  /** Drops the current socket with a reason shown to the user (set per connection). */
+  #drop: ((reason: string) => void) | undefined;
 
   constructor(options: ServerConnectionOptions) {
     super();
@@ -115,7 +121,25 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     const socket = this.#socket;
     if (!socket || !this.connected) return false;
     socket.write(typeof frame === 'string' ? frame : `${JSON.stringify(frame)}\n`);
+    this.#heartbeat?.sent();
     return true;
+  }
+
+  /**
+   * Starts the keepalive for the current connection: called once the server's welcome
+   * offers `ping`. Pings after a quiet interval and drops the connection (then reconnects)
+   * when nothing answers, so a half-open link is noticed instead of silently eating
+   * messages. Seed servers never see a ping.
+   */
+  startHeartbeat(pingLine: string): void {
+    if (this.options.heartbeat === false || !this.connected || this.#heartbeat) return;
+    const policy = { ...DEFAULT_HEARTBEAT, ...this.options.heartbeat };
+    const heartbeat = new Heartbeat(policy, {
+      sendPing: () => this.#socket?.write(pingLine),
+      dead: (reason) => this.#drop?.(reason),
+    });
+    this.#heartbeat = heartbeat;
+    heartbeat.start();
   }
 
   /** Closes for good (no reconnect). Resolves once the socket is gone. */
@@ -170,6 +194,12 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     const socket = connect(tlsOptions);
     this.#socket = socket;
     socket.setNoDelay(true);
+    // Seed servers have no ping: let the kernel probe an idle link (v2 adds a heartbeat).
+    socket.setKeepAlive(true, 30_000);
+    this.#drop = (reason) => {
+      closeReason = reason;
+      socket.destroy();
+    };
     socket.setTimeout(this.options.connectTimeoutMs ?? 15_000, () => {
       closeReason = 'connect timeout';
       socket.destroy();
@@ -192,6 +222,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       });
     });
     socket.on('data', (chunk: Buffer) => {
+      this.#heartbeat?.received();
       let lines: Uint8Array[];
       try {
         lines = decoder.push(chunk);
@@ -228,7 +259,12 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       }
     });
     socket.once('close', () => {
-      if (this.#socket === socket) this.#socket = undefined;
+      if (this.#socket === socket) {
+        this.#socket = undefined;
+        this.#drop = undefined;
+        this.#heartbeat?.stop();
+        this.#heartbeat = undefined;
+      }
       if (pinFailure) {
         this.#stopped = true;
         this.#setState({ state: 'closed', reason: pinFailure.message });

@@ -165,7 +165,13 @@ export type ServerFrame =
   | AckFrame
   | PresenceFrame
   | BundleFrame
-  | PrekeyCountFrame;
+  | PrekeyCountFrame
+  | PongFrame;
+
+/** Answer to a v2 `ping` (keepalive). */
+export interface PongFrame {
+  type: 'pong';
+}
 
 /**
  * Validates the envelope part of a relay (the fields the server forwards).

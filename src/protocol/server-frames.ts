@@ -152,6 +152,8 @@ export function parseServerFrame(frame: Record<string, unknown>): ParsedServerFr
       if (ref !== undefined) error.ref = ref;
       return error;
     }
+    case 'pong':
+      return { type: 'pong' };
     case 'ack': {
       const id = optionalMessageId(frame);
       if (id === undefined) throw new ProtocolError(ErrorCode.BAD_FIELD, 'ack without id');

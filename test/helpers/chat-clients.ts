@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatClient } from '../../src/client/chat-client.js';
-import { ServerConnection } from '../../src/client/connection.js';
+import { ServerConnection, type ServerConnectionOptions } from '../../src/client/connection.js';
 import type { ClientEvent } from '../../src/client/events.js';
 import { createIdentity } from '../../src/client/keystore.js';
 import { parsePin } from '../../src/client/pinning.js';
@@ -42,10 +42,16 @@ export async function startChat(
   port: number,
   pin: string,
   home?: string,
+  connectionOptions: Partial<ServerConnectionOptions> = {},
 ): Promise<TestChat> {
   const dir = home ?? mkdtempSync(join(tmpdir(), `securechat-chat-${name}-`));
   const identity = createIdentity(dir, name, undefined, { N: 1024, r: 8, p: 1 });
-  const connection = new ServerConnection({ host: '127.0.0.1', port, pin: parsePin(pin) });
+  const connection = new ServerConnection({
+    host: '127.0.0.1',
+    port,
+    pin: parsePin(pin),
+    ...connectionOptions,
+  });
   const client = new ChatClient({
     name,
     connection,

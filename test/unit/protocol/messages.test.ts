@@ -267,6 +267,7 @@ describe('parseServerFrame: every server frame', () => {
     ],
     ['error without text', { type: 'error' }, { type: 'error', text: '' }],
     ['ack', { type: 'ack', id: 'a1' }, { type: 'ack', id: 'a1' }],
+    ['pong (extra fields dropped)', { type: 'pong', at: 5 }, { type: 'pong' }],
     [
       'queued ack',
       { type: 'ack', id: 'a1', queued: true },
