@@ -86,8 +86,12 @@ export class RoomManager {
     const pending = this.#rooms.get(roomKey(room));
     if (pending && password !== undefined) pending.password = password;
     this.#passwords.set(roomKey(room), password);
+    this.#asked.add(roomKey(room));
     return this.#host.send({ type: 'join', room, ...(password ? { password } : {}) });
   }
+
+  /** Rooms the user asked to join (answered even when already in: "you joined" again). */
+  #asked = new Set<string>();
 
   #passwords = new Map<string, string | undefined>();
 
@@ -245,6 +249,10 @@ export class RoomManager {
       [...frame.members].map(([name, info]) => [nameKey(name), { name, info }]),
     );
     this.#rooms.set(key, room);
+    // After a reconnect the server puts us back in the lobby and our own rejoin asks again:
+    // the second answer only refreshes the member list.
+    if (existing && !this.#asked.delete(key)) return;
+    this.#asked.delete(key);
     this.#event({
       room: frame.room,
       event: 'joined',

@@ -96,6 +96,41 @@ describe('room end-to-end encryption with real clients over TLS', () => {
     expect(await alice.waitFor(roomText('#lobby', 'bob', 'reply'))).toMatchObject({ action: true });
   });
 
+  it('after a reconnect, rooms are rejoined and announced once each, and messages flow again', async () => {
+    const alice = await startChat('alice', t.port, t.server.pin, undefined, {
+      reconnect: { enabled: true, initialDelayMs: 20, maxDelayMs: 50 },
+    });
+    chats.push(alice);
+    const bob = await chat('bob');
+    alice.client.rooms.join('#club');
+    await alice.waitFor((e) => e.kind === 'room' && e.event === 'joined' && e.room === '#club');
+    bob.client.rooms.join('#club');
+    await alice.waitFor((e) => e.kind === 'room' && e.event === 'join' && e.user === 'bob');
+    const joinedBefore = alice.events.length;
+    alice.client.reconnect();
+    await alice.waitFor((e) => e.kind === 'connection' && e.status.state === 'reconnecting', 5000);
+    const after = () => alice.events.slice(joinedBefore);
+    await alice.waitFor(
+      (e) =>
+        alice.events.indexOf(e) >= joinedBefore &&
+        e.kind === 'room' &&
+        e.room === '#club' &&
+        e.event === 'joined',
+    );
+    // Let the duplicate answers (server's lobby join + our rejoin) arrive.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const joined = (room: string) =>
+      after().filter((e) => e.kind === 'room' && e.event === 'joined' && e.room === room);
+    expect(joined('#lobby')).toHaveLength(1);
+    expect(joined('#club')).toHaveLength(1);
+    expect(alice.client.rooms.send('#club', 'back again', false).ok).toBe(true);
+    await bob.waitFor(roomText('#club', 'alice', 'back again'));
+    // Asking explicitly while already in is still answered.
+    alice.client.rooms.join('#club');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(joined('#club')).toHaveLength(2);
+  });
+
   it('a departed member, fed every later ciphertext, decrypts none of it', async () => {
     const alice = await chat('alice');
     const bob = await chat('bob');
