@@ -1,5 +1,5 @@
 import { ErrorCode, isValidName, nameKey, ProtocolError, sealV1 } from '../protocol/index.js';
-import type { ClientCore } from './client-core.js';
+import { type ClientCore, sameName } from './client-core.js';
 import { encodeContent, type PairwiseContent } from './content.js';
 import type { DeliveryTracker, Outgoing } from './delivery.js';
 import { type MessageEvent, Protection } from './events.js';
@@ -32,6 +32,9 @@ export class OutgoingMessages {
     const core = this.#core;
     if (!core.ratchet) return false;
     if (!peer) return true; // offline: only registered v2 identities can be reached
+    // Notes to self: a ratchet with yourself would be two sessions under one name; the
+    // static envelope with your own key is what the seed protocol does (no forward secrecy).
+    if (sameName(peer.name, core.name)) return false;
     return peer.v >= 2 && peer.idk !== undefined && (peer.caps?.includes('ratchet') ?? false);
   }
 
