@@ -4,17 +4,12 @@ import {
   Capability,
   ErrorCode,
   generateX25519KeyPair,
-  HELLO_EXPORTER_BYTES,
-  HELLO_EXPORTER_LABEL,
   isValidName,
   keyFingerprint,
   MAX_PREKEYS_PER_UPLOAD,
   type ParsedServerFrame,
   type PeerInfo,
   ProtocolError,
-  signHelloProof,
-  signPrekey,
-  toBase64,
   type X25519KeyPair,
 } from '../protocol/index.js';
 import { BundleRequests } from './bundles.js';
@@ -27,6 +22,7 @@ import { RatchetPeers } from './e2ee/ratchet-peers.js';
 import { SessionStore } from './e2ee/session-store.js';
 import { V1KeyCache } from './e2ee/v1-keys.js';
 import { type ClientEvent, type ConnectionState, type PeerSummary, Protection } from './events.js';
+import { helloFrame, serverErrorAction } from './handshake.js';
 import { IncomingMessages } from './incoming.js';
 import type { LocalIdentity } from './keystore.js';
 import { OutgoingMessages, type SendOutcome } from './outgoing.js';
@@ -50,15 +46,6 @@ export interface ChatClientOptions {
   /** Messages typed while disconnected, kept until the next welcome. */
   maxQueued?: number;
 }
-
-const CLIENT_CAPS = [
-  Capability.presence,
-  Capability.ack,
-  Capability.ping,
-  Capability.ratchet,
-  'mailbox',
-  Capability.rooms,
-];
 
 const PING_LINE = '{"type":"ping"}\n';
 
@@ -87,6 +74,8 @@ export class ChatClient
   #connection: ServerConnection;
   #now: () => number;
   #ready = false;
+  /** Set at the first welcome: later refusals of the name may be our own stale session. */
+  #welcomedOnce = false;
   #serverVersion = 1;
   #serverCaps = new Set<string>();
   #delivery: DeliveryTracker;
@@ -264,28 +253,7 @@ export class ChatClient
   }
 
   #hello(): void {
-    const pub = toBase64(this.keyPair.publicKey);
-    const socket = this.#connection.socket;
-    if (!this.identity || !socket) {
-      this.send({ type: 'hello', user: this.name, pub });
-      return;
-    }
-    const exporter = socket.exportKeyingMaterial(
-      HELLO_EXPORTER_BYTES,
-      HELLO_EXPORTER_LABEL,
-      Buffer.alloc(0),
-    );
-    const secret = this.identity.identity.secretKey;
-    this.send({
-      type: 'hello',
-      user: this.name,
-      pub,
-      v: 2,
-      caps: CLIENT_CAPS,
-      idk: toBase64(this.identity.identity.publicKey),
-      pubsig: toBase64(signPrekey(secret, this.keyPair.publicKey)),
-      proof: toBase64(signHelloProof(secret, exporter, this.name)),
-    });
+    this.send(helloFrame(this.name, this.keyPair, this.identity, this.#connection.socket));
   }
 
   #onState(state: ConnectionState): void {
@@ -304,6 +272,8 @@ export class ChatClient
     switch (frame.type) {
       case 'welcome':
         this.#ready = true;
+        this.#welcomedOnce = true;
+        this.#connection.accepted();
         this.#serverVersion = frame.v;
         this.#serverCaps = new Set(frame.caps);
         if (frame.v >= 2 && this.#serverCaps.has(Capability.ping))
@@ -365,13 +335,23 @@ export class ChatClient
     if (ref !== undefined && this.#bundles.reject(ref, code, text)) return;
     if (ref !== undefined && this.#delivery.refused(ref, text || code || 'refused by the server'))
       return;
-    const refusedHello =
-      code === ErrorCode.NAME_TAKEN ||
-      code === ErrorCode.BAD_NAME ||
-      code === ErrorCode.NAME_BOUND ||
-      code === ErrorCode.IDENTITY_REQUIRED ||
-      code === ErrorCode.BAD_PROOF;
-    if ((!this.#ready && refusedHello) || code === ErrorCode.REPLACED) {
+    const action = serverErrorAction(code, {
+      ready: this.#ready,
+      welcomedBefore: this.#welcomedOnce,
+      reconnects: this.#connection.reconnects,
+    });
+    if (action === 'retry') {
+      // A legacy (v1) session cannot prove it is us, so the server keeps the old one until
+      // it notices the dead link: keep trying rather than give up the name.
+      this.notice(
+        'warning',
+        `the server still holds the name ${this.name} for your previous connection; retrying`,
+        code,
+      );
+      this.#connection.retryLater('name still held by the previous connection');
+      return;
+    }
+    if (action === 'fatal') {
       this.emit(
         'fatal',
         new ProtocolError(code as ErrorCode, text || 'the server refused us', { fatal: true }),

@@ -81,6 +81,8 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   #heartbeat: Heartbeat | undefined;
+  /** Hellos refused in a row after TLS succeeded (they back off like failed connects). */
+  #refusedInARow = 0;
   /** Drops the current socket with a reason shown to the user (set per connection). */
   #drop: ((reason: string) => void) | undefined;
 
@@ -140,6 +142,25 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     });
     this.#heartbeat = heartbeat;
     heartbeat.start();
+  }
+
+  /** Whether a dropped connection is retried. */
+  get reconnects(): boolean {
+    return this.#policy.enabled;
+  }
+
+  /**
+   * The server refused this session for a reason that should pass (our previous, half-open
+   * connection still holds the name): drop it and try again with a growing delay.
+   */
+  retryLater(reason: string): void {
+    this.#refusedInARow++;
+    this.#drop?.(reason);
+  }
+
+  /** The server welcomed us: refusals no longer count toward the backoff. */
+  accepted(): void {
+    this.#refusedInARow = 0;
   }
 
   /** Closes for good (no reconnect). Resolves once the socket is gone. */
@@ -282,7 +303,11 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       this.#setState({ state: 'closed', reason });
       return;
     }
-    const inMs = backoffDelay(this.#attempt, this.#policy, this.options.random ?? Math.random);
+    const inMs = backoffDelay(
+      this.#attempt + this.#refusedInARow,
+      this.#policy,
+      this.options.random ?? Math.random,
+    );
     this.#attempt++;
     this.#setState({ state: 'reconnecting', attempt: this.#attempt, inMs, reason });
     this.#retryTimer = setTimeout(() => this.#open(), inMs);

@@ -6,12 +6,13 @@ import { createServer, type Server } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChatClient } from '../../src/client/chat-client.js';
 import { ServerConnection } from '../../src/client/connection.js';
-import type { ConnectionState } from '../../src/client/events.js';
+import type { ClientEvent, ConnectionState } from '../../src/client/events.js';
 import { createIdentity } from '../../src/client/keystore.js';
 import { parsePin } from '../../src/client/pinning.js';
 import { certificatePin } from '../../src/server/certs.js';
 import { testCertificate } from '../helpers/certs.js';
 import { startChat, type TestChat } from '../helpers/chat-clients.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -107,5 +108,74 @@ describe('client heartbeat over TLS', () => {
     const dropped = states.find((s) => s.state === 'reconnecting');
     expect(dropped && 'reason' in dropped ? dropped.reason : '').toMatch(/did not answer a ping/);
     await until(() => connections >= 3, 5000, 'the new link found dead as well');
+  });
+});
+
+describe('legacy client reconnecting while the server still holds its name', () => {
+  function legacyClient(port: number, pin: string, reconnect: boolean) {
+    const connection = new ServerConnection({
+      host: '127.0.0.1',
+      port,
+      pin: parsePin(pin),
+      reconnect: { enabled: reconnect, initialDelayMs: 200, maxDelayMs: 400 },
+    });
+    const client = new ChatClient({ name: 'carol', connection });
+    const events: ClientEvent[] = [];
+    const fatal: Error[] = [];
+    client.on('event', (event) => events.push(event));
+    client.on('fatal', (error) => fatal.push(error));
+    cleanups.push(() => client.close());
+    return { client, events, fatal };
+  }
+
+  it('keeps retrying with backoff instead of giving up, and gets the name back', async () => {
+    const server = await startTestServer({ lobby: undefined });
+    cleanups.push(() => server.close());
+    const carol = legacyClient(server.port, server.server.pin, true);
+    carol.client.start();
+    await until(() => carol.events.some((e) => e.kind === 'users'), 5000, 'the first welcome');
+    const welcomes = () => server.logs.events('hello.accepted').length;
+    expect(welcomes()).toBe(1);
+    // Drop the link and, before the client comes back, let a stand-in take the name (as a
+    // half-open old session would hold it).
+    carol.client.reconnect();
+    const stale = await RawClient.hello({
+      port: server.port,
+      certPem: server.certPem,
+      user: 'carol',
+    });
+    await until(
+      () => carol.events.some((e) => e.kind === 'warning' && e.code === 'E_NAME_TAKEN'),
+      5000,
+      'the refusal',
+    );
+    expect(carol.fatal).toEqual([]);
+    // Still refused a second time (the backoff grows, the client does not quit)...
+    await until(
+      () =>
+        carol.events.filter((e) => e.kind === 'warning' && e.code === 'E_NAME_TAKEN').length >= 2,
+      5000,
+      'a second refusal',
+    );
+    // ...and the name comes back once the stale session is gone.
+    stale.socket.destroy();
+    await until(() => welcomes() >= 3, 10_000, 'a welcome after the stale session closed');
+    expect(carol.fatal).toEqual([]);
+    expect(carol.client.ready).toBe(true);
+  });
+
+  it('without reconnects the refusal is final (the client exits with a clear error)', async () => {
+    const server = await startTestServer({ lobby: undefined });
+    cleanups.push(() => server.close());
+    const stale = await RawClient.hello({
+      port: server.port,
+      certPem: server.certPem,
+      user: 'carol',
+    });
+    cleanups.push(() => void stale.socket.destroy());
+    const carol = legacyClient(server.port, server.server.pin, false);
+    carol.client.start();
+    await until(() => carol.fatal.length > 0, 5000, 'the fatal refusal');
+    expect((carol.fatal[0] as Error & { code?: string }).code).toBe('E_NAME_TAKEN');
   });
 });

@@ -1,0 +1,81 @@
+import {
+  Capability,
+  ErrorCode,
+  HELLO_EXPORTER_BYTES,
+  HELLO_EXPORTER_LABEL,
+  signHelloProof,
+  signPrekey,
+  toBase64,
+  type X25519KeyPair,
+} from '../protocol/index.js';
+import type { LocalIdentity } from './keystore.js';
+
+/** What this client offers in a v2 hello. */
+export const CLIENT_CAPS = [
+  Capability.presence,
+  Capability.ack,
+  Capability.ping,
+  Capability.ratchet,
+  'mailbox',
+  Capability.rooms,
+];
+
+/** Exports the RFC 5705 keying material a v2 hello proof signs. */
+export interface ExporterSource {
+  exportKeyingMaterial(length: number, label: string, context: Buffer): Buffer;
+}
+
+/**
+ * The hello for a fresh connection: v1 (seed format) without an identity, else v2 with the
+ * key signature and a proof bound to this TLS connection.
+ */
+export function helloFrame(
+  name: string,
+  keyPair: X25519KeyPair,
+  identity: LocalIdentity | undefined,
+  tls: ExporterSource | undefined,
+): Record<string, unknown> {
+  const pub = toBase64(keyPair.publicKey);
+  if (!identity || !tls) return { type: 'hello', user: name, pub };
+  const exporter = tls.exportKeyingMaterial(
+    HELLO_EXPORTER_BYTES,
+    HELLO_EXPORTER_LABEL,
+    Buffer.alloc(0),
+  );
+  const secret = identity.identity.secretKey;
+  return {
+    type: 'hello',
+    user: name,
+    pub,
+    v: 2,
+    caps: CLIENT_CAPS,
+    idk: toBase64(identity.identity.publicKey),
+    pubsig: toBase64(signPrekey(secret, keyPair.publicKey)),
+    proof: toBase64(signHelloProof(secret, exporter, name)),
+  };
+}
+
+export type ServerErrorAction = 'retry' | 'fatal' | 'notice';
+
+/**
+ * What a server error that is not about one message means for the session:
+ * - `retry`: the name is held by what is most likely our own previous, half-open connection
+ *   (we were welcomed before and reconnects are on);
+ * - `fatal`: the hello was refused (name, identity, proof) or a newer connection replaced us;
+ * - `notice`: anything else is shown and the session goes on.
+ */
+export function serverErrorAction(
+  code: string | undefined,
+  state: { ready: boolean; welcomedBefore: boolean; reconnects: boolean },
+): ServerErrorAction {
+  if (code === ErrorCode.REPLACED) return 'fatal';
+  if (state.ready) return 'notice';
+  if (code === ErrorCode.NAME_TAKEN && state.welcomedBefore && state.reconnects) return 'retry';
+  const refusedHello =
+    code === ErrorCode.NAME_TAKEN ||
+    code === ErrorCode.BAD_NAME ||
+    code === ErrorCode.NAME_BOUND ||
+    code === ErrorCode.IDENTITY_REQUIRED ||
+    code === ErrorCode.BAD_PROOF;
+  return refusedHello ? 'fatal' : 'notice';
+}
