@@ -263,6 +263,16 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
         }
         this.emit('frame', frame);
       }
+      if (decoder.dead) {
+        // The frames before it were delivered; the over-long line after them ends the link.
+        try {
+          decoder.push(new Uint8Array(0));
+        } catch (error) {
+          this.emit('badFrame', error as ProtocolError);
+        }
+        closeReason = 'server sent an oversized line';
+        socket.destroy();
+      }
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (error instanceof PinError) {

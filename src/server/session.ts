@@ -60,6 +60,8 @@ export interface SessionContext {
 
 export type SessionState = 'awaiting-hello' | 'ready' | 'closed';
 
+
+const NO_BYTES = new Uint8Array(0);
 /** Bundle requests allowed per session: draining one-time prekeys is an attack. */
 const BUNDLES_PER_MINUTE = 30;
 
@@ -169,6 +171,8 @@ export class Session implements DirectoryMember, RoomMember {
       if (this.#rate && !this.#withinRate(line, now)) continue;
       this.#handleLine(line);
     }
+    // The chunk went on into an over-long line: refuse it now, not at the next chunk.
+    if (this.#decoder.dead) this.receive(NO_BYTES);
   }
 
   /** Queues a line for this client, dropping the client if it stopped reading. */

@@ -111,6 +111,44 @@ describe('client heartbeat over TLS', () => {
   });
 });
 
+describe('client framing', () => {
+  it('takes the frames before an over-long line, then drops the link at once', async () => {
+    const cert = await testCertificate();
+    const bad: Server = createServer({ cert: cert.certPem, key: cert.keyPem }, (socket) => {
+      socket.once('data', () => {
+        socket.write(
+          Buffer.concat([
+            Buffer.from('{"type":"server","text":"first"}\n'),
+            Buffer.alloc(5000, 0x61), // no newline, and nothing follows
+          ]),
+        );
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => bad.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => bad.close(() => resolve())));
+    const connection = new ServerConnection({
+      host: '127.0.0.1',
+      port: (bad.address() as AddressInfo).port,
+      pin: parsePin(certificatePin(cert.certPem)),
+      maxLineBytes: 4096,
+    });
+    cleanups.push(() => connection.close());
+    const frames: string[] = [];
+    const errors: string[] = [];
+    connection.on('frame', (frame) => frames.push(frame.type));
+    connection.on('badFrame', (error) => errors.push(error.code));
+    connection.on('state', (state) => {
+      if (state.state === 'connected') connection.send({ type: 'hello' });
+    });
+    connection.start();
+    await until(() => connection.state.state === 'closed', 5000, 'the link to close');
+    expect(frames).toEqual(['server']);
+    expect(errors).toEqual(['E_FRAME_TOO_LONG']);
+    expect(connection.state).toMatchObject({ reason: 'server sent an oversized line' });
+  });
+});
+
 describe('legacy client reconnecting while the server still holds its name', () => {
   function legacyClient(port: number, pin: string, reconnect: boolean) {
     const connection = new ServerConnection({

@@ -123,6 +123,23 @@ describe('security: each attack leaves a well-behaved client served', () => {
     await stillServes('1');
   });
 
+  it('frames before an over-long line in the same write are served, then the line is refused at once', async () => {
+    await start({ maxLineBytes: 4096 });
+    const client = await good('packed');
+    // One write: a complete server-readable chat, then the start of a line past the limit
+    // and nothing more (no later chunk would trigger the error).
+    client.socket.write(
+      Buffer.concat([
+        Buffer.from(`${JSON.stringify({ type: 'chat', text: 'before the flood' })}\n`),
+        Buffer.alloc(5000, 0x61),
+      ]),
+    );
+    const echo = await client.next((f) => f.type === 'server');
+    expect(echo.text).toBe('echo: before the flood');
+    await client.error('E_FRAME_TOO_LONG');
+    await client.closed;
+  });
+
   it('deeply nested JSON and prototype keys are rejected without crashing', async () => {
     await start({ maxLineBytes: 1024 * 1024, byteBurst: 4 * 1024 * 1024 });
     const attacker = await good('mallory');
