@@ -4,8 +4,8 @@ import { ErrorCode, ProtocolError } from './errors.js';
 const NOT_ALPHABET = /[^A-Za-z0-9+/]/;
 
 /**
- * Byte length a standard, padded Base64 string decodes to, or -1 when the string is not
- * standard padded Base64 (RFC 4648 §4). Does not allocate the decoded bytes.
+ * Byte length a standard, padded, canonical Base64 string decodes to, or -1 when the string
+ * is not (RFC 4648 §4, §3.5). Does not allocate the decoded bytes.
  */
 export function base64DecodedLength(text: string): number {
   const length = text.length;
@@ -15,7 +15,19 @@ export function base64DecodedLength(text: string): number {
   if (text.charCodeAt(length - 1) === 61) padding = text.charCodeAt(length - 2) === 61 ? 2 : 1;
   const body = padding === 0 ? text : text.slice(0, length - padding);
   if (NOT_ALPHABET.test(body)) return -1;
+  // Canonical only: the spare low bits of the last character before padding must be zero
+  // (4 bits with "==", 2 with "="), so every byte string has exactly one accepted encoding.
+  if (padding > 0 && (sextet(body.charCodeAt(body.length - 1)) & (padding === 2 ? 15 : 3)) !== 0)
+    return -1;
   return (length / 4) * 3 - padding;
+}
+
+/** Value of a character already known to be in the standard alphabet. */
+function sextet(code: number): number {
+  if (code >= 97) return code - 71; // a-z → 26-51
+  if (code >= 65) return code - 65; // A-Z → 0-25
+  if (code >= 48) return code + 4; // 0-9 → 52-61
+  return code === 43 ? 62 : 63; // + /
 }
 
 /** Encodes bytes as standard padded Base64. */

@@ -4,6 +4,7 @@ import {
   base64DecodedLength,
   fromBase64,
   ProtocolError,
+  parseClientFrame,
   toBase64,
 } from '../../../src/protocol/index.js';
 import { codeOf } from './helpers.js';
@@ -100,6 +101,19 @@ describe('fromBase64', () => {
       ),
       { numRuns: 100 },
     );
+  });
+
+  it('the server-side length check refuses non-canonical encodings too (same answer as clients)', () => {
+    const pub = toBase64(new Uint8Array(32).fill(1)); // 32 bytes: one "=", 2 spare bits
+    expect(pub.endsWith('E=')).toBe(true);
+    const sloppy = `${pub.slice(0, -2)}F=`; // spare bits set: decodes to the same bytes in Node
+    expect(Buffer.from(sloppy, 'base64')).toEqual(Buffer.from(pub, 'base64'));
+    expect(base64DecodedLength(pub)).toBe(32);
+    expect(base64DecodedLength(sloppy)).toBe(-1);
+    expect(base64DecodedLength('QQ==')).toBe(1);
+    expect(base64DecodedLength('QR==')).toBe(-1);
+    expect(() => parseClientFrame({ type: 'hello', user: 'alice', pub: sloppy })).toThrow(/Base64/);
+    expect(parseClientFrame({ type: 'hello', user: 'alice', pub })).toMatchObject({ pub });
   });
 
   it('property: any string is either decoded or refused with a ProtocolError', () => {
