@@ -6,6 +6,8 @@ import {
   type HelloFrame,
   verifyHello,
 } from '../protocol/index.js';
+import type { Logger } from './logger.js';
+import type { ServerStats } from './stats.js';
 import type { ServerStore } from './store/index.js';
 
 /** What admission needs to know about who holds a name right now. */
@@ -141,4 +143,22 @@ function nameTaken(name: string): {
     reason: 'name_taken',
     takeover: true,
   };
+}
+
+/** Counts and logs a refused hello (and a takeover attempt as a security event). */
+export function reportRefusal(
+  refusal: Extract<Admission<OnlineHolder>, { ok: false }>,
+  hello: { user: string; v: number },
+  logger: Logger,
+  stats: ServerStats,
+): void {
+  stats.helloRefused.inc(refusal.reason);
+  logger.warn(
+    { event: 'hello.refused', reason: refusal.reason, user: hello.user, v: hello.v },
+    refusal.text,
+  );
+  if (refusal.takeover) {
+    stats.securityEvents.inc('name_takeover_attempt');
+    logger.warn({ event: 'name.takeover_attempt', user: hello.user, code: refusal.code });
+  }
 }

@@ -1,4 +1,4 @@
-import type { HelloFrame } from '../protocol/index.js';
+import { ErrorCode, type HelloFrame, ProtocolError } from '../protocol/index.js';
 
 /**
  * Serializers for server → client lines. Every interpolated value was validated to a safe
@@ -65,3 +65,21 @@ export function ackLine(id: string, queued = false): string {
 }
 
 export const PONG_LINE = '{"type":"pong"}\n';
+
+/** A frame error before the hello: the connection is not a client of ours, so it ends. */
+export function asFatal(error: unknown): ProtocolError {
+  if (error instanceof ProtocolError) {
+    return new ProtocolError(error.code, `${error.message} (before hello: closing)`, {
+      fatal: true,
+      cause: error,
+    });
+  }
+  return new ProtocolError(ErrorCode.INTERNAL, 'internal error', { fatal: true, cause: error });
+}
+
+/** Best-effort message id of a rejected frame, for `error.ref` (only if it is a safe id). */
+export function idOf(line: Uint8Array): string | undefined {
+  const text = Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1');
+  const match = /"id"\s*:\s*"([A-Za-z0-9_-]{1,64})"/.exec(text);
+  return match?.[1];
+}

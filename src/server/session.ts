@@ -10,11 +10,13 @@ import {
   parseClientFrame,
   type RelayFrame,
 } from '../protocol/index.js';
-import { admit, helloExporter } from './admission.js';
+import { admit, helloExporter, reportRefusal } from './admission.js';
 import type { DirectoryMember, PeerDirectory } from './directory.js';
 import {
   ackLine,
+  asFatal,
   errorLine,
+  idOf,
   PONG_LINE,
   peerInfoJson,
   serverTextLine,
@@ -22,12 +24,12 @@ import {
   welcomeLine,
 } from './frames.js';
 import { type RateLimits, SessionRate } from './limits/session-rate.js';
-import { TokenBucket } from './limits/token-bucket.js';
 import type { Logger } from './logger.js';
 import type { PrekeyService } from './prekey-service.js';
 import type { PresenceBroadcaster } from './presence.js';
 import type { RoomMember, RoomService } from './rooms/room-service.js';
 import { MAILBOX_CAP, type RelayRouter, type SendResult } from './router.js';
+import { SessionV2Services } from './session-v2.js';
 import type { ServerStats } from './stats.js';
 import type { ServerStore } from './store/index.js';
 import type { Transport } from './transport.js';
@@ -60,10 +62,7 @@ export interface SessionContext {
 
 export type SessionState = 'awaiting-hello' | 'ready' | 'closed';
 
-
 const NO_BYTES = new Uint8Array(0);
-/** Bundle requests allowed per session: draining one-time prekeys is an attack. */
-const BUNDLES_PER_MINUTE = 30;
 
 /**
  * One client connection: decodes its lines, validates frames, and runs the
@@ -82,10 +81,9 @@ export class Session implements DirectoryMember, RoomMember {
   #peerJson = '';
   #now: () => number;
   #rate: SessionRate | undefined;
-  #bundles: TokenBucket | undefined;
+  #v2: SessionV2Services<Session>;
   #lastActivity: number;
   #lastRateError = 0;
-  #mailboxSentUpto = 0;
   #identityFingerprint: string | undefined;
 
   constructor(id: string, transport: Transport, ctx: SessionContext) {
@@ -97,6 +95,7 @@ export class Session implements DirectoryMember, RoomMember {
     this.#lastActivity = this.#now();
     if (ctx.rateLimits) this.#rate = new SessionRate(ctx.rateLimits, this.#lastActivity);
     this.#logger = ctx.logger.child({ sid: id, remote: transport.remote });
+    this.#v2 = new SessionV2Services<Session>(this, ctx, this.#now);
     this.#helloTimer = setTimeout(() => this.#helloTimedOut(), ctx.limits.helloTimeoutMs);
     this.#helloTimer.unref?.();
     this.#logger.info({ event: 'connection.opened' });
@@ -290,7 +289,7 @@ export class Session implements DirectoryMember, RoomMember {
   }
 
   #dispatch(frame: ClientFrame, raw: Record<string, unknown>): void {
-    const { directory, prekeys, router } = this.#ctx;
+    const { directory } = this.#ctx;
     switch (frame.type) {
       case 'relay':
         if (raw.from !== undefined && raw.from !== this.name) {
@@ -317,25 +316,9 @@ export class Session implements DirectoryMember, RoomMember {
         this.send(PONG_LINE, 'pong');
         return;
       case 'prekeys':
-        this.send(prekeys.upload(this, frame), 'prekeys');
-        return;
-      case 'bundle': {
-        const now = this.#now();
-        this.#bundles ??= new TokenBucket(BUNDLES_PER_MINUTE / 60, BUNDLES_PER_MINUTE, now);
-        if (!this.#bundles.take(1, now)) {
-          this.#ctx.stats.rateLimited.inc('bundle');
-          this.send(
-            errorLine(ErrorCode.RATE_LIMITED, 'too many bundle requests', frame.id),
-            'error',
-          );
-          return;
-        }
-        this.send(prekeys.bundle(frame), 'bundle');
-        return;
-      }
+      case 'bundle':
       case 'fetched':
-        router.acknowledge(this.name, frame.upto);
-        if (frame.upto >= this.#mailboxSentUpto) this.#deliverMailbox();
+        this.#v2.handle(frame);
         return;
       case 'hello':
         this.#reject(new ProtocolError(ErrorCode.ALREADY_HELLO, 'hello was already accepted'));
@@ -355,19 +338,7 @@ export class Session implements DirectoryMember, RoomMember {
       now: this.#now,
     });
     if (!admission.ok) {
-      stats.helloRefused.inc(admission.reason);
-      this.#logger.warn(
-        { event: 'hello.refused', reason: admission.reason, user: hello.user, v: hello.v },
-        admission.text,
-      );
-      if (admission.takeover) {
-        stats.securityEvents.inc('name_takeover_attempt');
-        this.#logger.warn({
-          event: 'name.takeover_attempt',
-          user: hello.user,
-          code: admission.code,
-        });
-      }
+      reportRefusal(admission, hello, this.#logger, stats);
       this.send(errorLine(admission.code, admission.text), 'error');
       return;
     }
@@ -413,22 +384,10 @@ export class Session implements DirectoryMember, RoomMember {
       ),
       'welcome',
     );
-    if (this.#has('ratchet') && hello.idk) this.send(this.#ctx.prekeys.countLine(this), 'prekeys');
+    if (this.#has('ratchet') && hello.idk) this.#v2.announcePrekeys();
     presence.joined(this);
-    if (this.#has(MAILBOX_CAP)) this.#deliverMailbox();
+    if (this.#has(MAILBOX_CAP)) this.#v2.deliverMailbox();
     if (this.#has('rooms')) this.#ctx.rooms.welcome(this);
-  }
-
-  /** Sends stored messages newer than what was sent already (acknowledged with `fetched`). */
-  #deliverMailbox(): void {
-    const pending = this.#ctx.router
-      .pendingFor(this.name)
-      .filter((m) => m.seq > this.#mailboxSentUpto);
-    for (const message of pending) {
-      if (!this.send(message.line, 'relay')) return;
-      this.#mailboxSentUpto = message.seq;
-      this.#ctx.stats.mailboxDelivered++;
-    }
   }
 
   #relay(relay: RelayFrame): void {
@@ -485,21 +444,4 @@ export class Session implements DirectoryMember, RoomMember {
     if (how.destroy) this.#transport.destroy();
     else if (how.end) this.#transport.end();
   }
-}
-
-function asFatal(error: unknown): ProtocolError {
-  if (error instanceof ProtocolError) {
-    return new ProtocolError(error.code, `${error.message} (before hello: closing)`, {
-      fatal: true,
-      cause: error,
-    });
-  }
-  return new ProtocolError(ErrorCode.INTERNAL, 'internal error', { fatal: true, cause: error });
-}
-
-/** Best-effort message id of a rejected frame, for `error.ref` (only if it is a safe id). */
-function idOf(line: Uint8Array): string | undefined {
-  const text = Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1');
-  const match = /"id"\s*:\s*"([A-Za-z0-9_-]{1,64})"/.exec(text);
-  return match?.[1];
 }

@@ -9,8 +9,9 @@ import { ackLine, asciiJson, errorLine } from '../frames.js';
 import type { Logger } from '../logger.js';
 import type { SendResult } from '../router.js';
 import type { ServerStats } from '../stats.js';
-import type { RoomRole, ServerStore } from '../store/index.js';
+import type { ServerStore } from '../store/index.js';
 import type { PasswordLockout } from './lockout.js';
+import { type Authority, type ModerationHost, moderate, RANK } from './moderation.js';
 import type { PasswordHasher } from './password-hasher.js';
 
 /** What the room service needs from a session. */
@@ -38,9 +39,6 @@ export interface RoomServiceOptions {
   now?: () => number;
 }
 
-type Authority = 'admin' | RoomRole | 'member';
-const RANK: Record<Authority, number> = { member: 0, op: 1, owner: 2, admin: 3 };
-
 /**
  * Rooms: live membership (who is in which room now) over persisted rooms, roles, bans and
  * password hashes. Membership is enforced here; room messages are opaque sender-key
@@ -50,10 +48,21 @@ export class RoomService<M extends RoomMember> {
   #o: RoomServiceOptions;
   #live = new Map<string, { name: string; members: Map<string, M> }>();
   #now: () => number;
+  #moderation: ModerationHost<M>;
 
   constructor(options: RoomServiceOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#moderation = {
+      options,
+      now: () => this.#now(),
+      authority: (room, member) => this.#authority(room, member),
+      isMember: (room, member) => this.#isMember(room, member),
+      online: (key, name) => this.#live.get(key)?.members.get(nameKey(name)),
+      broadcast: (key, line) => this.#broadcast(key, line),
+      remove: (key, member, event, by, reason) => this.#remove(key, member, event, by, reason),
+      error: (member, code, text, ref) => this.#error(member, code, text, ref),
+    };
     if (options.lobby && !options.store.getRoom(options.lobby)) {
       options.store.createRoom(options.lobby, undefined, this.#now());
     }
@@ -109,7 +118,7 @@ export class RoomService<M extends RoomMember> {
         this.#motd(member, frame.text, frame.id);
         return;
       case 'moderate':
-        void this.#moderate(member, frame);
+        void moderate(this.#moderation, member, frame);
         return;
       case 'roommsg':
         this.#message(member, frame);
@@ -373,117 +382,5 @@ export class RoomService<M extends RoomMember> {
     this.#o.store.setSetting('motd', text);
     this.#o.logger.info({ event: 'motd.set', by: member.name });
     member.send(`{"type":"motd","text":${asciiJson(text)}}\n`, 'motd');
-  }
-
-  async #moderate(actor: M, frame: Extract<RoomClientFrame, { type: 'moderate' }>): Promise<void> {
-    const { store, logger } = this.#o;
-    const room = store.getRoom(frame.room);
-    if (!room) {
-      this.#error(actor, ErrorCode.NO_SUCH_ROOM, `${frame.room} does not exist`, frame.id);
-      return;
-    }
-    const key = roomKey(room.name);
-    const rank = RANK[this.#authority(room.name, actor)];
-    if (rank < RANK.op) {
-      this.#error(actor, ErrorCode.FORBIDDEN, `you are not an operator of ${room.name}`, frame.id);
-      return;
-    }
-    if (frame.action === 'password') {
-      const hash = frame.password ? await this.#o.hasher.hash(frame.password) : undefined;
-      store.setRoomPassword(room.name, hash);
-      logger.info({
-        event: 'room.password',
-        room: room.name,
-        by: actor.name,
-        set: hash !== undefined,
-      });
-      this.#broadcast(
-        key,
-        `{"type":"room","event":"password","room":"${room.name}","set":${hash !== undefined},"by":"${actor.name}"}\n`,
-      );
-      if (actor.open && !this.#isMember(room.name, actor))
-        actor.send(ackLine(frame.id ?? 'password'), 'ack');
-      return;
-    }
-    const targetName = frame.user!;
-    const online = this.#live.get(key)?.members.get(nameKey(targetName));
-    const targetKey = online?.identityKey ?? store.getBinding(targetName)?.identityKey;
-    if (!targetKey) {
-      this.#error(
-        actor,
-        ErrorCode.NO_SUCH_USER,
-        `${targetName} has no identity on this server`,
-        frame.id,
-      );
-      return;
-    }
-    const targetRank =
-      RANK[(store.getRole(room.name, targetKey) as Authority | undefined) ?? 'member'];
-    if (targetRank >= rank && frame.action !== 'op') {
-      this.#error(
-        actor,
-        ErrorCode.FORBIDDEN,
-        `${targetName} has as much authority in ${room.name} as you`,
-        frame.id,
-      );
-      return;
-    }
-    const by = actor.name;
-    switch (frame.action) {
-      case 'op':
-      case 'deop':
-        if (targetRank >= rank) {
-          this.#error(
-            actor,
-            ErrorCode.FORBIDDEN,
-            `${targetName} has as much authority as you`,
-            frame.id,
-          );
-          return;
-        }
-        store.setRole(room.name, targetKey, frame.action === 'op' ? 'op' : undefined);
-        this.#broadcast(
-          key,
-          `{"type":"room","event":"${frame.action}","room":"${room.name}","user":"${targetName}","by":"${by}"}\n`,
-        );
-        break;
-      case 'kick':
-        if (!online) {
-          this.#error(
-            actor,
-            ErrorCode.NOT_MEMBER,
-            `${targetName} is not in ${room.name}`,
-            frame.id,
-          );
-          return;
-        }
-        this.#remove(key, online, 'kick', by, frame.reason);
-        break;
-      case 'ban': {
-        const now = this.#now();
-        store.setBan(room.name, targetKey, {
-          ...(frame.duration ? { until: now + frame.duration * 1000 } : {}),
-          reason: frame.reason ?? '',
-          bannedBy: by,
-          createdAt: now,
-        });
-        if (online) this.#remove(key, online, 'ban', by, frame.reason);
-        else
-          this.#broadcast(
-            key,
-            `{"type":"room","event":"ban","room":"${room.name}","user":"${targetName}","by":"${by}"}\n`,
-          );
-        break;
-      }
-      case 'unban':
-        store.setBan(room.name, targetKey, undefined);
-        this.#broadcast(
-          key,
-          `{"type":"room","event":"unban","room":"${room.name}","user":"${targetName}","by":"${by}"}\n`,
-        );
-        break;
-    }
-    logger.info({ event: `room.${frame.action}`, room: room.name, user: targetName, by });
-    if (frame.id !== undefined && actor.open) actor.send(ackLine(frame.id), 'ack');
   }
 }
