@@ -40,27 +40,27 @@ describe('client heartbeat over TLS', () => {
   let server: TestServer;
 
   it('keeps an idle v2 client connected past the server idle timeout, with pings answered', async () => {
-    server = await startTestServer({ idleTimeoutMs: 800 });
+    server = await startTestServer({ idleTimeoutMs: 1500 });
     cleanups.push(() => server.close());
     const chat = await startChat('idler', server.port, server.server.pin, undefined, {
-      heartbeat: { intervalMs: 200, timeoutMs: 1000 },
+      heartbeat: { intervalMs: 250, timeoutMs: 3000 },
     });
     cleanups.push(() => chat.close());
     const states = track(chat);
-    await new Promise((resolve) => setTimeout(resolve, 2500)); // > 3 idle timeouts
+    await new Promise((resolve) => setTimeout(resolve, 4000)); // > 2.5 idle timeouts
     expect(states.filter((s) => s.state !== 'connected')).toEqual([]);
     expect(chat.frames.filter((f) => f.type === 'pong').length).toBeGreaterThanOrEqual(3);
     expect(server.logs.events('idle.timeout')).toEqual([]);
   });
 
   it('without the heartbeat the same client is closed by the idle timeout (the test can fail)', async () => {
-    server = await startTestServer({ idleTimeoutMs: 800 });
+    server = await startTestServer({ idleTimeoutMs: 1500 });
     cleanups.push(() => server.close());
     const chat = await startChat('sleeper', server.port, server.server.pin, undefined, {
       heartbeat: false,
     });
     cleanups.push(() => chat.close());
-    await chat.waitForFrame((f) => f.type === 'error' && f.code === 'E_IDLE_TIMEOUT', 5000);
+    await chat.waitForFrame((f) => f.type === 'error' && f.code === 'E_IDLE_TIMEOUT', 8000);
     expect(chat.frames.some((f) => f.type === 'pong')).toBe(false);
   });
 
