@@ -27,6 +27,17 @@ function noRest<T extends { rest: string }>(parsed: T | ArgError): Omit<T, 'rest
 }
 
 /** Room commands (protocol v2). A missing #room means the current conversation's room. */
+
+/** `[#room] [rest]`, with the rest (if any) under `field`. */
+function roomAndRest(args: string, field: 'text' | 'password') {
+  const room = optionalRoom(args);
+  if ('error' in room) return room;
+  return {
+    ...(room.room ? { room: room.room } : {}),
+    ...(room.rest ? { [field]: room.rest } : {}),
+  };
+}
+
 export const ROOM_COMMANDS: readonly CommandSpec[] = [
   spec({
     name: 'join',
@@ -63,14 +74,7 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
     usage: '/topic [#room] [text]',
     help: "show a room's topic, or set it (operators)",
     firstArg: 'room',
-    parse(args) {
-      const room = optionalRoom(args);
-      if ('error' in room) return room;
-      return {
-        ...(room.room ? { room: room.room } : {}),
-        ...(room.rest ? { text: room.rest } : {}),
-      };
-    },
+    parse: (args) => roomAndRest(args, 'text'),
   }),
   spec({
     name: 'op',
@@ -132,14 +136,7 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
     usage: '/password [#room] [new password]',
     help: "set a room's password (empty to clear it); stored only as an argon2id hash",
     firstArg: 'room',
-    parse(args) {
-      const room = optionalRoom(args);
-      if ('error' in room) return room;
-      return {
-        ...(room.room ? { room: room.room } : {}),
-        ...(room.rest ? { password: room.rest } : {}),
-      };
-    },
+    parse: (args) => roomAndRest(args, 'password'),
   }),
   spec({
     name: 'motd',
