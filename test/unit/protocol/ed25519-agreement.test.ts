@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,6 +7,7 @@ import {
   ed25519VerifyNode,
   generateIdentityKeyPair,
 } from '../../../src/protocol/index.js';
+import { loadWycheproof } from './helpers.js';
 
 const hex = (text: string) => Uint8Array.from(Buffer.from(text, 'hex'));
 
@@ -20,12 +20,7 @@ interface WycheproofGroup {
     result: 'valid' | 'invalid' | 'acceptable';
   }>;
 }
-const wycheproof = JSON.parse(
-  readFileSync(
-    new URL('../../../../shared/vectors/wycheproof/ed25519_test.json', import.meta.url),
-    'utf8',
-  ),
-) as { testGroups: WycheproofGroup[] };
+const wycheproof = loadWycheproof('ed25519_test.json') as { testGroups: WycheproofGroup[] };
 
 // The server verifies with node:crypto (faster, see bench/ed25519.mjs); clients sign with
 // noble. Both paths must accept and reject exactly the same signatures.

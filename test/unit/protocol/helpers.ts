@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { dirname, isAbsolute, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect } from 'vitest';
 import { decodeJsonLine, LineDecoder, ProtocolError } from '../../../src/protocol/index.js';
 
@@ -35,9 +37,30 @@ export function loadVector(name: string): any {
 
 /**
  * The Wycheproof folder sits beside the repository (../shared/vectors/wycheproof from the
- * repository root, in CI too); it is never copied into the project.
+ * repository root, in CI too); it is never copied into the project. Also found from a
+ * throwaway clone of a local checkout (beside the clone's origin), or through
+ * SECURECHAT_SHARED_DIR.
  */
-export const WYCHEPROOF_DIR = new URL('../../../../shared/vectors/wycheproof/', import.meta.url);
+export const WYCHEPROOF_DIR = findWycheproof();
+
+function findWycheproof(): URL {
+  const beside = new URL('../../../../shared/vectors/wycheproof/', import.meta.url);
+  const candidates = [beside];
+  const shared = process.env.SECURECHAT_SHARED_DIR;
+  if (shared) candidates.unshift(pathToFileURL(join(shared, 'vectors/wycheproof/')));
+  try {
+    const origin = execFileSync('git', ['config', '--get', 'remote.origin.url'], {
+      cwd: fileURLToPath(new URL('.', import.meta.url)),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    if (isAbsolute(origin))
+      candidates.push(pathToFileURL(join(dirname(origin), 'shared/vectors/wycheproof/')));
+  } catch {
+    // not a git checkout, or no origin: only the other places count
+  }
+  return candidates.find((url) => existsSync(url)) ?? beside;
+}
 
 /** Reads a Wycheproof JSON file; fails loudly (with the path) when the folder is missing. */
 export function loadWycheproof(name: string): any {
