@@ -1,3 +1,5 @@
+import type { RoomSummary } from '../protocol/index.js';
+
 /**
  * Everything the chat client reports to its user interface. The terminal UI renders these
  * (ui/render.ts); `--json` prints each as one JSON line (the shapes are documented in the
@@ -108,13 +110,7 @@ export interface RoomEvent {
 export interface RoomListEvent {
   kind: 'rooms';
   ts: number;
-  rooms: Array<{
-    room: string;
-    members: number;
-    topic: string;
-    password: boolean;
-    lobby?: boolean;
-  }>;
+  rooms: RoomSummary[];
 }
 
 export interface NoticeEvent {

@@ -192,6 +192,15 @@ export interface RoomMemberInfo {
   role?: 'owner' | 'op';
 }
 
+/** One row of a `rooms` answer. */
+export interface RoomSummary {
+  room: string;
+  members: number;
+  topic: string;
+  password: boolean;
+  lobby?: boolean;
+}
+
 export type RoomServerFrame =
   | {
       type: 'joined';
@@ -211,16 +220,7 @@ export type RoomServerFrame =
       reason?: string;
       peer?: RoomMemberInfo;
     }
-  | {
-      type: 'rooms';
-      rooms: Array<{
-        room: string;
-        members: number;
-        topic: string;
-        password: boolean;
-        lobby?: boolean;
-      }>;
-    }
+  | { type: 'rooms'; rooms: RoomSummary[] }
   | (RoomMessageFrame & { from: string })
   | { type: 'motd'; text: string };
 
