@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect } from 'vitest';
 import { decodeJsonLine, LineDecoder, ProtocolError } from '../../../src/protocol/index.js';
@@ -55,7 +55,7 @@ function findWycheproof(): URL {
       stdio: ['ignore', 'pipe', 'ignore'],
     }).trim();
     if (isAbsolute(origin))
-      candidates.push(pathToFileURL(join(dirname(origin), 'shared/vectors/wycheproof/')));
+      candidates.push(pathToFileURL(join(resolve(origin), '..', 'shared/vectors/wycheproof/')));
   } catch {
     // not a git checkout, or no origin: only the other places count
   }
