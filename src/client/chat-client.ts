@@ -10,6 +10,7 @@ import {
   type ParsedServerFrame,
   type PeerInfo,
   ProtocolError,
+  toBase64,
   type X25519KeyPair,
 } from '../protocol/index.js';
 import { BundleRequests } from './bundles.js';
@@ -26,6 +27,7 @@ import { helloFrame, serverErrorAction } from './handshake.js';
 import { IncomingMessages } from './incoming.js';
 import type { LocalIdentity } from './keystore.js';
 import { OutgoingMessages, type SendOutcome } from './outgoing.js';
+import { peerSummary } from './peer-summaries.js';
 import { PeerBook, type PeerStatus } from './peers.js';
 import { formatPin } from './pinning.js';
 import { RoomManager } from './rooms.js';
@@ -106,6 +108,7 @@ export class ChatClient
     this.peers = new PeerBook({
       ...(options.trust ? { trust: options.trust } : {}),
       server: this.serverPin,
+      serverRatchet: () => this.#serverCaps.has(Capability.ratchet),
     });
     this.#bundles = new BundleRequests((frame) => this.send(frame));
     if (options.identity && options.configDir) {
@@ -122,7 +125,7 @@ export class ChatClient
     );
     this.#incoming = new IncomingMessages(this);
     this.rooms = new RoomManager(this);
-    this.#sync = new DirectorySync(this, this.#now);
+    this.#sync = new DirectorySync(this);
     this.trustCommands = new TrustCommands(this, (kind, text, code) =>
       this.notice(kind, text, code),
     );
@@ -152,6 +155,19 @@ export class ChatClient
   get ratchet(): RatchetPeers | undefined {
     return this.#serverCaps.has(Capability.ratchet) ? this.#ratchet : undefined;
   }
+  /** Our keys as the directory should list them (Base64). */
+  get ownKeys(): { pub: string; idk?: string } {
+    const pub = toBase64(this.keyPair.publicKey);
+    return this.identity ? { pub, idk: toBase64(this.identity.identity.publicKey) } : { pub };
+  }
+  /** Whether the server's welcome offered `cap`. */
+  serverOffers(cap: string): boolean {
+    return this.#serverCaps.has(cap);
+  }
+  /** Shows messages withheld from senders who are now in good standing (after `/trust`). */
+  releaseWithheld(): number {
+    return this.#incoming.releaseWithheld();
+  }
   get queued(): number {
     return this.#delivery.queued;
   }
@@ -175,8 +191,9 @@ export class ChatClient
     from: string,
     identity: string,
     content: Extract<PairwiseContent, { t: 'sk' }>,
+    status: PeerStatus,
   ): void {
-    this.rooms.onSenderKey(from, identity, content);
+    this.rooms.onSenderKey(from, identity, content, status);
   }
   sendControl(to: string, content: PairwiseContent): Promise<boolean> {
     return this.#outgoing.sendControl(to, content);
@@ -236,15 +253,7 @@ export class ChatClient
 
   /** Directory as shown by /list. */
   peerSummaries(): PeerSummary[] {
-    return this.peers.all().map((peer) => {
-      const self = peer.name.toLowerCase() === this.name.toLowerCase();
-      return {
-        name: peer.name,
-        fingerprint: peer.identityFingerprint ?? peer.fingerprint,
-        status: summaryStatus(self ? 'known' : this.peers.status(peer)),
-        ...(self ? { self: true } : {}),
-      };
-    });
+    return this.peers.all().map((peer) => peerSummary(this.peers, this.name, peer.name));
   }
 
   /** Emits a notice line (info / warning / error) to the UI. */
@@ -276,6 +285,7 @@ export class ChatClient
         this.#connection.accepted();
         this.#serverVersion = frame.v;
         this.#serverCaps = new Set(frame.caps);
+        this.#sync.welcome(frame.caps);
         if (frame.v >= 2 && this.#serverCaps.has(Capability.ping))
           this.#connection.startHeartbeat(PING_LINE);
         this.#applySnapshot(frame.users, frame.peers, true);
@@ -372,19 +382,5 @@ export class ChatClient
     if (initial || listRequested)
       this.emit('event', { kind: 'users', ts: this.#now(), users: this.peerSummaries() });
     this.#incoming.retryPending();
-  }
-}
-
-function summaryStatus(status: PeerStatus): PeerSummary['status'] {
-  switch (status) {
-    case 'legacy':
-      return 'legacy';
-    case 'verified':
-      return 'verified';
-    case 'changed':
-    case 'invalid':
-      return 'changed';
-    default:
-      return 'online';
   }
 }

@@ -4,7 +4,7 @@ import type { RatchetPeers } from './e2ee/ratchet-peers.js';
 import type { V1KeyCache } from './e2ee/v1-keys.js';
 import type { ClientEvent } from './events.js';
 import type { LocalIdentity } from './keystore.js';
-import type { PeerBook } from './peers.js';
+import type { PeerBook, PeerStatus } from './peers.js';
 import type { TrustStore } from './trust-store.js';
 
 /** What the outgoing and incoming pipelines share with the chat client. */
@@ -27,8 +27,16 @@ export interface ClientCore {
   notice(kind: 'info' | 'warning' | 'error', text: string, code?: string): void;
   /** Asks the server for the directory (to learn a sender's new key). */
   refreshDirectory(): void;
-  /** A room sender key arrived over a pairwise session from `from` (identity verified). */
-  onSenderKey(from: string, identity: string, content: Extract<PairwiseContent, { t: 'sk' }>): void;
+  /**
+   * A room sender key arrived over a pairwise session from `from`, authenticated by
+   * `identity`, whose standing is `status`.
+   */
+  onSenderKey(
+    from: string,
+    identity: string,
+    content: Extract<PairwiseContent, { t: 'sk' }>,
+    status: PeerStatus,
+  ): void;
 }
 
 export function sameName(a: string, b: string): boolean {

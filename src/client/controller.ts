@@ -147,7 +147,8 @@ export class ChatController {
         client.trustCommands.verify(input.user, input.safetyNumber);
         return;
       case 'trust':
-        client.trustCommands.trust(input.user);
+        if ('server' in input) client.trustCommands.trustServer();
+        else client.trustCommands.trust(input.user);
         return;
       case 'server':
         this.#report(client.sendServer(input.text));

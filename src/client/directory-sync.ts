@@ -1,27 +1,37 @@
 import type { PeerInfo } from '../protocol/index.js';
 import type { ClientEvent } from './events.js';
 import type { Peer, PeerBook } from './peers.js';
+import type { TrustStore } from './trust-store.js';
+import { TrustCode, trustAlert } from './trust-text.js';
+
+/** Server capabilities that are part of its trust floor. */
+const SERVER_SECURITY_CAPS = ['ratchet'];
 
 interface SyncHost {
   readonly name: string;
   readonly peers: PeerBook;
+  readonly trust: TrustStore | undefined;
+  /** Our own keys as they should be listed (Base64). */
+  readonly ownKeys: { pub: string; idk?: string };
   emit(event: 'event', payload: ClientEvent): boolean;
   notice(kind: 'info' | 'warning' | 'error', text: string, code?: string): void;
+  now(): number;
 }
 
 /**
  * Applies directory frames (`welcome` / `users` snapshots, v2 `presence` deltas) to the peer
- * book and turns the changes into events: joins, leaves, and loud warnings for identity keys
- * that changed or whose signature does not verify (each warned about once).
+ * book and turns the changes into events: joins, leaves, and loud trust alerts for names
+ * whose key changed, who offer less than they were seen with, or who are not the invited
+ * key (each alerted once per state). Every valid identity seen is remembered with the most
+ * it offered (its floor), so a later downgrade by the server is caught even before the
+ * first message. A directory that lists another key for ourselves is reported too.
  */
 export class DirectorySync {
   #host: SyncHost;
-  #now: () => number;
-  #warned = new Set<string>();
+  #alerted = new Set<string>();
 
-  constructor(host: SyncHost, now: () => number) {
+  constructor(host: SyncHost) {
     this.#host = host;
-    this.#now = now;
   }
 
   snapshot(
@@ -35,7 +45,29 @@ export class DirectorySync {
       for (const peer of diff.left) this.#presence('leave', peer);
       for (const peer of diff.rekeyed) this.#rekeyed(peer);
     }
-    for (const peer of this.#host.peers.all()) this.#warnIfUntrustworthy(peer);
+    this.#reviewAll();
+  }
+
+  /**
+   * A welcome: the server's capabilities against its floor (what it offered at best under
+   * this pin). A server that drops `ratchet` turns forward secrecy off for everyone: loud.
+   */
+  welcome(caps: readonly string[]): void {
+    const trust = this.#host.trust;
+    if (!trust) return;
+    const lacking = trust.observeServer(this.#host.peers.server, caps, SERVER_SECURITY_CAPS);
+    if (!lacking.includes('ratchet')) return;
+    this.#host.emit('event', {
+      kind: 'trust',
+      ts: this.#host.now(),
+      code: TrustCode.serverDowngrade,
+      lost: ['forward secrecy'],
+      text:
+        'SERVER DOWNGRADE: this server offered forward secrecy (ratchet) before, under the same ' +
+        'certificate, and no longer does: forward secrecy is off for everyone here. Messages to ' +
+        'people you saw with it are blocked. Accept for one person with /trust <name>, or for ' +
+        'this server with /trust --server.',
+    });
   }
 
   presence(event: 'join' | 'leave', user: string, info: PeerInfo | undefined): void {
@@ -49,7 +81,16 @@ export class DirectorySync {
     if (!result) return;
     if (result.change === 'joined') this.#presence('join', result.peer);
     else if (result.change === 'rekeyed') this.#rekeyed(result.peer);
-    this.#warnIfUntrustworthy(result.peer);
+    this.#review(result.peer);
+  }
+
+  /** Looks at every listed peer (one write of the trust store for the whole snapshot). */
+  #reviewAll(): void {
+    const review = () => {
+      for (const peer of this.#host.peers.all()) this.#review(peer);
+    };
+    if (this.#host.trust) this.#host.trust.batch(review);
+    else review();
   }
 
   #isSelf(peer: Peer): boolean {
@@ -59,7 +100,7 @@ export class DirectorySync {
   #presence(event: 'join' | 'leave', peer: Peer): void {
     this.#host.emit('event', {
       kind: 'presence',
-      ts: this.#now(),
+      ts: this.#host.now(),
       event,
       user: peer.name,
       fingerprint: peer.identityFingerprint ?? peer.fingerprint,
@@ -74,27 +115,46 @@ export class DirectorySync {
     );
   }
 
-  #warnIfUntrustworthy(peer: Peer): void {
-    if (this.#isSelf(peer)) return;
-    const status = this.#host.peers.status(peer);
-    if (status !== 'changed' && status !== 'invalid') return;
-    const key = `${status}|${peer.name.toLowerCase()}|${peer.idk}|${peer.pub}`;
-    if (this.#warned.has(key)) return;
-    this.#warned.add(key);
-    if (status === 'changed') {
-      this.#host.notice(
-        'warning',
-        `SAFETY NUMBER CHANGED: ${peer.name} now has identity ${peer.identityFingerprint}. ` +
-          `It may be a new device, or someone in the middle. Messages to ${peer.name} are blocked until you ` +
-          `compare safety numbers (/verify ${peer.name}) and accept the key (/trust ${peer.name}).`,
-        'E_KEY_CHANGED',
-      );
-    } else {
-      this.#host.notice(
-        'warning',
-        `${peer.name}'s X25519 key is not signed by their identity key: the server may be swapping keys. Not encrypting to ${peer.name}.`,
-        'E_BAD_KEY_SIGNATURE',
-      );
+  #review(peer: Peer): void {
+    if (this.#isSelf(peer)) {
+      this.#checkSelf(peer);
+      return;
     }
+    const peers = this.#host.peers;
+    const assessment = peers.observe(peer);
+    const alert = trustAlert(peer, assessment, this.#host.trust?.get(peers.server, peer.name));
+    if (!alert) return;
+    const key = `${alert.code}|${peer.name.toLowerCase()}|${peer.idk}|${peer.pub}|${alert.lost}`;
+    if (this.#alerted.has(key)) return;
+    this.#alerted.add(key);
+    this.#host.emit('event', {
+      kind: 'trust',
+      ts: this.#host.now(),
+      user: peer.name,
+      code: alert.code,
+      ...(alert.lost.length > 0 ? { lost: alert.lost } : {}),
+      ...(peer.identityFingerprint ? { fingerprint: peer.identityFingerprint } : {}),
+      text: alert.text,
+    });
+  }
+
+  /** The directory's entry for our own name must carry our own keys. */
+  #checkSelf(peer: Peer): void {
+    const own = this.#host.ownKeys;
+    if (peer.pub === own.pub && (peer.idk === undefined || peer.idk === own.idk)) return;
+    const key = `self|${peer.idk}|${peer.pub}`;
+    if (this.#alerted.has(key)) return;
+    this.#alerted.add(key);
+    this.#host.emit('event', {
+      kind: 'trust',
+      ts: this.#host.now(),
+      user: peer.name,
+      code: TrustCode.keyChanged,
+      fingerprint: peer.identityFingerprint ?? peer.fingerprint,
+      text:
+        `the server lists another key for you (${peer.identityFingerprint ?? peer.fingerprint}) than ` +
+        'yours: whoever has not verified you may be writing to the server instead of you. ' +
+        'Your own notes and messages still use your own keys.',
+    });
   }
 }

@@ -121,6 +121,38 @@ export interface NoticeEvent {
   code?: string;
 }
 
+/**
+ * A trust decision waiting for the user: a peer whose key changed, who offers less than
+ * before (a downgrade), who is not the invited key, or a server that stopped offering what
+ * it offered before. Shown loudly; sending and receiving stay blocked until `/trust`.
+ */
+export interface TrustEvent {
+  kind: 'trust';
+  ts: number;
+  /** Whose trust is in question; absent when it is the server's. */
+  user?: string;
+  /** E_KEY_CHANGED, E_DOWNGRADE, E_INVITE_MISMATCH, E_BAD_KEY_SIGNATURE, E_SERVER_DOWNGRADE. */
+  code: string;
+  /** What accepting it gives up: `identity`, `forward secrecy`. */
+  lost?: string[];
+  /** The identity fingerprint now presented, if any. */
+  fingerprint?: string;
+  text: string;
+}
+
+/** A message that could not be authenticated or decrypted (it changed nothing). */
+export interface UndecryptableEvent {
+  kind: 'undecryptable';
+  ts: number;
+  /** Sender name as the server labelled it (not authenticated). */
+  from: string;
+  /** The room, for a room message. */
+  room?: string;
+  code: string;
+  reason: string;
+  id?: string;
+}
+
 export interface DeliveryEvent {
   kind: 'delivery';
   ts: number;
@@ -151,4 +183,6 @@ export type ClientEvent =
   | DeliveryEvent
   | ConnectionEvent
   | RoomEvent
-  | RoomListEvent;
+  | RoomListEvent
+  | TrustEvent
+  | UndecryptableEvent;

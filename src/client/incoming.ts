@@ -1,90 +1,29 @@
 import type { RelayDelivery } from '../protocol/index.js';
-import { ALG_V1, ALG_V2, ErrorCode, openV1, ProtocolError, toBase64 } from '../protocol/index.js';
+import { ALG_V1, ALG_V2, ErrorCode, openV1, toBase64 } from '../protocol/index.js';
 import { type ClientCore, sameName } from './client-core.js';
 import { decodeContent, type PairwiseContent } from './content.js';
 import { ALG_RESET } from './e2ee/ratchet-peers.js';
-import { Protection } from './events.js';
+import { type MessageEvent, Protection } from './events.js';
+import { PendingDecryptions, SeenEnvelopes } from './incoming-queues.js';
 import type { PeerStatus } from './peers.js';
+import { fingerprintOfKey } from './trust-store.js';
+import { type WithheldMessage, WithheldMessages } from './withheld.js';
 
-interface PendingIncoming {
-  relay: RelayDelivery;
-  /** Directory version when the message arrived. */
-  version: number;
-}
+export { PendingDecryptions } from './incoming-queues.js';
 
 /**
- * Messages that could not be decrypted yet because the sender's key may be newer than our
- * directory (the sender joined or reconnected a moment ago). Each is retried once, after
- * the directory changes, then reported as undecryptable; never silently dropped.
- */
-export class PendingDecryptions {
-  #pending: PendingIncoming[] = [];
-  #max: number;
-
-  constructor(max = 256) {
-    this.#max = max;
-  }
-
-  get size(): number {
-    return this.#pending.length;
-  }
-
-  /** Holds a message; returns one evicted to make room, if any. */
-  hold(relay: RelayDelivery, version: number): RelayDelivery | undefined {
-    const evicted = this.#pending.length >= this.#max ? this.#pending.shift()?.relay : undefined;
-    this.#pending.push({ relay, version });
-    return evicted;
-  }
-
-  /** Returns the messages whose directory version is older than `version`. */
-  due(version: number): RelayDelivery[] {
-    const due: RelayDelivery[] = [];
-    const keep: PendingIncoming[] = [];
-    for (const pending of this.#pending) {
-      if (pending.version === version) keep.push(pending);
-      else due.push(pending.relay);
-    }
-    this.#pending = keep;
-    return due;
-  }
-}
-
-/**
- * Remembers the last messages seen by (sender, id), so a message the server delivers twice
- * (a mailbox redelivery after a connection dropped before `fetched`) is shown once.
- * Bounded; messages without an id are always new.
- */
-export class SeenMessages {
-  #seen = new Set<string>();
-  #max: number;
-
-  constructor(max = 4096) {
-    this.#max = max;
-  }
-
-  firstTime(relay: Pick<RelayDelivery, 'from' | 'id'>): boolean {
-    if (relay.id === undefined) return true;
-    const key = `${relay.from.toLowerCase()}\u0000${relay.id}`;
-    if (this.#seen.has(key)) return false;
-    this.#seen.add(key);
-    if (this.#seen.size > this.#max) {
-      const oldest = this.#seen.values().next().value;
-      if (oldest !== undefined) this.#seen.delete(oldest);
-    }
-    return true;
-  }
-}
-
-/**
- * Incoming direct messages: duplicates dropped (mailbox redeliveries, ratchet replays),
- * v1 envelopes opened with the sender's directory key (retried once after a directory
- * refresh), v2 ratchet messages opened with the sender's sessions (a lost session is
- * answered with a signed reset so the sender starts over), mailbox deliveries acknowledged.
+ * Incoming direct messages: v1 envelopes opened with the sender's directory key (retried
+ * once after a directory refresh) and shown once; v2 ratchet messages opened with the
+ * sessions of the identities we trust for the sender (nothing unauthenticated changes any
+ * state; a message for a session we do not have is answered with a reset bound to that
+ * session); messages from senders whose standing is `changed` withheld until `/trust`;
+ * mailbox deliveries acknowledged.
  */
 export class IncomingMessages {
   #core: ClientCore;
   #pending = new PendingDecryptions();
-  #seen = new SeenMessages();
+  #seen = new SeenEnvelopes();
+  #withheld = new WithheldMessages();
   #fetchedUpto = 0;
 
   constructor(core: ClientCore) {
@@ -92,7 +31,6 @@ export class IncomingMessages {
   }
 
   handle(relay: RelayDelivery): void {
-    if (!this.#seen.firstTime(relay)) return;
     switch (relay.alg) {
       case ALG_V1:
         if (!this.#openV1(relay, false)) {
@@ -108,10 +46,7 @@ export class IncomingMessages {
         this.#reset(relay);
         break;
       default:
-        this.#core.notice(
-          'warning',
-          `message from ${relay.from} uses an unsupported algorithm "${relay.alg}"`,
-        );
+        this.#undecryptable(relay, `unsupported algorithm "${relay.alg}"`, ErrorCode.BAD_FIELD);
     }
     if (relay.seq !== undefined) this.#mailboxAck(relay.seq);
   }
@@ -120,6 +55,18 @@ export class IncomingMessages {
   retryPending(): void {
     if (this.#pending.size === 0) return;
     for (const relay of this.#pending.due(this.#core.peers.version)) this.#openV1(relay, true);
+  }
+
+  /** After a trust decision: shows withheld messages whose sender is now in good standing. */
+  releaseWithheld(): number {
+    let shown = 0;
+    for (const sender of this.#withheld.senders()) {
+      for (const held of this.#withheld.take(sender, (m) => this.#standing(m) !== 'changed')) {
+        this.#core.emitEvent(withStatus(held.event, this.#standing(held)));
+        shown++;
+      }
+    }
+    return shown;
   }
 
   /** Acknowledges stored messages once per turn (`fetched` up to the highest seq seen). */
@@ -134,7 +81,7 @@ export class IncomingMessages {
     });
   }
 
-  /** Decrypts and emits; returns false when a directory refresh might help. */
+  /** Decrypts and shows; returns false when a directory refresh might help. */
   #openV1(relay: RelayDelivery, final: boolean): boolean {
     const core = this.#core;
     const self = sameName(relay.from, core.name);
@@ -152,62 +99,58 @@ export class IncomingMessages {
       if (final) this.#undecryptable(relay, (error as Error).message);
       return final;
     }
-    const status: PeerStatus = peer ? core.peers.remember(peer) : 'verified';
-    this.#emit(
-      relay,
-      text,
-      Protection.legacy,
-      status,
-      peer?.identityFingerprint ?? peer?.fingerprint ?? core.ownFingerprint,
-    );
+    if (!this.#seen.firstTime(relay.from, relay.nonce)) return true; // shown before
+    if (peer) core.peers.observe(peer);
+    const held: WithheldMessage = {
+      event: this.#event(relay, text, Protection.legacy, {
+        fingerprint: peer?.identityFingerprint ?? peer?.fingerprint ?? core.ownFingerprint,
+      }),
+      via: 'v1',
+    };
+    this.#show(held, self ? 'verified' : this.#standing(held));
     return true;
   }
 
-  #expectedIdentity(from: string): string | undefined {
+  /** Identities a ratchet message from `from` may be authenticated by: remembered, then listed. */
+  #candidates(from: string): string[] {
     const core = this.#core;
-    return core.peers.get(from)?.idk ?? core.trust?.get(core.serverPin, from)?.identityKey;
+    const known = core.trust?.get(core.serverPin, from)?.identityKey;
+    const peer = core.peers.get(from);
+    const listed = peer?.idk && core.peers.signatureValid(peer) ? peer.idk : undefined;
+    return [...new Set([known, listed].filter((k): k is string => k !== undefined))];
   }
 
   #openV2(relay: RelayDelivery): void {
     const core = this.#core;
-    if (!core.ratchet) {
-      core.notice(
-        'warning',
-        `${relay.from} sent a forward-secret (v2) message but this client has no identity (--legacy)`,
+    const ratchet = core.ratchet;
+    if (!ratchet) {
+      this.#undecryptable(
+        relay,
+        'a forward-secret (v2) message, but this client has no identity (--legacy) or the server offers no ratchet',
+        ErrorCode.RATCHET_NO_SESSION,
       );
       return;
     }
-    const expected = this.#expectedIdentity(relay.from);
-    let opened: { text: string; identity: string };
-    try {
-      opened = core.ratchet.open(relay, expected);
-    } catch (error) {
-      const code = error instanceof ProtocolError ? error.code : undefined;
-      if (code === ErrorCode.RATCHET_DUPLICATE) return; // shown once already
-      if (code === ErrorCode.RATCHET_NO_SESSION || code === ErrorCode.RATCHET_UNKNOWN_PREKEY) {
-        if (expected)
-          core.send({
-            type: 'relay',
-            to: relay.from,
-            from: core.name,
-            ...core.ratchet.resetNotice(expected),
-          });
-        core.notice(
-          'warning',
-          `could not decrypt a message from ${relay.from}: this client lost that conversation's keys. ${relay.from} was asked to start a new session; they may need to resend.`,
-          code,
+    const opened = ratchet.open(relay, this.#candidates(relay.from));
+    if (!opened.ok) {
+      if (opened.duplicate) return; // shown once already
+      let reason = opened.reason;
+      if (opened.reset) {
+        const notice = ratchet.resetNotice(
+          opened.reset.peerIdentity,
+          opened.reset.ratchetKey,
+          core.now(),
         );
-        return;
+        if (notice) {
+          core.send({ type: 'relay', to: relay.from, from: core.name, ...notice });
+          reason += `; ${relay.from} was asked to start a new session (they may need to resend)`;
+        }
       }
-      this.#undecryptable(relay, (error as Error).message, code);
+      this.#undecryptable(relay, reason, opened.code);
       return;
     }
-    let status: PeerStatus = 'known';
-    if (core.trust) {
-      status = core.trust.assess(core.serverPin, relay.from, opened.identity);
-      if (status === 'new')
-        status = core.trust.rememberIfNew(core.serverPin, relay.from, opened.identity);
-    }
+    if (core.trust && core.trust.assess(core.serverPin, relay.from, opened.identity) === 'new')
+      core.trust.rememberIfNew(core.serverPin, relay.from, opened.identity);
     let content: PairwiseContent;
     try {
       content = decodeContent(opened.text);
@@ -215,55 +158,88 @@ export class IncomingMessages {
       this.#undecryptable(relay, (error as Error).message, ErrorCode.BAD_FIELD);
       return;
     }
+    const held: WithheldMessage = {
+      event: this.#event(relay, content.t === 'sk' ? '' : content.text, Protection.ratchet, {
+        fingerprint: fingerprintOfKey(opened.identity),
+        ...(content.t === 'action' ? { action: true } : {}),
+      }),
+      identity: opened.identity,
+      via: 'ratchet',
+    };
+    const status = this.#standing(held);
     if (content.t === 'sk') {
-      core.onSenderKey(relay.from, opened.identity, content);
+      core.onSenderKey(relay.from, opened.identity, content, status);
       return;
     }
-    const peer = core.peers.get(relay.from);
-    this.#emit(
-      relay,
-      content.t === 'action' ? `/me ${content.text}` : content.text,
-      Protection.ratchet,
-      status,
-      peer?.identityFingerprint,
-    );
+    this.#show(held, status);
   }
 
   #reset(relay: RelayDelivery): void {
     const core = this.#core;
-    const expected = this.#expectedIdentity(relay.from);
-    if (!core.ratchet || !expected) return;
-    if (core.ratchet.acceptReset(relay, expected)) {
+    const candidates = this.#candidates(relay.from);
+    if (!core.ratchet || candidates.length === 0) return;
+    const outcome = core.ratchet.acceptReset(relay, candidates, core.now());
+    if (outcome === 'accepted') {
       core.notice(
         'warning',
-        `${relay.from} could not decrypt a recent message from you (they lost the session keys). A new session starts with your next message: resend anything important.`,
+        `${relay.from} could not decrypt a recent message from you (they lost that session's keys). A new session starts with your next message: resend anything important.`,
         'E_SESSION_RESET',
+      );
+    } else if (outcome === 'legacy') {
+      core.notice(
+        'info',
+        `ignored a session reset from ${relay.from}: their client is older and its resets name no session (they can write to you to start a new one)`,
       );
     }
   }
 
-  #emit(
+  /** The sender's standing for a message, against what we trust now. */
+  #standing(message: WithheldMessage): PeerStatus {
+    const core = this.#core;
+    const from = message.event.from;
+    if (message.via === 'ratchet') {
+      return core.trust ? core.trust.assess(core.serverPin, from, message.identity!) : 'known';
+    }
+    const peer = core.peers.get(from);
+    return peer ? core.peers.assess(peer, 'v1').status : 'changed';
+  }
+
+  /** Shows a message, or withholds it while its sender's standing is `changed`. */
+  #show(message: WithheldMessage, status: PeerStatus): void {
+    const core = this.#core;
+    if (status !== 'changed') {
+      core.emitEvent(withStatus(message.event, status));
+      return;
+    }
+    const from = message.event.from;
+    const waiting = this.#withheld.hold(from, message);
+    core.notice(
+      'warning',
+      `a message from ${from} was withheld (${waiting} waiting): ${from}'s identity changed or offers less than before (see the TRUST alert). /trust ${from} after checking shows it.`,
+      'E_WITHHELD',
+    );
+  }
+
+  #event(
     relay: RelayDelivery,
     text: string,
     protection: Protection,
-    status: PeerStatus,
-    fingerprint: string | undefined,
-  ): void {
-    const action = text.startsWith('/me ');
-    this.#core.emitEvent({
+    extra: { fingerprint?: string; action?: boolean },
+  ): MessageEvent {
+    const action = extra.action ?? text.startsWith('/me ');
+    const body = extra.action || !action ? text : text.slice(4);
+    return {
       kind: 'message',
       ts: this.#core.now(),
       direction: 'in',
       from: this.#core.peers.get(relay.from)?.name ?? relay.from,
       to: this.#core.name,
-      text: action ? text.slice(4) : text,
+      text: body,
       protection,
-      ...(fingerprint ? { fingerprint } : {}),
-      ...(status === 'verified' ? { verified: true } : {}),
-      keyStatus: status,
+      ...(extra.fingerprint ? { fingerprint: extra.fingerprint } : {}),
       ...(action ? { action: true } : {}),
       ...(relay.id === undefined ? {} : { id: relay.id }),
-    });
+    };
   }
 
   #undecryptable(
@@ -271,10 +247,17 @@ export class IncomingMessages {
     reason: string,
     code: string = ErrorCode.DECRYPT_FAILED,
   ): void {
-    this.#core.notice(
-      'warning',
-      `could not decrypt a message from ${relay.from} (${reason}); it may have been tampered with`,
+    this.#core.emitEvent({
+      kind: 'undecryptable',
+      ts: this.#core.now(),
+      from: relay.from,
       code,
-    );
+      reason,
+      ...(relay.id === undefined ? {} : { id: relay.id }),
+    });
   }
+}
+
+function withStatus(event: MessageEvent, status: PeerStatus): MessageEvent {
+  return { ...event, ...(status === 'verified' ? { verified: true } : {}), keyStatus: status };
 }

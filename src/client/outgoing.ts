@@ -1,9 +1,18 @@
-import { ErrorCode, isValidName, nameKey, ProtocolError, sealV1 } from '../protocol/index.js';
+import {
+  ErrorCode,
+  isValidName,
+  nameKey,
+  ProtocolError,
+  sealV1,
+  toBase64,
+} from '../protocol/index.js';
 import { type ClientCore, sameName } from './client-core.js';
 import { encodeContent, type PairwiseContent } from './content.js';
 import type { DeliveryTracker, Outgoing } from './delivery.js';
 import { type MessageEvent, Protection } from './events.js';
 import type { Peer } from './peers.js';
+import { fingerprintOfKey } from './trust-store.js';
+import { trustAlert } from './trust-text.js';
 
 /** Result of a send request, for the UI's immediate feedback. */
 export type SendOutcome = { ok: true; id: string } | { ok: false; reason: string };
@@ -54,18 +63,16 @@ export class OutgoingMessages {
           reason: `not connected and ${this.#delivery.maxQueued} messages are already queued`,
         };
       }
-      this.#emit(
-        message,
-        this.usesRatchet(core.peers.get(to)) ? Protection.ratchet : Protection.legacy,
-      );
+      this.#emit(message, this.#protectionFor(to));
       return { ok: true, id: message.id };
     }
-    const peer = core.peers.get(to);
-    if (!peer && !this.usesRatchet(undefined))
+    const self = sameName(to, core.name);
+    const peer = self ? undefined : core.peers.get(to);
+    if (!self && !peer && !this.usesRatchet(undefined))
       return { ok: false, reason: `${to} is not online (see /list)` };
     const refusal = peer ? this.#refusalFor(peer) : undefined;
     if (refusal) return { ok: false, reason: refusal };
-    this.#emit(message, this.usesRatchet(peer) ? Protection.ratchet : Protection.legacy, peer);
+    this.#emit(message, this.#protectionFor(to), peer);
     this.transmit(message);
     return { ok: true, id: message.id };
   }
@@ -81,27 +88,34 @@ export class OutgoingMessages {
     });
   }
 
+  /** Notes to self use the v1 envelope with our own key (never the directory's). */
+  #protectionFor(to: string): MessageEvent['protection'] {
+    if (sameName(to, this.#core.name)) return Protection.legacy;
+    return this.usesRatchet(this.#core.peers.get(to)) ? Protection.ratchet : Protection.legacy;
+  }
+
+  /** Why nothing may be encrypted to `peer` now (its standing is changed or invalid). */
   #refusalFor(peer: Peer): string | undefined {
-    const status = this.#core.peers.remember(peer);
-    if (status === 'invalid') {
-      return `${peer.name}'s key is not signed by their identity key: the server may be tampering; not encrypting`;
-    }
-    if (status === 'changed') {
-      return `${peer.name}'s identity key changed (safety number changed): compare with /verify ${peer.name}, then /trust ${peer.name}`;
-    }
-    return undefined;
+    const peers = this.#core.peers;
+    const alert = trustAlert(
+      peer,
+      peers.observe(peer),
+      this.#core.trust?.get(peers.server, peer.name),
+    );
+    return alert ? `not sent: ${alert.text}` : undefined;
   }
 
   async #transmitNow(message: Outgoing): Promise<void> {
     const core = this.#core;
-    const peer = core.peers.get(message.to);
-    const ratchet = this.usesRatchet(peer);
+    const self = sameName(message.to, core.name);
+    const peer = self ? undefined : core.peers.get(message.to);
+    const ratchet = !self && this.usesRatchet(peer);
     const plaintext = ratchet
       ? encodeContent({ t: message.action ? 'action' : 'text', text: message.text })
       : message.action
         ? `/me ${message.text}`
         : message.text;
-    if (!peer && !this.usesRatchet(undefined)) {
+    if (!self && !peer && !ratchet) {
       this.#delivery.report(message, 'failed', `${message.to} is not online`);
       return;
     }
@@ -112,9 +126,16 @@ export class OutgoingMessages {
     }
     let envelope: Record<string, string>;
     try {
-      envelope = this.usesRatchet(peer)
-        ? await this.#sealRatchet(message.to, peer, plaintext)
-        : this.#sealV1(peer!, plaintext);
+      envelope = self
+        ? {
+            ...sealV1(
+              core.v1Keys.keyFor(toBase64(core.keyPair.publicKey), core.keyPair.publicKey),
+              plaintext,
+            ),
+          }
+        : ratchet
+          ? await this.#sealRatchet(message.to, peer, plaintext)
+          : { ...sealV1(core.v1Keys.keyFor(peer!.pub, peer!.pubBytes), plaintext) };
     } catch (error) {
       const reason =
         error instanceof ProtocolError && error.code === ErrorCode.NO_BUNDLE
@@ -157,19 +178,20 @@ export class OutgoingMessages {
     return next;
   }
 
-  #sealV1(peer: Peer, plaintext: string): Record<string, string> {
-    return { ...sealV1(this.#core.v1Keys.keyFor(peer.pub, peer.pubBytes), plaintext) };
-  }
-
   async #sealRatchet(
     to: string,
     peer: Peer | undefined,
     plaintext: string,
   ): Promise<Record<string, string>> {
     const core = this.#core;
-    const known = core.trust?.get(core.serverPin, to)?.identityKey;
-    const trusted = peer?.idk ?? known;
-    const sealed = await core.ratchet!.seal(to, trusted, plaintext);
+    const known = core.trust?.get(core.serverPin, to);
+    const trusted = peer?.idk ?? known?.identityKey;
+    // First contact with someone offline: an invite's fingerprint must match the bundle.
+    const refuse = (identity: string) =>
+      known?.expected !== undefined && fingerprintOfKey(identity) !== known.expected
+        ? `the server offered ${to} with identity ${fingerprintOfKey(identity)}, not the invited ${known.expected}`
+        : undefined;
+    const sealed = await core.ratchet!.seal(to, trusted, plaintext, refuse);
     if (!trusted && core.trust) {
       // First contact with an offline user: remember the identity the server vouched for.
       core.trust.rememberIfNew(core.serverPin, to, sealed.identity);

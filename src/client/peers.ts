@@ -8,6 +8,12 @@ import {
   ProtocolError,
   prekeySignatureMessage,
 } from '../protocol/index.js';
+import {
+  missingFeatures,
+  type Offer,
+  offeredFeatures,
+  type SecurityFeature,
+} from './trust-floor.js';
 import type { KeyTrust, TrustStore } from './trust-store.js';
 
 /**
@@ -15,9 +21,18 @@ import type { KeyTrust, TrustStore } from './trust-store.js';
  * - legacy: v1 peer, X25519 key with no identity (anyone, including the server, could
  *   have made it);
  * - invalid: v2 peer whose key signature does not verify (never encrypted to);
- * - new / known / verified / changed: v2 identity key compared with what we remember.
+ * - new / known / verified / changed: v2 identity key compared with what we remember; a
+ *   name that offers less than it was seen with (its floor) is `changed` too.
  */
 export type PeerStatus = 'legacy' | 'invalid' | KeyTrust;
+
+/** A peer's standing, with why it is `changed` and what would be lost by accepting it. */
+export interface PeerAssessment {
+  status: PeerStatus;
+  /** `key`: another identity key; `downgrade`: below the floor; `invite`: not the invited key. */
+  reason?: 'key' | 'downgrade' | 'invite';
+  lost: SecurityFeature[];
+}
 
 export interface Peer {
   name: string;
@@ -75,11 +90,18 @@ export class PeerBook {
   #sigCache = new Map<string, boolean>();
   #trust: TrustStore | undefined;
   #server: string;
+  #serverRatchet: () => boolean;
   #version = 0;
 
-  constructor(options: { trust?: TrustStore; server: string }) {
+  constructor(options: { trust?: TrustStore; server: string; serverRatchet?: () => boolean }) {
     this.#trust = options.trust;
     this.#server = options.server;
+    this.#serverRatchet = options.serverRatchet ?? (() => true);
+  }
+
+  /** The server certificate pin this book's trust is scoped to. */
+  get server(): string {
+    return this.#server;
   }
 
   /** Increments on every change (pending decryptions are retried when it moves). */
@@ -167,25 +189,87 @@ export class PeerBook {
     return valid;
   }
 
+  /** What `peer`'s entry offers now; `envelope: 'v1'` for a message that came without the ratchet. */
+  offer(peer: Peer, envelope?: 'v1'): Offer {
+    return {
+      v: peer.v,
+      identity: peer.idk !== undefined && this.signatureValid(peer),
+      ratchet: envelope !== 'v1' && peer.v >= 2 && (peer.caps?.includes('ratchet') ?? false),
+      serverRatchet: this.#serverRatchet(),
+    };
+  }
+
   status(peer: Peer): PeerStatus {
-    if (!peer.idk) return 'legacy';
-    if (!this.signatureValid(peer)) return 'invalid';
-    if (!this.#trust) return 'new';
-    return this.#trust.assess(this.#server, peer.name, peer.idk);
+    return this.assess(peer).status;
+  }
+
+  /**
+   * How far `peer` can be trusted now, against what we remember: a name seen with an
+   * identity (or the ratchet) that now offers less is `changed` (a downgrade, with what is
+   * lost), as is another identity key or one that is not the invited one.
+   */
+  assess(peer: Peer, envelope?: 'v1'): PeerAssessment {
+    const offer = this.offer(peer, envelope);
+    const known = this.#trust?.get(this.#server, peer.name);
+    if (!known) {
+      if (!peer.idk) return { status: 'legacy', lost: [] };
+      return { status: offer.identity ? 'new' : 'invalid', lost: [] };
+    }
+    const offered = offeredFeatures(offer);
+    if (!offer.identity) {
+      const lost = missingFeatures(known.floor, offered);
+      if (known.expected !== undefined) return { status: 'changed', reason: 'invite', lost };
+      if (lost.length > 0) return { status: 'changed', reason: 'downgrade', lost };
+      return { status: peer.idk ? 'invalid' : 'legacy', lost: [] };
+    }
+    const trust = this.#trust!.assess(this.#server, peer.name, peer.idk!);
+    if (trust === 'changed') {
+      return { status: 'changed', reason: known.expected ? 'invite' : 'key', lost: [] };
+    }
+    const lost = missingFeatures(known.floor, offered);
+    if (lost.length > 0) return { status: 'changed', reason: 'downgrade', lost };
+    return { status: trust, lost: [] };
+  }
+
+  /**
+   * Records that `peer` was seen (trust on first use for a new identity, a higher floor for
+   * a known one) and returns its standing afterwards.
+   */
+  observe(peer: Peer): PeerAssessment {
+    const assessment = this.assess(peer);
+    if (!this.#trust || !peer.idk) return assessment;
+    if (
+      assessment.status !== 'new' &&
+      assessment.status !== 'known' &&
+      assessment.status !== 'verified'
+    )
+      return assessment;
+    this.#trust.observe(
+      this.#server,
+      peer.name,
+      peer.idk,
+      peer.v,
+      offeredFeatures(this.offer(peer)),
+    );
+    return this.assess(peer);
   }
 
   /** First interaction: remember a new identity (TOFU). Returns the resulting status. */
   remember(peer: Peer): PeerStatus {
-    const status = this.status(peer);
-    if (status === 'new' && this.#trust && peer.idk) {
-      return this.#trust.rememberIfNew(this.#server, peer.name, peer.idk);
-    }
-    return status;
+    return this.observe(peer).status;
   }
 
-  /** `/trust`: accept the peer's current identity key. */
+  /**
+   * `/trust`: accept what `peer` offers now as its floor (its current identity key, if it
+   * has a valid one, else the one remembered).
+   */
   trustCurrent(peer: Peer): void {
-    if (this.#trust && peer.idk) this.#trust.trust(this.#server, peer.name, peer.idk);
+    if (!this.#trust) return;
+    const offer = this.offer(peer);
+    this.#trust.accept(this.#server, peer.name, offer.identity ? peer.idk : undefined, {
+      v: peer.v,
+      features: offeredFeatures(offer),
+    });
   }
 
   /** `/verify` succeeded: mark the current identity key verified. */

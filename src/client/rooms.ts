@@ -1,69 +1,53 @@
 import {
-  ALG_ROOM,
-  createSenderKey,
   distributionOf,
-  ErrorCode,
   fromBase64,
   isValidRoom,
   nameKey,
-  openRoomMessage,
-  ProtocolError,
-  type ReceivedSenderKey,
   type RoomMemberInfo,
   type RoomServerFrame,
   receiveSenderKey,
   roomKey,
-  type SenderKey,
-  sealRoomMessage,
   toBase64,
 } from '../protocol/index.js';
 import type { ClientCore } from './client-core.js';
 import type { PairwiseContent } from './content.js';
 import { type PeerSummary, Protection, type RoomEvent } from './events.js';
 import type { SendOutcome } from './outgoing.js';
+import { peerSummary } from './peer-summaries.js';
+import type { PeerStatus } from './peers.js';
+import { openRoomFrame, sealRoomFrame } from './room-messages.js';
+import {
+  applyMembers,
+  forgetMember,
+  type JoinedRoom,
+  memberMap,
+  newRoom,
+  type RoomMessage,
+  rotateOwnKey,
+} from './room-state.js';
+import { fingerprintOfKey } from './trust-store.js';
 
 type SenderKeyContent = Extract<PairwiseContent, { t: 'sk' }>;
-type RoomMessage = Extract<RoomServerFrame, { type: 'roommsg' }>;
-
-interface Member {
-  name: string;
-  info: RoomMemberInfo;
-}
-
-interface JoinedRoom {
-  name: string;
-  topic: string;
-  members: Map<string, Member>;
-  /** Our current sending chain; replaced whenever someone leaves (they must not read on). */
-  own: SenderKey;
-  /** Members who already hold `own` (lazy distribution: keys go out with our next message). */
-  holders: Set<string>;
-  /** Other members' chains by `${member}|${keyId}`. */
-  received: Map<string, ReceivedSenderKey>;
-  /** Messages waiting for their sender's key (bounded), retried when a key arrives. */
-  waiting: RoomMessage[];
-  /** Sends in order: distribution first, then the message. */
-  chain: Promise<void>;
-  password?: string;
-}
-
-const MAX_WAITING = 256;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export interface RoomHost extends ClientCore {
   sendControl(to: string, content: PairwiseContent): Promise<boolean>;
 }
 
 /**
- * Rooms on the client: membership as the server reports it, our sender key per room
- * (sent to each member over the pairwise ratchet with our next message, rotated whenever
- * someone leaves, is kicked or banned), other members' keys, and room messages in and out.
+ * Rooms on the client. Membership is what we show: every change to a member list, from
+ * any frame (`joined`, `who`, `room` events), is shown as a join or part before any key
+ * can go to a new member, and a member who vanishes makes us rotate our sender key. Our
+ * key goes to members over the pairwise ratchet with our next message (only to members
+ * shown when it was typed); other members' keys are accepted only from identities in
+ * good standing, and room lines carry their sender's key status.
  */
 export class RoomManager {
   #host: RoomHost;
   #rooms = new Map<string, JoinedRoom>();
   #nextId = 0;
+  /** Rooms the user asked to join (answered even when already in: "you joined" again). */
+  #asked = new Set<string>();
+  #passwords = new Map<string, string | undefined>();
 
   constructor(host: RoomHost) {
     this.#host = host;
@@ -90,34 +74,37 @@ export class RoomManager {
     return this.#host.send({ type: 'join', room, ...(password ? { password } : {}) });
   }
 
-  /** Rooms the user asked to join (answered even when already in: "you joined" again). */
-  #asked = new Set<string>();
-
-  #passwords = new Map<string, string | undefined>();
-
   part(room: string): boolean {
     this.#passwords.delete(roomKey(room));
     return this.#host.send({ type: 'part', room });
   }
 
-  /** After a reconnect: join again every room we were in (membership is per connection). */
+  /**
+   * After a reconnect: join again every room we were in (membership is per connection),
+   * with a new sending chain; the answers are diffed against the members we knew.
+   */
   rejoin(): void {
-    const rooms = [...this.#rooms.values()];
-    this.#rooms.clear();
-    for (const room of rooms)
+    for (const room of this.#rooms.values()) {
+      rotateOwnKey(room);
+      room.rejoining = true;
+      this.#asked.add(roomKey(room.name));
       this.#host.send({
         type: 'join',
         room: room.name,
         ...(room.password ? { password: room.password } : {}),
       });
+    }
   }
 
   /** Encrypts and sends a room message (after giving our key to members who lack it). */
   send(room: string, text: string, action: boolean): SendOutcome {
     const joined = this.#rooms.get(roomKey(room));
     if (!joined) return { ok: false, reason: `you are not in ${room} (/join ${room})` };
-    if (!this.#host.ready) return { ok: false, reason: 'not connected' };
+    if (!this.#host.ready || joined.rejoining)
+      return { ok: false, reason: `not connected to ${joined.name} yet` };
     const id = `r${(++this.#nextId).toString(36)}-${Date.now().toString(36)}`;
+    // The members shown now: nobody who appears later gets the key for this message.
+    const shown = new Set(joined.members.keys());
     this.#host.emitEvent({
       kind: 'message',
       ts: this.#host.now(),
@@ -130,30 +117,22 @@ export class RoomManager {
       ...(action ? { action: true } : {}),
     });
     joined.chain = joined.chain.then(async () => {
-      await this.#distribute(joined);
+      await this.#distribute(joined, shown);
       if (this.#rooms.get(roomKey(room)) !== joined) return;
-      const body = encoder.encode(JSON.stringify({ t: action ? 'action' : 'text', text }));
-      const sealed = sealRoomMessage(joined.own, joined.name, this.#host.name, body);
-      this.#host.send({
-        type: 'roommsg',
-        room: joined.name,
-        alg: ALG_ROOM,
-        header: toBase64(sealed.header),
-        nonce: toBase64(sealed.nonce),
-        cipher: toBase64(sealed.cipher),
-        sig: toBase64(sealed.signature),
-        id,
-      });
+      this.#host.send(sealRoomFrame(joined, this.#host.name, text, action, id));
     });
     return { ok: true, id };
   }
 
-  /** Sends our current key to every member who does not hold it yet. */
-  async #distribute(room: JoinedRoom): Promise<void> {
+  /** Sends our current key to every member (shown at send time) who does not hold it yet. */
+  async #distribute(room: JoinedRoom, shown: ReadonlySet<string>): Promise<void> {
     const self = nameKey(this.#host.name);
-    const missing = [...room.members.keys()].filter((m) => m !== self && !room.holders.has(m));
+    const missing = [...room.members.keys()].filter(
+      (m) => m !== self && shown.has(m) && !room.holders.has(m),
+    );
     if (missing.length === 0) return;
-    const key = distributionOf(room.own);
+    const own = room.own;
+    const key = distributionOf(own);
     const content: SenderKeyContent = {
       t: 'sk',
       room: room.name,
@@ -167,13 +146,13 @@ export class RoomManager {
     );
     const failed: string[] = [];
     missing.forEach((m, i) => {
-      if (results[i]) room.holders.add(m);
-      else failed.push(room.members.get(m)?.name ?? m);
+      if (results[i] && room.own === own) room.holders.add(m);
+      else if (!results[i]) failed.push(room.members.get(m)?.name ?? m);
     });
     if (failed.length > 0) {
       this.#host.notice(
         'warning',
-        `${room.name}: ${failed.join(', ')} cannot receive room keys (legacy client or no session); they will not be able to read your messages`,
+        `${room.name}: ${failed.join(', ')} cannot receive room keys (legacy client, no session, or a key in question: see /list); they will not be able to read your messages`,
         'E_ROOM_KEY',
       );
     }
@@ -191,7 +170,9 @@ export class RoomManager {
       case 'roommsg':
         this.#onMessage(frame);
         return;
-      case 'who':
+      case 'who': {
+        const room = this.#rooms.get(roomKey(frame.room));
+        if (room) this.#apply(room, frame.members);
         this.#host.emitEvent({
           kind: 'users',
           ts: this.#host.now(),
@@ -199,6 +180,7 @@ export class RoomManager {
           users: this.#summaries(frame.members),
         });
         return;
+      }
       case 'rooms':
         this.#host.emitEvent({ kind: 'rooms', ts: this.#host.now(), rooms: frame.rooms });
         return;
@@ -209,50 +191,33 @@ export class RoomManager {
   }
 
   #summaries(members: ReadonlyMap<string, RoomMemberInfo>): PeerSummary[] {
-    return [...members].map(([name, info]) => {
-      const peer = this.#host.peers.get(name);
-      const status = peer ? this.#host.peers.status(peer) : info.idk ? 'known' : 'legacy';
-      return {
-        name,
-        fingerprint: peer?.identityFingerprint ?? peer?.fingerprint ?? '',
-        status:
-          status === 'verified'
-            ? 'verified'
-            : status === 'legacy'
-              ? 'legacy'
-              : status === 'changed' || status === 'invalid'
-                ? 'changed'
-                : 'online',
-        ...(nameKey(name) === nameKey(this.#host.name) ? { self: true } : {}),
-        ...(info.role ? { role: info.role } : {}),
-      };
-    });
+    return [...members].map(([name, info]) =>
+      peerSummary(this.#host.peers, this.#host.name, name, info),
+    );
+  }
+
+  /** Applies a member list from any frame: every change is shown (see room-state.ts). */
+  #apply(room: JoinedRoom, members: ReadonlyMap<string, RoomMemberInfo>): void {
+    applyMembers(room, memberMap(members), this.#host.name, (event, member) =>
+      this.#event({ room: room.name, event, user: member.name }),
+    );
   }
 
   #onJoined(frame: Extract<RoomServerFrame, { type: 'joined' }>): void {
     const key = roomKey(frame.room);
     const existing = this.#rooms.get(key);
-    const room: JoinedRoom = existing ?? {
-      name: frame.room,
-      topic: frame.topic,
-      members: new Map(),
-      own: createSenderKey(),
-      holders: new Set(),
-      received: new Map(),
-      waiting: [],
-      chain: Promise.resolve(),
-    };
     const password = this.#passwords.get(key);
+    const asked = this.#asked.delete(key);
+    const room = existing ?? newRoom(frame.room, frame.topic);
     if (password !== undefined) room.password = password;
     room.topic = frame.topic;
-    room.members = new Map(
-      [...frame.members].map(([name, info]) => [nameKey(name), { name, info }]),
-    );
+    if (existing) this.#apply(room, frame.members);
+    else room.members = memberMap(frame.members);
+    room.rejoining = false;
     this.#rooms.set(key, room);
-    // After a reconnect the server puts us back in the lobby and our own rejoin asks again:
-    // the second answer only refreshes the member list.
-    if (existing && !this.#asked.delete(key)) return;
-    this.#asked.delete(key);
+    // A snapshot we did not ask for (the server refreshing it, or re-adding us to the lobby
+    // after a reconnect) only shows what changed.
+    if (existing && !asked) return;
     this.#event({
       room: frame.room,
       event: 'joined',
@@ -277,66 +242,63 @@ export class RoomManager {
       ...(frame.text !== undefined ? { text: frame.text } : {}),
       ...(frame.reason ? { reason: frame.reason } : {}),
     };
-    if (!room) {
-      this.#event(event);
-      return;
-    }
     const member = frame.user ? nameKey(frame.user) : undefined;
     const self = member === nameKey(this.#host.name);
-    switch (frame.event) {
-      case 'join':
-        if (member && frame.peer) {
-          room.members.set(member, { name: frame.user!, info: frame.peer });
-          room.holders.delete(member);
-        }
-        break;
-      case 'part':
-      case 'kick':
-      case 'ban':
-        if (self) {
-          this.#rooms.delete(key);
-          if (frame.event !== 'part') this.#passwords.delete(key);
-        } else if (member) {
-          room.members.delete(member);
-          for (const k of [...room.received.keys()])
-            if (k.startsWith(`${member}|`)) room.received.delete(k);
-          // Forward secrecy for the room: a new chain nobody who left has.
-          room.own = createSenderKey();
-          room.holders.clear();
-        }
-        break;
-      case 'topic':
-        if (frame.text !== undefined) room.topic = frame.text;
-        break;
-      case 'op':
-      case 'deop': {
-        const target = member ? room.members.get(member) : undefined;
-        if (target) {
-          const { role: _role, ...rest } = target.info;
-          target.info = frame.event === 'op' ? { ...rest, role: 'op' } : rest;
-        }
-        break;
+    if (room && member && frame.event === 'join' && frame.peer && !self) {
+      // A join for someone already there with the same keys changes nothing; another
+      // identity under the name is shown (and rotates our key) by applyMembers.
+      const next = new Map(room.members);
+      next.set(member, { name: frame.user!, info: frame.peer });
+      applyMembers(room, next, this.#host.name, () => this.#event(event));
+      return;
+    }
+    if (
+      room &&
+      member &&
+      (frame.event === 'part' || frame.event === 'kick' || frame.event === 'ban')
+    ) {
+      if (self) {
+        this.#rooms.delete(key);
+        if (frame.event !== 'part') this.#passwords.delete(key);
+      } else if (room.members.has(member)) {
+        room.members.delete(member);
+        forgetMember(room, member);
+        rotateOwnKey(room); // a new chain nobody who left has
       }
-      default:
-        break;
+    }
+    if (room && frame.event === 'topic' && frame.text !== undefined) room.topic = frame.text;
+    if (room && member && (frame.event === 'op' || frame.event === 'deop')) {
+      const target = room.members.get(member);
+      if (target) {
+        const { role: _role, ...rest } = target.info;
+        target.info = frame.event === 'op' ? { ...rest, role: 'op' } : rest;
+      }
     }
     this.#event(event);
   }
 
   /** A member's sender key arrived over the pairwise ratchet. */
-  onSenderKey(from: string, identity: string, content: SenderKeyContent): void {
+  onSenderKey(from: string, identity: string, content: SenderKeyContent, status: PeerStatus): void {
     const room = this.#rooms.get(roomKey(content.room));
     const member = room?.members.get(nameKey(from));
     if (!room || !member || member.info.idk !== identity) return; // not a member we know: ignore
-    room.received.set(
-      `${nameKey(from)}|${content.keyId}`,
-      receiveSenderKey({
+    if (status === 'changed' || status === 'invalid') {
+      this.#host.notice(
+        'warning',
+        `${room.name}: refused a room key from ${from}: their identity changed or offers less than before (see the TRUST alert). /trust ${from} after checking.`,
+        'E_KEY_CHANGED',
+      );
+      return;
+    }
+    room.received.set(`${nameKey(from)}|${content.keyId}`, {
+      identity,
+      key: receiveSenderKey({
         keyId: content.keyId,
         iteration: content.iteration,
         chainKey: fromBase64(content.chainKey, 'chainKey', 32),
         signingPublicKey: fromBase64(content.signingKey, 'signingKey', 32),
       }),
-    );
+    });
     const waiting = room.waiting;
     room.waiting = [];
     for (const message of waiting) this.#onMessage(message);
@@ -345,48 +307,42 @@ export class RoomManager {
   #onMessage(message: RoomMessage): void {
     const room = this.#rooms.get(roomKey(message.room));
     if (!room) return;
-    let plain: Uint8Array;
-    try {
-      const header = fromBase64(message.header, 'header');
-      const keyId =
-        header.length === 9 ? new DataView(header.buffer, header.byteOffset).getUint32(1) : -1;
-      const key = room.received.get(`${nameKey(message.from)}|${keyId}`);
-      if (!key) {
-        if (room.waiting.length >= MAX_WAITING) room.waiting.shift();
-        room.waiting.push(message);
-        return;
-      }
-      plain = openRoomMessage(key, room.name, message.from, {
-        header,
-        nonce: fromBase64(message.nonce, 'nonce', 12),
-        cipher: fromBase64(message.cipher, 'cipher'),
-        signature: fromBase64(message.sig, 'sig', 64),
+    const opened = openRoomFrame(room, message);
+    if (opened.kind === 'waiting' || opened.kind === 'ignored') return;
+    const host = this.#host;
+    const status: PeerStatus =
+      opened.kind === 'text' && host.trust
+        ? host.trust.assess(host.serverPin, message.from, opened.chain.identity)
+        : 'known';
+    if (opened.kind === 'failed' || status === 'changed') {
+      host.emitEvent({
+        kind: 'undecryptable',
+        ts: host.now(),
+        from: message.from,
+        room: room.name,
+        ...(opened.kind === 'failed'
+          ? { code: opened.code, reason: opened.reason }
+          : {
+              code: 'E_KEY_CHANGED',
+              reason: `${message.from}'s key is no longer the one you trust`,
+            }),
+        ...(message.id ? { id: message.id } : {}),
       });
-    } catch (error) {
-      if (error instanceof ProtocolError && error.code === ErrorCode.RATCHET_DUPLICATE) return;
-      this.#host.notice(
-        'warning',
-        `could not decrypt a message from ${message.from} in ${room.name}: ${(error as Error).message}`,
-        error instanceof ProtocolError ? error.code : undefined,
-      );
       return;
     }
-    let content: { t?: unknown; text?: unknown };
-    try {
-      content = JSON.parse(decoder.decode(plain)) as { t?: unknown; text?: unknown };
-    } catch {
-      return;
-    }
-    if (typeof content.text !== 'string') return;
-    this.#host.emitEvent({
+    const fingerprint = fingerprintOfKey(opened.chain.identity);
+    host.emitEvent({
       kind: 'message',
-      ts: this.#host.now(),
+      ts: host.now(),
       direction: 'in',
       from: message.from,
       to: room.name,
-      text: content.text,
+      text: opened.text,
       protection: Protection.room,
-      ...(content.t === 'action' ? { action: true } : {}),
+      keyStatus: status,
+      ...(status === 'verified' ? { verified: true } : {}),
+      ...(fingerprint ? { fingerprint } : {}),
+      ...(opened.action ? { action: true } : {}),
       ...(message.id ? { id: message.id } : {}),
     });
   }

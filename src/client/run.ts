@@ -8,9 +8,10 @@ import { ServerConnection } from './connection.js';
 import { ChatController } from './controller.js';
 import type { ClientEvent } from './events.js';
 import { loadOrCreateIdentity } from './identity-setup.js';
+import { KnownServers } from './known-servers.js';
 import { isInteractive, type Prompter, terminalPrompter } from './prompts.js';
 import { resolveServerPin } from './server-trust.js';
-import { KnownServers, TrustStore } from './trust-store.js';
+import { TrustStore } from './trust-store.js';
 import { LineOutput } from './ui/line-output.js';
 import { TerminalUI } from './ui/terminal.js';
 

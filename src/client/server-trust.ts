@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { connect } from 'node:tls';
+import type { KnownServers } from './known-servers.js';
 import {
   certificateDigest,
   formatPin,
@@ -8,7 +9,6 @@ import {
   pinFromCertificateFile,
   type ServerPin,
 } from './pinning.js';
-import type { KnownServers } from './trust-store.js';
 
 export interface PinSources {
   host: string;

@@ -7,6 +7,8 @@ import {
 } from '../protocol/index.js';
 import type { LocalIdentity } from './keystore.js';
 import type { PeerBook } from './peers.js';
+import type { TrustStore } from './trust-store.js';
+import { acceptedText } from './trust-text.js';
 
 type Notify = (kind: 'info' | 'warning' | 'error', text: string, code?: string) => void;
 
@@ -14,9 +16,16 @@ interface TrustHost {
   readonly name: string;
   readonly identity: LocalIdentity | undefined;
   readonly peers: PeerBook;
+  readonly trust: TrustStore | undefined;
+  serverOffers(cap: string): boolean;
+  /** Shows withheld messages whose senders are now accepted; returns how many. */
+  releaseWithheld(): number;
 }
 
-/** `/verify` and `/trust`: safety numbers and explicit acceptance of changed keys. */
+/**
+ * `/verify` and `/trust`: safety numbers, and explicit acceptance of changed keys and of
+ * downgrades (recorded as the new, lower floor).
+ */
 export class TrustCommands {
   #host: TrustHost;
   #notify: Notify;
@@ -94,23 +103,18 @@ export class TrustCommands {
     return true;
   }
 
-  /** `/trust <user>`: accept the peer's current (changed or new) identity key. */
+  /**
+   * `/trust <user>`: accept the peer's current standing after checking: a changed identity
+   * key, a downgrade (what is lost is said, and recorded as the new floor), or a key that
+   * does not match an invite. Then shows what was withheld from them.
+   */
   trust(user: string): boolean {
     const peer = this.#host.peers.get(user);
     if (!peer) {
       this.#notify('error', `${user} is not online`, 'E_TRUST');
       return false;
     }
-    if (!peer.idk) {
-      this.#notify(
-        'error',
-        `${peer.name} is a legacy (v1) client with no identity key to trust`,
-        'E_TRUST',
-      );
-      return false;
-    }
-    const status = this.#host.peers.status(peer);
-    if (status === 'invalid') {
+    if (peer.idk && !this.#host.peers.signatureValid(peer)) {
       this.#notify(
         'error',
         `${peer.name}'s key signature does not verify; it cannot be trusted`,
@@ -118,13 +122,53 @@ export class TrustCommands {
       );
       return false;
     }
+    const assessment = this.#host.peers.assess(peer);
+    if (assessment.status === 'legacy') {
+      this.#notify(
+        'error',
+        `${peer.name} is a legacy (v1) client with no identity key to trust`,
+        'E_TRUST',
+      );
+      return false;
+    }
     this.#host.peers.trustCurrent(peer);
     this.#notify(
       'info',
-      status === 'changed'
-        ? `accepted ${peer.name}'s new identity ${peer.identityFingerprint} (not verified: use /verify ${peer.name})`
+      assessment.status === 'changed'
+        ? acceptedText(peer, assessment)
         : `${peer.name}'s identity ${peer.identityFingerprint} is trusted`,
     );
+    this.#release();
     return true;
+  }
+
+  /**
+   * `/trust --server`: accept that this server (under its pinned certificate) no longer
+   * offers the ratchet: forward secrecy off for everyone on it, recorded as its floor.
+   */
+  trustServer(): boolean {
+    const trust = this.#host.trust;
+    if (!trust) {
+      this.#notify('error', 'this client keeps no trust records (--legacy)', 'E_TRUST');
+      return false;
+    }
+    if (this.#host.serverOffers('ratchet')) {
+      this.#notify('info', 'this server offers forward secrecy: there is nothing to accept');
+      return false;
+    }
+    const lowered = trust.acceptServerWithoutRatchet(this.#host.peers.server);
+    this.#notify(
+      'info',
+      `accepted this server without forward secrecy: messages to everyone here go without it ` +
+        `(${lowered} ${lowered === 1 ? 'person' : 'people'} you saw with it before) until it offers it again`,
+    );
+    this.#release();
+    return true;
+  }
+
+  #release(): void {
+    const shown = this.#host.releaseWithheld();
+    if (shown > 0)
+      this.#notify('info', `showing ${shown} withheld message${shown === 1 ? '' : 's'}`);
   }
 }

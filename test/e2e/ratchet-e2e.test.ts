@@ -112,7 +112,7 @@ describe('end-to-end: forward-secret v2 sessions through the real CLI', () => {
     await alice.waitFor((e) => e.kind === 'presence' && e.event === 'join' && e.user === 'bob');
     await bob.waitFor((e) => e.kind === 'users');
     alice.send('/to bob lost in the void');
-    await bob.waitFor((e) => e.kind === 'warning' && e.code === 'E_RATCHET_NO_SESSION');
+    await bob.waitFor((e) => e.kind === 'undecryptable' && e.code === 'E_RATCHET_NO_SESSION');
     await alice.waitFor((e) => e.kind === 'warning' && e.code === 'E_SESSION_RESET');
     alice.send('/to bob fresh start');
     expect((await bob.waitFor(incoming('alice', 'fresh start'))).protection).toBe('e2ee-v2');

@@ -152,13 +152,25 @@ export function spawnJsonClient(
   user: string,
   port: number,
   extraArgs: string[],
-  options: { home?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { home?: string; env?: NodeJS.ProcessEnv; cwd?: string; args?: string[] } = {},
 ): JsonClient {
   const home = options.home ?? mkdtempSync(join(tmpdir(), `securechat-home-${user}-`));
   const proc = spawn(
     process.execPath,
-    [CLI, 'connect', user, '127.0.0.1', String(port), '--json', '--home', home, ...extraArgs],
-    { cwd: tmpdir(), env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] },
+    [
+      CLI,
+      'connect',
+      ...(options.args ?? [user, '127.0.0.1', String(port)]),
+      '--json',
+      '--home',
+      home,
+      ...extraArgs,
+    ],
+    {
+      cwd: options.cwd ?? tmpdir(),
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
   );
   const events: Array<Record<string, unknown>> = [];
   const stdout: string[] = [];

@@ -29,7 +29,7 @@ function recordKeys(chat: TestChat) {
     signingKey: string;
   }> = [];
   const original = chat.client.onSenderKey.bind(chat.client);
-  chat.client.onSenderKey = (from, identity, content) => {
+  chat.client.onSenderKey = (from, identity, content, status) => {
     keys.push({
       from,
       keyId: content.keyId,
@@ -37,7 +37,7 @@ function recordKeys(chat: TestChat) {
       chainKey: content.chainKey,
       signingKey: content.signingKey,
     });
-    original(from, identity, content);
+    original(from, identity, content, status);
   };
   return keys;
 }

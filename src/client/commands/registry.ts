@@ -32,7 +32,7 @@ export interface CommandArgs {
   quit: Record<never, never>;
   ignore: { user: string };
   unignore: { user: string };
-  trust: { user: string };
+  trust: { user: string } | { server: true };
   /** `safetyNumber`: the 60 digits typed, spaces and dashes removed. */
   verify: { user: string; safetyNumber?: string };
   reconnect: Record<never, never>;
@@ -166,10 +166,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec({
     name: 'trust',
     aliases: [],
-    usage: '/trust <user>',
-    help: "accept a user's new identity key after it changed (check it with /verify first)",
+    usage: '/trust <user> | /trust --server',
+    help: "accept a user's changed key or downgrade after checking it (/verify first)",
+    details:
+      'A user whose identity key changed, who now offers less than before (v1, no identity, no\n' +
+      'forward secrecy: a downgrade), or whose key does not match an invite is blocked both ways.\n' +
+      '/trust <user> accepts what they offer now; for a downgrade it says what is lost and\n' +
+      'records the lower level. /trust --server accepts a server that stopped offering forward\n' +
+      'secrecy (ratchet) for everyone on it.',
     firstArg: 'user',
-    parse: oneUser,
+    parse: (args) => (args.trim() === '--server' ? { server: true } : oneUser(args)),
   }),
   spec({
     name: 'server',

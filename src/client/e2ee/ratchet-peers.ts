@@ -2,35 +2,63 @@ import {
   ALG_V2,
   acceptSession,
   type BundleFrame,
-  concatBytes,
   decodeHeader,
   ErrorCode,
-  ed25519Sign,
-  ed25519Verify,
   fromBase64,
   generateX25519KeyPair,
   initiateSession,
   ProtocolError,
+  type RatchetHeader,
   type RelayFrame,
   ratchetDecrypt,
   ratchetEncrypt,
   type SessionState,
   toBase64,
+  type X3dhInit,
 } from '../../protocol/index.js';
 import type { LocalIdentity } from '../keystore.js';
+import {
+  RESET_WINDOW_MS,
+  ResetLimiter,
+  readReset,
+  type SealedEnvelope,
+  signReset,
+} from './session-resets.js';
 import type { SessionStore } from './session-store.js';
 
-/** Envelope algorithm of a signed "I lost our session, start a new one" notice. */
-export const ALG_RESET = 'X3DH+DR+RESET';
-const RESET_CONTEXT = new TextEncoder().encode('securechat/v2/reset\0');
-/** A reset notice older (or newer) than this is ignored: replays do not force new sessions. */
-const RESET_WINDOW_MS = 10 * 60_000;
+export { ALG_RESET, type SealedEnvelope } from './session-resets.js';
 
-export interface SealedEnvelope {
-  alg: string;
-  header: string;
-  nonce: string;
-  cipher: string;
+/** The outcome of opening a v2 relay: the text and who wrote it, or why not. */
+export type OpenResult =
+  | { ok: true; text: string; identity: string }
+  | {
+      ok: false;
+      code: string;
+      reason: string;
+      /** A replay or duplicate (shown once already): say nothing. */
+      duplicate?: true;
+      /** Ask the peer to drop the session in which it sent with this ratchet key. */
+      reset?: { peerIdentity: string; ratchetKey: Uint8Array };
+    };
+
+function fail(code: string, reason: string): Extract<OpenResult, { ok: false }> {
+  return { ok: false, code, reason };
+}
+
+function failure(error: unknown): Extract<OpenResult, { ok: false }> {
+  if (!(error instanceof ProtocolError)) throw error;
+  const result = fail(error.code, error.message);
+  return error.code === ErrorCode.RATCHET_DUPLICATE ? { ...result, duplicate: true } : result;
+}
+
+/** Whether a session has received with this ratchet key (current, finished or skipped). */
+function knowsRatchetKey(session: SessionState, dh: Uint8Array): boolean {
+  const key = toBase64(dh);
+  return (
+    (session.recvRatchet !== undefined && toBase64(session.recvRatchet) === key) ||
+    session.previousRatchets.includes(key) ||
+    session.skipped.some((k) => k.dh === key)
+  );
 }
 
 const encoder = new TextEncoder();
@@ -46,6 +74,7 @@ export class RatchetPeers {
   #identity: LocalIdentity;
   #store: SessionStore;
   #requestBundle: (user: string) => Promise<BundleFrame>;
+  #resets = new ResetLimiter();
 
   constructor(
     identity: LocalIdentity,
@@ -64,12 +93,14 @@ export class RatchetPeers {
   /**
    * Encrypts for a peer. Without a session, asks the server for the peer's bundle (works
    * while the peer is offline) and checks that it carries the identity key we trust.
+   * `refuse` may veto a stranger's identity (an invite promised another fingerprint).
    * @throws ProtocolError `E_BAD_KEY` when the bundle's identity or signature is wrong.
    */
   async seal(
     peerName: string,
     trustedIdentity: string | undefined,
     text: string,
+    refuse?: (identity: string) => string | undefined,
   ): Promise<{ envelope: SealedEnvelope; identity: string; started: boolean }> {
     let identity = trustedIdentity;
     let state = identity ? this.#store.sessions(identity)[0] : undefined;
@@ -82,6 +113,8 @@ export class RatchetPeers {
           `the server offered another identity key for ${peerName} than the one you trust`,
         );
       }
+      const refusal = identity === undefined ? refuse?.(bundle.idk) : undefined;
+      if (refusal !== undefined) throw new ProtocolError(ErrorCode.BAD_KEY, refusal);
       identity = bundle.idk;
       state = initiateSession(this.#identity.identity, {
         identityKey: fromBase64(bundle.idk, 'idk', 32),
@@ -113,117 +146,149 @@ export class RatchetPeers {
   }
 
   /**
-   * Decrypts a v2 relay. `expectedIdentity` is the sender's identity as we know it (directory
-   * or known-peers); an init claiming another identity is refused, so the server cannot
-   * re-label a message. Returns the text and the identity key that authenticated it.
-   * @throws ProtocolError `E_RATCHET_DUPLICATE`, `E_RATCHET_NO_SESSION`,
-   *   `E_RATCHET_UNKNOWN_PREKEY`, `E_DECRYPT_FAILED`, `E_BAD_FIELD`, `E_BAD_KEY`.
+   * Decrypts a v2 relay from a sender who may hold one of `candidates` (identity keys,
+   * Base64: the one we remember first, then the one listed; empty for a stranger, whose
+   * init is taken on first use). Nothing that fails changes any state: an init is accepted,
+   * and recorded as seen, only after its AEAD check. A message in a session we do not
+   * have (its ratchet key unknown to us) asks for a reset bound to that session; an init
+   * we cannot open never does (anyone can forge one).
    */
-  open(
-    relay: RelayFrame,
-    expectedIdentity: string | undefined,
-  ): { text: string; identity: string } {
-    if (!relay.header) throw new ProtocolError(ErrorCode.BAD_FIELD, 'v2 relay without a header');
-    const headerBytes = fromBase64(relay.header, 'header');
-    const nonce = fromBase64(relay.nonce, 'nonce', 12);
-    const cipher = fromBase64(relay.cipher, 'cipher');
-    const header = decodeHeader(headerBytes);
-    const identity = header.init ? toBase64(header.init.identityKey) : expectedIdentity;
-    if (identity === undefined)
-      throw new ProtocolError(ErrorCode.RATCHET_NO_SESSION, 'no session with this sender');
-    if (expectedIdentity !== undefined && identity !== expectedIdentity) {
-      throw new ProtocolError(
-        ErrorCode.BAD_KEY,
-        'the message claims another identity than the sender’s',
-      );
+  open(relay: RelayFrame, candidates: readonly string[]): OpenResult {
+    let header: RatchetHeader;
+    let bytes: { header: Uint8Array; nonce: Uint8Array; cipher: Uint8Array };
+    try {
+      if (!relay.header) throw new ProtocolError(ErrorCode.BAD_FIELD, 'v2 relay without a header');
+      bytes = {
+        header: fromBase64(relay.header, 'header'),
+        nonce: fromBase64(relay.nonce, 'nonce', 12),
+        cipher: fromBase64(relay.cipher, 'cipher'),
+      };
+      header = decodeHeader(bytes.header);
+    } catch (error) {
+      return failure(error);
     }
-    const sessions = this.#store.sessions(identity);
-    let failure: unknown;
-    for (const session of sessions) {
-      if (
-        header.init &&
-        toBase64(session.initEphemeral) !== toBase64(header.init.ephemeralKey) &&
-        session.recvChain === undefined
-      ) {
-        continue;
-      }
-      try {
-        const out = ratchetDecrypt(session, headerBytes, nonce, cipher);
-        this.#store.putSession(identity, out.state, session);
-        return { text: decodeText(out.plaintext), identity };
-      } catch (error) {
-        if (error instanceof ProtocolError && error.code === ErrorCode.RATCHET_DUPLICATE)
-          throw error;
-        failure = error;
-      }
+    return header.init
+      ? this.#openInit(header.init, bytes, candidates)
+      : this.#openInSession(header, bytes, candidates);
+  }
+
+  #openInit(
+    init: X3dhInit,
+    bytes: { header: Uint8Array; nonce: Uint8Array; cipher: Uint8Array },
+    candidates: readonly string[],
+  ): OpenResult {
+    const identity = toBase64(init.identityKey);
+    if (candidates.length > 0 && !candidates.includes(identity)) {
+      return fail(ErrorCode.BAD_KEY, 'the message claims another identity than the sender’s');
     }
-    if (header.init) {
-      const existing = sessions.find(
-        (s) => toBase64(s.initEphemeral) === toBase64(header.init!.ephemeralKey),
-      );
-      if (existing)
-        throw (
-          failure ?? new ProtocolError(ErrorCode.DECRYPT_FAILED, 'message authentication failed')
-        );
-      if (this.#store.seenInit(header.init.ephemeralKey)) {
-        throw new ProtocolError(
-          ErrorCode.RATCHET_DUPLICATE,
-          'this session setup was already used (replay)',
-        );
+    const ephemeral = toBase64(init.ephemeralKey);
+    const existing = this.#store
+      .sessions(identity)
+      .find((s) => toBase64(s.initEphemeral) === ephemeral);
+    try {
+      if (existing) {
+        const out = ratchetDecrypt(existing, bytes.header, bytes.nonce, bytes.cipher);
+        this.#store.putSession(identity, out.state, existing);
+        return { ok: true, text: decodeText(out.plaintext), identity };
       }
-      const prekeyId = header.init.oneTimePrekeyId;
+      if (this.#store.hasSeenInit(identity, init.ephemeralKey, init.signedPrekey)) {
+        return {
+          ...fail(ErrorCode.RATCHET_DUPLICATE, 'this session setup was already used (replay)'),
+          duplicate: true,
+        };
+      }
+      const prekeyId = init.oneTimePrekeyId;
       const fresh = acceptSession(
         this.#identity.identity,
         this.#identity.x25519,
-        header.init,
+        init,
         prekeyId === undefined ? undefined : this.#store.oneTimePrekey(prekeyId),
       );
-      const out = ratchetDecrypt(fresh, headerBytes, nonce, cipher);
+      const out = ratchetDecrypt(fresh, bytes.header, bytes.nonce, bytes.cipher);
+      const text = decodeText(out.plaintext);
+      // Authenticated: only now does anything change.
+      this.#store.recordInit(identity, init.ephemeralKey, init.signedPrekey);
       if (prekeyId !== undefined) this.#store.useOneTimePrekey(prekeyId);
       this.#store.putSession(identity, out.state);
-      return { text: decodeText(out.plaintext), identity };
+      return { ok: true, text, identity };
+    } catch (error) {
+      return failure(error);
     }
-    if (sessions.length === 0)
-      throw new ProtocolError(ErrorCode.RATCHET_NO_SESSION, 'no session with this sender');
-    throw failure;
   }
 
-  /** A signed notice asking `peerIdentity` to drop our sessions and start a new one. */
-  resetNotice(peerIdentity: string, now = Date.now()): SealedEnvelope {
-    const time = new Uint8Array(8);
-    new DataView(time.buffer).setBigUint64(0, BigInt(now));
-    const message = concatBytes(
-      RESET_CONTEXT,
-      this.#identity.identity.publicKey,
-      fromBase64(peerIdentity, 'idk', 32),
-      time,
+  #openInSession(
+    header: RatchetHeader,
+    bytes: { header: Uint8Array; nonce: Uint8Array; cipher: Uint8Array },
+    candidates: readonly string[],
+  ): OpenResult {
+    let last: OpenResult | undefined;
+    for (const identity of candidates) {
+      for (const session of this.#store.sessions(identity)) {
+        try {
+          const out = ratchetDecrypt(session, bytes.header, bytes.nonce, bytes.cipher);
+          this.#store.putSession(identity, out.state, session);
+          return { ok: true, text: decodeText(out.plaintext), identity };
+        } catch (error) {
+          last = failure(error);
+          if (last.ok === false && last.duplicate) return last;
+        }
+      }
+    }
+    if (candidates.length === 0)
+      return fail(ErrorCode.RATCHET_NO_SESSION, 'no session with this sender');
+    const known = candidates.some((identity) =>
+      this.#store.sessions(identity).some((s) => knowsRatchetKey(s, header.dh)),
     );
-    const signature = ed25519Sign(this.#identity.identity.secretKey, message);
+    if (known && last) return last; // our session, tampered with: no reset
     return {
-      alg: ALG_RESET,
-      header: toBase64(concatBytes(time, signature)),
-      nonce: toBase64(new Uint8Array(12)),
-      cipher: toBase64(new Uint8Array(16)),
+      ...fail(
+        ErrorCode.RATCHET_NO_SESSION,
+        last
+          ? 'it belongs to a session this client does not have'
+          : 'this client has no session with the sender',
+      ),
+      reset: { peerIdentity: candidates[0]!, ratchetKey: header.dh },
     };
   }
 
-  /** Verifies a reset notice from `senderIdentity`; on success our sessions with it are dropped. */
-  acceptReset(relay: RelayFrame, senderIdentity: string, now = Date.now()): boolean {
-    if (!relay.header) return false;
-    const bytes = fromBase64(relay.header, 'header');
-    if (bytes.length !== 72) return false;
-    const time = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0));
-    if (Math.abs(now - time) > RESET_WINDOW_MS) return false;
-    const message = concatBytes(
-      RESET_CONTEXT,
-      fromBase64(senderIdentity, 'idk', 32),
-      this.#identity.identity.publicKey,
-      bytes.subarray(0, 8),
-    );
-    if (!ed25519Verify(fromBase64(senderIdentity, 'idk', 32), message, bytes.subarray(8)))
-      return false;
-    this.#store.dropSessions(senderIdentity);
-    return true;
+  /**
+   * A signed notice asking the peer to drop the session in which it sent with `ratchetKey`;
+   * undefined when we already asked for that session recently (or for too many).
+   */
+  resetNotice(
+    peerIdentity: string,
+    ratchetKey: Uint8Array,
+    now = Date.now(),
+  ): SealedEnvelope | undefined {
+    if (!this.#resets.allow(peerIdentity, ratchetKey, now)) return undefined;
+    return signReset(this.#identity.identity, peerIdentity, ratchetKey, now);
+  }
+
+  /**
+   * A reset from a sender who may hold one of `candidates`: verified, not older than the
+   * last one accepted from it (persisted), within the clock window, and naming one of our
+   * sessions with it (by the ratchet key we sent with, or the init's ephemeral key). Only
+   * that session is dropped.
+   */
+  acceptReset(
+    relay: RelayFrame,
+    candidates: readonly string[],
+    now = Date.now(),
+  ): 'accepted' | 'legacy' | 'ignored' {
+    const reset = readReset(relay.header, candidates, this.#identity.identity.publicKey);
+    if (reset.kind !== 'bound') return reset.kind === 'legacy' ? 'legacy' : 'ignored';
+    if (Math.abs(now - reset.time) > RESET_WINDOW_MS) return 'ignored';
+    if (reset.time <= this.#store.lastReset(reset.sender)) return 'ignored';
+    const named = toBase64(reset.ratchetKey);
+    const session = this.#store
+      .sessions(reset.sender)
+      .find(
+        (s) => toBase64(s.sendRatchet.publicKey) === named || toBase64(s.initEphemeral) === named,
+      );
+    if (!session) return 'ignored';
+    this.#store.setLastReset(reset.sender, reset.time);
+    this.#store.dropSession(reset.sender, session);
+    return 'accepted';
   }
 
   /**

@@ -18,8 +18,12 @@ import type { LocalIdentity } from '../keystore.js';
 
 /** Sessions kept per peer (simultaneous initiations create more than one; all can decrypt). */
 export const MAX_SESSIONS_PER_PEER = 4;
-/** Ephemeral keys of X3DH inits already accepted (to recognize a replayed first message). */
-const MAX_SEEN_INITS = 1024;
+/**
+ * X3DH inits accepted per peer identity, kept to recognize a replayed first message. Only
+ * inits that passed their AEAD check are recorded, so only that peer's own new sessions
+ * push old entries out.
+ */
+export const MAX_SEEN_INITS_PER_PEER = 512;
 
 interface PeerSessions {
   /** Most recently used first. */
@@ -30,7 +34,12 @@ interface StoreContents {
   peers: Map<string, PeerSessions>;
   oneTimePrekeys: Map<number, Uint8Array>;
   nextPrekeyId: number;
-  seenInits: string[];
+  /** Ephemeral keys recorded by older versions (before decryption, without the prekey). */
+  legacySeenInits: string[];
+  /** Peer identity → accepted inits, as `ephemeral.signedPrekey` (Base64). */
+  seenInits: Map<string, string[]>;
+  /** Peer identity → time of the last session reset accepted from it. */
+  lastResets: Map<string, number>;
 }
 
 interface StoreFile {
@@ -64,7 +73,14 @@ export class SessionStore {
     this.#aad = new TextEncoder().encode(`securechat-sessions/v1/${nameKey(identity.name)}`);
     this.#data = existsSync(this.path)
       ? this.#decrypt(readFileSync(this.path, 'utf8'))
-      : { peers: new Map(), oneTimePrekeys: new Map(), nextPrekeyId: 1, seenInits: [] };
+      : {
+          peers: new Map(),
+          oneTimePrekeys: new Map(),
+          nextPrekeyId: 1,
+          legacySeenInits: [],
+          seenInits: new Map(),
+          lastResets: new Map(),
+        };
   }
 
   /** Sessions with a peer (by identity key, Base64), most recently used first. */
@@ -81,18 +97,40 @@ export class SessionStore {
     this.save();
   }
 
-  /** Forgets every session with a peer (after the peer asked for a reset). */
-  dropSessions(peerIdentity: string): void {
-    if (this.#data.peers.delete(peerIdentity)) this.save();
+  /** Forgets one session with a peer (it named it in a reset); persists. */
+  dropSession(peerIdentity: string, session: SessionState): void {
+    const entry = this.#data.peers.get(peerIdentity);
+    if (!entry) return;
+    entry.sessions = entry.sessions.filter((s) => s !== session);
+    if (entry.sessions.length === 0) this.#data.peers.delete(peerIdentity);
+    this.save();
   }
 
-  /** Whether an X3DH init with this ephemeral key was accepted before; records it if not. */
-  seenInit(ephemeralKey: Uint8Array): boolean {
-    const key = toBase64(ephemeralKey);
-    if (this.#data.seenInits.includes(key)) return true;
-    this.#data.seenInits.push(key);
-    if (this.#data.seenInits.length > MAX_SEEN_INITS) this.#data.seenInits.shift();
-    return false;
+  /** Whether an init with this ephemeral key, made for this signed prekey, was accepted. */
+  hasSeenInit(peerIdentity: string, ephemeralKey: Uint8Array, signedPrekey: Uint8Array): boolean {
+    const ephemeral = toBase64(ephemeralKey);
+    return (
+      this.#data.seenInits.get(peerIdentity)?.includes(`${ephemeral}.${toBase64(signedPrekey)}`) ===
+        true || this.#data.legacySeenInits.includes(ephemeral)
+    );
+  }
+
+  /** Records an accepted init (call only after it authenticated; persisted with its session). */
+  recordInit(peerIdentity: string, ephemeralKey: Uint8Array, signedPrekey: Uint8Array): void {
+    const seen = this.#data.seenInits.get(peerIdentity) ?? [];
+    seen.push(`${toBase64(ephemeralKey)}.${toBase64(signedPrekey)}`);
+    if (seen.length > MAX_SEEN_INITS_PER_PEER) seen.shift();
+    this.#data.seenInits.set(peerIdentity, seen);
+  }
+
+  /** Time of the last reset accepted from a peer (0 if none). */
+  lastReset(peerIdentity: string): number {
+    return this.#data.lastResets.get(peerIdentity) ?? 0;
+  }
+
+  /** Records an accepted reset (persisted with the session it dropped). */
+  setLastReset(peerIdentity: string, time: number): void {
+    this.#data.lastResets.set(peerIdentity, time);
   }
 
   /** Makes `count` new one-time prekeys; returns their public halves to upload. */
@@ -134,7 +172,9 @@ export class SessionStore {
       ]),
       oneTimePrekeys: [...this.#data.oneTimePrekeys].map(([id, secret]) => [id, toBase64(secret)]),
       nextPrekeyId: this.#data.nextPrekeyId,
-      seenInits: this.#data.seenInits,
+      seenInits: this.#data.legacySeenInits,
+      seenInitsByPeer: [...this.#data.seenInits],
+      lastResets: [...this.#data.lastResets],
     });
     const nonce = secureRandom(12);
     const cipher = aesGcmSeal(this.#key, nonce, new TextEncoder().encode(plain), this.#aad);
@@ -162,7 +202,9 @@ export class SessionStore {
       peers: Array<[string, string[]]>;
       oneTimePrekeys: Array<[number, string]>;
       nextPrekeyId: number;
-      seenInits: string[];
+      seenInits?: string[];
+      seenInitsByPeer?: Array<[string, string[]]>;
+      lastResets?: Array<[string, number]>;
     };
     return {
       peers: new Map(
@@ -172,7 +214,9 @@ export class SessionStore {
         raw.oneTimePrekeys.map(([id, secret]) => [id, fromBase64(secret, 'prekey', 32)]),
       ),
       nextPrekeyId: raw.nextPrekeyId,
-      seenInits: raw.seenInits,
+      legacySeenInits: raw.seenInits ?? [],
+      seenInits: new Map(raw.seenInitsByPeer ?? []),
+      lastResets: new Map(raw.lastResets ?? []),
     };
   }
 }

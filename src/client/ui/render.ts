@@ -24,6 +24,8 @@ import type {
   PresenceEvent,
   RoomEvent,
   RoomListEvent,
+  TrustEvent,
+  UndecryptableEvent,
   UsersEvent,
 } from '../events.js';
 import { seconds } from './prompt.js';
@@ -83,6 +85,10 @@ export function renderEvent(event: ClientEvent, opts: RenderOptions): string[] {
       return renderRoom(event, ctx);
     case 'rooms':
       return renderRoomList(event, ctx);
+    case 'trust':
+      return renderTrust(event, ctx);
+    case 'undecryptable':
+      return renderUndecryptable(event, ctx);
     default:
       return [];
   }
@@ -233,6 +239,20 @@ function renderNotice(event: NoticeEvent, ctx: Context): string[] {
   const head = `${ctx.s[event.kind](glyph)} `;
   const paint = event.kind === 'info' ? undefined : event.kind;
   return ctx.lines(event.ts, head, multiNote(event.text) + code, paint);
+}
+
+/** Trust alerts stand out: a key-alert label naming who, then the explanation. */
+function renderTrust(event: TrustEvent, ctx: Context): string[] {
+  const who = event.user === undefined ? 'SERVER' : sanitizeName(event.user);
+  const head = `${ctx.s.keyAlert(`${Glyph.warning} TRUST ${who}:`)} `;
+  return ctx.lines(event.ts, head, `${multiNote(event.text)} (${note(event.code)})`, 'warning');
+}
+
+function renderUndecryptable(event: UndecryptableEvent, ctx: Context): string[] {
+  const where = event.room === undefined ? '' : ` in ${sanitizeName(event.room)}`;
+  const head = `${ctx.s.warning(Glyph.warning)} `;
+  const body = `undecryptable message from ${sanitizeName(event.from)}${where}: ${note(event.reason)} (${note(event.code)})`;
+  return ctx.lines(event.ts, head, body, 'warning');
 }
 
 /** `sent`, `delivered`, `queued`, or `failed: <reason>` (reason sanitized). */

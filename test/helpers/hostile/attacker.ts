@@ -3,8 +3,11 @@ import {
   ALG_V1,
   ALG_V2,
   acceptSession,
+  createSenderKey,
   decodeHeader,
   deriveV1Key,
+  distributionOf,
+  encodeHeader,
   fromBase64,
   generateIdentityKeyPair,
   generateX25519KeyPair,
@@ -16,7 +19,10 @@ import {
   ratchetDecrypt,
   ratchetEncrypt,
   receiveSenderKey,
+  type SenderKey,
   type SessionState,
+  sealRoomMessage,
+  secureRandom,
   signPrekey,
   toBase64,
   type X25519KeyPair,
@@ -130,6 +136,65 @@ export class Attacker {
       header: toBase64(out.header),
       nonce: toBase64(out.nonce),
       cipher: toBase64(out.ciphertext),
+    };
+  }
+
+  /**
+   * An X3DH init nobody can open: it claims `claimedIdentity`, names `signedPrekey` (random
+   * when not given: a prekey the receiver does not hold) and carries random bytes.
+   */
+  forgeInit(claimedIdentity: string, signedPrekey?: string): Frame {
+    const random32 = () => secureRandom(32);
+    const header = encodeHeader({
+      dh: random32(),
+      pn: 0,
+      n: 0,
+      init: {
+        identityKey: fromBase64(claimedIdentity, 'idk', 32),
+        ephemeralKey: random32(),
+        signedPrekey: signedPrekey ? fromBase64(signedPrekey, 'pub', 32) : random32(),
+      },
+    });
+    return {
+      alg: ALG_V2,
+      header: toBase64(header),
+      nonce: toBase64(secureRandom(12)),
+      cipher: toBase64(secureRandom(48)),
+    };
+  }
+
+  /** A room sender key of the attacker's and the pairwise content that hands it out. */
+  senderKey(room: string): { key: SenderKey; content: string } {
+    const key = createSenderKey();
+    const d = distributionOf(key);
+    const content = JSON.stringify({
+      t: 'sk',
+      room,
+      keyId: d.keyId,
+      iteration: d.iteration,
+      chainKey: toBase64(d.chainKey),
+      signingKey: toBase64(d.signingPublicKey),
+    });
+    return { key, content };
+  }
+
+  /** A room message signed and encrypted under `key` as if `from` wrote it. */
+  roomMessage(key: SenderKey, room: string, from: string, text: string): Frame {
+    const sealed = sealRoomMessage(
+      key,
+      room,
+      from,
+      encoder.encode(JSON.stringify({ t: 'text', text })),
+    );
+    return {
+      type: 'roommsg',
+      room,
+      from,
+      alg: ALG_ROOM,
+      header: toBase64(sealed.header),
+      nonce: toBase64(sealed.nonce),
+      cipher: toBase64(sealed.cipher),
+      sig: toBase64(sealed.signature),
     };
   }
 

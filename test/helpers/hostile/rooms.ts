@@ -37,6 +37,10 @@ export class HostileRooms {
     this.#ghosts.set(key, ghosts);
   }
 
+  removeGhost(viewer: string, room: string, name: string): void {
+    this.#ghosts.get(`${viewer.toLowerCase()}|${room.toLowerCase()}`)?.delete(name);
+  }
+
   /** From now on, `viewer` does not see `name` in `room` (they stay a member). */
   hide(viewer: string, room: string, name: string): void {
     const key = `${viewer.toLowerCase()}|${room.toLowerCase()}`;

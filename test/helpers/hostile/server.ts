@@ -35,6 +35,8 @@ export class HostileServer {
   /** Capabilities announced in the next welcomes. */
   caps = [...DEFAULT_CAPS];
   onRelay: RelayHook | undefined;
+  /** Hand out bundles without one-time prekeys (so a replayed first message needs none). */
+  withholdOneTimePrekeys = false;
   /** Frames received from each client name (lower case), kept across reconnects. */
   readonly received = new Map<string, Frame[]>();
   readonly #clients = new Map<string, HostileClient>();
@@ -50,15 +52,25 @@ export class HostileServer {
 
   static async start(): Promise<HostileServer> {
     const hostile = new HostileServer();
-    hostile.cert = await makeCertificate();
-    const der = new X509Certificate(hostile.cert.certPem).raw;
-    hostile.pin = `sha256:${createHash('sha256').update(der).digest('hex')}`;
-    hostile.#server = createServer({ cert: hostile.cert.certPem, key: hostile.cert.keyPem }, (s) =>
-      hostile.#accept(s),
-    );
-    await new Promise<void>((resolve) => hostile.#server.listen(0, '127.0.0.1', resolve));
-    hostile.port = (hostile.#server.address() as { port: number }).port;
+    await hostile.#listen(0);
     return hostile;
+  }
+
+  /** Drops everyone and listens again on the same port with a new certificate. */
+  async rotateCertificate(): Promise<void> {
+    await this.close();
+    await this.#listen(this.port);
+  }
+
+  async #listen(port: number): Promise<void> {
+    this.cert = await makeCertificate();
+    const der = new X509Certificate(this.cert.certPem).raw;
+    this.pin = `sha256:${createHash('sha256').update(der).digest('hex')}`;
+    this.#server = createServer({ cert: this.cert.certPem, key: this.cert.keyPem }, (s) =>
+      this.#accept(s),
+    );
+    await new Promise<void>((resolve) => this.#server.listen(port, '127.0.0.1', resolve));
+    this.port = (this.#server.address() as { port: number }).port;
   }
 
   private constructor() {
@@ -287,7 +299,9 @@ export class HostileServer {
     const entry = this.entryFor(viewer, user);
     if (!entry?.idk) return { type: 'error', code: 'E_NO_BUNDLE', text: 'no bundle', ref: id };
     if (entry.idk === this.attacker.v2Entry().idk) return this.attacker.bundle(user, id);
-    const opk = this.#prekeys.get(user.toLowerCase())?.shift();
+    const opk = this.withholdOneTimePrekeys
+      ? undefined
+      : this.#prekeys.get(user.toLowerCase())?.shift();
     return {
       type: 'bundle',
       user,

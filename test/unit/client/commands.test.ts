@@ -50,6 +50,7 @@ describe('parseInput: every command and alias', () => {
     ['/ignore bob', { kind: 'command', name: 'ignore', user: 'bob' }],
     ['/unignore bob', { kind: 'command', name: 'unignore', user: 'bob' }],
     ['/trust bob', { kind: 'command', name: 'trust', user: 'bob' }],
+    ['/trust --server', { kind: 'command', name: 'trust', server: true }],
     ['/verify bob', { kind: 'command', name: 'verify', user: 'bob' }],
     [
       `/verify bob ${SAFETY}`,
@@ -147,7 +148,7 @@ describe('parseInput: invalid input', () => {
     ['/query bob carol', /takes one user or room/, '/query [user|#room]'],
     ['/ignore', /user name is required/, '/ignore <user>'],
     ['/unignore a b', /takes one user name/, '/unignore <user>'],
-    ['/trust', /user name is required/, '/trust <user>'],
+    ['/trust', /user name is required/, '/trust <user> | /trust --server'],
     ['/clear now', /takes no arguments/, '/clear'],
     ['/quit bye', /takes no arguments/, '/quit'],
     ['/reconnect 5', /takes no arguments/, '/reconnect'],

@@ -85,6 +85,28 @@ describe('renderEvent, colour off: exact lines', () => {
       ['[09:07:03] [server-readable] -server- echo: hi'],
     ],
     ['info', { kind: 'info', ts: TS, text: 'ok' }, ['[09:07:03] -!- ok']],
+    [
+      'trust alert about a user',
+      { kind: 'trust', ts: TS, user: 'bob', code: 'E_DOWNGRADE', text: 'bob offers less' },
+      ['[09:07:03] !!! TRUST bob: bob offers less (E_DOWNGRADE)'],
+    ],
+    [
+      'trust alert about the server',
+      { kind: 'trust', ts: TS, code: 'E_SERVER_DOWNGRADE', text: 'no ratchet' },
+      ['[09:07:03] !!! TRUST SERVER: no ratchet (E_SERVER_DOWNGRADE)'],
+    ],
+    [
+      'undecryptable room message',
+      {
+        kind: 'undecryptable',
+        ts: TS,
+        from: 'bob',
+        room: '#club',
+        code: 'E_DECRYPT_FAILED',
+        reason: 'tampered',
+      },
+      ['[09:07:03] !!! undecryptable message from bob in #club: tampered (E_DECRYPT_FAILED)'],
+    ],
     ['warning', { kind: 'warning', ts: TS, text: 'careful' }, ['[09:07:03] !!! careful']],
     [
       'error with code',
@@ -288,6 +310,9 @@ function everyField(payload: string): ClientEvent[] {
       ts: TS,
       status: { state: 'connected', server: payload, fingerprint: payload },
     },
+    { kind: 'trust', ts: TS, user: name, code: payload, text: payload, lost: [payload] },
+    { kind: 'trust', ts: TS, code: payload, text: payload },
+    { kind: 'undecryptable', ts: TS, from: name, room: name, code: payload, reason: payload },
   ];
 }
 

@@ -1,0 +1,83 @@
+import {
+  ALG_ROOM,
+  ErrorCode,
+  fromBase64,
+  nameKey,
+  openRoomMessage,
+  ProtocolError,
+  sealRoomMessage,
+  toBase64,
+} from '../protocol/index.js';
+import type { JoinedRoom, ReceivedChain, RoomMessage } from './room-state.js';
+
+const MAX_WAITING = 256;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The `roommsg` frame for a text under our current chain. */
+export function sealRoomFrame(
+  room: JoinedRoom,
+  self: string,
+  text: string,
+  action: boolean,
+  id: string,
+): Record<string, unknown> {
+  const body = encoder.encode(JSON.stringify({ t: action ? 'action' : 'text', text }));
+  const sealed = sealRoomMessage(room.own, room.name, self, body);
+  return {
+    type: 'roommsg',
+    room: room.name,
+    alg: ALG_ROOM,
+    header: toBase64(sealed.header),
+    nonce: toBase64(sealed.nonce),
+    cipher: toBase64(sealed.cipher),
+    sig: toBase64(sealed.signature),
+    id,
+  };
+}
+
+export type OpenedRoomMessage =
+  | { kind: 'text'; text: string; action: boolean; chain: ReceivedChain }
+  /** No key for it yet: kept in `room.waiting` until one arrives. */
+  | { kind: 'waiting' }
+  /** A replay, or content we do not show. */
+  | { kind: 'ignored' }
+  | { kind: 'failed'; code: string; reason: string };
+
+/**
+ * Opens a room message with the chain its sender handed us (signature first: members
+ * cannot forge each other; replays are refused by the chain).
+ */
+export function openRoomFrame(room: JoinedRoom, message: RoomMessage): OpenedRoomMessage {
+  let plain: Uint8Array;
+  let chain: ReceivedChain | undefined;
+  try {
+    const header = fromBase64(message.header, 'header');
+    const keyId =
+      header.length === 9 ? new DataView(header.buffer, header.byteOffset).getUint32(1) : -1;
+    chain = room.received.get(`${nameKey(message.from)}|${keyId}`);
+    if (!chain) {
+      if (room.waiting.length >= MAX_WAITING) room.waiting.shift();
+      room.waiting.push(message);
+      return { kind: 'waiting' };
+    }
+    plain = openRoomMessage(chain.key, room.name, message.from, {
+      header,
+      nonce: fromBase64(message.nonce, 'nonce', 12),
+      cipher: fromBase64(message.cipher, 'cipher'),
+      signature: fromBase64(message.sig, 'sig', 64),
+    });
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    if (error.code === ErrorCode.RATCHET_DUPLICATE) return { kind: 'ignored' };
+    return { kind: 'failed', code: error.code, reason: error.message };
+  }
+  let content: { t?: unknown; text?: unknown };
+  try {
+    content = JSON.parse(decoder.decode(plain)) as { t?: unknown; text?: unknown };
+  } catch {
+    return { kind: 'failed', code: ErrorCode.BAD_FIELD, reason: 'the content is not JSON text' };
+  }
+  if (typeof content.text !== 'string') return { kind: 'ignored' };
+  return { kind: 'text', text: content.text, action: content.t === 'action', chain };
+}
