@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { addCertsCommand } from './cli/certs.js';
 import { addConnectCommand } from './cli/connect.js';
+import { addInviteCommand } from './cli/invite.js';
 import { addKeysCommand } from './cli/keys.js';
 import { addServeCommand } from './cli/serve.js';
+import { addServerCertCommand } from './cli/server-cert.js';
 import { addStatsCommand } from './cli/stats.js';
 import { describeError, ExitCode } from './errors.js';
 
@@ -15,6 +17,8 @@ export function buildProgram(): Command {
     .exitOverride();
   addServeCommand(program);
   addConnectCommand(program);
+  addInviteCommand(program);
+  addServerCertCommand(program);
   addCertsCommand(program);
   addKeysCommand(program);
   addStatsCommand(program);

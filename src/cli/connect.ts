@@ -1,19 +1,30 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { runConnect } from '../client/run.js';
 import { addOptions } from './options.js';
 
 export function addConnectCommand(program: Command): void {
   const command = program
     .command('connect')
-    .description('chat: connect to a server (asks for missing arguments on a terminal)')
+    .description(
+      'chat: connect to a server (asks for missing arguments on a terminal); `connect <user> <invite>` uses an invite from `securechat invite`',
+    )
     .argument('[user]', 'your name: 1-32 of A-Z a-z 0-9 _ . -')
-    .argument('[host]', 'server host (e.g. 0.tcp.ngrok.io)')
+    .argument('[host]', 'server host (e.g. 0.tcp.ngrok.io), or an invite (securechat://…)')
     .argument('[port]', 'server port');
+  command.addOption(
+    new Option(
+      '--peer <name=fingerprint>',
+      'accept only this identity fingerprint for name (from their `securechat keys`); marks them verified, refuses any other key; repeatable',
+    ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+  );
   addOptions(command, [
-    { flags: '--cert <file>', help: 'trust exactly this server certificate (PEM)' },
+    {
+      flags: '--cert <file>',
+      help: 'trust exactly this server certificate (PEM); none is ever read implicitly (no ./certs)',
+    },
     {
       flags: '--pin <sha256:hex>',
-      help: 'trust the server certificate with this SHA-256 fingerprint',
+      help: 'trust the server certificate with this SHA-256 fingerprint (else: the invite, then known-servers.json, then ask)',
     },
     {
       flags: '--accept-new',

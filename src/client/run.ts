@@ -1,15 +1,16 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, ExitCode } from '../errors.js';
-import { isValidName, nameKey } from '../protocol/index.js';
+import { nameKey } from '../protocol/index.js';
 import { ChatClient } from './chat-client.js';
 import { ensurePrivateDir, resolveConfigDir, writePrivateFileAtomic } from './config-dir.js';
+import { resolveArguments } from './connect-args.js';
 import { ServerConnection } from './connection.js';
 import { ChatController } from './controller.js';
 import type { ClientEvent } from './events.js';
 import { loadOrCreateIdentity } from './identity-setup.js';
 import { KnownServers } from './known-servers.js';
-import { isInteractive, type Prompter, terminalPrompter } from './prompts.js';
+import { formatPin } from './pinning.js';
+import { isInteractive, terminalPrompter } from './prompts.js';
 import { resolveServerPin } from './server-trust.js';
 import { TrustStore } from './trust-store.js';
 import { LineOutput } from './ui/line-output.js';
@@ -29,60 +30,8 @@ export interface ConnectOptions {
   reconnect?: boolean;
   bell?: boolean;
   saveMessageHistory?: boolean;
-}
-
-interface LastServer {
-  user?: string;
-  host?: string;
-  port?: string;
-}
-
-const USAGE = 'usage: securechat connect <user> <host> <port> [--pin sha256:… | --cert FILE]';
-
-function resolveArguments(
-  options: ConnectOptions,
-  configDir: string,
-  prompter: Prompter | undefined,
-) {
-  const lastPath = join(configDir, 'last-server.json');
-  let last: LastServer = {};
-  if (existsSync(lastPath)) {
-    try {
-      last = JSON.parse(readFileSync(lastPath, 'utf8')) as LastServer;
-    } catch {
-      last = {};
-    }
-  }
-  let { user, host, port } = options;
-  if (!user || !host || !port) {
-    if (!prompter) {
-      throw new CliError(`missing ${!user ? 'user' : !host ? 'host' : 'port'}\n${USAGE}`, {
-        exitCode: ExitCode.usage,
-        hint: 'arguments are only asked for on a terminal',
-      });
-    }
-    user ||= prompter.ask('Your name', last.user);
-    host ||= prompter.ask('Server host', last.host ?? '127.0.0.1');
-    port ||= prompter.ask('Server port', last.port ?? '5000');
-  }
-  if (!isValidName(user)) {
-    throw new CliError(
-      `invalid user name "${String(user).slice(0, 40)}": use 1-32 of A-Z a-z 0-9 _ . -`,
-      {
-        exitCode: ExitCode.usage,
-      },
-    );
-  }
-  const portNumber = Number(port);
-  if (!/^\d{1,5}$/.test(port) || portNumber < 1 || portNumber > 65535) {
-    throw new CliError(`invalid port "${port.slice(0, 20)}"`, {
-      exitCode: ExitCode.usage,
-      hint: USAGE,
-    });
-  }
-  if (!host.trim() || /\s/.test(host))
-    throw new CliError('invalid host', { exitCode: ExitCode.usage, hint: USAGE });
-  return { user, host, port: portNumber, lastPath };
+  /** `--peer name=fingerprint`, repeatable. */
+  peer?: string[];
 }
 
 /** `securechat connect`: resolves arguments, identity and server trust, then runs the UI. */
@@ -91,8 +40,18 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
   const prompter = interactive ? terminalPrompter : undefined;
   const configDir = resolveConfigDir(options.home);
   ensurePrivateDir(configDir);
-  const { user, host, port, lastPath } = resolveArguments(options, configDir, prompter);
+  const { user, host, port, lastPath, invite, expected } = resolveArguments(
+    options,
+    configDir,
+    prompter,
+  );
   const notify = (text: string) => process.stderr.write(`${text}\n`);
+  if (options.legacy && expected.length > 0) {
+    throw new CliError('invites and --peer need an identity: connect without --legacy', {
+      exitCode: ExitCode.usage,
+    });
+  }
+  const warnings: string[] = [];
 
   const identity = options.legacy
     ? undefined
@@ -110,8 +69,9 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
     port,
     ...(options.cert ? { certFile: options.cert } : {}),
     ...(options.pin ? { pin: options.pin } : {}),
-    defaultCertFile: 'certs/server.crt',
+    ...(invite ? { invitePin: invite.pin } : {}),
     knownServers: new KnownServers(configDir),
+    warn: (text) => warnings.push(text),
     acceptNew: options.acceptNew === true,
     ...(prompter ? { confirm: (question: string) => prompter.confirm(question) } : {}),
   });
@@ -123,10 +83,13 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
     pin,
     reconnect: { enabled: options.reconnect !== false },
   });
+  const trust = identity ? new TrustStore(configDir, user) : undefined;
+  for (const promise of expected)
+    trust?.expect(formatPin(pin.sha256), promise.name, promise.fingerprint);
   const client = new ChatClient({
     name: user,
     connection,
-    ...(identity ? { identity, trust: new TrustStore(configDir, user), configDir } : {}),
+    ...(identity && trust ? { identity, trust, configDir } : {}),
   });
   const color = interactive && options.color !== false && !process.env.NO_COLOR;
   const ui = interactive
@@ -160,6 +123,15 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
       `; server pinned by ${pin.source}. Type /help for commands.`,
   };
   ui.show(started);
+  for (const text of warnings)
+    ui.show({ kind: 'warning', ts: Date.now(), text, code: 'E_PIN_OTHER' });
+  for (const promise of expected) {
+    ui.show({
+      kind: 'info',
+      ts: Date.now(),
+      text: `${promise.name} must have identity ${promise.fingerprint} (${invite ? 'from the invite' : '--peer'}): any other key for that name is refused`,
+    });
+  }
 
   let exitCode: number = ExitCode.ok;
   const fatal = new Promise<void>((resolve) => {
@@ -175,6 +147,14 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
             ? ExitCode.refused
             : ExitCode.failure;
       ui.show({ kind: 'error', ts: Date.now(), text: error.message, ...(code ? { code } : {}) });
+      const presented = (error as { presented?: string }).presented;
+      if (code === 'E_PIN_MISMATCH' && presented && pin.source.startsWith('known-servers')) {
+        ui.show({
+          kind: 'info',
+          ts: Date.now(),
+          text: `if the server owner confirms ${presented} out of band, accept it (your known peers are kept) with: securechat server-cert ${host} ${port} --pin ${presented}`,
+        });
+      }
       resolve();
     });
   });

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { connect } from 'node:tls';
 import type { KnownServers } from './known-servers.js';
 import {
@@ -15,9 +14,11 @@ export interface PinSources {
   port: number;
   certFile?: string;
   pin?: string;
-  /** Seed-style default: used when present and nothing else was given. */
-  defaultCertFile?: string;
+  /** The server pin of an invite: used like `--pin`, and remembered for this address. */
+  invitePin?: string;
   knownServers?: KnownServers;
+  /** Told when an explicit pin differs from the one remembered for the address. */
+  warn?: (text: string) => void;
   /** Accept an unknown server's certificate without asking (non-interactive TOFU). */
   acceptNew?: boolean;
   /** Asks the user (y/n); undefined when there is no terminal to ask on. */
@@ -48,19 +49,37 @@ export function probeCertificate(
 }
 
 /**
- * Decides how to authenticate the server, in this order: `--cert`, `--pin`, the default
- * certificate file, the known-servers entry for host:port, and finally trust on first use
- * (asked on a terminal, or `--accept-new`). A known server presenting another certificate
- * is refused later by the connection with both fingerprints shown.
+ * Decides how to authenticate the server, in this order: `--cert`, `--pin`, an invite's
+ * pin, the known-servers entry for host:port, and finally trust on first use (asked on a
+ * terminal, or `--accept-new`). Nothing else: a certificate file that happens to be in the
+ * working directory is never used. A known server presenting another certificate is
+ * refused later by the connection with both fingerprints shown; accepting a rotation is
+ * `securechat server-cert` (known peers and floors carried over).
  */
 export async function resolveServerPin(sources: PinSources): Promise<ServerPin> {
-  if (sources.certFile) return pinFromCertificateFile(sources.certFile);
-  if (sources.pin) return parsePin(sources.pin);
-  if (sources.defaultCertFile && existsSync(sources.defaultCertFile)) {
-    return pinFromCertificateFile(sources.defaultCertFile);
-  }
   const address = `${sources.host}:${sources.port}`;
-  const known = sources.knownServers?.get(address);
+  const remembered = sources.knownServers?.get(address);
+  const known = remembered === undefined ? undefined : formatPin(parsePin(remembered).sha256);
+  const explicit = sources.certFile
+    ? pinFromCertificateFile(sources.certFile)
+    : sources.pin
+      ? parsePin(sources.pin)
+      : sources.invitePin
+        ? { ...parsePin(sources.invitePin), source: 'the invite' }
+        : undefined;
+  if (explicit) {
+    const pin = formatPin(explicit.sha256);
+    if (known === undefined && sources.invitePin !== undefined)
+      sources.knownServers?.remember(address, pin);
+    if (known !== undefined && known !== pin) {
+      sources.warn?.(
+        `${address} is remembered with another certificate (${known}) than the one given (${pin}). ` +
+          'Your known peers and their floors stay with the remembered one. If the server owner ' +
+          `rotated the certificate, accept it with: securechat server-cert ${sources.host} ${sources.port} --pin ${pin}`,
+      );
+    }
+    return explicit;
+  }
   if (known) return { ...parsePin(known), source: `known-servers entry for ${address}` };
 
   const der = await (sources.probe ?? probeCertificate)(sources.host, sources.port);

@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -46,5 +46,28 @@ describe('KnownServers', () => {
     new KnownServers(home).remember('Example.ngrok.io:12345', 'sha256:cc');
     expect(new KnownServers(home).get('example.ngrok.io:12345')).toBe('sha256:cc');
     expect(new KnownServers(home).get('example.ngrok.io:1')).toBeUndefined();
+  });
+
+  it('loads the version 1 file the previous version wrote; a rotation keeps the old pin in history', () => {
+    const home = dir();
+    writeFileSync(
+      join(home, 'known-servers.json'),
+      JSON.stringify({
+        format: 'securechat-known-servers',
+        version: 1,
+        servers: { 'h:1': { pin: 'sha256:aa', firstSeen: 1 }, bad: { pin: 3 } },
+      }),
+    );
+    const known = new KnownServers(home);
+    expect(known.get('h:1')).toBe('sha256:aa');
+    expect(known.get('bad')).toBeUndefined();
+    expect(known.rotate('h:1', 'sha256:bb', 5)).toBe('sha256:aa');
+    const saved = JSON.parse(readFileSync(join(home, 'known-servers.json'), 'utf8'));
+    expect(saved.version).toBe(2);
+    expect(saved.servers['h:1']).toEqual({
+      pin: 'sha256:bb',
+      firstSeen: 5,
+      previous: [{ pin: 'sha256:aa', until: 5 }],
+    });
   });
 });

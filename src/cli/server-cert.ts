@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { ensurePrivateDir, resolveConfigDir } from '../client/config-dir.js';
+import { formatPin, pinFromCertificateFile } from '../client/pinning.js';
+import { isInteractive, terminalPrompter } from '../client/prompts.js';
+import { acceptRotation } from '../client/server-rotation.js';
+import { CliError, ExitCode } from '../errors.js';
+import { addOptions } from './options.js';
+
+interface ServerCertFlags {
+  pin?: string;
+  cert?: string;
+  home?: string;
+}
+
+/**
+ * `securechat server-cert <host> <port> --pin <new>`: the explicit step that accepts a
+ * server's new certificate (after `securechat certs --force`), keeping known peers and
+ * their floors instead of meeting everyone as a stranger again.
+ */
+export function addServerCertCommand(program: Command): void {
+  const command = program
+    .command('server-cert')
+    .description(
+      "accept a server's new certificate (shows both fingerprints; keeps your known peers)",
+    )
+    .argument('<host>', 'server host')
+    .argument('<port>', 'server port');
+  addOptions(command, [
+    { flags: '--pin <sha256:hex>', help: 'the new pin, as the server owner gave it to you' },
+    { flags: '--cert <file>', help: 'the new certificate (PEM) to take the pin from' },
+    { flags: '--home <dir>', help: 'config directory', env: 'SECURECHAT_HOME' },
+  ]).action(async (host: string, port: string, flags: ServerCertFlags) => {
+    const portNumber = Number(port);
+    if (!/^\d{1,5}$/.test(port) || portNumber < 1 || portNumber > 65535)
+      throw new CliError(`invalid port "${port.slice(0, 20)}"`, { exitCode: ExitCode.usage });
+    const configDir = resolveConfigDir(flags.home);
+    ensurePrivateDir(configDir);
+    const expected = flags.cert ? formatPin(pinFromCertificateFile(flags.cert).sha256) : flags.pin;
+    const result = await acceptRotation({
+      configDir,
+      host,
+      port: portNumber,
+      ...(expected ? { expected } : {}),
+      ...(isInteractive() ? { confirm: (q: string) => terminalPrompter.confirm(q) } : {}),
+    });
+    const out = (text: string) => process.stdout.write(`${text}\n`);
+    out(`server ${host}:${portNumber}`);
+    if (result.outcome === 'unchanged') {
+      out(`  presents the remembered certificate ${result.pin}: nothing to do`);
+      return;
+    }
+    out(`  remembered: ${result.previous ?? '(none)'}`);
+    out(`  presented:  ${result.outcome === 'accepted' ? result.pin : result.presented}`);
+    if (result.outcome === 'refused') {
+      throw new CliError(`not accepted: ${result.reason}`, {
+        exitCode: ExitCode.trust,
+        hint: 'ask the server owner for the fingerprint its `securechat serve` prints at start',
+      });
+    }
+    out('accepted the new certificate.');
+    for (const { user, peers } of result.carried)
+      out(`  ${user}: ${peers} known peer${peers === 1 ? '' : 's'} and their floors carried over`);
+  });
+}
