@@ -6,7 +6,7 @@ export function addConnectCommand(program: Command): void {
   const command = program
     .command('connect')
     .description(
-      'chat: connect to a server (asks for missing arguments on a terminal); `connect <user> <invite>` uses an invite from `securechat invite`',
+      'chat: connect to a server, or `connect <user> <invite>` (missing arguments are asked on a terminal)',
     )
     .argument('[user]', 'your name: 1-32 of A-Z a-z 0-9 _ . -')
     .argument('[host]', 'server host (e.g. 0.tcp.ngrok.io), or an invite (securechat://…)')

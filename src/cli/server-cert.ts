@@ -26,7 +26,10 @@ export function addServerCertCommand(program: Command): void {
     .argument('<host>', 'server host')
     .argument('<port>', 'server port');
   addOptions(command, [
-    { flags: '--pin <sha256:hex>', help: 'the new pin, as the server owner gave it to you' },
+    {
+      flags: '--pin <sha256:hex>',
+      help: 'the new pin, as the server owner gave it to you (else asked on a terminal)',
+    },
     { flags: '--cert <file>', help: 'the new certificate (PEM) to take the pin from' },
     { flags: '--home <dir>', help: 'config directory', env: 'SECURECHAT_HOME' },
   ]).action(async (host: string, port: string, flags: ServerCertFlags) => {
