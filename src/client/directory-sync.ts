@@ -1,5 +1,5 @@
 import type { PeerInfo } from '../protocol/index.js';
-import type { ClientEvent } from './events.js';
+import type { ClientEvent, TrustEvent } from './events.js';
 import type { Peer, PeerBook } from './peers.js';
 import type { TrustStore } from './trust-store.js';
 import { TrustCode, trustAlert } from './trust-text.js';
@@ -124,37 +124,38 @@ export class DirectorySync {
     const assessment = peers.observe(peer);
     const alert = trustAlert(peer, assessment, this.#host.trust?.get(peers.server, peer.name));
     if (!alert) return;
-    const key = `${alert.code}|${peer.name.toLowerCase()}|${peer.idk}|${peer.pub}|${alert.lost}`;
-    if (this.#alerted.has(key)) return;
-    this.#alerted.add(key);
-    this.#host.emit('event', {
-      kind: 'trust',
-      ts: this.#host.now(),
-      user: peer.name,
-      code: alert.code,
-      ...(alert.lost.length > 0 ? { lost: alert.lost } : {}),
-      ...(peer.identityFingerprint ? { fingerprint: peer.identityFingerprint } : {}),
-      text: alert.text,
-    });
+    this.#alertOnce(
+      `${alert.code}|${peer.name.toLowerCase()}|${peer.idk}|${peer.pub}|${alert.lost}`,
+      {
+        user: peer.name,
+        code: alert.code,
+        ...(alert.lost.length > 0 ? { lost: alert.lost } : {}),
+        ...(peer.identityFingerprint ? { fingerprint: peer.identityFingerprint } : {}),
+        text: alert.text,
+      },
+    );
   }
 
   /** The directory's entry for our own name must carry our own keys. */
   #checkSelf(peer: Peer): void {
     const own = this.#host.ownKeys;
     if (peer.pub === own.pub && (peer.idk === undefined || peer.idk === own.idk)) return;
-    const key = `self|${peer.idk}|${peer.pub}`;
-    if (this.#alerted.has(key)) return;
-    this.#alerted.add(key);
-    this.#host.emit('event', {
-      kind: 'trust',
-      ts: this.#host.now(),
+    const listed = peer.identityFingerprint ?? peer.fingerprint;
+    this.#alertOnce(`self|${peer.idk}|${peer.pub}`, {
       user: peer.name,
       code: TrustCode.keyChanged,
-      fingerprint: peer.identityFingerprint ?? peer.fingerprint,
+      fingerprint: listed,
       text:
-        `the server lists another key for you (${peer.identityFingerprint ?? peer.fingerprint}) than ` +
-        'yours: whoever has not verified you may be writing to the server instead of you. ' +
-        'Your own notes and messages still use your own keys.',
+        `the server lists another key for you (${listed}) than yours: whoever has not verified ` +
+        'you may be writing to the server instead of you. Your own notes and messages still use ' +
+        'your own keys.',
     });
+  }
+
+  /** Emits a trust alert once per state (`key`), however often the directory repeats it. */
+  #alertOnce(key: string, alert: Omit<TrustEvent, 'kind' | 'ts'>): void {
+    if (this.#alerted.has(key)) return;
+    this.#alerted.add(key);
+    this.#host.emit('event', { kind: 'trust', ts: this.#host.now(), ...alert });
   }
 }

@@ -1,6 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deriveV1Key, fromBase64, sealV1 } from '../../src/protocol/index.js';
-import { type Event, homeDir, incoming, knows, Scenario } from '../helpers/hostile/scenario.js';
+import {
+  type Event,
+  homeDir,
+  incoming,
+  knows,
+  scenarioPerTest,
+} from '../helpers/hostile/scenario.js';
 
 /**
  * Issue 11, attacks 1, 5 (direct part) and 6: a hostile server lies in the directory. Trust
@@ -12,14 +18,10 @@ const trustAlert = (user: string, code: string) => (e: Event) =>
   e.kind === 'trust' && e.user === user && e.code === code;
 
 describe('hostile server: the directory cannot lower trust', () => {
-  let scenario: Scenario | undefined;
-  afterEach(async () => {
-    await scenario?.stop();
-    scenario = undefined;
-  });
+  const start = scenarioPerTest();
 
   it('a known v2 peer re-listed as v1 with a server key is a downgrade: blocked both ways until /trust', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
     const alice = scenario.connect('alice');
     const bob = scenario.connect('bob');
@@ -56,7 +58,7 @@ describe('hostile server: the directory cannot lower trust', () => {
   });
 
   it('ratchet dropped from a known peer is a downgrade (no forward secrecy): not sent', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
     const alice = scenario.connect('alice');
     const bob = scenario.connect('bob');
@@ -76,7 +78,7 @@ describe('hostile server: the directory cannot lower trust', () => {
   });
 
   it('ratchet dropped from the welcome is a server downgrade: loud, and blocks peers who had it', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
     const aliceHome = homeDir('alice');
     let alice = scenario.connect('alice', aliceHome);
@@ -108,7 +110,7 @@ describe('hostile server: the directory cannot lower trust', () => {
   });
 
   it('another identity for a known name: nothing is sent, and what it sends is not shown', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
     const alice = scenario.connect('alice');
     const bob = scenario.connect('bob');
@@ -132,7 +134,7 @@ describe('hostile server: the directory cannot lower trust', () => {
   });
 
   it('notes to self use your own key, whatever the directory lists for your name', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
     server.lie('alice', 'alice', server.attacker.v1Entry());
     const alice = scenario.connect('alice');

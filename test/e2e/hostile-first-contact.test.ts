@@ -3,10 +3,17 @@ import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { makeCertificate } from '../helpers/certs.js';
 import { CLI, spawnJsonClient } from '../helpers/cli.js';
-import { type Event, homeDir, incoming, knows, Scenario } from '../helpers/hostile/scenario.js';
+import {
+  type Event,
+  homeDir,
+  incoming,
+  knows,
+  type Scenario,
+  scenarioPerTest,
+} from '../helpers/hostile/scenario.js';
 
 /**
  * Issue 11, attacks 7 and 8, and state from older versions: server trust comes only from
@@ -36,18 +43,33 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 const pinOf = (certPem: string) =>
   `sha256:${new X509Certificate(certPem).fingerprint256.replaceAll(':', '').toLowerCase()}`;
 
+/** bob connects (making his identity), then runs `securechat invite` for that server. */
+async function bobInvites(scenario: Scenario) {
+  const { server } = scenario;
+  const home = homeDir('bob');
+  const bob = scenario.connect('bob', home);
+  await server.waitForClient('bob');
+  const invite = await run([
+    'invite',
+    'bob',
+    '127.0.0.1',
+    String(server.port),
+    '--pin',
+    server.pin,
+    '--home',
+    home,
+  ]);
+  return { bob, invite };
+}
+
 const trustAlert = (user: string, code: string) => (e: Event) =>
   e.kind === 'trust' && e.user === user && e.code === code;
 
 describe('hostile server: first contact and server trust', () => {
-  let scenario: Scenario | undefined;
-  afterEach(async () => {
-    await scenario?.stop();
-    scenario = undefined;
-  });
+  const start = scenarioPerTest();
 
   it('never trusts ./certs/server.crt implicitly: the remembered pin wins', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
     const genuine = await makeCertificate();
     const home = homeDir('alice');
@@ -71,21 +93,9 @@ describe('hostile server: first contact and server trust', () => {
   });
 
   it('an invite pins the server and refuses loudly when the listed key is not the invited one', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
-    const bobHome = homeDir('bob');
-    scenario.connect('bob', bobHome);
-    await server.waitForClient('bob');
-    const invite = await run([
-      'invite',
-      'bob',
-      '127.0.0.1',
-      String(server.port),
-      '--pin',
-      server.pin,
-      '--home',
-      bobHome,
-    ]);
+    const { invite } = await bobInvites(scenario);
     expect(invite.code).toBe(0);
     const line = invite.stdout.trim();
     expect(line.split('\n')).toHaveLength(1);
@@ -107,23 +117,10 @@ describe('hostile server: first contact and server trust', () => {
   });
 
   it('an invite (or --peer) that matches marks the peer verified on first contact', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
-    const bobHome = homeDir('bob');
-    const bob = scenario.connect('bob', bobHome);
-    await server.waitForClient('bob');
-    const line = (
-      await run([
-        'invite',
-        'bob',
-        '127.0.0.1',
-        String(server.port),
-        '--pin',
-        server.pin,
-        '--home',
-        bobHome,
-      ])
-    ).stdout.trim();
+    const { bob, invite } = await bobInvites(scenario);
+    const line = invite.stdout.trim();
     const alice = spawnJsonClient('alice', server.port, [], {
       home: homeDir('alice'),
       args: ['alice', line],
@@ -144,7 +141,7 @@ describe('hostile server: first contact and server trust', () => {
   });
 
   it('a rotated certificate is refused, then accepted explicitly with known peers and floors kept', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
     const home = homeDir('alice');
     const first = spawnJsonClient('alice', server.port, ['--accept-new'], { home });
@@ -183,7 +180,7 @@ describe('hostile server: first contact and server trust', () => {
   });
 
   it('known peers and servers written by the previous version load, upgraded, with their floors', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
     scenario.connect('bob');
     const bobIdk = (await server.waitForClient('bob')).entry.idk!;

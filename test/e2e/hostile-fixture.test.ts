@@ -1,19 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { incoming, knows, Scenario } from '../helpers/hostile/scenario.js';
+import { describe, expect, it } from 'vitest';
+import { incoming, knows, scenarioPerTest } from '../helpers/hostile/scenario.js';
 
 /**
  * The hostile server fixture itself: as long as it behaves, real clients chat through it
  * (ratchet, rooms) and its attacker reads nothing. The attack tests build on this.
  */
 describe('hostile server fixture, behaving honestly', () => {
-  let scenario: Scenario | undefined;
-  afterEach(async () => {
-    await scenario?.stop();
-    scenario = undefined;
-  });
+  const start = scenarioPerTest();
 
   it('carries ratchet messages and room messages between real clients, reading none', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const alice = scenario.connect('alice');
     const bob = scenario.connect('bob');
     await scenario.converse(alice, bob);
@@ -29,7 +25,7 @@ describe('hostile server fixture, behaving honestly', () => {
   });
 
   it('reads v1 envelopes made for a key it listed (the attacker works)', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
     server.lie('alice', 'mallory', server.attacker.v1Entry());
     const alice = scenario.connect('alice');
@@ -40,7 +36,7 @@ describe('hostile server fixture, behaving honestly', () => {
   });
 
   it('reads ratchet messages to an identity it owns, and room messages once it holds a key', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
     server.lie('alice', 'eve', server.attacker.v2Entry());
     server.rooms.addGhost('alice', '#club', 'eve', server.attacker.v2Entry());

@@ -1,6 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JsonClient } from '../helpers/cli.js';
-import { type Event, incoming, Scenario } from '../helpers/hostile/scenario.js';
+import {
+  type Event,
+  incoming,
+  type Scenario,
+  scenarioPerTest,
+} from '../helpers/hostile/scenario.js';
+import type { HostileServer } from '../helpers/hostile/server.js';
 
 /**
  * Issue 11, attacks 4 and 5: a hostile server edits room member lists and lets a changed
@@ -16,27 +22,34 @@ async function joinClub(client: JsonClient): Promise<void> {
   await client.waitFor((e) => e.kind === 'room' && e.event === 'joined' && e.room === '#club');
 }
 
+/** alice and bob have met and are both in #club, as alice sees it. */
+async function inClub(scenario: Scenario): Promise<{ alice: JsonClient; bob: JsonClient }> {
+  const alice = scenario.connect('alice');
+  const bob = scenario.connect('bob');
+  await scenario.converse(alice, bob);
+  await joinClub(alice);
+  await joinClub(bob);
+  await alice.waitFor(roomEvent('join', 'bob'));
+  return { alice, bob };
+}
+
+/** The server's own identity, "eve", shown to alice in the directory and in #club. */
+function showEve(server: HostileServer): void {
+  server.lie('alice', 'eve', server.attacker.v2Entry());
+  server.rooms.addGhost('alice', '#club', 'eve', server.attacker.v2Entry());
+}
+
 describe('hostile server: room membership is what the members see', () => {
-  let scenario: Scenario | undefined;
-  afterEach(async () => {
-    await scenario?.stop();
-    scenario = undefined;
-  });
+  const start = scenarioPerTest();
 
   it('a ghost member added by an unrequested snapshot is shown as a join before any key goes to it', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
-    const alice = scenario.connect('alice');
-    const bob = scenario.connect('bob');
-    await scenario.converse(alice, bob);
-    await joinClub(alice);
-    await joinClub(bob);
-    await alice.waitFor(roomEvent('join', 'bob'));
+    const { alice, bob } = await inClub(scenario);
     alice.send('/to #club before the ghost');
     await bob.waitFor(incoming('alice', 'before the ghost'));
 
-    server.lie('alice', 'eve', server.attacker.v2Entry());
-    server.rooms.addGhost('alice', '#club', 'eve', server.attacker.v2Entry());
+    showEve(server);
     server.rooms.pushSnapshot('alice', '#club');
     await scenario.handled('alice', alice);
     alice.send('/to #club after the ghost');
@@ -51,17 +64,11 @@ describe('hostile server: room membership is what the members see', () => {
   });
 
   it('a member removed silently makes our key rotate: the hidden member reads nothing new', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
     // eve (the server's identity) is a member alice can see, and gets her key.
-    server.lie('alice', 'eve', server.attacker.v2Entry());
-    server.rooms.addGhost('alice', '#club', 'eve', server.attacker.v2Entry());
-    const alice = scenario.connect('alice');
-    const bob = scenario.connect('bob');
-    await scenario.converse(alice, bob);
-    await joinClub(alice);
-    await joinClub(bob);
-    await alice.waitFor(roomEvent('join', 'bob'));
+    showEve(server);
+    const { alice, bob } = await inClub(scenario);
     alice.send('/to #club everyone can see eve');
     await bob.waitFor(incoming('alice', 'everyone can see eve'));
     await scenario.sent('alice', alice);
@@ -79,14 +86,9 @@ describe('hostile server: room membership is what the members see', () => {
   });
 
   it('room lines carry key status; a changed identity cannot hand out a sender key', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
-    const alice = scenario.connect('alice');
-    const bob = scenario.connect('bob');
-    await scenario.converse(alice, bob);
-    await joinClub(alice);
-    await joinClub(bob);
-    await alice.waitFor(roomEvent('join', 'bob'));
+    const { alice, bob } = await inClub(scenario);
     bob.send('/to #club genuine bob');
     const genuine = await alice.waitFor(incoming('bob', 'genuine bob'));
     expect(genuine.keyStatus).toBe('known');

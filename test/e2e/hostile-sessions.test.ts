@@ -1,8 +1,16 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import type { JsonClient } from '../helpers/cli.js';
 import type { Frame } from '../helpers/hostile/attacker.js';
-import { homeDir, incoming, isInit, knows, Scenario } from '../helpers/hostile/scenario.js';
+import {
+  homeDir,
+  incoming,
+  isInit,
+  knows,
+  type Scenario,
+  scenarioPerTest,
+} from '../helpers/hostile/scenario.js';
 
 /**
  * Issue 11, attacks 2 and 3: a hostile server forges session setups, forces and replays
@@ -20,15 +28,30 @@ function corrupt(relay: Frame): Frame {
   return { ...relay, cipher: cipher.toString('base64') };
 }
 
+/**
+ * alice writes `text` to bob; the server sends bob a corrupted copy of that relay first
+ * (same header and id), then the real one. bob must show the real one exactly once.
+ */
+async function garbageAhead(scenario: Scenario, alice: JsonClient, bob: JsonClient, text: string) {
+  const { server } = scenario;
+  server.onRelay = (from, relay) => {
+    if (from.name !== 'alice') return 'forward';
+    server.onRelay = undefined;
+    server.deliver('alice', corrupt(relay));
+    return 'forward';
+  };
+  alice.send(`/to bob ${text}`);
+  await scenario.settled('alice', alice, text);
+  await scenario.handled('bob', bob);
+  expect(bob.events.filter(incoming('alice', text))).toHaveLength(1);
+  expect(bob.events.some(undecryptable('alice'))).toBe(true);
+}
+
 describe('hostile server: session setup and resets', () => {
-  let scenario: Scenario | undefined;
-  afterEach(async () => {
-    await scenario?.stop();
-    scenario = undefined;
-  });
+  const start = scenarioPerTest();
 
   it('a forged init changes no state and triggers no reset: an "undecryptable" event', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
     const aliceHome = homeDir('alice');
     const alice = scenario.connect('alice', aliceHome);
@@ -56,41 +79,20 @@ describe('hostile server: session setup and resets', () => {
   });
 
   it('a garbage copy of a first message sent ahead of it does not hide the real one', async () => {
-    scenario = await Scenario.start();
-    const { server } = scenario;
+    const scenario = await start();
     const alice = scenario.connect('alice');
     const bob = scenario.connect('bob');
     await alice.waitFor(knows('bob'));
-    server.onRelay = (from, relay) => {
-      if (from.name === 'bob' || !isInit(relay)) return 'forward';
-      server.onRelay = undefined;
-      server.deliver('alice', corrupt(relay));
-      return 'forward';
-    };
-    alice.send('/to bob our first words');
-    await scenario.settled('alice', alice, 'our first words');
-    await scenario.handled('bob', bob);
-    expect(bob.events.filter(incoming('alice', 'our first words'))).toHaveLength(1);
-    expect(bob.events.some(undecryptable('alice'))).toBe(true);
+    await garbageAhead(scenario, alice, bob, 'our first words');
+    expect(isInit(scenario.server.relaysFrom('alice')[0]!)).toBe(true);
   });
 
   it('a garbage relay carrying a real id does not hide the real message', async () => {
-    scenario = await Scenario.start();
-    const { server } = scenario;
+    const scenario = await start();
     const alice = scenario.connect('alice');
     const bob = scenario.connect('bob');
     await scenario.converse(alice, bob);
-    server.onRelay = (from, relay) => {
-      if (from.name !== 'alice') return 'forward';
-      server.onRelay = undefined;
-      server.deliver('alice', corrupt(relay));
-      return 'forward';
-    };
-    alice.send('/to bob the real message');
-    await scenario.settled('alice', alice, 'the real message');
-    await scenario.handled('bob', bob);
-    expect(bob.events.filter(incoming('alice', 'the real message'))).toHaveLength(1);
-    expect(bob.events.some(undecryptable('alice'))).toBe(true);
+    await garbageAhead(scenario, alice, bob, 'the real message');
     // The garbage came with a new ratchet key, so bob may have asked for a new session
     // (a forced re-key, rate-limited); either way the conversation goes on.
     alice.send('/to bob and the next one');
@@ -98,7 +100,7 @@ describe('hostile server: session setup and resets', () => {
   });
 
   it('a replayed reset is ignored, also after a restart', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
     const aliceHome = homeDir('alice');
     const bobHome = homeDir('bob');
@@ -138,7 +140,7 @@ describe('hostile server: session setup and resets', () => {
   });
 
   it('a replayed first message is shown once, whatever the server floods in between', async () => {
-    scenario = await Scenario.start();
+    const scenario = await start();
     const { server } = scenario;
     server.withholdOneTimePrekeys = true;
     const alice = scenario.connect('alice');

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { type JsonClient, spawnJsonClient } from '../cli.js';
 import type { Frame } from './attacker.js';
 import { HostileServer } from './server.js';
@@ -102,4 +103,20 @@ export class Scenario {
 export function isInit(relay: Frame): boolean {
   const header = Buffer.from(String(relay.header ?? ''), 'base64');
   return header.length > 1 && (header[1]! & 0x01) === 1;
+}
+
+/**
+ * For a describe block: `const start = scenarioPerTest()`, then `const s = await start()`
+ * in each test; whatever was started is stopped after the test.
+ */
+export function scenarioPerTest(): () => Promise<Scenario> {
+  let current: Scenario | undefined;
+  afterEach(async () => {
+    await current?.stop();
+    current = undefined;
+  });
+  return async () => {
+    current = await Scenario.start();
+    return current;
+  };
 }
