@@ -17,7 +17,8 @@ import {
 const trustAlert = (user: string, code: string) => (e: Event) =>
   e.kind === 'trust' && e.user === user && e.code === code;
 
-describe('hostile server: the directory cannot lower trust', () => {
+// Several real clients per test on a shared 2-core machine: generous, bounded.
+describe('hostile server: the directory cannot lower trust', { timeout: 60_000 }, () => {
   const start = scenarioPerTest();
 
   it('a known v2 peer re-listed as v1 with a server key is a downgrade: blocked both ways until /trust', async () => {

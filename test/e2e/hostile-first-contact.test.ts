@@ -65,7 +65,8 @@ async function bobInvites(scenario: Scenario) {
 const trustAlert = (user: string, code: string) => (e: Event) =>
   e.kind === 'trust' && e.user === user && e.code === code;
 
-describe('hostile server: first contact and server trust', () => {
+// Several real clients per test on a shared 2-core machine: generous, bounded.
+describe('hostile server: first contact and server trust', { timeout: 60_000 }, () => {
   const start = scenarioPerTest();
 
   it('never trusts ./certs/server.crt implicitly: the remembered pin wins', async () => {

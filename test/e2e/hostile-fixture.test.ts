@@ -5,7 +5,8 @@ import { incoming, knows, scenarioPerTest } from '../helpers/hostile/scenario.js
  * The hostile server fixture itself: as long as it behaves, real clients chat through it
  * (ratchet, rooms) and its attacker reads nothing. The attack tests build on this.
  */
-describe('hostile server fixture, behaving honestly', () => {
+// Several real clients per test on a shared 2-core machine: generous, bounded.
+describe('hostile server fixture, behaving honestly', { timeout: 60_000 }, () => {
   const start = scenarioPerTest();
 
   it('carries ratchet messages and room messages between real clients, reading none', async () => {

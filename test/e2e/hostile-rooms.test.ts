@@ -39,7 +39,8 @@ function showEve(server: HostileServer): void {
   server.rooms.addGhost('alice', '#club', 'eve', server.attacker.v2Entry());
 }
 
-describe('hostile server: room membership is what the members see', () => {
+// Several real clients per test on a shared 2-core machine: generous, bounded.
+describe('hostile server: room membership is what the members see', { timeout: 60_000 }, () => {
   const start = scenarioPerTest();
 
   it('a ghost member added by an unrequested snapshot is shown as a join before any key goes to it', async () => {

@@ -47,7 +47,8 @@ async function garbageAhead(scenario: Scenario, alice: JsonClient, bob: JsonClie
   expect(bob.events.some(undecryptable('alice'))).toBe(true);
 }
 
-describe('hostile server: session setup and resets', () => {
+// Several real clients per test on a shared 2-core machine: generous, bounded.
+describe('hostile server: session setup and resets', { timeout: 60_000 }, () => {
   const start = scenarioPerTest();
 
   it('a forged init changes no state and triggers no reset: an "undecryptable" event', async () => {
