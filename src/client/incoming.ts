@@ -92,6 +92,9 @@ export class IncomingMessages {
   }
 
   handle(relay: RelayDelivery): void {
+    // A stored message seen before is still acknowledged: the server pages the mailbox and
+    // sends the next page only after `fetched` covered this one.
+    if (relay.seq !== undefined) this.#mailboxAck(relay.seq);
     if (!this.#seen.firstTime(relay)) return;
     switch (relay.alg) {
       case ALG_V1:
@@ -113,7 +116,6 @@ export class IncomingMessages {
           `message from ${relay.from} uses an unsupported algorithm "${relay.alg}"`,
         );
     }
-    if (relay.seq !== undefined) this.#mailboxAck(relay.seq);
   }
 
   /** The directory changed: retry v1 messages that were waiting for a sender's key. */

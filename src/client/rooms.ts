@@ -201,6 +201,13 @@ export class RoomManager {
         return;
       case 'rooms':
         this.#host.emitEvent({ kind: 'rooms', ts: this.#host.now(), rooms: frame.rooms });
+        if (frame.next) this.#host.notice('info', `more rooms: /rooms ${frame.next}`);
+        return;
+      case 'dropped':
+        this.#host.notice(
+          'warning',
+          `${frame.messages} message${frame.messages === 1 ? '' : 's'} in ${frame.room} did not reach you while your connection was not keeping up`,
+        );
         return;
       case 'motd':
         if (frame.text) this.#host.notice('info', `message of the day: ${frame.text}`);
@@ -253,6 +260,11 @@ export class RoomManager {
     // the second answer only refreshes the member list.
     if (existing && !this.#asked.delete(key)) return;
     this.#asked.delete(key);
+    if (frame.created)
+      this.#host.notice(
+        'info',
+        `you created ${frame.room}${frame.password ? ' with a password' : ''}: you own it`,
+      );
     this.#event({
       room: frame.room,
       event: 'joined',
