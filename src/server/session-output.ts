@@ -1,6 +1,12 @@
 import type { ServerStats } from './stats.js';
 import type { Transport } from './transport.js';
 
+/**
+ * Membership changes are queued up to this many times the cap before a client is given up
+ * on: dropping one would leave its room keys wrong, so they are never dropped.
+ */
+export const ESSENTIAL_QUEUE_FACTOR = 2;
+
 /** Outcome of offering a line to a connected client. */
 export type SendResult = 'queued' | 'full' | 'closed';
 
@@ -68,7 +74,7 @@ export class SessionOutput {
   }
 
   push(line: string, kind: string): SendResult {
-    return this.#queue(line, kind, 2 * this.#limits.maxQueueBytes, true);
+    return this.#queue(line, kind, ESSENTIAL_QUEUE_FACTOR * this.#limits.maxQueueBytes, true);
   }
 
   /** The transport drained its queue: whatever was stuck moves again. */
