@@ -127,6 +127,7 @@ inbox.destroy();
 console.log(
   JSON.stringify({
     messages: total,
+    expected: total, // summed over repetitions, like delivered
     delivered: seen.size,
     lineBytes: relay(0).length,
     storeSeconds,

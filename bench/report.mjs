@@ -194,9 +194,9 @@ export function renderReport(r) {
 
 One user receives messages stored while offline (relay lines of ${fmt(x.lineBytes)} bytes, SQLite on disk), in pages of 100 messages / 256 KiB, the next after the client's \`fetched\`; time from the hello; RSS sampled every 10 ms.
 
-| stored | delivered | storing took | welcome after | time to drain | messages/s | server RSS before login → peak |
+| stored per run | delivered / expected | storing took | welcome after | time to drain | messages/s | server RSS before login → peak |
 |---|---|---|---|---|---|---|
-| ${fmt(x.messages)} | ${fmt(x.delivered)} | ${fmt(x.storeSeconds, 2)} s | ${fmt(x.welcomeMs, 1)} ms | ${fmt(x.drainSeconds, 2)} s | ${fmt(x.messagesPerSecond)} | ${fmt(x.rssBeforeMiB, 1)} → ${fmt(x.rssPeakMiB, 1)} MiB |
+| ${fmt(x.messages)} | ${fmt(x.delivered)} / ${fmt(x.expected)} | ${fmt(x.storeSeconds, 2)} s | ${fmt(x.welcomeMs, 1)} ms | ${fmt(x.drainSeconds, 2)} s | ${fmt(x.messagesPerSecond)} | ${fmt(x.rssBeforeMiB, 1)} → ${fmt(x.rssPeakMiB, 1)} MiB |
 `);
   }
   if (r.crypto) {

@@ -1,7 +1,16 @@
 import type Database from 'better-sqlite3';
 
+/** What stored-message usage is kept per (kind, key expression over the new row). */
+const USAGE_KEYS: Array<[kind: string, key: string]> = [
+  ['recipient', 'NEW.recipient'],
+  ['pair', 'NEW.recipient || char(0) || NEW.sender'],
+  ['sender', 'NEW.sender_key'],
+  ['address', 'NEW.sender_address'],
+  ['all', "''"],
+];
+
 /** Schema migrations, applied in order; `user_version` records how many ran. */
-const MIGRATIONS: string[] = [
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE identity_binding (
      name_key     TEXT PRIMARY KEY,
      name         TEXT NOT NULL,
@@ -55,13 +64,42 @@ const MIGRATIONS: string[] = [
      value TEXT NOT NULL
    ) STRICT;`,
   // Quotas that hold when names are free: stored bytes per sender identity and address,
-  // names per identity, rooms per owner; empty rooms expire.
+  // names per identity, rooms per owner; empty rooms expire. Usage per recipient, pair,
+  // sender, address and in all is kept by triggers, so a quota check is a few key lookups
+  // however much is stored.
   `ALTER TABLE mailbox ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE mailbox ADD COLUMN sender_key TEXT NOT NULL DEFAULT '';
    ALTER TABLE mailbox ADD COLUMN sender_address TEXT;
    UPDATE mailbox SET bytes = length(line), sender_key = 'name:' || sender;
-   CREATE INDEX mailbox_sender_key ON mailbox (sender_key);
-   CREATE INDEX mailbox_sender_address ON mailbox (sender_address) WHERE sender_address IS NOT NULL;
+   CREATE TABLE mailbox_usage (
+     kind     TEXT NOT NULL CHECK (kind IN ('recipient', 'pair', 'sender', 'address', 'all')),
+     key      TEXT NOT NULL,
+     messages INTEGER NOT NULL,
+     bytes    INTEGER NOT NULL,
+     PRIMARY KEY (kind, key)
+   ) STRICT, WITHOUT ROWID;
+   ${USAGE_KEYS.map(
+     ([kind, key]) =>
+       `INSERT INTO mailbox_usage (kind, key, messages, bytes)
+        SELECT '${kind}', ${key.replace(/NEW\./g, '')}, count(*), sum(bytes) FROM mailbox
+        WHERE ${key.replace(/NEW\./g, '')} IS NOT NULL GROUP BY 2;`,
+   ).join('\n')}
+   CREATE TRIGGER mailbox_usage_insert AFTER INSERT ON mailbox BEGIN
+     ${USAGE_KEYS.map(
+       ([kind, key]) =>
+         `INSERT INTO mailbox_usage (kind, key, messages, bytes)
+          SELECT '${kind}', ${key}, 1, NEW.bytes WHERE ${key} IS NOT NULL
+          ON CONFLICT (kind, key) DO UPDATE SET messages = messages + 1, bytes = bytes + excluded.bytes;`,
+     ).join('\n')}
+   END;
+   CREATE TRIGGER mailbox_usage_delete AFTER DELETE ON mailbox BEGIN
+     ${USAGE_KEYS.map(([kind, key]) => {
+       const old = key.replace(/NEW\./g, 'OLD.');
+       return `UPDATE mailbox_usage SET messages = messages - 1, bytes = bytes - OLD.bytes
+               WHERE kind = '${kind}' AND key = ${old};
+               DELETE FROM mailbox_usage WHERE kind = '${kind}' AND key = ${old} AND messages <= 0;`;
+     }).join('\n')}
+   END;
    CREATE INDEX identity_binding_identity ON identity_binding (identity_key);
    CREATE INDEX room_role_owner ON room_role (identity_key) WHERE role = 'owner';
    ALTER TABLE room ADD COLUMN emptied_at INTEGER;`,
