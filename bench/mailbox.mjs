@@ -22,15 +22,19 @@ setTimeout(() => {
 }, 300_000).unref();
 
 const [inboxId, senderId] = await makeIdentities(2);
-// The recipient registers once (with the mailbox capability) and leaves.
-const first = await registerSecurechat({
-  port,
-  ca,
-  name: 'inbox',
-  v2: true,
-  caps: ['ack', 'mailbox'],
-  identity: inboxId,
-});
+/** The recipient's login, with the mailbox capability. */
+const loginInbox = (onLine) =>
+  registerSecurechat({
+    port,
+    ca,
+    name: 'inbox',
+    v2: true,
+    caps: ['ack', 'mailbox'],
+    identity: inboxId,
+    ...(onLine ? { onLine } : {}),
+  });
+// The recipient registers once and leaves.
+const first = await loginInbox();
 await new Promise((resolve) => {
   first.once('close', resolve);
   first.end();
@@ -96,28 +100,20 @@ const finished = new Promise((resolve) => {
 });
 let ackScheduled = false;
 const loginStart = performance.now();
-const inbox = await registerSecurechat({
-  port,
-  ca,
-  name: 'inbox',
-  v2: true,
-  caps: ['ack', 'mailbox'],
-  identity: inboxId,
-  onLine: (line) => {
-    if (!line.startsWith('{"type":"relay"')) return;
-    const seq = Number(/"seq":(\d+)/.exec(line)?.[1]);
-    seen.add(/"id":"(m\d+)"/.exec(line)?.[1]);
-    highest = Math.max(highest, seq);
-    lastArrival = performance.now();
-    if (seen.size === total) done();
-    if (!ackScheduled) {
-      ackScheduled = true;
-      setImmediate(() => {
-        ackScheduled = false;
-        inbox.write(`{"type":"fetched","upto":${highest}}\n`);
-      });
-    }
-  },
+const inbox = await loginInbox((line) => {
+  if (!line.startsWith('{"type":"relay"')) return;
+  const seq = Number(/"seq":(\d+)/.exec(line)?.[1]);
+  seen.add(/"id":"(m\d+)"/.exec(line)?.[1]);
+  highest = Math.max(highest, seq);
+  lastArrival = performance.now();
+  if (seen.size === total) done();
+  if (!ackScheduled) {
+    ackScheduled = true;
+    setImmediate(() => {
+      ackScheduled = false;
+      inbox.write(`{"type":"fetched","upto":${highest}}\n`);
+    });
+  }
 });
 const welcomed = performance.now();
 await Promise.race([finished, new Promise((r) => setTimeout(r, 240_000))]);
