@@ -188,6 +188,17 @@ export function renderReport(r) {
 | ${fmt(x.members)} | ${fmt(x.fanoutP50Ms, 1)} / ${fmt(x.fanoutMaxMs, 1)} ms | ${fmt(x.busyDeliveriesPerSecond)} | ${fmt(x.busyDeliveriesPerServerCpuSecond)} | ${fmt(x.delivered)} / ${fmt(x.expected)} |
 `);
   }
+  if (r.mailbox?.ours && !r.mailbox.ours.error) {
+    const x = r.mailbox.ours;
+    parts.push(`### Mailbox delivery on login (securechat only)
+
+One user receives messages stored while offline (relay lines of ${fmt(x.lineBytes)} bytes, SQLite on disk), in pages of 100 messages / 256 KiB, the next after the client's \`fetched\`; time from the hello; RSS sampled every 10 ms.
+
+| stored per run | delivered / expected | storing took | welcome after | time to drain | messages/s | server RSS before login → peak |
+|---|---|---|---|---|---|---|
+| ${fmt(x.messages)} | ${fmt(x.delivered)} / ${fmt(x.expected)} | ${fmt(x.storeSeconds, 2)} s | ${fmt(x.welcomeMs, 1)} ms | ${fmt(x.drainSeconds, 2)} s | ${fmt(x.messagesPerSecond)} | ${fmt(x.rssBeforeMiB, 1)} → ${fmt(x.rssPeakMiB, 1)} MiB |
+`);
+  }
   if (r.crypto) {
     parts.push(`### Client crypto (one core, medians of 3 timed rounds after warm-up)
 

@@ -8,7 +8,7 @@
 //                                          to RESULTS.md unless --record)
 //   npm run bench -- --large               idle scale with 10,000 clients
 //   npm run bench -- --only relay,idle     relay (50 pairs, 1 pair, round trip), rtt, idle,
-//                                          admission, crypto, rooms
+//                                          admission, crypto, rooms, mailbox
 //   npm run bench -- --peers ours,bare     any of ours, bare, ngircd, inspircd
 //   npm run bench -- --reps 5              repetitions (default 3; 1 with --quick)
 import { execFileSync, spawn } from 'node:child_process';
@@ -28,7 +28,7 @@ import {
 } from './servers.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const SCENARIOS = ['relay', 'rtt', 'idle', 'admission', 'crypto', 'rooms'];
+const SCENARIOS = ['relay', 'rtt', 'idle', 'admission', 'crypto', 'rooms', 'mailbox'];
 const PEERS = ['ours', 'bare', 'ngircd', 'inspircd'];
 
 function usage(message) {
@@ -108,6 +108,7 @@ const counts = {
   admission: quick ? 100 : 500,
   admissionConcurrency: 8,
   roomMembers: quick ? 100 : 1000,
+  mailboxMessages: quick ? 1000 : 10_000,
   cryptoSeconds: quick ? 0.5 : 2,
 };
 
@@ -164,7 +165,10 @@ async function medianRuns(label, fn, targets = peers, serverOptions = {}) {
   for (const peer of targets) {
     const runs = [];
     for (let r = 0; r < reps; r++) {
-      const target = await TARGETS[peer](cert, serverOptions);
+      const target = await TARGETS[peer](
+        cert,
+        typeof serverOptions === 'function' ? serverOptions() : serverOptions,
+      );
       try {
         runs.push(await fn(target));
       } catch (error) {
@@ -322,6 +326,27 @@ async function admissionScenario() {
   return { v1: out, v2 };
 }
 
+/** One user receives `mailboxMessages` stored messages on login, in pages (securechat only). */
+function mailboxScenario() {
+  return medianRuns(
+    'mailbox',
+    async (target) => {
+      const result = await loadgen('mailbox.mjs', [
+        ...targetArgs(target),
+        '--messages',
+        String(counts.mailboxMessages),
+        '--bytes',
+        '512',
+      ]);
+      if (result.error) throw new Error(result.error);
+      return result;
+    },
+    ['ours'],
+    // Stored messages on disk, as deployed (SQLite WAL in a fresh file per repetition).
+    () => ({ extraArgs: ['--data', join(mkdtempSync(join(certDir, 'mailbox-')), 'state.db')] }),
+  );
+}
+
 function roomsScenario() {
   return medianRuns(
     'rooms',
@@ -389,6 +414,7 @@ try {
   if (only.has('idle')) results.idle = await idleScenario().catch((e) => ({ error: e.message }));
   if (only.has('admission')) results.admission = await admissionScenario();
   if (only.has('rooms') && peers.includes('ours')) results.rooms = await roomsScenario();
+  if (only.has('mailbox') && peers.includes('ours')) results.mailbox = await mailboxScenario();
   if (only.has('crypto') && existsSync(join(ROOT, 'dist/protocol/index.js')))
     results.crypto = await loadgen('crypto.mjs', [String(counts.cryptoSeconds)]);
 } finally {

@@ -323,6 +323,7 @@ export class ChatClient
       case 'who':
       case 'rooms':
       case 'motd':
+      case 'dropped':
         this.rooms.onFrame(frame);
         return;
       case 'pong': // the connection's heartbeat already counted it

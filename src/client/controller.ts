@@ -215,7 +215,7 @@ export class ChatController {
         return;
       }
       case 'rooms':
-        client.send({ type: 'rooms' });
+        client.send({ type: 'rooms', ...(input.after ? { after: input.after } : {}) });
         return;
       case 'topic': {
         const room = this.#room(input.room);

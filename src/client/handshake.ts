@@ -75,6 +75,7 @@ export function serverErrorAction(
     code === ErrorCode.NAME_TAKEN ||
     code === ErrorCode.BAD_NAME ||
     code === ErrorCode.NAME_BOUND ||
+    code === ErrorCode.NAME_QUOTA ||
     code === ErrorCode.IDENTITY_REQUIRED ||
     code === ErrorCode.BAD_PROOF;
   return refusedHello ? 'fatal' : 'notice';

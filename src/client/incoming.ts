@@ -31,6 +31,9 @@ export class IncomingMessages {
   }
 
   handle(relay: RelayDelivery): void {
+    // Every stored message is acknowledged, duplicates too: the server pages the mailbox and
+    // sends the next page only after `fetched` covered this one.
+    if (relay.seq !== undefined) this.#mailboxAck(relay.seq);
     switch (relay.alg) {
       case ALG_V1:
         if (!this.#openV1(relay, false)) {
@@ -48,7 +51,6 @@ export class IncomingMessages {
       default:
         this.#undecryptable(relay, `unsupported algorithm "${relay.alg}"`, ErrorCode.BAD_FIELD);
     }
-    if (relay.seq !== undefined) this.#mailboxAck(relay.seq);
   }
 
   /** The directory changed: retry v1 messages that were waiting for a sender's key. */

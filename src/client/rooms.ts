@@ -183,6 +183,13 @@ export class RoomManager {
       }
       case 'rooms':
         this.#host.emitEvent({ kind: 'rooms', ts: this.#host.now(), rooms: frame.rooms });
+        if (frame.next) this.#host.notice('info', `more rooms: /rooms ${frame.next}`);
+        return;
+      case 'dropped':
+        this.#host.notice(
+          'warning',
+          `${frame.messages} message${frame.messages === 1 ? '' : 's'} in ${frame.room} did not reach you while your connection was not keeping up`,
+        );
         return;
       case 'motd':
         if (frame.text) this.#host.notice('info', `message of the day: ${frame.text}`);
@@ -218,6 +225,11 @@ export class RoomManager {
     // A snapshot we did not ask for (the server refreshing it, or re-adding us to the lobby
     // after a reconnect) only shows what changed.
     if (existing && !asked) return;
+    if (frame.created)
+      this.#host.notice(
+        'info',
+        `you created ${frame.room}${frame.password ? ' with a password' : ''}: you own it`,
+      );
     this.#event({
       room: frame.room,
       event: 'joined',

@@ -45,6 +45,13 @@ export const ErrorCode = {
   FORBIDDEN: 'E_FORBIDDEN',
   NO_SUCH_ROOM: 'E_NO_SUCH_ROOM',
   NO_SUCH_USER: 'E_NO_SUCH_USER',
+  // quotas (hostile users multiply names, identities and connections)
+  /** A check the server runs one at a time per source (room passwords) is already running, or its queue is full: retry later. */
+  BUSY: 'E_BUSY',
+  /** A new name cannot be registered now: this identity, address or the server took too many new names. */
+  NAME_QUOTA: 'E_NAME_QUOTA',
+  /** A new room cannot be created: you own too many rooms, or the server holds its maximum. */
+  ROOM_QUOTA: 'E_ROOM_QUOTA',
   // end-to-end (client side only; never sent by the server)
   DECRYPT_FAILED: 'E_DECRYPT_FAILED',
   /** A ratchet message would skip more message keys than allowed (MAX_SKIP). */

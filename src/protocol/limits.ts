@@ -40,3 +40,17 @@ export const DEFAULT_HELLO_TIMEOUT_MS = 10_000;
 
 /** Default TCP port of the daemon. */
 export const DEFAULT_PORT = 5000;
+
+/** Default stored messages per mailbox page; the next page follows the client's `fetched`. */
+export const DEFAULT_MAILBOX_PAGE_MESSAGES = 100;
+/** Default bytes per mailbox page (a page always holds at least one message). */
+export const DEFAULT_MAILBOX_PAGE_BYTES = 256 * 1024;
+/** Rooms listed in one `rooms` answer at most; the client asks for more with `after`. */
+export const ROOMS_PAGE_MAX = 50;
+/** Bytes of one `rooms` answer at most (topics escaped): replies stay small whatever the rooms hold. */
+export const ROOMS_PAGE_BYTES = 32 * 1024;
+/**
+ * Shortest idle timeout for v1 sessions: seed clients never ping, so a v1 session that only
+ * listens must survive at least this long.
+ */
+export const MIN_V1_IDLE_TIMEOUT_MS = 3_600_000;

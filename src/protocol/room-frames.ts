@@ -61,7 +61,8 @@ export type ModerationAction = (typeof ModerationAction)[keyof typeof Moderation
 export type RoomClientFrame =
   | { type: 'join'; room: string; password?: string; id?: string }
   | { type: 'part'; room: string; id?: string }
-  | { type: 'rooms'; id?: string }
+  /** `after`: list rooms whose names sort after this one (the previous answer's `next`). */
+  | { type: 'rooms'; after?: string; id?: string }
   | { type: 'who'; room: string; id?: string }
   | { type: 'topic'; room: string; text?: string; id?: string }
   | {
@@ -131,8 +132,12 @@ export function parseRoomClientFrame(frame: Record<string, unknown>): RoomClient
     }
     case 'part':
       return withId(frame, { type: 'part' as const, room: requireRoom(frame) });
-    case 'rooms':
-      return withId(frame, { type: 'rooms' as const });
+    case 'rooms': {
+      if (frame.after === undefined || frame.after === null)
+        return withId(frame, { type: 'rooms' as const });
+      if (!isValidRoom(frame.after)) badField('field "after" must be a room name');
+      return withId(frame, { type: 'rooms' as const, after: frame.after });
+    }
     case 'who':
       return withId(frame, { type: 'who' as const, room: requireRoom(frame) });
     case 'topic': {
@@ -207,6 +212,10 @@ export type RoomServerFrame =
       room: string;
       topic: string;
       members: Map<string, RoomMemberInfo>;
+      /** This join created the room (the joiner owns it). */
+      created?: boolean;
+      /** The room has a password (said when this join created it with one). */
+      password?: boolean;
       id?: string;
     }
   | { type: 'who'; room: string; members: Map<string, RoomMemberInfo>; id?: string }
@@ -220,9 +229,12 @@ export type RoomServerFrame =
       reason?: string;
       peer?: RoomMemberInfo;
     }
-  | { type: 'rooms'; rooms: RoomSummary[] }
+  /** `next`: more rooms follow; ask with `{"type":"rooms","after":next}`. */
+  | { type: 'rooms'; rooms: RoomSummary[]; next?: string }
   | (RoomMessageFrame & { from: string })
-  | { type: 'motd'; text: string };
+  | { type: 'motd'; text: string }
+  /** Room messages the server did not queue for you while your connection was not reading. */
+  | { type: 'dropped'; room: string; messages: number };
 
 const ROOM_EVENTS = new Set([
   'join',
@@ -287,6 +299,8 @@ export function parseRoomServerFrame(
         room: requireRoom(frame),
         topic: optionalStr(frame, 'topic') ?? '',
         members: readMembers(frame.members, readPeer),
+        ...(frame.created === true ? { created: true } : {}),
+        ...(frame.password === true ? { password: true } : {}),
       });
     case 'who':
       return withRef({
@@ -330,7 +344,15 @@ export function parseRoomServerFrame(
           },
         ];
       });
-      return { type: 'rooms', rooms };
+      return isValidRoom(frame.next)
+        ? { type: 'rooms', rooms, next: frame.next }
+        : { type: 'rooms', rooms };
+    }
+    case 'dropped': {
+      const messages = frame.messages;
+      if (!Number.isSafeInteger(messages) || (messages as number) < 1)
+        badField('field "messages" must be a positive integer');
+      return { type: 'dropped', room: requireRoom(frame), messages: messages as number };
     }
     case 'roommsg':
       return { ...readRoomMessage(frame), from: requireName(frame, 'from') };

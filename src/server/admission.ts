@@ -6,7 +6,9 @@ import {
   type HelloFrame,
   verifyHello,
 } from '../protocol/index.js';
-import type { Logger } from './logger.js';
+import { errorLine } from './frames.js';
+import type { NameQuota } from './name-quota.js';
+import type { SessionLog } from './session-log.js';
 import type { ServerStats } from './stats.js';
 import type { ServerStore } from './store/index.js';
 
@@ -21,6 +23,11 @@ export type Admission<H extends OnlineHolder> =
 
 export interface AdmissionContext<H extends OnlineHolder> {
   store: ServerStore;
+  names: NameQuota;
+  /** Per-address limits key of the connection; undefined when the address is shared. */
+  addressKey: string | undefined;
+  /** Milliseconds an identity is still refused for repeated abuse (behind a shared address). */
+  penalizedFor(identityKey: string): number;
   online(name: string): H | undefined;
   /** RFC 5705 exporter of this connection (undefined when the transport has none). */
   exporter(): Uint8Array | undefined;
@@ -67,6 +74,8 @@ export function admit<H extends OnlineHolder>(
       };
     }
     if (holder) return nameTaken(hello.user);
+    const refused = ctx.names.takeV1(hello.user, ctx.addressKey, ctx.now());
+    if (refused) return quotaRefusal(refused);
     return { ok: true, bound: 'none' };
   }
 
@@ -110,8 +119,19 @@ export function admit<H extends OnlineHolder>(
     };
   }
   if (holder && holder.identityKey !== hello.idk) return nameTaken(hello.user);
+  const penalty = ctx.penalizedFor(hello.idk);
+  if (penalty > 0) {
+    return {
+      ok: false,
+      code: ErrorCode.RATE_LIMITED,
+      text: `this identity was disconnected for abuse repeatedly: try again in ${Math.ceil(penalty / 60_000)} min`,
+      reason: 'identity_penalized',
+    };
+  }
   let bound: 'new' | 'existing' = 'existing';
   if (!binding) {
+    const refused = ctx.names.checkBinding(hello.idk, ctx.addressKey, ctx.now());
+    if (refused) return quotaRefusal(refused);
     const result = ctx.store.bindName(hello.user, hello.idk, ctx.now());
     if (result.binding.identityKey !== hello.idk) {
       return {
@@ -122,11 +142,21 @@ export function admit<H extends OnlineHolder>(
         takeover: true,
       };
     }
+    if (result.created) ctx.names.recordBinding(hello.idk, ctx.addressKey, ctx.now());
     bound = 'new';
   } else {
     ctx.store.touchBinding(hello.user, ctx.now());
   }
   return holder ? { ok: true, bound, replaces: holder } : { ok: true, bound };
+}
+
+function quotaRefusal(refused: { text: string; reason: string }): {
+  ok: false;
+  code: ErrorCode;
+  text: string;
+  reason: string;
+} {
+  return { ok: false, code: ErrorCode.NAME_QUOTA, text: refused.text, reason: refused.reason };
 }
 
 function nameTaken(name: string): {
@@ -149,16 +179,54 @@ function nameTaken(name: string): {
 export function reportRefusal(
   refusal: Extract<Admission<OnlineHolder>, { ok: false }>,
   hello: { user: string; v: number },
-  logger: Logger,
+  log: SessionLog,
   stats: ServerStats,
 ): void {
   stats.helloRefused.inc(refusal.reason);
-  logger.warn(
+  if (refusal.code === ErrorCode.NAME_QUOTA) {
+    stats.quotaRefused.inc(`name_${refusal.reason}`);
+    log.warn({ event: 'name.quota', reason: refusal.reason, user: hello.user });
+  }
+  log.warn(
     { event: 'hello.refused', reason: refusal.reason, user: hello.user, v: hello.v },
     refusal.text,
   );
   if (refusal.takeover) {
     stats.securityEvents.inc('name_takeover_attempt');
-    logger.warn({ event: 'name.takeover_attempt', user: hello.user, code: refusal.code });
+    log.warn({ event: 'name.takeover_attempt', user: hello.user, code: refusal.code });
   }
+}
+
+/** A session being admitted: what admission needs to answer it and to hand a name over. */
+export interface HelloSession<H extends OnlineHolder> {
+  readonly addressKey: string | undefined;
+  readonly log: SessionLog;
+  reply(line: string, kind: string): boolean;
+  exportKeyingMaterial?: (length: number, label: string, context?: Uint8Array) => Uint8Array;
+  /** Removes the session a newer connection of the same identity replaces. */
+  takeOver(holder: H): void;
+}
+
+/**
+ * Runs admission for a session's hello: a refusal is reported and answered (the session
+ * may retry); a session of the same identity it replaces is handed over. Returns the
+ * admission when accepted.
+ */
+export function admitHello<H extends OnlineHolder>(
+  hello: HelloFrame,
+  session: HelloSession<H>,
+  ctx: Omit<AdmissionContext<H>, 'addressKey' | 'exporter'> & { stats: ServerStats },
+): Extract<Admission<H>, { ok: true }> | undefined {
+  const admission = admit(hello, {
+    ...ctx,
+    addressKey: session.addressKey,
+    exporter: () => helloExporter(session.exportKeyingMaterial),
+  });
+  if (!admission.ok) {
+    reportRefusal(admission, hello, session.log, ctx.stats);
+    session.reply(errorLine(admission.code, admission.text), 'error');
+    return undefined;
+  }
+  if (admission.replaces) session.takeOver(admission.replaces);
+  return admission;
 }

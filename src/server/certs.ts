@@ -90,7 +90,7 @@ export async function writeCertificateFiles(
     );
   }
   const generated = await generateSelfSignedCertificate(options.commonName);
-  await mkdir(dirname(files.keyPath), { recursive: true });
+  await mkdir(dirname(files.keyPath), { recursive: true, mode: 0o700 });
   await mkdir(dirname(files.certPath), { recursive: true });
   const keyTmp = `${files.keyPath}.tmp-${process.pid}`;
   await writeFile(keyTmp, generated.keyPem, { mode: 0o600 });

@@ -1,10 +1,13 @@
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HELLO_TIMEOUT_MS,
+  DEFAULT_MAILBOX_PAGE_BYTES,
+  DEFAULT_MAILBOX_PAGE_MESSAGES,
   DEFAULT_MAX_LINE_BYTES,
   DEFAULT_PORT,
   MAX_MAX_LINE_BYTES,
   MIN_MAX_LINE_BYTES,
+  MIN_V1_IDLE_TIMEOUT_MS,
 } from '../protocol/index.js';
 
 /** Everything `securechat serve` can be told. Defaults below; see `--help`. */
@@ -16,13 +19,31 @@ export interface ServerConfig {
   maxLineBytes: number;
   handshakeTimeoutMs: number;
   helloTimeoutMs: number;
-  /** Bytes that may be queued for one slow reader before it is dropped. */
+  /**
+   * Bytes queued for one client above which traffic from peers is not queued for it (the
+   * copy is dropped, the sender told) and its own input is paused until it reads.
+   */
   maxSendQueueBytes: number;
+  /** A client whose queue stays full this long while peers keep sending is disconnected. */
+  slowReaderGraceMs: number;
+  /** After a fatal error the server stops reading and closes the connection within this. */
+  closeGraceMs: number;
   /** Where persistent state lives (identity bindings, rooms). `:memory:` keeps it in RAM. */
   dataPath: string;
   logLevel: string;
   /** Optional log file (rotated by size and daily); stdout logging continues. */
   logFile?: string;
+  /** Security events also go here, apart from the main log; default `security.log` beside `logFile`. */
+  securityLogFile?: string;
+  /** Log lines one session may cause in a burst, and per minute after it (the rest is counted). */
+  sessionLogBurst: number;
+  sessionLogPerMinute: number;
+  /**
+   * Peer addresses that stand for many clients (a forwarder such as the ngrok agent without
+   * the PROXY protocol): per-address quotas, lockouts and penalties key on the identity
+   * instead. Addresses a trusted PROXY header supplies are always real.
+   */
+  sharedAddresses: string[];
   /** Connections open at once, all sources together. */
   maxConnections: number;
   /** Connections open at once from one address. */
@@ -40,6 +61,8 @@ export interface ServerConfig {
   penaltyMs: number;
   /** v2 sessions silent (no frame, not even ping) this long are closed; 0 disables. */
   idleTimeoutMs: number;
+  /** v1 sessions (seed clients never ping) silent this long are closed; 0 disables, else ≥ 1 h. */
+  v1IdleTimeoutMs: number;
   /** Forwarders allowed to send a PROXY protocol header (e.g. the ngrok agent's address). */
   trustedProxies: string[];
   /** `host:port` of the Prometheus admin listener; undefined = off. */
@@ -50,6 +73,39 @@ export interface ServerConfig {
   mailboxPerSender: number;
   /** How long stored messages are kept. */
   mailboxTtlMs: number;
+  /** Largest message stored for an offline recipient (bytes of the stored line). */
+  mailboxMessageMaxBytes: number;
+  /** Bytes stored for one recipient, from one sender identity, from one address, in all. */
+  mailboxRecipientBytes: number;
+  mailboxSenderBytes: number;
+  mailboxAddressBytes: number;
+  mailboxTotalBytes: number;
+  /** Messages are stored only for identities seen within this. */
+  mailboxRecentMs: number;
+  /** Stored messages per delivery page, and bytes per page (next page after `fetched`). */
+  mailboxPageMessages: number;
+  mailboxPageBytes: number;
+  /** Rooms one identity may own, and rooms in all. */
+  roomsPerIdentity: number;
+  maxRooms: number;
+  /** Rooms empty this long are deleted (the lobby and rooms owned by an admin never). */
+  roomTtlMs: number;
+  /** Room password checks waiting for the hashing worker before new ones get E_BUSY. */
+  passwordQueue: number;
+  /** Names one identity may hold, and new names per identity per day. */
+  namesPerIdentity: number;
+  newNamesPerIdentity: number;
+  /** New names (v2 bindings and v1 names) per real address per day, and in all per hour. */
+  newNamesPerAddress: number;
+  newNamesPerHour: number;
+  /** A name not used after its first day is freed this long after its last use. */
+  nameTrialTtlMs: number;
+  /** A name used on two days or more is freed this long after its last use. */
+  nameTtlMs: number;
+  /** Bundle requests per requesting identity per minute. */
+  bundlesPerMinute: number;
+  /** One-time prekeys handed out per target identity per hour (bundles after that come without). */
+  bundleOpksPerTarget: number;
   /** Room every v2 client with the `rooms` capability joins; undefined = no lobby. */
   lobby?: string;
   /** Identity fingerprints of server administrators (MOTD, power over every room). */
@@ -63,6 +119,13 @@ export interface ServerConfig {
 }
 
 export const DEFAULT_SEND_QUEUE_BYTES = 1024 * 1024;
+/** Smallest send queue accepted (well above a socket's 16 KiB high-water mark). */
+export const MIN_SEND_QUEUE_BYTES = 64 * 1024;
+const KIB = 1024;
+const MIB = 1024 * KIB;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 
 export const defaultServerConfig: ServerConfig = {
   host: '0.0.0.0',
@@ -73,8 +136,13 @@ export const defaultServerConfig: ServerConfig = {
   handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
   helloTimeoutMs: DEFAULT_HELLO_TIMEOUT_MS,
   maxSendQueueBytes: DEFAULT_SEND_QUEUE_BYTES,
+  slowReaderGraceMs: 30_000,
+  closeGraceMs: 1000,
   dataPath: 'data/securechat.db',
   logLevel: 'info',
+  sessionLogBurst: 30,
+  sessionLogPerMinute: 30,
+  sharedAddresses: ['127.0.0.1', '::1'],
   maxConnections: 4096,
   maxConnectionsPerIp: 64,
   rateLimit: true,
@@ -85,11 +153,32 @@ export const defaultServerConfig: ServerConfig = {
   abuseLimit: 200,
   strikes: 5,
   penaltyMs: 5 * 60_000,
-  idleTimeoutMs: 5 * 60_000,
+  idleTimeoutMs: 5 * MINUTE,
+  v1IdleTimeoutMs: MIN_V1_IDLE_TIMEOUT_MS,
   trustedProxies: [],
   mailboxPerRecipient: 1000,
   mailboxPerSender: 200,
-  mailboxTtlMs: 7 * 24 * 3_600_000,
+  mailboxTtlMs: 7 * DAY,
+  mailboxMessageMaxBytes: 32 * KIB,
+  mailboxRecipientBytes: 4 * MIB,
+  mailboxSenderBytes: 2 * MIB,
+  mailboxAddressBytes: 8 * MIB,
+  mailboxTotalBytes: 256 * MIB,
+  mailboxRecentMs: 30 * DAY,
+  mailboxPageMessages: DEFAULT_MAILBOX_PAGE_MESSAGES,
+  mailboxPageBytes: DEFAULT_MAILBOX_PAGE_BYTES,
+  roomsPerIdentity: 10,
+  maxRooms: 1000,
+  roomTtlMs: 7 * DAY,
+  passwordQueue: 8,
+  namesPerIdentity: 5,
+  newNamesPerIdentity: 5,
+  newNamesPerAddress: 20,
+  newNamesPerHour: 500,
+  nameTrialTtlMs: 7 * DAY,
+  nameTtlMs: 365 * DAY,
+  bundlesPerMinute: 30,
+  bundleOpksPerTarget: 50,
   lobby: '#lobby',
   admins: [],
   roomPasswordAttempts: 5,
@@ -164,8 +253,18 @@ export function validateServerConfig(config: ServerConfig): ServerConfig {
   if (config.handshakeTimeoutMs < 100 || config.helloTimeoutMs < 100) {
     throw new ConfigError('timeouts must be at least 100ms');
   }
-  if (config.maxSendQueueBytes < config.maxLineBytes) {
-    throw new ConfigError('--max-send-queue must be at least --max-line');
+  if (config.maxSendQueueBytes < Math.max(config.maxLineBytes, MIN_SEND_QUEUE_BYTES)) {
+    throw new ConfigError(
+      `--max-send-queue must be at least --max-line and ${MIN_SEND_QUEUE_BYTES / KIB}k`,
+    );
+  }
+  if (config.v1IdleTimeoutMs !== 0 && config.v1IdleTimeoutMs < MIN_V1_IDLE_TIMEOUT_MS) {
+    throw new ConfigError(
+      '--v1-idle-timeout must be 0 (never) or at least 1h: seed clients never ping',
+    );
+  }
+  if (config.mailboxPageBytes < config.maxLineBytes) {
+    throw new ConfigError('--mailbox-page-bytes must be at least --max-line');
   }
   if (config.rateLimit && config.byteBurst < config.maxLineBytes + 1) {
     throw new ConfigError(
@@ -178,6 +277,11 @@ export function validateServerConfig(config: ServerConfig): ServerConfig {
     ['--frames-per-second', config.framesPerSecond],
     ['--frame-burst', config.frameBurst],
     ['--bytes-per-second', config.bytesPerSecond],
+    ['--mailbox-page', config.mailboxPageMessages],
+    ['--password-queue', config.passwordQueue],
+    ['--names-per-identity', config.namesPerIdentity],
+    ['--bundles-per-minute', config.bundlesPerMinute],
+    ['--session-log-burst', config.sessionLogBurst],
   ] as const) {
     if (!(value >= 1)) throw new ConfigError(`${label} must be at least 1`);
   }

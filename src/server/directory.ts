@@ -1,4 +1,5 @@
 import { nameKey } from '../protocol/index.js';
+import type { SendResult } from './session-output.js';
 
 /** What the directory needs from an online session. */
 export interface DirectoryMember {
@@ -11,8 +12,10 @@ export interface DirectoryMember {
   readonly wantsUserFrames: boolean;
   /** v2 clients with the `presence` capability: `presence` deltas. */
   readonly wantsPresence: boolean;
-  /** Queues one already-serialized line; returns false when the member cannot take it. */
-  send(line: string): boolean;
+  /** Offers a presence push (not queued while the member is not reading). */
+  offer(line: string, kind: string): SendResult;
+  /** A presence push was not queued: the member gets a fresh directory once it reads again. */
+  directoryMissed(): void;
 }
 
 /**

@@ -1,5 +1,6 @@
 export * from './certs.js';
 export * from './config.js';
+export * from './crash-guard.js';
 export * from './directory.js';
 export * from './logger.js';
 export * from './presence.js';

@@ -7,6 +7,8 @@ export interface MetricsSources {
   connectionsOpen(): number;
   usersOnline(): number;
   penalizedAddresses(): number;
+  /** Bytes of stored (offline) messages. */
+  storedBytes(): number;
 }
 
 /** A counter whose value is read from the stats at scrape time. */
@@ -65,6 +67,11 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
       'Addresses refused for repeated abuse',
       sources.penalizedAddresses,
     ],
+    [
+      'securechat_mailbox_stored_bytes',
+      'Bytes of messages stored for offline users',
+      sources.storedBytes,
+    ],
   ];
   const counters: Array<[string, string, () => number]> = [
     [
@@ -87,6 +94,12 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
     ],
     ['securechat_relay_payload_bytes_total', 'Base64 ciphertext bytes relayed', () => s.relayBytes],
     ['securechat_room_messages_total', 'Room messages accepted for fan-out', () => s.roomMessages],
+    ['securechat_mailbox_pages_total', 'Pages of stored messages sent', () => s.mailboxPages],
+    [
+      'securechat_bytes_after_refusal_total',
+      'Bytes read from connections after a fatal refusal, before they closed',
+      () => s.bytesAfterRefusal,
+    ],
     [
       'securechat_room_deliveries_total',
       'Room message copies handed to members',
@@ -144,6 +157,24 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
       'Security events by kind',
       'event',
       () => s.securityEvents,
+    ],
+    [
+      'securechat_copies_dropped_total',
+      'Peer traffic not queued for a client that was not reading, by frame kind',
+      'kind',
+      () => s.copiesDropped,
+    ],
+    [
+      'securechat_internal_errors_total',
+      'Handler and process errors answered with E_INTERNAL or logged, by where',
+      'where',
+      () => s.internalErrors,
+    ],
+    [
+      'securechat_quota_refused_total',
+      'Names, rooms, stored messages and password checks refused by a quota',
+      'quota',
+      () => s.quotaRefused,
     ],
   ];
   for (const [name, help, read] of gauges) gaugeFrom(registry, name, help, read);

@@ -6,6 +6,9 @@ import {
   type PrekeysUploadFrame,
 } from '../protocol/index.js';
 import { errorLine } from './frames.js';
+import { KeyedBuckets } from './limits/window-counter.js';
+import type { SendResult } from './session-output.js';
+import type { ServerStats } from './stats.js';
 import type { ServerStore } from './store/index.js';
 
 /** What the service needs to know about online users. */
@@ -14,22 +17,47 @@ export interface PrekeyOwner {
   readonly pub: string;
   readonly identityKey: string | undefined;
   readonly keySignature: string | undefined;
-  send(line: string, kind: string): boolean;
+  offer(line: string, kind: string): SendResult;
+}
+
+export interface BundleLimits {
+  /** Bundle requests per requesting identity per minute (across its connections). */
+  perMinute: number;
+  /** One-time prekeys handed out per target identity per hour. */
+  opksPerTargetPerHour: number;
 }
 
 /**
- * One-time prekeys (X3DH §2.3, §3.2): owners upload batches; anyone asks for a user's
+ * One-time prekeys (X3DH §2.3, §3.2): owners upload batches; identities ask for a user's
  * bundle, online or not, and the server hands out each one-time prekey at most once
- * (deleted in the same statement that reads it). When few are left, the owner is told to
- * upload more.
+ * (deleted in the same statement that reads it). Draining them is an attack, so bundle
+ * requests need an identity and are limited per requester, and one-time prekeys are handed
+ * out at a bounded rate per target: past it, bundles come without one (X3DH runs without
+ * DH4) instead of being refused, so nobody is kept from starting a session. When few are
+ * left, the owner is told to upload more.
  */
 export class PrekeyService<O extends PrekeyOwner> {
   #store: ServerStore;
   #online: (name: string) => O | undefined;
+  #stats: ServerStats;
+  #now: () => number;
+  #requesters: KeyedBuckets;
+  #targets: KeyedBuckets;
 
-  constructor(store: ServerStore, online: (name: string) => O | undefined) {
-    this.#store = store;
-    this.#online = online;
+  constructor(options: {
+    store: ServerStore;
+    online: (name: string) => O | undefined;
+    stats: ServerStats;
+    limits: BundleLimits;
+    now?: () => number;
+  }) {
+    this.#store = options.store;
+    this.#online = options.online;
+    this.#stats = options.stats;
+    this.#now = options.now ?? Date.now;
+    const { perMinute, opksPerTargetPerHour } = options.limits;
+    this.#requesters = new KeyedBuckets(perMinute / 60, perMinute);
+    this.#targets = new KeyedBuckets(opksPerTargetPerHour / 3600, opksPerTargetPerHour);
   }
 
   /** Stores an upload from `owner` (a v2 session) and answers with the stored count. */
@@ -46,15 +74,25 @@ export class PrekeyService<O extends PrekeyOwner> {
     return `{"type":"prekeys","stored":${stored}}\n`;
   }
 
-  /** The answer to a bundle request (a bundle, or an error line). */
-  bundle(request: BundleRequestFrame): string {
+  /** The answer to a bundle request from `requester` (a bundle, or an error line). */
+  bundle(requester: Pick<O, 'identityKey'>, request: BundleRequestFrame): string {
+    if (requester.identityKey === undefined) {
+      return errorLine(
+        ErrorCode.NEEDS_IDENTITY,
+        'bundles need a v2 session with an identity key',
+        request.id,
+      );
+    }
+    const now = this.#now();
+    if (!this.#requesters.take(requester.identityKey, now)) {
+      this.#stats.rateLimited.inc('bundle');
+      return errorLine(ErrorCode.RATE_LIMITED, 'too many bundle requests', request.id);
+    }
     const binding = this.#store.getBinding(request.user);
     const online = this.#online(request.user);
-    const pub = online?.identityKey === binding?.identityKey && online ? online.pub : binding?.pub;
-    const sig =
-      online?.identityKey === binding?.identityKey && online
-        ? online.keySignature
-        : binding?.pubsig;
+    const same = online !== undefined && online.identityKey === binding?.identityKey;
+    const pub = same ? online.pub : binding?.pub;
+    const sig = same ? online.keySignature : binding?.pubsig;
     if (!binding || !pub || !sig) {
       return errorLine(
         ErrorCode.NO_BUNDLE,
@@ -62,7 +100,11 @@ export class PrekeyService<O extends PrekeyOwner> {
         request.id,
       );
     }
-    const opk = this.#store.takePrekey(request.user);
+    let opk: ReturnType<ServerStore['takePrekey']>;
+    if (this.#store.countPrekeys(request.user) > 0) {
+      if (this.#targets.take(binding.identityKey, now)) opk = this.#store.takePrekey(request.user);
+      else this.#stats.rateLimited.inc('bundle_opk');
+    }
     const bundle: Record<string, unknown> = {
       type: 'bundle',
       user: binding.name,
@@ -76,7 +118,7 @@ export class PrekeyService<O extends PrekeyOwner> {
     if (opk && online) {
       const left = this.#store.countPrekeys(request.user);
       if (left < PREKEY_LOW_WATERMARK)
-        online.send(`{"type":"prekeys","stored":${left}}\n`, 'prekeys');
+        online.offer(`{"type":"prekeys","stored":${left}}\n`, 'prekeys');
     }
     return `${JSON.stringify(bundle)}\n`;
   }

@@ -8,6 +8,7 @@ import type { DirectoryMember, PeerDirectory } from './directory.js';
  * - v2 clients with the `presence` capability get one small delta per change, at once.
  * - v2 clients without it get nothing pushed (they ask with `list`); this is what lets
  *   one server hold many thousands of idle clients.
+ * A member that is not reading misses pushes and gets a fresh directory once it reads.
  */
 export class PresenceBroadcaster<M extends DirectoryMember> {
   #directory: PeerDirectory<M>;
@@ -36,7 +37,7 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
 
   #delta(line: string, subject: M): void {
     for (const member of this.#directory.members()) {
-      if (member.wantsPresence && member !== subject) member.send(line);
+      if (member.wantsPresence && member !== subject) this.#offer(member, line, 'presence');
     }
   }
 
@@ -55,7 +56,11 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
     for (const member of this.#directory.members()) {
       if (!member.wantsUserFrames) continue;
       line ??= `{"type":"users","users":${this.#directory.usersJson()}}\n`;
-      member.send(line);
+      this.#offer(member, line, 'users');
     }
+  }
+
+  #offer(member: M, line: string, kind: string): void {
+    if (member.offer(line, kind) === 'full') member.directoryMissed();
   }
 }

@@ -1,23 +1,35 @@
 import { ErrorCode, encodeRelayDelivery, type RelayFrame } from '../protocol/index.js';
+import type { SendResult } from './session-output.js';
 import type { ServerStats } from './stats.js';
-import type { ServerStore } from './store/index.js';
+import type { EnqueueRefusal, MailboxQuota, ServerStore } from './store/index.js';
 
-/** Outcome of offering a line to a connected recipient. */
-export type SendResult = 'queued' | 'slow-reader' | 'closed';
+export type { SendResult } from './session-output.js';
 
 /** What routing needs from an online recipient. */
 export interface RelayTarget {
   readonly name: string;
   offer(line: string, kind: string): SendResult;
+  /** A message for this online client went to its mailbox (its queue was full). */
+  mailboxWaiting(): void;
 }
 
-export interface MailboxLimits {
-  /** Messages kept per offline recipient. */
-  perRecipient: number;
-  /** Messages one sender may leave for one recipient. */
-  perSender: number;
+/** Who sends, as quotas see it. */
+export interface RelaySender {
+  readonly name: string;
+  /** Identity key of a v2 sender; v1 senders share one quota per address. */
+  readonly identityKey: string | undefined;
+  /** Per-address quota key; undefined when the address is shared by many clients. */
+  readonly addressKey: string | undefined;
+}
+
+export interface MailboxLimits extends MailboxQuota {
   /** How long stored messages are kept. */
   ttlMs: number;
+  /** Messages are stored only for identities seen within this. */
+  recentMs: number;
+  /** Messages and bytes per delivery page. */
+  pageMessages: number;
+  pageBytes: number;
 }
 
 export type RouteOutcome =
@@ -28,10 +40,20 @@ export type RouteOutcome =
 /** Capability a client announces to receive messages stored while it was offline. */
 export const MAILBOX_CAP = 'mailbox';
 
+const REFUSAL_TEXT: Record<EnqueueRefusal, (to: string, limits: MailboxLimits) => string> = {
+  too_large: (to, l) =>
+    `${to} is offline and the message is too large to keep (over ${l.messageMaxBytes} bytes)`,
+  recipient_full: (to) => `${to} is offline and their mailbox is full`,
+  sender_quota: (to) => `${to} is offline and you have used your share of stored messages`,
+  address_quota: (to) => `${to} is offline and your address has used its share of stored messages`,
+  server_full: (to) => `${to} is offline and the server cannot store more messages now`,
+};
+
 /**
- * Routes relays: to the recipient's connection when online; otherwise, for registered v2
- * identities that accept it, into the server's mailbox (bounded per recipient and per
- * sender, expiring). The envelope stays opaque: only validated routing fields are read.
+ * Routes relays: to the recipient's connection when online and reading; otherwise, for
+ * registered v2 identities seen recently that accept it, into the mailbox, within byte
+ * quotas per recipient, per sender identity, per sender address and in all. The envelope
+ * stays opaque: only validated routing fields are read.
  */
 export class RelayRouter<T extends RelayTarget> {
   #online: (name: string) => T | undefined;
@@ -54,8 +76,8 @@ export class RelayRouter<T extends RelayTarget> {
     this.#now = options.now ?? Date.now;
   }
 
-  route(from: string, relay: RelayFrame): RouteOutcome {
-    const line = encodeRelayDelivery(from, relay);
+  route(from: RelaySender, relay: RelayFrame): RouteOutcome {
+    const line = encodeRelayDelivery(from.name, relay);
     const target = this.#online(relay.to);
     if (target !== undefined) {
       const result = target.offer(line, 'relay');
@@ -64,21 +86,24 @@ export class RelayRouter<T extends RelayTarget> {
         this.#stats.relayBytes += relay.cipher.length;
         return { kind: 'delivered' };
       }
-      // A recipient dropped for not reading may still have a mailbox: fall through.
-      if (result === 'slow-reader') this.#stats.relayFailed.inc('slow_reader_redirected');
+      // Not reading right now: its mailbox, if it has one, keeps the message.
+      if (result === 'full') this.#stats.relayFailed.inc('slow_reader_redirected');
     }
-    return this.#store_(from, relay, line, target !== undefined);
+    const outcome = this.#keep(from, relay, line, target !== undefined);
+    if (outcome.kind === 'stored') this.#online(relay.to)?.mailboxWaiting();
+    return outcome;
   }
 
-  #store_(from: string, relay: RelayFrame, line: string, wasOnline: boolean): RouteOutcome {
+  #keep(from: RelaySender, relay: RelayFrame, line: string, wasOnline: boolean): RouteOutcome {
     const binding = this.#store.getBinding(relay.to);
-    if (!binding?.caps.includes(MAILBOX_CAP)) {
+    const now = this.#now();
+    if (!binding?.caps.includes(MAILBOX_CAP) || binding.lastSeen < now - this.#limits.recentMs) {
       this.#stats.relayFailed.inc(wasOnline ? 'slow_reader' : 'offline');
       return wasOnline
         ? {
             kind: 'failed',
             code: ErrorCode.PEER_SLOW,
-            text: `${relay.to} stopped reading and was disconnected`,
+            text: `${relay.to} is not reading right now: message not delivered`,
             reason: 'slow_reader',
           }
         : {
@@ -88,16 +113,24 @@ export class RelayRouter<T extends RelayTarget> {
             reason: 'offline',
           };
     }
-    const result = this.#store.enqueueMessage(relay.to, from, line, this.#now(), this.#limits);
+    const result = this.#store.mailbox.enqueue(
+      {
+        recipient: relay.to,
+        sender: from.name,
+        senderKey: from.identityKey ?? `v1:${from.addressKey ?? 'shared'}`,
+        ...(from.addressKey === undefined ? {} : { senderAddress: from.addressKey }),
+        line,
+      },
+      now,
+      this.#limits,
+    );
     if (!result.ok) {
       this.#stats.relayFailed.inc(result.reason);
+      this.#stats.quotaRefused.inc(`mailbox_${result.reason}`);
       return {
         kind: 'failed',
         code: ErrorCode.MAILBOX_FULL,
-        text:
-          result.reason === 'recipient_full'
-            ? `${relay.to} is offline and their mailbox is full`
-            : `${relay.to} is offline and you already left them ${this.#limits.perSender} messages`,
+        text: REFUSAL_TEXT[result.reason](relay.to, this.#limits),
         reason: result.reason,
       };
     }
@@ -105,20 +138,35 @@ export class RelayRouter<T extends RelayTarget> {
     return { kind: 'stored', seq: result.seq };
   }
 
-  /** Lines stored for `name`, each with its `seq` (oldest first, unexpired). */
-  pendingFor(name: string, limit = 500): Array<{ seq: number; line: string }> {
-    return this.#store
-      .pendingMessages(name, this.#now() - this.#limits.ttlMs, limit)
-      .map(({ seq, line }) => ({ seq, line: `${line.slice(0, line.length - 2)},"seq":${seq}}\n` }));
+  /**
+   * The next page of lines stored for `name` after `afterSeq`, each with its `seq` (oldest
+   * first, unexpired): at most `pageMessages` and `pageBytes`, and always at least one.
+   */
+  nextPage(name: string, afterSeq: number): Array<{ seq: number; line: string }> {
+    const rows = this.#store.mailbox.pending(
+      name,
+      afterSeq,
+      this.#now() - this.#limits.ttlMs,
+      this.#limits.pageMessages,
+    );
+    const page: Array<{ seq: number; line: string }> = [];
+    let bytes = 0;
+    for (const { seq, line } of rows) {
+      const withSeq = `${line.slice(0, line.length - 2)},"seq":${seq}}\n`;
+      if (page.length > 0 && bytes + withSeq.length > this.#limits.pageBytes) break;
+      page.push({ seq, line: withSeq });
+      bytes += withSeq.length;
+    }
+    return page;
   }
 
   /** The client processed stored messages up to `upto`. */
   acknowledge(name: string, upto: number): number {
-    return this.#store.acknowledgeMessages(name, upto);
+    return this.#store.mailbox.acknowledge(name, upto);
   }
 
   /** Drops expired stored messages (called periodically). */
   expire(): number {
-    return this.#store.expireMessages(this.#now() - this.#limits.ttlMs);
+    return this.#store.mailbox.expire(this.#now() - this.#limits.ttlMs);
   }
 }

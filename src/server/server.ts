@@ -1,25 +1,22 @@
 import type { Server as HttpServer } from 'node:http';
-import type { TLSSocket } from 'node:tls';
-import { BatchedWriter } from './batched-writer.js';
 import { certificatePin, loadOrCreateCertificate } from './certs.js';
 import type { ServerConfig } from './config.js';
 import { parseListenAddress } from './config.js';
-import { PeerDirectory } from './directory.js';
+import type { PeerDirectory } from './directory.js';
+import { addressKey } from './limits/address-key.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
 import { LogThrottle } from './log-throttle.js';
 import type { Logger } from './logger.js';
+import { createMaintenance } from './maintenance.js';
 import { createMetricsRegistry, startMetricsServer } from './metrics.js';
-import { PrekeyService } from './prekey-service.js';
-import { PresenceBroadcaster } from './presence.js';
-import { PasswordLockout } from './rooms/lockout.js';
+import type { RoomPasswordHasher } from './rooms/password-gate.js';
 import { PasswordHasher } from './rooms/password-hasher.js';
-import { RoomService } from './rooms/room-service.js';
-import { RelayRouter } from './router.js';
-import { Session, type SessionContext } from './session.js';
-import { ServerStats } from './stats.js';
-import { SqliteStore } from './store/index.js';
-import { normalizeAddress, type Remote, TlsListener } from './tls-listener.js';
-import type { Transport } from './transport.js';
+import { createSessionContext } from './services.js';
+import { Session } from './session.js';
+import { socketTransport } from './socket-transport.js';
+import type { ServerStats } from './stats.js';
+import { type ServerStore, SqliteStore } from './store/index.js';
+import { normalizeAddress, TlsListener } from './tls-listener.js';
 
 export interface RunningServer {
   readonly host: string;
@@ -32,46 +29,30 @@ export interface RunningServer {
   readonly stats: ServerStats;
   /** Address of the Prometheus listener, when enabled. */
   readonly metricsAddress: { host: string; port: number } | undefined;
+  /** Runs the periodic housekeeping now (idle sessions, expired messages, names, rooms); tests move the clock and call it. */
+  sweep(): void;
   /** Stops accepting, tells every client, closes every connection. */
   close(): Promise<void>;
 }
 
-function transportFor(socket: TLSSocket, remote: Remote): Transport {
-  const display = remote.address.includes(':')
-    ? `[${remote.address}]:${remote.port}`
-    : `${remote.address}:${remote.port}`;
-  const writer = new BatchedWriter(socket);
-  return {
-    remote: display,
-    remoteAddress: remote.address,
-    get writableLength() {
-      return writer.writableLength;
-    },
-    write: (data) => {
-      if (typeof data === 'string') writer.write(data);
-      else {
-        writer.flush();
-        socket.write(data);
-      }
-      return true;
-    },
-    end: () => {
-      writer.flush();
-      socket.end();
-      // A peer that never reads would keep a half-closed socket forever.
-      setTimeout(() => socket.destroy(), 2000).unref();
-    },
-    destroy: () => {
-      writer.discard();
-      socket.destroy();
-    },
-    exportKeyingMaterial: (length, label, context) =>
-      socket.exportKeyingMaterial(length, label, Buffer.from(context ?? [])),
-  };
+/**
+ * What tests (and embedders) may inject instead of the defaults: a clock, a store, a
+ * password hasher. Production uses the system clock, SQLite at `config.dataPath` and the
+ * argon2id worker.
+ */
+export interface ServerDeps {
+  now?: () => number;
+  store?: ServerStore;
+  hasher?: RoomPasswordHasher;
 }
 
 /** Starts the relay daemon: loads or creates the certificate, opens the store, listens. */
-export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  logger: Logger,
+  deps: ServerDeps = {},
+): Promise<RunningServer> {
+  const now = deps.now ?? Date.now;
   const certificate = await loadOrCreateCertificate({
     certPath: config.certPath,
     keyPath: config.keyPath,
@@ -84,77 +65,19 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     );
   }
 
-  const store = new SqliteStore(config.dataPath);
-  const stats = new ServerStats();
-  const directory = new PeerDirectory<Session>();
+  const store = deps.store ?? new SqliteStore(config.dataPath);
+  const hasher = deps.hasher ?? new PasswordHasher();
   const limiter = new ConnectionLimiter({
     maxConnections: config.maxConnections,
     maxPerIp: config.maxConnectionsPerIp,
     penaltyMs: config.penaltyMs,
     strikes: config.strikes,
   });
+  const context = createSessionContext(config, logger, { store, hasher, limiter, now });
+  const { stats, directory } = context;
   const securityLog = new LogThrottle(60_000);
-  const online = (name: string) => directory.get(name);
-  const router = new RelayRouter<Session>({
-    online,
-    store,
-    stats,
-    mailbox: {
-      perRecipient: config.mailboxPerRecipient,
-      perSender: config.mailboxPerSender,
-      ttlMs: config.mailboxTtlMs,
-    },
-  });
-  const hasher = new PasswordHasher();
-  const rooms = new RoomService<Session>({
-    store,
-    hasher,
-    lockout: new PasswordLockout({
-      attempts: config.roomPasswordAttempts,
-      windowMs: config.roomPasswordWindowMs,
-      lockMs: config.roomLockoutMs,
-    }),
-    logger,
-    stats,
-    admins: new Set(config.admins),
-    ...(config.lobby ? { lobby: config.lobby } : {}),
-  });
-  const context: SessionContext = {
-    rooms,
-    directory,
-    presence: new PresenceBroadcaster(directory),
-    router,
-    prekeys: new PrekeyService<Session>(store, online),
-    store,
-    logger,
-    stats,
-    limits: {
-      maxLineBytes: config.maxLineBytes,
-      helloTimeoutMs: config.helloTimeoutMs,
-      maxSendQueueBytes: config.maxSendQueueBytes,
-    },
-    ...(config.rateLimit
-      ? {
-          rateLimits: {
-            framesPerSecond: config.framesPerSecond,
-            frameBurst: config.frameBurst,
-            bytesPerSecond: config.bytesPerSecond,
-            byteBurst: config.byteBurst,
-            abuseLimit: config.abuseLimit,
-            abuseWindowMs: 10_000,
-          },
-        }
-      : {}),
-    onAbuse(address, reason) {
-      if (limiter.strike(address, Date.now())) {
-        stats.securityEvents.inc('address_penalized');
-        logger.warn(
-          { event: 'address.penalized', address, reason, forMs: config.penaltyMs },
-          'repeated abuse',
-        );
-      }
-    },
-  };
+  const sharedAddresses = new Set(config.sharedAddresses.map((a) => normalizeAddress(a)));
+  let sharedSeen = false;
   const sessions = new Set<Session>();
   let nextId = 0;
 
@@ -163,8 +86,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     keyPem: certificate.keyPem,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     limiter,
+    now,
     trustedProxies: new Set(config.trustedProxies.map((address) => normalizeAddress(address))),
-    onSecure(socket, remote) {
+    onSecure(socket, remote, raw) {
       stats.connectionsTotal++;
       const cipher = socket.getCipher();
       stats.tlsAccepted.inc(
@@ -172,7 +96,22 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       );
       // v1 clients never ping: TCP keepalive finds dead peers for them.
       socket.setKeepAlive(true, 60_000);
-      const session = new Session((++nextId).toString(36), transportFor(socket, remote), context);
+      const shared = remote.via === undefined && sharedAddresses.has(remote.address);
+      if (shared && !sharedSeen) {
+        sharedSeen = true;
+        logger.warn(
+          { event: 'address.shared', address: remote.address },
+          'clients arrive from a shared address (a forwarder without the PROXY protocol): identities carry the per-address limits',
+        );
+      }
+      const transport = socketTransport(
+        socket,
+        raw,
+        remote,
+        shared ? undefined : addressKey(remote.address),
+        config.closeGraceMs,
+      );
+      const session = new Session((++nextId).toString(36), transport, context);
       sessions.add(session);
       socket.on('data', (chunk: Buffer) => session.receive(chunk));
       socket.on('error', () => socket.destroy());
@@ -185,7 +124,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       stats.tlsRejected.inc(reason);
       if (reason.startsWith('plaintext') || reason.startsWith('proxy'))
         stats.securityEvents.inc('plaintext_probe');
-      const suppressed = securityLog.allow(`${reason}|${remote.address}`, Date.now());
+      const suppressed = securityLog.allow(`${reason}|${remote.address}`, now());
       if (suppressed === undefined) return;
       logger.info(
         {
@@ -203,7 +142,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     },
     onRefused(reason, remote) {
       stats.connectionsRefused.inc(reason);
-      const suppressed = securityLog.allow(`refused|${reason}|${remote.address}`, Date.now());
+      const suppressed = securityLog.allow(`refused|${reason}|${remote.address}`, now());
       if (suppressed === undefined) return;
       logger.warn(
         {
@@ -217,23 +156,31 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     },
   });
 
+  const maintenance = createMaintenance({
+    config,
+    sessions,
+    router: context.router,
+    rooms: context.rooms,
+    store,
+    logger,
+    now,
+  });
+  const guarded = (task: () => void, what: string) => () => {
+    try {
+      task();
+    } catch (error) {
+      stats.internalErrors.inc(what);
+      logger.error({ event: 'internal_error', where: what, err: error }, 'housekeeping failed');
+    }
+  };
   const idleSweep =
-    config.idleTimeoutMs > 0
-      ? setInterval(
-          () => {
-            const cutoff = Date.now() - config.idleTimeoutMs;
-            for (const session of sessions) {
-              if (session.version >= 2 && session.lastActivity < cutoff) session.idleTimeout();
-            }
-          },
-          Math.max(250, Math.min(15_000, config.idleTimeoutMs / 4)),
-        ).unref()
-      : undefined;
-
-  const mailboxSweep = setInterval(() => {
-    const expired = router.expire();
-    if (expired > 0) logger.info({ event: 'mailbox.expired', messages: expired });
-  }, 3_600_000).unref();
+    maintenance.idleIntervalMs === undefined
+      ? undefined
+      : setInterval(
+          guarded(maintenance.sweepIdle, 'idle_sweep'),
+          maintenance.idleIntervalMs,
+        ).unref();
+  const storeSweep = setInterval(guarded(maintenance.sweepStore, 'store_sweep'), 3_600_000).unref();
 
   let metricsServer: HttpServer | undefined;
   let metricsAddress: { host: string; port: number } | undefined;
@@ -246,6 +193,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
         connectionsOpen: () => limiter.open,
         usersOnline: () => directory.size,
         penalizedAddresses: () => limiter.penalized,
+        storedBytes: () => store.mailbox.totalBytes,
       });
       metricsServer = await startMetricsServer(registry, host, port);
       const bound = metricsServer.address();
@@ -253,6 +201,12 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       logger.info(
         { event: 'metrics.listening', ...metricsAddress },
         'Prometheus metrics at /metrics',
+      );
+    }
+    if (config.trustedProxies.length === 0 && sharedAddresses.size > 0) {
+      logger.warn(
+        { event: 'config.shared_address', addresses: [...sharedAddresses] },
+        'no --trusted-proxy: clients from these addresses (e.g. a plain `ngrok tcp`) share one address, so per-address limits key on identities for them; use `ngrok tcp --proxy-proto 2` with --trusted-proxy for real addresses',
       );
     }
     logger.info(
@@ -269,10 +223,14 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       directory,
       stats,
       metricsAddress,
+      sweep() {
+        maintenance.sweepIdle();
+        maintenance.sweepStore();
+      },
       close() {
         closing ??= (async () => {
           clearInterval(idleSweep);
-          clearInterval(mailboxSweep);
+          clearInterval(storeSweep);
           const stopped = listener.close();
           for (const session of sessions) session.shutdown();
           metricsServer?.closeAllConnections();
@@ -282,7 +240,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
               metricsServer ? metricsServer.close(resolve) : resolve(undefined),
             ),
           ]);
-          await hasher.close();
+          await hasher.close?.();
           store.close();
           logger.info({ event: 'server.stopped' });
         })();
@@ -291,10 +249,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     };
   } catch (error) {
     clearInterval(idleSweep);
-    clearInterval(mailboxSweep);
+    clearInterval(storeSweep);
     await listener.close().catch(() => {});
     metricsServer?.close();
-    await hasher.close();
+    await hasher.close?.();
     store.close();
     throw error;
   }

@@ -1,264 +1,260 @@
+import { performance } from 'node:perf_hooks';
 import {
   type ClientFrame,
   decodeJsonLine,
   ErrorCode,
-  fromBase64,
   type HelloFrame,
-  identityFingerprint,
-  LineDecoder,
   ProtocolError,
   parseClientFrame,
-  type RelayFrame,
+  type RoomClientFrame,
 } from '../protocol/index.js';
-import { admit, helloExporter, reportRefusal } from './admission.js';
-import type { DirectoryMember, PeerDirectory } from './directory.js';
-import {
-  ackLine,
-  asFatal,
-  errorLine,
-  idOf,
-  PONG_LINE,
-  peerInfoJson,
-  serverTextLine,
-  usersLine,
-  welcomeLine,
-} from './frames.js';
-import { type RateLimits, SessionRate } from './limits/session-rate.js';
-import type { Logger } from './logger.js';
-import type { PrekeyService } from './prekey-service.js';
-import type { PresenceBroadcaster } from './presence.js';
-import type { RoomMember, RoomService } from './rooms/room-service.js';
-import { MAILBOX_CAP, type RelayRouter, type SendResult } from './router.js';
-import { SessionV2Services } from './session-v2.js';
-import type { ServerStats } from './stats.js';
-import type { ServerStore } from './store/index.js';
+import { admitHello } from './admission.js';
+import type { DirectoryMember } from './directory.js';
+import { asFatal, errorLine, idOf, usersLine, welcomeLine } from './frames.js';
+import type { RoomMember } from './rooms/room-service.js';
+import { MAILBOX_CAP } from './router.js';
+import type { SessionContext } from './session-context.js';
+import { FRAME_HANDLERS, type FrameSession } from './session-dispatch.js';
+import { SessionIdentity } from './session-identity.js';
+import { SessionInput } from './session-input.js';
+import { SessionLog } from './session-log.js';
+import { SessionNotices } from './session-notices.js';
+import { type SendResult, SessionOutput } from './session-output.js';
+import { SessionV2Services, type V2Frame, type V2Member } from './session-v2.js';
 import type { Transport } from './transport.js';
 
-export type { SendResult } from './router.js';
-
-export interface SessionLimits {
-  maxLineBytes: number;
-  helloTimeoutMs: number;
-  /** Queued bytes above which a reader counts as too slow and is dropped. */
-  maxSendQueueBytes: number;
-}
-
-export interface SessionContext {
-  directory: PeerDirectory<Session>;
-  presence: PresenceBroadcaster<Session>;
-  router: RelayRouter<Session>;
-  prekeys: PrekeyService<Session>;
-  rooms: RoomService<Session>;
-  store: ServerStore;
-  logger: Logger;
-  limits: SessionLimits;
-  stats: ServerStats;
-  /** Per-connection rate limits; undefined disables them. */
-  rateLimits?: RateLimits;
-  /** Reports a disconnect for abuse (feeds the per-address penalty box). */
-  onAbuse?: (address: string, reason: string) => void;
-  now?: () => number;
-}
+export type { SessionContext, SessionLimits } from './session-context.js';
+export type { SendResult } from './session-output.js';
 
 export type SessionState = 'awaiting-hello' | 'ready' | 'closed';
 
-const NO_BYTES = new Uint8Array(0);
-
 /**
  * One client connection: decodes its lines, validates frames, and runs the
- * hello → ready → closed state machine. Owns its decoder, its logger and its timers;
- * never touches a socket directly (see Transport).
+ * hello → ready → closed state machine. Owns its decoder, its throttled logger, its output
+ * queue and its timers; never touches a socket directly (see Transport). A handler error
+ * costs that session one `E_INTERNAL`, never the process.
  */
-export class Session implements DirectoryMember, RoomMember {
+export class Session
+  extends SessionIdentity
+  implements DirectoryMember, RoomMember, V2Member, FrameSession
+{
   readonly id: string;
+  readonly log: SessionLog;
   #transport: Transport;
-  #ctx: SessionContext;
-  #decoder: LineDecoder;
-  #logger: Logger;
+  #ctx: SessionContext<Session>;
+  #input: SessionInput;
   #state: SessionState = 'awaiting-hello';
   #helloTimer: NodeJS.Timeout | undefined;
-  #hello: HelloFrame | undefined;
-  #peerJson = '';
   #now: () => number;
-  #rate: SessionRate | undefined;
   #v2: SessionV2Services<Session>;
-  #lastActivity: number;
-  #lastRateError = 0;
-  #identityFingerprint: string | undefined;
+  #output: SessionOutput;
+  #notices: SessionNotices;
+  #refusal: { at: number; bytesRead: number } | undefined;
 
-  constructor(id: string, transport: Transport, ctx: SessionContext) {
+  constructor(id: string, transport: Transport, ctx: SessionContext<Session>) {
+    super();
     this.id = id;
     this.#transport = transport;
     this.#ctx = ctx;
-    this.#decoder = new LineDecoder(ctx.limits.maxLineBytes);
     this.#now = ctx.now ?? Date.now;
-    this.#lastActivity = this.#now();
-    if (ctx.rateLimits) this.#rate = new SessionRate(ctx.rateLimits, this.#lastActivity);
-    this.#logger = ctx.logger.child({ sid: id, remote: transport.remote });
-    this.#v2 = new SessionV2Services<Session>(this, ctx, this.#now);
+    this.#input = new SessionInput(this.#inputHost(), transport, {
+      maxLineBytes: ctx.limits.maxLineBytes,
+      ...(ctx.rateLimits ? { rateLimits: ctx.rateLimits } : {}),
+      stats: ctx.stats,
+      now: this.#now,
+    });
+    this.log = new SessionLog(
+      ctx.logger.child({ sid: id, remote: transport.remote }),
+      ctx.limits.log,
+      this.#now,
+    );
+    this.#v2 = new SessionV2Services<Session>(this, ctx);
+    this.#output = new SessionOutput(
+      transport,
+      ctx.stats,
+      {
+        maxQueueBytes: ctx.limits.maxSendQueueBytes,
+        slowReaderGraceMs: ctx.limits.slowReaderGraceMs,
+      },
+      this.#now,
+      (queued) => this.#slowReader(queued),
+    );
+    this.#notices = new SessionNotices(this, transport, () => this.#drained());
     this.#helloTimer = setTimeout(() => this.#helloTimedOut(), ctx.limits.helloTimeoutMs);
     this.#helloTimer.unref?.();
-    this.#logger.info({ event: 'connection.opened' });
+    this.log.info({ event: 'connection.opened' });
   }
 
   get state(): SessionState {
     return this.#state;
   }
-  get name(): string {
-    return this.#hello?.user ?? '';
-  }
-  get pub(): string {
-    return this.#hello?.pub ?? '';
-  }
-  /** Protocol version of the accepted hello (0 before hello). */
-  get version(): number {
-    return this.#hello?.v ?? 0;
-  }
-  get identityKey(): string | undefined {
-    return this.#hello?.idk;
-  }
-  get keySignature(): string | undefined {
-    return this.#hello?.pubsig;
-  }
-  /** Fingerprint of the proven identity key (v2), as administrators are configured. */
-  get identityFingerprint(): string | undefined {
-    return this.#identityFingerprint;
-  }
   /** False once the session is closed (async work checks it before answering). */
   get open(): boolean {
     return this.#state !== 'closed';
-  }
-  get peerJson(): string {
-    return this.#peerJson;
-  }
-  get wantsUserFrames(): boolean {
-    return this.version === 1;
-  }
-  get wantsPresence(): boolean {
-    return this.#has('presence');
   }
   /** Address of the client (after PROXY protocol translation). */
   get remoteAddress(): string {
     return this.#transport.remoteAddress;
   }
+  /** Per-address limits key; undefined when the address is shared by many clients. */
+  get addressKey(): string | undefined {
+    return this.#transport.addressKey;
+  }
+  /** What per-source limits key on: the real address, else the identity, else this connection. */
+  get limitKey(): string {
+    return this.addressKey ?? (this.identityKey ? `id:${this.identityKey}` : `sid:${this.id}`);
+  }
   /** Time of the last line received (for the idle sweep). */
   get lastActivity(): number {
-    return this.#lastActivity;
+    return this.#input.lastActivity;
   }
-
-  #has(cap: string): boolean {
-    return this.version >= 2 && (this.#hello?.caps.includes(cap) ?? false);
+  get pageOutstanding(): boolean {
+    return this.#v2.pageOutstanding;
   }
 
   /** Feeds bytes read from the connection. Never throws. */
   receive(chunk: Uint8Array): void {
+    this.#input.receive(chunk);
+  }
+
+  #inputHost() {
+    const session = this;
+    return {
+      get closed() {
+        return session.#state === 'closed';
+      },
+      get congested() {
+        return session.#output.congested;
+      },
+      handleLine: (line: Uint8Array) => this.#handleLine(line),
+      get log() {
+        return session.log;
+      },
+      reply: (line: string, kind: string) => this.reply(line, kind),
+      refuse: (error: unknown) => {
+        this.#reject(error);
+        this.#abuse('oversized line');
+      },
+      flooding: () => {
+        this.#close('rate limit abuse', { end: true });
+        this.#abuse('flooding');
+      },
+      waitForDrain: () => this.#notices.watch(),
+    };
+  }
+
+  /** The client read what was queued: tell it what it missed, then go on with its input. */
+  #drained(): void {
     if (this.#state === 'closed') return;
-    this.#ctx.stats.bytesIn += chunk.length;
-    let lines: Uint8Array[];
-    try {
-      lines = this.#decoder.push(chunk);
-    } catch (error) {
-      this.#reject(error);
-      this.#abuse('oversized line');
-      return;
-    }
-    if (lines.length === 0) return;
-    const now = this.#now();
-    this.#lastActivity = now;
-    for (const line of lines) {
-      if ((this.#state as SessionState) === 'closed') return;
-      if (this.#rate && !this.#withinRate(line, now)) continue;
-      this.#handleLine(line);
-    }
-    // The chunk went on into an over-long line: refuse it now, not at the next chunk.
-    if (this.#decoder.dead) this.receive(NO_BYTES);
+    this.#output.drained();
+    this.#guard(() => this.#notices.flush(), undefined);
+    this.#input.resume();
   }
 
-  /** Queues a line for this client, dropping the client if it stopped reading. */
+  /** An answer to the client's own request: always queued (input pauses instead). */
+  reply(line: string, kind = 'other'): boolean {
+    return this.#output.reply(line, kind);
+  }
   send(line: string, kind = 'other'): boolean {
-    return this.offer(line, kind) === 'queued';
+    return this.#output.reply(line, kind);
+  }
+  /** Traffic from a peer: not queued while the client is not reading. */
+  offer(line: string, kind = 'other'): SendResult {
+    return this.#output.offer(line, kind);
+  }
+  /** Traffic from a peer that must not be lost (room membership changes). */
+  push(line: string, kind = 'other'): SendResult {
+    return this.#output.push(line, kind);
+  }
+  missedRoomMessage(room: string): void {
+    this.#notices.missedRoomMessage(room);
+  }
+  directoryMissed(): void {
+    this.#notices.directoryMissed();
+  }
+  mailboxWaiting(): void {
+    this.#notices.mailboxWaiting();
+  }
+  usersLine(): string {
+    const { directory } = this.#ctx;
+    return usersLine(
+      this.version,
+      () => directory.usersJson(),
+      () => directory.peersJson(),
+    );
+  }
+  deliverMailbox(): void {
+    this.#v2.deliverMailbox();
+  }
+  handleV2(frame: V2Frame): void {
+    this.#v2.handle(frame);
+  }
+  handleRoom(frame: RoomClientFrame): Promise<void> | undefined {
+    return this.#ctx.rooms.handle(this, frame);
   }
 
-  /** Like {@link send}, but says why a line was not queued. */
-  offer(line: string, kind = 'other'): SendResult {
-    if (this.#state === 'closed') return 'closed';
-    if (this.#transport.writableLength + line.length > this.#ctx.limits.maxSendQueueBytes) {
-      this.#logger.warn(
-        { event: 'slow_reader.dropped', queuedBytes: this.#transport.writableLength },
-        'client stopped reading; disconnecting',
-      );
-      this.#ctx.stats.securityEvents.inc('slow_reader');
-      this.#close('slow reader', { destroy: true });
-      this.#abuse('slow reader');
-      return 'slow-reader';
-    }
-    const stats = this.#ctx.stats;
-    stats.bytesOut += line.length;
-    stats.framesOut.inc(kind);
-    this.#transport.write(line);
-    return 'queued';
+  /** A handler failed: `E_INTERNAL` for this session only, logged with its stack. */
+  failed(error: unknown, ref?: string): void {
+    this.#ctx.stats.internalErrors.inc('session');
+    this.log.error({ event: 'internal_error', err: error }, 'a handler failed');
+    if (this.#state === 'closed') return;
+    this.reply(errorLine(ErrorCode.INTERNAL, 'internal error (logged); try again', ref), 'error');
+    if (this.#state === 'awaiting-hello') this.#close('internal error', { end: true });
   }
 
   /** Called by the listener when the connection is gone. */
   transportClosed(reason = 'connection closed'): void {
-    this.#close(reason);
+    if (this.#state !== 'closed') {
+      this.#close(reason);
+      return;
+    }
+    if (!this.#refusal) return;
+    const readAfterRefusal = this.#transport.bytesRead - this.#refusal.bytesRead;
+    this.#ctx.stats.bytesAfterRefusal += readAfterRefusal;
+    this.log.info({
+      event: 'connection.released',
+      readAfterRefusal,
+      msAfterRefusal: Math.round(performance.now() - this.#refusal.at),
+    });
+    this.#refusal = undefined;
   }
 
   /** Server shutdown: tell the client, then close gracefully. */
   shutdown(): void {
     if (this.#state === 'closed') return;
-    this.send(errorLine(ErrorCode.SHUTTING_DOWN, 'server is shutting down'), 'error');
+    this.reply(errorLine(ErrorCode.SHUTTING_DOWN, 'server is shutting down'), 'error');
     this.#close('server shutdown', { end: true });
   }
 
   /** A newer connection proved the same identity and takes over the name. */
   replaced(): void {
-    this.send(
+    this.reply(
       errorLine(ErrorCode.REPLACED, 'this name was taken over by your newer connection'),
       'error',
     );
     this.#close('replaced by a newer connection', { end: true, silent: true });
   }
 
-  /** Closes an idle v2 session (no line, not even a ping, for too long). */
+  /** Closes a session silent for too long (the server picks the timeout by version). */
   idleTimeout(): void {
     if (this.#state !== 'ready') return;
-    this.#logger.info({ event: 'idle.timeout' });
-    this.send(
-      errorLine(ErrorCode.IDLE_TIMEOUT, 'no traffic (not even ping) for too long'),
-      'error',
-    );
+    this.log.info({ event: 'idle.timeout', v: this.version });
+    this.reply(errorLine(ErrorCode.IDLE_TIMEOUT, 'no traffic for too long'), 'error');
     this.#close('idle timeout', { end: true });
   }
 
-  /** Applies the token buckets; a refused line gets E_RATE_LIMITED (throttled without an id). */
-  #withinRate(line: Uint8Array, now: number): boolean {
-    const verdict = this.#rate!.check(line.length + 1, now);
-    if (verdict === 'ok') return true;
-    this.#ctx.stats.rateLimited.inc(verdict);
-    if (verdict === 'abusive') {
-      this.#logger.warn({ event: 'rate_limit.disconnect' }, 'sustained flooding; disconnecting');
-      this.send(errorLine(ErrorCode.RATE_LIMITED, 'too many frames: disconnected'), 'error');
-      this.#close('rate limit abuse', { end: true });
-      this.#abuse('flooding');
-      return false;
-    }
-    const ref = idOf(line);
-    const quiet = now - this.#lastRateError < 1000;
-    if (!quiet) this.#logger.warn({ event: 'rate_limited' }, 'frame dropped by the rate limit');
-    if (ref !== undefined || !quiet) {
-      this.#lastRateError = now;
-      this.send(
-        errorLine(ErrorCode.RATE_LIMITED, 'slow down: frame dropped by the rate limit', ref),
-        'error',
-      );
-    }
-    return false;
+  #slowReader(queuedBytes: number): void {
+    this.log.warn(
+      { event: 'slow_reader.dropped', queuedBytes },
+      'client stopped reading while peers kept sending; disconnecting',
+    );
+    this.#ctx.stats.securityEvents.inc('slow_reader');
+    this.#close('slow reader', { destroy: true });
   }
 
   #abuse(reason: string): void {
     this.#ctx.stats.securityEvents.inc('abuse_disconnect');
-    this.#ctx.onAbuse?.(this.#transport.remoteAddress, reason);
+    this.#ctx.onAbuse?.({ addressKey: this.addressKey, identityKey: this.identityKey, reason });
   }
 
   #handleLine(line: Uint8Array): void {
@@ -277,81 +273,73 @@ export class Session implements DirectoryMember, RoomMember {
       return;
     }
     this.#ctx.stats.framesIn.inc(frame.type);
-    if (this.#state === 'awaiting-hello') {
-      if (frame.type === 'hello') this.#admit(frame);
-      else
-        this.#reject(
-          new ProtocolError(ErrorCode.HELLO_REQUIRED, 'send hello first', { fatal: true }),
-        );
-      return;
-    }
-    this.#dispatch(frame, raw);
+    const ref = (frame as { id?: string }).id;
+    const parsed = raw;
+    this.#guard(() => {
+      if (this.#state === 'awaiting-hello') {
+        if (frame.type === 'hello') this.#admit(frame);
+        else
+          this.#reject(
+            new ProtocolError(ErrorCode.HELLO_REQUIRED, 'send hello first', { fatal: true }),
+          );
+        return undefined;
+      }
+      const handler = FRAME_HANDLERS[frame.type] as (
+        session: Session,
+        frame: ClientFrame,
+        raw: Record<string, unknown>,
+        ctx: SessionContext<Session>,
+      ) => Promise<void> | undefined;
+      return handler(this, frame, parsed, this.#ctx);
+    }, ref);
   }
 
-  #dispatch(frame: ClientFrame, raw: Record<string, unknown>): void {
-    const { directory } = this.#ctx;
-    switch (frame.type) {
-      case 'relay':
-        if (raw.from !== undefined && raw.from !== this.name) {
-          this.#logger.warn({ event: 'spoof.attempt', claimed: String(raw.from).slice(0, 64) });
-          this.#ctx.stats.securityEvents.inc('spoof_attempt');
-        }
-        this.#relay(frame);
-        return;
-      case 'chat':
-        this.#logger.info({ event: 'chat', text: frame.text }, 'server-readable chat');
-        this.send(serverTextLine(`echo: ${frame.text}`), 'server');
-        return;
-      case 'list':
-        this.send(
-          usersLine(
-            this.version,
-            () => directory.usersJson(),
-            () => directory.peersJson(),
-          ),
-          'users',
-        );
-        return;
-      case 'ping':
-        this.send(PONG_LINE, 'pong');
-        return;
-      case 'prekeys':
-      case 'bundle':
-      case 'fetched':
-        this.#v2.handle(frame);
-        return;
-      case 'hello':
-        this.#reject(new ProtocolError(ErrorCode.ALREADY_HELLO, 'hello was already accepted'));
-        return;
-      default:
-        this.#ctx.rooms.handle(this, frame);
-        return;
+  /** Runs a handler: a thrown or rejected error costs this session one error frame. */
+  #guard(run: () => Promise<void> | undefined | void, ref: string | undefined): void {
+    const fail = (error: unknown) => {
+      if (error instanceof ProtocolError) this.#reject(error, ref);
+      else this.failed(error, ref);
+    };
+    try {
+      const pending = run();
+      if (pending) pending.catch(fail);
+    } catch (error) {
+      fail(error);
     }
   }
 
   #admit(hello: HelloFrame): void {
     const { directory, presence, store, stats } = this.#ctx;
-    const admission = admit(hello, {
-      store,
-      online: (name) => directory.get(name),
-      exporter: () => helloExporter(this.#transport.exportKeyingMaterial?.bind(this.#transport)),
-      now: this.#now,
-    });
-    if (!admission.ok) {
-      reportRefusal(admission, hello, this.#logger, stats);
-      this.send(errorLine(admission.code, admission.text), 'error');
-      return;
-    }
-    if (admission.replaces) {
-      admission.replaces.replaced();
-      directory.remove(admission.replaces);
-    }
-    this.#hello = hello;
-    this.#peerJson = peerInfoJson(hello);
+    const transport = this.#transport;
+    const admission = admitHello<Session>(
+      hello,
+      {
+        addressKey: this.addressKey,
+        log: this.log,
+        reply: (line, kind) => this.reply(line, kind),
+        ...(transport.exportKeyingMaterial
+          ? { exportKeyingMaterial: transport.exportKeyingMaterial.bind(transport) }
+          : {}),
+        takeOver: (holder) => {
+          holder.replaced();
+          directory.remove(holder);
+        },
+      },
+      {
+        store,
+        names: this.#ctx.names,
+        penalizedFor: (idk) => this.#ctx.penalizedFor?.(idk) ?? 0,
+        online: (name) => directory.get(name),
+        now: this.#now,
+        stats,
+      },
+    );
+    if (!admission) return;
+    this.setHello(hello);
     if (!directory.tryAdd(this)) {
       // Unreachable while admission and insertion run in one turn; kept as a guard.
-      this.#hello = undefined;
-      this.send(
+      this.setHello(undefined);
+      this.reply(
         errorLine(ErrorCode.NAME_TAKEN, `the name "${hello.user}" is already online`),
         'error',
       );
@@ -360,22 +348,21 @@ export class Session implements DirectoryMember, RoomMember {
     clearTimeout(this.#helloTimer);
     this.#state = 'ready';
     if (hello.idk && hello.pubsig) {
-      this.#identityFingerprint = identityFingerprint(fromBase64(hello.idk, 'idk', 32));
       store.touchBinding(hello.user, this.#now(), {
         pub: hello.pub,
         pubsig: hello.pubsig,
         caps: hello.caps,
       });
     }
-    this.#logger = this.#logger.child({ user: hello.user });
+    this.log.bind({ user: hello.user });
     stats.helloAccepted.inc(`v${hello.v}`);
-    this.#logger.info({
+    this.log.info({
       event: 'hello.accepted',
       v: hello.v,
       identity: admission.bound,
       replaced: admission.replaces !== undefined,
     });
-    this.send(
+    this.reply(
       welcomeLine(
         hello.v,
         hello.caps.includes('presence'),
@@ -384,51 +371,27 @@ export class Session implements DirectoryMember, RoomMember {
       ),
       'welcome',
     );
-    if (this.#has('ratchet') && hello.idk) this.#v2.announcePrekeys();
+    if (this.has('ratchet') && hello.idk) this.#v2.announcePrekeys();
     presence.joined(this);
-    if (this.#has(MAILBOX_CAP)) this.#v2.deliverMailbox();
-    if (this.#has('rooms')) this.#ctx.rooms.welcome(this);
-  }
-
-  #relay(relay: RelayFrame): void {
-    const outcome = this.#ctx.router.route(this.name, relay);
-    if (outcome.kind === 'failed') {
-      this.send(errorLine(outcome.code, outcome.text, relay.id), 'error');
-      return;
-    }
-    if (this.#logger.isLevelEnabled('debug')) {
-      this.#logger.debug({
-        event: 'relay',
-        to: relay.to,
-        bytes: relay.cipher.length,
-        stored: outcome.kind === 'stored',
-      });
-    }
-    if (relay.id !== undefined) this.send(ackLine(relay.id, outcome.kind === 'stored'), 'ack');
+    if (this.has(MAILBOX_CAP)) this.#v2.deliverMailbox();
+    if (this.has('rooms')) this.#guard(() => this.#ctx.rooms.welcome(this), undefined);
   }
 
   #reject(error: unknown, ref?: string): void {
-    const protocolError =
-      error instanceof ProtocolError
-        ? error
-        : new ProtocolError(ErrorCode.INTERNAL, 'internal error', { cause: error, fatal: true });
-    if (protocolError.code === ErrorCode.INTERNAL) {
-      this.#logger.error({ event: 'internal_error', err: error }, 'unexpected error in session');
-    } else {
-      this.#logger.warn(
-        { event: 'frame.rejected', code: protocolError.code, fatal: protocolError.fatal },
-        protocolError.message,
-      );
+    if (!(error instanceof ProtocolError)) {
+      this.failed(error, ref);
+      return;
     }
-    this.#ctx.stats.frameRejected.inc(protocolError.code);
-    this.send(errorLine(protocolError.code, protocolError.message, ref), 'error');
-    if (protocolError.fatal) this.#close(protocolError.code, { end: true });
+    this.log.warn({ event: 'frame.rejected', code: error.code, fatal: error.fatal }, error.message);
+    this.#ctx.stats.frameRejected.inc(error.code);
+    this.reply(errorLine(error.code, error.message, ref), 'error');
+    if (error.fatal) this.#close(error.code, { end: true });
   }
 
   #helloTimedOut(): void {
     if (this.#state !== 'awaiting-hello') return;
-    this.#logger.info({ event: 'hello.timeout' });
-    this.send(errorLine(ErrorCode.HELLO_TIMEOUT, 'no hello received in time'), 'error');
+    this.log.info({ event: 'hello.timeout' });
+    this.reply(errorLine(ErrorCode.HELLO_TIMEOUT, 'no hello received in time'), 'error');
     this.#close('hello timeout', { end: true });
   }
 
@@ -436,12 +399,22 @@ export class Session implements DirectoryMember, RoomMember {
     if (this.#state === 'closed') return;
     const wasReady = this.#state === 'ready';
     this.#state = 'closed';
+    this.#input.close();
     clearTimeout(this.#helloTimer);
     if (wasReady) this.#ctx.rooms.memberLeft(this);
     if (wasReady && !how.silent && this.#ctx.directory.remove(this)) this.#ctx.presence.left(this);
+    this.#output.close();
     this.#ctx.stats.connectionsClosed.inc(reason);
-    this.#logger.info({ event: 'connection.closed', reason });
+    const { general, security } = this.log.suppressed;
+    this.log.info({
+      event: 'connection.closed',
+      reason,
+      ...(general + security > 0 ? { logsSuppressed: { general, security } } : {}),
+    });
     if (how.destroy) this.#transport.destroy();
-    else if (how.end) this.#transport.end();
+    else if (how.end) {
+      this.#refusal = { at: performance.now(), bytesRead: this.#transport.bytesRead };
+      this.#transport.end();
+    }
   }
 }

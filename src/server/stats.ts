@@ -45,4 +45,14 @@ export class ServerStats {
   tlsAccepted = new LabeledCounter();
   rateLimited = new LabeledCounter();
   securityEvents = new LabeledCounter();
+  /** Peer traffic not queued for a client whose queue was full, by frame kind. */
+  copiesDropped = new LabeledCounter();
+  /** Handler errors answered with E_INTERNAL (and process-level errors), by where. */
+  internalErrors = new LabeledCounter();
+  /** Refused name registrations, room creations and stored messages, by quota. */
+  quotaRefused = new LabeledCounter();
+  /** Bytes read from connections after a fatal refusal, before they closed. */
+  bytesAfterRefusal = 0;
+  /** Mailbox pages sent. */
+  mailboxPages = 0;
 }

@@ -1,6 +1,7 @@
 import { constants as cryptoConstants } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
+import { addressKey } from './limits/address-key.js';
 import type { AdmitRefusal, ConnectionLimiter } from './limits/connection-limiter.js';
 import { mayStartProxyHeader, PROXY_V2_MAX_BYTES, parseProxyHeader } from './proxy-protocol.js';
 
@@ -42,8 +43,8 @@ export interface TlsListenerOptions {
   /** Forwarders allowed to send a PROXY header (normalized addresses). Empty: none. */
   trustedProxies: ReadonlySet<string>;
   now?: () => number;
-  /** A connection completed its TLS handshake. */
-  onSecure(socket: TLSSocket, remote: Remote): void;
+  /** A connection completed its TLS handshake (`raw` is the TCP socket under it). */
+  onSecure(socket: TLSSocket, remote: Remote, raw: Socket): void;
   /** A connection was dropped before or during the handshake. */
   onRejected(reason: RejectReason, remote: Remote, detail?: string): void;
   /** A connection was refused by the caps or the penalty box before any processing. */
@@ -124,13 +125,14 @@ export class TlsListener {
     const trustedForwarder = this.#options.trustedProxies.has(peer);
     socket.on('error', () => {});
     const takeSlot = (): boolean => {
-      const refusal = this.#options.limiter.tryOpen(remote.address, this.#now());
+      const key = addressKey(remote.address); // IPv6 by /64
+      const refusal = this.#options.limiter.tryOpen(key, this.#now());
       if (refusal) {
         this.#options.onRefused(refusal, remote);
         socket.destroy();
         return false;
       }
-      socket.once('close', () => this.#options.limiter.close(remote.address));
+      socket.once('close', () => this.#options.limiter.close(key));
       return true;
     };
     // Without a trusted forwarder in front, the socket address is the client: check now,
@@ -224,7 +226,7 @@ export class TlsListener {
     tlsSocket.once('secure', () => {
       if (isSettled()) return;
       settle();
-      this.#options.onSecure(tlsSocket, remote);
+      this.#options.onSecure(tlsSocket, remote, socket);
     });
     tlsSocket.on('error', (error: NodeJS.ErrnoException) => {
       if (isSettled()) return;

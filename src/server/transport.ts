@@ -1,17 +1,30 @@
 /**
  * The narrow view a session has of its connection, so the session state machine can be
- * driven by tests and fuzzers without sockets. tls-listener.ts adapts a TLSSocket to it.
+ * driven by tests and fuzzers without sockets. server.ts adapts a TLSSocket to it.
  */
 export interface Transport {
   /** `ip:port` of the peer (after PROXY protocol translation, when enabled). */
   readonly remote: string;
   /** The peer's IP address alone. */
   readonly remoteAddress: string;
+  /**
+   * Key per-address limits use for this client (IPv6 by /64), or undefined when the address
+   * is shared by many clients (a forwarder without the PROXY protocol): then identities
+   * carry the per-address limits.
+   */
+  readonly addressKey: string | undefined;
   /** Bytes queued in user space, not yet handed to the kernel. */
   readonly writableLength: number;
+  /** Raw bytes read from the connection so far. */
+  readonly bytesRead: number;
   /** Queues bytes; false means the kernel buffer is full (the bytes are still queued). */
   write(data: string | Uint8Array): boolean;
-  /** Flushes what is queued, then closes. */
+  /** Stops reading from the connection (the session cannot keep up, or refused it). */
+  pause(): void;
+  resume(): void;
+  /** Calls back once the queued output has drained (soon, when nothing is waiting). */
+  whenDrained(callback: () => void): void;
+  /** Stops reading, flushes what is queued, closes; destroys it if that takes too long. */
   end(): void;
   /** Closes at once, dropping anything queued. */
   destroy(): void;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { defaultServerConfig, type ServerConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
-import { type RunningServer, startServer } from '../../src/server/server.js';
+import { type RunningServer, type ServerDeps, startServer } from '../../src/server/server.js';
 import { testCertificate } from './certs.js';
 import { LogSink } from './log-sink.js';
 
@@ -9,15 +9,21 @@ export interface TestServer {
   server: RunningServer;
   port: number;
   logs: LogSink;
+  /** The security-event stream (kept apart from the main log so floods cannot rotate it away). */
+  securityLogs: LogSink;
   certPath: string;
   certPem: string;
   close(): Promise<void>;
 }
 
 /** Starts a real daemon on 127.0.0.1, port 0, with throwaway certs and captured logs. */
-export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Partial<ServerConfig> = {},
+  deps: ServerDeps = {},
+): Promise<TestServer> {
   const cert = await testCertificate();
   const logs = new LogSink();
+  const securityLogs = new LogSink();
   const config: ServerConfig = {
     ...defaultServerConfig,
     host: '127.0.0.1',
@@ -31,12 +37,14 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
   if (overrides.dataPath === undefined) config.dataPath = ':memory:';
   const server = await startServer(
     config,
-    createLogger({ level: config.logLevel, destination: logs }),
+    createLogger({ level: config.logLevel, destination: logs, securityDestination: securityLogs }),
+    deps,
   );
   return {
     server,
     port: server.port,
     logs,
+    securityLogs,
     certPath: cert.certPath,
     certPem: cert.certPem,
     close: () => server.close(),

@@ -38,7 +38,8 @@ export interface CommandArgs {
   reconnect: Record<never, never>;
   join: { room: string; password?: string };
   part: { room?: string };
-  rooms: Record<never, never>;
+  /** `after`: the room the previous page ended with. */
+  rooms: { after?: string };
   topic: { room?: string; text?: string };
   op: { room?: string; user: string };
   deop: { room?: string; user: string };

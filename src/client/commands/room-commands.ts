@@ -1,5 +1,5 @@
 import { isValidRoom } from '../../protocol/index.js';
-import { checkUser, echo, noArgs, optionalRoom, spec, splitWord } from './args.js';
+import { checkUser, echo, optionalRoom, spec, splitWord } from './args.js';
 import type { ArgError, CommandSpec } from './registry.js';
 
 /** `10m`, `2h`, `1d`, `30s` or plain seconds → seconds. */
@@ -63,10 +63,14 @@ export const ROOM_COMMANDS: readonly CommandSpec[] = [
   spec({
     name: 'rooms',
     aliases: [],
-    usage: '/rooms',
-    help: 'list the rooms on this server with member counts',
-    firstArg: 'none',
-    parse: noArgs,
+    usage: '/rooms [#after]',
+    help: 'list the rooms on this server with member counts (a page at a time: /rooms #last for more)',
+    firstArg: 'room',
+    parse(args) {
+      const page = noRest(optionalRoom(args));
+      if ('error' in page) return page;
+      return page.room ? { after: page.room } : {};
+    },
   }),
   spec({
     name: 'topic',

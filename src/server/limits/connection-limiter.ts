@@ -63,9 +63,22 @@ export class ConnectionLimiter {
   }
 
   /**
+   * Milliseconds `key` (an address, or `id:<identity>` behind a shared address) is still
+   * refused, or 0.
+   */
+  penalizedFor(key: string, now: number): number {
+    const until = this.#penalizedUntil.get(key);
+    if (until === undefined) return 0;
+    if (until > now) return until - now;
+    this.#penalizedUntil.delete(key);
+    return 0;
+  }
+
+  /**
    * Records an abuse disconnect (flooding, oversized frames, not reading). After
-   * `strikes` of them within `penaltyMs`, the address is refused for `penaltyMs`.
-   * Returns true when this strike put the address in the penalty box.
+   * `strikes` of them within `penaltyMs`, the address is refused for `penaltyMs`. Behind a
+   * shared address the key is the identity (`id:<key>`), refused at its hello instead.
+   * Returns true when this strike put the key in the penalty box.
    */
   strike(address: string, now: number): boolean {
     const recent = (this.#strikes.get(address) ?? []).filter(

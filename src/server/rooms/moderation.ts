@@ -1,25 +1,14 @@
 import { ErrorCode, type RoomClientFrame, roomKey } from '../../protocol/index.js';
 import { ackLine } from '../frames.js';
-import type { RoomRole } from '../store/index.js';
-import type { RoomMember, RoomServiceOptions } from './room-service.js';
-
-export type Authority = 'admin' | RoomRole | 'member';
-export const RANK: Record<Authority, number> = { member: 0, op: 1, owner: 2, admin: 3 };
+import {
+  type Authority,
+  hashNewPassword,
+  RANK,
+  type RoomHost,
+  type RoomMember,
+} from './room-host.js';
 
 type ModerateFrame = Extract<RoomClientFrame, { type: 'moderate' }>;
-
-/** What moderation needs of the room service (its live membership and fan-out). */
-export interface ModerationHost<M extends RoomMember> {
-  readonly options: RoomServiceOptions;
-  now(): number;
-  authority(room: string, member: M): Authority;
-  isMember(room: string, member: M): boolean;
-  /** The member of that room (by room key) now online under that name. */
-  online(key: string, name: string): M | undefined;
-  broadcast(key: string, line: string): number;
-  remove(key: string, member: M, event: 'kick' | 'ban', by: string, reason?: string): void;
-  error(member: M, code: ErrorCode, text: string, ref?: string): void;
-}
 
 /**
  * op / deop / kick / ban / unban / password: owner > op > member, server admins above all;
@@ -28,12 +17,12 @@ export interface ModerationHost<M extends RoomMember> {
  * logged, and acknowledged to the actor.
  */
 export async function moderate<M extends RoomMember>(
-  host: ModerationHost<M>,
+  host: RoomHost<M>,
   actor: M,
   frame: ModerateFrame,
 ): Promise<void> {
-  const { store, logger, hasher } = host.options;
-  const room = store.getRoom(frame.room);
+  const { store } = host.options;
+  const room = store.rooms.get(frame.room);
   if (!room) {
     host.error(actor, ErrorCode.NO_SUCH_ROOM, `${frame.room} does not exist`, frame.id);
     return;
@@ -45,9 +34,11 @@ export async function moderate<M extends RoomMember>(
     return;
   }
   if (frame.action === 'password') {
-    const hash = frame.password ? await hasher.hash(frame.password) : undefined;
-    store.setRoomPassword(room.name, hash);
-    logger.info({
+    const hashed = await hashNewPassword(host, actor, frame.password, frame.id);
+    if (hashed === 'busy') return;
+    const { hash } = hashed;
+    store.rooms.setPassword(room.name, hash);
+    actor.log.info({
       event: 'room.password',
       room: room.name,
       by: actor.name,
@@ -74,7 +65,7 @@ export async function moderate<M extends RoomMember>(
     return;
   }
   const targetRank =
-    RANK[(store.getRole(room.name, targetKey) as Authority | undefined) ?? 'member'];
+    RANK[(store.rooms.getRole(room.name, targetKey) as Authority | undefined) ?? 'member'];
   if (targetRank >= rank && frame.action !== 'op') {
     host.error(
       actor,
@@ -97,7 +88,7 @@ export async function moderate<M extends RoomMember>(
         );
         return;
       }
-      store.setRole(room.name, targetKey, frame.action === 'op' ? 'op' : undefined);
+      store.rooms.setRole(room.name, targetKey, frame.action === 'op' ? 'op' : undefined);
       host.broadcast(
         key,
         `{"type":"room","event":"${frame.action}","room":"${room.name}","user":"${targetName}","by":"${by}"}\n`,
@@ -112,7 +103,7 @@ export async function moderate<M extends RoomMember>(
       break;
     case 'ban': {
       const now = host.now();
-      store.setBan(room.name, targetKey, {
+      store.rooms.setBan(room.name, targetKey, {
         ...(frame.duration ? { until: now + frame.duration * 1000 } : {}),
         reason: frame.reason ?? '',
         bannedBy: by,
@@ -127,13 +118,13 @@ export async function moderate<M extends RoomMember>(
       break;
     }
     case 'unban':
-      store.setBan(room.name, targetKey, undefined);
+      store.rooms.setBan(room.name, targetKey, undefined);
       host.broadcast(
         key,
         `{"type":"room","event":"unban","room":"${room.name}","user":"${targetName}","by":"${by}"}\n`,
       );
       break;
   }
-  logger.info({ event: `room.${frame.action}`, room: room.name, user: targetName, by });
+  actor.log.info({ event: `room.${frame.action}`, room: room.name, user: targetName, by });
   if (frame.id !== undefined && actor.open) actor.send(ackLine(frame.id), 'ack');
 }

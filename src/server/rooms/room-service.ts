@@ -1,78 +1,66 @@
 import {
   ErrorCode,
+  fromBase64,
+  identityFingerprint,
   nameKey,
+  ROOMS_PAGE_BYTES,
+  ROOMS_PAGE_MAX,
   type RoomClientFrame,
   type RoomMessageFrame,
   roomKey,
 } from '../../protocol/index.js';
 import { ackLine, asciiJson, errorLine } from '../frames.js';
-import type { Logger } from '../logger.js';
-import type { SendResult } from '../router.js';
-import type { ServerStats } from '../stats.js';
-import type { ServerStore } from '../store/index.js';
-import type { PasswordLockout } from './lockout.js';
-import { type Authority, type ModerationHost, moderate, RANK } from './moderation.js';
-import type { PasswordHasher } from './password-hasher.js';
+import { joinRoom } from './join.js';
+import { moderate } from './moderation.js';
+import {
+  type Authority,
+  RANK,
+  type RoomHost,
+  type RoomMember,
+  type RoomServiceOptions,
+} from './room-host.js';
 
-/** What the room service needs from a session. */
-export interface RoomMember {
-  readonly name: string;
-  readonly identityKey: string | undefined;
-  readonly identityFingerprint: string | undefined;
-  readonly peerJson: string;
-  readonly remoteAddress: string;
-  readonly open: boolean;
-  send(line: string, kind: string): boolean;
-  offer(line: string, kind: string): SendResult;
-}
-
-export interface RoomServiceOptions {
-  store: ServerStore;
-  hasher: PasswordHasher;
-  lockout: PasswordLockout;
-  logger: Logger;
-  stats: ServerStats;
-  /** Identity fingerprints of server administrators. */
-  admins: ReadonlySet<string>;
-  /** Room every v2 client with the `rooms` capability joins; undefined = none. */
-  lobby?: string;
-  now?: () => number;
-}
+export type { RoomMember, RoomServiceOptions } from './room-host.js';
 
 /**
  * Rooms: live membership (who is in which room now) over persisted rooms, roles, bans and
  * password hashes. Membership is enforced here; room messages are opaque sender-key
- * envelopes fanned out to the other members, one serialization per message.
+ * envelopes fanned out to the other members, one serialization per message. A member that
+ * is not reading misses room messages (and is told how many), never membership changes.
  */
 export class RoomService<M extends RoomMember> {
   #o: RoomServiceOptions;
   #live = new Map<string, { name: string; members: Map<string, M> }>();
   #now: () => number;
-  #moderation: ModerationHost<M>;
+  #host: RoomHost<M>;
 
   constructor(options: RoomServiceOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
-    this.#moderation = {
+    this.#host = {
       options,
       now: () => this.#now(),
       authority: (room, member) => this.#authority(room, member),
       isMember: (room, member) => this.#isMember(room, member),
       online: (key, name) => this.#live.get(key)?.members.get(nameKey(name)),
       broadcast: (key, line) => this.#broadcast(key, line),
+      admit: (member, room, id, extra) => this.#admit(member, room, id, extra),
       remove: (key, member, event, by, reason) => this.#remove(key, member, event, by, reason),
       error: (member, code, text, ref) => this.#error(member, code, text, ref),
     };
-    if (options.lobby && !options.store.getRoom(options.lobby)) {
-      options.store.createRoom(options.lobby, undefined, this.#now());
-    }
+    const rooms = options.store.rooms;
+    if (options.lobby && !rooms.get(options.lobby))
+      rooms.create(options.lobby, undefined, this.#now());
+    rooms.markAllEmpty(this.#now()); // nobody is in any room after a start
   }
 
   /** After a v2 welcome: the message of the day, then the lobby. */
-  welcome(member: M): void {
+  welcome(member: M): Promise<void> | undefined {
     const motd = this.#o.store.getSetting('motd');
     if (motd) member.send(`{"type":"motd","text":${asciiJson(motd)}}\n`, 'motd');
-    if (this.#o.lobby && member.identityKey) void this.#join(member, { room: this.#o.lobby });
+    if (this.#o.lobby && member.identityKey)
+      return joinRoom(this.#host, member, { room: this.#o.lobby });
+    return undefined;
   }
 
   /** The member disconnected: leave every room. */
@@ -82,48 +70,59 @@ export class RoomService<M extends RoomMember> {
     }
   }
 
-  handle(member: M, frame: RoomClientFrame): void {
+  handle(member: M, frame: RoomClientFrame): Promise<void> | undefined {
     if (!member.identityKey) {
-      member.send(
-        errorLine(
-          ErrorCode.NEEDS_IDENTITY,
-          'rooms need a v2 session with an identity key',
-          frame.id,
-        ),
-        'error',
+      this.#error(
+        member,
+        ErrorCode.NEEDS_IDENTITY,
+        'rooms need a v2 session with an identity key',
+        frame.id,
       );
-      return;
+      return undefined;
     }
     switch (frame.type) {
       case 'join':
-        void this.#join(member, frame);
-        return;
+        return joinRoom(this.#host, member, frame);
+      case 'moderate':
+        return moderate(this.#host, member, frame);
       case 'part':
         if (!this.#isMember(frame.room, member)) {
           this.#error(member, ErrorCode.NOT_MEMBER, `you are not in ${frame.room}`, frame.id);
-          return;
+          return undefined;
         }
         this.#remove(roomKey(frame.room), member, 'part');
-        return;
+        return undefined;
       case 'rooms':
-        member.send(this.#roomsLine(frame.id), 'rooms');
-        return;
+        member.send(this.#roomsLine(frame.after, frame.id), 'rooms');
+        return undefined;
       case 'who':
         this.#who(member, frame.room, frame.id);
-        return;
+        return undefined;
       case 'topic':
         this.#topic(member, frame.room, frame.text, frame.id);
-        return;
+        return undefined;
       case 'motd':
         this.#motd(member, frame.text, frame.id);
-        return;
-      case 'moderate':
-        void moderate(this.#moderation, member, frame);
-        return;
+        return undefined;
       case 'roommsg':
         this.#message(member, frame);
-        return;
+        return undefined;
     }
+  }
+
+  /** Deletes rooms empty for longer than the TTL (not the lobby, not rooms admins own). */
+  sweep(): number {
+    const { store, admins, limits, lobby } = this.#o;
+    let deleted = 0;
+    for (const { name, owners } of store.rooms.emptySince(this.#now() - limits.ttlMs)) {
+      if (lobby !== undefined && roomKey(name) === roomKey(lobby)) continue;
+      if (this.#live.has(roomKey(name))) continue;
+      if (owners.some((idk) => admins.has(identityFingerprint(fromBase64(idk, 'idk', 32)))))
+        continue;
+      store.rooms.delete(name);
+      deleted++;
+    }
+    return deleted;
   }
 
   #error(member: M, code: ErrorCode, text: string, ref?: string): void {
@@ -137,99 +136,33 @@ export class RoomService<M extends RoomMember> {
   #authority(room: string, member: M): Authority {
     if (member.identityFingerprint && this.#o.admins.has(member.identityFingerprint))
       return 'admin';
-    return (member.identityKey && this.#o.store.getRole(room, member.identityKey)) || 'member';
+    return (
+      (member.identityKey && this.#o.store.rooms.getRole(room, member.identityKey)) || 'member'
+    );
   }
 
-  async #join(member: M, frame: { room: string; password?: string; id?: string }): Promise<void> {
-    const { store, lockout, logger, stats } = this.#o;
-    const idk = member.identityKey!;
-    const now = this.#now();
-    if (this.#isMember(frame.room, member)) {
-      this.#sendJoined(member, frame.room, frame.id);
-      return;
-    }
-    const locked = lockout.lockedFor(member.remoteAddress, roomKey(frame.room), now);
-    if (locked > 0) {
-      stats.securityEvents.inc('room_lockout_refused');
-      logger.warn({
-        event: 'room.lockout_refused',
-        room: frame.room,
-        user: member.name,
-        remote: member.remoteAddress,
-      });
-      this.#error(
-        member,
-        ErrorCode.LOCKED_OUT,
-        `too many wrong passwords for ${frame.room}: try again in ${Math.ceil(locked / 60_000)} min`,
-        frame.id,
-      );
-      return;
-    }
-    let room = store.getRoom(frame.room);
-    if (!room) {
-      store.createRoom(frame.room, idk, now); // the first member owns it
-      room = store.getRoom(frame.room)!;
-      logger.info({ event: 'room.created', room: room.name, owner: member.name });
-    }
-    const ban = store.getBan(room.name, idk, now);
-    if (ban) {
-      stats.securityEvents.inc('room_banned_join');
-      this.#error(
-        member,
-        ErrorCode.BANNED,
-        `you are banned from ${room.name}${ban.until ? ` until ${new Date(ban.until).toISOString()}` : ''}`,
-        frame.id,
-      );
-      return;
-    }
-    const authority = this.#authority(room.name, member);
-    if (room.passwordHash && authority === 'member') {
-      const ok =
-        frame.password !== undefined &&
-        (await this.#o.hasher.verify(frame.password, room.passwordHash));
-      if (!member.open) return;
-      if (!ok) {
-        stats.securityEvents.inc('room_bad_password');
-        if (lockout.failed(member.remoteAddress, roomKey(room.name), this.#now())) {
-          stats.securityEvents.inc('room_lockout');
-          logger.warn(
-            {
-              event: 'room.lockout',
-              room: room.name,
-              user: member.name,
-              remote: member.remoteAddress,
-              forMs: lockout.lockMs,
-            },
-            'too many wrong room passwords',
-          );
-        }
-        this.#error(
-          member,
-          ErrorCode.BAD_PASSWORD,
-          `wrong or missing password for ${room.name}`,
-          frame.id,
-        );
-        return;
-      }
-      lockout.succeeded(member.remoteAddress, roomKey(room.name));
-    }
-    const key = roomKey(room.name);
+  #admit(member: M, room: string, id: string | undefined, extra: string): void {
+    const key = roomKey(room);
     let live = this.#live.get(key);
     if (!live) {
-      live = { name: room.name, members: new Map() };
+      live = { name: this.#o.store.rooms.get(room)?.name ?? room, members: new Map() };
       this.#live.set(key, live);
+      this.#o.store.rooms.markEmpty(live.name, undefined);
     }
-    if (live.members.get(nameKey(member.name)) === member) {
-      this.#sendJoined(member, room.name, frame.id);
-      return;
+    if (live.members.get(nameKey(member.name)) !== member) {
+      live.members.set(nameKey(member.name), member);
+      this.#broadcast(
+        key,
+        `{"type":"room","event":"join","room":"${live.name}","user":"${member.name}","peer":${this.#peerWithRole(live.name, member)}}\n`,
+        member,
+      );
     }
-    live.members.set(nameKey(member.name), member);
-    this.#broadcast(
-      key,
-      `{"type":"room","event":"join","room":"${live.name}","user":"${member.name}","peer":${this.#peerWithRole(live.name, member)}}\n`,
-      member,
+    const stored = this.#o.store.rooms.get(room);
+    const ref = id === undefined ? '' : `,"id":"${id}"`;
+    member.send(
+      `{"type":"joined","room":"${live.name}","topic":${asciiJson(stored?.topic ?? '')},"members":${this.#membersJson(key)}${extra}${ref}}\n`,
+      'room',
     );
-    this.#sendJoined(member, live.name, frame.id);
   }
 
   #peerWithRole(room: string, member: M): string {
@@ -248,15 +181,6 @@ export class RoomService<M extends RoomMember> {
     return `{${parts.join(',')}}`;
   }
 
-  #sendJoined(member: M, room: string, id?: string): void {
-    const stored = this.#o.store.getRoom(room);
-    const ref = id === undefined ? '' : `,"id":"${id}"`;
-    member.send(
-      `{"type":"joined","room":"${stored?.name ?? room}","topic":${asciiJson(stored?.topic ?? '')},"members":${this.#membersJson(roomKey(room))}${ref}}\n`,
-      'room',
-    );
-  }
-
   #remove(
     key: string,
     member: M,
@@ -271,17 +195,19 @@ export class RoomService<M extends RoomMember> {
     this.#broadcast(key, line);
     live.members.delete(nameKey(member.name));
     if (member.open) member.send(line, 'room');
-    if (live.members.size === 0) this.#live.delete(key);
+    if (live.members.size === 0) {
+      this.#live.delete(key);
+      this.#o.store.rooms.markEmpty(live.name, this.#now());
+    }
   }
 
-  /** Sends `line` to every member of a room except `except`; returns how many got it. */
+  /** A membership or settings event to every member except `except`; how many got it. */
   #broadcast(key: string, line: string, except?: M): number {
     const live = this.#live.get(key);
     if (!live) return 0;
     let delivered = 0;
     for (const member of [...live.members.values()]) {
-      if (member === except) continue;
-      if (member.offer(line, 'room') === 'queued') delivered++;
+      if (member !== except && member.push(line, 'room') === 'queued') delivered++;
     }
     return delivered;
   }
@@ -296,25 +222,45 @@ export class RoomService<M extends RoomMember> {
     const live = this.#live.get(key)!;
     const id = frame.id === undefined ? '' : `,"id":"${frame.id}"`;
     const line = `{"type":"roommsg","room":"${live.name}","from":"${member.name}","alg":"${frame.alg}","header":"${frame.header}","nonce":"${frame.nonce}","cipher":"${frame.cipher}","sig":"${frame.sig}"${id}}\n`;
-    const delivered = this.#broadcast(key, line, member);
+    let delivered = 0;
+    for (const other of [...live.members.values()]) {
+      if (other === member) continue;
+      if (other.offer(line, 'roommsg') === 'queued') delivered++;
+      else if (other.open) other.missedRoomMessage(live.name);
+    }
     this.#o.stats.roomMessages++;
     this.#o.stats.roomDeliveries += delivered;
     if (frame.id !== undefined) member.send(ackLine(frame.id), 'ack');
   }
 
-  #roomsLine(id?: string): string {
-    const rooms = this.#o.store.listRooms().map((room) => ({
-      room: room.name,
-      members: this.#live.get(roomKey(room.name))?.members.size ?? 0,
-      topic: room.topic,
-      password: room.passwordHash !== undefined,
-      ...(room.name === this.#o.lobby ? { lobby: true } : {}),
-    }));
-    return `${asciiJson({ type: 'rooms', rooms, ...(id === undefined ? {} : { id }) })}\n`;
+  /** One page of the room list: at most ROOMS_PAGE_MAX rooms and ROOMS_PAGE_BYTES. */
+  #roomsLine(after: string | undefined, id?: string): string {
+    const parts: string[] = [];
+    let bytes = 0;
+    let next: string | undefined;
+    const rooms = this.#o.store.rooms.list(after, ROOMS_PAGE_MAX + 1);
+    for (const [i, room] of rooms.entries()) {
+      const part = asciiJson({
+        room: room.name,
+        members: this.#live.get(roomKey(room.name))?.members.size ?? 0,
+        topic: room.topic,
+        password: room.passwordHash !== undefined,
+        ...(room.name === this.#o.lobby ? { lobby: true } : {}),
+      });
+      if (i === ROOMS_PAGE_MAX || (parts.length > 0 && bytes + part.length > ROOMS_PAGE_BYTES)) {
+        next = rooms[i - 1]!.name;
+        break;
+      }
+      parts.push(part);
+      bytes += part.length + 1;
+    }
+    const more = next === undefined ? '' : `,"next":"${next}"`;
+    const ref = id === undefined ? '' : `,"id":"${id}"`;
+    return `{"type":"rooms","rooms":[${parts.join(',')}]${more}${ref}}\n`;
   }
 
   #who(member: M, room: string, id?: string): void {
-    const stored = this.#o.store.getRoom(room);
+    const stored = this.#o.store.rooms.get(room);
     if (!stored) {
       this.#error(member, ErrorCode.NO_SUCH_ROOM, `${room} does not exist`, id);
       return;
@@ -340,7 +286,7 @@ export class RoomService<M extends RoomMember> {
   }
 
   #topic(member: M, room: string, text: string | undefined, id?: string): void {
-    const stored = this.#o.store.getRoom(room);
+    const stored = this.#o.store.rooms.get(room);
     if (!stored) {
       this.#error(member, ErrorCode.NO_SUCH_ROOM, `${room} does not exist`, id);
       return;
@@ -361,7 +307,7 @@ export class RoomService<M extends RoomMember> {
       );
       return;
     }
-    this.#o.store.setRoomTopic(room, text);
+    this.#o.store.rooms.setTopic(room, text);
     const line = `{"type":"room","event":"topic","room":"${stored.name}","text":${asciiJson(text)},"by":"${member.name}"}\n`;
     this.#broadcast(roomKey(room), line);
     if (!this.#isMember(room, member)) member.send(line, 'room');
@@ -380,7 +326,7 @@ export class RoomService<M extends RoomMember> {
       return;
     }
     this.#o.store.setSetting('motd', text);
-    this.#o.logger.info({ event: 'motd.set', by: member.name });
+    member.log.info({ event: 'motd.set' });
     member.send(`{"type":"motd","text":${asciiJson(text)}}\n`, 'motd');
   }
 }

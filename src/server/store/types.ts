@@ -22,6 +22,28 @@ export interface StoredMessage {
   line: string;
 }
 
+/** A message to store, with who is charged for it. */
+export interface NewStoredMessage {
+  recipient: string;
+  sender: string;
+  /** Quota key of the sender: its identity key, or a shared key for v1 senders. */
+  senderKey: string;
+  /** Quota key of the sender's address; absent when the address is shared by many clients. */
+  senderAddress?: string;
+  line: string;
+}
+
+/** Bounds on stored messages: counts per recipient and pair, bytes per recipient, sender, address and in all. */
+export interface MailboxQuota {
+  perRecipient: number;
+  perSender: number;
+  messageMaxBytes: number;
+  recipientBytes: number;
+  senderBytes: number;
+  addressBytes: number;
+  totalBytes: number;
+}
+
 /** A room as persisted (membership itself is live state, not stored). */
 export interface StoredRoom {
   name: string;
@@ -41,9 +63,63 @@ export interface RoomBan {
   createdAt: number;
 }
 
-export type EnqueueResult =
-  | { ok: true; seq: number }
-  | { ok: false; reason: 'recipient_full' | 'sender_quota' };
+export type EnqueueRefusal =
+  | 'too_large'
+  | 'recipient_full'
+  | 'sender_quota'
+  | 'address_quota'
+  | 'server_full';
+
+export type EnqueueResult = { ok: true; seq: number } | { ok: false; reason: EnqueueRefusal };
+
+/** Stored messages (SQLite today, a broker tomorrow). */
+export interface MailboxStore {
+  /** Bytes stored in all. */
+  readonly totalBytes: number;
+  /** Stores a message for an offline recipient, within the quotas. */
+  enqueue(message: NewStoredMessage, now: number, quota: MailboxQuota): EnqueueResult;
+  /** Messages after `afterSeq` waiting for `recipient`, oldest first (expired ones excluded). */
+  pending(recipient: string, afterSeq: number, notBefore: number, limit: number): StoredMessage[];
+  /** Deletes the recipient's messages with seq ≤ `upto`; returns how many. */
+  acknowledge(recipient: string, upto: number): number;
+  /** Deletes messages older than `before`; returns how many. */
+  expire(before: number): number;
+  /** Deletes everything stored for `recipient`; returns how many. */
+  dropRecipient(recipient: string): number;
+}
+
+/** Rooms, roles and bans. */
+export interface RoomStore {
+  get(room: string): StoredRoom | undefined;
+  /** Rooms sorted by name (case-insensitively), after `after`, at most `limit`. */
+  list(after: string | undefined, limit: number): StoredRoom[];
+  count(): number;
+  /** Rooms `identityKey` owns. */
+  countOwned(identityKey: string): number;
+  /** Creates the room with `owner` (identity key, if any) as owner; false if it exists. Atomic. */
+  create(room: string, owner: string | undefined, now: number, passwordHash?: string): boolean;
+  setTopic(room: string, topic: string): void;
+  setPassword(room: string, passwordHash: string | undefined): void;
+  /** When the room's last member left; undefined when someone is in it. */
+  markEmpty(room: string, since: number | undefined): void;
+  markAllEmpty(since: number): void;
+  /** Rooms empty since before `before`, with their owners' identity keys. */
+  emptySince(before: number): Array<{ name: string; owners: string[] }>;
+  delete(room: string): void;
+  getRole(room: string, identityKey: string): RoomRole | undefined;
+  setRole(room: string, identityKey: string, role: RoomRole | undefined): void;
+  /** The ban in force (expired bans are removed and ignored). */
+  getBan(room: string, identityKey: string, now: number): RoomBan | undefined;
+  setBan(room: string, identityKey: string, ban: RoomBan | undefined): void;
+}
+
+/** How long names live when nobody uses them. */
+export interface NameLifetimes {
+  /** A name not used after its first day: freed this long after its last use. */
+  trialTtlMs: number;
+  /** A name used on two days or more: freed this long after its last use. */
+  ttlMs: number;
+}
 
 /**
  * What the server persists. Behind an interface so the embedded SQLite store can be
@@ -67,6 +143,15 @@ export interface ServerStore {
     now: number,
     published?: { pub: string; pubsig: string; caps: string[] },
   ): void;
+  /** Marks names as seen now (names of sessions that are online). */
+  touchBindings(names: readonly string[], now: number): void;
+  /** Names bound to `identityKey`. */
+  countBindings(identityKey: string): number;
+  /**
+   * Frees names unused for their lifetime (with their prekeys and stored messages) unless
+   * `keep` says otherwise; returns the freed names.
+   */
+  expireBindings(now: number, lifetimes: NameLifetimes, keep: (name: string) => boolean): string[];
 
   /**
    * Adds one-time prekeys (ids already stored are replaced; with `replace`, every earlier
@@ -77,32 +162,9 @@ export interface ServerStore {
   takePrekey(name: string): OneTimePrekey | undefined;
   countPrekeys(name: string): number;
 
-  /** Stores a message for an offline recipient, within the quotas. */
-  enqueueMessage(
-    recipient: string,
-    sender: string,
-    line: string,
-    now: number,
-    limits: { perRecipient: number; perSender: number },
-  ): EnqueueResult;
-  /** Messages waiting for `recipient`, oldest first (expired ones excluded). */
-  pendingMessages(recipient: string, notBefore: number, limit: number): StoredMessage[];
-  /** Deletes the recipient's messages with seq ≤ `upto`; returns how many. */
-  acknowledgeMessages(recipient: string, upto: number): number;
-  /** Deletes messages older than `before`; returns how many. */
-  expireMessages(before: number): number;
+  readonly mailbox: MailboxStore;
+  readonly rooms: RoomStore;
 
-  getRoom(room: string): StoredRoom | undefined;
-  listRooms(): StoredRoom[];
-  /** Creates the room with `owner` (identity key, if any) as owner; false if it exists. Atomic. */
-  createRoom(room: string, owner: string | undefined, now: number): boolean;
-  setRoomTopic(room: string, topic: string): void;
-  setRoomPassword(room: string, passwordHash: string | undefined): void;
-  getRole(room: string, identityKey: string): RoomRole | undefined;
-  setRole(room: string, identityKey: string, role: RoomRole | undefined): void;
-  /** The ban in force (expired bans are removed and ignored). */
-  getBan(room: string, identityKey: string, now: number): RoomBan | undefined;
-  setBan(room: string, identityKey: string, ban: RoomBan | undefined): void;
   getSetting(key: string): string | undefined;
   setSetting(key: string, value: string): void;
 

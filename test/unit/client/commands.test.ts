@@ -72,6 +72,7 @@ describe('parseInput: every command and alias', () => {
     ['/part', { kind: 'command', name: 'part' }],
     ['/leave #ops', { kind: 'command', name: 'part', room: '#ops' }],
     ['/rooms', { kind: 'command', name: 'rooms' }],
+    ['/rooms #m', { kind: 'command', name: 'rooms', after: '#m' }],
     ['/topic #ops new topic', { kind: 'command', name: 'topic', room: '#ops', text: 'new topic' }],
     ['/topic', { kind: 'command', name: 'topic' }],
     ['/op #ops bob', { kind: 'command', name: 'op', room: '#ops', user: 'bob' }],

@@ -4,16 +4,12 @@ import type { TLSSocket } from 'node:tls';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/protocol/index.js';
-import { PeerDirectory } from '../../../src/server/directory.js';
+import { defaultServerConfig } from '../../../src/server/config.js';
+import { ConnectionLimiter } from '../../../src/server/limits/connection-limiter.js';
 import { createLogger } from '../../../src/server/logger.js';
-import { PrekeyService } from '../../../src/server/prekey-service.js';
-import { PresenceBroadcaster } from '../../../src/server/presence.js';
-import { PasswordLockout } from '../../../src/server/rooms/lockout.js';
 import { PasswordHasher } from '../../../src/server/rooms/password-hasher.js';
-import { RoomService } from '../../../src/server/rooms/room-service.js';
-import { RelayRouter } from '../../../src/server/router.js';
+import { createSessionContext } from '../../../src/server/services.js';
 import { Session, type SessionContext } from '../../../src/server/session.js';
-import { ServerStats } from '../../../src/server/stats.js';
 import { SqliteStore } from '../../../src/server/store/index.js';
 import type { Transport } from '../../../src/server/transport.js';
 import { newIdentity, type TestIdentity, v2Hello } from '../../helpers/v2-hello.js';
@@ -46,19 +42,27 @@ const SERVER_CODES = new Set<string>(
 class FakeTransport implements Transport {
   readonly remote: string;
   readonly remoteAddress: string;
+  readonly addressKey: string;
   readonly writableLength = 0;
+  readonly bytesRead = 0;
   written: string[] = [];
   closedBy: 'end' | 'destroy' | undefined;
   #exporterSeed: string;
 
   constructor(address: string, exporterSeed: string) {
     this.remoteAddress = address;
+    this.addressKey = address;
     this.remote = `${address}:1`;
     this.#exporterSeed = exporterSeed;
   }
   write(data: string | Uint8Array): boolean {
     this.written.push(typeof data === 'string' ? data : Buffer.from(data).toString('latin1'));
     return true;
+  }
+  pause(): void {}
+  resume(): void {}
+  whenDrained(callback: () => void): void {
+    setImmediate(callback);
   }
   end(): void {
     this.closedBy ??= 'end';
@@ -114,7 +118,7 @@ class TrackedHasher extends PasswordHasher {
 }
 
 interface World {
-  ctx: SessionContext;
+  ctx: SessionContext<Session>;
   hasher: TrackedHasher;
   clock: { now: number };
   internalErrors: string[];
@@ -123,8 +127,6 @@ interface World {
 
 function world(): World {
   const store = new SqliteStore(':memory:');
-  const stats = new ServerStats();
-  const directory = new PeerDirectory<Session>();
   const internalErrors: string[] = [];
   const logger = createLogger({
     level: 'warn',
@@ -139,44 +141,32 @@ function world(): World {
   const clock = { now: 1_000_000 };
   const now = () => clock.now;
   const hasher = new TrackedHasher({ m: 64, t: 1, p: 1, dkLen: 32 });
-  const online = (name: string) => directory.get(name);
   const abuse: string[] = [];
-  const ctx: SessionContext = {
-    directory,
-    presence: new PresenceBroadcaster(directory, (task) => task()),
-    router: new RelayRouter<Session>({
-      online,
-      store,
-      stats,
-      mailbox: { perRecipient: 10, perSender: 5, ttlMs: 60_000 },
-      now,
-    }),
-    prekeys: new PrekeyService<Session>(store, online),
-    rooms: new RoomService<Session>({
-      store,
-      hasher,
-      lockout: new PasswordLockout({ attempts: 3, windowMs: 60_000, lockMs: 60_000 }),
-      logger,
-      stats,
-      admins: new Set(),
-      lobby: '#lobby',
-      now,
-    }),
-    store,
-    logger,
-    stats,
-    limits: { maxLineBytes: LINE_LIMIT, helloTimeoutMs: 60_000, maxSendQueueBytes: 1 << 20 },
-    rateLimits: {
-      framesPerSecond: 20,
-      frameBurst: 40,
-      bytesPerSecond: 64 * 1024,
-      byteBurst: 3 * LINE_LIMIT,
-      abuseLimit: 30,
-      abuseWindowMs: 10_000,
-    },
-    onAbuse: (_address, reason) => abuse.push(reason),
-    now,
+  const config = {
+    ...defaultServerConfig,
+    maxLineBytes: LINE_LIMIT,
+    helloTimeoutMs: 60_000,
+    mailboxPerRecipient: 10,
+    mailboxPerSender: 5,
+    mailboxTtlMs: 60_000,
+    roomPasswordAttempts: 3,
+    roomPasswordWindowMs: 60_000,
+    roomLockoutMs: 60_000,
+    lobby: '#lobby',
+    framesPerSecond: 20,
+    frameBurst: 40,
+    bytesPerSecond: 64 * 1024,
+    byteBurst: 3 * LINE_LIMIT,
+    abuseLimit: 30,
   };
+  const limiter = new ConnectionLimiter({
+    maxConnections: 1000,
+    maxPerIp: 1000,
+    penaltyMs: 60_000,
+    strikes: 5,
+  });
+  const ctx = createSessionContext(config, logger, { store, hasher, limiter, now });
+  ctx.onAbuse = (report) => abuse.push(report.reason);
   return { ctx, hasher, clock, internalErrors, abuse };
 }
 

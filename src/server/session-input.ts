@@ -1,0 +1,137 @@
+import { ErrorCode, LineDecoder } from '../protocol/index.js';
+import { errorLine, idOf } from './frames.js';
+import { type RateLimits, SessionRate } from './limits/session-rate.js';
+import type { SessionLog } from './session-log.js';
+import type { ServerStats } from './stats.js';
+import type { Transport } from './transport.js';
+
+/** What the input side needs of its session. */
+export interface InputHost {
+  readonly closed: boolean;
+  /** True while the client's output queue is full: its input waits until it reads. */
+  readonly congested: boolean;
+  handleLine(line: Uint8Array): void;
+  readonly log: SessionLog;
+  reply(line: string, kind: string): boolean;
+  /** The decoder refused the input (an over-long line): the connection ends. */
+  refuse(error: unknown): void;
+  /** Sustained flooding: the connection ends. */
+  flooding(): void;
+  /** Ask to be called back ({@link SessionInput.resume}) once the client read its queue. */
+  waitForDrain(): void;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * One connection's input: bytes to lines (bounded, refused before the newline arrives),
+ * the per-connection rate limit, and backpressure: while the client is not reading what it
+ * is sent, its lines wait and its socket is paused, so asking cannot grow its queue.
+ */
+export class SessionInput {
+  #host: InputHost;
+  #transport: Transport;
+  #stats: ServerStats;
+  #now: () => number;
+  #decoder: LineDecoder;
+  #rate: SessionRate | undefined;
+  #held: Uint8Array[] = [];
+  #paused = false;
+  #lastActivity: number;
+  #lastRateError = 0;
+
+  constructor(
+    host: InputHost,
+    transport: Transport,
+    options: {
+      maxLineBytes: number;
+      rateLimits?: RateLimits;
+      stats: ServerStats;
+      now: () => number;
+    },
+  ) {
+    this.#host = host;
+    this.#transport = transport;
+    this.#stats = options.stats;
+    this.#now = options.now;
+    this.#decoder = new LineDecoder(options.maxLineBytes);
+    this.#lastActivity = this.#now();
+    if (options.rateLimits) this.#rate = new SessionRate(options.rateLimits, this.#lastActivity);
+  }
+
+  /** Time of the last line received (for the idle sweep). */
+  get lastActivity(): number {
+    return this.#lastActivity;
+  }
+
+  receive(chunk: Uint8Array): void {
+    if (this.#host.closed) return;
+    this.#stats.bytesIn += chunk.length;
+    let lines: Uint8Array[];
+    try {
+      lines = this.#decoder.push(chunk);
+    } catch (error) {
+      this.#host.refuse(error);
+      return;
+    }
+    if (lines.length > 0) {
+      const now = this.#now();
+      this.#lastActivity = now;
+      for (const line of lines) {
+        if (this.#host.closed) return;
+        const verdict = this.#rate?.check(line.length + 1, now) ?? 'ok';
+        if (verdict === 'ok') this.#held.push(line);
+        else this.#rateLimited(verdict, line, now);
+      }
+      this.resume();
+    }
+    // The chunk went on into an over-long line: refuse it now, not at the next chunk.
+    if (this.#decoder.dead) this.receive(NO_BYTES);
+  }
+
+  /** Handles waiting lines while the client reads; pauses its socket otherwise. */
+  resume(): void {
+    while (this.#held.length > 0 && !this.#host.closed) {
+      if (this.#host.congested) {
+        if (!this.#paused) {
+          this.#paused = true;
+          this.#transport.pause();
+        }
+        this.#host.waitForDrain();
+        return;
+      }
+      this.#host.handleLine(this.#held.shift()!);
+    }
+    if (this.#paused && !this.#host.closed && !this.#host.congested) {
+      this.#paused = false;
+      this.#transport.resume();
+    }
+  }
+
+  /** A line refused by the token buckets gets E_RATE_LIMITED (throttled without an id). */
+  #rateLimited(verdict: 'limited' | 'abusive', line: Uint8Array, now: number): void {
+    const host = this.#host;
+    this.#stats.rateLimited.inc(verdict);
+    if (verdict === 'abusive') {
+      host.log.warn({ event: 'rate_limit.disconnect' }, 'sustained flooding; disconnecting');
+      host.reply(errorLine(ErrorCode.RATE_LIMITED, 'too many frames: disconnected'), 'error');
+      host.flooding();
+      return;
+    }
+    const ref = idOf(line);
+    const quiet = now - this.#lastRateError < 1000;
+    if (!quiet) host.log.warn({ event: 'rate_limited' }, 'frame dropped by the rate limit');
+    if (ref !== undefined || !quiet) {
+      this.#lastRateError = now;
+      host.reply(
+        errorLine(ErrorCode.RATE_LIMITED, 'slow down: frame dropped by the rate limit', ref),
+        'error',
+      );
+    }
+  }
+
+  /** The session closed: nothing waiting is handled. */
+  close(): void {
+    this.#held = [];
+  }
+}

@@ -1,0 +1,104 @@
+import type Database from 'better-sqlite3';
+import { nameKey } from '../../protocol/index.js';
+import type { EnqueueResult, MailboxQuota, NewStoredMessage, StoredMessage } from './types.js';
+
+/**
+ * Stored messages for offline recipients, with quotas per recipient, per (recipient,
+ * sender), per sender identity, per sender address and in all (names are free, so
+ * counting per name alone holds nothing). Usage is kept in `mailbox_usage` by triggers on
+ * every insert and delete, so checking a quota costs a few key lookups however much is
+ * stored (summing rows per insert let an attacker make every insert slower).
+ */
+export class SqliteMailbox {
+  #db: Database.Database;
+  #stmt: ReturnType<typeof prepare>;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#stmt = prepare(db);
+  }
+
+  /** Bytes stored in all (for metrics). */
+  get totalBytes(): number {
+    return this.#usage('all', '').bytes;
+  }
+
+  #usage(kind: string, key: string): { messages: number; bytes: number } {
+    return this.#stmt.usage.get(kind, key) ?? { messages: 0, bytes: 0 };
+  }
+
+  enqueue(message: NewStoredMessage, now: number, quota: MailboxQuota): EnqueueResult {
+    const to = nameKey(message.recipient);
+    const from = nameKey(message.sender);
+    const bytes = message.line.length;
+    const enqueue = this.#db.transaction((): EnqueueResult => {
+      if (bytes > quota.messageMaxBytes) return { ok: false, reason: 'too_large' };
+      const recipient = this.#usage('recipient', to);
+      if (
+        recipient.messages >= quota.perRecipient ||
+        recipient.bytes + bytes > quota.recipientBytes
+      )
+        return { ok: false, reason: 'recipient_full' };
+      if (
+        this.#usage('pair', `${to}\u0000${from}`).messages >= quota.perSender ||
+        this.#usage('sender', message.senderKey).bytes + bytes > quota.senderBytes
+      )
+        return { ok: false, reason: 'sender_quota' };
+      if (
+        message.senderAddress !== undefined &&
+        this.#usage('address', message.senderAddress).bytes + bytes > quota.addressBytes
+      )
+        return { ok: false, reason: 'address_quota' };
+      if (this.totalBytes + bytes > quota.totalBytes) return { ok: false, reason: 'server_full' };
+      const result = this.#stmt.insert.run(
+        to,
+        from,
+        message.line,
+        now,
+        bytes,
+        message.senderKey,
+        message.senderAddress ?? null,
+      );
+      return { ok: true, seq: Number(result.lastInsertRowid) };
+    });
+    return enqueue();
+  }
+
+  pending(recipient: string, afterSeq: number, notBefore: number, limit: number): StoredMessage[] {
+    return this.#stmt.pending.all(nameKey(recipient), afterSeq, notBefore, limit);
+  }
+
+  acknowledge(recipient: string, upto: number): number {
+    return this.#stmt.acknowledge.run(nameKey(recipient), upto).changes;
+  }
+
+  expire(before: number): number {
+    return this.#stmt.expire.run(before).changes;
+  }
+
+  /** Drops everything stored for `recipient` (its name was freed). */
+  dropRecipient(recipient: string): number {
+    return this.#stmt.dropRecipient.run(nameKey(recipient)).changes;
+  }
+}
+
+function prepare(db: Database.Database) {
+  return {
+    usage: db.prepare<[string, string], { messages: number; bytes: number }>(
+      'SELECT messages, bytes FROM mailbox_usage WHERE kind = ? AND key = ?',
+    ),
+    insert: db.prepare<[string, string, string, number, number, string, string | null]>(
+      `INSERT INTO mailbox (recipient, sender, line, created_at, bytes, sender_key, sender_address)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    pending: db.prepare<[string, number, number, number], StoredMessage>(
+      `SELECT seq, line FROM mailbox WHERE recipient = ? AND seq > ? AND created_at >= ?
+       ORDER BY seq LIMIT ?`,
+    ),
+    acknowledge: db.prepare<[string, number]>(
+      'DELETE FROM mailbox WHERE recipient = ? AND seq <= ?',
+    ),
+    expire: db.prepare<[number]>('DELETE FROM mailbox WHERE created_at < ?'),
+    dropRecipient: db.prepare<[string]>('DELETE FROM mailbox WHERE recipient = ?'),
+  };
+}
