@@ -1,5 +1,5 @@
 import type { RelayDelivery } from '../protocol/index.js';
-import { ALG_V1, ALG_V2, ErrorCode, openV1, toBase64 } from '../protocol/index.js';
+import { ALG_V1, ALG_V2, ALG_V2_RN, ErrorCode, openV1, toBase64 } from '../protocol/index.js';
 import { type ClientCore, sameName } from './client-core.js';
 import { decodeContent, type PairwiseContent } from './content.js';
 import { ALG_RESET } from './e2ee/ratchet-peers.js';
@@ -43,6 +43,7 @@ export class IncomingMessages {
         }
         break;
       case ALG_V2:
+      case ALG_V2_RN:
         this.#openV2(relay);
         break;
       case ALG_RESET:

@@ -2,6 +2,7 @@ import {
   ALG_ROOM,
   ErrorCode,
   fromBase64,
+  isRoomAlg,
   nameKey,
   openRoomMessage,
   ProtocolError,
@@ -23,11 +24,11 @@ export function sealRoomFrame(
   id: string,
 ): Record<string, unknown> {
   const body = encoder.encode(JSON.stringify({ t: action ? 'action' : 'text', text }));
-  const sealed = sealRoomMessage(room.own, room.name, self, body);
+  const sealed = sealRoomMessage(room.own, room.name, self, body, { alg: ALG_ROOM });
   return {
     type: 'roommsg',
     room: room.name,
-    alg: ALG_ROOM,
+    alg: sealed.alg,
     header: toBase64(sealed.header),
     nonce: toBase64(sealed.nonce),
     cipher: toBase64(sealed.cipher),
@@ -52,6 +53,8 @@ export function openRoomFrame(room: JoinedRoom, message: RoomMessage): OpenedRoo
   let plain: Uint8Array;
   let chain: ReceivedChain | undefined;
   try {
+    if (!isRoomAlg(message.alg))
+      throw new ProtocolError(ErrorCode.BAD_FIELD, `unsupported algorithm "${message.alg}"`);
     const header = fromBase64(message.header, 'header');
     const keyId =
       header.length === 9 ? new DataView(header.buffer, header.byteOffset).getUint32(1) : -1;
@@ -62,6 +65,7 @@ export function openRoomFrame(room: JoinedRoom, message: RoomMessage): OpenedRoo
       return { kind: 'waiting' };
     }
     plain = openRoomMessage(chain.key, room.name, message.from, {
+      alg: message.alg,
       header,
       nonce: fromBase64(message.nonce, 'nonce', 12),
       cipher: fromBase64(message.cipher, 'cipher'),

@@ -89,3 +89,25 @@ export function optionalMessageId(frame: Record<string, unknown>): string | unde
   if (!isValidMessageId(id)) badField('field "id" must be 1-64 characters of A-Z a-z 0-9 _ -');
   return id;
 }
+
+/** Capability names: `[a-z0-9-]{1,32}`, at most 16 per frame. */
+const CAP_PATTERN = /^[a-z0-9-]{1,32}$/;
+const MAX_CAPS = 16;
+
+export function readCaps(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.length > MAX_CAPS) {
+    throw new ProtocolError(
+      ErrorCode.BAD_FIELD,
+      `field "caps" must be an array of at most ${MAX_CAPS} names`,
+    );
+  }
+  const caps: string[] = [];
+  for (const cap of value) {
+    if (typeof cap !== 'string' || !CAP_PATTERN.test(cap)) {
+      throw new ProtocolError(ErrorCode.BAD_FIELD, 'field "caps" holds an invalid capability name');
+    }
+    if (!caps.includes(cap)) caps.push(cap);
+  }
+  return caps;
+}

@@ -16,3 +16,4 @@ export * from './room-frames.js';
 export * from './safety-number.js';
 export * from './sender-keys.js';
 export * from './server-frames.js';
+export * from './signed-prekey.js';

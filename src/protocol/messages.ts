@@ -1,5 +1,11 @@
 import { ErrorCode, ProtocolError } from './errors.js';
-import { optionalMessageId, requireBase64, requireName, requireString } from './fields.js';
+import {
+  optionalMessageId,
+  readCaps,
+  requireBase64,
+  requireName,
+  requireString,
+} from './fields.js';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from './identity.js';
 import { GCM_NONCE_BYTES, GCM_TAG_BYTES, X25519_KEY_BYTES } from './limits.js';
 import {
@@ -193,27 +199,6 @@ export function readRelay(frame: Record<string, unknown>): RelayFrame {
     relay.header = requireBase64(frame, 'header', { min: 1, max: MAX_RELAY_HEADER_BYTES });
   }
   return relay;
-}
-
-const CAP_PATTERN = /^[a-z0-9-]{1,32}$/;
-const MAX_CAPS = 16;
-
-export function readCaps(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value) || value.length > MAX_CAPS) {
-    throw new ProtocolError(
-      ErrorCode.BAD_FIELD,
-      `field "caps" must be an array of at most ${MAX_CAPS} names`,
-    );
-  }
-  const caps: string[] = [];
-  for (const cap of value) {
-    if (typeof cap !== 'string' || !CAP_PATTERN.test(cap)) {
-      throw new ProtocolError(ErrorCode.BAD_FIELD, 'field "caps" holds an invalid capability name');
-    }
-    if (!caps.includes(cap)) caps.push(cap);
-  }
-  return caps;
 }
 
 export function readVersion(value: unknown): number {

@@ -10,8 +10,20 @@ import {
   type IdentityKeyPair,
 } from './identity.js';
 
-/** Envelope algorithm of room messages: sender keys (HMAC chain) + AES-256-GCM + Ed25519. */
+/**
+ * Envelope algorithm of room messages: sender keys (HMAC chain) + AES-256-GCM with the nonce
+ * derived from the message key + Ed25519. Still accepted on receive, and sent to rooms where
+ * a member does not announce `random-nonce`.
+ */
 export const ALG_ROOM = 'SK1+AESGCM+ED25519';
+/** The same with a fresh random 96-bit nonce per message (carried in `nonce`, signed). */
+export const ALG_ROOM_RN = 'SK1+AESGCM-RN+ED25519';
+export type RoomAlg = typeof ALG_ROOM | typeof ALG_ROOM_RN;
+
+/** Whether `alg` names a room envelope (either nonce scheme). */
+export function isRoomAlg(alg: string): alg is RoomAlg {
+  return alg === ALG_ROOM || alg === ALG_ROOM_RN;
+}
 /** Most iterations a receiver fast-forwards a sender chain in one message. */
 export const MAX_SENDER_KEY_SKIP = 1000;
 /** Most skipped message keys kept per sender key. */
@@ -45,8 +57,8 @@ export interface ReceivedSenderKey {
   iteration: number;
   chainKey: Uint8Array;
   signingPublicKey: Uint8Array;
-  /** Message keys of iterations skipped over (out-of-order delivery), bounded. */
-  skipped: Map<number, Uint8Array>;
+  /** Message keys of iterations skipped over (out-of-order delivery), bounded, with when they were stored. */
+  skipped: Map<number, { key: Uint8Array; at: number }>;
 }
 
 export function createSenderKey(random: RandomSource = secureRandom): SenderKey {
@@ -83,6 +95,22 @@ function step(chainKey: Uint8Array): { chainKey: Uint8Array; messageKey: Uint8Ar
 function cipherKeys(messageKey: Uint8Array): { key: Uint8Array; nonce: Uint8Array } {
   const out = hkdfSha256(messageKey, ZERO_SALT, 'securechat/v2/room-message', 44);
   return { key: out.slice(0, 32), nonce: out.slice(32, 44) };
+}
+
+/** {@link ALG_ROOM_RN}: the key only; the nonce is random. */
+function cipherKey(messageKey: Uint8Array): Uint8Array {
+  return hkdfSha256(messageKey, ZERO_SALT, 'securechat/v2/room-message-key', 32);
+}
+
+/** The AES key and nonce of a message: derived ({@link ALG_ROOM}) or random nonce. */
+function keyAndNonce(
+  alg: RoomAlg,
+  messageKey: Uint8Array,
+  nonce: Uint8Array | undefined,
+  random: RandomSource,
+): { key: Uint8Array; nonce: Uint8Array } {
+  if (alg === ALG_ROOM) return cipherKeys(messageKey);
+  return { key: cipherKey(messageKey), nonce: nonce ?? random(12) };
 }
 
 function header(keyId: number, iteration: number): Uint8Array {
@@ -122,6 +150,7 @@ function signedBytes(
 }
 
 export interface RoomCiphertext {
+  alg: RoomAlg;
   header: Uint8Array;
   nonce: Uint8Array;
   cipher: Uint8Array;
@@ -130,21 +159,29 @@ export interface RoomCiphertext {
 
 /**
  * Encrypts one room message with the next key of our chain (the chain key is then replaced:
- * forward secrecy within the chain). Associated data binds the room and sender names; the
- * Ed25519 signature binds everything to our signing key. Mutates `key` (the caller owns it).
+ * forward secrecy within the chain), under a random nonce ({@link ALG_ROOM_RN}, the default)
+ * or the derived one. Associated data binds the room and sender names; the Ed25519 signature
+ * binds everything, nonce included, to our signing key. Mutates `key` (the caller owns it).
  */
 export function sealRoomMessage(
   key: SenderKey,
   room: string,
   sender: string,
   plaintext: Uint8Array,
+  options: { alg?: RoomAlg; random?: RandomSource } = {},
 ): RoomCiphertext {
+  const alg = options.alg ?? ALG_ROOM_RN;
   const { chainKey, messageKey } = step(key.chainKey);
   const headerBytes = header(key.keyId, key.iteration);
   key.chainKey.fill(0);
   key.chainKey = chainKey;
   key.iteration++;
-  const { key: aesKey, nonce } = cipherKeys(messageKey);
+  const { key: aesKey, nonce } = keyAndNonce(
+    alg,
+    messageKey,
+    undefined,
+    options.random ?? secureRandom,
+  );
   messageKey.fill(0);
   const cipher = aesGcmSeal(aesKey, nonce, plaintext, associatedData(room, sender, headerBytes));
   aesKey.fill(0);
@@ -152,13 +189,14 @@ export function sealRoomMessage(
     key.signing.secretKey,
     signedBytes(room, sender, headerBytes, nonce, cipher),
   );
-  return { header: headerBytes, nonce, cipher, signature };
+  return { alg, header: headerBytes, nonce, cipher, signature };
 }
 
 /**
  * Verifies and decrypts a room message with the sender's distributed key: signature first
- * (a member cannot forge another), then fast-forward (bounded) or a stored skipped key;
- * an iteration already consumed is a replay. Transactional: `key` changes only on success.
+ * (a member cannot forge another), then fast-forward (bounded) or a stored skipped key
+ * (stamped with `now`, for expiry by age); an iteration already consumed is a replay.
+ * Transactional: `key` changes only on success.
  * @throws ProtocolError `E_BAD_KEY` (signature), `E_RATCHET_DUPLICATE`,
  *   `E_RATCHET_TOO_MANY_SKIPPED`, `E_DECRYPT_FAILED`, `E_BAD_FIELD`.
  */
@@ -167,6 +205,7 @@ export function openRoomMessage(
   room: string,
   sender: string,
   message: RoomCiphertext,
+  now = 0,
 ): Uint8Array {
   const { keyId, iteration } = decodeRoomHeader(message.header);
   if (keyId !== key.keyId)
@@ -194,7 +233,7 @@ export function openRoomMessage(
         ErrorCode.RATCHET_DUPLICATE,
         'this room message was already received (replay)',
       );
-    messageKey = stored;
+    messageKey = stored.key;
   } else {
     if (iteration - key.iteration > MAX_SENDER_KEY_SKIP) {
       throw new ProtocolError(
@@ -213,7 +252,7 @@ export function openRoomMessage(
     nextChain = s.chainKey;
     nextIteration++;
   }
-  const { key: aesKey, nonce } = cipherKeys(messageKey);
+  const { key: aesKey, nonce } = keyAndNonce(message.alg, messageKey, message.nonce, secureRandom);
   const plaintext = aesGcmOpen(
     aesKey,
     nonce,
@@ -225,14 +264,33 @@ export function openRoomMessage(
   if (iteration < key.iteration) {
     key.skipped.delete(iteration);
   } else {
-    for (const [n, mk] of newlySkipped) key.skipped.set(n, mk);
+    for (const [n, mk] of newlySkipped) key.skipped.set(n, { key: mk, at: now });
     key.chainKey = nextChain;
     key.iteration = nextIteration;
     while (key.skipped.size > MAX_SENDER_KEY_STORED) {
       const oldest = key.skipped.keys().next().value as number;
-      key.skipped.get(oldest)?.fill(0);
+      key.skipped.get(oldest)?.key.fill(0);
       key.skipped.delete(oldest);
     }
   }
   return plaintext;
+}
+
+/**
+ * Deletes skipped message keys stored before `notBefore` (ms), and then the oldest ones
+ * beyond `max` (a cap the caller shares across chains). Returns how many were deleted.
+ */
+export function pruneSenderKeySkipped(
+  key: ReceivedSenderKey,
+  notBefore: number,
+  max = MAX_SENDER_KEY_STORED,
+): number {
+  let dropped = 0;
+  for (const [n, stored] of key.skipped) {
+    if (stored.at >= notBefore && key.skipped.size <= max) continue;
+    stored.key.fill(0);
+    key.skipped.delete(n);
+    dropped++;
+  }
+  return dropped;
 }

@@ -4,6 +4,7 @@ import {
   fromBase64,
   openRoomMessage,
   type ParsedServerFrame,
+  type RoomAlg,
   type RoomServerFrame,
   receiveSenderKey,
 } from '../../src/protocol/index.js';
@@ -52,6 +53,7 @@ function tryOpen(keys: ReturnType<typeof recordKeys>, message: RoomMessage): str
         signingPublicKey: fromBase64(k.signingKey, 'signingKey', 32),
       });
       const plain = openRoomMessage(received, message.room, message.from, {
+        alg: message.alg as RoomAlg,
         header: fromBase64(message.header, 'header'),
         nonce: fromBase64(message.nonce, 'nonce', 12),
         cipher: fromBase64(message.cipher, 'cipher'),

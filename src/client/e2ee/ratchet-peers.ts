@@ -7,7 +7,9 @@ import {
   fromBase64,
   generateX25519KeyPair,
   initiateSession,
+  isRatchetAlg,
   ProtocolError,
+  type RatchetAlg,
   type RatchetHeader,
   type RelayFrame,
   ratchetDecrypt,
@@ -59,6 +61,14 @@ function knowsRatchetKey(session: SessionState, dh: Uint8Array): boolean {
     session.previousRatchets.includes(key) ||
     session.skipped.some((k) => k.dh === key)
   );
+}
+
+/** A ratchet relay's binary fields. */
+interface Wire {
+  alg: RatchetAlg;
+  header: Uint8Array;
+  nonce: Uint8Array;
+  cipher: Uint8Array;
 }
 
 const encoder = new TextEncoder();
@@ -131,11 +141,11 @@ export class RatchetPeers {
       });
       started = true;
     }
-    const out = ratchetEncrypt(state, encoder.encode(text));
+    const out = ratchetEncrypt(state, encoder.encode(text), { alg: ALG_V2 });
     this.#store.putSession(identity!, out.state, started ? undefined : state);
     return {
       envelope: {
-        alg: ALG_V2,
+        alg: out.alg,
         header: toBase64(out.header),
         nonce: toBase64(out.nonce),
         cipher: toBase64(out.ciphertext),
@@ -155,10 +165,13 @@ export class RatchetPeers {
    */
   open(relay: RelayFrame, candidates: readonly string[]): OpenResult {
     let header: RatchetHeader;
-    let bytes: { header: Uint8Array; nonce: Uint8Array; cipher: Uint8Array };
+    let bytes: Wire;
     try {
       if (!relay.header) throw new ProtocolError(ErrorCode.BAD_FIELD, 'v2 relay without a header');
+      if (!isRatchetAlg(relay.alg))
+        throw new ProtocolError(ErrorCode.BAD_FIELD, `unsupported algorithm "${relay.alg}"`);
       bytes = {
+        alg: relay.alg,
         header: fromBase64(relay.header, 'header'),
         nonce: fromBase64(relay.nonce, 'nonce', 12),
         cipher: fromBase64(relay.cipher, 'cipher'),
@@ -172,11 +185,7 @@ export class RatchetPeers {
       : this.#openInSession(header, bytes, candidates);
   }
 
-  #openInit(
-    init: X3dhInit,
-    bytes: { header: Uint8Array; nonce: Uint8Array; cipher: Uint8Array },
-    candidates: readonly string[],
-  ): OpenResult {
+  #openInit(init: X3dhInit, bytes: Wire, candidates: readonly string[]): OpenResult {
     const identity = toBase64(init.identityKey);
     if (candidates.length > 0 && !candidates.includes(identity)) {
       return fail(ErrorCode.BAD_KEY, 'the message claims another identity than the sender’s');
@@ -187,7 +196,9 @@ export class RatchetPeers {
       .find((s) => toBase64(s.initEphemeral) === ephemeral);
     try {
       if (existing) {
-        const out = ratchetDecrypt(existing, bytes.header, bytes.nonce, bytes.cipher);
+        const out = ratchetDecrypt(existing, bytes.header, bytes.nonce, bytes.cipher, {
+          alg: bytes.alg,
+        });
         this.#store.putSession(identity, out.state, existing);
         return { ok: true, text: decodeText(out.plaintext), identity };
       }
@@ -204,7 +215,9 @@ export class RatchetPeers {
         init,
         prekeyId === undefined ? undefined : this.#store.oneTimePrekey(prekeyId),
       );
-      const out = ratchetDecrypt(fresh, bytes.header, bytes.nonce, bytes.cipher);
+      const out = ratchetDecrypt(fresh, bytes.header, bytes.nonce, bytes.cipher, {
+        alg: bytes.alg,
+      });
       const text = decodeText(out.plaintext);
       // Authenticated: only now does anything change.
       this.#store.recordInit(identity, init.ephemeralKey, init.signedPrekey);
@@ -216,16 +229,14 @@ export class RatchetPeers {
     }
   }
 
-  #openInSession(
-    header: RatchetHeader,
-    bytes: { header: Uint8Array; nonce: Uint8Array; cipher: Uint8Array },
-    candidates: readonly string[],
-  ): OpenResult {
+  #openInSession(header: RatchetHeader, bytes: Wire, candidates: readonly string[]): OpenResult {
     let last: OpenResult | undefined;
     for (const identity of candidates) {
       for (const session of this.#store.sessions(identity)) {
         try {
-          const out = ratchetDecrypt(session, bytes.header, bytes.nonce, bytes.cipher);
+          const out = ratchetDecrypt(session, bytes.header, bytes.nonce, bytes.cipher, {
+            alg: bytes.alg,
+          });
           this.#store.putSession(identity, out.state, session);
           return { ok: true, text: decodeText(out.plaintext), identity };
         } catch (error) {

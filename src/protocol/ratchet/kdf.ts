@@ -10,6 +10,8 @@ const CHAIN_NEXT = Uint8Array.of(0x02);
 export const X3DH_INFO = 'securechat/v2/x3dh';
 export const RATCHET_INFO = 'securechat/v2/ratchet';
 export const MESSAGE_INFO = 'securechat/v2/message';
+/** Info of the message key under a random nonce (`X3DH+DR+AESGCM-RN`): a key, no nonce. */
+export const MESSAGE_KEY_INFO = 'securechat/v2/message-key';
 
 /**
  * KDF_RK (Double Ratchet §5.2): HKDF-SHA256 with the root key as salt and the DH output as
@@ -45,6 +47,16 @@ export function kdfChainKey(chainKey: Uint8Array): {
 export function messageCipherKeys(messageKey: Uint8Array): { key: Uint8Array; nonce: Uint8Array } {
   const out = hkdfSha256(messageKey, ZERO_SALT, MESSAGE_INFO, 44);
   return { key: out.slice(0, 32), nonce: out.slice(32, 44) };
+}
+
+/**
+ * The AES-256-GCM key of a message sent under a fresh random 96-bit nonce (`X3DH+DR+AESGCM-RN`):
+ * HKDF(message key, info `securechat/v2/message-key`, 32). The nonce is not derived, so a
+ * message key that is ever used twice (a sender restored from a backup) still never repeats
+ * a (key, nonce) pair.
+ */
+export function messageCipherKey(messageKey: Uint8Array): Uint8Array {
+  return hkdfSha256(messageKey, ZERO_SALT, MESSAGE_KEY_INFO, 32);
 }
 
 /** X3DH shared secret (X3DH §2.2 KDF): HKDF(salt = 32 zero bytes, ikm = 0xFF×32 ‖ DH1 ‖ … ‖ DHn). */

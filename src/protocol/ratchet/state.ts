@@ -14,6 +14,8 @@ export interface SkippedKey {
   dh: string;
   n: number;
   messageKey: Uint8Array;
+  /** When it was stored (ms, the caller's clock): skipped keys expire by age too. */
+  at: number;
 }
 
 /** One pairwise Double Ratchet session (§3.2 state variables), plus X3DH bookkeeping. */
@@ -72,7 +74,8 @@ interface EncodedState {
   ns: number;
   nr: number;
   pn: number;
-  skipped: Array<[string, number, string]>;
+  /** [dh, n, key, stored at]; entries written before keys had an age have three elements. */
+  skipped: Array<[string, number, string, number?]>;
   previousRatchets: string[];
   pendingInit?: {
     identityKey: string;
@@ -101,7 +104,7 @@ export function encodeSessionState(state: SessionState): string {
     ns: state.ns,
     nr: state.nr,
     pn: state.pn,
-    skipped: state.skipped.map((k) => [k.dh, k.n, b(k.messageKey)]),
+    skipped: state.skipped.map((k) => [k.dh, k.n, b(k.messageKey), k.at]),
     previousRatchets: state.previousRatchets,
     ...(state.pendingInit
       ? {
@@ -132,8 +135,12 @@ function key(value: unknown, label: string, length = 32): Uint8Array {
   return fromBase64(value, label, length);
 }
 
-/** Strict inverse of {@link encodeSessionState}. @throws ProtocolError `E_BAD_FIELD`. */
-export function decodeSessionState(text: string): SessionState {
+/**
+ * Strict inverse of {@link encodeSessionState}. Skipped keys stored without an age (by
+ * older versions) get `skippedAt`, so they expire that long after the upgrade.
+ * @throws ProtocolError `E_BAD_FIELD`.
+ */
+export function decodeSessionState(text: string, skippedAt = 0): SessionState {
   let raw: EncodedState;
   try {
     raw = JSON.parse(text) as EncodedState;
@@ -161,10 +168,20 @@ export function decodeSessionState(text: string): SessionState {
     nr: raw.nr,
     pn: raw.pn,
     skipped: raw.skipped.map((entry) => {
-      if (!Array.isArray(entry) || entry.length !== 3 || !isCounter(entry[1]))
+      if (
+        !Array.isArray(entry) ||
+        (entry.length !== 3 && entry.length !== 4) ||
+        !isCounter(entry[1]) ||
+        (entry.length === 4 && !Number.isSafeInteger(entry[3]))
+      )
         bad('skipped key entry');
       key(entry[0], 'skipped dh');
-      return { dh: entry[0], n: entry[1], messageKey: key(entry[2], 'skipped key') };
+      return {
+        dh: entry[0],
+        n: entry[1],
+        messageKey: key(entry[2], 'skipped key'),
+        at: entry[3] ?? skippedAt,
+      };
     }),
     previousRatchets: raw.previousRatchets.map((dh) => {
       key(dh, 'previous ratchet');

@@ -1,5 +1,4 @@
 import {
-  ALG_ROOM,
   ALG_V1,
   ALG_V2,
   acceptSession,
@@ -13,9 +12,13 @@ import {
   generateX25519KeyPair,
   type IdentityKeyPair,
   initiateSession,
+  isRatchetAlg,
+  isRoomAlg,
   openRoomMessage,
   openV1,
+  type RatchetAlg,
   type ReceivedSenderKey,
+  type RoomAlg,
   ratchetDecrypt,
   ratchetEncrypt,
   receiveSenderKey,
@@ -88,7 +91,7 @@ export class Attacker {
   observeRelay(from: string, senderPub: string, relay: Frame): void {
     try {
       if (relay.alg === ALG_V1) this.#openV1(senderPub, relay);
-      else if (relay.alg === ALG_V2) this.#openRatchet(from, relay);
+      else if (isRatchetAlg(String(relay.alg))) this.#openRatchet(from, relay);
     } catch {
       // not readable with the attacker's keys
     }
@@ -96,7 +99,7 @@ export class Attacker {
 
   /** Tries every sender key it was handed on a room message from `from`. */
   observeRoomMessage(from: string, frame: Frame): void {
-    if (frame.alg !== ALG_ROOM) return;
+    if (!isRoomAlg(String(frame.alg))) return;
     const header = fromBase64(String(frame.header), 'header');
     if (header.length !== 9) return;
     const keyId = new DataView(header.buffer, header.byteOffset).getUint32(1);
@@ -104,6 +107,7 @@ export class Attacker {
     if (!key) return;
     try {
       const plain = openRoomMessage(key, String(frame.room), from, {
+        alg: frame.alg as RoomAlg,
         header,
         nonce: fromBase64(String(frame.nonce), 'nonce', 12),
         cipher: fromBase64(String(frame.cipher), 'cipher'),
@@ -132,7 +136,7 @@ export class Attacker {
     });
     const out = ratchetEncrypt(state, encoder.encode(text));
     return {
-      alg: ALG_V2,
+      alg: out.alg,
       header: toBase64(out.header),
       nonce: toBase64(out.nonce),
       cipher: toBase64(out.ciphertext),
@@ -190,7 +194,7 @@ export class Attacker {
       type: 'roommsg',
       room,
       from,
-      alg: ALG_ROOM,
+      alg: sealed.alg,
       header: toBase64(sealed.header),
       nonce: toBase64(sealed.nonce),
       cipher: toBase64(sealed.cipher),
@@ -219,7 +223,9 @@ export class Attacker {
     candidates.push(...[...this.#sessions.values()].flat());
     for (const session of candidates) {
       try {
-        const out = ratchetDecrypt(session, headerBytes, nonce, cipher);
+        const out = ratchetDecrypt(session, headerBytes, nonce, cipher, {
+          alg: relay.alg as RatchetAlg,
+        });
         const identity = sender ?? toBase64(session.peerIdentity);
         const kept = (this.#sessions.get(identity) ?? []).filter((s) => s !== session);
         this.#sessions.set(identity, [out.state, ...kept]);

@@ -83,7 +83,13 @@ export function receive(
   wire: Wire,
   random?: RandomSource,
 ): { state: SessionState; text: string } {
-  const out = ratchetDecrypt(state, wire.header, wire.nonce, wire.ciphertext, random);
+  const out = ratchetDecrypt(
+    state,
+    wire.header,
+    wire.nonce,
+    wire.ciphertext,
+    random ? { random } : {},
+  );
   return { state: out.state, text: decoder.decode(out.plaintext) };
 }
 
