@@ -16,6 +16,17 @@ export const Capability = {
   ping: 'ping',
   /** Rooms and sender-key envelopes. */
   rooms: 'rooms',
+  /**
+   * Signed prekeys with a lifecycle: a client publishes a rotating signed prekey with an id
+   * and creation time (`prekeys` upload `spk`); a server stores the current and previous
+   * one and hands out the current one in bundles.
+   */
+  spk: 'spk',
+  /**
+   * Client to client: this client opens ratchet and room messages under a random nonce
+   * (`X3DH+DR+AESGCM-RN`, `SK1+AESGCM-RN+ED25519`), so peers may send it them.
+   */
+  randomNonce: 'random-nonce',
 } as const;
 export type Capability = (typeof Capability)[keyof typeof Capability];
 

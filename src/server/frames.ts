@@ -7,7 +7,15 @@ import { ErrorCode, type HelloFrame, ProtocolError } from '../protocol/index.js'
  */
 
 /** Capabilities this server offers to v2 clients. */
-export const SERVER_CAPS = ['presence', 'ack', 'ping', 'ratchet', 'mailbox', 'rooms'] as const;
+export const SERVER_CAPS = [
+  'presence',
+  'ack',
+  'ping',
+  'ratchet',
+  'mailbox',
+  'rooms',
+  'spk',
+] as const;
 const SERVER_CAPS_JSON = JSON.stringify(SERVER_CAPS);
 
 /** The v2 directory entry (`PeerInfo`) of a client, from its validated hello. */

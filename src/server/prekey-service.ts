@@ -1,15 +1,20 @@
 import {
   type BundleRequestFrame,
   ErrorCode,
+  fromBase64,
   MAX_STORED_PREKEYS,
   PREKEY_LOW_WATERMARK,
   type PrekeysUploadFrame,
+  SignedPrekeyKind,
+  type SignedPrekeyUpload,
+  verifyPrekeySignature,
+  verifySignedPrekey,
 } from '../protocol/index.js';
 import { errorLine } from './frames.js';
 import { KeyedBuckets } from './limits/window-counter.js';
 import type { SendResult } from './session-output.js';
 import type { ServerStats } from './stats.js';
-import type { ServerStore } from './store/index.js';
+import type { ServerStore, StoredSignedPrekey } from './store/index.js';
 
 /** What the service needs to know about online users. */
 export interface PrekeyOwner {
@@ -34,7 +39,9 @@ export interface BundleLimits {
  * requests need an identity and are limited per requester, and one-time prekeys are handed
  * out at a bounded rate per target: past it, bundles come without one (X3DH runs without
  * DH4) instead of being refused, so nobody is kept from starting a session. When few are
- * left, the owner is told to upload more.
+ * left, the owner is told to upload more. Signed prekeys (`spk`): the owner's current and
+ * previous one are kept; bundles hand out the current one with its id, age and signatures,
+ * and the owner is told which one that is (so it knows whether to upload).
  */
 export class PrekeyService<O extends PrekeyOwner> {
   #store: ServerStore;
@@ -65,13 +72,16 @@ export class PrekeyService<O extends PrekeyOwner> {
     if (owner.identityKey === undefined) {
       return errorLine(ErrorCode.NEEDS_IDENTITY, 'prekeys need a v2 session with an identity key');
     }
-    const stored = this.#store.addPrekeys(
-      owner.name,
-      frame.keys,
-      MAX_STORED_PREKEYS,
-      frame.replace === true,
-    );
-    return `{"type":"prekeys","stored":${stored}}\n`;
+    if (frame.spk && !signaturesValid(owner.identityKey, frame.spk)) {
+      return errorLine(ErrorCode.BAD_PROOF, 'the signed prekey is not signed by your identity key');
+    }
+    if (frame.spk) {
+      this.#store.putSignedPrekey(owner.name, SignedPrekeyKind.x25519, frame.spk, this.#now());
+    }
+    if (frame.keys.length > 0 || frame.replace === true) {
+      this.#store.addPrekeys(owner.name, frame.keys, MAX_STORED_PREKEYS, frame.replace === true);
+    }
+    return this.countLine(owner);
   }
 
   /** The answer to a bundle request from `requester` (a bundle, or an error line). */
@@ -91,8 +101,9 @@ export class PrekeyService<O extends PrekeyOwner> {
     const binding = this.#store.getBinding(request.user);
     const online = this.#online(request.user);
     const same = online !== undefined && online.identityKey === binding?.identityKey;
-    const pub = same ? online.pub : binding?.pub;
-    const sig = same ? online.keySignature : binding?.pubsig;
+    const spk = binding && this.#store.signedPrekey(request.user, SignedPrekeyKind.x25519);
+    const pub = spk ? spk.pub : same ? online.pub : binding?.pub;
+    const sig = spk ? spk.pubsig : same ? online.keySignature : binding?.pubsig;
     if (!binding || !pub || !sig) {
       return errorLine(
         ErrorCode.NO_BUNDLE,
@@ -112,19 +123,40 @@ export class PrekeyService<O extends PrekeyOwner> {
       pub,
       idk: binding.identityKey,
       sig,
+      ...(spk ? { spk: { id: spk.id, created: spk.created, sig: spk.sig } } : {}),
       ...(opk ? { opk } : {}),
       online: online !== undefined,
+      caps: binding.caps,
     };
     if (opk && online) {
       const left = this.#store.countPrekeys(request.user);
-      if (left < PREKEY_LOW_WATERMARK)
-        online.offer(`{"type":"prekeys","stored":${left}}\n`, 'prekeys');
+      if (left < PREKEY_LOW_WATERMARK) online.offer(this.countLine(online), 'prekeys');
     }
     return `${JSON.stringify(bundle)}\n`;
   }
 
-  /** Stored count for `owner` (sent after hello so the client knows whether to upload). */
-  countLine(owner: O): string {
-    return `{"type":"prekeys","stored":${this.#store.countPrekeys(owner.name)}}\n`;
+  /**
+   * Stored count and current signed prekey for `owner` (sent after the welcome, so the client
+   * knows whether to upload).
+   */
+  countLine(owner: Pick<O, 'name'>): string {
+    const stored = this.#store.countPrekeys(owner.name);
+    const spk = this.#store.signedPrekey(owner.name, SignedPrekeyKind.x25519);
+    return spk
+      ? `{"type":"prekeys","stored":${stored},"spk":{"id":${spk.id},"created":${spk.created}}}\n`
+      : `{"type":"prekeys","stored":${stored}}\n`;
   }
 }
+
+/** Both signatures of an uploaded signed prekey verify with the owner's identity key. */
+function signaturesValid(identityKey: string, spk: SignedPrekeyUpload): boolean {
+  const identity = fromBase64(identityKey, 'idk', 32);
+  const publicKey = fromBase64(spk.pub, 'pub', 32);
+  const record = { kind: SignedPrekeyKind.x25519, id: spk.id, created: spk.created, publicKey };
+  return (
+    verifySignedPrekey(identity, record, fromBase64(spk.sig, 'sig', 64)) &&
+    verifyPrekeySignature(identity, publicKey, fromBase64(spk.pubsig, 'pubsig', 64))
+  );
+}
+
+export type { StoredSignedPrekey };

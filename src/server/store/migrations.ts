@@ -103,6 +103,19 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX identity_binding_identity ON identity_binding (identity_key);
    CREATE INDEX room_role_owner ON room_role (identity_key) WHERE role = 'owner';
    ALTER TABLE room ADD COLUMN emptied_at INTEGER;`,
+  // Signed prekeys with a lifecycle: the current and the previous one per name and kind.
+  `CREATE TABLE signed_prekey (
+     name_key TEXT NOT NULL,
+     kind     TEXT NOT NULL,
+     slot     TEXT NOT NULL CHECK (slot IN ('current', 'previous')),
+     key_id   INTEGER NOT NULL,
+     created  INTEGER NOT NULL,
+     pub      TEXT NOT NULL,
+     sig      TEXT NOT NULL,
+     pubsig   TEXT NOT NULL,
+     uploaded INTEGER NOT NULL,
+     PRIMARY KEY (name_key, kind, slot)
+   ) STRICT, WITHOUT ROWID;`,
 ];
 
 /** Brings the schema up to date in one transaction; refuses a file from a newer version. */

@@ -1,11 +1,11 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { nameKey, type OneTimePrekey } from '../../protocol/index.js';
+import { nameKey, type OneTimePrekey, type SignedPrekeyKind } from '../../protocol/index.js';
 import { migrate } from './migrations.js';
 import { SqliteMailbox } from './sqlite-mailbox.js';
 import { SqliteRooms } from './sqlite-rooms.js';
-import type { IdentityBinding, NameLifetimes, ServerStore } from './types.js';
+import type { IdentityBinding, NameLifetimes, ServerStore, StoredSignedPrekey } from './types.js';
 
 /** A name counts as used on two days once it was seen this long after it was first bound. */
 export const ESTABLISHED_AFTER_MS = 24 * 3_600_000;
@@ -132,6 +132,7 @@ export class SqliteStore implements ServerStore {
         if (keep(name)) continue;
         this.#stmt.deleteBinding.run(name_key);
         this.#stmt.clearPrekeys.run(name_key);
+        this.#stmt.clearSignedPrekeys.run(name_key);
         this.mailbox.dropRecipient(name);
         freed.push(name);
       }
@@ -163,6 +164,46 @@ export class SqliteStore implements ServerStore {
 
   countPrekeys(name: string): number {
     return this.#stmt.countPrekeys.get(nameKey(name))?.n ?? 0;
+  }
+
+  putSignedPrekey(
+    name: string,
+    kind: SignedPrekeyKind,
+    prekey: StoredSignedPrekey,
+    now: number,
+  ): { current: StoredSignedPrekey; accepted: boolean } {
+    const key = nameKey(name);
+    const put = this.db.transaction(() => {
+      const current = this.signedPrekey(name, kind);
+      if (current && current.id === prekey.id && current.pub === prekey.pub)
+        return { current, accepted: true };
+      if (current && prekey.created <= current.created) return { current, accepted: false };
+      this.#stmt.dropSignedPrekey.run(key, kind, 'previous');
+      this.#stmt.retireSignedPrekey.run(key, kind);
+      this.#stmt.insertSignedPrekey.run(
+        key,
+        kind,
+        prekey.id,
+        prekey.created,
+        prekey.pub,
+        prekey.sig,
+        prekey.pubsig,
+        now,
+      );
+      return { current: prekey, accepted: true };
+    });
+    return put();
+  }
+
+  signedPrekey(
+    name: string,
+    kind: SignedPrekeyKind,
+    slot: 'current' | 'previous' = 'current',
+  ): StoredSignedPrekey | undefined {
+    const row = this.#stmt.getSignedPrekey.get(nameKey(name), kind, slot);
+    return row
+      ? { id: row.key_id, created: row.created, pub: row.pub, sig: row.sig, pubsig: row.pubsig }
+      : undefined;
   }
 
   getSetting(key: string): string | undefined {
@@ -211,6 +252,25 @@ function prepare(db: Database.Database) {
       `DELETE FROM prekey WHERE rowid = (SELECT rowid FROM prekey WHERE name_key = ? ORDER BY added, key_id LIMIT 1)
        RETURNING key_id, pub`,
     ),
+    getSignedPrekey: db.prepare<
+      [string, string, string],
+      { key_id: number; created: number; pub: string; sig: string; pubsig: string }
+    >(
+      'SELECT key_id, created, pub, sig, pubsig FROM signed_prekey WHERE name_key = ? AND kind = ? AND slot = ?',
+    ),
+    dropSignedPrekey: db.prepare<[string, string, string]>(
+      'DELETE FROM signed_prekey WHERE name_key = ? AND kind = ? AND slot = ?',
+    ),
+    retireSignedPrekey: db.prepare<[string, string]>(
+      "UPDATE signed_prekey SET slot = 'previous' WHERE name_key = ? AND kind = ? AND slot = 'current'",
+    ),
+    insertSignedPrekey: db.prepare<
+      [string, string, number, number, string, string, string, number]
+    >(
+      `INSERT INTO signed_prekey (name_key, kind, slot, key_id, created, pub, sig, pubsig, uploaded)
+       VALUES (?, ?, 'current', ?, ?, ?, ?, ?, ?)`,
+    ),
+    clearSignedPrekeys: db.prepare<[string]>('DELETE FROM signed_prekey WHERE name_key = ?'),
     getSetting: db.prepare<[string], { value: string }>('SELECT value FROM setting WHERE key = ?'),
     setSetting: db.prepare<[string, string]>(
       'INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)',

@@ -1,4 +1,4 @@
-import type { OneTimePrekey } from '../../protocol/index.js';
+import type { OneTimePrekey, SignedPrekeyKind } from '../../protocol/index.js';
 
 /** A name bound to an identity key on first use (protocol v2). */
 export interface IdentityBinding {
@@ -13,6 +13,17 @@ export interface IdentityBinding {
   caps: string[];
   firstSeen: number;
   lastSeen: number;
+}
+
+/** A signed prekey as its owner uploaded it (Base64 fields; see protocol/signed-prekey.ts). */
+export interface StoredSignedPrekey {
+  id: number;
+  created: number;
+  pub: string;
+  /** Signature over kind, id, creation time and key. */
+  sig: string;
+  /** Signature over the key alone (`x25519-pub` context), for clients without `spk`. */
+  pubsig: string;
 }
 
 /** A message kept for an offline recipient. */
@@ -161,6 +172,25 @@ export interface ServerStore {
   /** Removes and returns one prekey (oldest first); never the same one twice. */
   takePrekey(name: string): OneTimePrekey | undefined;
   countPrekeys(name: string): number;
+
+  /**
+   * Makes `prekey` the current signed prekey of `name` (the current one becomes the
+   * previous, and the one before is dropped) when it is newer than the current one; the
+   * same key again changes nothing; an older or conflicting one is refused. Returns the
+   * current one after the call and whether `prekey` is it.
+   */
+  putSignedPrekey(
+    name: string,
+    kind: SignedPrekeyKind,
+    prekey: StoredSignedPrekey,
+    now: number,
+  ): { current: StoredSignedPrekey; accepted: boolean };
+  /** The current (or previous) signed prekey of `name`. */
+  signedPrekey(
+    name: string,
+    kind: SignedPrekeyKind,
+    slot?: 'current' | 'previous',
+  ): StoredSignedPrekey | undefined;
 
   readonly mailbox: MailboxStore;
   readonly rooms: RoomStore;

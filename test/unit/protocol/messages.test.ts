@@ -67,6 +67,16 @@ describe('parseClientFrame: valid frames', () => {
       { ...relay, alg: 'X3DH+DR.v2' },
     ],
     ['relay with null id and header', { ...relay, id: null, header: null }, relay],
+    [
+      'prekeys with replace',
+      { type: 'prekeys', keys: [{ id: 1, pub: PUB }], replace: true },
+      { type: 'prekeys', keys: [{ id: 1, pub: PUB }], replace: true },
+    ],
+    [
+      'a signed prekey alone (no one-time prekeys)',
+      { type: 'prekeys', spk: { id: 7, created: 5, pub: PUB, sig: SIG, pubsig: SIG } },
+      { type: 'prekeys', keys: [], spk: { id: 7, created: 5, pub: PUB, sig: SIG, pubsig: SIG } },
+    ],
   ])('%s', (_label, frame, parsed) => {
     expect(parseClientFrame(frame as Record<string, unknown>)).toEqual(parsed);
   });
@@ -203,6 +213,28 @@ describe('parseClientFrame: invalid frames', () => {
     ['empty header', { ...relay, header: '' }, 'E_BAD_FIELD'],
     ['header too big', { ...relay, header: b64(600) }, 'E_BAD_FIELD'],
     ['numeric header', { ...relay, header: 1 }, 'E_BAD_FIELD'],
+    ['prekeys without keys or spk', { type: 'prekeys' }, 'E_BAD_FIELD'],
+    ['prekeys with an empty batch', { type: 'prekeys', keys: [] }, 'E_BAD_FIELD'],
+    [
+      'prekeys with a string replace',
+      { type: 'prekeys', keys: [{ id: 1, pub: PUB }], replace: 'yes' },
+      'E_BAD_FIELD',
+    ],
+    [
+      'signed prekey without pubsig',
+      { type: 'prekeys', spk: { id: 7, created: 5, pub: PUB, sig: SIG } },
+      'E_BAD_FIELD',
+    ],
+    [
+      'signed prekey with a fractional time',
+      { type: 'prekeys', spk: { id: 7, created: 5.5, pub: PUB, sig: SIG, pubsig: SIG } },
+      'E_BAD_FIELD',
+    ],
+    [
+      'signed prekey id beyond 32 bits',
+      { type: 'prekeys', spk: { id: 2 ** 32, created: 5, pub: PUB, sig: SIG, pubsig: SIG } },
+      'E_BAD_FIELD',
+    ],
   ])('%s: %s', (_label, frame, expected) => {
     const input = Object.fromEntries(Object.entries(frame).filter(([, v]) => v !== undefined));
     expect(codeOf(() => parseClientFrame(input))).toBe(expected);
@@ -313,6 +345,33 @@ describe('parseServerFrame: every server frame', () => {
     ],
     ['prekey count', { type: 'prekeys', stored: 4 }, { type: 'prekeys', stored: 4 }],
     [
+      'prekey count with the current signed prekey',
+      { type: 'prekeys', stored: 4, spk: { id: 9, created: 1 } },
+      { type: 'prekeys', stored: 4, spk: { id: 9, created: 1 } },
+    ],
+    [
+      'bundle with a signed prekey and caps',
+      {
+        type: 'bundle',
+        user: 'bob',
+        pub: PUB,
+        idk: PUB2,
+        sig: SIG,
+        spk: { id: 9, created: 1, sig: SIG },
+        caps: ['ratchet', 'spk'],
+      },
+      {
+        type: 'bundle',
+        user: 'bob',
+        pub: PUB,
+        idk: PUB2,
+        sig: SIG,
+        spk: { id: 9, created: 1, sig: SIG },
+        caps: ['ratchet', 'spk'],
+        online: false,
+      },
+    ],
+    [
       'joined',
       {
         type: 'joined',
@@ -415,6 +474,18 @@ describe('parseServerFrame: every server frame', () => {
     ],
     ['bundle without sig', { type: 'bundle', user: 'bob', pub: PUB, idk: PUB2 }, 'E_BAD_FIELD'],
     ['negative prekey count', { type: 'prekeys', stored: -1 }, 'E_BAD_FIELD'],
+    [
+      'bundle with a short signed prekey signature',
+      {
+        type: 'bundle',
+        user: 'bob',
+        pub: PUB,
+        idk: PUB2,
+        sig: SIG,
+        spk: { id: 1, created: 1, sig: PUB },
+      },
+      'E_BAD_FIELD',
+    ],
     ['joined to a bad room', { type: 'joined', room: 'lobby', members: {} }, 'E_BAD_NAME'],
     ['room event unknown', { type: 'room', room: '#a', event: 'dance' }, 'E_BAD_FIELD'],
     ['rooms not an array', { type: 'rooms', rooms: {} }, 'E_BAD_FIELD'],
