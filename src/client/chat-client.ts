@@ -6,7 +6,6 @@ import {
   generateX25519KeyPair,
   isValidName,
   keyFingerprint,
-  MAX_PREKEYS_PER_UPLOAD,
   type ParsedServerFrame,
   type PeerInfo,
   ProtocolError,
@@ -19,8 +18,9 @@ import type { ServerConnection } from './connection.js';
 import type { PairwiseContent } from './content.js';
 import { DeliveryTracker } from './delivery.js';
 import { DirectorySync } from './directory-sync.js';
-import { RatchetPeers } from './e2ee/ratchet-peers.js';
-import { SessionStore } from './e2ee/session-store.js';
+import { ClientE2ee } from './e2ee/client-e2ee.js';
+import type { ClientLimits } from './e2ee/limits.js';
+import type { RatchetPeers } from './e2ee/ratchet-peers.js';
 import { V1KeyCache } from './e2ee/v1-keys.js';
 import { type ClientEvent, type ConnectionState, type PeerSummary, Protection } from './events.js';
 import { helloFrame, serverErrorAction } from './handshake.js';
@@ -31,6 +31,7 @@ import { peerSummary } from './peer-summaries.js';
 import { PeerBook, type PeerStatus } from './peers.js';
 import { formatPin } from './pinning.js';
 import { RoomManager } from './rooms.js';
+import type { StateDb } from './state/state-db.js';
 import { TrustCommands } from './trust-commands.js';
 import type { TrustStore } from './trust-store.js';
 
@@ -42,8 +43,12 @@ export interface ChatClientOptions {
   /** Long-term identity: enables the v2 hello. Without it the client speaks v1 only. */
   identity?: LocalIdentity;
   trust?: TrustStore;
-  /** Where ratchet sessions are kept (with `identity`); undefined keeps them in memory only. */
+  /** The identity's state, opened and locked by the caller (with `identity`). */
+  state?: StateDb;
+  /** Or the config directory to open it in (tests). Without either: no ratchet sessions. */
   configDir?: string;
+  /** Client limits (tests use small ones). */
+  limits?: Partial<ClientLimits>;
   now?: () => number;
   /** Messages typed while disconnected, kept until the next welcome. */
   maxQueued?: number;
@@ -72,7 +77,7 @@ export class ChatClient
   readonly trustCommands: TrustCommands;
   /** Rooms (v2 with an identity). */
   readonly rooms: RoomManager;
-  #ratchet: RatchetPeers | undefined;
+  #e2ee: ClientE2ee | undefined;
   #connection: ServerConnection;
   #now: () => number;
   #ready = false;
@@ -109,13 +114,17 @@ export class ChatClient
       ...(options.trust ? { trust: options.trust } : {}),
       server: this.serverPin,
       serverRatchet: () => this.#serverCaps.has(Capability.ratchet),
+      serverSpk: () => this.#serverCaps.has(Capability.spk),
     });
     this.#bundles = new BundleRequests((frame) => this.send(frame));
-    if (options.identity && options.configDir) {
-      const store = new SessionStore(options.configDir, options.identity);
-      this.#ratchet = new RatchetPeers(options.identity, store, (user) =>
-        this.#bundles.request(user),
-      );
+    if (options.identity && (options.state || options.configDir)) {
+      this.#e2ee = new ClientE2ee({
+        identity: options.identity,
+        ...(options.state ? { state: options.state } : { configDir: options.configDir! }),
+        now: this.#now,
+        ...(options.limits ? { limits: options.limits } : {}),
+        requestBundle: (user) => this.#bundles.request(user),
+      });
     }
     // Random per run, so (sender, id) is unique enough for duplicate detection across restarts.
     this.#outgoing = new OutgoingMessages(
@@ -153,7 +162,7 @@ export class ChatClient
   }
   /** Ratchet sessions, when this client has an identity and the server offers them. */
   get ratchet(): RatchetPeers | undefined {
-    return this.#serverCaps.has(Capability.ratchet) ? this.#ratchet : undefined;
+    return this.#serverCaps.has(Capability.ratchet) ? this.#e2ee?.ratchet : undefined;
   }
   /** Our keys as the directory should list them (Base64). */
   get ownKeys(): { pub: string; idk?: string } {
@@ -200,12 +209,21 @@ export class ChatClient
   }
 
   start(): void {
+    for (const notice of this.#e2ee?.notices.splice(0) ?? [])
+      this.notice(notice.kind, notice.text, notice.code);
+    // A signed prekey rotated by maintenance goes up now if the server can take it (else the
+    // count after the next welcome shows it missing).
+    this.#e2ee?.startMaintenance(
+      (frame) =>
+        this.#ready && !!this.ratchet && this.serverOffers(Capability.spk) && this.send(frame),
+    );
     this.#connection.start();
   }
 
   async close(): Promise<void> {
     await this.#connection.close();
     this.#delivery.closed('client closed');
+    this.#e2ee?.close();
   }
 
   reconnect(): void {
@@ -262,7 +280,8 @@ export class ChatClient
   }
 
   #hello(): void {
-    this.send(helloFrame(this.name, this.keyPair, this.identity, this.#connection.socket));
+    const spk = this.#e2ee?.ratchet.state.prekeys.upload();
+    this.send(helloFrame(this.name, this.keyPair, this.identity, this.#connection.socket, spk));
   }
 
   #onState(state: ConnectionState): void {
@@ -312,7 +331,7 @@ export class ChatClient
         this.#bundles.resolve(frame);
         return;
       case 'prekeys':
-        this.#replenishPrekeys(frame.stored);
+        if (this.ratchet) this.#e2ee?.onCount(frame, this.#serverCaps.has(Capability.spk), this);
         return;
       case 'error':
         this.#onServerError(frame.code, frame.text, frame.ref);
@@ -329,16 +348,6 @@ export class ChatClient
       case 'pong': // the connection's heartbeat already counted it
       case 'unknown':
         return;
-    }
-  }
-
-  #replenishPrekeys(stored: number): void {
-    const ratchet = this.ratchet;
-    if (!ratchet) return;
-    const { keys, replace } = ratchet.replenish(stored);
-    for (let i = 0; i < keys.length; i += MAX_PREKEYS_PER_UPLOAD) {
-      const batch = keys.slice(i, i + MAX_PREKEYS_PER_UPLOAD);
-      this.send({ type: 'prekeys', keys: batch, ...(replace && i === 0 ? { replace: true } : {}) });
     }
   }
 

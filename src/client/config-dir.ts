@@ -1,4 +1,12 @@
-import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -19,14 +27,38 @@ export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
+/** Makes a file readable and writable by its owner only. */
+export function chmodPrivate(path: string): void {
+  chmodSync(path, 0o600);
+}
+
+/** Flushes a directory's entries (a created, renamed or deleted file) to disk. */
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
- * Writes a file atomically with mode 0600: a temporary file in the same directory, then
- * rename, so a crash never leaves a truncated key or trust file behind.
+ * Writes a file atomically and durably with mode 0600: a temporary file in the same
+ * directory, written and fsynced, renamed over the target, then the directory fsynced. A
+ * crash or power loss leaves the old file or the new one, never a truncated key, trust or
+ * state file, and never a rename that is lost although the caller went on.
  */
 export function writePrivateFileAtomic(path: string, data: string): void {
-  ensurePrivateDir(dirname(path));
+  const dir = dirname(path);
+  ensurePrivateDir(dir);
   const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
-  writeFileSync(tmp, data, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, path);
+  fsyncDir(dir);
 }

@@ -3,6 +3,7 @@ import {
   ErrorCode,
   HELLO_EXPORTER_BYTES,
   HELLO_EXPORTER_LABEL,
+  type SignedPrekeyUpload,
   signHelloProof,
   signPrekey,
   toBase64,
@@ -18,6 +19,8 @@ export const CLIENT_CAPS = [
   Capability.ratchet,
   'mailbox',
   Capability.rooms,
+  Capability.spk,
+  Capability.randomNonce,
 ];
 
 /** Exports the RFC 5705 keying material a v2 hello proof signs. */
@@ -27,13 +30,15 @@ export interface ExporterSource {
 
 /**
  * The hello for a fresh connection: v1 (seed format) without an identity, else v2 with the
- * key signature and a proof bound to this TLS connection.
+ * key signature, a proof bound to this TLS connection and, when we have one, the current
+ * signed prekey (so the server holds it before anyone sees us in the directory).
  */
 export function helloFrame(
   name: string,
   keyPair: X25519KeyPair,
   identity: LocalIdentity | undefined,
   tls: ExporterSource | undefined,
+  spk?: SignedPrekeyUpload,
 ): Record<string, unknown> {
   const pub = toBase64(keyPair.publicKey);
   if (!identity || !tls) return { type: 'hello', user: name, pub };
@@ -52,6 +57,7 @@ export function helloFrame(
     idk: toBase64(identity.identity.publicKey),
     pubsig: toBase64(signPrekey(secret, keyPair.publicKey)),
     proof: toBase64(signHelloProof(secret, exporter, name)),
+    ...(spk ? { spk } : {}),
   };
 }
 

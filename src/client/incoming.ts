@@ -134,7 +134,10 @@ export class IncomingMessages {
       );
       return;
     }
-    const opened = ratchet.open(relay, this.#candidates(relay.from));
+    // A session an unverified sender opens is first-contact state (evicted first when the
+    // client's limits are reached) until we answer in it.
+    const firstContact = core.trust?.get(core.serverPin, relay.from)?.verified !== true;
+    const opened = ratchet.open(relay, this.#candidates(relay.from), { firstContact });
     if (!opened.ok) {
       if (opened.duplicate) return; // shown once already
       let reason = opened.reason;

@@ -9,8 +9,10 @@ import {
 import { type ClientCore, sameName } from './client-core.js';
 import { encodeContent, type PairwiseContent } from './content.js';
 import type { DeliveryTracker, Outgoing } from './delivery.js';
+import { opensRandomNonce } from './e2ee/bundle-check.js';
 import { type MessageEvent, Protection } from './events.js';
 import type { Peer } from './peers.js';
+import { offeredFeatures, SecurityFeature } from './trust-floor.js';
 import { fingerprintOfKey } from './trust-store.js';
 import { trustAlert } from './trust-text.js';
 
@@ -191,7 +193,16 @@ export class OutgoingMessages {
       known?.expected !== undefined && fingerprintOfKey(identity) !== known.expected
         ? `the server offered ${to} with identity ${fingerprintOfKey(identity)}, not the invited ${known.expected}`
         : undefined;
-    const sealed = await core.ratchet!.seal(to, trusted, plaintext, refuse);
+    // Seen with rotating signed prekeys (or listed with them now): never the hello key instead.
+    const requireSignedPrekey =
+      (known?.floor?.features.includes(SecurityFeature.spk) ?? false) ||
+      (peer !== undefined && offeredFeatures(core.peers.offer(peer)).includes(SecurityFeature.spk));
+    const sealed = await core.ratchet!.seal(to, plaintext, {
+      ...(trusted ? { trusted } : {}),
+      refuse,
+      randomNonce: opensRandomNonce(peer?.caps),
+      requireSignedPrekey,
+    });
     if (!trusted && core.trust) {
       // First contact with an offline user: remember the identity the server vouched for.
       core.trust.rememberIfNew(core.serverPin, to, sealed.identity);

@@ -91,12 +91,19 @@ export class PeerBook {
   #trust: TrustStore | undefined;
   #server: string;
   #serverRatchet: () => boolean;
+  #serverSpk: () => boolean;
   #version = 0;
 
-  constructor(options: { trust?: TrustStore; server: string; serverRatchet?: () => boolean }) {
+  constructor(options: {
+    trust?: TrustStore;
+    server: string;
+    serverRatchet?: () => boolean;
+    serverSpk?: () => boolean;
+  }) {
     this.#trust = options.trust;
     this.#server = options.server;
     this.#serverRatchet = options.serverRatchet ?? (() => true);
+    this.#serverSpk = options.serverSpk ?? (() => false);
   }
 
   /** The server certificate pin this book's trust is scoped to. */
@@ -196,6 +203,8 @@ export class PeerBook {
       identity: peer.idk !== undefined && this.signatureValid(peer),
       ratchet: envelope !== 'v1' && peer.v >= 2 && (peer.caps?.includes('ratchet') ?? false),
       serverRatchet: this.#serverRatchet(),
+      spk: envelope !== 'v1' && peer.v >= 2 && (peer.caps?.includes('spk') ?? false),
+      serverSpk: this.#serverSpk(),
     };
   }
 

@@ -12,6 +12,7 @@ import { KnownServers } from './known-servers.js';
 import { formatPin } from './pinning.js';
 import { isInteractive, terminalPrompter } from './prompts.js';
 import { resolveServerPin } from './server-trust.js';
+import { StateDb } from './state/state-db.js';
 import { TrustStore } from './trust-store.js';
 import { LineOutput } from './ui/line-output.js';
 import { TerminalUI } from './ui/terminal.js';
@@ -40,19 +41,35 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
   const prompter = interactive ? terminalPrompter : undefined;
   const configDir = resolveConfigDir(options.home);
   ensurePrivateDir(configDir);
-  const { user, host, port, lastPath, invite, expected } = resolveArguments(
-    options,
-    configDir,
-    prompter,
-  );
-  const notify = (text: string) => process.stderr.write(`${text}\n`);
-  if (options.legacy && expected.length > 0) {
+  const args = resolveArguments(options, configDir, prompter);
+  if (options.legacy && args.expected.length > 0) {
     throw new CliError('invites and --peer need an identity: connect without --legacy', {
       exitCode: ExitCode.usage,
     });
   }
-  const warnings: string[] = [];
+  // One client per identity: its state is locked before anything is read or created.
+  const state = options.legacy ? undefined : StateDb.open(configDir, args.user);
+  try {
+    return await runSession(options, { configDir, interactive, prompter, state, args });
+  } finally {
+    state?.close();
+  }
+}
 
+interface SessionSetup {
+  configDir: string;
+  interactive: boolean;
+  prompter: typeof terminalPrompter | undefined;
+  /** The identity's locked state (undefined in legacy mode). */
+  state: StateDb | undefined;
+  args: ReturnType<typeof resolveArguments>;
+}
+
+async function runSession(options: ConnectOptions, setup: SessionSetup): Promise<number> {
+  const { configDir, interactive, prompter, state } = setup;
+  const { user, host, port, lastPath, invite, expected } = setup.args;
+  const notify = (text: string) => process.stderr.write(`${text}\n`);
+  const warnings: string[] = [];
   const identity = options.legacy
     ? undefined
     : loadOrCreateIdentity({
@@ -89,7 +106,7 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
   const client = new ChatClient({
     name: user,
     connection,
-    ...(identity && trust ? { identity, trust, configDir } : {}),
+    ...(identity && trust && state ? { identity, trust, state } : {}),
   });
   const color = interactive && options.color !== false && !process.env.NO_COLOR;
   const ui = interactive

@@ -10,15 +10,25 @@ export const SecurityFeature = {
   identity: 'identity',
   /** Forward-secret sessions (X3DH + Double Ratchet), offered by the peer and the server. */
   ratchet: 'ratchet',
+  /**
+   * Rotating signed prekeys (`spk`, offered by the peer and the server): first messages go
+   * to a key whose secret is deleted after a week or two, not to the long-lived hello key.
+   */
+  spk: 'spk',
 } as const;
 export type SecurityFeature = (typeof SecurityFeature)[keyof typeof SecurityFeature];
 
-const ORDER: readonly SecurityFeature[] = [SecurityFeature.identity, SecurityFeature.ratchet];
+const ORDER: readonly SecurityFeature[] = [
+  SecurityFeature.identity,
+  SecurityFeature.ratchet,
+  SecurityFeature.spk,
+];
 
 /** What a user loses when a feature goes, as the UI says it. */
 export const FEATURE_LOSS: Record<SecurityFeature, string> = {
   identity: 'identity',
   ratchet: 'forward secrecy',
+  spk: 'rotating signed prekeys',
 };
 
 /** The highest protocol version and features a name was seen with on one server. */
@@ -36,13 +46,22 @@ export interface Offer {
   ratchet: boolean;
   /** The server's welcome offers `ratchet` (without it nobody gets forward secrecy). */
   serverRatchet: boolean;
+  /** The peer announces `spk` (rotating signed prekeys). */
+  spk?: boolean;
+  /** The server's welcome offers `spk` (it stores and hands out signed prekeys). */
+  serverSpk?: boolean;
 }
 
-/** Features an offer delivers (ratchet needs an identity and the server's support). */
+/**
+ * Features an offer delivers (ratchet needs an identity and the server's support; signed
+ * prekeys need the ratchet and the server's support too).
+ */
 export function offeredFeatures(offer: Offer): SecurityFeature[] {
   const out: SecurityFeature[] = [];
   if (offer.identity) out.push(SecurityFeature.identity);
-  if (offer.identity && offer.ratchet && offer.serverRatchet) out.push(SecurityFeature.ratchet);
+  const ratchet = offer.identity && offer.ratchet && offer.serverRatchet;
+  if (ratchet) out.push(SecurityFeature.ratchet);
+  if (ratchet && offer.spk && offer.serverSpk) out.push(SecurityFeature.spk);
   return out;
 }
 

@@ -237,9 +237,12 @@ export class TrustStore {
     let lowered = 0;
     for (const peer of Object.values(this.#data.servers[server] ?? {})) {
       if (peer.floor?.features.includes(SecurityFeature.ratchet)) {
+        // Signed prekeys need the ratchet: they go with it.
         peer.floor = {
           ...peer.floor,
-          features: peer.floor.features.filter((f) => f !== 'ratchet'),
+          features: peer.floor.features.filter(
+            (f) => f !== SecurityFeature.ratchet && f !== SecurityFeature.spk,
+          ),
         };
         lowered++;
       }

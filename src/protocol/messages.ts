@@ -17,6 +17,8 @@ import {
   readBundleRequest,
   readFetched,
   readPrekeysUpload,
+  readSignedPrekeyUpload,
+  type SignedPrekeyUpload,
 } from './prekey-frames.js';
 import { parseRoomClientFrame, type RoomClientFrame } from './room-frames.js';
 
@@ -69,6 +71,11 @@ export interface HelloFrame {
   pubsig?: string;
   /** v2: identity signature over the TLS exporter and the name, Base64 (64 bytes). */
   proof?: string;
+  /**
+   * v2 with `spk`: the current signed prekey, stored with the hello so it is there before
+   * anyone sees the new session in the directory (same shape as the `prekeys` upload).
+   */
+  spk?: SignedPrekeyUpload;
 }
 export interface ListFrame {
   type: 'list';
@@ -221,6 +228,8 @@ function readHello(frame: Record<string, unknown>): HelloFrame {
     hello.idk = requireBase64(frame, 'idk', ED25519_PUBLIC_KEY_BYTES);
     hello.pubsig = requireBase64(frame, 'pubsig', ED25519_SIGNATURE_BYTES);
     hello.proof = requireBase64(frame, 'proof', ED25519_SIGNATURE_BYTES);
+    if (frame.spk !== undefined && frame.spk !== null)
+      hello.spk = readSignedPrekeyUpload(frame.spk);
   }
   return hello;
 }

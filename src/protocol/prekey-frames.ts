@@ -90,7 +90,8 @@ function readPrekey(value: unknown): OneTimePrekey {
   };
 }
 
-function readSignedPrekeyUpload(value: unknown): SignedPrekeyUpload {
+/** @throws ProtocolError `E_BAD_FIELD`. */
+export function readSignedPrekeyUpload(value: unknown): SignedPrekeyUpload {
   const record = asRecord(value, 'field "spk"');
   return {
     id: readUint32(record, 'id', 'signed prekey'),

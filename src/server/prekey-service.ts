@@ -72,16 +72,23 @@ export class PrekeyService<O extends PrekeyOwner> {
     if (owner.identityKey === undefined) {
       return errorLine(ErrorCode.NEEDS_IDENTITY, 'prekeys need a v2 session with an identity key');
     }
-    if (frame.spk && !signaturesValid(owner.identityKey, frame.spk)) {
+    if (frame.spk && !this.storeSignedPrekey(owner, frame.spk)) {
       return errorLine(ErrorCode.BAD_PROOF, 'the signed prekey is not signed by your identity key');
-    }
-    if (frame.spk) {
-      this.#store.putSignedPrekey(owner.name, SignedPrekeyKind.x25519, frame.spk, this.#now());
     }
     if (frame.keys.length > 0 || frame.replace === true) {
       this.#store.addPrekeys(owner.name, frame.keys, MAX_STORED_PREKEYS, frame.replace === true);
     }
     return this.countLine(owner);
+  }
+
+  /**
+   * Stores `owner`'s signed prekey (from an upload, or its hello) if both its signatures
+   * verify with the owner's identity key; it becomes current if newer than the current one.
+   */
+  storeSignedPrekey(owner: Pick<O, 'name' | 'identityKey'>, spk: SignedPrekeyUpload): boolean {
+    if (owner.identityKey === undefined || !signaturesValid(owner.identityKey, spk)) return false;
+    this.#store.putSignedPrekey(owner.name, SignedPrekeyKind.x25519, spk, this.#now());
+    return true;
   }
 
   /** The answer to a bundle request from `requester` (a bundle, or an error line). */

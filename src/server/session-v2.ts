@@ -1,4 +1,9 @@
-import type { BundleRequestFrame, FetchedFrame, PrekeysUploadFrame } from '../protocol/index.js';
+import type {
+  BundleRequestFrame,
+  FetchedFrame,
+  PrekeysUploadFrame,
+  SignedPrekeyUpload,
+} from '../protocol/index.js';
 import type { PrekeyOwner, PrekeyService } from './prekey-service.js';
 import type { RelayRouter, RelayTarget } from './router.js';
 import type { ServerStats } from './stats.js';
@@ -36,6 +41,14 @@ export class SessionV2Services<M extends V2Member> {
     this.#prekeys = services.prekeys;
     this.#router = services.router;
     this.#stats = services.stats;
+  }
+
+  /**
+   * At admission, before anyone sees the session: the signed prekey its hello carried
+   * (ignored, and logged by the caller, when its signatures do not verify).
+   */
+  storeHelloSignedPrekey(spk: SignedPrekeyUpload): boolean {
+    return this.#prekeys.storeSignedPrekey(this.#member, spk);
   }
 
   /** After the welcome: how many prekeys the server holds for this identity. */

@@ -353,6 +353,8 @@ export class Session
         pubsig: hello.pubsig,
         caps: hello.caps,
       });
+      if (hello.spk && !this.#v2.storeHelloSignedPrekey(hello.spk))
+        this.log.warn({ event: 'frame.rejected', code: 'E_BAD_PROOF' }, 'hello spk ignored');
     }
     this.log.bind({ user: hello.user });
     stats.helloAccepted.inc(`v${hello.v}`);

@@ -58,7 +58,8 @@ describe('hostile server: session setup and resets', { timeout: 60_000 }, () => 
     const alice = scenario.connect('alice', aliceHome);
     const bob = scenario.connect('bob');
     await scenario.converse(alice, bob);
-    const sessionFile = join(aliceHome, 'sessions', 'alice.json');
+    // The state's generation witness moves with every write transaction.
+    const sessionFile = join(aliceHome, 'sessions', 'alice.generation');
     const before = readFileSync(sessionFile, 'utf8');
     const bobIdk = server.client('bob')!.entry.idk!;
     const aliceSpk = server.client('alice')!.entry.pub;

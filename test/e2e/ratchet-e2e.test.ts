@@ -41,9 +41,11 @@ describe('end-to-end: forward-secret v2 sessions through the real CLI', () => {
     expect(got.protection).toBe('e2ee-v2');
     bob.send('/to alice reply');
     await alice.waitFor(incoming('bob', 'reply'));
-    const sessionFile = join(bobHome, 'sessions', 'bob.json');
-    expect(existsSync(sessionFile)).toBe(true);
-    expect(readFileSync(sessionFile, 'utf8')).not.toContain('rootKey');
+    // The state database (and its write-ahead log) holds only encrypted rows.
+    const stateFile = join(bobHome, 'sessions', 'bob.db');
+    expect(existsSync(stateFile)).toBe(true);
+    for (const file of [stateFile, `${stateFile}-wal`].filter((f) => existsSync(f)))
+      expect(readFileSync(file).toString('latin1')).not.toMatch(/rootKey|sendChain|first ratchet/);
 
     expect(await bob.end()).toBe(0);
     bob = connect('bob', bobHome);

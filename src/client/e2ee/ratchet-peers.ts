@@ -1,11 +1,12 @@
 import {
   ALG_V2,
+  ALG_V2_RN,
   acceptSession,
   type BundleFrame,
+  constantTimeEqual,
   decodeHeader,
   ErrorCode,
   fromBase64,
-  generateX25519KeyPair,
   initiateSession,
   isRatchetAlg,
   ProtocolError,
@@ -19,6 +20,8 @@ import {
   type X3dhInit,
 } from '../../protocol/index.js';
 import type { LocalIdentity } from '../keystore.js';
+import { checkBundle, opensRandomNonce } from './bundle-check.js';
+import type { ClientState } from './client-state.js';
 import {
   RESET_WINDOW_MS,
   ResetLimiter,
@@ -26,7 +29,7 @@ import {
   type SealedEnvelope,
   signReset,
 } from './session-resets.js';
-import type { SessionStore } from './session-store.js';
+import type { SessionRecord } from './session-store.js';
 
 export { ALG_RESET, type SealedEnvelope } from './session-resets.js';
 
@@ -42,6 +45,26 @@ export type OpenResult =
       /** Ask the peer to drop the session in which it sent with this ratchet key. */
       reset?: { peerIdentity: string; ratchetKey: Uint8Array };
     };
+
+/** What the caller knows about a peer when sealing for it. */
+export interface SealPolicy {
+  /** The identity key we trust for the peer; undefined on first contact. */
+  trusted?: string;
+  /** May veto a stranger's identity (an invite promised another fingerprint). */
+  refuse?: (identity: string) => string | undefined;
+  /** The peer's directory entry says it opens random-nonce messages. */
+  randomNonce?: boolean;
+  /** The peer was seen with rotating signed prekeys: a bundle without one is refused. */
+  requireSignedPrekey?: boolean;
+}
+
+/** A ratchet relay's binary fields. */
+interface Wire {
+  alg: RatchetAlg;
+  header: Uint8Array;
+  nonce: Uint8Array;
+  cipher: Uint8Array;
+}
 
 function fail(code: string, reason: string): Extract<OpenResult, { ok: false }> {
   return { ok: false, code, reason };
@@ -63,59 +86,71 @@ function knowsRatchetKey(session: SessionState, dh: Uint8Array): boolean {
   );
 }
 
-/** A ratchet relay's binary fields. */
-interface Wire {
-  alg: RatchetAlg;
-  header: Uint8Array;
-  nonce: Uint8Array;
-  cipher: Uint8Array;
-}
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Pairwise forward-secret sessions (X3DH + Double Ratchet) of one local identity: sealing
- * (starting a session from a prekey bundle when needed), opening (accepting X3DH inits,
+ * (starting a session from a checked prekey bundle when needed), opening (accepting X3DH
+ * inits made for our current or previous signed prekey, or the hello key of older peers;
  * trying every session kept for the peer), and signed session resets. Every state change is
- * persisted by the SessionStore before the result is used.
+ * committed to the state store before the result is used.
+ *
+ * Messages go out under a random nonce to peers that open it. Under the derived nonce
+ * (older peers) a sending chain is never continued in another run of the client: whatever
+ * state was restored, no (key, nonce) pair is used twice.
  */
 export class RatchetPeers {
   #identity: LocalIdentity;
-  #store: SessionStore;
+  #state: ClientState;
   #requestBundle: (user: string) => Promise<BundleFrame>;
+  #now: () => number;
   #resets = new ResetLimiter();
 
   constructor(
     identity: LocalIdentity,
-    store: SessionStore,
+    state: ClientState,
     requestBundle: (user: string) => Promise<BundleFrame>,
+    now: () => number = Date.now,
   ) {
     this.#identity = identity;
-    this.#store = store;
+    this.#state = state;
     this.#requestBundle = requestBundle;
+    this.#now = now;
+  }
+
+  get state(): ClientState {
+    return this.#state;
   }
 
   hasSession(peerIdentity: string): boolean {
-    return this.#store.sessions(peerIdentity).length > 0;
+    return this.#state.sessions.sessions(peerIdentity).length > 0;
+  }
+
+  /** Whether `record` may send now under the chosen nonce scheme. */
+  #canSend(record: SessionRecord | undefined, randomNonce: boolean): record is SessionRecord {
+    if (!record?.state.sendChain || record.stale) return false;
+    return randomNonce || record.sendRun === this.#state.sessions.runId;
   }
 
   /**
-   * Encrypts for a peer. Without a session, asks the server for the peer's bundle (works
-   * while the peer is offline) and checks that it carries the identity key we trust.
-   * `refuse` may veto a stranger's identity (an invite promised another fingerprint).
-   * @throws ProtocolError `E_BAD_KEY` when the bundle's identity or signature is wrong.
+   * Encrypts for a peer. Without a session we may send in, asks the server for the peer's
+   * bundle (works while the peer is offline), checks it (identity, signed prekey signature,
+   * age, downgrade) and starts a new one.
+   * @throws ProtocolError `E_BAD_KEY` when the bundle is refused.
    */
   async seal(
     peerName: string,
-    trustedIdentity: string | undefined,
     text: string,
-    refuse?: (identity: string) => string | undefined,
+    policy: SealPolicy = {},
   ): Promise<{ envelope: SealedEnvelope; identity: string; started: boolean }> {
-    let identity = trustedIdentity;
-    let state = identity ? this.#store.sessions(identity)[0] : undefined;
-    let started = false;
-    if (!state?.sendChain) {
+    const sessions = this.#state.sessions;
+    let identity = policy.trusted;
+    const current = identity ? sessions.sessions(identity)[0] : undefined;
+    let randomNonce = policy.randomNonce === true || current?.rn === true;
+    let record = this.#canSend(current, randomNonce) ? current : undefined;
+    let state = record?.state;
+    if (!state) {
       const bundle = await this.#requestBundle(peerName);
       if (identity !== undefined && bundle.idk !== identity) {
         throw new ProtocolError(
@@ -123,26 +158,18 @@ export class RatchetPeers {
           `the server offered another identity key for ${peerName} than the one you trust`,
         );
       }
-      const refusal = identity === undefined ? refuse?.(bundle.idk) : undefined;
+      const refusal = identity === undefined ? policy.refuse?.(bundle.idk) : undefined;
       if (refusal !== undefined) throw new ProtocolError(ErrorCode.BAD_KEY, refusal);
+      const checked = checkBundle(bundle, this.#now(), policy.requireSignedPrekey === true);
       identity = bundle.idk;
-      state = initiateSession(this.#identity.identity, {
-        identityKey: fromBase64(bundle.idk, 'idk', 32),
-        signedPrekey: fromBase64(bundle.pub, 'pub', 32),
-        signedPrekeySignature: fromBase64(bundle.sig, 'sig', 64),
-        ...(bundle.opk
-          ? {
-              oneTimePrekey: {
-                id: bundle.opk.id,
-                publicKey: fromBase64(bundle.opk.pub, 'opk', 32),
-              },
-            }
-          : {}),
-      });
-      started = true;
+      randomNonce ||= opensRandomNonce(bundle.caps);
+      state = initiateSession(this.#identity.identity, checked);
+      record = undefined;
     }
-    const out = ratchetEncrypt(state, encoder.encode(text), { alg: ALG_V2 });
-    this.#store.putSession(identity!, out.state, started ? undefined : state);
+    const out = ratchetEncrypt(state, encoder.encode(text), {
+      alg: randomNonce ? ALG_V2_RN : ALG_V2,
+    });
+    sessions.put(identity!, out.state, record, { firstContact: false, rn: randomNonce });
     return {
       envelope: {
         alg: out.alg,
@@ -151,93 +178,124 @@ export class RatchetPeers {
         cipher: toBase64(out.ciphertext),
       },
       identity: identity!,
-      started,
+      started: record === undefined,
     };
   }
 
   /**
    * Decrypts a v2 relay from a sender who may hold one of `candidates` (identity keys,
    * Base64: the one we remember first, then the one listed; empty for a stranger, whose
-   * init is taken on first use). Nothing that fails changes any state: an init is accepted,
-   * and recorded as seen, only after its AEAD check. A message in a session we do not
-   * have (its ratchet key unknown to us) asks for a reset bound to that session; an init
-   * we cannot open never does (anyone can forge one).
+   * init is taken on first use; `firstContact`: the sender is not verified, so a session it
+   * opens is first-contact state until we answer in it).
+   * Nothing that fails changes any state: an init is accepted, and recorded as seen, only
+   * after its AEAD check. A message in a session we do not have asks for a reset bound to
+   * that session; an init we cannot open never does (anyone can forge one).
    */
-  open(relay: RelayFrame, candidates: readonly string[]): OpenResult {
+  open(
+    relay: RelayFrame,
+    candidates: readonly string[],
+    options: { firstContact?: boolean } = {},
+  ): OpenResult {
     let header: RatchetHeader;
-    let bytes: Wire;
+    let wire: Wire;
     try {
       if (!relay.header) throw new ProtocolError(ErrorCode.BAD_FIELD, 'v2 relay without a header');
       if (!isRatchetAlg(relay.alg))
         throw new ProtocolError(ErrorCode.BAD_FIELD, `unsupported algorithm "${relay.alg}"`);
-      bytes = {
+      wire = {
         alg: relay.alg,
         header: fromBase64(relay.header, 'header'),
         nonce: fromBase64(relay.nonce, 'nonce', 12),
         cipher: fromBase64(relay.cipher, 'cipher'),
       };
-      header = decodeHeader(bytes.header);
+      header = decodeHeader(wire.header);
     } catch (error) {
       return failure(error);
     }
     return header.init
-      ? this.#openInit(header.init, bytes, candidates)
-      : this.#openInSession(header, bytes, candidates);
+      ? this.#openInit(header.init, wire, candidates, options.firstContact === true)
+      : this.#openInSession(header, wire, candidates);
   }
 
-  #openInit(init: X3dhInit, bytes: Wire, candidates: readonly string[]): OpenResult {
+  #decrypt(state: SessionState, wire: Wire) {
+    return ratchetDecrypt(state, wire.header, wire.nonce, wire.cipher, {
+      alg: wire.alg,
+      now: this.#now(),
+    });
+  }
+
+  #openInit(
+    init: X3dhInit,
+    wire: Wire,
+    candidates: readonly string[],
+    firstContact: boolean,
+  ): OpenResult {
+    const { sessions, prekeys, replay, db } = this.#state;
     const identity = toBase64(init.identityKey);
     if (candidates.length > 0 && !candidates.includes(identity)) {
       return fail(ErrorCode.BAD_KEY, 'the message claims another identity than the sender’s');
     }
     const ephemeral = toBase64(init.ephemeralKey);
-    const existing = this.#store
+    const existing = sessions
       .sessions(identity)
-      .find((s) => toBase64(s.initEphemeral) === ephemeral);
+      .find((s) => toBase64(s.state.initEphemeral) === ephemeral);
+    const rn = wire.alg === ALG_V2_RN;
     try {
       if (existing) {
-        const out = ratchetDecrypt(existing, bytes.header, bytes.nonce, bytes.cipher, {
-          alg: bytes.alg,
-        });
-        this.#store.putSession(identity, out.state, existing);
+        const out = this.#decrypt(existing.state, wire);
+        sessions.put(identity, out.state, existing, { rn });
         return { ok: true, text: decodeText(out.plaintext), identity };
       }
-      if (this.#store.hasSeenInit(identity, init.ephemeralKey, init.signedPrekey)) {
+      if (replay.hasSeenInit(identity, init.ephemeralKey, init.signedPrekey)) {
         return {
           ...fail(ErrorCode.RATCHET_DUPLICATE, 'this session setup was already used (replay)'),
           duplicate: true,
         };
       }
+      const signedPrekey =
+        prekeys.signedPrekeyFor(init.signedPrekey) ??
+        (constantTimeEqual(init.signedPrekey, this.#identity.x25519.publicKey)
+          ? this.#identity.x25519 // the hello key: older initiators and servers without spk
+          : undefined);
+      if (!signedPrekey) {
+        return fail(
+          ErrorCode.RATCHET_UNKNOWN_PREKEY,
+          'the message was made for a signed prekey this client no longer holds (its secret was deleted after rotation)',
+        );
+      }
       const prekeyId = init.oneTimePrekeyId;
       const fresh = acceptSession(
         this.#identity.identity,
-        this.#identity.x25519,
+        signedPrekey,
         init,
-        prekeyId === undefined ? undefined : this.#store.oneTimePrekey(prekeyId),
+        prekeyId === undefined ? undefined : prekeys.oneTimePrekey(prekeyId),
       );
-      const out = ratchetDecrypt(fresh, bytes.header, bytes.nonce, bytes.cipher, {
-        alg: bytes.alg,
-      });
+      const out = this.#decrypt(fresh, wire);
       const text = decodeText(out.plaintext);
-      // Authenticated: only now does anything change.
-      this.#store.recordInit(identity, init.ephemeralKey, init.signedPrekey);
-      if (prekeyId !== undefined) this.#store.useOneTimePrekey(prekeyId);
-      this.#store.putSession(identity, out.state);
+      // Authenticated: only now does anything change, in one transaction.
+      db.write(() => {
+        replay.recordInit(identity, init.ephemeralKey, init.signedPrekey);
+        if (prekeyId !== undefined) prekeys.useOneTimePrekey(prekeyId);
+        sessions.put(identity, out.state, undefined, {
+          // A peer we already answered in another session is no stranger.
+          firstContact: firstContact && sessions.sessions(identity).every((r) => r.firstContact),
+          rn,
+        });
+      });
       return { ok: true, text, identity };
     } catch (error) {
       return failure(error);
     }
   }
 
-  #openInSession(header: RatchetHeader, bytes: Wire, candidates: readonly string[]): OpenResult {
+  #openInSession(header: RatchetHeader, wire: Wire, candidates: readonly string[]): OpenResult {
+    const sessions = this.#state.sessions;
     let last: OpenResult | undefined;
     for (const identity of candidates) {
-      for (const session of this.#store.sessions(identity)) {
+      for (const record of sessions.sessions(identity)) {
         try {
-          const out = ratchetDecrypt(session, bytes.header, bytes.nonce, bytes.cipher, {
-            alg: bytes.alg,
-          });
-          this.#store.putSession(identity, out.state, session);
+          const out = this.#decrypt(record.state, wire);
+          sessions.put(identity, out.state, record, { rn: wire.alg === ALG_V2_RN });
           return { ok: true, text: decodeText(out.plaintext), identity };
         } catch (error) {
           last = failure(error);
@@ -248,7 +306,7 @@ export class RatchetPeers {
     if (candidates.length === 0)
       return fail(ErrorCode.RATCHET_NO_SESSION, 'no session with this sender');
     const known = candidates.some((identity) =>
-      this.#store.sessions(identity).some((s) => knowsRatchetKey(s, header.dh)),
+      sessions.sessions(identity).some((s) => knowsRatchetKey(s.state, header.dh)),
     );
     if (known && last) return last; // our session, tampered with: no reset
     return {
@@ -269,7 +327,7 @@ export class RatchetPeers {
   resetNotice(
     peerIdentity: string,
     ratchetKey: Uint8Array,
-    now = Date.now(),
+    now = this.#now(),
   ): SealedEnvelope | undefined {
     if (!this.#resets.allow(peerIdentity, ratchetKey, now)) return undefined;
     return signReset(this.#identity.identity, peerIdentity, ratchetKey, now);
@@ -284,45 +342,42 @@ export class RatchetPeers {
   acceptReset(
     relay: RelayFrame,
     candidates: readonly string[],
-    now = Date.now(),
+    now = this.#now(),
   ): 'accepted' | 'legacy' | 'ignored' {
+    const { sessions, replay, db } = this.#state;
     const reset = readReset(relay.header, candidates, this.#identity.identity.publicKey);
     if (reset.kind !== 'bound') return reset.kind === 'legacy' ? 'legacy' : 'ignored';
     if (Math.abs(now - reset.time) > RESET_WINDOW_MS) return 'ignored';
-    if (reset.time <= this.#store.lastReset(reset.sender)) return 'ignored';
+    if (reset.time <= replay.lastReset(reset.sender)) return 'ignored';
     const named = toBase64(reset.ratchetKey);
-    const session = this.#store
+    const record = sessions
       .sessions(reset.sender)
       .find(
-        (s) => toBase64(s.sendRatchet.publicKey) === named || toBase64(s.initEphemeral) === named,
+        (s) =>
+          toBase64(s.state.sendRatchet.publicKey) === named ||
+          toBase64(s.state.initEphemeral) === named,
       );
-    if (!session) return 'ignored';
-    this.#store.setLastReset(reset.sender, reset.time);
-    this.#store.dropSession(reset.sender, session);
+    if (!record) return 'ignored';
+    db.write(() => {
+      replay.setLastReset(reset.sender, reset.time);
+      sessions.drop(record);
+    });
     return 'accepted';
   }
 
   /**
-   * One-time prekeys to upload, given how many the server holds: a top-up below `low`, or a
-   * full replacement when the server holds more than we have secrets for (this client lost
-   * its session store: those prekeys would make first messages undecryptable).
+   * Housekeeping on our own clock: rotates the signed prekey when due and deletes the
+   * previous one's secret after its retention (with the inits recorded for it), and expires
+   * old skipped keys. Returns whether the signed prekey changed (it must be uploaded).
    */
-  replenish(
-    storedOnServer: number,
-    low = 20,
-    target = 100,
-  ): { keys: Array<{ id: number; pub: string }>; replace: boolean } {
-    if (storedOnServer > this.#store.oneTimePrekeyCount) {
-      return {
-        keys: this.#store.newOneTimePrekeys(target, () => generateX25519KeyPair()),
-        replace: true,
-      };
-    }
-    if (storedOnServer >= low) return { keys: [], replace: false };
-    return {
-      keys: this.#store.newOneTimePrekeys(target - storedOnServer, () => generateX25519KeyPair()),
-      replace: false,
-    };
+  maintain(force = false): { rotated: boolean; expired: number } {
+    const { prekeys, replay, sessions, db } = this.#state;
+    const rotated = db.write(() => {
+      const outcome = prekeys.maintain(force);
+      for (const publicKey of outcome.deleted) replay.forgetInitsFor(publicKey);
+      return outcome.rotated;
+    });
+    return { rotated, expired: sessions.expireSkipped() };
   }
 }
 

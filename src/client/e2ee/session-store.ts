@@ -1,222 +1,311 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-  aesGcmOpen,
-  aesGcmSeal,
   decodeSessionState,
   encodeSessionState,
+  expireSkippedKeys,
   fromBase64,
-  hkdfSha256,
-  nameKey,
   type SessionState,
-  secureRandom,
+  type SkippedKey,
   toBase64,
-  type X25519KeyPair,
 } from '../../protocol/index.js';
-import { writePrivateFileAtomic } from '../config-dir.js';
-import type { LocalIdentity } from '../keystore.js';
+import type { RowCipher } from '../state/row-cipher.js';
+import type { StateDb } from '../state/state-db.js';
+import type { ClientLimits } from './limits.js';
 
-/** Sessions kept per peer (simultaneous initiations create more than one; all can decrypt). */
-export const MAX_SESSIONS_PER_PEER = 4;
+/** One pairwise session as the client keeps it: the ratchet state and what we know of it. */
+export interface SessionRecord {
+  readonly id: number;
+  /** The peer's identity key (Base64). */
+  readonly peer: string;
+  state: SessionState;
+  /** A stranger opened it and we never answered in it (evicted first). */
+  firstContact: boolean;
+  /** The run (process start) in which its current sending chain was made. */
+  sendRun: string | undefined;
+  /** Loaded from a restored state: never sent in again (the next message starts a new session). */
+  stale: boolean;
+  /** The peer opens messages under a random nonce. */
+  rn: boolean;
+  used: number;
+}
+
+interface SessionRow {
+  state: string;
+  sendRun?: string;
+  stale?: boolean;
+  rn?: boolean;
+}
+
+const SESSION = 'session';
+const SKIPPED = 'skipped_key';
+const skippedKey = (k: Pick<SkippedKey, 'dh' | 'n'>) => `${k.dh}|${k.n}`;
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 /**
- * X3DH inits accepted per peer identity, kept to recognize a replayed first message. Only
- * inits that passed their AEAD check are recorded, so only that peer's own new sessions
- * push old entries out.
- */
-export const MAX_SEEN_INITS_PER_PEER = 512;
-
-interface PeerSessions {
-  /** Most recently used first. */
-  sessions: SessionState[];
-}
-
-interface StoreContents {
-  peers: Map<string, PeerSessions>;
-  oneTimePrekeys: Map<number, Uint8Array>;
-  nextPrekeyId: number;
-  /** Ephemeral keys recorded by older versions (before decryption, without the prekey). */
-  legacySeenInits: string[];
-  /** Peer identity → accepted inits, as `ephemeral.signedPrekey` (Base64). */
-  seenInits: Map<string, string[]>;
-  /** Peer identity → time of the last session reset accepted from it. */
-  lastResets: Map<string, number>;
-}
-
-interface StoreFile {
-  format: 'securechat-sessions';
-  version: 1;
-  nonce: string;
-  cipher: string;
-}
-
-/**
- * Ratchet sessions and one-time prekey secrets of one local identity, in
- * `<config>/sessions/<user>.json`, encrypted (AES-256-GCM) under a key derived from the
- * identity secret (HKDF, info "securechat/v2/session-store"): protected by the identity
- * passphrase when there is one, never weaker than the identity key file. Written
- * atomically before a message is reported as sent, so a crash never reuses a message key.
+ * Ratchet sessions of one local identity in its state database: one encrypted row per
+ * session and one per skipped-message key, so a message changes a few rows instead of
+ * rewriting everything. Kept in memory too (bounded by the limits), written through.
+ * Sessions are capped per peer, in all, and for first contacts; skipped keys in all and for
+ * first contacts, and by age; first-contact state goes first.
  */
 export class SessionStore {
-  readonly path: string;
-  #key: Uint8Array;
-  #aad: Uint8Array;
-  #data: StoreContents;
+  readonly runId: string;
+  #db: StateDb;
+  #cipher: RowCipher;
+  #limits: ClientLimits;
+  #now: () => number;
+  #byPeer = new Map<string, SessionRecord[]>();
+  #byId = new Map<number, SessionRecord>();
+  #nextId = 1;
+  #clock = 0;
 
-  constructor(configDir: string, identity: LocalIdentity) {
-    this.path = join(configDir, 'sessions', `${nameKey(identity.name)}.json`);
-    this.#key = hkdfSha256(
-      identity.identity.secretKey,
-      undefined,
-      'securechat/v2/session-store',
-      32,
-    );
-    this.#aad = new TextEncoder().encode(`securechat-sessions/v1/${nameKey(identity.name)}`);
-    this.#data = existsSync(this.path)
-      ? this.#decrypt(readFileSync(this.path, 'utf8'))
-      : {
-          peers: new Map(),
-          oneTimePrekeys: new Map(),
-          nextPrekeyId: 1,
-          legacySeenInits: [],
-          seenInits: new Map(),
-          lastResets: new Map(),
-        };
+  constructor(
+    db: StateDb,
+    cipher: RowCipher,
+    options: { limits: ClientLimits; now: () => number; runId: string },
+  ) {
+    this.#db = db;
+    this.#cipher = cipher;
+    this.#limits = options.limits;
+    this.#now = options.now;
+    this.runId = options.runId;
+    this.#load();
   }
 
-  /** Sessions with a peer (by identity key, Base64), most recently used first. */
-  sessions(peerIdentity: string): SessionState[] {
-    return this.#data.peers.get(peerIdentity)?.sessions ?? [];
+  /** Sessions with a peer (identity key, Base64), most recently used first. */
+  sessions(peer: string): readonly SessionRecord[] {
+    return this.#byPeer.get(peer) ?? [];
   }
 
-  /** Replaces `previous` (or adds) `next` and makes it the most recent; persists. */
-  putSession(peerIdentity: string, next: SessionState, previous?: SessionState): void {
-    const entry = this.#data.peers.get(peerIdentity) ?? { sessions: [] };
-    const others = entry.sessions.filter((s) => s !== previous);
-    entry.sessions = [next, ...others].slice(0, MAX_SESSIONS_PER_PEER);
-    this.#data.peers.set(peerIdentity, entry);
-    this.save();
-  }
-
-  /** Forgets one session with a peer (it named it in a reset); persists. */
-  dropSession(peerIdentity: string, session: SessionState): void {
-    const entry = this.#data.peers.get(peerIdentity);
-    if (!entry) return;
-    entry.sessions = entry.sessions.filter((s) => s !== session);
-    if (entry.sessions.length === 0) this.#data.peers.delete(peerIdentity);
-    this.save();
-  }
-
-  /** Whether an init with this ephemeral key, made for this signed prekey, was accepted. */
-  hasSeenInit(peerIdentity: string, ephemeralKey: Uint8Array, signedPrekey: Uint8Array): boolean {
-    const ephemeral = toBase64(ephemeralKey);
-    return (
-      this.#data.seenInits.get(peerIdentity)?.includes(`${ephemeral}.${toBase64(signedPrekey)}`) ===
-        true || this.#data.legacySeenInits.includes(ephemeral)
-    );
-  }
-
-  /** Records an accepted init (call only after it authenticated; persisted with its session). */
-  recordInit(peerIdentity: string, ephemeralKey: Uint8Array, signedPrekey: Uint8Array): void {
-    const seen = this.#data.seenInits.get(peerIdentity) ?? [];
-    seen.push(`${toBase64(ephemeralKey)}.${toBase64(signedPrekey)}`);
-    if (seen.length > MAX_SEEN_INITS_PER_PEER) seen.shift();
-    this.#data.seenInits.set(peerIdentity, seen);
-  }
-
-  /** Time of the last reset accepted from a peer (0 if none). */
-  lastReset(peerIdentity: string): number {
-    return this.#data.lastResets.get(peerIdentity) ?? 0;
-  }
-
-  /** Records an accepted reset (persisted with the session it dropped). */
-  setLastReset(peerIdentity: string, time: number): void {
-    this.#data.lastResets.set(peerIdentity, time);
-  }
-
-  /** Makes `count` new one-time prekeys; returns their public halves to upload. */
-  newOneTimePrekeys(
-    count: number,
-    generate: () => X25519KeyPair,
-  ): Array<{ id: number; pub: string }> {
-    const out: Array<{ id: number; pub: string }> = [];
-    for (let i = 0; i < count; i++) {
-      const id = this.#data.nextPrekeyId++ % 0xffffffff;
-      const pair = generate();
-      this.#data.oneTimePrekeys.set(id, pair.secretKey);
-      out.push({ id, pub: toBase64(pair.publicKey) });
+  get count(): { sessions: number; firstContact: number; skipped: number } {
+    let firstContact = 0;
+    let skipped = 0;
+    for (const record of this.#byId.values()) {
+      if (record.firstContact) firstContact++;
+      skipped += record.state.skipped.length;
     }
-    this.save();
-    return out;
+    return { sessions: this.#byId.size, firstContact, skipped };
   }
 
-  /** A one-time prekey secret, if we still hold it. */
-  oneTimePrekey(id: number): Uint8Array | undefined {
-    return this.#data.oneTimePrekeys.get(id);
-  }
-
-  /** Deletes a used one-time prekey (persisted with the session that used it). */
-  useOneTimePrekey(id: number): void {
-    this.#data.oneTimePrekeys.get(id)?.fill(0);
-    this.#data.oneTimePrekeys.delete(id);
-  }
-
-  get oneTimePrekeyCount(): number {
-    return this.#data.oneTimePrekeys.size;
-  }
-
-  save(): void {
-    const plain = JSON.stringify({
-      peers: [...this.#data.peers].map(([peer, entry]) => [
+  /**
+   * Stores `next` as the new state of `previous` (or as a new session) and makes it the
+   * most recent; then enforces the limits (which may drop other sessions and keys).
+   */
+  put(
+    peer: string,
+    next: SessionState,
+    previous?: SessionRecord,
+    meta: { firstContact?: boolean; rn?: boolean; imported?: boolean } = {},
+  ): SessionRecord {
+    return this.#db.write(() => {
+      const newChain =
+        !previous || !sameBytes(previous.state.sendRatchet.publicKey, next.sendRatchet.publicKey);
+      const record: SessionRecord = previous ?? {
+        id: this.#nextId++,
         peer,
-        entry.sessions.map(encodeSessionState),
-      ]),
-      oneTimePrekeys: [...this.#data.oneTimePrekeys].map(([id, secret]) => [id, toBase64(secret)]),
-      nextPrekeyId: this.#data.nextPrekeyId,
-      seenInits: this.#data.legacySeenInits,
-      seenInitsByPeer: [...this.#data.seenInits],
-      lastResets: [...this.#data.lastResets],
+        state: next,
+        firstContact: meta.firstContact ?? false,
+        sendRun: undefined,
+        stale: false,
+        rn: false,
+        used: 0,
+      };
+      this.#writeSkipped(record, previous?.state.skipped ?? [], next.skipped);
+      record.state = next;
+      record.used = ++this.#clock;
+      // An imported session's chain was not made by this run (nor known to be the latest).
+      if (newChain && !meta.imported) record.sendRun = this.runId;
+      if (meta.firstContact === false) record.firstContact = false;
+      if (meta.rn) record.rn = true;
+      if (!previous) {
+        this.#byId.set(record.id, record);
+        this.#byPeer.set(peer, [record, ...this.sessions(peer)]);
+      } else {
+        this.#byPeer.set(peer, [record, ...this.sessions(peer).filter((r) => r !== record)]);
+      }
+      this.#writeSession(record);
+      this.#enforce(record);
+      return record;
     });
-    const nonce = secureRandom(12);
-    const cipher = aesGcmSeal(this.#key, nonce, new TextEncoder().encode(plain), this.#aad);
-    const file: StoreFile = {
-      format: 'securechat-sessions',
-      version: 1,
-      nonce: toBase64(nonce),
-      cipher: toBase64(cipher),
-    };
-    writePrivateFileAtomic(this.path, JSON.stringify(file));
   }
 
-  #decrypt(text: string): StoreContents {
-    const file = JSON.parse(text) as StoreFile;
-    if (file?.format !== 'securechat-sessions' || file.version !== 1) {
-      throw new Error(`${this.path} is not a securechat session file`);
+  /** Forgets one session (its peer named it in a reset, or a limit pushed it out). */
+  drop(record: SessionRecord): void {
+    this.#db.write(() => {
+      this.#db.db.prepare('DELETE FROM session WHERE id = ?').run(record.id);
+      this.#db.db.prepare('DELETE FROM skipped_key WHERE session = ?').run(record.id);
+      for (const key of record.state.skipped) key.messageKey.fill(0);
+      this.#byId.delete(record.id);
+      const left = this.sessions(record.peer).filter((r) => r !== record);
+      if (left.length > 0) this.#byPeer.set(record.peer, left);
+      else this.#byPeer.delete(record.peer);
+    });
+  }
+
+  /** After a restore: no session is sent in again (the next message to anyone starts anew). */
+  markAllStale(): void {
+    this.#db.write(() => {
+      for (const record of this.#byId.values()) {
+        record.stale = true;
+        this.#writeSession(record);
+      }
+    });
+  }
+
+  /** Deletes skipped keys older than the limit's age; returns how many. */
+  expireSkipped(now = this.#now()): number {
+    const notBefore = now - this.#limits.skippedKeyMaxAgeMs;
+    let expired = 0;
+    for (const record of this.#byId.values()) expired += expireSkippedKeys(record.state, notBefore);
+    if (expired > 0) {
+      this.#db.write(() => {
+        this.#db.db.prepare('DELETE FROM skipped_key WHERE at < ?').run(notBefore);
+      });
     }
-    const plain = aesGcmOpen(
-      this.#key,
-      fromBase64(file.nonce, 'nonce', 12),
-      fromBase64(file.cipher, 'cipher'),
-      this.#aad,
+    return expired;
+  }
+
+  #writeSession(record: SessionRecord): void {
+    const row: SessionRow = {
+      state: encodeSessionState({ ...record.state, skipped: [] }),
+      ...(record.sendRun ? { sendRun: record.sendRun } : {}),
+      ...(record.stale ? { stale: true } : {}),
+      ...(record.rn ? { rn: true } : {}),
+    };
+    this.#db.db
+      .prepare(
+        'INSERT OR REPLACE INTO session (id, peer, used, first_contact, data) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(
+        record.id,
+        this.#cipher.tag(record.peer),
+        record.used,
+        record.firstContact ? 1 : 0,
+        this.#cipher.seal(SESSION, String(record.id), row),
+      );
+  }
+
+  /** Writes the difference between two skipped-key lists of one session. */
+  #writeSkipped(
+    record: SessionRecord,
+    before: readonly SkippedKey[],
+    after: readonly SkippedKey[],
+  ) {
+    const old = new Set(before.map(skippedKey));
+    const kept = new Set(after.map(skippedKey));
+    const remove = this.#db.db.prepare(
+      'DELETE FROM skipped_key WHERE session = ? AND dh = ? AND n = ?',
     );
-    const raw = JSON.parse(new TextDecoder().decode(plain)) as {
-      peers: Array<[string, string[]]>;
-      oneTimePrekeys: Array<[number, string]>;
-      nextPrekeyId: number;
-      seenInits?: string[];
-      seenInitsByPeer?: Array<[string, string[]]>;
-      lastResets?: Array<[string, number]>;
-    };
-    return {
-      peers: new Map(
-        raw.peers.map(([peer, sessions]) => [peer, { sessions: sessions.map(decodeSessionState) }]),
-      ),
-      oneTimePrekeys: new Map(
-        raw.oneTimePrekeys.map(([id, secret]) => [id, fromBase64(secret, 'prekey', 32)]),
-      ),
-      nextPrekeyId: raw.nextPrekeyId,
-      legacySeenInits: raw.seenInits ?? [],
-      seenInits: new Map(raw.seenInitsByPeer ?? []),
-      lastResets: new Map(raw.lastResets ?? []),
-    };
+    for (const k of before) if (!kept.has(skippedKey(k))) remove.run(record.id, k.dh, k.n);
+    const insert = this.#db.db.prepare(
+      'INSERT OR REPLACE INTO skipped_key (session, dh, n, at, data) VALUES (?, ?, ?, ?, ?)',
+    );
+    for (const k of after) {
+      if (old.has(skippedKey(k))) continue;
+      const rowKey = `${record.id}|${skippedKey(k)}`;
+      insert.run(
+        record.id,
+        k.dh,
+        k.n,
+        k.at,
+        this.#cipher.seal(SKIPPED, rowKey, toBase64(k.messageKey)),
+      );
+    }
+  }
+
+  /** Applies the limits after `kept` was stored (it is never the one dropped). */
+  #enforce(kept: SessionRecord): void {
+    const limits = this.#limits;
+    const peers = this.sessions(kept.peer);
+    for (const record of peers.slice(limits.sessionsPerPeer)) this.drop(record);
+    const byAge = () => [...this.#byId.values()].sort((a, b) => a.used - b.used);
+    const strangers = byAge().filter((r) => r.firstContact && r !== kept);
+    const extraStrangers = this.count.firstContact - limits.firstContactSessions;
+    for (const record of strangers.slice(0, Math.max(0, extraStrangers))) this.drop(record);
+    if (this.#byId.size > limits.sessions) {
+      const order = byAge().filter((r) => r !== kept);
+      order.sort((a, b) => Number(b.firstContact) - Number(a.firstContact));
+      for (const record of order.slice(0, this.#byId.size - limits.sessions)) this.drop(record);
+    }
+    const count = this.count;
+    if (count.firstContact > 0 && count.skipped > 0) {
+      const fc = [...this.#byId.values()].reduce(
+        (n, r) => n + (r.firstContact ? r.state.skipped.length : 0),
+        0,
+      );
+      this.#evictSkipped(fc - limits.firstContactSkippedKeys, true);
+    }
+    this.#evictSkipped(this.count.skipped - limits.skippedKeys, false);
+  }
+
+  /** Drops the `excess` oldest skipped keys (of first-contact sessions only, or first-contact first). */
+  #evictSkipped(excess: number, firstContactOnly: boolean): void {
+    if (excess <= 0) return;
+    const victims = this.#db.db
+      .prepare(
+        `SELECT k.session AS session, k.dh AS dh, k.n AS n FROM skipped_key k
+         JOIN session s ON s.id = k.session ${firstContactOnly ? 'WHERE s.first_contact = 1' : ''}
+         ORDER BY s.first_contact DESC, k.at, k.n LIMIT ?`,
+      )
+      .all(excess) as Array<{ session: number; dh: string; n: number }>;
+    const remove = this.#db.db.prepare(
+      'DELETE FROM skipped_key WHERE session = ? AND dh = ? AND n = ?',
+    );
+    const bySession = new Map<number, Set<string>>();
+    for (const v of victims) {
+      remove.run(v.session, v.dh, v.n);
+      const set = bySession.get(v.session) ?? new Set<string>();
+      set.add(skippedKey(v));
+      bySession.set(v.session, set);
+    }
+    for (const [id, gone] of bySession) {
+      const record = this.#byId.get(id);
+      if (!record) continue;
+      record.state.skipped = record.state.skipped.filter((k) => {
+        if (!gone.has(skippedKey(k))) return true;
+        k.messageKey.fill(0);
+        return false;
+      });
+    }
+  }
+
+  #load(): void {
+    const rows = this.#db.db
+      .prepare('SELECT id, used, first_contact, data FROM session ORDER BY used DESC')
+      .all() as Array<{ id: number; used: number; first_contact: number; data: Uint8Array }>;
+    for (const row of rows) {
+      const data = this.#cipher.open<SessionRow>(SESSION, String(row.id), row.data);
+      const state = decodeSessionState(data.state);
+      const record: SessionRecord = {
+        id: row.id,
+        peer: toBase64(state.peerIdentity),
+        state,
+        firstContact: row.first_contact === 1,
+        sendRun: data.sendRun,
+        stale: data.stale === true,
+        rn: data.rn === true,
+        used: row.used,
+      };
+      this.#byId.set(record.id, record);
+      this.#byPeer.set(record.peer, [...this.sessions(record.peer), record]);
+      this.#nextId = Math.max(this.#nextId, row.id + 1);
+      this.#clock = Math.max(this.#clock, row.used);
+    }
+    const keys = this.#db.db
+      .prepare('SELECT session, dh, n, at, data FROM skipped_key ORDER BY at, n')
+      .all() as Array<{ session: number; dh: string; n: number; at: number; data: Uint8Array }>;
+    for (const k of keys) {
+      const record = this.#byId.get(k.session);
+      if (!record) continue;
+      const secret = this.#cipher.open<string>(SKIPPED, `${k.session}|${k.dh}|${k.n}`, k.data);
+      record.state.skipped.push({
+        dh: k.dh,
+        n: k.n,
+        at: k.at,
+        messageKey: fromBase64(secret, 'skipped key', 32),
+      });
+    }
   }
 }

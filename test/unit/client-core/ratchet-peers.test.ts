@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { type ClientState, loadClientState } from '../../../src/client/e2ee/client-state.js';
 import { RatchetPeers } from '../../../src/client/e2ee/ratchet-peers.js';
 import {
   MAX_RESETS_PER_PEER,
@@ -9,8 +10,8 @@ import {
   ResetLimiter,
   signReset,
 } from '../../../src/client/e2ee/session-resets.js';
-import { SessionStore } from '../../../src/client/e2ee/session-store.js';
 import type { LocalIdentity } from '../../../src/client/keystore.js';
+import { StateDb } from '../../../src/client/state/state-db.js';
 import {
   type BundleFrame,
   concatBytes,
@@ -28,7 +29,7 @@ import {
 
 interface Side {
   identity: LocalIdentity;
-  store: SessionStore;
+  state: ClientState;
   peers: RatchetPeers;
   home: string;
   idk: string;
@@ -49,27 +50,45 @@ function side(
     path: '',
     encrypted: false,
   };
-  const store = new SessionStore(dir, identity);
+  const state = loadClientState(StateDb.open(dir, name), identity);
   return {
     identity,
-    store,
-    peers: new RatchetPeers(identity, store, async () => bundleOf()),
+    state,
+    peers: new RatchetPeers(identity, state, async () => bundleOf()),
     home: dir,
     idk: toBase64(identity.identity.publicKey),
   };
 }
 
-/** alice and bob; bob's bundle has no one-time prekey (so a replayed init needs none). */
-function pair() {
-  const holder: { bob?: Side; alice?: Side } = {};
-  const bundle = (s: Side): BundleFrame => ({
+/** A side's bundle as a server with `spk` hands it out (no one-time prekey). */
+function bundleFor(s: Side): BundleFrame {
+  const spk = s.state.prekeys.upload();
+  return {
+    type: 'bundle',
+    user: s.identity.name,
+    pub: spk.pub,
+    idk: s.idk,
+    sig: spk.pubsig,
+    spk: { id: spk.id, created: spk.created, sig: spk.sig },
+    online: true,
+  };
+}
+
+/** The bundle of an older server (or an owner without `spk`): the hello key. */
+function helloKeyBundle(s: Side): BundleFrame {
+  return {
     type: 'bundle',
     user: s.identity.name,
     pub: toBase64(s.identity.x25519.publicKey),
     idk: s.idk,
     sig: toBase64(signPrekey(s.identity.identity.secretKey, s.identity.x25519.publicKey)),
     online: true,
-  });
+  };
+}
+
+/** alice and bob; bob's bundle has no one-time prekey (so a replayed init needs none). */
+function pair(bundle: (s: Side) => BundleFrame = bundleFor) {
+  const holder: { bob?: Side; alice?: Side } = {};
   holder.alice = side('alice', () => bundle(holder.bob!));
   holder.bob = side('bob', () => bundle(holder.alice!));
   return { alice: holder.alice, bob: holder.bob };
@@ -97,14 +116,14 @@ function flip(frame: RelayFrame): RelayFrame {
   return { ...frame, cipher: toBase64(cipher) };
 }
 
-const sessionFile = (s: Side) => join(s.home, 'sessions', `${s.identity.name}.json`);
-const snapshot = (s: Side) =>
-  existsSync(sessionFile(s)) ? readFileSync(sessionFile(s), 'utf8') : '';
+/** The state's generation: it moves with every write transaction. */
+const snapshot = (s: Side) => s.state.db.generation;
+const sessionsOf = (s: Side, peer: string) => s.state.sessions.sessions(peer);
 
 describe('RatchetPeers: nothing unauthenticated changes state', () => {
   it('an init naming a prekey we do not hold fails, without a reset or a write', async () => {
     const { alice, bob } = pair();
-    const first = await alice.peers.seal('bob', undefined, 'hi');
+    const first = await alice.peers.seal('bob', 'hi');
     expect(bob.peers.open(relay(first.envelope), [alice.idk]).ok).toBe(true);
     const before = snapshot(bob);
     const header = encodeHeader({
@@ -131,7 +150,7 @@ describe('RatchetPeers: nothing unauthenticated changes state', () => {
 
   it('an init that fails its AEAD check records nothing: the genuine one with the same ephemeral still opens', async () => {
     const { alice, bob } = pair();
-    const first = relay((await alice.peers.seal('bob', undefined, 'first words')).envelope);
+    const first = relay((await alice.peers.seal('bob', 'first words')).envelope);
     const garbage = bob.peers.open(flip(first), [alice.idk]);
     expect(garbage).toMatchObject({ ok: false, code: 'E_DECRYPT_FAILED' });
     expect(garbage.ok === false && garbage.reset).toBeUndefined();
@@ -140,52 +159,50 @@ describe('RatchetPeers: nothing unauthenticated changes state', () => {
 
   it('a first message replayed after its session is gone is recognized (seen inits persist per peer)', async () => {
     const { alice, bob } = pair();
-    const first = relay((await alice.peers.seal('bob', undefined, 'pay 10 EUR')).envelope);
+    const first = relay((await alice.peers.seal('bob', 'pay 10 EUR')).envelope);
     expect(bob.peers.open(first, [alice.idk]).ok).toBe(true);
-    bob.store.dropSession(alice.idk, bob.store.sessions(alice.idk)[0]!);
+    bob.state.sessions.drop(sessionsOf(bob, alice.idk)[0]!);
+    bob.state.db.close();
     const reloaded = side('bob', unused, bob.home, bob.identity);
     expect(reloaded.peers.open(first, [alice.idk])).toMatchObject({ ok: false, duplicate: true });
     // Inits from other identities never push alice's out.
-    expect(
-      reloaded.store.hasSeenInit(
-        alice.idk,
-        decodeHeader(fromBase64(first.header!, 'h')).init!.ephemeralKey,
-        bob.identity.x25519.publicKey,
-      ),
-    ).toBe(true);
+    const init = decodeHeader(fromBase64(first.header!, 'h')).init!;
+    expect(reloaded.state.replay.hasSeenInit(alice.idk, init.ephemeralKey, init.signedPrekey)).toBe(
+      true,
+    );
   });
 
   it('an init claiming an identity other than the ones we trust for the sender is refused', async () => {
     const { alice, bob } = pair();
-    const first = relay((await alice.peers.seal('bob', undefined, 'hi')).envelope);
+    const first = relay((await alice.peers.seal('bob', 'hi')).envelope);
     const other = toBase64(generateIdentityKeyPair().publicKey);
     expect(bob.peers.open(first, [other])).toMatchObject({ ok: false, code: 'E_BAD_KEY' });
-    expect(bob.store.sessions(alice.idk)).toEqual([]);
+    expect(sessionsOf(bob, alice.idk)).toEqual([]);
   });
 });
 
 describe('RatchetPeers: resets bound to one session', () => {
   async function talking() {
     const { alice, bob } = pair();
-    const m1 = relay((await alice.peers.seal('bob', undefined, 'one')).envelope);
+    const m1 = relay((await alice.peers.seal('bob', 'one')).envelope);
     expect(bob.peers.open(m1, [alice.idk]).ok).toBe(true);
-    const m2 = relay((await bob.peers.seal('alice', alice.idk, 'two')).envelope);
+    const m2 = relay((await bob.peers.seal('alice', 'two', { trusted: alice.idk })).envelope);
     expect(alice.peers.open(m2, [bob.idk]).ok).toBe(true);
     return { alice, bob };
   }
 
   it('a message in a session we lost asks for a reset naming its ratchet key; a tampered one does not', async () => {
     const { alice, bob } = await talking();
-    const m3 = relay((await alice.peers.seal('bob', bob.idk, 'three')).envelope);
+    const m3 = relay((await alice.peers.seal('bob', 'three', { trusted: bob.idk })).envelope);
     expect(bob.peers.open(m3, [alice.idk]).ok).toBe(true);
-    const m4 = relay((await alice.peers.seal('bob', bob.idk, 'four')).envelope);
+    const m4 = relay((await alice.peers.seal('bob', 'four', { trusted: bob.idk })).envelope);
     const tampered = bob.peers.open(flip(m4), [alice.idk]);
     expect(tampered).toMatchObject({ ok: false, code: 'E_DECRYPT_FAILED' });
     expect(tampered.ok === false && tampered.reset).toBeUndefined();
     expect(bob.peers.open(m4, [alice.idk])).toMatchObject({ ok: true, text: 'four' });
 
     const lostBob = side('bob2', unused, undefined, bob.identity);
-    const m5 = relay((await alice.peers.seal('bob', bob.idk, 'five')).envelope);
+    const m5 = relay((await alice.peers.seal('bob', 'five', { trusted: bob.idk })).envelope);
     const lost = lostBob.peers.open(m5, [alice.idk]);
     expect(lost).toMatchObject({ ok: false, code: 'E_RATCHET_NO_SESSION' });
     const dh = decodeHeader(fromBase64(m5.header!, 'h')).dh;
@@ -197,8 +214,8 @@ describe('RatchetPeers: resets bound to one session', () => {
     const { alice, bob } = await talking();
     const now = 1_800_000_000_000;
     // A second session alice keeps with bob (as after simultaneous initiations).
-    const sessionsBefore = alice.store.sessions(bob.idk).length;
-    const current = alice.store.sessions(bob.idk)[0]!;
+    const sessionsBefore = sessionsOf(alice, bob.idk).length;
+    const current = sessionsOf(alice, bob.idk)[0]!.state;
     const wrongKey = signReset(bob.identity.identity, alice.idk, secureRandom(32), now);
     expect(alice.peers.acceptReset(relay({ ...wrongKey }), [bob.idk], now)).toBe('ignored');
     const named = bob.peers.resetNotice(alice.idk, current.sendRatchet.publicKey, now)!;
@@ -206,18 +223,19 @@ describe('RatchetPeers: resets bound to one session', () => {
       bob.peers.resetNotice(alice.idk, current.sendRatchet.publicKey, now + 1),
     ).toBeUndefined();
     expect(alice.peers.acceptReset(relay({ ...named }), [bob.idk], now)).toBe('accepted');
-    expect(alice.store.sessions(bob.idk).length).toBe(sessionsBefore - 1);
+    expect(sessionsOf(alice, bob.idk).length).toBe(sessionsBefore - 1);
     expect(alice.peers.acceptReset(relay({ ...named }), [bob.idk], now)).toBe('ignored');
     // Even naming a session that exists again, an older or equal time is a replay.
+    alice.state.db.close();
     const restarted = side('alice', unused, alice.home, alice.identity);
     const old = signReset(bob.identity.identity, alice.idk, current.sendRatchet.publicKey, now - 1);
-    expect(restarted.store.lastReset(bob.idk)).toBe(now);
+    expect(restarted.state.replay.lastReset(bob.idk)).toBe(now);
     expect(restarted.peers.acceptReset(relay({ ...old }), [bob.idk], now)).toBe('ignored');
   });
 
   it('resets outside the clock window, with a bad signature, or in the older unbound form are ignored', async () => {
     const { alice, bob } = await talking();
-    const key = alice.store.sessions(bob.idk)[0]!.sendRatchet.publicKey;
+    const key = sessionsOf(alice, bob.idk)[0]!.state.sendRatchet.publicKey;
     const now = 1_800_000_000_000;
     const late = signReset(bob.identity.identity, alice.idk, key, now - 11 * 60_000);
     expect(alice.peers.acceptReset(relay({ ...late }), [bob.idk], now)).toBe('ignored');
@@ -233,7 +251,7 @@ describe('RatchetPeers: resets bound to one session', () => {
         now,
       ),
     ).toBe('legacy');
-    expect(alice.store.sessions(bob.idk).length).toBeGreaterThan(0);
+    expect(sessionsOf(alice, bob.idk).length).toBeGreaterThan(0);
   });
 
   it('the limiter allows one reset per session per hour and a few per peer', () => {
@@ -245,5 +263,24 @@ describe('RatchetPeers: resets bound to one session', () => {
     let allowed = 0;
     for (let i = 0; i < 10; i++) if (limiter.allow('Q', secureRandom(32), 5)) allowed++;
     expect(allowed).toBe(MAX_RESETS_PER_PEER);
+  });
+});
+
+describe('RatchetPeers: signed prekeys', () => {
+  it('an init made for the hello key (an older server or owner without spk) still opens', async () => {
+    const { alice, bob } = pair(helloKeyBundle);
+    const first = relay((await alice.peers.seal('bob', 'via the hello key')).envelope);
+    const init = decodeHeader(fromBase64(first.header!, 'h')).init!;
+    expect(toBase64(init.signedPrekey)).toBe(toBase64(bob.identity.x25519.publicKey));
+    expect(bob.peers.open(first, [alice.idk])).toMatchObject({ ok: true });
+  });
+
+  it('with spk the init names the rotating signed prekey, not the hello key', async () => {
+    const { alice, bob } = pair();
+    const first = relay((await alice.peers.seal('bob', 'hi')).envelope);
+    const init = decodeHeader(fromBase64(first.header!, 'h')).init!;
+    expect(toBase64(init.signedPrekey)).toBe(toBase64(bob.state.prekeys.current.pair.publicKey));
+    expect(toBase64(init.signedPrekey)).not.toBe(toBase64(bob.identity.x25519.publicKey));
+    expect(bob.peers.open(first, [alice.idk])).toMatchObject({ ok: true, text: 'hi' });
   });
 });

@@ -1,0 +1,81 @@
+import {
+  MAX_PREKEYS_PER_UPLOAD,
+  PREKEY_LOW_WATERMARK,
+  type PrekeyCountFrame,
+} from '../../protocol/index.js';
+import type { RatchetPeers } from './ratchet-peers.js';
+
+/** One-time prekeys a client keeps the server stocked with. */
+export const ONE_TIME_PREKEY_TARGET = 100;
+
+/** What to answer a `prekeys` count with. */
+export interface UploadPlan {
+  frames: Array<Record<string, unknown>>;
+  /**
+   * The server hands out a signed prekey of ours newer than any this client holds: this
+   * state is older than one the identity had (restored from a backup), or the server lies.
+   * Either way every session was marked stale and the signed prekey rotated (once per run).
+   */
+  restored?: true;
+}
+
+/**
+ * Keeps the server stocked with our prekeys, from the counts it sends: one-time prekeys
+ * topped up below the low watermark (or replaced when it holds more than we have secrets
+ * for, or after a restore), always within the store's hourly allowance and cap, so a server
+ * sending false counts gets at most that many; and the current signed prekey whenever the
+ * server does not hand out that one. Nothing the server says makes us rotate a key or keep
+ * one, except this: a server naming a signed prekey of ours newer than ours means our state
+ * was restored (or the server lies), which costs new sessions, never plaintext.
+ */
+export class PrekeyPublisher {
+  #peers: RatchetPeers;
+  #replace: boolean;
+  #restoreHandled = false;
+
+  constructor(peers: RatchetPeers) {
+    this.#peers = peers;
+    this.#replace = peers.state.rolledBack !== undefined;
+  }
+
+  /** The answer to a count from a server (`serverSpk`: its welcome offered `spk`). */
+  onCount(count: PrekeyCountFrame, serverSpk: boolean): UploadPlan {
+    const { prekeys, sessions } = this.#peers.state;
+    const plan: UploadPlan = { frames: [] };
+    if (serverSpk && count.spk && !this.#restoreHandled && this.#newerThanOurs(count.spk)) {
+      this.#restoreHandled = true;
+      plan.restored = true;
+      sessions.markAllStale();
+      this.#peers.maintain(true);
+      this.#replace = true;
+    }
+    const spk = serverSpk && count.spk?.id !== prekeys.current.id ? prekeys.upload() : undefined;
+    let replace = this.#replace || count.stored > prekeys.oneTimePrekeyCount;
+    const keys = replace
+      ? prekeys.newOneTimePrekeys(ONE_TIME_PREKEY_TARGET)
+      : count.stored < PREKEY_LOW_WATERMARK
+        ? prekeys.newOneTimePrekeys(ONE_TIME_PREKEY_TARGET - count.stored)
+        : [];
+    replace &&= keys.length > 0;
+    if (replace) this.#replace = false;
+    for (let i = 0; i < keys.length || (i === 0 && spk); i += MAX_PREKEYS_PER_UPLOAD) {
+      plan.frames.push({
+        type: 'prekeys',
+        keys: keys.slice(i, i + MAX_PREKEYS_PER_UPLOAD),
+        ...(i === 0 && replace ? { replace: true } : {}),
+        ...(i === 0 && spk ? { spk } : {}),
+      });
+    }
+    return plan;
+  }
+
+  /** The upload of a signed prekey made by maintenance (a rotation). */
+  signedPrekeyFrame(): Record<string, unknown> {
+    return { type: 'prekeys', keys: [], spk: this.#peers.state.prekeys.upload() };
+  }
+
+  #newerThanOurs(spk: { id: number; created: number }): boolean {
+    const { current, previous } = this.#peers.state.prekeys;
+    return spk.id !== current.id && spk.id !== previous?.id && spk.created > current.created;
+  }
+}
