@@ -1,17 +1,10 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type ClientState, loadClientState } from '../../../src/client/e2ee/client-state.js';
-import { RatchetPeers } from '../../../src/client/e2ee/ratchet-peers.js';
 import {
   MAX_RESETS_PER_PEER,
   RESET_INTERVAL_MS,
   ResetLimiter,
   signReset,
 } from '../../../src/client/e2ee/session-resets.js';
-import type { LocalIdentity } from '../../../src/client/keystore.js';
-import { StateDb } from '../../../src/client/state/state-db.js';
 import {
   type BundleFrame,
   concatBytes,
@@ -20,78 +13,25 @@ import {
   encodeHeader,
   fromBase64,
   generateIdentityKeyPair,
-  generateX25519KeyPair,
   type RelayFrame,
   secureRandom,
-  signPrekey,
   toBase64,
 } from '../../../src/protocol/index.js';
-
-interface Side {
-  identity: LocalIdentity;
-  state: ClientState;
-  peers: RatchetPeers;
-  home: string;
-  idk: string;
-}
+import {
+  helloKeyBundle,
+  openSide,
+  pair,
+  relay as relayFrame,
+  type Side,
+} from './state-fixtures.js';
 
 function side(
   name: string,
-  bundleOf: () => BundleFrame,
+  _bundleOf: () => BundleFrame,
   home?: string,
-  existing?: LocalIdentity,
+  existing?: Side['identity'],
 ): Side {
-  const dir = home ?? mkdtempSync(join(tmpdir(), `securechat-rp-${name}-`));
-  const identity: LocalIdentity = existing ?? {
-    name,
-    identity: generateIdentityKeyPair(),
-    x25519: generateX25519KeyPair(),
-    createdAt: 0,
-    path: '',
-    encrypted: false,
-  };
-  const state = loadClientState(StateDb.open(dir, name), identity);
-  return {
-    identity,
-    state,
-    peers: new RatchetPeers(identity, state, async () => bundleOf()),
-    home: dir,
-    idk: toBase64(identity.identity.publicKey),
-  };
-}
-
-/** A side's bundle as a server with `spk` hands it out (no one-time prekey). */
-function bundleFor(s: Side): BundleFrame {
-  const spk = s.state.prekeys.upload();
-  return {
-    type: 'bundle',
-    user: s.identity.name,
-    pub: spk.pub,
-    idk: s.idk,
-    sig: spk.pubsig,
-    spk: { id: spk.id, created: spk.created, sig: spk.sig },
-    online: true,
-  };
-}
-
-/** The bundle of an older server (or an owner without `spk`): the hello key. */
-function helloKeyBundle(s: Side): BundleFrame {
-  return {
-    type: 'bundle',
-    user: s.identity.name,
-    pub: toBase64(s.identity.x25519.publicKey),
-    idk: s.idk,
-    sig: toBase64(signPrekey(s.identity.identity.secretKey, s.identity.x25519.publicKey)),
-    online: true,
-  };
-}
-
-/** alice and bob; bob's bundle has no one-time prekey (so a replayed init needs none). */
-function pair(bundle: (s: Side) => BundleFrame = bundleFor) {
-  const holder: { bob?: Side; alice?: Side } = {};
-  holder.alice = side('alice', () => bundle(holder.bob!));
-  holder.bob = side('bob', () => bundle(holder.alice!));
-  return { alice: holder.alice, bob: holder.bob };
+  return openSide(name, { ...(home ? { home } : {}), ...(existing ? { identity: existing } : {}) });
 }
 
 const unused = (): BundleFrame => {
@@ -103,12 +43,7 @@ const relay = (envelope: {
   header: string;
   nonce: string;
   cipher: string;
-}): RelayFrame =>
-  ({
-    type: 'relay',
-    to: 'x',
-    ...envelope,
-  }) as RelayFrame;
+}): RelayFrame => relayFrame(envelope);
 
 function flip(frame: RelayFrame): RelayFrame {
   const cipher = fromBase64(frame.cipher, 'cipher');
