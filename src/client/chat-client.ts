@@ -19,7 +19,7 @@ import type { PairwiseContent } from './content.js';
 import { DeliveryTracker } from './delivery.js';
 import { DirectorySync } from './directory-sync.js';
 import { ClientE2ee } from './e2ee/client-e2ee.js';
-import type { ClientLimits } from './e2ee/limits.js';
+import { type ClientLimits, clientLimits } from './e2ee/limits.js';
 import type { RatchetPeers } from './e2ee/ratchet-peers.js';
 import { V1KeyCache } from './e2ee/v1-keys.js';
 import { type ClientEvent, type ConnectionState, type PeerSummary, Protection } from './events.js';
@@ -30,6 +30,7 @@ import { OutgoingMessages, type SendOutcome } from './outgoing.js';
 import { peerSummary } from './peer-summaries.js';
 import { PeerBook, type PeerStatus } from './peers.js';
 import { formatPin } from './pinning.js';
+import { RoomLimits } from './room-limits.js';
 import { RoomManager } from './rooms.js';
 import type { StateDb } from './state/state-db.js';
 import { TrustCommands } from './trust-commands.js';
@@ -133,7 +134,7 @@ export class ChatClient
       randomBytes(6).toString('base64url'),
     );
     this.#incoming = new IncomingMessages(this);
-    this.rooms = new RoomManager(this);
+    this.rooms = new RoomManager(this, new RoomLimits(clientLimits(options.limits), this.#now));
     this.#sync = new DirectorySync(this);
     this.trustCommands = new TrustCommands(this, (kind, text, code) =>
       this.notice(kind, text, code),

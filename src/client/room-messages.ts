@@ -1,19 +1,36 @@
 import {
   ALG_ROOM,
+  ALG_ROOM_RN,
+  Capability,
   ErrorCode,
   fromBase64,
   isRoomAlg,
   nameKey,
   openRoomMessage,
   ProtocolError,
+  type RoomAlg,
   sealRoomMessage,
   toBase64,
 } from '../protocol/index.js';
+import type { RoomLimits } from './room-limits.js';
 import type { JoinedRoom, ReceivedChain, RoomMessage } from './room-state.js';
 
+/** Messages kept per room while their sender's key has not arrived. */
 const MAX_WAITING = 256;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The envelope for a room: a random nonce when every member shown (but us) opens it, else
+ * the derived one all can read. (Our chains live in memory only, never restored: either is
+ * safe from nonce reuse.)
+ */
+function roomAlg(room: JoinedRoom, self: string): RoomAlg {
+  const others = [...room.members.values()].filter((m) => nameKey(m.name) !== nameKey(self));
+  return others.every((m) => m.info.caps?.includes(Capability.randomNonce))
+    ? ALG_ROOM_RN
+    : ALG_ROOM;
+}
 
 /** The `roommsg` frame for a text under our current chain. */
 export function sealRoomFrame(
@@ -24,7 +41,7 @@ export function sealRoomFrame(
   id: string,
 ): Record<string, unknown> {
   const body = encoder.encode(JSON.stringify({ t: action ? 'action' : 'text', text }));
-  const sealed = sealRoomMessage(room.own, room.name, self, body, { alg: ALG_ROOM });
+  const sealed = sealRoomMessage(room.own, room.name, self, body, { alg: roomAlg(room, self) });
   return {
     type: 'roommsg',
     room: room.name,
@@ -49,7 +66,12 @@ export type OpenedRoomMessage =
  * Opens a room message with the chain its sender handed us (signature first: members
  * cannot forge each other; replays are refused by the chain).
  */
-export function openRoomFrame(room: JoinedRoom, message: RoomMessage): OpenedRoomMessage {
+export function openRoomFrame(
+  room: JoinedRoom,
+  message: RoomMessage,
+  limits: RoomLimits,
+  now: number,
+): OpenedRoomMessage {
   let plain: Uint8Array;
   let chain: ReceivedChain | undefined;
   try {
@@ -58,19 +80,27 @@ export function openRoomFrame(room: JoinedRoom, message: RoomMessage): OpenedRoo
     const header = fromBase64(message.header, 'header');
     const keyId =
       header.length === 9 ? new DataView(header.buffer, header.byteOffset).getUint32(1) : -1;
-    chain = room.received.get(`${nameKey(message.from)}|${keyId}`);
+    const chainKey = `${nameKey(message.from)}|${keyId}`;
+    chain = room.received.get(chainKey);
     if (!chain) {
-      if (room.waiting.length >= MAX_WAITING) room.waiting.shift();
-      room.waiting.push(message);
+      limits.hold(room, message, MAX_WAITING);
       return { kind: 'waiting' };
     }
-    plain = openRoomMessage(chain.key, room.name, message.from, {
-      alg: message.alg,
-      header,
-      nonce: fromBase64(message.nonce, 'nonce', 12),
-      cipher: fromBase64(message.cipher, 'cipher'),
-      signature: fromBase64(message.sig, 'sig', 64),
-    });
+    limits.touch(room, chainKey);
+    plain = openRoomMessage(
+      chain.key,
+      room.name,
+      message.from,
+      {
+        alg: message.alg,
+        header,
+        nonce: fromBase64(message.nonce, 'nonce', 12),
+        cipher: fromBase64(message.cipher, 'cipher'),
+        signature: fromBase64(message.sig, 'sig', 64),
+      },
+      now,
+    );
+    limits.afterOpen(chain);
   } catch (error) {
     if (!(error instanceof ProtocolError)) throw error;
     if (error.code === ErrorCode.RATCHET_DUPLICATE) return { kind: 'ignored' };

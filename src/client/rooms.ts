@@ -15,6 +15,7 @@ import { type PeerSummary, Protection, type RoomEvent } from './events.js';
 import type { SendOutcome } from './outgoing.js';
 import { peerSummary } from './peer-summaries.js';
 import type { PeerStatus } from './peers.js';
+import type { RoomLimits } from './room-limits.js';
 import { openRoomFrame, sealRoomFrame } from './room-messages.js';
 import {
   applyMembers,
@@ -48,9 +49,16 @@ export class RoomManager {
   /** Rooms the user asked to join (answered even when already in: "you joined" again). */
   #asked = new Set<string>();
   #passwords = new Map<string, string | undefined>();
+  #limits: RoomLimits;
 
-  constructor(host: RoomHost) {
+  constructor(host: RoomHost, limits: RoomLimits) {
     this.#host = host;
+    this.#limits = limits;
+  }
+
+  /** Hourly: expires old skipped room keys. */
+  maintain(): number {
+    return this.#limits.maintain();
   }
 
   isMember(room: string): boolean {
@@ -271,6 +279,7 @@ export class RoomManager {
     ) {
       if (self) {
         this.#rooms.delete(key);
+        this.#limits.forgetRoom(room);
         if (frame.event !== 'part') this.#passwords.delete(key);
       } else if (room.members.has(member)) {
         room.members.delete(member);
@@ -302,7 +311,7 @@ export class RoomManager {
       );
       return;
     }
-    room.received.set(`${nameKey(from)}|${content.keyId}`, {
+    this.#limits.admitChain(room, nameKey(from), `${nameKey(from)}|${content.keyId}`, {
       identity,
       key: receiveSenderKey({
         keyId: content.keyId,
@@ -313,13 +322,14 @@ export class RoomManager {
     });
     const waiting = room.waiting;
     room.waiting = [];
+    this.#limits.released(waiting);
     for (const message of waiting) this.#onMessage(message);
   }
 
   #onMessage(message: RoomMessage): void {
     const room = this.#rooms.get(roomKey(message.room));
     if (!room) return;
-    const opened = openRoomFrame(room, message);
+    const opened = openRoomFrame(room, message, this.#limits, this.#host.now());
     if (opened.kind === 'waiting' || opened.kind === 'ignored') return;
     const host = this.#host;
     const status: PeerStatus =

@@ -83,13 +83,14 @@ export class ClientE2ee {
   }
 
   /**
-   * Runs maintenance now and every {@link MAINTENANCE_INTERVAL_MS}; a rotated signed prekey is
-   * uploaded through `upload` (which returns false when it cannot send now: the next count
-   * after a welcome uploads it then).
+   * Runs maintenance now and every {@link MAINTENANCE_INTERVAL_MS}, with `also` (rooms); a
+   * rotated signed prekey is uploaded through `upload` (which returns false when it cannot
+   * send now: the next count after a welcome uploads it then).
    */
-  startMaintenance(upload: (frame: object) => boolean): void {
+  startMaintenance(upload: (frame: object) => boolean, also: () => void = () => {}): void {
     const run = () => {
       if (this.ratchet.maintain().rotated) upload(this.publisher.signedPrekeyFrame());
+      also();
     };
     run();
     this.#timer = setInterval(run, MAINTENANCE_INTERVAL_MS);
