@@ -38,7 +38,7 @@ describe('hostile server: the directory cannot lower trust', { timeout: 60_000 }
     expect(server.attacker.read(secret)).toBe(false);
     expect(outcome.kind).toBe('error');
     const alert = alice.events.find(trustAlert('bob', 'E_DOWNGRADE'))!;
-    expect(alert.lost).toEqual(['identity', 'forward secrecy']);
+    expect(alert.lost).toEqual(['identity', 'forward secrecy', 'rotating signed prekeys']);
     expect(String(alert.text)).toMatch(/no identity, no forward secrecy/);
 
     // The server writes "as bob" with its own v1 key: withheld, not shown as bob's.
@@ -75,7 +75,11 @@ describe('hostile server: the directory cannot lower trust', { timeout: 60_000 }
     const outcome = await scenario.settled('alice', alice, 'not without forward secrecy');
     expect(server.relaysFrom('alice').filter((r) => r.alg === 'X25519+AESGCM')).toEqual([]);
     expect(outcome.kind).toBe('error');
-    expect(alice.events.find(trustAlert('bob', 'E_DOWNGRADE'))?.lost).toEqual(['forward secrecy']);
+    // Signed prekeys go with the ratchet.
+    expect(alice.events.find(trustAlert('bob', 'E_DOWNGRADE'))?.lost).toEqual([
+      'forward secrecy',
+      'rotating signed prekeys',
+    ]);
   });
 
   it('ratchet dropped from the welcome is a server downgrade: loud, and blocks peers who had it', async () => {

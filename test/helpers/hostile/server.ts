@@ -19,7 +19,16 @@ export interface HostileClient {
 /** What a test may do with a relay before the server forwards it honestly. */
 export type RelayHook = (from: HostileClient, relay: Frame) => 'forward' | 'drop';
 
-const DEFAULT_CAPS = ['presence', 'ack', 'ping', 'ratchet', 'mailbox', 'rooms'];
+const DEFAULT_CAPS = ['presence', 'ack', 'ping', 'ratchet', 'mailbox', 'rooms', 'spk'];
+
+/** A signed prekey as clients publish it (hello `spk`, `prekeys` upload `spk`). */
+export interface SignedPrekeyEntry {
+  id: number;
+  created: number;
+  pub: string;
+  sig: string;
+  pubsig: string;
+}
 
 /**
  * A scripted hostile server for attack tests: its own code (not the project's server), real
@@ -37,6 +46,12 @@ export class HostileServer {
   onRelay: RelayHook | undefined;
   /** Hand out bundles without one-time prekeys (so a replayed first message needs none). */
   withholdOneTimePrekeys = false;
+  /** Hand out bundles without the signed prekey (the owner's long-lived hello key instead). */
+  stripSignedPrekeys = false;
+  /** Instead of the honest `prekeys` counts after a welcome, send these (lies). */
+  prekeyCounts: Frame[] | undefined;
+  /** Every signed prekey each client published, oldest first (lower-case name), with its identity. */
+  readonly signedPrekeys = new Map<string, Array<SignedPrekeyEntry & { idk: string }>>();
   /** Frames received from each client name (lower case), kept across reconnects. */
   readonly received = new Map<string, Frame[]>();
   readonly #clients = new Map<string, HostileClient>();
@@ -240,11 +255,10 @@ export class HostileServer {
         users: {},
         peers: this.directoryFor(name),
       });
-      if (this.caps.includes('ratchet'))
-        client.send({
-          type: 'prekeys',
-          stored: this.#prekeys.get(name.toLowerCase())?.length ?? 0,
-        });
+      if (hello.spk) this.#publish(client, hello.spk as SignedPrekeyEntry);
+      if (this.caps.includes('ratchet')) {
+        for (const count of this.prekeyCounts ?? [this.#count(name)]) client.send(count);
+      }
     } else {
       const users: Record<string, string> = {};
       for (const [user, e] of Object.entries(this.directoryFor(name))) users[user] = e.pub;
@@ -280,8 +294,9 @@ export class HostileServer {
       case 'prekeys': {
         const keys = this.#prekeys.get(client.name.toLowerCase()) ?? [];
         if (frame.replace === true) keys.length = 0;
-        keys.push(...(frame.keys as Array<{ id: number; pub: string }>));
+        keys.push(...((frame.keys ?? []) as Array<{ id: number; pub: string }>));
         this.#prekeys.set(client.name.toLowerCase(), keys);
+        if (frame.spk) this.#publish(client, frame.spk as SignedPrekeyEntry);
         return;
       }
       case 'bundle':
@@ -295,6 +310,27 @@ export class HostileServer {
     }
   }
 
+  /** The newest signed prekey `user` published (what an honest server hands out). */
+  currentSignedPrekey(user: string): (SignedPrekeyEntry & { idk: string }) | undefined {
+    return this.signedPrekeys.get(user.toLowerCase())?.at(-1);
+  }
+
+  #publish(client: HostileClient, spk: SignedPrekeyEntry): void {
+    const published = this.signedPrekeys.get(client.name.toLowerCase()) ?? [];
+    if (!published.some((p) => p.id === spk.id))
+      published.push({ ...spk, idk: String(client.hello.idk) });
+    this.signedPrekeys.set(client.name.toLowerCase(), published);
+  }
+
+  #count(name: string): Frame {
+    const spk = this.currentSignedPrekey(name);
+    return {
+      type: 'prekeys',
+      stored: this.#prekeys.get(name.toLowerCase())?.length ?? 0,
+      ...(spk ? { spk: { id: spk.id, created: spk.created } } : {}),
+    };
+  }
+
   #bundle(viewer: string, user: string, id: string | undefined): Frame {
     const entry = this.entryFor(viewer, user);
     if (!entry?.idk) return { type: 'error', code: 'E_NO_BUNDLE', text: 'no bundle', ref: id };
@@ -302,14 +338,19 @@ export class HostileServer {
     const opk = this.withholdOneTimePrekeys
       ? undefined
       : this.#prekeys.get(user.toLowerCase())?.shift();
+    // Honest: the owner's current signed prekey (when the entry is genuinely the owner's).
+    const published = this.currentSignedPrekey(user);
+    const spk = !this.stripSignedPrekeys && published?.idk === entry.idk ? published : undefined;
     return {
       type: 'bundle',
       user,
-      pub: entry.pub,
+      pub: spk?.pub ?? entry.pub,
       idk: entry.idk,
-      sig: entry.sig,
+      sig: spk?.pubsig ?? entry.sig,
       id,
+      ...(spk ? { spk: { id: spk.id, created: spk.created, sig: spk.sig } } : {}),
       ...(opk ? { opk } : {}),
+      caps: entry.caps ?? [],
     };
   }
 

@@ -30,6 +30,17 @@ describe('trust floors (pure)', () => {
     );
   });
 
+  it('rotating signed prekeys count only with the ratchet and the server storing them', () => {
+    const withSpk = { ...full, spk: true, serverSpk: true };
+    expect(offeredFeatures(withSpk)).toEqual(['identity', 'ratchet', 'spk']);
+    expect(offeredFeatures({ ...withSpk, serverSpk: false })).toEqual(['identity', 'ratchet']);
+    expect(offeredFeatures({ ...withSpk, ratchet: false })).toEqual(['identity']);
+    const floor = { v: 2, features: offeredFeatures(withSpk) };
+    // A server that strips spk from a peer seen with it lowers the floor: a downgrade.
+    expect(missingFeatures(floor, offeredFeatures(full))).toEqual(['spk']);
+    expect(describeLoss(['spk'])).toBe('no rotating signed prekeys');
+  });
+
   it('what is missing is what the floor has and the offer lacks, in a stable order', () => {
     const floor = { v: 2, features: ['ratchet', 'identity'] as const };
     expect(missingFeatures({ v: 2, features: [...floor.features] }, [])).toEqual([
