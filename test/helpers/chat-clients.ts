@@ -1,10 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatClient } from '../../src/client/chat-client.js';
 import { ServerConnection, type ServerConnectionOptions } from '../../src/client/connection.js';
 import type { ClientEvent } from '../../src/client/events.js';
-import { createIdentity } from '../../src/client/keystore.js';
+import { createIdentity, identityPath, loadIdentityFile } from '../../src/client/keystore.js';
 import { parsePin } from '../../src/client/pinning.js';
 import { TrustStore } from '../../src/client/trust-store.js';
 import type { ParsedServerFrame } from '../../src/protocol/index.js';
@@ -43,9 +43,14 @@ export async function startChat(
   pin: string,
   home?: string,
   connectionOptions: Partial<ServerConnectionOptions> = {},
+  options: { now?: () => number } = {},
 ): Promise<TestChat> {
   const dir = home ?? mkdtempSync(join(tmpdir(), `securechat-chat-${name}-`));
-  const identity = createIdentity(dir, name, undefined, { N: 1024, r: 8, p: 1 });
+  // The same home again is the same user restarting.
+  const keyFile = identityPath(dir, name);
+  const identity = existsSync(keyFile)
+    ? loadIdentityFile(keyFile, undefined)
+    : createIdentity(dir, name, undefined, { N: 1024, r: 8, p: 1 });
   const connection = new ServerConnection({
     host: '127.0.0.1',
     port,
@@ -58,6 +63,7 @@ export async function startChat(
     identity,
     trust: new TrustStore(dir, name),
     configDir: dir,
+    ...(options.now ? { now: options.now } : {}),
   });
   const events: ClientEvent[] = [];
   const frames: ParsedServerFrame[] = [];
