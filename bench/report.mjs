@@ -199,6 +199,21 @@ One user receives messages stored while offline (relay lines of ${fmt(x.lineByte
 | ${fmt(x.messages)} | ${fmt(x.delivered)} / ${fmt(x.expected)} | ${fmt(x.storeSeconds, 2)} s | ${fmt(x.welcomeMs, 1)} ms | ${fmt(x.drainSeconds, 2)} s | ${fmt(x.messagesPerSecond)} | ${fmt(x.rssBeforeMiB, 1)} → ${fmt(x.rssPeakMiB, 1)} MiB |
 `);
   }
+  if (r.attacks?.after && !r.attacks.after.error) {
+    const a = r.counts.attacks;
+    const row = (label, x) =>
+      x && !x.error
+        ? `| ${label} | ${fmt(x['rooms.rssBeforeMiB'], 1)} → ${fmt(x['rooms.rssPeakMiB'], 1)} MiB (${fmt(x['rooms.seconds'], 1)} s) | ${fmt(x['sessions.rssBeforeMiB'], 1)} → ${fmt(x['sessions.rssPeakMiB'], 1)} MiB | ${fmt(x['sessions.stateBytes'] / 1024 / 1024, 2)} MB | ${fmt(x['sessions.messageMsP50'], 1)} / ${fmt(x['sessions.messageMsMax'], 1)} ms |`
+        : `| ${label} | failed: ${x?.error ?? 'no result'} | | | |`;
+    parts.push(`### Memory attacks on a client (issue 12; securechat only)
+
+A real client (\`connect --json\`) through our server. Rooms: one member hands it ${fmt(a.keys)} sender keys and under each sends messages skipping ${fmt(a.skipped)} message keys. Sessions: ${fmt(a.identities)} throw-away identities open ${fmt(a.sessions)} sessions each, every first message skipping ${fmt(a.skipped)} keys; then an ordinary friend's messages are timed from the write to the client showing them. RSS sampled every 20 ms. "before" is the client of BENCH_BASELINE_CLI (an older build), when given.
+
+| client | rooms: RSS before → peak (time) | sessions: RSS before → peak | state on disk after | a friend's message shown after: p50 / max |
+|---|---|---|---|---|
+${[r.attacks.before ? row('before', r.attacks.before) : '', row('after', r.attacks.after)].filter(Boolean).join('\n')}
+`);
+  }
   if (r.crypto) {
     parts.push(`### Client crypto (one core, medians of 3 timed rounds after warm-up)
 

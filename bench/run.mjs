@@ -8,7 +8,8 @@
 //                                          to RESULTS.md unless --record)
 //   npm run bench -- --large               idle scale with 10,000 clients
 //   npm run bench -- --only relay,idle     relay (50 pairs, 1 pair, round trip), rtt, idle,
-//                                          admission, crypto, rooms, mailbox
+//                                          admission, crypto, rooms, mailbox, attacks
+//   BENCH_BASELINE_CLI=/old/bin/securechat  attacks: also measure an older client, to compare
 //   npm run bench -- --peers ours,bare     any of ours, bare, ngircd, inspircd
 //   npm run bench -- --reps 5              repetitions (default 3; 1 with --quick)
 import { execFileSync, spawn } from 'node:child_process';
@@ -28,7 +29,7 @@ import {
 } from './servers.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const SCENARIOS = ['relay', 'rtt', 'idle', 'admission', 'crypto', 'rooms', 'mailbox'];
+const SCENARIOS = ['relay', 'rtt', 'idle', 'admission', 'crypto', 'rooms', 'mailbox', 'attacks'];
 const PEERS = ['ours', 'bare', 'ngircd', 'inspircd'];
 
 function usage(message) {
@@ -109,6 +110,9 @@ const counts = {
   admissionConcurrency: 8,
   roomMembers: quick ? 100 : 1000,
   mailboxMessages: quick ? 1000 : 10_000,
+  attacks: quick
+    ? { keys: 30, skipped: 2000, identities: 5, sessions: 4, probes: 5 }
+    : { keys: 300, skipped: 2000, identities: 25, sessions: 4, probes: 20 },
   cryptoSeconds: quick ? 0.5 : 2,
 };
 
@@ -347,6 +351,40 @@ function mailboxScenario() {
   );
 }
 
+/**
+ * The memory attacks on a client of issue 12 (a room member handing out many sender keys,
+ * throw-away identities opening sessions): a real client's RSS, state size and message
+ * latency, for this build and, with BENCH_BASELINE_CLI, an older one (securechat only).
+ */
+async function attacksScenario() {
+  const clients = {
+    after: join(ROOT, 'bin/securechat'),
+    ...(process.env.BENCH_BASELINE_CLI ? { before: process.env.BENCH_BASELINE_CLI } : {}),
+  };
+  const out = {};
+  for (const [label, cli] of Object.entries(clients)) {
+    const runs = await medianRuns(
+      `client attacks (${label})`,
+      async (target) => {
+        const result = await loadgen('client-attacks.mjs', [
+          ...targetArgs(target),
+          '--cli',
+          cli,
+          ...Object.entries(counts.attacks).flatMap(([k, v]) => [`--${k}`, String(v)]),
+        ]);
+        return Object.fromEntries(
+          ['rooms', 'sessions'].flatMap((part) =>
+            Object.entries(result[part]).map(([k, v]) => [`${part}.${k}`, v]),
+          ),
+        );
+      },
+      ['ours'],
+    );
+    out[label] = runs.ours;
+  }
+  return out;
+}
+
 function roomsScenario() {
   return medianRuns(
     'rooms',
@@ -415,6 +453,7 @@ try {
   if (only.has('admission')) results.admission = await admissionScenario();
   if (only.has('rooms') && peers.includes('ours')) results.rooms = await roomsScenario();
   if (only.has('mailbox') && peers.includes('ours')) results.mailbox = await mailboxScenario();
+  if (only.has('attacks') && peers.includes('ours')) results.attacks = await attacksScenario();
   if (only.has('crypto') && existsSync(join(ROOT, 'dist/protocol/index.js')))
     results.crypto = await loadgen('crypto.mjs', [String(counts.cryptoSeconds)]);
 } finally {

@@ -125,6 +125,9 @@ export class StateDb {
       db.pragma('locking_mode = EXCLUSIVE');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
+      // Checkpoint every 1 MiB of log and truncate it back to that: the state stays small.
+      db.pragma('wal_autocheckpoint = 256');
+      db.pragma('journal_size_limit = 1048576');
       db.exec('BEGIN EXCLUSIVE; COMMIT');
     } catch (error) {
       db.close();
