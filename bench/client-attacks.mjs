@@ -67,7 +67,11 @@ function startVictim(name) {
   const until = (test, timeoutMs = 600_000) =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('victim: timed out')), timeoutMs);
-      waiters.push({ test, resolve: (e) => (clearTimeout(timer), resolve(e)) });
+      const settle = (event) => {
+        clearTimeout(timer);
+        resolve(event);
+      };
+      waiters.push({ test, resolve: settle });
     });
   let peak = 0;
   const sampler = setInterval(() => {
