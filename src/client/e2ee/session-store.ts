@@ -1,4 +1,5 @@
 import {
+  constantTimeEqual,
   decodeSessionState,
   encodeSessionState,
   expireSkippedKeys,
@@ -38,10 +39,6 @@ interface SessionRow {
 const SESSION = 'session';
 const SKIPPED = 'skipped_key';
 const skippedKey = (k: Pick<SkippedKey, 'dh' | 'n'>) => `${k.dh}|${k.n}`;
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
 
 /**
  * Ratchet sessions of one local identity in its state database: one encrypted row per
@@ -101,7 +98,8 @@ export class SessionStore {
   ): SessionRecord {
     return this.#db.write(() => {
       const newChain =
-        !previous || !sameBytes(previous.state.sendRatchet.publicKey, next.sendRatchet.publicKey);
+        !previous ||
+        !constantTimeEqual(previous.state.sendRatchet.publicKey, next.sendRatchet.publicKey);
       const record: SessionRecord = previous ?? {
         id: this.#nextId++,
         peer,

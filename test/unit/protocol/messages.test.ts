@@ -18,6 +18,15 @@ const PUB2 = b64(32, 2);
 const NONCE = b64(12, 2);
 const CIPHER = b64(20, 3);
 const SIG = b64(64, 4);
+const BUNDLE_SPK = {
+  type: 'bundle',
+  user: 'bob',
+  pub: PUB,
+  idk: PUB2,
+  sig: SIG,
+  spk: { id: 9, created: 1, sig: SIG },
+  caps: ['ratchet', 'spk'],
+};
 const relay = { type: 'relay', to: 'bob', alg: 'X25519+AESGCM', nonce: NONCE, cipher: CIPHER };
 const hello = { type: 'hello', user: 'alice', pub: PUB };
 const helloV2 = { ...hello, v: 2, caps: ['presence', 'ack'], idk: PUB2, pubsig: SIG, proof: SIG };
@@ -349,28 +358,7 @@ describe('parseServerFrame: every server frame', () => {
       { type: 'prekeys', stored: 4, spk: { id: 9, created: 1 } },
       { type: 'prekeys', stored: 4, spk: { id: 9, created: 1 } },
     ],
-    [
-      'bundle with a signed prekey and caps',
-      {
-        type: 'bundle',
-        user: 'bob',
-        pub: PUB,
-        idk: PUB2,
-        sig: SIG,
-        spk: { id: 9, created: 1, sig: SIG },
-        caps: ['ratchet', 'spk'],
-      },
-      {
-        type: 'bundle',
-        user: 'bob',
-        pub: PUB,
-        idk: PUB2,
-        sig: SIG,
-        spk: { id: 9, created: 1, sig: SIG },
-        caps: ['ratchet', 'spk'],
-        online: false,
-      },
-    ],
+    ['bundle with a signed prekey and caps', BUNDLE_SPK, { ...BUNDLE_SPK, online: false }],
     [
       'joined',
       {

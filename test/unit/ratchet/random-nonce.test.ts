@@ -8,25 +8,18 @@ import {
   distributionOf,
   expireSkippedKeys,
   openRoomMessage,
-  type ProtocolError,
   pruneSenderKeySkipped,
   ratchetDecrypt,
   ratchetEncrypt,
   receiveSenderKey,
   sealRoomMessage,
 } from '../../../src/protocol/index.js';
+import { codeOf, utf8 } from '../protocol/helpers.js';
 import { handshake } from './fixtures.js';
 
-const enc = (s: string) => new TextEncoder().encode(s);
+const enc = utf8;
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-const code = (f: () => unknown) => {
-  try {
-    f();
-  } catch (error) {
-    return (error as ProtocolError).code;
-  }
-  return 'no error';
-};
+const code = codeOf;
 
 describe('ratchet messages under a random nonce (X3DH+DR+AESGCM-RN)', () => {
   it('the same message key used twice (a sender restored from a backup) never repeats a nonce', () => {
