@@ -65,8 +65,31 @@ export function importLegacySessions(
   now: number,
 ): boolean {
   if (!existsSync(path)) return false;
-  const legacy = readLegacy(path, identity);
+  // Imported already (a crash came between the import and the deletion): only delete it.
+  if (stores.db.meta('legacy_imported') === undefined) {
+    let legacy: LegacyContents;
+    try {
+      legacy = readLegacy(path, identity);
+    } catch (cause) {
+      throw new Error(
+        `${path} (the session store of an earlier version) cannot be read: ${(cause as Error).message}; move it aside to start without it`,
+        { cause },
+      );
+    }
+    importContents(legacy, stores, now);
+  }
+  rmSync(path);
+  fsyncDir(dirname(path));
+  return true;
+}
+
+function importContents(
+  legacy: LegacyContents,
+  stores: { db: StateDb; sessions: SessionStore; prekeys: PrekeyStore; replay: ReplayRecords },
+  now: number,
+): void {
   stores.db.write(() => {
+    stores.db.setMeta('legacy_imported', String(now));
     for (const [peer, encoded] of legacy.peers) {
       // Most recently used first in the file: store the oldest first.
       for (const text of [...encoded].reverse()) {
@@ -87,7 +110,4 @@ export function importLegacySessions(
     }
     for (const [peer, time] of legacy.lastResets ?? []) stores.replay.setLastReset(peer, time);
   });
-  rmSync(path);
-  fsyncDir(dirname(path));
-  return true;
 }

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -59,5 +59,32 @@ describe('migration: state written by the previous version loads and is upgraded
     expect(again.state.migrated).toBe(false);
     expect(again.state.rolledBack).toBeUndefined();
     expect(again.state.sessions.sessions(bobIdk!)).toHaveLength(1);
+  });
+
+  it('a file left behind after its import (a crash before the deletion) is not imported twice', () => {
+    const pending = JSON.parse(readFileSync(new URL('pending.json', FIXTURE), 'utf8')) as Pending;
+    const alice = oldHome('alice');
+    alice.state.db.close();
+    cpSync(
+      new URL('alice/sessions/alice.json', FIXTURE),
+      join(alice.home, 'sessions', 'alice.json'),
+    );
+    const again = openSide('alice', { home: alice.home, identity: alice.identity });
+    expect(again.state.sessions.sessions(pending.identities.bob!)).toHaveLength(1);
+    expect(existsSync(join(alice.home, 'sessions', 'alice.json'))).toBe(false);
+  });
+
+  it('an unreadable file of the earlier version stops the start, says what to do, and stays', () => {
+    const home = mkdtempSync(join(tmpdir(), 'securechat-migrate-bad-'));
+    cpSync(new URL('alice', FIXTURE), home, { recursive: true });
+    const identity = loadIdentityFile(join(home, 'identities', 'alice.json'), undefined);
+    const file = join(home, 'sessions', 'alice.json');
+    const text = readFileSync(file, 'utf8').replace(
+      /"cipher":"(.)/,
+      (_m, c: string) => `"cipher":"${c === 'A' ? 'B' : 'A'}`,
+    );
+    writeFileSync(file, text);
+    expect(() => openSide('alice', { home, identity })).toThrow(/cannot be read.*move it aside/);
+    expect(existsSync(file)).toBe(true);
   });
 });
