@@ -4,13 +4,14 @@
 //             messages that skip --skipped message keys in all (jumps of half that);
 //   sessions: --identities throw-away identities each open --sessions sessions with the
 //             victim, each first message skipping --skipped keys.
-// Reports the victim's RSS (sampled every 20 ms) and, after the sessions attack, the size of
-// its state on disk and how long it takes to show an ordinary message (median of --probes).
+// Reports the victim's RSS (sampled every 20 ms), the heap it still holds after a full GC
+// (bench/lib/heap-probe.cjs) and, after the sessions attack, the size of its state on disk
+// and how long it takes to show an ordinary message (median of --probes).
 // The attackers are our own code on the protocol core (dist/), like a hostile user's.
 //   node bench/client-attacks.mjs --port P --ca F --cli bin/securechat [--keys 300 ...]
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -41,10 +42,25 @@ const encoder = new TextEncoder();
 /** A victim: a real client in --json mode; resolves events by predicate. */
 function startVictim(name) {
   const home = mkdtempSync(join(tmpdir(), 'securechat-bench-victim-'));
+  const heapFile = join(home, 'heap.json');
   const proc = spawn(
     process.execPath,
-    [cli, 'connect', name, '127.0.0.1', String(port), '--pin', pin, '--json', '--home', home],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
+    [
+      '--expose-gc',
+      '-r',
+      new URL('./lib/heap-probe.cjs', import.meta.url).pathname,
+      cli,
+      'connect',
+      name,
+      '127.0.0.1',
+      String(port),
+      '--pin',
+      pin,
+      '--json',
+      '--home',
+      home,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, BENCH_HEAP_FILE: heapFile } },
   );
   const waiters = [];
   let buffer = '';
@@ -94,6 +110,15 @@ function startVictim(name) {
         (n, f) => n + statSync(join(home, 'sessions', f)).size,
         0,
       ),
+    /** The heap the victim holds after a full GC (bytes). */
+    heldHeap: async () => {
+      rmSync(heapFile, { force: true });
+      proc.kill('SIGUSR2');
+      for (let i = 0; i < 500 && !existsSync(heapFile); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 50));
+      return JSON.parse(readFileSync(heapFile, 'utf8')).heapUsed;
+    },
     stop: () => {
       clearInterval(sampler);
       proc.kill('SIGKILL');
@@ -190,7 +215,7 @@ const result = { keys, skipped, identities, sessionsEach };
   await mallory.request({ type: 'join', room: '#club' });
   await victim.until((e) => e.kind === 'room' && e.event === 'join' && e.user === 'mallory');
   await new Promise((r) => setTimeout(r, 500));
-  global.gc?.();
+  const heldBefore = await victim.heldHeap();
   const before = victim.rss();
   victim.resetPeak();
   const started = performance.now();
@@ -239,6 +264,8 @@ const result = { keys, skipped, identities, sessionsEach };
     rssBeforeMiB: before / MiB,
     rssPeakMiB: victim.peak() / MiB,
     rssAfterMiB: victim.rss() / MiB,
+    heapHeldBeforeMiB: heldBefore / MiB,
+    heapHeldAfterMiB: (await victim.heldHeap()) / MiB,
     lastIteration: last.iteration,
   };
   mallory.socket.destroy();
@@ -250,6 +277,7 @@ const result = { keys, skipped, identities, sessionsEach };
   const victim = startVictim('sessionvictim');
   await victim.until((e) => e.kind === 'users');
   await new Promise((r) => setTimeout(r, 500));
+  const heldBefore = await victim.heldHeap();
   const before = victim.rss();
   victim.resetPeak();
   const started = performance.now();
@@ -293,6 +321,8 @@ const result = { keys, skipped, identities, sessionsEach };
     rssBeforeMiB: before / MiB,
     rssPeakMiB: victim.peak() / MiB,
     rssAfterMiB: victim.rss() / MiB,
+    heapHeldBeforeMiB: heldBefore / MiB,
+    heapHeldAfterMiB: (await victim.heldHeap()) / MiB,
     stateBytes: victim.stateBytes(),
     messageMsP50: latencies[Math.floor(latencies.length / 2)],
     messageMsMax: latencies.at(-1),

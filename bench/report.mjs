@@ -201,15 +201,17 @@ One user receives messages stored while offline (relay lines of ${fmt(x.lineByte
   }
   if (r.attacks?.after && !r.attacks.after.error) {
     const a = r.counts.attacks;
+    const mib = (x, part) =>
+      `${fmt(x[`${part}.rssBeforeMiB`], 1)} → ${fmt(x[`${part}.rssPeakMiB`], 1)} MiB (held ${fmt(x[`${part}.heapHeldBeforeMiB`], 1)} → ${fmt(x[`${part}.heapHeldAfterMiB`], 1)} MiB)`;
     const row = (label, x) =>
       x && !x.error
-        ? `| ${label} | ${fmt(x['rooms.rssBeforeMiB'], 1)} → ${fmt(x['rooms.rssPeakMiB'], 1)} MiB (${fmt(x['rooms.seconds'], 1)} s) | ${fmt(x['sessions.rssBeforeMiB'], 1)} → ${fmt(x['sessions.rssPeakMiB'], 1)} MiB | ${fmt(x['sessions.stateBytes'] / 1024 / 1024, 2)} MB | ${fmt(x['sessions.messageMsP50'], 1)} / ${fmt(x['sessions.messageMsMax'], 1)} ms |`
+        ? `| ${label} | ${mib(x, 'rooms')}, ${fmt(x['rooms.seconds'], 1)} s | ${mib(x, 'sessions')} | ${fmt(x['sessions.stateBytes'] / 1024 / 1024, 2)} MB | ${fmt(x['sessions.messageMsP50'], 1)} / ${fmt(x['sessions.messageMsMax'], 1)} ms |`
         : `| ${label} | failed: ${x?.error ?? 'no result'} | | | |`;
     parts.push(`### Memory attacks on a client (issue 12; securechat only)
 
-A real client (\`connect --json\`) through our server. Rooms: one member hands it ${fmt(a.keys)} sender keys and under each sends messages skipping ${fmt(a.skipped)} message keys. Sessions: ${fmt(a.identities)} throw-away identities open ${fmt(a.sessions)} sessions each, every first message skipping ${fmt(a.skipped)} keys; then an ordinary friend's messages are timed from the write to the client showing them. RSS sampled every 20 ms. "before" is the client of BENCH_BASELINE_CLI (an older build), when given.
+A real client (\`connect --json\`) through our server. Rooms: one member hands it ${fmt(a.keys)} sender keys and under each sends messages skipping ${fmt(a.skipped)} message keys. Sessions: ${fmt(a.identities)} throw-away identities open ${fmt(a.sessions)} sessions each, every first message skipping ${fmt(a.skipped)} keys; then an ordinary friend's messages are timed from the write to the client showing them. RSS sampled every 20 ms; "held" is the heap the client still uses after a full GC (what it keeps, as opposed to garbage the allocator has not handed back). "before" is the client of BENCH_BASELINE_CLI (an older build), when given.
 
-| client | rooms: RSS before → peak (time) | sessions: RSS before → peak | state on disk after | a friend's message shown after: p50 / max |
+| client | rooms: RSS before → peak (held), time | sessions: RSS before → peak (held) | state on disk after | a friend's message shown after: p50 / max |
 |---|---|---|---|---|
 ${[r.attacks.before ? row('before', r.attacks.before) : '', row('after', r.attacks.after)].filter(Boolean).join('\n')}
 `);
