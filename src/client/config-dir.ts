@@ -1,6 +1,7 @@
 import {
   chmodSync,
   closeSync,
+  fchmodSync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -32,6 +33,8 @@ export function chmodPrivate(path: string): void {
   chmodSync(path, 0o600);
 }
 
+let tmpFiles = 0;
+
 /** Flushes a directory's entries (a created, renamed or deleted file) to disk. */
 export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
@@ -51,9 +54,12 @@ export function fsyncDir(dir: string): void {
 export function writePrivateFileAtomic(path: string, data: string): void {
   const dir = dirname(path);
   ensurePrivateDir(dir);
-  const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
-  const fd = openSync(tmp, 'wx', 0o600);
+  // Unique per write in this process (several may come within one millisecond); a leftover
+  // of a dead process under the same name is simply overwritten.
+  const tmp = `${path}.tmp-${process.pid}-${++tmpFiles}`;
+  const fd = openSync(tmp, 'w', 0o600);
   try {
+    fchmodSync(fd, 0o600);
     writeSync(fd, data);
     fsyncSync(fd);
   } finally {
