@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatClient } from '../../src/client/chat-client.js';
 import { ServerConnection, type ServerConnectionOptions } from '../../src/client/connection.js';
+import type { ClientLimits } from '../../src/client/e2ee/limits.js';
 import type { ClientEvent } from '../../src/client/events.js';
 import { createIdentity, identityPath, loadIdentityFile } from '../../src/client/keystore.js';
 import { parsePin } from '../../src/client/pinning.js';
@@ -43,7 +44,7 @@ export async function startChat(
   pin: string,
   home?: string,
   connectionOptions: Partial<ServerConnectionOptions> = {},
-  options: { now?: () => number } = {},
+  options: { now?: () => number; limits?: Partial<ClientLimits> } = {},
 ): Promise<TestChat> {
   const dir = home ?? mkdtempSync(join(tmpdir(), `securechat-chat-${name}-`));
   // The same home again is the same user restarting.
@@ -64,6 +65,7 @@ export async function startChat(
     trust: new TrustStore(dir, name),
     configDir: dir,
     ...(options.now ? { now: options.now } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   const events: ClientEvent[] = [];
   const frames: ParsedServerFrame[] = [];
