@@ -3,6 +3,7 @@ import {
   ONE_TIME_PREKEY_TARGET,
   PrekeyPublisher,
 } from '../../../src/client/e2ee/prekey-publisher.js';
+import type { RelayFrame } from '../../../src/protocol/index.js';
 import { bundleFor, type Clock, openSide, relay, reopen, type Side } from './state-fixtures.js';
 
 const HOUR = 3_600_000;
@@ -10,7 +11,7 @@ const DAY = 24 * HOUR;
 
 /** `count` messages from `from` to `to`; only the last is delivered (the rest are skipped). */
 async function skipping(from: Side, to: Side, count: number, trusted?: string) {
-  let last;
+  let last: RelayFrame | undefined;
   for (let i = 0; i < count; i++) {
     last = relay(
       (
