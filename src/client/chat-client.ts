@@ -6,16 +6,17 @@ import {
   generateX25519KeyPair,
   isValidName,
   keyFingerprint,
+  type PairwiseContent,
   type ParsedServerFrame,
   type PeerInfo,
   ProtocolError,
+  type SenderKeyContent,
   toBase64,
   type X25519KeyPair,
 } from '../protocol/index.js';
 import { BundleRequests } from './bundles.js';
 import type { ClientCore } from './client-core.js';
 import type { ServerConnection } from './connection.js';
-import type { PairwiseContent } from './content.js';
 import { DeliveryTracker } from './delivery.js';
 import { DirectorySync } from './directory-sync.js';
 import { ClientE2ee } from './e2ee/client-e2ee.js';
@@ -197,12 +198,7 @@ export class ChatClient
   refreshDirectory(): void {
     if (!this.#listRequested) this.requestList();
   }
-  onSenderKey(
-    from: string,
-    identity: string,
-    content: Extract<PairwiseContent, { t: 'sk' }>,
-    status: PeerStatus,
-  ): void {
+  onSenderKey(from: string, identity: string, content: SenderKeyContent, status: PeerStatus): void {
     this.rooms.onSenderKey(from, identity, content, status);
   }
   sendControl(to: string, content: PairwiseContent): Promise<boolean> {

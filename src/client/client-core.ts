@@ -1,5 +1,4 @@
-import type { X25519KeyPair } from '../protocol/index.js';
-import type { PairwiseContent } from './content.js';
+import type { SenderKeyContent, X25519KeyPair } from '../protocol/index.js';
 import type { RatchetPeers } from './e2ee/ratchet-peers.js';
 import type { V1KeyCache } from './e2ee/v1-keys.js';
 import type { ClientEvent } from './events.js';
@@ -31,12 +30,7 @@ export interface ClientCore {
    * A room sender key arrived over a pairwise session from `from`, authenticated by
    * `identity`, whose standing is `status`.
    */
-  onSenderKey(
-    from: string,
-    identity: string,
-    content: Extract<PairwiseContent, { t: 'sk' }>,
-    status: PeerStatus,
-  ): void;
+  onSenderKey(from: string, identity: string, content: SenderKeyContent, status: PeerStatus): void;
 }
 
 export function sameName(a: string, b: string): boolean {

@@ -1,8 +1,16 @@
 import type { RelayDelivery } from '../protocol/index.js';
-import { ALG_V1, ALG_V2, ALG_V2_RN, ErrorCode, openV1, toBase64 } from '../protocol/index.js';
+import {
+  ALG_RESET,
+  ALG_V1,
+  ALG_V2,
+  ALG_V2_RN,
+  decodePairwiseContent,
+  ErrorCode,
+  openV1,
+  type PairwiseContent,
+  toBase64,
+} from '../protocol/index.js';
 import { type ClientCore, sameName } from './client-core.js';
-import { decodeContent, type PairwiseContent } from './content.js';
-import { ALG_RESET } from './e2ee/ratchet-peers.js';
 import { type MessageEvent, Protection } from './events.js';
 import { PendingDecryptions, SeenEnvelopes } from './incoming-queues.js';
 import type { PeerStatus } from './peers.js';
@@ -159,7 +167,7 @@ export class IncomingMessages {
       core.trust.rememberIfNew(core.serverPin, relay.from, opened.identity);
     let content: PairwiseContent;
     try {
-      content = decodeContent(opened.text);
+      content = decodePairwiseContent(opened.text);
     } catch (error) {
       this.#undecryptable(relay, (error as Error).message, ErrorCode.BAD_FIELD);
       return;

@@ -1,13 +1,14 @@
 import {
   ErrorCode,
+  encodePairwiseContent,
   isValidName,
   nameKey,
+  type PairwiseContent,
   ProtocolError,
   sealV1,
   toBase64,
 } from '../protocol/index.js';
 import { type ClientCore, sameName } from './client-core.js';
-import { encodeContent, type PairwiseContent } from './content.js';
 import type { DeliveryTracker, Outgoing } from './delivery.js';
 import { opensRandomNonce } from './e2ee/bundle-check.js';
 import { type MessageEvent, Protection } from './events.js';
@@ -113,7 +114,7 @@ export class OutgoingMessages {
     const peer = self ? undefined : core.peers.get(message.to);
     const ratchet = !self && this.usesRatchet(peer);
     const plaintext = ratchet
-      ? encodeContent({ t: message.action ? 'action' : 'text', text: message.text })
+      ? encodePairwiseContent({ t: message.action ? 'action' : 'text', text: message.text })
       : message.action
         ? `/me ${message.text}`
         : message.text;
@@ -166,7 +167,7 @@ export class OutgoingMessages {
       const peer = this.#core.peers.get(to);
       if (!this.usesRatchet(peer) || (peer && this.#refusalFor(peer))) return false;
       try {
-        const envelope = await this.#sealRatchet(to, peer, encodeContent(content));
+        const envelope = await this.#sealRatchet(to, peer, encodePairwiseContent(content));
         return this.#core.send({ type: 'relay', to, from: this.#core.name, ...envelope });
       } catch {
         return false;

@@ -2,13 +2,16 @@ import {
   ALG_ROOM,
   ALG_ROOM_RN,
   Capability,
+  decodeRoomContent,
   ErrorCode,
+  encodeRoomContent,
   fromBase64,
   isRoomAlg,
   nameKey,
   openRoomMessage,
   ProtocolError,
   type RoomAlg,
+  type RoomContent,
   sealRoomMessage,
   toBase64,
 } from '../protocol/index.js';
@@ -17,8 +20,6 @@ import type { JoinedRoom, ReceivedChain, RoomMessage } from './room-state.js';
 
 /** Messages kept per room while their sender's key has not arrived. */
 const MAX_WAITING = 256;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The envelope for a room: a random nonce when every member shown (but us) opens it, else
@@ -40,7 +41,7 @@ export function sealRoomFrame(
   action: boolean,
   id: string,
 ): Record<string, unknown> {
-  const body = encoder.encode(JSON.stringify({ t: action ? 'action' : 'text', text }));
+  const body = encodeRoomContent({ t: action ? 'action' : 'text', text });
   const sealed = sealRoomMessage(room.own, room.name, self, body, { alg: roomAlg(room, self) });
   return {
     type: 'roommsg',
@@ -106,12 +107,13 @@ export function openRoomFrame(
     if (error.code === ErrorCode.RATCHET_DUPLICATE) return { kind: 'ignored' };
     return { kind: 'failed', code: error.code, reason: error.message };
   }
-  let content: { t?: unknown; text?: unknown };
+  let content: RoomContent | undefined;
   try {
-    content = JSON.parse(decoder.decode(plain)) as { t?: unknown; text?: unknown };
-  } catch {
-    return { kind: 'failed', code: ErrorCode.BAD_FIELD, reason: 'the content is not JSON text' };
+    content = decodeRoomContent(plain);
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    return { kind: 'failed', code: error.code, reason: error.message };
   }
-  if (typeof content.text !== 'string') return { kind: 'ignored' };
+  if (!content) return { kind: 'ignored' };
   return { kind: 'text', text: content.text, action: content.t === 'action', chain };
 }

@@ -1,16 +1,17 @@
 import {
   distributionOf,
-  fromBase64,
   isValidRoom,
   nameKey,
+  type PairwiseContent,
   type RoomMemberInfo,
   type RoomServerFrame,
   receiveSenderKey,
   roomKey,
-  toBase64,
+  type SenderKeyContent,
+  senderKeyContent,
+  senderKeyOf,
 } from '../protocol/index.js';
 import type { ClientCore } from './client-core.js';
-import type { PairwiseContent } from './content.js';
 import { type PeerSummary, Protection, type RoomEvent } from './events.js';
 import type { SendOutcome } from './outgoing.js';
 import { peerSummary } from './peer-summaries.js';
@@ -27,8 +28,6 @@ import {
   rotateOwnKey,
 } from './room-state.js';
 import { fingerprintOfKey } from './trust-store.js';
-
-type SenderKeyContent = Extract<PairwiseContent, { t: 'sk' }>;
 
 export interface RoomHost extends ClientCore {
   sendControl(to: string, content: PairwiseContent): Promise<boolean>;
@@ -140,15 +139,7 @@ export class RoomManager {
     );
     if (missing.length === 0) return;
     const own = room.own;
-    const key = distributionOf(own);
-    const content: SenderKeyContent = {
-      t: 'sk',
-      room: room.name,
-      keyId: key.keyId,
-      iteration: key.iteration,
-      chainKey: toBase64(key.chainKey),
-      signingKey: toBase64(key.signingPublicKey),
-    };
+    const content = senderKeyContent(room.name, distributionOf(own));
     const results = await Promise.all(
       missing.map((m) => this.#host.sendControl(room.members.get(m)!.name, content)),
     );
@@ -313,12 +304,7 @@ export class RoomManager {
     }
     this.#limits.admitChain(room, nameKey(from), `${nameKey(from)}|${content.keyId}`, {
       identity,
-      key: receiveSenderKey({
-        keyId: content.keyId,
-        iteration: content.iteration,
-        chainKey: fromBase64(content.chainKey, 'chainKey', 32),
-        signingPublicKey: fromBase64(content.signingKey, 'signingKey', 32),
-      }),
+      key: receiveSenderKey(senderKeyOf(content)),
     });
     const waiting = room.waiting;
     room.waiting = [];

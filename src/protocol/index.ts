@@ -1,4 +1,5 @@
 export * from './base64.js';
+export * from './content.js';
 export * from './crypto.js';
 export * from './ed25519-verify.js';
 export * from './envelope.js';
@@ -16,4 +17,5 @@ export * from './room-frames.js';
 export * from './safety-number.js';
 export * from './sender-keys.js';
 export * from './server-frames.js';
+export * from './session-reset.js';
 export * from './signed-prekey.js';

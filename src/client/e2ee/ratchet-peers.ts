@@ -13,25 +13,28 @@ import {
   type RatchetAlg,
   type RatchetHeader,
   type RelayFrame,
+  type ResetEnvelope,
   ratchetDecrypt,
   ratchetEncrypt,
+  readReset,
   type SessionState,
+  signReset,
   toBase64,
   type X3dhInit,
 } from '../../protocol/index.js';
 import type { LocalIdentity } from '../keystore.js';
 import { checkBundle, opensRandomNonce } from './bundle-check.js';
 import type { ClientState } from './client-state.js';
-import {
-  RESET_WINDOW_MS,
-  ResetLimiter,
-  readReset,
-  type SealedEnvelope,
-  signReset,
-} from './session-resets.js';
+import { RESET_WINDOW_MS, ResetLimiter } from './session-resets.js';
 import type { SessionRecord } from './session-store.js';
 
-export { ALG_RESET, type SealedEnvelope } from './session-resets.js';
+/** The relay fields of a sealed ratchet message. */
+export interface SealedEnvelope {
+  alg: string;
+  header: string;
+  nonce: string;
+  cipher: string;
+}
 
 /** The outcome of opening a v2 relay: the text and who wrote it, or why not. */
 export type OpenResult =
@@ -328,7 +331,7 @@ export class RatchetPeers {
     peerIdentity: string,
     ratchetKey: Uint8Array,
     now = this.#now(),
-  ): SealedEnvelope | undefined {
+  ): ResetEnvelope | undefined {
     if (!this.#resets.allow(peerIdentity, ratchetKey, now)) return undefined;
     return signReset(this.#identity.identity, peerIdentity, ratchetKey, now);
   }

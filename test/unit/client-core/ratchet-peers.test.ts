@@ -3,7 +3,6 @@ import {
   MAX_RESETS_PER_PEER,
   RESET_INTERVAL_MS,
   ResetLimiter,
-  signReset,
 } from '../../../src/client/e2ee/session-resets.js';
 import {
   type BundleFrame,
@@ -15,6 +14,7 @@ import {
   generateIdentityKeyPair,
   type RelayFrame,
   secureRandom,
+  signReset,
   toBase64,
 } from '../../../src/protocol/index.js';
 import {
