@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { ensurePrivateDir, resolveConfigDir } from '../client/config-dir.js';
-import { loadOrCreateIdentity } from '../client/identity-setup.js';
-import { formatInvite } from '../client/invite.js';
-import { fingerprintOf } from '../client/keystore.js';
-import { KnownServers } from '../client/known-servers.js';
-import { formatPin, parsePin, pinFromCertificateFile } from '../client/pinning.js';
-import { isInteractive, terminalPrompter } from '../client/prompts.js';
+import { loadOrCreateIdentity } from '../client/identity/identity-setup.js';
+import { fingerprintOf } from '../client/identity/keystore.js';
+import { formatInvite } from '../client/net/invite.js';
+import { KnownServers } from '../client/net/known-servers.js';
+import { formatPin, parsePin, pinFromCertificateFile } from '../client/net/pinning.js';
+import { ensurePrivateDir, resolveConfigDir } from '../client/state/config-dir.js';
+import { isInteractive, terminalPrompter } from '../client/ui/prompts.js';
 import { CliError, ExitCode } from '../errors.js';
 import { isValidName } from '../protocol/index.js';
 import { addOptions } from './options.js';

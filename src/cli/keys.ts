@@ -1,19 +1,19 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
-  ensurePrivateDir,
-  resolveConfigDir,
-  writePrivateFileAtomic,
-} from '../client/config-dir.js';
-import {
   fingerprintOf,
   identityFileStatus,
   identityPath,
   type LocalIdentity,
   loadIdentityFile,
   saveIdentity,
-} from '../client/keystore.js';
-import { isInteractive, terminalPrompter } from '../client/prompts.js';
+} from '../client/identity/keystore.js';
+import {
+  ensurePrivateDir,
+  resolveConfigDir,
+  writePrivateFileAtomic,
+} from '../client/state/config-dir.js';
+import { isInteractive, terminalPrompter } from '../client/ui/prompts.js';
 import { CliError, ExitCode } from '../errors.js';
 import { isValidName } from '../protocol/index.js';
 import { addOptions } from './options.js';

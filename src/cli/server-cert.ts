@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { ensurePrivateDir, resolveConfigDir } from '../client/config-dir.js';
-import { formatPin, pinFromCertificateFile } from '../client/pinning.js';
-import { isInteractive, terminalPrompter } from '../client/prompts.js';
-import { acceptRotation } from '../client/server-rotation.js';
+import { formatPin, pinFromCertificateFile } from '../client/net/pinning.js';
+import { acceptRotation } from '../client/net/server-rotation.js';
+import { ensurePrivateDir, resolveConfigDir } from '../client/state/config-dir.js';
+import { isInteractive, terminalPrompter } from '../client/ui/prompts.js';
 import { CliError, ExitCode } from '../errors.js';
 import { addOptions } from './options.js';
 

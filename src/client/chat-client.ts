@@ -14,30 +14,30 @@ import {
   toBase64,
   type X25519KeyPair,
 } from '../protocol/index.js';
-import { BundleRequests } from './bundles.js';
 import type { ClientCore } from './client-core.js';
-import type { ServerConnection } from './connection.js';
-import { DeliveryTracker } from './delivery.js';
-import { DirectorySync } from './directory-sync.js';
+import { DeliveryTracker } from './direct/delivery.js';
+import { IncomingMessages } from './direct/incoming.js';
+import { OutgoingMessages, type SendOutcome } from './direct/outgoing.js';
+import { BundleRequests } from './e2ee/bundle-requests.js';
 import { ClientE2ee } from './e2ee/client-e2ee.js';
 import { type ClientLimits, clientLimits } from './e2ee/limits.js';
 import type { RatchetPeers } from './e2ee/ratchet-peers.js';
 import { V1KeyCache } from './e2ee/v1-keys.js';
 import { type ClientEvent, type ConnectionState, type PeerSummary, Protection } from './events.js';
-import { helloFrame, serverErrorAction } from './handshake.js';
-import { IncomingMessages } from './incoming.js';
-import type { LocalIdentity } from './keystore.js';
-import { OutgoingMessages, type SendOutcome } from './outgoing.js';
-import { peerSummary } from './peer-summaries.js';
-import { PeerBook, type PeerStatus } from './peers.js';
-import { formatPin } from './pinning.js';
-import { RoomLimits } from './room-limits.js';
-import { RoomManager } from './rooms.js';
+import type { LocalIdentity } from './identity/keystore.js';
+import type { ServerConnection } from './net/connection.js';
+import { helloFrame, serverErrorAction } from './net/handshake.js';
+import { formatPin } from './net/pinning.js';
+import { RoomLimits } from './rooms/room-limits.js';
+import { RoomManager } from './rooms/room-manager.js';
 import type { StateDb } from './state/state-db.js';
-import { TrustCommands } from './trust-commands.js';
-import type { TrustStore } from './trust-store.js';
+import { DirectorySync } from './trust/directory-sync.js';
+import { PeerBook, type PeerStatus } from './trust/peer-book.js';
+import { peerSummary } from './trust/peer-summaries.js';
+import { TrustCommands } from './trust/trust-commands.js';
+import type { TrustStore } from './trust/trust-store.js';
 
-export type { SendOutcome } from './outgoing.js';
+export type { SendOutcome } from './direct/outgoing.js';
 
 export interface ChatClientOptions {
   name: string;

@@ -2,9 +2,9 @@ import type { SenderKeyContent, X25519KeyPair } from '../protocol/index.js';
 import type { RatchetPeers } from './e2ee/ratchet-peers.js';
 import type { V1KeyCache } from './e2ee/v1-keys.js';
 import type { ClientEvent } from './events.js';
-import type { LocalIdentity } from './keystore.js';
-import type { PeerBook, PeerStatus } from './peers.js';
-import type { TrustStore } from './trust-store.js';
+import type { LocalIdentity } from './identity/keystore.js';
+import type { PeerBook, PeerStatus } from './trust/peer-book.js';
+import type { TrustStore } from './trust/trust-store.js';
 
 /** What the outgoing and incoming pipelines share with the chat client. */
 export interface ClientCore {

@@ -8,8 +8,8 @@ import {
   looksLikeInvite,
   parseInvite,
   parsePeerOption,
-} from './invite.js';
-import type { Prompter } from './prompts.js';
+} from './net/invite.js';
+import type { Prompter } from './ui/prompts.js';
 
 interface LastServer {
   user?: string;

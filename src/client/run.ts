@@ -2,19 +2,19 @@ import { join } from 'node:path';
 import { CliError, ExitCode } from '../errors.js';
 import { nameKey } from '../protocol/index.js';
 import { ChatClient } from './chat-client.js';
-import { ensurePrivateDir, resolveConfigDir, writePrivateFileAtomic } from './config-dir.js';
 import { resolveArguments } from './connect-args.js';
-import { ServerConnection } from './connection.js';
-import { ChatController } from './controller.js';
 import type { ClientEvent } from './events.js';
-import { loadOrCreateIdentity } from './identity-setup.js';
-import { KnownServers } from './known-servers.js';
-import { formatPin } from './pinning.js';
-import { isInteractive, terminalPrompter } from './prompts.js';
-import { resolveServerPin } from './server-trust.js';
+import { loadOrCreateIdentity } from './identity/identity-setup.js';
+import { ServerConnection } from './net/connection.js';
+import { KnownServers } from './net/known-servers.js';
+import { formatPin } from './net/pinning.js';
+import { resolveServerPin } from './net/server-trust.js';
+import { ensurePrivateDir, resolveConfigDir, writePrivateFileAtomic } from './state/config-dir.js';
 import { StateDb } from './state/state-db.js';
-import { TrustStore } from './trust-store.js';
+import { TrustStore } from './trust/trust-store.js';
+import { ChatController } from './ui/controller.js';
 import { LineOutput } from './ui/line-output.js';
+import { isInteractive, terminalPrompter } from './ui/prompts.js';
 import { TerminalUI } from './ui/terminal.js';
 
 export interface ConnectOptions {

@@ -2,12 +2,16 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatClient } from '../../src/client/chat-client.js';
-import { ServerConnection, type ServerConnectionOptions } from '../../src/client/connection.js';
 import type { ClientLimits } from '../../src/client/e2ee/limits.js';
 import type { ClientEvent } from '../../src/client/events.js';
-import { createIdentity, identityPath, loadIdentityFile } from '../../src/client/keystore.js';
-import { parsePin } from '../../src/client/pinning.js';
-import { TrustStore } from '../../src/client/trust-store.js';
+import {
+  createIdentity,
+  identityPath,
+  loadIdentityFile,
+} from '../../src/client/identity/keystore.js';
+import { ServerConnection, type ServerConnectionOptions } from '../../src/client/net/connection.js';
+import { parsePin } from '../../src/client/net/pinning.js';
+import { TrustStore } from '../../src/client/trust/trust-store.js';
 import type { ParsedServerFrame } from '../../src/protocol/index.js';
 
 /** A real ChatClient (v2, identity, ratchet) in-process, with every event and raw frame recorded. */

@@ -1,5 +1,5 @@
 import type { BundleFrame, PrekeyCountFrame } from '../../protocol/index.js';
-import type { LocalIdentity } from '../keystore.js';
+import type { LocalIdentity } from '../identity/keystore.js';
 import { StateDb } from '../state/state-db.js';
 import { loadClientState } from './client-state.js';
 import type { ClientLimits } from './limits.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { toBase64 } from '../../protocol/index.js';
-import type { LocalIdentity } from '../keystore.js';
+import type { LocalIdentity } from '../identity/keystore.js';
 import { RowCipher } from '../state/row-cipher.js';
 import type { StateDb } from '../state/state-db.js';
 import type { RollbackReason } from '../state/witness.js';

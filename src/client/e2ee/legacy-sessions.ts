@@ -7,8 +7,8 @@ import {
   hkdfSha256,
   nameKey,
 } from '../../protocol/index.js';
-import { fsyncDir } from '../config-dir.js';
-import type { LocalIdentity } from '../keystore.js';
+import type { LocalIdentity } from '../identity/keystore.js';
+import { fsyncDir } from '../state/config-dir.js';
 import type { StateDb } from '../state/state-db.js';
 import type { PrekeyStore } from './prekey-store.js';
 import type { ReplayRecords } from './replay-records.js';

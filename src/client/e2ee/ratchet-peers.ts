@@ -22,7 +22,7 @@ import {
   toBase64,
   type X3dhInit,
 } from '../../protocol/index.js';
-import type { LocalIdentity } from '../keystore.js';
+import type { LocalIdentity } from '../identity/keystore.js';
 import { checkBundle, opensRandomNonce } from './bundle-check.js';
 import type { ClientState } from './client-state.js';
 import { RESET_WINDOW_MS, ResetLimiter } from './session-resets.js';

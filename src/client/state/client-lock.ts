@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { CliError, ExitCode } from '../../errors.js';
-import { writePrivateFileAtomic } from '../config-dir.js';
+import { writePrivateFileAtomic } from './config-dir.js';
 
 /** Who holds (or last held) an identity's state: written beside it once the lock is ours. */
 export interface LockHolder {

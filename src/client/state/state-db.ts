@@ -2,7 +2,6 @@ import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { nameKey, secureRandom, toBase64 } from '../../protocol/index.js';
-import { chmodPrivate, ensurePrivateDir, fsyncDir } from '../config-dir.js';
 import {
   clearHolder,
   type LockHolder,
@@ -11,6 +10,7 @@ import {
   StateLockedError,
   writeHolder,
 } from './client-lock.js';
+import { chmodPrivate, ensurePrivateDir, fsyncDir } from './config-dir.js';
 import { checkWitness, type RollbackReason, readWitness, writeWitness } from './witness.js';
 
 /** Schema of the client state, applied in order; `user_version` records how many ran. */

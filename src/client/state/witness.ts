@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { writePrivateFileAtomic } from '../config-dir.js';
+import { writePrivateFileAtomic } from './config-dir.js';
 
 /**
  * The generation witness: a small file beside the state database holding the store's id

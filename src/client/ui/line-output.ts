@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
-import type { ChatController, ControllerHost } from '../controller.js';
 import type { ClientEvent } from '../events.js';
+import type { ChatController, ControllerHost } from './controller.js';
 import { renderEvent } from './render.js';
 
 export interface LineOutputOptions {

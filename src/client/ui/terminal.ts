@@ -8,10 +8,10 @@ import {
 } from 'node:readline';
 import { parseInput } from '../commands/index.js';
 import { COMMANDS } from '../commands/registry.js';
-import { writePrivateFileAtomic } from '../config-dir.js';
-import type { ChatController, ControllerHost } from '../controller.js';
 import type { ClientEvent, ConnectionState } from '../events.js';
+import { writePrivateFileAtomic } from '../state/config-dir.js';
 import { complete } from './completion.js';
+import type { ChatController, ControllerHost } from './controller.js';
 import { formatPrompt } from './prompt.js';
 import { renderEvent } from './render.js';
 

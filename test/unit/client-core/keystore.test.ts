@@ -8,7 +8,7 @@ import {
   identityPath,
   KeystoreError,
   loadIdentityFile,
-} from '../../../src/client/keystore.js';
+} from '../../../src/client/identity/keystore.js';
 
 // Cheap scrypt for tests (the real cost, N = 2^17, is exercised by one test below).
 const FAST = { N: 2 ** 10, r: 8, p: 1 } as const;

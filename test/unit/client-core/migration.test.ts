@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadIdentityFile } from '../../../src/client/keystore.js';
+import { loadIdentityFile } from '../../../src/client/identity/keystore.js';
 import { decodeHeader, fromBase64, type RelayFrame } from '../../../src/protocol/index.js';
 import { openSide, relay } from './state-fixtures.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type ClientState, loadClientState } from '../../../src/client/e2ee/client-state.js';
 import type { ClientLimits } from '../../../src/client/e2ee/limits.js';
 import { RatchetPeers } from '../../../src/client/e2ee/ratchet-peers.js';
-import type { LocalIdentity } from '../../../src/client/keystore.js';
+import type { LocalIdentity } from '../../../src/client/identity/keystore.js';
 import { StateDb } from '../../../src/client/state/state-db.js';
 import {
   type BundleFrame,

@@ -8,8 +8,8 @@ import {
   offeredFeatures,
   raisedFloor,
   readFloor,
-} from '../../../src/client/trust-floor.js';
-import { TrustStore } from '../../../src/client/trust-store.js';
+} from '../../../src/client/trust/trust-floor.js';
+import { TrustStore } from '../../../src/client/trust/trust-store.js';
 import {
   generateIdentityKeyPair,
   identityFingerprint,

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KnownServers } from '../../../src/client/known-servers.js';
-import { TrustStore } from '../../../src/client/trust-store.js';
+import { KnownServers } from '../../../src/client/net/known-servers.js';
+import { TrustStore } from '../../../src/client/trust/trust-store.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'securechat-trust-'));
 const SERVER = 'sha256:aa';

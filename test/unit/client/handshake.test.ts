@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CLIENT_CAPS, helloFrame, serverErrorAction } from '../../../src/client/handshake.js';
-import type { LocalIdentity } from '../../../src/client/keystore.js';
+import type { LocalIdentity } from '../../../src/client/identity/keystore.js';
+import { CLIENT_CAPS, helloFrame, serverErrorAction } from '../../../src/client/net/handshake.js';
 import {
   ErrorCode,
   fromBase64,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Heartbeat } from '../../../src/client/heartbeat.js';
+import { Heartbeat } from '../../../src/client/net/heartbeat.js';
 
 function harness(intervalMs = 1000, timeoutMs = 500) {
   const clock = { now: 0 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClientCore } from '../../../src/client/client-core.js';
-import { IncomingMessages } from '../../../src/client/incoming.js';
+import { IncomingMessages } from '../../../src/client/direct/incoming.js';
 import type { RelayDelivery } from '../../../src/protocol/index.js';
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));

@@ -10,12 +10,12 @@ import {
   normalizeFingerprint,
   parseInvite,
   parsePeerOption,
-} from '../../../src/client/invite.js';
-import { KnownServers } from '../../../src/client/known-servers.js';
-import { formatPin } from '../../../src/client/pinning.js';
-import { acceptRotation } from '../../../src/client/server-rotation.js';
-import { resolveServerPin } from '../../../src/client/server-trust.js';
-import { TrustStore } from '../../../src/client/trust-store.js';
+} from '../../../src/client/net/invite.js';
+import { KnownServers } from '../../../src/client/net/known-servers.js';
+import { formatPin } from '../../../src/client/net/pinning.js';
+import { acceptRotation } from '../../../src/client/net/server-rotation.js';
+import { resolveServerPin } from '../../../src/client/net/server-trust.js';
+import { TrustStore } from '../../../src/client/trust/trust-store.js';
 
 const PIN = `sha256:${'ab'.repeat(32)}`;
 const OTHER = `sha256:${'cd'.repeat(32)}`;

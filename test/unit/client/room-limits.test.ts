@@ -3,9 +3,9 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { clientLimits } from '../../../src/client/e2ee/limits.js';
 import type { ClientEvent } from '../../../src/client/events.js';
-import { PeerBook } from '../../../src/client/peers.js';
-import { RoomLimits } from '../../../src/client/room-limits.js';
-import { type RoomHost, RoomManager } from '../../../src/client/rooms.js';
+import { RoomLimits } from '../../../src/client/rooms/room-limits.js';
+import { type RoomHost, RoomManager } from '../../../src/client/rooms/room-manager.js';
+import { PeerBook } from '../../../src/client/trust/peer-book.js';
 import {
   createSenderKey,
   generateIdentityKeyPair,

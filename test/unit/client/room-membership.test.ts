@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { SeenEnvelopes } from '../../../src/client/incoming-queues.js';
-import { applyMembers, type Member, newRoom } from '../../../src/client/room-state.js';
-import { WithheldMessages } from '../../../src/client/withheld.js';
+import { SeenEnvelopes } from '../../../src/client/direct/incoming-queues.js';
+import { applyMembers, type Member, newRoom } from '../../../src/client/rooms/room-state.js';
+import { WithheldMessages } from '../../../src/client/trust/withheld.js';
 import { receiveSenderKey, secureRandom } from '../../../src/protocol/index.js';
 
 const member = (name: string, idk = `${name}-idk`): [string, Member] => [

@@ -1,7 +1,7 @@
-import type { RoomMemberInfo } from '../protocol/index.js';
-import { sameName } from './client-core.js';
-import type { PeerSummary } from './events.js';
-import type { PeerBook, PeerStatus } from './peers.js';
+import type { RoomMemberInfo } from '../../protocol/index.js';
+import { sameName } from '../client-core.js';
+import type { PeerSummary } from '../events.js';
+import type { PeerBook, PeerStatus } from './peer-book.js';
 import { fingerprintOfKey } from './trust-store.js';
 
 /** The coarse status /list shows for a peer's standing. */

@@ -1,4 +1,4 @@
-import type { DeliveryEvent, DeliveryStatus } from './events.js';
+import type { DeliveryEvent, DeliveryStatus } from '../events.js';
 
 /** A message the user asked to send, tracked until delivered or failed. */
 export interface Outgoing {

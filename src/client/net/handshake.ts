@@ -8,8 +8,8 @@ import {
   signPrekey,
   toBase64,
   type X25519KeyPair,
-} from '../protocol/index.js';
-import type { LocalIdentity } from './keystore.js';
+} from '../../protocol/index.js';
+import type { LocalIdentity } from '../identity/keystore.js';
 
 /** What this client offers in a v2 hello. */
 export const CLIENT_CAPS = [

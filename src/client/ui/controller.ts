@@ -1,7 +1,7 @@
-import { nameKey } from '../protocol/index.js';
-import type { ChatClient, SendOutcome } from './chat-client.js';
-import { helpText, type ParsedInput, parseInput } from './commands/index.js';
-import type { ClientEvent } from './events.js';
+import { nameKey } from '../../protocol/index.js';
+import type { ChatClient, SendOutcome } from '../chat-client.js';
+import { helpText, type ParsedInput, parseInput } from '../commands/index.js';
+import type { ClientEvent } from '../events.js';
 
 /** What the controller needs from the user interface around it. */
 export interface ControllerHost {

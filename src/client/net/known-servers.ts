@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writePrivateFileAtomic } from './config-dir.js';
+import { writePrivateFileAtomic } from '../state/config-dir.js';
 
 interface KnownServer {
   pin: string;

@@ -7,15 +7,15 @@ import {
   ProtocolError,
   sealV1,
   toBase64,
-} from '../protocol/index.js';
-import { type ClientCore, sameName } from './client-core.js';
+} from '../../protocol/index.js';
+import { type ClientCore, sameName } from '../client-core.js';
+import { opensRandomNonce } from '../e2ee/bundle-check.js';
+import { type MessageEvent, Protection } from '../events.js';
+import type { Peer } from '../trust/peer-book.js';
+import { offeredFeatures, SecurityFeature } from '../trust/trust-floor.js';
+import { fingerprintOfKey } from '../trust/trust-store.js';
+import { trustAlert } from '../trust/trust-text.js';
 import type { DeliveryTracker, Outgoing } from './delivery.js';
-import { opensRandomNonce } from './e2ee/bundle-check.js';
-import { type MessageEvent, Protection } from './events.js';
-import type { Peer } from './peers.js';
-import { offeredFeatures, SecurityFeature } from './trust-floor.js';
-import { fingerprintOfKey } from './trust-store.js';
-import { trustAlert } from './trust-text.js';
 
 /** Result of a send request, for the UI's immediate feedback. */
 export type SendOutcome = { ok: true; id: string } | { ok: false; reason: string };

@@ -1,5 +1,5 @@
-import { pruneSenderKeySkipped } from '../protocol/index.js';
-import type { ClientLimits } from './e2ee/limits.js';
+import { pruneSenderKeySkipped } from '../../protocol/index.js';
+import type { ClientLimits } from '../e2ee/limits.js';
 import type { JoinedRoom, ReceivedChain, RoomMessage } from './room-state.js';
 
 /** Approximate bytes a waiting room message holds (its Base64 fields). */

@@ -1,6 +1,6 @@
-import type { PeerInfo } from '../protocol/index.js';
-import type { ClientEvent, TrustEvent } from './events.js';
-import type { Peer, PeerBook } from './peers.js';
+import type { PeerInfo } from '../../protocol/index.js';
+import type { ClientEvent, TrustEvent } from '../events.js';
+import type { Peer, PeerBook } from './peer-book.js';
 import type { TrustStore } from './trust-store.js';
 import { TrustCode, trustAlert } from './trust-text.js';
 

@@ -5,7 +5,7 @@ import {
   type RoomMemberInfo,
   type RoomServerFrame,
   type SenderKey,
-} from '../protocol/index.js';
+} from '../../protocol/index.js';
 
 export type RoomMessage = Extract<RoomServerFrame, { type: 'roommsg' }>;
 

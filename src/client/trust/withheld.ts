@@ -1,5 +1,5 @@
-import { nameKey } from '../protocol/index.js';
-import type { MessageEvent } from './events.js';
+import { nameKey } from '../../protocol/index.js';
+import type { MessageEvent } from '../events.js';
 
 /** A decrypted message held back because its sender's standing is `changed`. */
 export interface WithheldMessage {

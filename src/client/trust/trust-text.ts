@@ -1,4 +1,4 @@
-import type { Peer, PeerAssessment } from './peers.js';
+import type { Peer, PeerAssessment } from './peer-book.js';
 import { describeLoss, lossLabels } from './trust-floor.js';
 import { fingerprintOfKey, type KnownPeer } from './trust-store.js';
 

@@ -4,9 +4,9 @@ import {
   normalizeSafetyNumber,
   safetyNumber,
   safetyNumbersEqual,
-} from '../protocol/index.js';
-import type { LocalIdentity } from './keystore.js';
-import type { PeerBook } from './peers.js';
+} from '../../protocol/index.js';
+import type { LocalIdentity } from '../identity/keystore.js';
+import type { PeerBook } from './peer-book.js';
 import type { TrustStore } from './trust-store.js';
 import { acceptedText } from './trust-text.js';
 

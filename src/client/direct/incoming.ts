@@ -1,4 +1,4 @@
-import type { RelayDelivery } from '../protocol/index.js';
+import type { RelayDelivery } from '../../protocol/index.js';
 import {
   ALG_RESET,
   ALG_V1,
@@ -9,13 +9,13 @@ import {
   openV1,
   type PairwiseContent,
   toBase64,
-} from '../protocol/index.js';
-import { type ClientCore, sameName } from './client-core.js';
-import { type MessageEvent, Protection } from './events.js';
+} from '../../protocol/index.js';
+import { type ClientCore, sameName } from '../client-core.js';
+import { type MessageEvent, Protection } from '../events.js';
+import type { PeerStatus } from '../trust/peer-book.js';
+import { fingerprintOfKey } from '../trust/trust-store.js';
+import { type WithheldMessage, WithheldMessages } from '../trust/withheld.js';
 import { PendingDecryptions, SeenEnvelopes } from './incoming-queues.js';
-import type { PeerStatus } from './peers.js';
-import { fingerprintOfKey } from './trust-store.js';
-import { type WithheldMessage, WithheldMessages } from './withheld.js';
 
 export { PendingDecryptions } from './incoming-queues.js';
 

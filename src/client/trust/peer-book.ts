@@ -7,7 +7,7 @@ import {
   type PeerInfo,
   ProtocolError,
   prekeySignatureMessage,
-} from '../protocol/index.js';
+} from '../../protocol/index.js';
 import {
   missingFeatures,
   type Offer,

@@ -10,12 +10,13 @@ import {
   type SenderKeyContent,
   senderKeyContent,
   senderKeyOf,
-} from '../protocol/index.js';
-import type { ClientCore } from './client-core.js';
-import { type PeerSummary, Protection, type RoomEvent } from './events.js';
-import type { SendOutcome } from './outgoing.js';
-import { peerSummary } from './peer-summaries.js';
-import type { PeerStatus } from './peers.js';
+} from '../../protocol/index.js';
+import type { ClientCore } from '../client-core.js';
+import type { SendOutcome } from '../direct/outgoing.js';
+import { type PeerSummary, Protection, type RoomEvent } from '../events.js';
+import type { PeerStatus } from '../trust/peer-book.js';
+import { peerSummary } from '../trust/peer-summaries.js';
+import { fingerprintOfKey } from '../trust/trust-store.js';
 import type { RoomLimits } from './room-limits.js';
 import { openRoomFrame, sealRoomFrame } from './room-messages.js';
 import {
@@ -27,7 +28,6 @@ import {
   type RoomMessage,
   rotateOwnKey,
 } from './room-state.js';
-import { fingerprintOfKey } from './trust-store.js';
 
 export interface RoomHost extends ClientCore {
   sendControl(to: string, content: PairwiseContent): Promise<boolean>;

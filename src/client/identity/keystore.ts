@@ -15,8 +15,8 @@ import {
   toBase64,
   type X25519KeyPair,
   x25519PublicKey,
-} from '../protocol/index.js';
-import { writePrivateFileAtomic } from './config-dir.js';
+} from '../../protocol/index.js';
+import { writePrivateFileAtomic } from '../state/config-dir.js';
 
 /** scrypt cost for key files: N = 2^17, r = 8, p = 1 (128 MiB, about 1 s here). */
 export const KEYFILE_SCRYPT = { N: 2 ** 17, r: 8, p: 1 } as const;

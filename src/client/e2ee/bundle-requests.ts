@@ -1,4 +1,4 @@
-import { type BundleFrame, ErrorCode, ProtocolError } from '../protocol/index.js';
+import { type BundleFrame, ErrorCode, ProtocolError } from '../../protocol/index.js';
 
 /** Correlates `bundle` requests with the server's answers (or errors) by id, with a timeout. */
 export class BundleRequests {

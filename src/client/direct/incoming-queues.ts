@@ -1,4 +1,4 @@
-import type { RelayDelivery } from '../protocol/index.js';
+import type { RelayDelivery } from '../../protocol/index.js';
 
 interface PendingIncoming {
   relay: RelayDelivery;

@@ -1,4 +1,4 @@
-import { isValidName } from '../protocol/index.js';
+import { isValidName } from '../../protocol/index.js';
 
 /**
  * Invites: one copyable string that carries what first contact needs and the server

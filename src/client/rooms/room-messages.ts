@@ -14,7 +14,7 @@ import {
   type RoomContent,
   sealRoomMessage,
   toBase64,
-} from '../protocol/index.js';
+} from '../../protocol/index.js';
 import type { RoomLimits } from './room-limits.js';
 import type { JoinedRoom, ReceivedChain, RoomMessage } from './room-state.js';
 

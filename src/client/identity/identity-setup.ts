@@ -1,4 +1,5 @@
-import { CliError, ExitCode } from '../errors.js';
+import { CliError, ExitCode } from '../../errors.js';
+import type { Prompter } from '../ui/prompts.js';
 import {
   createIdentity,
   identityFileStatus,
@@ -7,7 +8,6 @@ import {
   type LocalIdentity,
   loadIdentityFile,
 } from './keystore.js';
-import type { Prompter } from './prompts.js';
 
 export interface IdentitySetup {
   configDir: string;

@@ -7,8 +7,8 @@ import {
   type ParsedServerFrame,
   ProtocolError,
   parseServerFrame,
-} from '../protocol/index.js';
-import type { ConnectionState } from './events.js';
+} from '../../protocol/index.js';
+import type { ConnectionState } from '../events.js';
 import { DEFAULT_HEARTBEAT, Heartbeat, type HeartbeatPolicy } from './heartbeat.js';
 import { formatPin, PinError, pinMatches, pinMismatch, type ServerPin } from './pinning.js';
 

@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromBase64, identityFingerprint, nameKey } from '../protocol/index.js';
-import { writePrivateFileAtomic } from './config-dir.js';
+import { fromBase64, identityFingerprint, nameKey } from '../../protocol/index.js';
+import { writePrivateFileAtomic } from '../state/config-dir.js';
 import { raisedFloor, readFloor, SecurityFeature, type TrustFloor } from './trust-floor.js';
 
 /** What we remember about a name on one server. */
