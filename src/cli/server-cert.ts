@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatPin, pinFromCertificateFile } from '../client/net/pinning.js';
-import { acceptRotation } from '../client/net/server-rotation.js';
 import { ensurePrivateDir, resolveConfigDir } from '../client/state/config-dir.js';
+import { acceptRotation } from '../client/trust/server-rotation.js';
 import { isInteractive, terminalPrompter } from '../client/ui/prompts.js';
 import { CliError, ExitCode } from '../errors.js';
 import { addOptions } from './options.js';

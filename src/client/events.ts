@@ -186,3 +186,39 @@ export type ClientEvent =
   | RoomListEvent
   | TrustEvent
   | UndecryptableEvent;
+
+/** Result of a send request, for the UI's immediate feedback (its fate follows as events). */
+export type SendOutcome = { ok: true; id: string } | { ok: false; reason: string };
+
+type Unstamped<E> = E extends unknown ? Omit<E, 'ts'> : never;
+
+/** An event without its time: the sink stamps it. */
+export type EventBody = Unstamped<ClientEvent>;
+
+export type NoticeKind = NoticeEvent['kind'];
+
+/**
+ * Where the client core reports what happens: the terminal UI, `--json` and (later) a GUI
+ * listen to the events it passes on. Modules report through it and never learn who listens.
+ */
+export interface EventSink {
+  /** Reports an event, stamped with the client's clock now. */
+  event(body: EventBody): void;
+  /** Reports an event that was kept since it happened (a withheld message), with its time. */
+  emit(event: ClientEvent): void;
+  /** An info, warning or error line; `code` is a stable E_* code. */
+  notice(kind: NoticeKind, text: string, code?: string): void;
+}
+
+/** The sink that stamps events with `now` and hands them to `emit`. */
+export function eventSink(emit: (event: ClientEvent) => void, now: () => number): EventSink {
+  return {
+    event: (body) => {
+      const { kind, ...rest } = body;
+      emit({ kind, ts: now(), ...rest } as ClientEvent);
+    },
+    emit,
+    notice: (kind, text, code) =>
+      emit({ kind, ts: now(), text, ...(code === undefined ? {} : { code }) }),
+  };
+}

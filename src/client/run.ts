@@ -6,6 +6,7 @@ import { resolveArguments } from './connect-args.js';
 import type { ClientEvent } from './events.js';
 import { loadOrCreateIdentity } from './identity/identity-setup.js';
 import { ServerConnection } from './net/connection.js';
+import { refusesSession } from './net/handshake.js';
 import { KnownServers } from './net/known-servers.js';
 import { formatPin } from './net/pinning.js';
 import { resolveServerPin } from './net/server-trust.js';
@@ -133,9 +134,9 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
     kind: 'info',
     ts: Date.now(),
     text:
-      `you are ${user}: key ${client.ownFingerprint}` +
+      `you are ${user}: key ${client.user.fingerprint}` +
       (identity
-        ? `, identity ${client.trustCommands.ownIdentityFingerprint()}`
+        ? `, identity ${client.user.identityFingerprint()}`
         : ' (legacy v1 mode: no identity)') +
       `; server pinned by ${pin.source}. Type /help for commands.`,
   };
@@ -157,10 +158,7 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
       exitCode =
         code === 'E_PIN_MISMATCH'
           ? ExitCode.trust
-          : code?.startsWith('E_NAME') ||
-              code === 'E_IDENTITY_REQUIRED' ||
-              code === 'E_BAD_PROOF' ||
-              code === 'E_REPLACED'
+          : refusesSession(code)
             ? ExitCode.refused
             : ExitCode.failure;
       ui.show({ kind: 'error', ts: Date.now(), text: error.message, ...(code ? { code } : {}) });

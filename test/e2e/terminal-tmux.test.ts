@@ -264,11 +264,7 @@ describe.skipIf(!hasTmux)(
       // A room topic is peer text shown in another render path: mallory owns #evil.
       mallory.client.rooms.join('#evil');
       await mallory.waitFor((e) => e.kind === 'room' && e.event === 'joined' && e.room === '#evil');
-      mallory.client.send({
-        type: 'topic',
-        room: '#evil',
-        text: 'TOPIC\u001b]0;topic-pwned\u0007',
-      });
+      mallory.client.rooms.topic('#evil', 'TOPIC\u001b]0;topic-pwned\u0007');
       await mallory.waitFor((e) => e.kind === 'room' && e.event === 'topic');
       tty.type('/join #evil');
       tty.press('Enter');

@@ -29,8 +29,9 @@ function recordKeys(chat: TestChat) {
     chainKey: string;
     signingKey: string;
   }> = [];
-  const original = chat.client.onSenderKey.bind(chat.client);
-  chat.client.onSenderKey = (from, identity, content, status) => {
+  const rooms = chat.client.rooms;
+  const original = rooms.onSenderKey.bind(rooms);
+  rooms.onSenderKey = (from, identity, content, status) => {
     keys.push({
       from,
       keyId: content.keyId,

@@ -1,5 +1,6 @@
+/** Argument parsers the commands share (shape only: see command.ts). */
 import { isValidName, isValidRoom, MAX_NAME_LENGTH } from '../../protocol/index.js';
-import type { ArgError, CommandName, CommandSpec } from './registry.js';
+import type { ArgError } from './command.js';
 
 /** Splits off the first whitespace-separated word; `rest` has its leading whitespace removed. */
 export function splitWord(input: string): { word: string; rest: string } {
@@ -34,9 +35,9 @@ export function someText(args: string, what: string): { text: string } | ArgErro
   return args.trim() === '' ? { error: `${what} is required` } : { text: args };
 }
 
-export function spec<K extends CommandName>(s: CommandSpec<K>): CommandSpec<K> {
-  return s;
-}
+export const notARoom = (word: string): ArgError => ({
+  error: `"${echo(word)}" is not a room: rooms look like #name`,
+});
 
 /** A user name or a #room, as the target of /to and /query. */
 export function checkTarget(word: string): ArgError | undefined {
@@ -54,4 +55,36 @@ export function optionalRoom(args: string): { room?: string; rest: string } | Ar
   if (!word.startsWith('#')) return { rest: args.trim() };
   if (!isValidRoom(word)) return { error: `invalid room "${echo(word)}": rooms look like #name` };
   return { room: word, rest };
+}
+
+/** A parse with nothing left over. */
+export function noRest<T extends { rest: string }>(
+  parsed: T | ArgError,
+): Omit<T, 'rest'> | ArgError {
+  if ('error' in parsed) return parsed;
+  const { rest, ...value } = parsed;
+  return rest === '' ? value : { error: `unexpected "${echo(rest)}"` };
+}
+
+/** `[#room] [rest]`, with the rest (if any) under `field`. */
+export function roomAndRest<F extends 'text' | 'password'>(
+  args: string,
+  field: F,
+): ({ room?: string } & Partial<Record<F, string>>) | ArgError {
+  const room = optionalRoom(args);
+  if ('error' in room) return room;
+  return {
+    ...(room.room ? { room: room.room } : {}),
+    ...(room.rest ? { [field]: room.rest } : {}),
+  } as { room?: string } & Partial<Record<F, string>>;
+}
+
+/** `[#room] <user> [rest]`, as the moderation commands take them. */
+export function roomUser(args: string): { room?: string; user: string; rest: string } | ArgError {
+  const room = optionalRoom(args);
+  if ('error' in room) return room;
+  const { word, rest } = splitWord(room.rest);
+  const bad = checkUser(word);
+  if (bad) return bad;
+  return { ...(room.room ? { room: room.room } : {}), user: word, rest };
 }

@@ -1,43 +1,24 @@
-/** `/help`: every command with its aliases, or one command in detail. */
-import { COMMANDS, type CommandSpec, findCommand, suggestCommand } from './registry.js';
+import { echo, splitWord } from './args.js';
+import { defineCommand } from './command.js';
+import { helpText } from './help-text.js';
 
-const USAGE_COLUMN = 26;
-
-function aliasNote(command: CommandSpec): string {
-  if (command.aliases.length === 0) return '';
-  const names = command.aliases.map((alias) => `/${alias}`).join(', ');
-  return ` (alias ${names})`;
-}
-
-function summaryLine(command: CommandSpec): string {
-  return `  ${command.usage.padEnd(USAGE_COLUMN)}${command.help}${aliasNote(command)}`;
-}
-
-/** Text shown by `/help` (no argument). */
-export function fullHelp(): string {
-  return [
-    'Commands:',
-    ...COMMANDS.map(summaryLine),
-    '',
-    'A line without "/" goes to the current conversation (see /query).',
-    'Start a line with "//" to send text that begins with "/".',
-    'Tab completes commands and user names.',
-  ].join('\n');
-}
-
-/**
- * Help for `command` (a name or alias, with or without `/`), or the full help when none
- * is given. An unknown command gets a short note and the closest known command.
- */
-export function helpText(command?: string): string {
-  if (command === undefined || command.trim() === '') return fullHelp();
-  const spec = findCommand(command.trim());
-  if (!spec) {
-    const close = suggestCommand(command.trim());
-    const hint = close === undefined ? '' : ` Did you mean /${close}?`;
-    return `No such command.${hint} Type /help for the list.`;
-  }
-  const lines = [`${spec.usage}${aliasNote(spec)}`, `  ${spec.help}`];
-  if (spec.details) lines.push(`  ${spec.details}`);
-  return lines.join('\n');
-}
+/** `/help [command]`. */
+export const helpCommand = defineCommand<{ topic?: string }>({
+  name: 'help',
+  aliases: [],
+  usage: '/help [command]',
+  help: 'list the commands, or explain one',
+  firstArg: 'command',
+  parse(args, commands) {
+    const { word, rest } = splitWord(args);
+    if (word === '') return {};
+    if (rest !== '') return { error: 'this command takes at most one command name' };
+    const found = commands.find(word);
+    if (found) return { topic: found.name };
+    const close = commands.suggest(word);
+    return {
+      error: `unknown command "${echo(word)}"${close ? `; did you mean /${close}?` : ''}`,
+    };
+  },
+  run: ({ topic }, { commands, screen }) => screen.notice('info', helpText(commands, topic)),
+});

@@ -1,4 +1,4 @@
-import type { DeliveryEvent, DeliveryStatus } from '../events.js';
+import type { DeliveryStatus, EventSink } from '../events.js';
 
 /** A message the user asked to send, tracked until delivered or failed. */
 export interface Outgoing {
@@ -15,15 +15,13 @@ export interface Outgoing {
 export class DeliveryTracker {
   #outbox: Outgoing[] = [];
   #unacked = new Map<string, Outgoing>();
-  #emit: (event: DeliveryEvent) => void;
-  #now: () => number;
+  #sink: EventSink;
   readonly maxQueued: number;
   /** True once the server has acked anything: then unacked messages can be declared lost. */
   serverAcks = false;
 
-  constructor(emit: (event: DeliveryEvent) => void, now: () => number, maxQueued: number) {
-    this.#emit = emit;
-    this.#now = now;
+  constructor(sink: EventSink, maxQueued: number) {
+    this.#sink = sink;
     this.maxQueued = maxQueued;
   }
 
@@ -36,9 +34,8 @@ export class DeliveryTracker {
   }
 
   report(message: Outgoing, status: DeliveryStatus, reason?: string): void {
-    this.#emit({
+    this.#sink.event({
       kind: 'delivery',
-      ts: this.#now(),
       id: message.id,
       to: message.to,
       status,

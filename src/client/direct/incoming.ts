@@ -1,4 +1,3 @@
-import type { RelayDelivery } from '../../protocol/index.js';
 import {
   ALG_RESET,
   ALG_V1,
@@ -8,16 +7,46 @@ import {
   ErrorCode,
   openV1,
   type PairwiseContent,
+  type RelayDelivery,
+  type SenderKeyContent,
   toBase64,
 } from '../../protocol/index.js';
-import { type ClientCore, sameName } from '../client-core.js';
-import { type MessageEvent, Protection } from '../events.js';
-import type { PeerStatus } from '../trust/peer-book.js';
+import type { RatchetPeers } from '../e2ee/ratchet-peers.js';
+import type { V1KeyCache } from '../e2ee/v1-keys.js';
+import { type EventSink, type MessageEvent, Protection } from '../events.js';
+import type { LocalUser } from '../identity/local-user.js';
+import type { PeerBook, PeerStatus } from '../trust/peer-book.js';
 import { fingerprintOfKey } from '../trust/trust-store.js';
-import { type WithheldMessage, WithheldMessages } from '../trust/withheld.js';
+import {
+  standingOf,
+  type WithheldMessage,
+  type WithheldMessages,
+  withStatus,
+} from '../trust/withheld.js';
 import { PendingDecryptions, SeenEnvelopes } from './incoming-queues.js';
 
-export { PendingDecryptions } from './incoming-queues.js';
+/** Where room sender keys go that arrive over a pairwise session (the rooms). */
+export interface SenderKeySink {
+  /** A sender key from `from`, authenticated by `identity`, whose standing is `status`. */
+  onSenderKey(from: string, identity: string, content: SenderKeyContent, status: PeerStatus): void;
+}
+
+export interface IncomingOptions {
+  user: LocalUser;
+  /** Writes a frame to the server (mailbox acknowledgements, reset notices). */
+  send(frame: object): boolean;
+  peers: PeerBook;
+  /** Forward-secret sessions, when we have an identity and the server offers them. */
+  ratchet: () => Pick<RatchetPeers, 'open' | 'resetNotice' | 'acceptReset'> | undefined;
+  v1Keys: V1KeyCache;
+  /** Messages from senders in question, kept until `/trust`. */
+  withheld: WithheldMessages;
+  senderKeys: SenderKeySink;
+  /** Asks the server for the directory (to learn a sender's new key). */
+  refreshDirectory(): void;
+  sink: EventSink;
+  now: () => number;
+}
 
 /**
  * Incoming direct messages: v1 envelopes opened with the sender's directory key (retried
@@ -25,17 +54,16 @@ export { PendingDecryptions } from './incoming-queues.js';
  * sessions of the identities we trust for the sender (nothing unauthenticated changes any
  * state; a message for a session we do not have is answered with a reset bound to that
  * session); messages from senders whose standing is `changed` withheld until `/trust`;
- * mailbox deliveries acknowledged.
+ * room sender keys handed to the rooms; mailbox deliveries acknowledged.
  */
 export class IncomingMessages {
-  #core: ClientCore;
+  #options: IncomingOptions;
   #pending = new PendingDecryptions();
   #seen = new SeenEnvelopes();
-  #withheld = new WithheldMessages();
   #fetchedUpto = 0;
 
-  constructor(core: ClientCore) {
-    this.#core = core;
+  constructor(options: IncomingOptions) {
+    this.#options = options;
   }
 
   handle(relay: RelayDelivery): void {
@@ -45,9 +73,9 @@ export class IncomingMessages {
     switch (relay.alg) {
       case ALG_V1:
         if (!this.#openV1(relay, false)) {
-          const evicted = this.#pending.hold(relay, this.#core.peers.version);
+          const evicted = this.#pending.hold(relay, this.#options.peers.version);
           if (evicted) this.#undecryptable(evicted, 'too many messages waiting for keys');
-          this.#core.refreshDirectory();
+          this.#options.refreshDirectory();
         }
         break;
       case ALG_V2:
@@ -65,19 +93,7 @@ export class IncomingMessages {
   /** The directory changed: retry v1 messages that were waiting for a sender's key. */
   retryPending(): void {
     if (this.#pending.size === 0) return;
-    for (const relay of this.#pending.due(this.#core.peers.version)) this.#openV1(relay, true);
-  }
-
-  /** After a trust decision: shows withheld messages whose sender is now in good standing. */
-  releaseWithheld(): number {
-    let shown = 0;
-    for (const sender of this.#withheld.senders()) {
-      for (const held of this.#withheld.take(sender, (m) => this.#standing(m) !== 'changed')) {
-        this.#core.emitEvent(withStatus(held.event, this.#standing(held)));
-        shown++;
-      }
-    }
-    return shown;
+    for (const relay of this.#pending.due(this.#options.peers.version)) this.#openV1(relay, true);
   }
 
   /** Acknowledges stored messages once per turn (`fetched` up to the highest seq seen). */
@@ -88,52 +104,52 @@ export class IncomingMessages {
     setImmediate(() => {
       const upto = this.#fetchedUpto;
       this.#fetchedUpto = 0;
-      if (upto > 0) this.#core.send({ type: 'fetched', upto });
+      if (upto > 0) this.#options.send({ type: 'fetched', upto });
     });
   }
 
   /** Decrypts and shows; returns false when a directory refresh might help. */
   #openV1(relay: RelayDelivery, final: boolean): boolean {
-    const core = this.#core;
-    const self = sameName(relay.from, core.name);
-    const peer = self ? undefined : core.peers.get(relay.from);
-    const pub = self ? toBase64(core.keyPair.publicKey) : peer?.pub;
-    const pubBytes = self ? core.keyPair.publicKey : peer?.pubBytes;
+    const { user, peers, v1Keys } = this.#options;
+    const self = user.is(relay.from);
+    const peer = self ? undefined : peers.get(relay.from);
+    const pub = self ? toBase64(user.keyPair.publicKey) : peer?.pub;
+    const pubBytes = self ? user.keyPair.publicKey : peer?.pubBytes;
     if (pub === undefined || pubBytes === undefined) {
       if (final) this.#undecryptable(relay, `no key known for ${relay.from}`);
       return final;
     }
     let text: string;
     try {
-      text = openV1(core.v1Keys.keyFor(pub, pubBytes), relay);
+      text = openV1(v1Keys.keyFor(pub, pubBytes), relay);
     } catch (error) {
       if (final) this.#undecryptable(relay, (error as Error).message);
       return final;
     }
     if (!this.#seen.firstTime(relay.from, relay.nonce)) return true; // shown before
-    if (peer) core.peers.observe(peer);
+    if (peer) peers.observe(peer);
     const held: WithheldMessage = {
       event: this.#event(relay, text, Protection.legacy, {
-        fingerprint: peer?.identityFingerprint ?? peer?.fingerprint ?? core.ownFingerprint,
+        fingerprint: peer?.identityFingerprint ?? peer?.fingerprint ?? user.fingerprint,
       }),
       via: 'v1',
     };
-    this.#show(held, self ? 'verified' : this.#standing(held));
+    this.#show(held, self ? 'verified' : standingOf(held, peers));
     return true;
   }
 
   /** Identities a ratchet message from `from` may be authenticated by: remembered, then listed. */
   #candidates(from: string): string[] {
-    const core = this.#core;
-    const known = core.trust?.get(core.serverPin, from)?.identityKey;
-    const peer = core.peers.get(from);
-    const listed = peer?.idk && core.peers.signatureValid(peer) ? peer.idk : undefined;
+    const { peers } = this.#options;
+    const known = peers.known(from)?.identityKey;
+    const peer = peers.get(from);
+    const listed = peer?.idk && peers.signatureValid(peer) ? peer.idk : undefined;
     return [...new Set([known, listed].filter((k): k is string => k !== undefined))];
   }
 
   #openV2(relay: RelayDelivery): void {
-    const core = this.#core;
-    const ratchet = core.ratchet;
+    const { peers, user } = this.#options;
+    const ratchet = this.#options.ratchet();
     if (!ratchet) {
       this.#undecryptable(
         relay,
@@ -144,7 +160,7 @@ export class IncomingMessages {
     }
     // A session an unverified sender opens is first-contact state (evicted first when the
     // client's limits are reached) until we answer in it.
-    const firstContact = core.trust?.get(core.serverPin, relay.from)?.verified !== true;
+    const firstContact = peers.known(relay.from)?.verified !== true;
     const opened = ratchet.open(relay, this.#candidates(relay.from), { firstContact });
     if (!opened.ok) {
       if (opened.duplicate) return; // shown once already
@@ -153,18 +169,18 @@ export class IncomingMessages {
         const notice = ratchet.resetNotice(
           opened.reset.peerIdentity,
           opened.reset.ratchetKey,
-          core.now(),
+          this.#options.now(),
         );
         if (notice) {
-          core.send({ type: 'relay', to: relay.from, from: core.name, ...notice });
+          this.#options.send({ type: 'relay', to: relay.from, from: user.name, ...notice });
           reason += `; ${relay.from} was asked to start a new session (they may need to resend)`;
         }
       }
       this.#undecryptable(relay, reason, opened.code);
       return;
     }
-    if (core.trust && core.trust.assess(core.serverPin, relay.from, opened.identity) === 'new')
-      core.trust.rememberIfNew(core.serverPin, relay.from, opened.identity);
+    if (peers.identityStatus(relay.from, opened.identity) === 'new')
+      peers.rememberIdentity(relay.from, opened.identity);
     let content: PairwiseContent;
     try {
       content = decodePairwiseContent(opened.text);
@@ -180,60 +196,50 @@ export class IncomingMessages {
       identity: opened.identity,
       via: 'ratchet',
     };
-    const status = this.#standing(held);
+    const status = standingOf(held, peers);
     if (content.t === 'sk') {
-      core.onSenderKey(relay.from, opened.identity, content, status);
+      this.#options.senderKeys.onSenderKey(relay.from, opened.identity, content, status);
       return;
     }
     this.#show(held, status);
   }
 
   #reset(relay: RelayDelivery): void {
-    const core = this.#core;
+    const ratchet = this.#options.ratchet();
     const candidates = this.#candidates(relay.from);
-    if (!core.ratchet || candidates.length === 0) return;
-    const outcome = core.ratchet.acceptReset(relay, candidates, core.now());
+    if (!ratchet || candidates.length === 0) return;
+    const outcome = ratchet.acceptReset(relay, candidates, this.#options.now());
     if (outcome === 'accepted') {
-      core.notice(
+      this.#options.sink.notice(
         'warning',
         `${relay.from} could not decrypt a recent message from you (they lost that session's keys). A new session starts with your next message: resend anything important.`,
         'E_SESSION_RESET',
       );
     } else if (outcome === 'legacy') {
-      core.notice(
+      this.#options.sink.notice(
         'info',
         `ignored a session reset from ${relay.from}: their client is older and its resets name no session (they can write to you to start a new one)`,
       );
     }
   }
 
-  /** The sender's standing for a message, against what we trust now. */
-  #standing(message: WithheldMessage): PeerStatus {
-    const core = this.#core;
-    const from = message.event.from;
-    if (message.via === 'ratchet') {
-      return core.trust ? core.trust.assess(core.serverPin, from, message.identity!) : 'known';
-    }
-    const peer = core.peers.get(from);
-    return peer ? core.peers.assess(peer, 'v1').status : 'changed';
-  }
-
   /** Shows a message, or withholds it while its sender's standing is `changed`. */
   #show(message: WithheldMessage, status: PeerStatus): void {
-    const core = this.#core;
+    const { sink, withheld } = this.#options;
     if (status !== 'changed') {
-      core.emitEvent(withStatus(message.event, status));
+      sink.emit(withStatus(message.event, status));
       return;
     }
     const from = message.event.from;
-    const waiting = this.#withheld.hold(from, message);
-    core.notice(
+    const waiting = withheld.hold(from, message);
+    sink.notice(
       'warning',
       `a message from ${from} was withheld (${waiting} waiting): ${from}'s identity changed or offers less than before (see the TRUST alert). /trust ${from} after checking shows it.`,
       'E_WITHHELD',
     );
   }
 
+  /** The message as shown (or withheld), stamped with the time it arrived. */
   #event(
     relay: RelayDelivery,
     text: string,
@@ -244,10 +250,10 @@ export class IncomingMessages {
     const body = extra.action || !action ? text : text.slice(4);
     return {
       kind: 'message',
-      ts: this.#core.now(),
+      ts: this.#options.now(),
       direction: 'in',
-      from: this.#core.peers.get(relay.from)?.name ?? relay.from,
-      to: this.#core.name,
+      from: this.#options.peers.get(relay.from)?.name ?? relay.from,
+      to: this.#options.user.name,
       text: body,
       protection,
       ...(extra.fingerprint ? { fingerprint: extra.fingerprint } : {}),
@@ -261,17 +267,12 @@ export class IncomingMessages {
     reason: string,
     code: string = ErrorCode.DECRYPT_FAILED,
   ): void {
-    this.#core.emitEvent({
+    this.#options.sink.event({
       kind: 'undecryptable',
-      ts: this.#core.now(),
       from: relay.from,
       code,
       reason,
       ...(relay.id === undefined ? {} : { id: relay.id }),
     });
   }
-}
-
-function withStatus(event: MessageEvent, status: PeerStatus): MessageEvent {
-  return { ...event, ...(status === 'verified' ? { verified: true } : {}), keyStatus: status };
 }

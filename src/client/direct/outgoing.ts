@@ -8,69 +8,78 @@ import {
   sealV1,
   toBase64,
 } from '../../protocol/index.js';
-import { type ClientCore, sameName } from '../client-core.js';
 import { opensRandomNonce } from '../e2ee/bundle-check.js';
-import { type MessageEvent, Protection } from '../events.js';
-import type { Peer } from '../trust/peer-book.js';
+import type { RatchetPeers } from '../e2ee/ratchet-peers.js';
+import type { V1KeyCache } from '../e2ee/v1-keys.js';
+import { type EventSink, type MessageEvent, Protection, type SendOutcome } from '../events.js';
+import type { LocalUser } from '../identity/local-user.js';
+import type { ServerLink } from '../net/server-session.js';
+import type { Peer, PeerBook } from '../trust/peer-book.js';
 import { offeredFeatures, SecurityFeature } from '../trust/trust-floor.js';
 import { fingerprintOfKey } from '../trust/trust-store.js';
 import { trustAlert } from '../trust/trust-text.js';
 import type { DeliveryTracker, Outgoing } from './delivery.js';
 
-/** Result of a send request, for the UI's immediate feedback. */
-export type SendOutcome = { ok: true; id: string } | { ok: false; reason: string };
+export interface OutgoingOptions {
+  user: LocalUser;
+  link: ServerLink;
+  peers: PeerBook;
+  /** Forward-secret sessions, when we have an identity and the server offers them. */
+  ratchet: () => Pick<RatchetPeers, 'seal'> | undefined;
+  v1Keys: V1KeyCache;
+  delivery: DeliveryTracker;
+  sink: EventSink;
+  /** Random per run, so (sender, id) is unique enough for duplicate detection across restarts. */
+  idPrefix: string;
+}
 
 /**
  * Outgoing direct messages: chooses the envelope per peer (the ratchet for v2 peers that
  * offer it, the v1 envelope for legacy peers, marked "no forward secrecy"), keeps messages
  * to one peer in order (session setup is asynchronous), and reports every message's fate
- * through the delivery tracker: never silently lost.
+ * through the delivery tracker: never silently lost. Also carries control content (room
+ * sender keys) over the same pairwise sessions, in order with the messages.
  */
 export class OutgoingMessages {
-  #core: ClientCore;
-  #delivery: DeliveryTracker;
+  #options: OutgoingOptions;
   #chains = new Map<string, Promise<void>>();
   #nextId = 0;
-  #idPrefix: string;
 
-  constructor(core: ClientCore, delivery: DeliveryTracker, idPrefix: string) {
-    this.#core = core;
-    this.#delivery = delivery;
-    this.#idPrefix = idPrefix;
+  constructor(options: OutgoingOptions) {
+    this.#options = options;
   }
 
   /** Whether messages to `peer` go through the ratchet. */
   usesRatchet(peer: Peer | undefined): boolean {
-    const core = this.#core;
-    if (!core.ratchet) return false;
+    if (!this.#options.ratchet()) return false;
     if (!peer) return true; // offline: only registered v2 identities can be reached
     // Notes to self: a ratchet with yourself would be two sessions under one name; the
     // static envelope with your own key is what the seed protocol does (no forward secrecy).
-    if (sameName(peer.name, core.name)) return false;
+    if (this.#options.user.is(peer.name)) return false;
     return peer.v >= 2 && peer.idk !== undefined && (peer.caps?.includes('ratchet') ?? false);
   }
 
   send(to: string, text: string, action: boolean): SendOutcome {
     if (!isValidName(to)) return { ok: false, reason: `invalid user name "${to}"` };
-    const core = this.#core;
+    const { user, link, peers, delivery } = this.#options;
     const message: Outgoing = {
-      id: `${this.#idPrefix}-${(++this.#nextId).toString(36)}`,
+      id: `${this.#options.idPrefix}-${(++this.#nextId).toString(36)}`,
       to,
       text,
       action,
     };
-    if (!core.ready) {
-      if (!this.#delivery.enqueue(message)) {
+    if (!link.ready) {
+      if (!delivery.enqueue(message)) {
         return {
           ok: false,
-          reason: `not connected and ${this.#delivery.maxQueued} messages are already queued`,
+          reason: `not connected and ${delivery.maxQueued} messages are already queued`,
         };
       }
       this.#emit(message, this.#protectionFor(to));
       return { ok: true, id: message.id };
     }
-    const self = sameName(to, core.name);
-    const peer = self ? undefined : core.peers.get(to);
+    const self = user.is(to);
+    const peer = self ? undefined : peers.get(to);
     if (!self && !peer && !this.usesRatchet(undefined))
       return { ok: false, reason: `${to} is not online (see /list)` };
     const refusal = peer ? this.#refusalFor(peer) : undefined;
@@ -82,78 +91,7 @@ export class OutgoingMessages {
 
   /** Sends a message (queued ones too, after a welcome), in order per recipient. */
   transmit(message: Outgoing): void {
-    const key = nameKey(message.to);
-    const previous = this.#chains.get(key) ?? Promise.resolve();
-    const next = previous.then(() => this.#transmitNow(message));
-    this.#chains.set(key, next);
-    void next.finally(() => {
-      if (this.#chains.get(key) === next) this.#chains.delete(key);
-    });
-  }
-
-  /** Notes to self use the v1 envelope with our own key (never the directory's). */
-  #protectionFor(to: string): MessageEvent['protection'] {
-    if (sameName(to, this.#core.name)) return Protection.legacy;
-    return this.usesRatchet(this.#core.peers.get(to)) ? Protection.ratchet : Protection.legacy;
-  }
-
-  /** Why nothing may be encrypted to `peer` now (its standing is changed or invalid). */
-  #refusalFor(peer: Peer): string | undefined {
-    const peers = this.#core.peers;
-    const alert = trustAlert(
-      peer,
-      peers.observe(peer),
-      this.#core.trust?.get(peers.server, peer.name),
-    );
-    return alert ? `not sent: ${alert.text}` : undefined;
-  }
-
-  async #transmitNow(message: Outgoing): Promise<void> {
-    const core = this.#core;
-    const self = sameName(message.to, core.name);
-    const peer = self ? undefined : core.peers.get(message.to);
-    const ratchet = !self && this.usesRatchet(peer);
-    const plaintext = ratchet
-      ? encodePairwiseContent({ t: message.action ? 'action' : 'text', text: message.text })
-      : message.action
-        ? `/me ${message.text}`
-        : message.text;
-    if (!self && !peer && !ratchet) {
-      this.#delivery.report(message, 'failed', `${message.to} is not online`);
-      return;
-    }
-    const refusal = peer ? this.#refusalFor(peer) : undefined;
-    if (refusal) {
-      this.#delivery.report(message, 'failed', refusal);
-      return;
-    }
-    let envelope: Record<string, string>;
-    try {
-      envelope = self
-        ? {
-            ...sealV1(
-              core.v1Keys.keyFor(toBase64(core.keyPair.publicKey), core.keyPair.publicKey),
-              plaintext,
-            ),
-          }
-        : ratchet
-          ? await this.#sealRatchet(message.to, peer, plaintext)
-          : { ...sealV1(core.v1Keys.keyFor(peer!.pub, peer!.pubBytes), plaintext) };
-    } catch (error) {
-      const reason =
-        error instanceof ProtocolError && error.code === ErrorCode.NO_BUNDLE
-          ? `${message.to} is not online and has no registered identity here`
-          : `cannot encrypt for ${message.to}: ${(error as Error).message}`;
-      this.#delivery.report(message, 'failed', reason);
-      return;
-    }
-    if (
-      !core.send({ type: 'relay', to: message.to, from: core.name, ...envelope, id: message.id })
-    ) {
-      this.#delivery.report(message, 'failed', 'connection lost');
-      return;
-    }
-    this.#delivery.sent(message);
+    void this.#inOrder(message.to, () => this.#transmitNow(message));
   }
 
   /**
@@ -161,18 +99,27 @@ export class OutgoingMessages {
    * user's messages to that peer; nothing is shown. Resolves false when it could not be sent.
    */
   sendControl(to: string, content: PairwiseContent): Promise<boolean> {
-    const key = nameKey(to);
-    const previous = this.#chains.get(key) ?? Promise.resolve();
-    const next = previous.then(async () => {
-      const peer = this.#core.peers.get(to);
+    return this.#inOrder(to, async () => {
+      const peer = this.#options.peers.get(to);
       if (!this.usesRatchet(peer) || (peer && this.#refusalFor(peer))) return false;
       try {
         const envelope = await this.#sealRatchet(to, peer, encodePairwiseContent(content));
-        return this.#core.send({ type: 'relay', to, from: this.#core.name, ...envelope });
+        return this.#options.link.send({
+          type: 'relay',
+          to,
+          from: this.#options.user.name,
+          ...envelope,
+        });
       } catch {
         return false;
       }
     });
+  }
+
+  /** Runs `task` after everything sent to `to` before it (sessions start asynchronously). */
+  #inOrder<T>(to: string, task: () => Promise<T>): Promise<T> {
+    const key = nameKey(to);
+    const next = (this.#chains.get(key) ?? Promise.resolve()).then(task);
     const done = next.then(() => undefined);
     this.#chains.set(key, done);
     void done.finally(() => {
@@ -181,13 +128,70 @@ export class OutgoingMessages {
     return next;
   }
 
+  /** Notes to self use the v1 envelope with our own key (never the directory's). */
+  #protectionFor(to: string): MessageEvent['protection'] {
+    if (this.#options.user.is(to)) return Protection.legacy;
+    return this.usesRatchet(this.#options.peers.get(to)) ? Protection.ratchet : Protection.legacy;
+  }
+
+  /** Why nothing may be encrypted to `peer` now (its standing is changed or invalid). */
+  #refusalFor(peer: Peer): string | undefined {
+    const { peers } = this.#options;
+    const alert = trustAlert(peer, peers.observe(peer), peers.known(peer.name));
+    return alert ? `not sent: ${alert.text}` : undefined;
+  }
+
+  async #transmitNow(message: Outgoing): Promise<void> {
+    const { user, link, peers, v1Keys, delivery } = this.#options;
+    const self = user.is(message.to);
+    const peer = self ? undefined : peers.get(message.to);
+    const ratchet = !self && this.usesRatchet(peer);
+    const plaintext = ratchet
+      ? encodePairwiseContent({ t: message.action ? 'action' : 'text', text: message.text })
+      : message.action
+        ? `/me ${message.text}`
+        : message.text;
+    if (!self && !peer && !ratchet) {
+      delivery.report(message, 'failed', `${message.to} is not online`);
+      return;
+    }
+    const refusal = peer ? this.#refusalFor(peer) : undefined;
+    if (refusal) {
+      delivery.report(message, 'failed', refusal);
+      return;
+    }
+    let envelope: Record<string, string>;
+    try {
+      const own = user.keyPair.publicKey;
+      envelope = self
+        ? { ...sealV1(v1Keys.keyFor(toBase64(own), own), plaintext) }
+        : ratchet
+          ? await this.#sealRatchet(message.to, peer, plaintext)
+          : { ...sealV1(v1Keys.keyFor(peer!.pub, peer!.pubBytes), plaintext) };
+    } catch (error) {
+      const reason =
+        error instanceof ProtocolError && error.code === ErrorCode.NO_BUNDLE
+          ? `${message.to} is not online and has no registered identity here`
+          : `cannot encrypt for ${message.to}: ${(error as Error).message}`;
+      delivery.report(message, 'failed', reason);
+      return;
+    }
+    if (
+      !link.send({ type: 'relay', to: message.to, from: user.name, ...envelope, id: message.id })
+    ) {
+      delivery.report(message, 'failed', 'connection lost');
+      return;
+    }
+    delivery.sent(message);
+  }
+
   async #sealRatchet(
     to: string,
     peer: Peer | undefined,
     plaintext: string,
   ): Promise<Record<string, string>> {
-    const core = this.#core;
-    const known = core.trust?.get(core.serverPin, to);
+    const { peers } = this.#options;
+    const known = peers.known(to);
     const trusted = peer?.idk ?? known?.identityKey;
     // First contact with someone offline: an invite's fingerprint must match the bundle.
     const refuse = (identity: string) =>
@@ -197,27 +201,23 @@ export class OutgoingMessages {
     // Seen with rotating signed prekeys (or listed with them now): never the hello key instead.
     const requireSignedPrekey =
       (known?.floor?.features.includes(SecurityFeature.spk) ?? false) ||
-      (peer !== undefined && offeredFeatures(core.peers.offer(peer)).includes(SecurityFeature.spk));
-    const sealed = await core.ratchet!.seal(to, plaintext, {
+      (peer !== undefined && offeredFeatures(peers.offer(peer)).includes(SecurityFeature.spk));
+    const sealed = await this.#options.ratchet()!.seal(to, plaintext, {
       ...(trusted ? { trusted } : {}),
       refuse,
       randomNonce: opensRandomNonce(peer?.caps),
       requireSignedPrekey,
     });
-    if (!trusted && core.trust) {
-      // First contact with an offline user: remember the identity the server vouched for.
-      core.trust.rememberIfNew(core.serverPin, to, sealed.identity);
-    }
+    // First contact with an offline user: remember the identity the server vouched for.
+    if (!trusted) peers.rememberIdentity(to, sealed.identity);
     return { ...sealed.envelope };
   }
 
   #emit(message: Outgoing, protection: MessageEvent['protection'], peer?: Peer): void {
-    const core = this.#core;
-    core.emitEvent({
+    this.#options.sink.event({
       kind: 'message',
-      ts: core.now(),
       direction: 'out',
-      from: core.name,
+      from: this.#options.user.name,
       to: peer?.name ?? message.to,
       text: message.text,
       protection,

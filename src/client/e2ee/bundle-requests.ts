@@ -1,4 +1,5 @@
 import { type BundleFrame, ErrorCode, ProtocolError } from '../../protocol/index.js';
+import { systemTimers, type Timer, type Timers } from '../clock.js';
 
 /** Correlates `bundle` requests with the server's answers (or errors) by id, with a timeout. */
 export class BundleRequests {
@@ -8,14 +9,16 @@ export class BundleRequests {
     {
       resolve: (bundle: BundleFrame) => void;
       reject: (error: Error) => void;
-      timer: NodeJS.Timeout;
+      timer: Timer;
     }
   >();
   #next = 0;
   #timeoutMs: number;
+  #timers: Timers;
 
-  constructor(send: (frame: object) => boolean, timeoutMs = 10_000) {
+  constructor(send: (frame: object) => boolean, timers: Timers = systemTimers, timeoutMs = 10_000) {
     this.#send = send;
+    this.#timers = timers;
     this.#timeoutMs = timeoutMs;
   }
 
@@ -26,11 +29,10 @@ export class BundleRequests {
         reject(new ProtocolError(ErrorCode.PEER_OFFLINE, 'not connected'));
         return;
       }
-      const timer = setTimeout(() => {
+      const timer = this.#timers.after(this.#timeoutMs, () => {
         this.#pending.delete(id);
         reject(new ProtocolError(ErrorCode.PEER_OFFLINE, `no answer for ${user}'s keys`));
-      }, this.#timeoutMs);
-      timer.unref?.();
+      });
       this.#pending.set(id, { resolve, reject, timer });
     });
   }
@@ -40,7 +42,7 @@ export class BundleRequests {
     const pending = bundle.id === undefined ? undefined : this.#pending.get(bundle.id);
     if (!pending) return false;
     this.#pending.delete(bundle.id!);
-    clearTimeout(pending.timer);
+    pending.timer.cancel();
     pending.resolve(bundle);
     return true;
   }
@@ -50,7 +52,7 @@ export class BundleRequests {
     const pending = this.#pending.get(ref);
     if (!pending) return false;
     this.#pending.delete(ref);
-    clearTimeout(pending.timer);
+    pending.timer.cancel();
     pending.reject(new ProtocolError((code as ErrorCode) ?? ErrorCode.INTERNAL, text));
     return true;
   }
@@ -58,7 +60,7 @@ export class BundleRequests {
   /** The connection dropped: every open request fails. */
   failAll(reason: string): void {
     for (const [id, pending] of this.#pending) {
-      clearTimeout(pending.timer);
+      pending.timer.cancel();
       pending.reject(new ProtocolError(ErrorCode.PEER_OFFLINE, reason));
       this.#pending.delete(id);
     }

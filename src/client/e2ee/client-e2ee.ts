@@ -1,4 +1,5 @@
 import type { BundleFrame, PrekeyCountFrame } from '../../protocol/index.js';
+import { systemTimers, type Timer, type Timers } from '../clock.js';
 import type { LocalIdentity } from '../identity/keystore.js';
 import { StateDb } from '../state/state-db.js';
 import { loadClientState } from './client-state.js';
@@ -28,7 +29,8 @@ export class ClientE2ee {
   readonly publisher: PrekeyPublisher;
   readonly db: StateDb;
   readonly notices: Notice[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  #timers: Timers;
+  #timer: Timer | undefined;
 
   constructor(options: {
     identity: LocalIdentity;
@@ -36,10 +38,13 @@ export class ClientE2ee {
     state?: StateDb;
     configDir?: string;
     now: () => number;
+    /** Maintenance runs on these (tests move a clock). */
+    timers?: Timers;
     limits?: Partial<ClientLimits>;
     requestBundle: (user: string) => Promise<BundleFrame>;
   }) {
     const { identity, now } = options;
+    this.#timers = options.timers ?? systemTimers;
     this.db = options.state ?? StateDb.open(options.configDir!, identity.name, now());
     const state = loadClientState(this.db, identity, {
       now,
@@ -93,13 +98,12 @@ export class ClientE2ee {
       also();
     };
     run();
-    this.#timer = setInterval(run, MAINTENANCE_INTERVAL_MS);
-    this.#timer.unref?.();
+    this.#timer = this.#timers.every(MAINTENANCE_INTERVAL_MS, run);
   }
 
   /** Stops maintenance and releases the state (and its lock). */
   close(): void {
-    clearInterval(this.#timer);
+    this.#timer?.cancel();
     this.db.close();
   }
 }

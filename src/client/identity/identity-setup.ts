@@ -1,5 +1,4 @@
 import { CliError, ExitCode } from '../../errors.js';
-import type { Prompter } from '../ui/prompts.js';
 import {
   createIdentity,
   identityFileStatus,
@@ -9,12 +8,17 @@ import {
   loadIdentityFile,
 } from './keystore.js';
 
+/** Asks for a passphrase without echoing it (ui/prompts.ts on a terminal). */
+export interface PassphrasePrompter {
+  secret(question: string): string;
+}
+
 export interface IdentitySetup {
   configDir: string;
   name: string;
   /** From SECURECHAT_PASSPHRASE (scripts); asked on a terminal otherwise. */
   passphrase?: string;
-  prompter?: Prompter;
+  prompter?: PassphrasePrompter;
   /** Report a line to the user (creation notice). */
   notify(text: string): void;
 }
@@ -65,7 +69,7 @@ export function loadOrCreateIdentity(setup: IdentitySetup): LocalIdentity {
   }
 }
 
-function askNewPassphrase(prompter: Prompter): string {
+function askNewPassphrase(prompter: PassphrasePrompter): string {
   for (;;) {
     const first = prompter.secret('Passphrase to protect it (empty for none): ');
     if (first === '') return '';

@@ -8,6 +8,7 @@ import {
   ProtocolError,
   parseServerFrame,
 } from '../../protocol/index.js';
+import { systemTimers, type Timer, type Timers } from '../clock.js';
 import type { ConnectionState } from '../events.js';
 import { DEFAULT_HEARTBEAT, Heartbeat, type HeartbeatPolicy } from './heartbeat.js';
 import { formatPin, PinError, pinMatches, pinMismatch, type ServerPin } from './pinning.js';
@@ -31,6 +32,9 @@ export interface ServerConnectionOptions {
   heartbeat?: Partial<HeartbeatPolicy> | false;
   /** Injected for tests: returns a number in [0, 1). */
   random?: () => number;
+  /** The reconnect delay and the heartbeat run on these (tests move a clock). */
+  timers?: Timers;
+  now?: () => number;
 }
 
 export const DEFAULT_RECONNECT: ReconnectPolicy = {
@@ -78,7 +82,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   #socket: TLSSocket | undefined;
   #state: ConnectionState = { state: 'closed', reason: 'not started' };
   #attempt = 0;
-  #retryTimer: NodeJS.Timeout | undefined;
+  #retryTimer: Timer | undefined;
   #stopped = false;
   #heartbeat: Heartbeat | undefined;
   /** Hellos refused in a row after TLS succeeded (they back off like failed connects). */
@@ -113,7 +117,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   /** Reconnects now (user command), resetting the backoff. */
   reconnectNow(): void {
     this.#attempt = 0;
-    clearTimeout(this.#retryTimer);
+    this.#retryTimer?.cancel();
     this.#socket?.destroy();
     if (!this.#socket) this.#open();
   }
@@ -139,6 +143,8 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     const heartbeat = new Heartbeat(policy, {
       sendPing: () => this.#socket?.write(pingLine),
       dead: (reason) => this.#drop?.(reason),
+      ...(this.options.now ? { now: this.options.now } : {}),
+      ...(this.options.timers ? { timers: this.options.timers } : {}),
     });
     this.#heartbeat = heartbeat;
     heartbeat.start();
@@ -166,7 +172,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   /** Closes for good (no reconnect). Resolves once the socket is gone. */
   close(reason = 'closed by user'): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#retryTimer);
+    this.#retryTimer?.cancel();
     const socket = this.#socket;
     if (!socket || socket.destroyed) {
       this.#setState({ state: 'closed', reason });
@@ -320,6 +326,8 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     );
     this.#attempt++;
     this.#setState({ state: 'reconnecting', attempt: this.#attempt, inMs, reason });
-    this.#retryTimer = setTimeout(() => this.#open(), inMs);
+    this.#retryTimer = (this.options.timers ?? systemTimers).after(inMs, () => this.#open(), {
+      keepAlive: true,
+    });
   }
 }

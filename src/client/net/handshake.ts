@@ -63,11 +63,30 @@ export function helloFrame(
 
 export type ServerErrorAction = 'retry' | 'fatal' | 'notice';
 
+/** Refusals of a hello: the server will not take this name or identity on this connection. */
+const HELLO_REFUSALS: ReadonlySet<string> = new Set([
+  ErrorCode.NAME_TAKEN,
+  ErrorCode.BAD_NAME,
+  ErrorCode.NAME_BOUND,
+  ErrorCode.NAME_QUOTA,
+  ErrorCode.IDENTITY_REQUIRED,
+  ErrorCode.BAD_PROOF,
+]);
+
+/**
+ * Whether an error code means the server refused this session: its hello, or a newer
+ * connection proving the same identity replaced it. The one list the session and the
+ * exit code both read.
+ */
+export function refusesSession(code: string | undefined): boolean {
+  return code !== undefined && (code === ErrorCode.REPLACED || HELLO_REFUSALS.has(code));
+}
+
 /**
  * What a server error that is not about one message means for the session:
  * - `retry`: the name is held by what is most likely our own previous, half-open connection
  *   (we were welcomed before and reconnects are on);
- * - `fatal`: the hello was refused (name, identity, proof) or a newer connection replaced us;
+ * - `fatal`: the session was refused ({@link refusesSession}) before a welcome, or replaced;
  * - `notice`: anything else is shown and the session goes on.
  */
 export function serverErrorAction(
@@ -77,12 +96,5 @@ export function serverErrorAction(
   if (code === ErrorCode.REPLACED) return 'fatal';
   if (state.ready) return 'notice';
   if (code === ErrorCode.NAME_TAKEN && state.welcomedBefore && state.reconnects) return 'retry';
-  const refusedHello =
-    code === ErrorCode.NAME_TAKEN ||
-    code === ErrorCode.BAD_NAME ||
-    code === ErrorCode.NAME_BOUND ||
-    code === ErrorCode.NAME_QUOTA ||
-    code === ErrorCode.IDENTITY_REQUIRED ||
-    code === ErrorCode.BAD_PROOF;
-  return refusedHello ? 'fatal' : 'notice';
+  return refusesSession(code) ? 'fatal' : 'notice';
 }

@@ -1,3 +1,5 @@
+import { systemTimers, type Timer, type Timers } from '../clock.js';
+
 export interface HeartbeatPolicy {
   /** Send a ping after this long without sending or receiving anything. */
   intervalMs: number;
@@ -16,12 +18,13 @@ export interface HeartbeatHooks {
   /** The peer stopped answering: the caller drops the connection (and reconnects). */
   dead(reason: string): void;
   now?: () => number;
+  timers?: Timers;
 }
 
 /**
  * Keepalive for one connection. Any received byte proves the link alive (pongs, relays,
  * presence); outgoing traffic resets the interval too, because it already resets the
- * server's idle timer. Timers are unref'd so a heartbeat never holds the process open.
+ * server's idle timer. Its timer never holds the process open.
  */
 export class Heartbeat {
   readonly policy: HeartbeatPolicy;
@@ -30,7 +33,7 @@ export class Heartbeat {
   #lastSent: number;
   #lastReceived: number;
   #pingSentAt: number | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
   #stopped = false;
 
   constructor(policy: HeartbeatPolicy, hooks: HeartbeatHooks) {
@@ -53,13 +56,12 @@ export class Heartbeat {
       10,
       Math.floor(Math.min(this.policy.intervalMs, this.policy.timeoutMs) / 4),
     );
-    this.#timer = setInterval(() => this.check(), tick);
-    this.#timer.unref();
+    this.#timer = (this.#hooks.timers ?? systemTimers).every(tick, () => this.check());
   }
 
   stop(): void {
     this.#stopped = true;
-    clearInterval(this.#timer);
+    this.#timer?.cancel();
     this.#timer = undefined;
     this.#pingSentAt = undefined;
   }

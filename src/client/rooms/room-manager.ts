@@ -1,63 +1,73 @@
 import {
-  distributionOf,
-  isValidRoom,
+  type ModerationAction,
   nameKey,
-  type PairwiseContent,
+  type RoomClientFrame,
   type RoomMemberInfo,
   type RoomServerFrame,
-  receiveSenderKey,
   roomKey,
   type SenderKeyContent,
-  senderKeyContent,
-  senderKeyOf,
 } from '../../protocol/index.js';
-import type { ClientCore } from '../client-core.js';
-import type { SendOutcome } from '../direct/outgoing.js';
-import { type PeerSummary, Protection, type RoomEvent } from '../events.js';
-import type { PeerStatus } from '../trust/peer-book.js';
+import type { EventSink, PeerSummary, RoomEvent, SendOutcome } from '../events.js';
+import type { LocalUser } from '../identity/local-user.js';
+import type { ServerLink } from '../net/server-session.js';
+import type { PeerBook, PeerStatus } from '../trust/peer-book.js';
 import { peerSummary } from '../trust/peer-summaries.js';
-import { fingerprintOfKey } from '../trust/trust-store.js';
+import { RoomInbox } from './room-inbox.js';
 import type { RoomLimits } from './room-limits.js';
-import { openRoomFrame, sealRoomFrame } from './room-messages.js';
+import { type PairwiseChannel, RoomOutbox } from './room-outbox.js';
 import {
   applyMembers,
   forgetMember,
   type JoinedRoom,
   memberMap,
   newRoom,
-  type RoomMessage,
   rotateOwnKey,
 } from './room-state.js';
 
-export interface RoomHost extends ClientCore {
-  sendControl(to: string, content: PairwiseContent): Promise<boolean>;
+export interface RoomOptions {
+  user: LocalUser;
+  link: ServerLink;
+  peers: PeerBook;
+  /** How our sender key reaches members (the pairwise ratchet). */
+  keys: PairwiseChannel;
+  limits: RoomLimits;
+  sink: EventSink;
+  now: () => number;
 }
+
+/** Moderation of a member (`password` is a room setting: {@link RoomManager.setPassword}). */
+export type MemberModeration = Exclude<ModerationAction, 'password'>;
 
 /**
  * Rooms on the client. Membership is what we show: every change to a member list, from
  * any frame (`joined`, `who`, `room` events), is shown as a join or part before any key
  * can go to a new member, and a member who vanishes makes us rotate our sender key. Our
  * key goes to members over the pairwise ratchet with our next message (only to members
- * shown when it was typed); other members' keys are accepted only from identities in
- * good standing, and room lines carry their sender's key status.
+ * shown when it was typed: room-outbox.ts); other members' keys are accepted only from
+ * identities in good standing, and room lines carry their sender's key status
+ * (room-inbox.ts). Also the requests about rooms this client sends.
  */
 export class RoomManager {
-  #host: RoomHost;
+  #options: RoomOptions;
   #rooms = new Map<string, JoinedRoom>();
-  #nextId = 0;
   /** Rooms the user asked to join (answered even when already in: "you joined" again). */
   #asked = new Set<string>();
   #passwords = new Map<string, string | undefined>();
-  #limits: RoomLimits;
+  #inbox: RoomInbox;
+  #outbox: RoomOutbox;
 
-  constructor(host: RoomHost, limits: RoomLimits) {
-    this.#host = host;
-    this.#limits = limits;
+  constructor(options: RoomOptions) {
+    this.#options = options;
+    this.#inbox = new RoomInbox(options);
+    this.#outbox = new RoomOutbox({
+      ...options,
+      joined: (room) => this.#rooms.get(roomKey(room)),
+    });
   }
 
   /** Hourly: expires old skipped room keys. */
   maintain(): number {
-    return this.#limits.maintain();
+    return this.#options.limits.maintain();
   }
 
   isMember(room: string): boolean {
@@ -78,12 +88,59 @@ export class RoomManager {
     if (pending && password !== undefined) pending.password = password;
     this.#passwords.set(roomKey(room), password);
     this.#asked.add(roomKey(room));
-    return this.#host.send({ type: 'join', room, ...(password ? { password } : {}) });
+    return this.#request({ type: 'join', room, ...(password ? { password } : {}) });
   }
 
   part(room: string): boolean {
     this.#passwords.delete(roomKey(room));
-    return this.#host.send({ type: 'part', room });
+    return this.#request({ type: 'part', room });
+  }
+
+  /** Asks for a room's members (answered by a `users` event). */
+  who(room: string): boolean {
+    return this.#request({ type: 'who', room });
+  }
+
+  /** Asks for a page of the server's rooms, after the room the previous page ended with. */
+  list(after?: string): boolean {
+    return this.#request({ type: 'rooms', ...(after ? { after } : {}) });
+  }
+
+  /** Asks for a room's topic, or sets it (operators). */
+  topic(room: string, text?: string): boolean {
+    return this.#request({ type: 'topic', room, ...(text ? { text } : {}) });
+  }
+
+  /** Moderates a member (`duration` in seconds, for a ban; absent: for good). */
+  moderate(
+    room: string,
+    action: MemberModeration,
+    user: string,
+    details: { reason?: string; duration?: number } = {},
+  ): boolean {
+    return this.#request({
+      type: 'moderate',
+      room,
+      action,
+      user,
+      ...(details.reason ? { reason: details.reason } : {}),
+      ...(details.duration ? { duration: details.duration } : {}),
+    });
+  }
+
+  /** Sets a room's password (absent or empty: clears it). */
+  setPassword(room: string, password?: string): boolean {
+    return this.#request({
+      type: 'moderate',
+      room,
+      action: 'password',
+      ...(password ? { password } : {}),
+    });
+  }
+
+  /** Asks for the message of the day, or sets it (server administrators). */
+  motd(text?: string): boolean {
+    return this.#request({ type: 'motd', ...(text ? { text } : {}) });
   }
 
   /**
@@ -95,7 +152,7 @@ export class RoomManager {
       rotateOwnKey(room);
       room.rejoining = true;
       this.#asked.add(roomKey(room.name));
-      this.#host.send({
+      this.#request({
         type: 'join',
         room: room.name,
         ...(room.password ? { password: room.password } : {}),
@@ -107,58 +164,20 @@ export class RoomManager {
   send(room: string, text: string, action: boolean): SendOutcome {
     const joined = this.#rooms.get(roomKey(room));
     if (!joined) return { ok: false, reason: `you are not in ${room} (/join ${room})` };
-    if (!this.#host.ready || joined.rejoining)
+    if (!this.#options.link.ready || joined.rejoining)
       return { ok: false, reason: `not connected to ${joined.name} yet` };
-    const id = `r${(++this.#nextId).toString(36)}-${Date.now().toString(36)}`;
-    // The members shown now: nobody who appears later gets the key for this message.
-    const shown = new Set(joined.members.keys());
-    this.#host.emitEvent({
-      kind: 'message',
-      ts: this.#host.now(),
-      direction: 'out',
-      from: this.#host.name,
-      to: joined.name,
-      text,
-      protection: Protection.room,
-      id,
-      ...(action ? { action: true } : {}),
-    });
-    joined.chain = joined.chain.then(async () => {
-      await this.#distribute(joined, shown);
-      if (this.#rooms.get(roomKey(room)) !== joined) return;
-      this.#host.send(sealRoomFrame(joined, this.#host.name, text, action, id));
-    });
-    return { ok: true, id };
+    return this.#outbox.send(joined, text, action);
   }
 
-  /** Sends our current key to every member (shown at send time) who does not hold it yet. */
-  async #distribute(room: JoinedRoom, shown: ReadonlySet<string>): Promise<void> {
-    const self = nameKey(this.#host.name);
-    const missing = [...room.members.keys()].filter(
-      (m) => m !== self && shown.has(m) && !room.holders.has(m),
-    );
-    if (missing.length === 0) return;
-    const own = room.own;
-    const content = senderKeyContent(room.name, distributionOf(own));
-    const results = await Promise.all(
-      missing.map((m) => this.#host.sendControl(room.members.get(m)!.name, content)),
-    );
-    const failed: string[] = [];
-    missing.forEach((m, i) => {
-      if (results[i] && room.own === own) room.holders.add(m);
-      else if (!results[i]) failed.push(room.members.get(m)?.name ?? m);
-    });
-    if (failed.length > 0) {
-      this.#host.notice(
-        'warning',
-        `${room.name}: ${failed.join(', ')} cannot receive room keys (legacy client, no session, or a key in question: see /list); they will not be able to read your messages`,
-        'E_ROOM_KEY',
-      );
-    }
+  /** A member's sender key arrived over the pairwise ratchet (see SenderKeySink). */
+  onSenderKey(from: string, identity: string, content: SenderKeyContent, status: PeerStatus): void {
+    const room = this.#rooms.get(roomKey(content.room));
+    if (room) this.#inbox.onSenderKey(room, from, identity, content, status);
   }
 
   /** Room frames from the server. */
   onFrame(frame: RoomServerFrame): void {
+    const { sink } = this.#options;
     switch (frame.type) {
       case 'joined':
         this.#onJoined(frame);
@@ -166,45 +185,45 @@ export class RoomManager {
       case 'room':
         this.#onRoomEvent(frame);
         return;
-      case 'roommsg':
-        this.#onMessage(frame);
+      case 'roommsg': {
+        const room = this.#rooms.get(roomKey(frame.room));
+        if (room) this.#inbox.onMessage(room, frame);
         return;
+      }
       case 'who': {
         const room = this.#rooms.get(roomKey(frame.room));
         if (room) this.#apply(room, frame.members);
-        this.#host.emitEvent({
-          kind: 'users',
-          ts: this.#host.now(),
-          room: frame.room,
-          users: this.#summaries(frame.members),
-        });
+        sink.event({ kind: 'users', room: frame.room, users: this.#summaries(frame.members) });
         return;
       }
       case 'rooms':
-        this.#host.emitEvent({ kind: 'rooms', ts: this.#host.now(), rooms: frame.rooms });
-        if (frame.next) this.#host.notice('info', `more rooms: /rooms ${frame.next}`);
+        sink.event({ kind: 'rooms', rooms: frame.rooms });
+        if (frame.next) sink.notice('info', `more rooms: /rooms ${frame.next}`);
         return;
       case 'dropped':
-        this.#host.notice(
+        sink.notice(
           'warning',
           `${frame.messages} message${frame.messages === 1 ? '' : 's'} in ${frame.room} did not reach you while your connection was not keeping up`,
         );
         return;
       case 'motd':
-        if (frame.text) this.#host.notice('info', `message of the day: ${frame.text}`);
+        if (frame.text) sink.notice('info', `message of the day: ${frame.text}`);
         return;
     }
   }
 
+  #request(frame: RoomClientFrame): boolean {
+    return this.#options.link.send(frame);
+  }
+
   #summaries(members: ReadonlyMap<string, RoomMemberInfo>): PeerSummary[] {
-    return [...members].map(([name, info]) =>
-      peerSummary(this.#host.peers, this.#host.name, name, info),
-    );
+    const { peers, user } = this.#options;
+    return [...members].map(([name, info]) => peerSummary(peers, user.name, name, info));
   }
 
   /** Applies a member list from any frame: every change is shown (see room-state.ts). */
   #apply(room: JoinedRoom, members: ReadonlyMap<string, RoomMemberInfo>): void {
-    applyMembers(room, memberMap(members), this.#host.name, (event, member) =>
+    applyMembers(room, memberMap(members), this.#options.user.name, (event, member) =>
       this.#event({ room: room.name, event, user: member.name }),
     );
   }
@@ -224,8 +243,9 @@ export class RoomManager {
     // A snapshot we did not ask for (the server refreshing it, or re-adding us to the lobby
     // after a reconnect) only shows what changed.
     if (existing && !asked) return;
+    const { sink } = this.#options;
     if (frame.created)
-      this.#host.notice(
+      sink.notice(
         'info',
         `you created ${frame.room}${frame.password ? ' with a password' : ''}: you own it`,
       );
@@ -234,12 +254,7 @@ export class RoomManager {
       event: 'joined',
       ...(frame.topic ? { text: frame.topic } : {}),
     });
-    this.#host.emitEvent({
-      kind: 'users',
-      ts: this.#host.now(),
-      room: frame.room,
-      users: this.#summaries(frame.members),
-    });
+    sink.event({ kind: 'users', room: frame.room, users: this.#summaries(frame.members) });
   }
 
   #onRoomEvent(frame: Extract<RoomServerFrame, { type: 'room' }>): void {
@@ -254,13 +269,13 @@ export class RoomManager {
       ...(frame.reason ? { reason: frame.reason } : {}),
     };
     const member = frame.user ? nameKey(frame.user) : undefined;
-    const self = member === nameKey(this.#host.name);
+    const self = frame.user !== undefined && this.#options.user.is(frame.user);
     if (room && member && frame.event === 'join' && frame.peer && !self) {
       // A join for someone already there with the same keys changes nothing; another
       // identity under the name is shown (and rotates our key) by applyMembers.
       const next = new Map(room.members);
       next.set(member, { name: frame.user!, info: frame.peer });
-      applyMembers(room, next, this.#host.name, () => this.#event(event));
+      applyMembers(room, next, this.#options.user.name, () => this.#event(event));
       return;
     }
     if (
@@ -270,7 +285,7 @@ export class RoomManager {
     ) {
       if (self) {
         this.#rooms.delete(key);
-        this.#limits.forgetRoom(room);
+        this.#options.limits.forgetRoom(room);
         if (frame.event !== 'part') this.#passwords.delete(key);
       } else if (room.members.has(member)) {
         room.members.delete(member);
@@ -289,75 +304,7 @@ export class RoomManager {
     this.#event(event);
   }
 
-  /** A member's sender key arrived over the pairwise ratchet. */
-  onSenderKey(from: string, identity: string, content: SenderKeyContent, status: PeerStatus): void {
-    const room = this.#rooms.get(roomKey(content.room));
-    const member = room?.members.get(nameKey(from));
-    if (!room || !member || member.info.idk !== identity) return; // not a member we know: ignore
-    if (status === 'changed' || status === 'invalid') {
-      this.#host.notice(
-        'warning',
-        `${room.name}: refused a room key from ${from}: their identity changed or offers less than before (see the TRUST alert). /trust ${from} after checking.`,
-        'E_KEY_CHANGED',
-      );
-      return;
-    }
-    this.#limits.admitChain(room, nameKey(from), `${nameKey(from)}|${content.keyId}`, {
-      identity,
-      key: receiveSenderKey(senderKeyOf(content)),
-    });
-    const waiting = room.waiting;
-    room.waiting = [];
-    this.#limits.released(waiting);
-    for (const message of waiting) this.#onMessage(message);
-  }
-
-  #onMessage(message: RoomMessage): void {
-    const room = this.#rooms.get(roomKey(message.room));
-    if (!room) return;
-    const opened = openRoomFrame(room, message, this.#limits, this.#host.now());
-    if (opened.kind === 'waiting' || opened.kind === 'ignored') return;
-    const host = this.#host;
-    const status: PeerStatus =
-      opened.kind === 'text' && host.trust
-        ? host.trust.assess(host.serverPin, message.from, opened.chain.identity)
-        : 'known';
-    if (opened.kind === 'failed' || status === 'changed') {
-      host.emitEvent({
-        kind: 'undecryptable',
-        ts: host.now(),
-        from: message.from,
-        room: room.name,
-        ...(opened.kind === 'failed'
-          ? { code: opened.code, reason: opened.reason }
-          : {
-              code: 'E_KEY_CHANGED',
-              reason: `${message.from}'s key is no longer the one you trust`,
-            }),
-        ...(message.id ? { id: message.id } : {}),
-      });
-      return;
-    }
-    const fingerprint = fingerprintOfKey(opened.chain.identity);
-    host.emitEvent({
-      kind: 'message',
-      ts: host.now(),
-      direction: 'in',
-      from: message.from,
-      to: room.name,
-      text: opened.text,
-      protection: Protection.room,
-      keyStatus: status,
-      ...(status === 'verified' ? { verified: true } : {}),
-      ...(fingerprint ? { fingerprint } : {}),
-      ...(opened.action ? { action: true } : {}),
-      ...(message.id ? { id: message.id } : {}),
-    });
-  }
-
   #event(event: Omit<RoomEvent, 'kind' | 'ts'>): void {
-    this.#host.emitEvent({ kind: 'room', ts: this.#host.now(), ...event });
+    this.#options.sink.event({ kind: 'room', ...event });
   }
 }
-
-export { isValidRoom };

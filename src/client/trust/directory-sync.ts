@@ -1,21 +1,19 @@
-import type { PeerInfo } from '../../protocol/index.js';
-import type { ClientEvent, TrustEvent } from '../events.js';
+import { nameKey, type PeerInfo } from '../../protocol/index.js';
+import type { EventSink, PeerSummary, TrustEvent } from '../events.js';
+import type { LocalUser } from '../identity/local-user.js';
+import type { ServerLink } from '../net/server-session.js';
 import type { Peer, PeerBook } from './peer-book.js';
-import type { TrustStore } from './trust-store.js';
+import { peerSummary } from './peer-summaries.js';
 import { TrustCode, trustAlert } from './trust-text.js';
 
 /** Server capabilities that are part of its trust floor. */
 const SERVER_SECURITY_CAPS = ['ratchet'];
 
-interface SyncHost {
-  readonly name: string;
-  readonly peers: PeerBook;
-  readonly trust: TrustStore | undefined;
-  /** Our own keys as they should be listed (Base64). */
-  readonly ownKeys: { pub: string; idk?: string };
-  emit(event: 'event', payload: ClientEvent): boolean;
-  notice(kind: 'info' | 'warning' | 'error', text: string, code?: string): void;
-  now(): number;
+export interface DirectorySyncOptions {
+  user: LocalUser;
+  peers: PeerBook;
+  link: ServerLink;
+  sink: EventSink;
 }
 
 /**
@@ -24,28 +22,53 @@ interface SyncHost {
  * whose key changed, who offer less than they were seen with, or who are not the invited
  * key (each alerted once per state). Every valid identity seen is remembered with the most
  * it offered (its floor), so a later downgrade by the server is caught even before the
- * first message. A directory that lists another key for ourselves is reported too.
+ * first message. A directory that lists another key for ourselves is reported too. The
+ * directory is shown (a `users` event) at the welcome and when the user asked for it.
  */
 export class DirectorySync {
-  #host: SyncHost;
+  #options: DirectorySyncOptions;
   #alerted = new Set<string>();
+  #listRequested = false;
 
-  constructor(host: SyncHost) {
-    this.#host = host;
+  constructor(options: DirectorySyncOptions) {
+    this.#options = options;
   }
 
+  /** Asks the server for the directory (`/list`); the answer is shown. False when offline. */
+  request(): boolean {
+    if (!this.#options.link.ready) return false;
+    this.#listRequested = true;
+    return this.#options.link.send({ type: 'list' });
+  }
+
+  /** Asks for the directory unless a request is on its way (to learn a sender's new key). */
+  refresh(): void {
+    if (!this.#listRequested) this.request();
+  }
+
+  /** The directory as /list shows it. */
+  summaries(): PeerSummary[] {
+    const { peers, user } = this.#options;
+    return peers.all().map((peer) => peerSummary(peers, user.name, peer.name));
+  }
+
+  /** A `welcome` (`initial`) or `users` snapshot replaces the directory. */
   snapshot(
     users: ReadonlyMap<string, string>,
     peers: ReadonlyMap<string, PeerInfo> | undefined,
     initial: boolean,
   ): void {
-    const diff = this.#host.peers.replaceAll(users, peers);
+    const listRequested = this.#listRequested;
+    this.#listRequested = false;
+    const diff = this.#options.peers.replaceAll(users, peers);
     if (!initial) {
       for (const peer of diff.joined) this.#presence('join', peer);
       for (const peer of diff.left) this.#presence('leave', peer);
       for (const peer of diff.rekeyed) this.#rekeyed(peer);
     }
     this.#reviewAll();
+    if (initial || listRequested)
+      this.#options.sink.event({ kind: 'users', users: this.summaries() });
   }
 
   /**
@@ -53,13 +76,10 @@ export class DirectorySync {
    * this pin). A server that drops `ratchet` turns forward secrecy off for everyone: loud.
    */
   welcome(caps: readonly string[]): void {
-    const trust = this.#host.trust;
-    if (!trust) return;
-    const lacking = trust.observeServer(this.#host.peers.server, caps, SERVER_SECURITY_CAPS);
+    const lacking = this.#options.peers.observeServer(caps, SERVER_SECURITY_CAPS);
     if (!lacking.includes('ratchet')) return;
-    this.#host.emit('event', {
+    this.#options.sink.event({
       kind: 'trust',
-      ts: this.#host.now(),
       code: TrustCode.serverDowngrade,
       lost: ['forward secrecy'],
       text:
@@ -71,13 +91,14 @@ export class DirectorySync {
   }
 
   presence(event: 'join' | 'leave', user: string, info: PeerInfo | undefined): void {
+    const { peers } = this.#options;
     if (event === 'leave') {
-      const peer = this.#host.peers.remove(user);
+      const peer = peers.remove(user);
       if (peer) this.#presence('leave', peer);
       return;
     }
     if (!info) return;
-    const result = this.#host.peers.upsert(user, info);
+    const result = peers.upsert(user, info);
     if (!result) return;
     if (result.change === 'joined') this.#presence('join', result.peer);
     else if (result.change === 'rekeyed') this.#rekeyed(result.peer);
@@ -86,21 +107,15 @@ export class DirectorySync {
 
   /** Looks at every listed peer (one write of the trust store for the whole snapshot). */
   #reviewAll(): void {
-    const review = () => {
-      for (const peer of this.#host.peers.all()) this.#review(peer);
-    };
-    if (this.#host.trust) this.#host.trust.batch(review);
-    else review();
-  }
-
-  #isSelf(peer: Peer): boolean {
-    return peer.name.toLowerCase() === this.#host.name.toLowerCase();
+    const { peers } = this.#options;
+    peers.batch(() => {
+      for (const peer of peers.all()) this.#review(peer);
+    });
   }
 
   #presence(event: 'join' | 'leave', peer: Peer): void {
-    this.#host.emit('event', {
+    this.#options.sink.event({
       kind: 'presence',
-      ts: this.#host.now(),
       event,
       user: peer.name,
       fingerprint: peer.identityFingerprint ?? peer.fingerprint,
@@ -108,37 +123,34 @@ export class DirectorySync {
   }
 
   #rekeyed(peer: Peer): void {
-    if (this.#isSelf(peer) || peer.idk) return;
-    this.#host.notice(
+    if (this.#options.user.is(peer.name) || peer.idk) return;
+    this.#options.sink.notice(
       'info',
       `${peer.name} reconnected with a new key (fingerprint ${peer.fingerprint})`,
     );
   }
 
   #review(peer: Peer): void {
-    if (this.#isSelf(peer)) {
+    if (this.#options.user.is(peer.name)) {
       this.#checkSelf(peer);
       return;
     }
-    const peers = this.#host.peers;
+    const { peers } = this.#options;
     const assessment = peers.observe(peer);
-    const alert = trustAlert(peer, assessment, this.#host.trust?.get(peers.server, peer.name));
+    const alert = trustAlert(peer, assessment, peers.known(peer.name));
     if (!alert) return;
-    this.#alertOnce(
-      `${alert.code}|${peer.name.toLowerCase()}|${peer.idk}|${peer.pub}|${alert.lost}`,
-      {
-        user: peer.name,
-        code: alert.code,
-        ...(alert.lost.length > 0 ? { lost: alert.lost } : {}),
-        ...(peer.identityFingerprint ? { fingerprint: peer.identityFingerprint } : {}),
-        text: alert.text,
-      },
-    );
+    this.#alertOnce(`${alert.code}|${nameKey(peer.name)}|${peer.idk}|${peer.pub}|${alert.lost}`, {
+      user: peer.name,
+      code: alert.code,
+      ...(alert.lost.length > 0 ? { lost: alert.lost } : {}),
+      ...(peer.identityFingerprint ? { fingerprint: peer.identityFingerprint } : {}),
+      text: alert.text,
+    });
   }
 
   /** The directory's entry for our own name must carry our own keys. */
   #checkSelf(peer: Peer): void {
-    const own = this.#host.ownKeys;
+    const own = this.#options.user.listed;
     if (peer.pub === own.pub && (peer.idk === undefined || peer.idk === own.idk)) return;
     const listed = peer.identityFingerprint ?? peer.fingerprint;
     this.#alertOnce(`self|${peer.idk}|${peer.pub}`, {
@@ -156,6 +168,6 @@ export class DirectorySync {
   #alertOnce(key: string, alert: Omit<TrustEvent, 'kind' | 'ts'>): void {
     if (this.#alerted.has(key)) return;
     this.#alerted.add(key);
-    this.#host.emit('event', { kind: 'trust', ts: this.#host.now(), ...alert });
+    this.#options.sink.event({ kind: 'trust', ...alert });
   }
 }

@@ -14,7 +14,7 @@ import {
   offeredFeatures,
   type SecurityFeature,
 } from './trust-floor.js';
-import type { KeyTrust, TrustStore } from './trust-store.js';
+import type { KeyTrust, KnownPeer, TrustStore } from './trust-store.js';
 
 /**
  * How far a peer's key can be trusted:
@@ -263,11 +263,6 @@ export class PeerBook {
     return this.assess(peer);
   }
 
-  /** First interaction: remember a new identity (TOFU). Returns the resulting status. */
-  remember(peer: Peer): PeerStatus {
-    return this.observe(peer).status;
-  }
-
   /**
    * `/trust`: accept what `peer` offers now as its floor (its current identity key, if it
    * has a valid one, else the one remembered).
@@ -284,5 +279,45 @@ export class PeerBook {
   /** `/verify` succeeded: mark the current identity key verified. */
   markVerified(peer: Peer): void {
     if (this.#trust && peer.idk) this.#trust.markVerified(this.#server, peer.name, peer.idk);
+  }
+
+  // What we remember on this server, whoever is listed now (a sender may be offline).
+
+  /** Whether trust decisions are remembered (a client with an identity); legacy ones keep none. */
+  get remembers(): boolean {
+    return this.#trust !== undefined;
+  }
+
+  /** What we remember about `name` on this server. */
+  known(name: string): KnownPeer | undefined {
+    return this.#trust?.get(this.#server, name);
+  }
+
+  /**
+   * How `identityKey`, which authenticated a message from `name`, relates to what we
+   * remember; `known` when this client remembers nothing.
+   */
+  identityStatus(name: string, identityKey: string): KeyTrust {
+    return this.#trust ? this.#trust.assess(this.#server, name, identityKey) : 'known';
+  }
+
+  /** Trust on first use of an identity that authenticated a ratchet message or bundle. */
+  rememberIdentity(name: string, identityKey: string): void {
+    this.#trust?.rememberIfNew(this.#server, name, identityKey);
+  }
+
+  /** Records what the server's welcome offers; returns the floor capabilities it lacks. */
+  observeServer(caps: readonly string[], security: readonly string[]): string[] {
+    return this.#trust ? this.#trust.observeServer(this.#server, caps, security) : [];
+  }
+
+  /** `/trust --server`: see TrustStore.acceptServerWithoutRatchet. */
+  acceptServerWithoutRatchet(): number {
+    return this.#trust ? this.#trust.acceptServerWithoutRatchet(this.#server) : 0;
+  }
+
+  /** Runs `fn`, writing what it remembers at most once (a directory snapshot sees many names). */
+  batch<T>(fn: () => T): T {
+    return this.#trust ? this.#trust.batch(fn) : fn();
   }
 }

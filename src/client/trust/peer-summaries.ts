@@ -1,5 +1,4 @@
-import type { RoomMemberInfo } from '../../protocol/index.js';
-import { sameName } from '../client-core.js';
+import { nameKey, type RoomMemberInfo } from '../../protocol/index.js';
 import type { PeerSummary } from '../events.js';
 import type { PeerBook, PeerStatus } from './peer-book.js';
 import { fingerprintOfKey } from './trust-store.js';
@@ -29,7 +28,7 @@ export function peerSummary(
   name: string,
   member?: RoomMemberInfo,
 ): PeerSummary {
-  const isSelf = sameName(name, self);
+  const isSelf = nameKey(name) === nameKey(self);
   const peer = peers.get(name);
   const status: PeerStatus = isSelf
     ? 'known'

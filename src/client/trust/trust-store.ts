@@ -59,8 +59,11 @@ export class TrustStore {
   };
   #batching = 0;
   #dirty = false;
+  #now: () => number;
 
-  constructor(configDir: string, localUser: string) {
+  /** `now`: when a key is first seen or verified (tests move a clock). */
+  constructor(configDir: string, localUser: string, options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
     this.path = join(configDir, 'known-peers', `${nameKey(localUser)}.json`);
     if (!existsSync(this.path)) return;
     const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as {
@@ -121,7 +124,7 @@ export class TrustStore {
     identityKey: string,
     v: number,
     features: readonly SecurityFeature[],
-    now = Date.now(),
+    now = this.#now(),
   ): KeyTrust {
     const trust = this.assess(server, name, identityKey);
     if (trust === 'changed') return trust;
@@ -144,7 +147,7 @@ export class TrustStore {
   }
 
   /** TOFU for an identity that authenticated a v2 (ratchet) message or bundle. */
-  rememberIfNew(server: string, name: string, identityKey: string, now = Date.now()): KeyTrust {
+  rememberIfNew(server: string, name: string, identityKey: string, now = this.#now()): KeyTrust {
     return this.observe(
       server,
       name,
@@ -164,7 +167,7 @@ export class TrustStore {
     name: string,
     identityKey: string | undefined,
     floor: TrustFloor,
-    now = Date.now(),
+    now = this.#now(),
   ): void {
     const known = this.get(server, name);
     const key = identityKey ?? known?.identityKey;
@@ -180,13 +183,13 @@ export class TrustStore {
   }
 
   /** Accepts a (changed) key for `name` as a v2 identity: replaces the remembered one. */
-  trust(server: string, name: string, identityKey: string, now = Date.now()): void {
+  trust(server: string, name: string, identityKey: string, now = this.#now()): void {
     const floor = this.get(server, name)?.floor ?? { v: 2, features: [SecurityFeature.identity] };
     this.accept(server, name, identityKey, floor, now);
   }
 
   /** Marks the remembered key as verified by safety number. */
-  markVerified(server: string, name: string, identityKey: string, now = Date.now()): void {
+  markVerified(server: string, name: string, identityKey: string, now = this.#now()): void {
     const known = this.get(server, name);
     const firstSeen = known?.identityKey === identityKey ? known.firstSeen : now;
     const floor = known?.floor ?? { v: 2, features: [SecurityFeature.identity] };
@@ -197,7 +200,7 @@ export class TrustStore {
    * An invite or `--peer` promises `name`'s identity fingerprint: a remembered key with
    * that fingerprint becomes verified; otherwise the promise is kept and decides on sight.
    */
-  expect(server: string, name: string, fingerprint: string, now = Date.now()): void {
+  expect(server: string, name: string, fingerprint: string, now = this.#now()): void {
     const known = this.get(server, name);
     if (known?.identityKey && fingerprintOfKey(known.identityKey) === fingerprint) {
       const { expected: _e, ...rest } = known;

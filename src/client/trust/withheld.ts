@@ -1,5 +1,6 @@
 import { nameKey } from '../../protocol/index.js';
-import type { MessageEvent } from '../events.js';
+import type { EventSink, MessageEvent } from '../events.js';
+import type { PeerBook, PeerStatus } from './peer-book.js';
 
 /** A decrypted message held back because its sender's standing is `changed`. */
 export interface WithheldMessage {
@@ -67,4 +68,36 @@ export class WithheldMessages {
     else this.#held.delete(key);
     return out;
   }
+}
+
+/** The sender's standing for a message, against what we trust now. */
+export function standingOf(message: WithheldMessage, peers: PeerBook): PeerStatus {
+  const from = message.event.from;
+  if (message.via === 'ratchet') return peers.identityStatus(from, message.identity!);
+  const peer = peers.get(from);
+  return peer ? peers.assess(peer, 'v1').status : 'changed';
+}
+
+/** A message event marked with its sender's standing. */
+export function withStatus(event: MessageEvent, status: PeerStatus): MessageEvent {
+  return { ...event, ...(status === 'verified' ? { verified: true } : {}), keyStatus: status };
+}
+
+/**
+ * After a trust decision: shows (with the time they arrived) the withheld messages whose
+ * sender is in good standing now; returns how many.
+ */
+export function releaseWithheld(
+  withheld: WithheldMessages,
+  peers: PeerBook,
+  sink: EventSink,
+): number {
+  let shown = 0;
+  for (const sender of withheld.senders()) {
+    for (const held of withheld.take(sender, (m) => standingOf(m, peers) !== 'changed')) {
+      sink.emit(withStatus(held.event, standingOf(held, peers)));
+      shown++;
+    }
+  }
+  return shown;
 }

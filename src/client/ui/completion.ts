@@ -13,7 +13,7 @@
  * Only valid names are offered: a name that fails `isValidName` never reaches the input line.
  */
 import { isValidName } from '../../protocol/index.js';
-import { COMMANDS, type FirstArg } from '../commands/registry.js';
+import { COMMANDS, type FirstArg } from '../commands/index.js';
 import { compareNames } from './prompt.js';
 
 export interface CompletionCommand {

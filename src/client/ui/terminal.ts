@@ -6,8 +6,7 @@ import {
   type Interface,
   moveCursor,
 } from 'node:readline';
-import { parseInput } from '../commands/index.js';
-import { COMMANDS } from '../commands/registry.js';
+import { COMMANDS, parseInput } from '../commands/index.js';
 import type { ClientEvent, ConnectionState } from '../events.js';
 import { writePrivateFileAtomic } from '../state/config-dir.js';
 import { complete } from './completion.js';

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ClientCore } from '../../../src/client/client-core.js';
-import { IncomingMessages } from '../../../src/client/direct/incoming.js';
 import type { RelayDelivery } from '../../../src/protocol/index.js';
+import { incomingFor, LocalUser } from './fakes.js';
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -9,15 +8,7 @@ describe('mailbox acknowledgements', () => {
   it('acknowledges a stored message seen before, so the server sends the next page', async () => {
     // Failed before: a redelivered (duplicate) message was dropped without `fetched`, and a
     // server that pages the mailbox waited for that acknowledgement forever.
-    const sent: object[] = [];
-    const core = {
-      name: 'bob',
-      send: (frame: object) => sent.push(frame) > 0,
-      notice: () => undefined,
-      emitEvent: () => undefined,
-      now: () => 0,
-    } as unknown as ClientCore;
-    const incoming = new IncomingMessages(core);
+    const { incoming, link } = incomingFor(new LocalUser('bob'));
     const stored: RelayDelivery = {
       type: 'relay',
       from: 'alice',
@@ -32,7 +23,7 @@ describe('mailbox acknowledgements', () => {
     await turn();
     incoming.handle(stored); // the same message again, after a reconnect
     await turn();
-    expect(sent).toEqual([
+    expect(link.sent).toEqual([
       { type: 'fetched', upto: 7 },
       { type: 'fetched', upto: 7 },
     ]);

@@ -13,8 +13,8 @@ import {
 } from '../../../src/client/net/invite.js';
 import { KnownServers } from '../../../src/client/net/known-servers.js';
 import { formatPin } from '../../../src/client/net/pinning.js';
-import { acceptRotation } from '../../../src/client/net/server-rotation.js';
 import { resolveServerPin } from '../../../src/client/net/server-trust.js';
+import { acceptRotation } from '../../../src/client/trust/server-rotation.js';
 import { TrustStore } from '../../../src/client/trust/trust-store.js';
 
 const PIN = `sha256:${'ab'.repeat(32)}`;

@@ -2,9 +2,10 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { clientLimits } from '../../../src/client/e2ee/limits.js';
-import type { ClientEvent } from '../../../src/client/events.js';
+import { type ClientEvent, eventSink } from '../../../src/client/events.js';
+import { LocalUser } from '../../../src/client/identity/local-user.js';
 import { RoomLimits } from '../../../src/client/rooms/room-limits.js';
-import { type RoomHost, RoomManager } from '../../../src/client/rooms/room-manager.js';
+import { RoomManager } from '../../../src/client/rooms/room-manager.js';
 import { PeerBook } from '../../../src/client/trust/peer-book.js';
 import {
   createSenderKey,
@@ -26,20 +27,17 @@ function skipAhead(key: SenderKey, n: number): void {
 function harness(limits = clientLimits()) {
   const clock = { now: 1_800_000_000_000 };
   const events: ClientEvent[] = [];
-  const host = {
-    name: 'alice',
-    trust: undefined,
-    serverPin: 'sha256:00',
+  const now = () => clock.now;
+  const roomLimits = new RoomLimits(limits, now);
+  const rooms = new RoomManager({
+    user: new LocalUser('alice'),
+    link: { ready: true, send: () => true },
     peers: new PeerBook({ server: 'sha256:00' }),
-    ready: true,
-    now: () => clock.now,
-    emitEvent: (e: ClientEvent) => events.push(e),
-    notice: () => {},
-    send: () => true,
-    sendControl: async () => true,
-  } as unknown as RoomHost;
-  const roomLimits = new RoomLimits(limits, () => clock.now);
-  const rooms = new RoomManager(host, roomLimits);
+    keys: { sendControl: async () => true },
+    limits: roomLimits,
+    sink: eventSink((e) => events.push(e), now),
+    now,
+  });
   const mallory = generateIdentityKeyPair();
   const info: RoomMemberInfo = {
     pub: toBase64(mallory.publicKey),

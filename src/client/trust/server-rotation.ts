@@ -1,9 +1,9 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { TrustStore } from '../trust/trust-store.js';
-import { KnownServers } from './known-servers.js';
-import { certificateDigest, formatPin, parsePin } from './pinning.js';
-import { probeCertificate } from './server-trust.js';
+import { KnownServers } from '../net/known-servers.js';
+import { certificateDigest, formatPin, parsePin } from '../net/pinning.js';
+import { probeCertificate } from '../net/server-trust.js';
+import { TrustStore } from './trust-store.js';
 
 export interface RotationRequest {
   configDir: string;

@@ -1,50 +1,41 @@
 import {
   formatSafetyNumber,
-  identityFingerprint,
   normalizeSafetyNumber,
   safetyNumber,
   safetyNumbersEqual,
 } from '../../protocol/index.js';
-import type { LocalIdentity } from '../identity/keystore.js';
+import type { EventSink } from '../events.js';
+import type { LocalUser } from '../identity/local-user.js';
 import type { PeerBook } from './peer-book.js';
-import type { TrustStore } from './trust-store.js';
 import { acceptedText } from './trust-text.js';
+import { releaseWithheld, type WithheldMessages } from './withheld.js';
 
-type Notify = (kind: 'info' | 'warning' | 'error', text: string, code?: string) => void;
-
-interface TrustHost {
-  readonly name: string;
-  readonly identity: LocalIdentity | undefined;
-  readonly peers: PeerBook;
-  readonly trust: TrustStore | undefined;
+export interface TrustActionsOptions {
+  user: LocalUser;
+  peers: PeerBook;
+  /** Messages held back from senders in question: shown once they are accepted. */
+  withheld: WithheldMessages;
+  sink: EventSink;
+  /** Whether the server's welcome offered a capability. */
   serverOffers(cap: string): boolean;
-  /** Shows withheld messages whose senders are now accepted; returns how many. */
-  releaseWithheld(): number;
 }
 
 /**
- * `/verify` and `/trust`: safety numbers, and explicit acceptance of changed keys and of
- * downgrades (recorded as the new, lower floor).
+ * What `/verify` and `/trust` do: safety numbers, and the explicit acceptance of changed
+ * keys and of downgrades (recorded as the new, lower floor), after which the messages
+ * withheld from those senders are shown.
  */
-export class TrustCommands {
-  #host: TrustHost;
-  #notify: Notify;
+export class TrustActions {
+  #options: TrustActionsOptions;
 
-  constructor(host: TrustHost, notify: Notify) {
-    this.#host = host;
-    this.#notify = notify;
-  }
-
-  /** Our identity fingerprint (v2), or a note that there is none. */
-  ownIdentityFingerprint(): string {
-    const identity = this.#host.identity;
-    return identity ? identityFingerprint(identity.identity.publicKey) : '(none: v1 mode)';
+  constructor(options: TrustActionsOptions) {
+    this.#options = options;
   }
 
   /** The 60-digit safety number with `user`, or an error text. */
   safetyNumberWith(user: string): { ok: true; digits: string } | { ok: false; reason: string } {
-    const { identity, peers, name } = this.#host;
-    if (!identity) return { ok: false, reason: 'this client has no identity key (v1 mode)' };
+    const { user: self, peers } = this.#options;
+    if (!self.identity) return { ok: false, reason: 'this client has no identity key (v1 mode)' };
     const peer = peers.get(user);
     if (!peer) return { ok: false, reason: `${user} is not online` };
     if (!peer.idkBytes) {
@@ -62,7 +53,7 @@ export class TrustCommands {
     return {
       ok: true,
       digits: safetyNumber(
-        { identityKey: identity.identity.publicKey, name },
+        { identityKey: self.identity.identity.publicKey, name: self.name },
         { identityKey: peer.idkBytes, name: peer.name },
       ),
     };
@@ -70,14 +61,15 @@ export class TrustCommands {
 
   /** `/verify <user> [number]`. */
   verify(user: string, typed?: string): boolean {
+    const { sink } = this.#options;
     const result = this.safetyNumberWith(user);
     if (!result.ok) {
-      this.#notify('error', result.reason, 'E_VERIFY');
+      sink.notice('error', result.reason, 'E_VERIFY');
       return false;
     }
-    const peer = this.#host.peers.get(user)!;
+    const peer = this.#options.peers.get(user)!;
     if (typed === undefined) {
-      this.#notify(
+      sink.notice(
         'info',
         `safety number with ${peer.name}:\n  ${formatSafetyNumber(result.digits)}\n` +
           `Compare it with ${peer.name} in person or on a call; if it matches, run /verify ${peer.name} <number>.`,
@@ -86,11 +78,11 @@ export class TrustCommands {
     }
     const normalized = normalizeSafetyNumber(typed);
     if (!normalized) {
-      this.#notify('error', 'a safety number has 60 digits (12 groups of 5)', 'E_VERIFY');
+      sink.notice('error', 'a safety number has 60 digits (12 groups of 5)', 'E_VERIFY');
       return false;
     }
     if (!safetyNumbersEqual(normalized, result.digits)) {
-      this.#notify(
+      sink.notice(
         'warning',
         `the number you entered does NOT match the safety number with ${peer.name}. ` +
           'Do not trust this conversation: the server or someone else may be in the middle.',
@@ -98,8 +90,8 @@ export class TrustCommands {
       );
       return false;
     }
-    this.#host.peers.markVerified(peer);
-    this.#notify('info', `${peer.name} is now verified ✓ (identity ${peer.identityFingerprint})`);
+    this.#options.peers.markVerified(peer);
+    sink.notice('info', `${peer.name} is now verified ✓ (identity ${peer.identityFingerprint})`);
     return true;
   }
 
@@ -108,31 +100,32 @@ export class TrustCommands {
    * key, a downgrade (what is lost is said, and recorded as the new floor), or a key that
    * does not match an invite. Then shows what was withheld from them.
    */
-  trust(user: string): boolean {
-    const peer = this.#host.peers.get(user);
+  accept(user: string): boolean {
+    const { peers, sink } = this.#options;
+    const peer = peers.get(user);
     if (!peer) {
-      this.#notify('error', `${user} is not online`, 'E_TRUST');
+      sink.notice('error', `${user} is not online`, 'E_TRUST');
       return false;
     }
-    if (peer.idk && !this.#host.peers.signatureValid(peer)) {
-      this.#notify(
+    if (peer.idk && !peers.signatureValid(peer)) {
+      sink.notice(
         'error',
         `${peer.name}'s key signature does not verify; it cannot be trusted`,
         'E_TRUST',
       );
       return false;
     }
-    const assessment = this.#host.peers.assess(peer);
+    const assessment = peers.assess(peer);
     if (assessment.status === 'legacy') {
-      this.#notify(
+      sink.notice(
         'error',
         `${peer.name} is a legacy (v1) client with no identity key to trust`,
         'E_TRUST',
       );
       return false;
     }
-    this.#host.peers.trustCurrent(peer);
-    this.#notify(
+    peers.trustCurrent(peer);
+    sink.notice(
       'info',
       assessment.status === 'changed'
         ? acceptedText(peer, assessment)
@@ -146,18 +139,18 @@ export class TrustCommands {
    * `/trust --server`: accept that this server (under its pinned certificate) no longer
    * offers the ratchet: forward secrecy off for everyone on it, recorded as its floor.
    */
-  trustServer(): boolean {
-    const trust = this.#host.trust;
-    if (!trust) {
-      this.#notify('error', 'this client keeps no trust records (--legacy)', 'E_TRUST');
+  acceptServer(): boolean {
+    const { peers, sink } = this.#options;
+    if (!peers.remembers) {
+      sink.notice('error', 'this client keeps no trust records (--legacy)', 'E_TRUST');
       return false;
     }
-    if (this.#host.serverOffers('ratchet')) {
-      this.#notify('info', 'this server offers forward secrecy: there is nothing to accept');
+    if (this.#options.serverOffers('ratchet')) {
+      sink.notice('info', 'this server offers forward secrecy: there is nothing to accept');
       return false;
     }
-    const lowered = trust.acceptServerWithoutRatchet(this.#host.peers.server);
-    this.#notify(
+    const lowered = peers.acceptServerWithoutRatchet();
+    sink.notice(
       'info',
       `accepted this server without forward secrecy: messages to everyone here go without it ` +
         `(${lowered} ${lowered === 1 ? 'person' : 'people'} you saw with it before) until it offers it again`,
@@ -167,8 +160,9 @@ export class TrustCommands {
   }
 
   #release(): void {
-    const shown = this.#host.releaseWithheld();
+    const { withheld, peers, sink } = this.#options;
+    const shown = releaseWithheld(withheld, peers, sink);
     if (shown > 0)
-      this.#notify('info', `showing ${shown} withheld message${shown === 1 ? '' : 's'}`);
+      sink.notice('info', `showing ${shown} withheld message${shown === 1 ? '' : 's'}`);
   }
 }

@@ -1,0 +1,74 @@
+/**
+ * What a slash command is: its spec (name, aliases, usage, help, how its arguments parse)
+ * and its handler, side by side in one file per command (commands/<name>.ts), listed once
+ * in table.ts. Parsing only checks shape (user names with the protocol's `isValidName`,
+ * safety numbers with `normalizeSafetyNumber`); whether a user is online, or a conversation
+ * selected, is for the handler to decide.
+ */
+import type { ChatClient } from '../chat-client.js';
+import type { EventSink } from '../events.js';
+
+/** What a command's first argument is: drives completion. */
+export type FirstArg = 'none' | 'user' | 'command' | 'room' | 'text';
+
+/** A failed argument parse: `error` says what is wrong, the usage line is added by parse. */
+export interface ArgError {
+  error: string;
+}
+
+/** The commands of a session, looked up by name or alias (`/help` parses and answers with it). */
+export interface CommandTable {
+  /** In the order `/help` lists them. */
+  readonly all: readonly Command[];
+  /** By name or alias, case-insensitively, with or without a leading `/`. */
+  find(word: string): Command | undefined;
+  /** The known command word closest to `typed`, if any is close. */
+  suggest(typed: string): string | undefined;
+}
+
+/** The conversations of this session, as commands change them (the UI keeps them). */
+export interface Conversations {
+  /** Where a plain line goes: a user or a #room; undefined when none is selected. */
+  readonly target: string | undefined;
+  setTarget(target: string | undefined): void;
+  /** Clears the unread count of a conversation. */
+  markRead(conversation: string): void;
+  ignore(user: string): void;
+  /** Returns false when `user` was not ignored. */
+  unignore(user: string): boolean;
+}
+
+/** What a command acts on. */
+export interface CommandContext {
+  readonly client: ChatClient;
+  readonly conversations: Conversations;
+  readonly commands: CommandTable;
+  /** Where a command's answers and errors are shown (like the client's own events). */
+  readonly screen: EventSink;
+  /** `/clear`. */
+  clear(): void;
+  /** `/quit`. */
+  quit(): void;
+}
+
+export interface Command<Args extends object = object> {
+  readonly name: string;
+  readonly aliases: readonly string[];
+  /** e.g. `/to <user> <text>`. */
+  readonly usage: string;
+  /** One line, lower case, no final full stop. */
+  readonly help: string;
+  /** Optional extra lines for `/help <command>`. */
+  readonly details?: string;
+  readonly firstArg: FirstArg;
+  /** Checked once before `run`: an identity key (the room commands). */
+  readonly requires?: 'identity';
+  /** `args` is everything after the command word, leading whitespace removed. */
+  parse(args: string, commands: CommandTable): Args | ArgError;
+  run(args: Args, context: CommandContext): void;
+}
+
+/** A command, typed by its arguments. */
+export function defineCommand<Args extends object>(command: Command<Args>): Command<Args> {
+  return command;
+}

@@ -1,0 +1,37 @@
+/** What several commands do with the current conversation. */
+import type { SendOutcome } from '../events.js';
+import type { CommandContext } from './command.js';
+
+/** A send request that failed at once is shown as an error (its fate otherwise follows as events). */
+export function report(context: CommandContext, outcome: SendOutcome): void {
+  if (!outcome.ok) context.screen.notice('error', outcome.reason, 'E_SEND');
+}
+
+/** Sends `text` (an action with `action`) to a user, or to a #room. */
+export function sendText(
+  context: CommandContext,
+  target: string,
+  text: string,
+  action: boolean,
+): void {
+  const { client } = context;
+  report(
+    context,
+    target.startsWith('#')
+      ? client.rooms.send(target, text, action)
+      : client.sendDirect(target, text, { action }),
+  );
+}
+
+/** The room a command is about: the one named, else the current conversation if it is a room. */
+export function roomOf(context: CommandContext, named: string | undefined): string | undefined {
+  const target = context.conversations.target;
+  const room = named ?? (target?.startsWith('#') ? target : undefined);
+  if (room === undefined)
+    context.screen.notice(
+      'error',
+      'which room? name it (#room) or /query #room first',
+      'E_NO_TARGET',
+    );
+  return room;
+}

@@ -1,0 +1,120 @@
+import {
+  Capability,
+  type ErrorCode,
+  ProtocolError,
+  type SignedPrekeyUpload,
+} from '../../protocol/index.js';
+import type { EventSink } from '../events.js';
+import type { LocalUser } from '../identity/local-user.js';
+import type { ServerConnection } from './connection.js';
+import { helloFrame, serverErrorAction } from './handshake.js';
+
+const PING_LINE = '{"type":"ping"}\n';
+
+/** What a module needs to talk to the server: whether the session is up, and a way to send. */
+export interface ServerLink {
+  /** Welcomed on the current connection: requests may be sent. */
+  readonly ready: boolean;
+  /** Writes a frame; false when not connected (the caller queues or fails what it sent). */
+  send(frame: object): boolean;
+}
+
+export interface ServerSessionOptions {
+  user: LocalUser;
+  connection: ServerConnection;
+  sink: EventSink;
+  /** Our current signed prekey, for the v2 hello (with an identity and its state). */
+  signedPrekey?: () => SignedPrekeyUpload | undefined;
+  /** The server refused the session for good (its hello, or a newer connection replaced it). */
+  refused: (error: ProtocolError) => void;
+}
+
+/**
+ * This client's session with the server over its (re)connecting link: the hello on every
+ * connection, the welcome that makes it ready (protocol version, capabilities, heartbeat),
+ * and what a server error about the session means: retry, give up, or show it.
+ */
+export class ServerSession implements ServerLink {
+  #options: ServerSessionOptions;
+  #ready = false;
+  /** Set at the first welcome: later refusals of the name may be our own stale session. */
+  #welcomedOnce = false;
+  #version = 1;
+  #caps = new Set<string>();
+
+  constructor(options: ServerSessionOptions) {
+    this.#options = options;
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** Protocol version the server announced in its welcome (1 for seed servers). */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Whether the server's welcome offered `cap`. */
+  offers(cap: string): boolean {
+    return this.#caps.has(cap);
+  }
+
+  send(frame: object): boolean {
+    return this.#options.connection.send(frame);
+  }
+
+  /** The link is up: hello, v1 or v2 with a proof bound to this connection. */
+  hello(): void {
+    const { user, connection, signedPrekey } = this.#options;
+    this.send(
+      helloFrame(user.name, user.keyPair, user.identity, connection.socket, signedPrekey?.()),
+    );
+  }
+
+  /** The link went down; returns whether the session was ready until now. */
+  lost(): boolean {
+    const wasReady = this.#ready;
+    this.#ready = false;
+    return wasReady;
+  }
+
+  /** The server welcomed us: ready, with what it offers, and a heartbeat if it answers pings. */
+  welcome(frame: { v: number; caps: readonly string[] }): void {
+    this.#ready = true;
+    this.#welcomedOnce = true;
+    this.#options.connection.accepted();
+    this.#version = frame.v;
+    this.#caps = new Set(frame.caps);
+    if (frame.v >= 2 && this.#caps.has(Capability.ping))
+      this.#options.connection.startHeartbeat(PING_LINE);
+  }
+
+  /** A server error that answered none of our requests. */
+  error(code: string | undefined, text: string): void {
+    const { user, connection, sink } = this.#options;
+    const action = serverErrorAction(code, {
+      ready: this.#ready,
+      welcomedBefore: this.#welcomedOnce,
+      reconnects: connection.reconnects,
+    });
+    if (action === 'retry') {
+      // A legacy (v1) session cannot prove it is us, so the server keeps the old one until
+      // it notices the dead link: keep trying rather than give up the name.
+      sink.notice(
+        'warning',
+        `the server still holds the name ${user.name} for your previous connection; retrying`,
+        code,
+      );
+      connection.retryLater('name still held by the previous connection');
+      return;
+    }
+    if (action === 'fatal') {
+      this.#options.refused(
+        new ProtocolError(code as ErrorCode, text || 'the server refused us', { fatal: true }),
+      );
+      return;
+    }
+    sink.notice('error', text || 'error from server', code);
+  }
+}

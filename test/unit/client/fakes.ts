@@ -1,0 +1,125 @@
+/**
+ * Fakes for the client's domain modules (no sockets): a link that records what is sent, a
+ * sink that records events, a clock that moves only when told, and the modules built from
+ * them the way chat-client.ts builds them.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IncomingMessages, type IncomingOptions } from '../../../src/client/direct/incoming.js';
+import { clientLimits } from '../../../src/client/e2ee/limits.js';
+import { V1KeyCache } from '../../../src/client/e2ee/v1-keys.js';
+import { type ClientEvent, eventSink } from '../../../src/client/events.js';
+import { LocalUser } from '../../../src/client/identity/local-user.js';
+import { RoomLimits } from '../../../src/client/rooms/room-limits.js';
+import { RoomManager, type RoomOptions } from '../../../src/client/rooms/room-manager.js';
+import { PeerBook } from '../../../src/client/trust/peer-book.js';
+import { TrustStore } from '../../../src/client/trust/trust-store.js';
+import { WithheldMessages } from '../../../src/client/trust/withheld.js';
+
+export const SERVER_PIN = 'sha256:00';
+
+/** A clock that moves only when a test moves it. */
+export function testClock(start = 1_800_000_000_000) {
+  const clock = { now: start };
+  return { clock, now: () => clock.now };
+}
+
+/** A server link: `ready` as set, every frame sent recorded. */
+export function fakeLink(ready = true) {
+  const sent: Array<Record<string, unknown>> = [];
+  return {
+    sent,
+    ready,
+    send(frame: object): boolean {
+      sent.push(frame as Record<string, unknown>);
+      return true;
+    },
+  };
+}
+
+/** A sink that records every event it is given. */
+export function recordingSink(now: () => number = () => 0) {
+  const events: ClientEvent[] = [];
+  const sink = eventSink((event) => events.push(event), now);
+  const of = <K extends ClientEvent['kind']>(kind: K) =>
+    events.filter((e): e is Extract<ClientEvent, { kind: K }> => e.kind === kind);
+  return { events, sink, of };
+}
+
+/** A trust store of its own in a fresh directory (what a client with an identity keeps). */
+export function freshTrust(user: string, now?: () => number): TrustStore {
+  const home = mkdtempSync(join(tmpdir(), `securechat-trust-${user}-`));
+  return new TrustStore(home, user, now ? { now } : {});
+}
+
+/** A peer book on one server, remembering in `trust` when given. */
+export function peerBook(trust?: TrustStore, serverSpk = false): PeerBook {
+  return new PeerBook({
+    ...(trust ? { trust } : {}),
+    server: SERVER_PIN,
+    serverRatchet: () => true,
+    serverSpk: () => serverSpk,
+  });
+}
+
+/** The incoming pipeline of `user` with fakes for everything not given. */
+export function incomingFor(user: LocalUser, options: Partial<IncomingOptions> = {}) {
+  const link = fakeLink();
+  const recorder = recordingSink(options.now);
+  const senderKeys: Array<Parameters<IncomingOptions['senderKeys']['onSenderKey']>> = [];
+  const withheld = options.withheld ?? new WithheldMessages();
+  const peers = options.peers ?? peerBook();
+  let refreshes = 0;
+  const incoming = new IncomingMessages({
+    user,
+    send: (frame) => link.send(frame),
+    peers,
+    ratchet: () => undefined,
+    v1Keys: new V1KeyCache(user.keyPair),
+    withheld,
+    senderKeys: { onSenderKey: (...args) => senderKeys.push(args) },
+    refreshDirectory: () => {
+      refreshes++;
+    },
+    sink: recorder.sink,
+    now: () => 0,
+    ...options,
+  });
+  return {
+    incoming,
+    link,
+    peers,
+    withheld,
+    senderKeys,
+    refreshes: () => refreshes,
+    ...recorder,
+  };
+}
+
+/** The rooms of `user` with fakes for everything not given. */
+export function roomsFor(user: LocalUser, options: Partial<RoomOptions> = {}) {
+  const { now, clock } = testClock();
+  const link = fakeLink();
+  const recorder = recordingSink(options.now ?? now);
+  const keys: Array<{ to: string; room: string; keyId: number }> = [];
+  const limits = options.limits ?? new RoomLimits(clientLimits(), options.now ?? now);
+  const rooms = new RoomManager({
+    user,
+    link,
+    peers: peerBook(),
+    keys: {
+      sendControl: async (to, content) => {
+        keys.push({ to, room: content.room, keyId: content.keyId });
+        return true;
+      },
+    },
+    limits,
+    sink: recorder.sink,
+    now,
+    ...options,
+  });
+  return { rooms, link, limits, keys, clock, ...recorder };
+}
+
+export { LocalUser };
