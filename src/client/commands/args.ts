@@ -23,12 +23,20 @@ export function checkUser(word: string): ArgError | undefined {
 export const noArgs = (args: string): Record<never, never> | ArgError =>
   args.trim() === '' ? {} : { error: 'this command takes no arguments' };
 
+/** The first word, checked by `check` (checkUser or checkTarget), and the rest. */
+export function firstWord(
+  args: string,
+  check: (word: string) => ArgError | undefined,
+): { word: string; rest: string } | ArgError {
+  const split = splitWord(args);
+  return check(split.word) ?? split;
+}
+
 export function oneUser(args: string): { user: string } | ArgError {
-  const { word, rest } = splitWord(args);
-  const bad = checkUser(word);
-  if (bad) return bad;
-  if (rest !== '') return { error: 'this command takes one user name' };
-  return { user: word };
+  const first = firstWord(args, checkUser);
+  if ('error' in first) return first;
+  if (first.rest !== '') return { error: 'this command takes one user name' };
+  return { user: first.word };
 }
 
 export function someText(args: string, what: string): { text: string } | ArgError {
@@ -83,8 +91,7 @@ export function roomAndRest<F extends 'text' | 'password'>(
 export function roomUser(args: string): { room?: string; user: string; rest: string } | ArgError {
   const room = optionalRoom(args);
   if ('error' in room) return room;
-  const { word, rest } = splitWord(room.rest);
-  const bad = checkUser(word);
-  if (bad) return bad;
-  return { ...(room.room ? { room: room.room } : {}), user: word, rest };
+  const first = firstWord(room.rest, checkUser);
+  if ('error' in first) return first;
+  return { ...(room.room ? { room: room.room } : {}), user: first.word, rest: first.rest };
 }

@@ -1,5 +1,5 @@
-import { roomUser, splitWord } from './args.js';
-import { moderationCommand } from './moderation.js';
+import { splitWord } from './args.js';
+import { moderationCommand, roomUserThen } from './moderation.js';
 
 /** `10m`, `2h`, `1d`, `30s` or plain seconds → seconds. */
 function parseDuration(word: string): number | undefined {
@@ -14,14 +14,12 @@ export const banCommand = moderationCommand({
   name: 'ban',
   usage: '/ban [#room] <user> [duration] [reason]',
   help: 'ban an identity from a room (not just the name), for a duration like 10m, 2h, 1d or for good',
-  parse(args) {
-    const parsed = roomUser(args);
-    if ('error' in parsed) return parsed;
-    const { rest, ...value } = parsed;
-    const { word, rest: reason } = splitWord(rest);
-    const duration = word === '' ? undefined : parseDuration(word);
-    if (duration === undefined) return rest ? { ...value, reason: rest } : value;
-    if (duration < 1) return { error: 'a ban lasts at least one second' };
-    return { ...value, duration, ...(reason ? { reason } : {}) };
-  },
+  parse: (args) =>
+    roomUserThen(args, (rest) => {
+      const { word, rest: reason } = splitWord(rest);
+      const duration = word === '' ? undefined : parseDuration(word);
+      if (duration === undefined) return rest ? { reason: rest } : {};
+      if (duration < 1) return { error: 'a ban lasts at least one second' };
+      return { duration, ...(reason ? { reason } : {}) };
+    }),
 });

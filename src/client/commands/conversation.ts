@@ -23,6 +23,17 @@ export function sendText(
   );
 }
 
+/**
+ * Where plain lines (and /me) go now; when none is selected, says so (`hint`: what to do)
+ * and returns undefined.
+ */
+export function currentTarget(context: CommandContext, hint: string): string | undefined {
+  const target = context.conversations.target;
+  if (target === undefined)
+    context.screen.notice('error', `no conversation selected: ${hint}`, 'E_NO_TARGET');
+  return target;
+}
+
 /** The room a command is about: the one named, else the current conversation if it is a room. */
 export function roomOf(context: CommandContext, named: string | undefined): string | undefined {
   const target = context.conversations.target;

@@ -1,5 +1,5 @@
 import type { CommandContext } from './command.js';
-import { sendText } from './conversation.js';
+import { currentTarget, sendText } from './conversation.js';
 import type { ParsedCommand, ParsedInput } from './parse.js';
 
 /** Why a command that needs something cannot run without it. */
@@ -26,16 +26,8 @@ export function runInput(input: ParsedInput, context: CommandContext): void {
       );
       return;
     case 'text': {
-      const target = context.conversations.target;
-      if (target === undefined) {
-        context.screen.notice(
-          'error',
-          'no conversation selected: use /query <user> first, or /to <user> <text>',
-          'E_NO_TARGET',
-        );
-        return;
-      }
-      sendText(context, target, input.text, false);
+      const target = currentTarget(context, 'use /query <user> first, or /to <user> <text>');
+      if (target !== undefined) sendText(context, target, input.text, false);
       return;
     }
     case 'command':

@@ -1,6 +1,6 @@
 import { someText } from './args.js';
 import { defineCommand } from './command.js';
-import { sendText } from './conversation.js';
+import { currentTarget, sendText } from './conversation.js';
 
 /** `/me <action>`: an action in the current conversation. */
 export const meCommand = defineCommand<{ text: string }>({
@@ -11,15 +11,7 @@ export const meCommand = defineCommand<{ text: string }>({
   firstArg: 'text',
   parse: (args) => someText(args, 'an action'),
   run({ text }, context) {
-    const target = context.conversations.target;
-    if (target === undefined) {
-      context.screen.notice(
-        'error',
-        'no conversation selected: use /query <user> first',
-        'E_NO_TARGET',
-      );
-      return;
-    }
-    sendText(context, target, text, true);
+    const target = currentTarget(context, 'use /query <user> first');
+    if (target !== undefined) sendText(context, target, text, true);
   },
 });

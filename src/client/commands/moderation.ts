@@ -16,6 +16,21 @@ export interface ModerationArgs {
 const roomAndUser = (args: string) => noRest(roomUser(args));
 
 /**
+ * `[#room] <user> …`, what follows the user read by `tail` (by default: a reason, if any).
+ */
+export function roomUserThen(
+  args: string,
+  tail: (rest: string) => Partial<ModerationArgs> | ArgError = (rest) =>
+    rest ? { reason: rest } : {},
+): ModerationArgs | ArgError {
+  const parsed = roomUser(args);
+  if ('error' in parsed) return parsed;
+  const { rest, ...value } = parsed;
+  const more = tail(rest);
+  return 'error' in more ? more : { ...value, ...more };
+}
+
+/**
  * A moderation command: `action` on a member of the room named (else the current
  * conversation's room), with the arguments `parse` reads (default `[#room] <user>`).
  */

@@ -1,4 +1,4 @@
-import { checkTarget, splitWord } from './args.js';
+import { checkTarget, firstWord } from './args.js';
 import { defineCommand } from './command.js';
 
 /** `/query [user|#room]`: where plain lines go from now on. */
@@ -10,10 +10,11 @@ export const queryCommand = defineCommand<{ user?: string }>({
   firstArg: 'user',
   parse(args) {
     if (args.trim() === '') return {};
-    const { word, rest } = splitWord(args);
-    const bad = checkTarget(word);
-    if (bad) return bad;
-    return rest === '' ? { user: word } : { error: 'this command takes one user or room' };
+    const first = firstWord(args, checkTarget);
+    if ('error' in first) return first;
+    return first.rest === ''
+      ? { user: first.word }
+      : { error: 'this command takes one user or room' };
   },
   run({ user }, { client, conversations, screen }) {
     conversations.setTarget(user);

@@ -1,4 +1,4 @@
-import { checkTarget, someText, splitWord } from './args.js';
+import { checkTarget, firstWord, someText } from './args.js';
 import { defineCommand } from './command.js';
 import { sendText } from './conversation.js';
 
@@ -10,11 +10,10 @@ export const toCommand = defineCommand<{ user: string; text: string }>({
   help: 'send an end-to-end encrypted message to one user or a room',
   firstArg: 'user',
   parse(args) {
-    const { word, rest } = splitWord(args);
-    const bad = checkTarget(word);
-    if (bad) return bad;
-    const body = someText(rest, 'a message');
-    return 'error' in body ? body : { user: word, text: body.text };
+    const first = firstWord(args, checkTarget);
+    if ('error' in first) return first;
+    const body = someText(first.rest, 'a message');
+    return 'error' in body ? body : { user: first.word, text: body.text };
   },
   run: ({ user, text }, context) => sendText(context, user, text, false),
 });

@@ -1,5 +1,5 @@
 import { normalizeSafetyNumber } from '../../protocol/index.js';
-import { checkUser, splitWord } from './args.js';
+import { checkUser, firstWord } from './args.js';
 import { defineCommand } from './command.js';
 
 /** `/verify <user> [number]`: the safety number, and marking a peer verified. */
@@ -11,16 +11,15 @@ export const verifyCommand = defineCommand<{ user: string; safetyNumber?: string
   details: 'The safety number has 60 digits. Type it as shown (12 groups of 5) or without spaces.',
   firstArg: 'user',
   parse(args) {
-    const { word, rest } = splitWord(args);
-    const bad = checkUser(word);
-    if (bad) return bad;
-    if (rest.trim() === '') return { user: word };
+    const first = firstWord(args, checkUser);
+    if ('error' in first) return first;
+    if (first.rest.trim() === '') return { user: first.word };
     // The 60 digits typed, spaces and dashes removed.
-    const safetyNumber = normalizeSafetyNumber(rest);
+    const safetyNumber = normalizeSafetyNumber(first.rest);
     if (safetyNumber === undefined) {
       return { error: 'a safety number has 60 digits (12 groups of 5)' };
     }
-    return { user: word, safetyNumber };
+    return { user: first.word, safetyNumber };
   },
   run: ({ user, safetyNumber }, { client }) => void client.trust.verify(user, safetyNumber),
 });
