@@ -16,8 +16,51 @@ import { RoomManager, type RoomOptions } from '../../../src/client/rooms/room-ma
 import { PeerBook } from '../../../src/client/trust/peer-book.js';
 import { TrustStore } from '../../../src/client/trust/trust-store.js';
 import { WithheldMessages } from '../../../src/client/trust/withheld.js';
+import {
+  generateIdentityKeyPair,
+  generateX25519KeyPair,
+  type PeerInfo,
+  signPrekey,
+  toBase64,
+} from '../../../src/protocol/index.js';
 
 export const SERVER_PIN = 'sha256:00';
+
+/** A v2 user with a fresh identity held in memory only (nothing written to disk). */
+export function v2User(name: string): LocalUser {
+  return new LocalUser(name, {
+    name,
+    identity: generateIdentityKeyPair(),
+    x25519: generateX25519KeyPair(),
+    createdAt: 0,
+    path: '(memory)',
+    encrypted: false,
+  });
+}
+
+/** How the directory lists `user`: v2 with a signed key when it has an identity, else v1. */
+export function listingOf(user: LocalUser, caps: string[] = ['ratchet']): PeerInfo {
+  const pub = toBase64(user.keyPair.publicKey);
+  if (!user.identity) return { pub, v: 1 };
+  return {
+    pub,
+    v: 2,
+    idk: toBase64(user.identity.identity.publicKey),
+    sig: toBase64(signPrekey(user.identity.identity.secretKey, user.keyPair.publicKey)),
+    caps,
+  };
+}
+
+/** A directory snapshot of `users` (what a welcome or `users` frame carries). */
+export function directoryOf(...users: Array<LocalUser | [LocalUser, PeerInfo]>) {
+  const peers = new Map<string, PeerInfo>();
+  for (const entry of users) {
+    const [user, info] = Array.isArray(entry) ? entry : [entry, listingOf(entry)];
+    peers.set(user.name, info);
+  }
+  const names = new Map([...peers].map(([name, info]) => [name, info.pub]));
+  return { names, peers };
+}
 
 /** A clock that moves only when a test moves it. */
 export function testClock(start = 1_800_000_000_000) {
