@@ -86,7 +86,7 @@ export function recordingSink(now: () => number = () => 0) {
   const events: ClientEvent[] = [];
   const sink = eventSink((event) => events.push(event), now);
   const of = <K extends ClientEvent['kind']>(kind: K) =>
-    events.filter((e): e is Extract<ClientEvent, { kind: K }> => e.kind === kind);
+    events.filter((e): e is ClientEvent & { kind: K } => e.kind === kind);
   return { events, sink, of };
 }
 

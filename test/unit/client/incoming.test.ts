@@ -3,7 +3,7 @@
  * peer book fed directory snapshots, and a scripted ratchet for the v2 paths. No sockets.
  */
 import { describe, expect, it } from 'vitest';
-import type { OpenResult } from '../../../src/client/e2ee/ratchet-peers.js';
+import type { OpenResult, RatchetPeers } from '../../../src/client/e2ee/ratchet-peers.js';
 import { V1KeyCache } from '../../../src/client/e2ee/v1-keys.js';
 import { Protection } from '../../../src/client/events.js';
 import type { LocalUser } from '../../../src/client/identity/local-user.js';
@@ -49,16 +49,16 @@ function v2From(from: LocalUser, script: string, id = 'm2'): RelayDelivery {
 function scriptedRatchet(scripts: Record<string, OpenResult>) {
   const calls: Array<{ candidates: readonly string[]; firstContact?: boolean }> = [];
   const notices: string[] = [];
-  const ratchet = {
-    open(relay: RelayDelivery, candidates: readonly string[], options = {}) {
-      calls.push({ candidates, ...(options as { firstContact?: boolean }) });
+  const ratchet: Pick<RatchetPeers, 'open' | 'resetNotice' | 'acceptReset'> = {
+    open(relay, candidates, options = {}) {
+      calls.push({ candidates, ...options });
       return scripts[Buffer.from(relay.cipher, 'base64').toString()]!;
     },
     resetNotice(peerIdentity: string) {
       notices.push(peerIdentity);
       return { alg: ALG_RESET, header: 'reset-header', nonce: 'n', cipher: 'c' };
     },
-    acceptReset: () => 'accepted' as const,
+    acceptReset: () => 'accepted',
   };
   return { ratchet, calls, notices };
 }
