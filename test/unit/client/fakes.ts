@@ -6,6 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Timer, Timers } from '../../../src/client/clock.js';
 import { IncomingMessages, type IncomingOptions } from '../../../src/client/direct/incoming.js';
 import { clientLimits } from '../../../src/client/e2ee/limits.js';
 import { V1KeyCache } from '../../../src/client/e2ee/v1-keys.js';
@@ -166,3 +167,45 @@ export function roomsFor(user: LocalUser, options: Partial<RoomOptions> = {}) {
 }
 
 export { LocalUser };
+
+/**
+ * Timers on a clock that moves only when a test calls `advance`: due calls run in time
+ * order, each seeing `now()` at its own due time. `pending` counts what is scheduled.
+ */
+export function manualTimers(start = 0) {
+  let now = start;
+  let nextId = 0;
+  const scheduled = new Map<number, { at: number; every?: number; fn: () => void }>();
+  const schedule = (at: number, fn: () => void, every?: number): Timer => {
+    const id = nextId++;
+    scheduled.set(id, { at, fn, ...(every === undefined ? {} : { every }) });
+    return { cancel: () => scheduled.delete(id) };
+  };
+  const timers: Timers = {
+    after: (ms, fn) => schedule(now + ms, fn),
+    every: (ms, fn) => schedule(now + ms, fn, ms),
+  };
+  return {
+    timers,
+    now: () => now,
+    get pending() {
+      return scheduled.size;
+    },
+    /** Moves the clock by `ms`, running every call that falls due on the way (bounded). */
+    advance(ms: number) {
+      const end = now + ms;
+      for (let runs = 0; runs < 100_000; runs++) {
+        let due: [number, { at: number; every?: number; fn: () => void }] | undefined;
+        for (const entry of scheduled)
+          if (entry[1].at <= end && (!due || entry[1].at < due[1].at)) due = entry;
+        if (!due) break;
+        const [id, timer] = due;
+        now = timer.at;
+        if (timer.every === undefined) scheduled.delete(id);
+        else timer.at += timer.every;
+        timer.fn();
+      }
+      now = end;
+    },
+  };
+}

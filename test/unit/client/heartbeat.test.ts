@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Heartbeat } from '../../../src/client/net/heartbeat.js';
+import { manualTimers } from './fakes.js';
 
 function harness(intervalMs = 1000, timeoutMs = 500) {
   const clock = { now: 0 };
@@ -87,7 +88,8 @@ describe('Heartbeat', () => {
     expect(h.deaths).toHaveLength(1);
   });
 
-  it('runs on real timers until stopped, and refuses nonsense policies', async () => {
+  it('runs on its timers until stopped, and refuses nonsense policies', () => {
+    const time = manualTimers();
     let pings = 0;
     const beat = new Heartbeat(
       { intervalMs: 40, timeoutMs: 10_000 },
@@ -97,18 +99,24 @@ describe('Heartbeat', () => {
           beat.received();
         },
         dead: () => {},
+        now: time.now,
+        timers: time.timers,
       },
     );
     stopLater = beat;
     beat.start();
     expect(beat.running).toBe(true);
-    const deadline = Date.now() + 2000;
-    while (pings < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    time.advance(30);
+    expect(pings).toBe(0);
+    time.advance(100);
     expect(pings).toBeGreaterThanOrEqual(2);
     beat.stop();
+    expect(time.pending).toBe(0); // its timer is cancelled, not left to fire
     const after = pings;
-    await new Promise((r) => setTimeout(r, 150));
+    time.advance(10_000);
     expect(pings).toBe(after);
+    beat.start(); // a stopped heartbeat does not restart
+    expect(time.pending).toBe(0);
     expect(
       () => new Heartbeat({ intervalMs: 0, timeoutMs: 1 }, { sendPing() {}, dead() {} }),
     ).toThrow(RangeError);
