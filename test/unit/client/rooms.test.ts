@@ -63,6 +63,16 @@ function deliver(from: Member, to: Member, since = 0): number {
   return frames.length;
 }
 
+/** alice and bob, each shown the other in `room`, their keys reaching each other. */
+function aliceAndBobIn(room: string) {
+  const alice = member('alice');
+  const bob = member('bob');
+  connect(alice, bob);
+  alice.rooms.onFrame(joined(room, alice, bob));
+  bob.rooms.onFrame(joined(room, alice, bob));
+  return { alice, bob };
+}
+
 const texts = (m: Member) =>
   m
     .of('message')
@@ -71,11 +81,7 @@ const texts = (m: Member) =>
 
 describe('rooms: messages between members', () => {
   it('a message reaches a member after our key did, and the key goes once', async () => {
-    const alice = member('alice');
-    const bob = member('bob');
-    connect(alice, bob);
-    alice.rooms.onFrame(joined('#club', alice, bob));
-    bob.rooms.onFrame(joined('#club', alice, bob));
+    const { alice, bob } = aliceAndBobIn('#club');
     expect(alice.rooms.send('#club', 'hello', false).ok).toBe(true);
     expect(alice.rooms.send('#club', 'again', true).ok).toBe(true);
     await settle();
@@ -108,11 +114,7 @@ describe('rooms: messages between members', () => {
   });
 
   it('shows a replayed room message once, and refuses a tampered one', async () => {
-    const alice = member('alice');
-    const bob = member('bob');
-    connect(alice, bob);
-    alice.rooms.onFrame(joined('#club', alice, bob));
-    bob.rooms.onFrame(joined('#club', alice, bob));
+    const { alice, bob } = aliceAndBobIn('#club');
     alice.rooms.send('#club', 'once', false);
     await settle();
     deliver(alice, bob);
@@ -179,12 +181,8 @@ describe('rooms: who holds our key', () => {
 
 describe('rooms: keys we accept', () => {
   it('refuses a key from a member whose identity is in question, so their lines stay unread', async () => {
-    const alice = member('alice');
-    const bob = member('bob');
-    connect(alice, bob);
-    alice.others.set('bob', { member: bob, status: 'changed' });
-    alice.rooms.onFrame(joined('#club', alice, bob));
-    bob.rooms.onFrame(joined('#club', alice, bob));
+    const { alice, bob } = aliceAndBobIn('#club');
+    alice.others.set('bob', { member: bob, status: 'changed' }); // bob sees alice as changed
     alice.rooms.send('#club', 'trust me', false);
     await settle();
     deliver(alice, bob);
