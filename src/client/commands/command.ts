@@ -38,9 +38,28 @@ export interface Conversations {
   unignore(user: string): boolean;
 }
 
+/**
+ * The part of the chat client commands use (a command that needs more names it here, so
+ * what commands can reach stays visible, and a test can hand them a fake).
+ */
+export type CommandClient = Pick<
+  ChatClient,
+  | 'name'
+  | 'identity'
+  | 'user'
+  | 'peers'
+  | 'rooms'
+  | 'trust'
+  | 'sendDirect'
+  | 'sendServer'
+  | 'requestList'
+  | 'peerSummaries'
+  | 'reconnect'
+>;
+
 /** What a command acts on. */
 export interface CommandContext {
-  readonly client: ChatClient;
+  readonly client: CommandClient;
   readonly conversations: Conversations;
   readonly commands: CommandTable;
   /** Where a command's answers and errors are shown (like the client's own events). */
