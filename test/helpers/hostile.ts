@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { RawClient } from './raw-client.js';
-import { newIdentity, type TestIdentity, v2Hello } from './v2-hello.js';
 import { goOffline, type Presence } from './server.js';
+import { newIdentity, type TestIdentity, v2Hello } from './v2-hello.js';
 
 /**
  * Hostile users as first-class fixtures: their own code (raw TLS clients sending

@@ -4,8 +4,8 @@ import { defaultServerConfig, type ServerConfig } from '../../src/server/config.
 import { createLogger } from '../../src/server/logger.js';
 import { type RunningServer, type ServerDeps, startServer } from '../../src/server/server.js';
 import { testCertificate } from './certs.js';
-import type { RawClient } from './raw-client.js';
 import { LogSink } from './log-sink.js';
+import type { RawClient } from './raw-client.js';
 
 export interface TestServer {
   server: RunningServer;

@@ -29,16 +29,16 @@ describe('rooms over real TLS', () => {
   const start = (overrides = {}) =>
     startTestServer(
       {
-      dataPath,
-      lobby: '#lobby',
-      admins: [identityFingerprint(admin.identity.publicKey)],
-      roomPasswordAttempts: 3,
-      roomLockoutMs: 400,
-      roomPasswordWindowMs: 60_000,
-      ...overrides,
-    },
-    { now: clock.now },
-  );
+        dataPath,
+        lobby: '#lobby',
+        admins: [identityFingerprint(admin.identity.publicKey)],
+        roomPasswordAttempts: 3,
+        roomLockoutMs: 400,
+        roomPasswordWindowMs: 60_000,
+        ...overrides,
+      },
+      { now: clock.now },
+    );
   const hello = async (user: string, who: TestIdentity, caps = CAPS) => {
     const client = await RawClient.connect({ port: t.port, certPem: t.certPem });
     clients.push(client);

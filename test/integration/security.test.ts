@@ -4,8 +4,8 @@ import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../../src/server/config.js';
 import { RawClient, randomPub, sleep } from '../helpers/raw-client.js';
-import { until } from '../helpers/until.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
 import { newIdentity, v2Hello } from '../helpers/v2-hello.js';
 
 const GOOD = '127.0.0.2'; // the well-behaved pair comes from another loopback address
