@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { RawClient } from './raw-client.js';
+import { goOffline, type Presence } from './server.js';
 import { newIdentity, type TestIdentity, v2Hello } from './v2-hello.js';
 
 /**
@@ -49,19 +50,6 @@ export async function helloV2(
   return { client, answer, who };
 }
 
-/** Something that can say who is online (a running test server). */
-export interface Presence {
-  server: { directory: { get(name: string): unknown } };
-}
-
-/** Closes `client` and waits until the server no longer counts `name` as online. */
-export async function goOffline(t: Presence, client: RawClient, name: string): Promise<void> {
-  client.close();
-  for (let i = 0; i < 500 && t.server.directory.get(name) !== undefined; i++)
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  expect(t.server.directory.get(name), `${name} still online`).toBeUndefined();
-}
-
 /** Logs in once (binding the name, publishing caps) and leaves. */
 export async function visit(
   t: Target & Presence,
@@ -93,8 +81,7 @@ export async function barrier(
   client: RawClient,
   timeoutMs = 8000,
 ): Promise<Array<Record<string, unknown>>> {
-  client.send({ type: 'ping' });
-  await client.next((f) => f.type === 'pong', timeoutMs);
+  await client.sync(timeoutMs);
   return client.frames.splice(0);
 }
 
@@ -244,3 +231,4 @@ export class Attacker {
     for (const client of this.clients.splice(0)) client.close();
   }
 }
+export { goOffline, type Presence } from './server.js';

@@ -94,6 +94,17 @@ export class RawClient {
     });
   }
 
+  /**
+   * A barrier: sends `ping` and resolves on its `pong`. The server handles one client's
+   * frames in order and writes to a socket in order, so once the pong is here every frame
+   * the server wrote to this client before it has arrived too. To prove that an action of
+   * another client sent nothing here: `await other.sync(); await this.sync()`, then look.
+   */
+  async sync(timeoutMs = 5000): Promise<void> {
+    this.send({ type: 'ping' });
+    await this.next((f) => f.type === 'pong', timeoutMs);
+  }
+
   /** Waits for an error frame with `code`. */
   error(code: string, timeoutMs?: number): Promise<Record<string, unknown>> {
     return this.next((f) => f.type === 'error' && f.code === code, timeoutMs);
@@ -126,6 +137,26 @@ export class RawClient {
 
 export function randomPub(): string {
   return randomBytes(32).toString('base64');
+}
+
+/**
+ * Barrier over several clients, in order: each one's earlier frames are handled (and what
+ * they caused written) before the next one's pong. Use it instead of sleep-then-expect-nothing.
+ */
+export async function barrier(...clients: RawClient[]): Promise<void> {
+  for (const client of clients) await client.sync();
+}
+
+/** A hand-moved clock for the server (`deps.now`): expiries are tested by moving it. */
+export class TestClock {
+  #now: number;
+  constructor(start = Date.UTC(2026, 0, 1)) {
+    this.#now = start;
+  }
+  readonly now = (): number => this.#now;
+  advance(ms: number): void {
+    this.#now += ms;
+  }
 }
 
 export function sleep(ms: number): Promise<void> {

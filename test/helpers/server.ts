@@ -1,9 +1,11 @@
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { defaultServerConfig, type ServerConfig } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { type RunningServer, type ServerDeps, startServer } from '../../src/server/server.js';
 import { testCertificate } from './certs.js';
 import { LogSink } from './log-sink.js';
+import type { RawClient } from './raw-client.js';
 
 export interface TestServer {
   server: RunningServer;
@@ -53,4 +55,22 @@ export async function startTestServer(
 
 export function tempPath(dir: string, name: string): string {
   return join(dir, name);
+}
+
+/** Something that can say who is online (a running test server). */
+export interface Presence {
+  server: { directory: { get(name: string): unknown } };
+}
+
+/** Waits (bounded) until the server no longer counts `name` as online. */
+export async function waitOffline(t: Presence, name: string): Promise<void> {
+  for (let i = 0; i < 500 && t.server.directory.get(name) !== undefined; i++)
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(t.server.directory.get(name), `${name} still online`).toBeUndefined();
+}
+
+/** Closes `client` and waits until the server no longer counts `name` as online. */
+export async function goOffline(t: Presence, client: RawClient, name: string): Promise<void> {
+  client.close();
+  await waitOffline(t, name);
 }

@@ -30,7 +30,9 @@ describe('direct messages between in-process clients over TLS', () => {
     expect(note).toMatchObject({ protection: 'e2ee-v1' });
     expect(alice.client.sendDirect('ALICE', 'and eggs').ok).toBe(true);
     await alice.waitFor(incoming('alice', 'and eggs'));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // a barrier: notes are handled in order, so once this one is shown the others are done
+    expect(alice.client.sendDirect('alice', 'barrier').ok).toBe(true);
+    await alice.waitFor(incoming('alice', 'barrier'));
     const problems = alice.events.filter((e) => e.kind === 'warning' || e.kind === 'error');
     expect(problems).toEqual([]);
     expect(alice.events.filter(incoming('alice', 'remember the milk'))).toHaveLength(1);

@@ -3,7 +3,7 @@ import { connect as netConnect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePrometheusText, total } from '../../src/stats/prometheus-text.js';
 import { CLI } from '../helpers/cli.js';
-import { RawClient, randomPub, sleep } from '../helpers/raw-client.js';
+import { RawClient, randomPub } from '../helpers/raw-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { newIdentity, v2Hello } from '../helpers/v2-hello.js';
 
@@ -54,7 +54,7 @@ describe('Prometheus metrics after a scripted session', () => {
     await new Promise((resolve) => probe.once('close', resolve));
     for (let i = 0; i < 12; i++) carol.send({ type: 'ping' }); // burst 8, then limited
     await carol.error('E_RATE_LIMITED');
-    await sleep(50);
+    await bob.sync(); // the server got this far in its event loop: everything above is counted
 
     const samples = parsePrometheusText(await (await fetch(url)).text());
     const value = (name: string, labels: Record<string, string> = {}) =>

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { identityFingerprint } from '../../src/protocol/index.js';
-import { RawClient, sleep } from '../helpers/raw-client.js';
+import { barrier, RawClient, TestClock } from '../helpers/raw-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { newIdentity, type TestIdentity, v2Hello } from '../helpers/v2-hello.js';
 
@@ -25,16 +25,20 @@ describe('rooms over real TLS', () => {
   let dataPath: string;
   const clients: RawClient[] = [];
   const admin = newIdentity();
+  let clock: TestClock;
   const start = (overrides = {}) =>
-    startTestServer({
-      dataPath,
-      lobby: '#lobby',
-      admins: [identityFingerprint(admin.identity.publicKey)],
-      roomPasswordAttempts: 3,
-      roomLockoutMs: 400,
-      roomPasswordWindowMs: 60_000,
-      ...overrides,
-    });
+    startTestServer(
+      {
+        dataPath,
+        lobby: '#lobby',
+        admins: [identityFingerprint(admin.identity.publicKey)],
+        roomPasswordAttempts: 3,
+        roomLockoutMs: 400,
+        roomPasswordWindowMs: 60_000,
+        ...overrides,
+      },
+      { now: clock.now },
+    );
   const hello = async (user: string, who: TestIdentity, caps = CAPS) => {
     const client = await RawClient.connect({ port: t.port, certPem: t.certPem });
     clients.push(client);
@@ -53,6 +57,7 @@ describe('rooms over real TLS', () => {
 
   beforeEach(async () => {
     dataPath = join(mkdtempSync(join(tmpdir(), 'securechat-rooms-')), 'state.db');
+    clock = new TestClock(Date.now());
     t = await start();
   });
   afterEach(async () => {
@@ -71,7 +76,7 @@ describe('rooms over real TLS', () => {
     const got = await bob.next((f) => f.type === 'roommsg');
     expect(got).toMatchObject({ room: '#lobby', from: 'alice', id: 'm1', header: b64('hdr-m1') });
     await alice.next((f) => f.type === 'ack' && f.id === 'm1');
-    await sleep(50);
+    await barrier(alice, bob, legacy);
     expect(alice.frames.filter((f) => f.type === 'roommsg')).toHaveLength(0);
     expect(legacy.frames.filter((f) => f.type === 'roommsg' || f.type === 'room')).toHaveLength(0);
     legacy.send({ type: 'join', room: '#lobby' });
@@ -88,13 +93,13 @@ describe('rooms over real TLS', () => {
     expect((await mallory.error('E_NOT_MEMBER')).ref).toBe('x1');
     alice.send(roommsg('#secret', 'a1'));
     await carol.next((f) => f.type === 'roommsg' && f.id === 'a1');
-    await sleep(50);
+    await barrier(alice, mallory);
     expect(mallory.frames.filter((f) => f.type === 'roommsg')).toHaveLength(0);
     carol.send({ type: 'part', room: '#secret' });
     await alice.next((f) => f.type === 'room' && f.event === 'part' && f.user === 'carol');
     alice.send(roommsg('#secret', 'a2'));
     await alice.next((f) => f.type === 'ack' && f.id === 'a2');
-    await sleep(50);
+    await barrier(alice, carol);
     expect(carol.frames.filter((f) => f.type === 'roommsg' && f.id === 'a2')).toHaveLength(0);
   });
 
@@ -153,7 +158,9 @@ describe('rooms over real TLS', () => {
     first.close();
     const renamed = await hello('troll2', troll, ['presence']);
     expect((await joinRoom(renamed, '#quiet')).code).toBe('E_BANNED');
-    await sleep(1100);
+    clock.advance(999);
+    expect((await joinRoom(renamed, '#quiet')).code).toBe('E_BANNED'); // not yet
+    clock.advance(2);
     expect((await joinRoom(renamed, '#quiet')).type).toBe('joined');
     owner.send({ type: 'moderate', room: '#quiet', action: 'ban', user: 'troll2', id: 'b2' }); // permanent
     await renamed.next((f) => f.type === 'room' && f.event === 'ban');
@@ -179,7 +186,9 @@ describe('rooms over real TLS', () => {
     expect((await joinRoom(guest, '#vault', 'nope')).code).toBe('E_BAD_PASSWORD');
     expect((await joinRoom(guest, '#vault', 's3cret')).code).toBe('E_LOCKED_OUT'); // even the right one
     expect(t.logs.events('room.lockout')).toHaveLength(1);
-    await sleep(450);
+    clock.advance(399);
+    expect((await joinRoom(guest, '#vault', 's3cret')).code).toBe('E_LOCKED_OUT'); // not yet
+    clock.advance(2);
     expect((await joinRoom(guest, '#vault', 's3cret')).type).toBe('joined');
     guest.send({ type: 'who', room: '#vault', id: 'w' });
     const who = await guest.next((f) => f.type === 'who');
@@ -233,23 +242,5 @@ describe('rooms over real TLS', () => {
     await owner.next((f) => f.type === 'room' && f.event === 'kick' && f.user === 'owner');
     const late = await hello('late', newIdentity(), CAPS);
     await late.next((f) => f.type === 'motd' && f.text === 'be nice');
-  });
-
-  it('fans one message out to 200 members', { timeout: 60_000 }, async () => {
-    await t.close();
-    t = await start({ lobby: undefined, maxConnectionsPerIp: 1000 });
-    const members: RawClient[] = [];
-    for (let i = 0; i < 200; i++) {
-      const client = await hello(`m${i}`, newIdentity(), ['ack']);
-      client.send({ type: 'join', room: '#big' });
-      members.push(client);
-    }
-    await Promise.all(members.map((m) => m.next((f) => f.type === 'joined', 20_000)));
-    members[0]!.send(roommsg('#big', 'fan'));
-    const received = await Promise.all(
-      members.slice(1).map((m) => m.next((f) => f.type === 'roommsg' && f.id === 'fan', 20_000)),
-    );
-    expect(received).toHaveLength(199);
-    expect(t.server.stats.roomDeliveries).toBe(199);
   });
 });

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../../src/server/config.js';
 import { RawClient, randomPub, sleep } from '../helpers/raw-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
 import { newIdentity, v2Hello } from '../helpers/v2-hello.js';
 
 const GOOD = '127.0.0.2'; // the well-behaved pair comes from another loopback address
@@ -231,7 +232,8 @@ describe('security: each attack leaves a well-behaved client served', () => {
   it('500 connections from one address stop at the per-address cap; others still get in', async () => {
     await start({ maxConnectionsPerIp: 20 });
     const flood = Array.from({ length: 500 }, () => tcp());
-    await sleep(300);
+    const refused = () => t.server.stats.connectionsRefused.get('per_ip_cap') ?? 0;
+    await until(() => refused() >= 480 && flood.filter((s) => !s.destroyed).length <= 20, 10_000);
     const open = flood.filter((s) => !s.destroyed).length;
     expect(open).toBeLessThanOrEqual(20);
     expect(t.server.stats.connectionsRefused.get('per_ip_cap')).toBeGreaterThanOrEqual(480);
@@ -278,7 +280,7 @@ describe('security: each attack leaves a well-behaved client served', () => {
       socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
     });
     expect(result).not.toBe('connected');
-    await sleep(50);
+    await until(() => t.logs.events('tls.failure').length > 0);
     const reasons = t.logs.events('tls.failure').map((r) => r.reason);
     expect(reasons.some((r) => r === 'tls_version' || r === 'tls_error')).toBe(true);
     await stillServes('1');
@@ -306,7 +308,7 @@ describe('security: each attack leaves a well-behaved client served', () => {
     const v2 = await proxied(v2header);
     v1.write(`${JSON.stringify({ type: 'hello', user: 'viaV1', pub: randomPub() })}\n`);
     v2.write(`${JSON.stringify({ type: 'hello', user: 'viaV2', pub: randomPub() })}\n`);
-    await sleep(200);
+    await until(() => t.logs.events('connection.opened').length >= 2);
     const remotes = t.logs.events('connection.opened').map((r) => String(r.remote));
     expect(remotes).toEqual(expect.arrayContaining(['203.0.113.7:40000', '198.51.100.9:40000']));
     // the per-address cap (1) applies to the real addresses: a second from 203.0.113.7 is refused

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RawClient, sleep } from '../helpers/raw-client.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { goOffline, startTestServer, type TestServer } from '../helpers/server.js';
 import { newIdentity, type TestIdentity, v2Hello } from '../helpers/v2-hello.js';
 
 const NONCE = Buffer.alloc(12, 1).toString('base64');
@@ -43,8 +43,7 @@ describe('v2 prekeys and mailbox over real TLS', () => {
     const keys = [prekey(1), prekey(2), prekey(3)];
     alice.send({ type: 'prekeys', keys });
     expect(await alice.next((f) => f.type === 'prekeys')).toEqual({ type: 'prekeys', stored: 3 });
-    alice.close();
-    await sleep(50);
+    await goOffline(t, alice, 'alice');
 
     const bob = await hello('bob', newIdentity());
     const seen = new Set<number>();
@@ -79,8 +78,7 @@ describe('v2 prekeys and mailbox over real TLS', () => {
 
   it('keeps messages for an offline v2 identity until it acknowledges them', async () => {
     const aliceId = newIdentity();
-    (await hello('alice', aliceId)).close();
-    await sleep(50);
+    await goOffline(t, await hello('alice', aliceId), 'alice');
     const bob = await hello('bob', newIdentity());
     bob.send(relay('alice', 'm1'));
     bob.send(relay('alice', 'm2'));
@@ -96,24 +94,21 @@ describe('v2 prekeys and mailbox over real TLS', () => {
     const m2 = await first.next((f) => f.type === 'relay' && f.id === 'm2');
     expect(m1).toMatchObject({ from: 'bob', header: relay('alice', 'm1').header });
     expect(m2.seq as number).toBeGreaterThan(m1.seq as number);
-    first.close(); // no `fetched`: they must come again
-    await sleep(50);
+    await goOffline(t, first, 'alice'); // no `fetched`: they must come again
     const second = await hello('alice', aliceId);
     const again = await second.next((f) => f.type === 'relay' && f.id === 'm1');
     second.send({ type: 'fetched', upto: m2.seq });
-    await sleep(50);
-    second.close();
-    await sleep(50);
+    await second.sync(); // the server handled `fetched` before this pong
+    await goOffline(t, second, 'alice');
     const third = await hello('alice', aliceId);
-    await sleep(150);
+    await third.sync(); // anything still queued was delivered before this pong
     expect(third.frames.filter((f) => f.type === 'relay')).toHaveLength(0);
     expect(again.seq).toBe(m1.seq);
   });
 
   it('bounds what one sender may leave, and does not store for v1 or unknown users', async () => {
     const aliceId = newIdentity();
-    (await hello('alice', aliceId)).close();
-    await sleep(50);
+    await goOffline(t, await hello('alice', aliceId), 'alice');
     const bob = await hello('bob', newIdentity());
     for (let i = 0; i < 3; i++) bob.send(relay('alice', `q${i}`));
     bob.send(relay('alice', 'q3'));
@@ -121,8 +116,7 @@ describe('v2 prekeys and mailbox over real TLS', () => {
     bob.send(relay('nobody', 'x'));
     await bob.error('E_PEER_OFFLINE');
     const noMailbox = newIdentity();
-    (await hello('carol', noMailbox, ['presence', 'ack'])).close();
-    await sleep(50);
+    await goOffline(t, await hello('carol', noMailbox, ['presence', 'ack']), 'carol');
     bob.send(relay('carol', 'c1'));
     expect((await bob.error('E_PEER_OFFLINE')).ref).toBe('c1');
   });

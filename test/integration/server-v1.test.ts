@@ -64,7 +64,7 @@ describe('v1 server over real TLS', () => {
     alice.send(relay('bob', { from: 'carol' }));
     const delivered = await bob.next((f) => f.type === 'relay');
     expect(delivered.from).toBe('alice');
-    await sleep(20);
+    await alice.sync();
     expect(t.logs.events('spoof.attempt')).toHaveLength(1);
   });
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toBase64 } from '../../src/protocol/index.js';
-import { RawClient, randomPub, sleep } from '../helpers/raw-client.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { RawClient, randomPub } from '../helpers/raw-client.js';
+import { goOffline, startTestServer, type TestServer } from '../helpers/server.js';
 import { newIdentity, type TestIdentity, v2Hello } from '../helpers/v2-hello.js';
 
 const NONCE = Buffer.alloc(12, 7).toString('base64');
@@ -92,8 +92,7 @@ describe('v2 identity hello over real TLS', () => {
   it('binds a name to its first identity key, across a server restart', async () => {
     const alice = newIdentity();
     const { client } = await helloV2('alice', alice);
-    client.close();
-    await sleep(50);
+    await goOffline(t, client, 'alice');
     await t.close();
     t = await startTestServer({ dataPath: join(dataDir, 'state.db') });
 
@@ -145,7 +144,7 @@ describe('v2 identity hello over real TLS', () => {
     ).toMatchObject({
       user: 'dave',
     });
-    await sleep(50);
+    await quiet.client.sync(); // the leave was pushed to everyone before this pong
     expect(
       quiet.client.frames.filter((f) => f.type === 'presence' || f.type === 'users'),
     ).toHaveLength(0);

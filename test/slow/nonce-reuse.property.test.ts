@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { bundleFor, type Clock, openSide, relay, reopen } from './state-fixtures.js';
+import {
+  bundleFor,
+  type Clock,
+  openSide,
+  relay,
+  reopen,
+} from '../unit/client-core/state-fixtures.js';
 
 /** Every AES-GCM (key, IV) pair the process uses while `capture` is on. */
 const seals = vi.hoisted(() => ({ capture: false, pairs: [] as string[] }));
