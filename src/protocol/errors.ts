@@ -95,8 +95,3 @@ export class ProtocolError extends Error {
     this.fatal = options.fatal ?? false;
   }
 }
-
-/** Narrowing helper usable on anything caught. */
-export function isProtocolError(value: unknown): value is ProtocolError {
-  return value instanceof ProtocolError;
-}
