@@ -13,6 +13,7 @@ import {
   requireName,
   requireString,
 } from './fields.js';
+import { decodeJsonLine } from './frame.js';
 import {
   ED25519_PUBLIC_KEY_BYTES,
   ED25519_SIGNATURE_BYTES,
@@ -219,6 +220,16 @@ export function encodeRelayDelivery(from: string, relay: RelayFrame, seq?: numbe
   const header = relay.header === undefined ? '' : `,"header":"${relay.header}"`;
   const stored = seq === undefined ? '' : `,"seq":${seq}`;
   return `{"type":"relay","from":"${from}","to":"${relay.to}","alg":"${relay.alg}"${header},"nonce":"${relay.nonce}","cipher":"${relay.cipher}"${id}${stored}}\n`;
+}
+
+/**
+ * A delivery line kept in a mailbox, encoded again with its mailbox `seq`. The stored line
+ * is read back with the client-side parser first, so a damaged row is refused here instead
+ * of being forwarded. @throws ProtocolError when the stored line is not a valid delivery.
+ */
+export function encodeStoredDelivery(storedLine: string, seq: number): string {
+  const delivery = readRelayDelivery(decodeJsonLine(Buffer.from(storedLine, 'latin1')));
+  return encodeRelayDelivery(delivery.from, delivery, seq);
 }
 
 export interface AckFrame {

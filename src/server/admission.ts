@@ -1,12 +1,12 @@
 import {
   ErrorCode,
+  encodeError,
   fromBase64,
   HELLO_EXPORTER_BYTES,
   HELLO_EXPORTER_LABEL,
   type HelloFrame,
   verifyHello,
 } from '../protocol/index.js';
-import { errorLine } from './frames.js';
 import type { NameQuota } from './name-quota.js';
 import type { SessionLog } from './session-log.js';
 import type { ServerStats } from './stats.js';
@@ -224,7 +224,7 @@ export function admitHello<H extends OnlineHolder>(
   });
   if (!admission.ok) {
     reportRefusal(admission, hello, session.log, ctx.stats);
-    session.reply(errorLine(admission.code, admission.text), 'error');
+    session.reply(encodeError(admission.code, admission.text), 'error');
     return undefined;
   }
   if (admission.replaces) session.takeOver(admission.replaces);

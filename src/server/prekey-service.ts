@@ -1,6 +1,10 @@
 import {
+  type BundleFrame,
   type BundleRequestFrame,
   ErrorCode,
+  encodeBundle,
+  encodeError,
+  encodePrekeyCount,
   fromBase64,
   MAX_STORED_PREKEYS,
   PREKEY_LOW_WATERMARK,
@@ -10,7 +14,6 @@ import {
   verifyPrekeySignature,
   verifySignedPrekey,
 } from '../protocol/index.js';
-import { errorLine } from './frames.js';
 import { KeyedBuckets } from './limits/window-counter.js';
 import type { SendResult } from './session-output.js';
 import type { ServerStats } from './stats.js';
@@ -70,10 +73,16 @@ export class PrekeyService<O extends PrekeyOwner> {
   /** Stores an upload from `owner` (a v2 session) and answers with the stored count. */
   upload(owner: O, frame: PrekeysUploadFrame): string {
     if (owner.identityKey === undefined) {
-      return errorLine(ErrorCode.NEEDS_IDENTITY, 'prekeys need a v2 session with an identity key');
+      return encodeError(
+        ErrorCode.NEEDS_IDENTITY,
+        'prekeys need a v2 session with an identity key',
+      );
     }
     if (frame.spk && !this.storeSignedPrekey(owner, frame.spk)) {
-      return errorLine(ErrorCode.BAD_PROOF, 'the signed prekey is not signed by your identity key');
+      return encodeError(
+        ErrorCode.BAD_PROOF,
+        'the signed prekey is not signed by your identity key',
+      );
     }
     if (frame.keys.length > 0 || frame.replace === true) {
       this.#store.addPrekeys(owner.name, frame.keys, MAX_STORED_PREKEYS, frame.replace === true);
@@ -94,7 +103,7 @@ export class PrekeyService<O extends PrekeyOwner> {
   /** The answer to a bundle request from `requester` (a bundle, or an error line). */
   bundle(requester: Pick<O, 'identityKey'>, request: BundleRequestFrame): string {
     if (requester.identityKey === undefined) {
-      return errorLine(
+      return encodeError(
         ErrorCode.NEEDS_IDENTITY,
         'bundles need a v2 session with an identity key',
         request.id,
@@ -103,7 +112,7 @@ export class PrekeyService<O extends PrekeyOwner> {
     const now = this.#now();
     if (!this.#requesters.take(requester.identityKey, now)) {
       this.#stats.rateLimited.inc('bundle');
-      return errorLine(ErrorCode.RATE_LIMITED, 'too many bundle requests', request.id);
+      return encodeError(ErrorCode.RATE_LIMITED, 'too many bundle requests', request.id);
     }
     const binding = this.#store.getBinding(request.user);
     const online = this.#online(request.user);
@@ -112,7 +121,7 @@ export class PrekeyService<O extends PrekeyOwner> {
     const pub = spk ? spk.pub : same ? online.pub : binding?.pub;
     const sig = spk ? spk.pubsig : same ? online.keySignature : binding?.pubsig;
     if (!binding || !pub || !sig) {
-      return errorLine(
+      return encodeError(
         ErrorCode.NO_BUNDLE,
         `${request.user} has no registered identity (a legacy client, or unknown here)`,
         request.id,
@@ -123,7 +132,7 @@ export class PrekeyService<O extends PrekeyOwner> {
       if (this.#targets.take(binding.identityKey, now)) opk = this.#store.takePrekey(request.user);
       else this.#stats.rateLimited.inc('bundle_opk');
     }
-    const bundle: Record<string, unknown> = {
+    const bundle: BundleFrame = {
       type: 'bundle',
       user: binding.name,
       ...(request.id === undefined ? {} : { id: request.id }),
@@ -139,7 +148,7 @@ export class PrekeyService<O extends PrekeyOwner> {
       const left = this.#store.countPrekeys(request.user);
       if (left < PREKEY_LOW_WATERMARK) online.offer(this.countLine(online), 'prekeys');
     }
-    return `${JSON.stringify(bundle)}\n`;
+    return encodeBundle(bundle);
   }
 
   /**
@@ -149,9 +158,7 @@ export class PrekeyService<O extends PrekeyOwner> {
   countLine(owner: Pick<O, 'name'>): string {
     const stored = this.#store.countPrekeys(owner.name);
     const spk = this.#store.signedPrekey(owner.name, SignedPrekeyKind.x25519);
-    return spk
-      ? `{"type":"prekeys","stored":${stored},"spk":{"id":${spk.id},"created":${spk.created}}}\n`
-      : `{"type":"prekeys","stored":${stored}}\n`;
+    return encodePrekeyCount(stored, spk && { id: spk.id, created: spk.created });
   }
 }
 

@@ -1,4 +1,11 @@
-import { ErrorCode, encodeRelayDelivery, type RelayFrame } from '../protocol/index.js';
+import {
+  Capability,
+  ErrorCode,
+  encodeRelayDelivery,
+  encodeStoredDelivery,
+  ProtocolError,
+  type RelayFrame,
+} from '../protocol/index.js';
 import type { SendResult } from './session-output.js';
 import type { ServerStats } from './stats.js';
 import type { EnqueueRefusal, MailboxQuota, ServerStore } from './store/index.js';
@@ -36,9 +43,6 @@ export type RouteOutcome =
   | { kind: 'delivered' }
   | { kind: 'stored'; seq: number }
   | { kind: 'failed'; code: ErrorCode; text: string; reason: string };
-
-/** Capability a client announces to receive messages stored while it was offline. */
-export const MAILBOX_CAP = 'mailbox';
 
 const REFUSAL_TEXT: Record<EnqueueRefusal, (to: string, limits: MailboxLimits) => string> = {
   too_large: (to, l) =>
@@ -97,7 +101,10 @@ export class RelayRouter<T extends RelayTarget> {
   #keep(from: RelaySender, relay: RelayFrame, line: string, wasOnline: boolean): RouteOutcome {
     const binding = this.#store.getBinding(relay.to);
     const now = this.#now();
-    if (!binding?.caps.includes(MAILBOX_CAP) || binding.lastSeen < now - this.#limits.recentMs) {
+    if (
+      !binding?.caps.includes(Capability.mailbox) ||
+      binding.lastSeen < now - this.#limits.recentMs
+    ) {
       this.#stats.relayFailed.inc(wasOnline ? 'slow_reader' : 'offline');
       return wasOnline
         ? {
@@ -152,7 +159,14 @@ export class RelayRouter<T extends RelayTarget> {
     const page: Array<{ seq: number; line: string }> = [];
     let bytes = 0;
     for (const { seq, line } of rows) {
-      const withSeq = `${line.slice(0, line.length - 2)},"seq":${seq}}\n`;
+      let withSeq: string;
+      try {
+        withSeq = encodeStoredDelivery(line, seq);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        this.#stats.relayFailed.inc('stored_invalid');
+        continue;
+      }
       if (page.length > 0 && bytes + withSeq.length > this.#limits.pageBytes) break;
       page.push({ seq, line: withSeq });
       bytes += withSeq.length;

@@ -1,11 +1,14 @@
 import {
   type ClientFrame,
   ErrorCode,
+  encodeAck,
+  encodeError,
+  encodeServerText,
+  PONG_LINE,
   ProtocolError,
   type RelayFrame,
   type RoomClientFrame,
 } from '../protocol/index.js';
-import { ackLine, errorLine, PONG_LINE, serverTextLine } from './frames.js';
 import { LOG_TEXT_PREFIX } from './logger.js';
 import type { RelayRouter, RelaySender, RelayTarget } from './router.js';
 import type { SessionLog } from './session-log.js';
@@ -48,7 +51,7 @@ function relay<T extends RelayTarget>(
   }
   const outcome = ctx.router.route(session, frame);
   if (outcome.kind === 'failed') {
-    session.reply(errorLine(outcome.code, outcome.text, frame.id), 'error');
+    session.reply(encodeError(outcome.code, outcome.text, frame.id), 'error');
     return undefined;
   }
   if (session.log.debugEnabled) {
@@ -59,7 +62,7 @@ function relay<T extends RelayTarget>(
       stored: outcome.kind === 'stored',
     });
   }
-  if (frame.id !== undefined) session.reply(ackLine(frame.id, outcome.kind === 'stored'), 'ack');
+  if (frame.id !== undefined) session.reply(encodeAck(frame.id, outcome.kind === 'stored'), 'ack');
   return undefined;
 }
 
@@ -86,7 +89,7 @@ export const FRAME_HANDLERS: { [K in ClientFrame['type']]: Handler<Frame<K>> } =
       },
       'server-readable chat',
     );
-    session.reply(serverTextLine(`echo: ${frame.text}`), 'server');
+    session.reply(encodeServerText(`echo: ${frame.text}`), 'server');
     return undefined;
   },
   list(session) {

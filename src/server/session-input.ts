@@ -1,5 +1,4 @@
-import { ErrorCode, LineDecoder } from '../protocol/index.js';
-import { errorLine, idOf } from './frames.js';
+import { ErrorCode, encodeError, idOfLine, LineDecoder } from '../protocol/index.js';
 import { type RateLimits, SessionRate } from './limits/session-rate.js';
 import type { SessionLog } from './session-log.js';
 import type { ServerStats } from './stats.js';
@@ -114,17 +113,17 @@ export class SessionInput {
     this.#stats.rateLimited.inc(verdict);
     if (verdict === 'abusive') {
       host.log.warn({ event: 'rate_limit.disconnect' }, 'sustained flooding; disconnecting');
-      host.reply(errorLine(ErrorCode.RATE_LIMITED, 'too many frames: disconnected'), 'error');
+      host.reply(encodeError(ErrorCode.RATE_LIMITED, 'too many frames: disconnected'), 'error');
       host.flooding();
       return;
     }
-    const ref = idOf(line);
+    const ref = idOfLine(line);
     const quiet = now - this.#lastRateError < 1000;
     if (!quiet) host.log.warn({ event: 'rate_limited' }, 'frame dropped by the rate limit');
     if (ref !== undefined || !quiet) {
       this.#lastRateError = now;
       host.reply(
-        errorLine(ErrorCode.RATE_LIMITED, 'slow down: frame dropped by the rate limit', ref),
+        encodeError(ErrorCode.RATE_LIMITED, 'slow down: frame dropped by the rate limit', ref),
         'error',
       );
     }

@@ -1,18 +1,24 @@
 import { performance } from 'node:perf_hooks';
 import {
+  asFatal,
+  Capability,
   type ClientFrame,
   decodeJsonLine,
   ErrorCode,
+  encodeError,
+  encodeUsersV1,
+  encodeUsersV2,
+  encodeWelcomeV1,
+  encodeWelcomeV2,
   type HelloFrame,
+  idOfLine,
   ProtocolError,
   parseClientFrame,
   type RoomClientFrame,
 } from '../protocol/index.js';
 import { admitHello } from './admission.js';
 import type { DirectoryMember } from './directory.js';
-import { asFatal, errorLine, idOf, usersLine, welcomeLine } from './frames.js';
 import type { RoomMember } from './rooms/room-service.js';
-import { MAILBOX_CAP } from './router.js';
 import type { SessionContext } from './session-context.js';
 import { FRAME_HANDLERS, type FrameSession } from './session-dispatch.js';
 import { SessionIdentity } from './session-identity.js';
@@ -177,11 +183,9 @@ export class Session
   }
   usersLine(): string {
     const { directory } = this.#ctx;
-    return usersLine(
-      this.version,
-      () => directory.usersJson(),
-      () => directory.peersJson(),
-    );
+    return this.version < 2
+      ? encodeUsersV1(directory.usersJson())
+      : encodeUsersV2(directory.peersJson());
   }
   deliverMailbox(): void {
     this.#v2.deliverMailbox();
@@ -198,7 +202,7 @@ export class Session
     this.#ctx.stats.internalErrors.inc('session');
     this.log.error({ event: 'internal_error', err: error }, 'a handler failed');
     if (this.#state === 'closed') return;
-    this.reply(errorLine(ErrorCode.INTERNAL, 'internal error (logged); try again', ref), 'error');
+    this.reply(encodeError(ErrorCode.INTERNAL, 'internal error (logged); try again', ref), 'error');
     if (this.#state === 'awaiting-hello') this.#close('internal error', { end: true });
   }
 
@@ -222,14 +226,14 @@ export class Session
   /** Server shutdown: tell the client, then close gracefully. */
   shutdown(): void {
     if (this.#state === 'closed') return;
-    this.reply(errorLine(ErrorCode.SHUTTING_DOWN, 'server is shutting down'), 'error');
+    this.reply(encodeError(ErrorCode.SHUTTING_DOWN, 'server is shutting down'), 'error');
     this.#close('server shutdown', { end: true });
   }
 
   /** A newer connection proved the same identity and takes over the name. */
   replaced(): void {
     this.reply(
-      errorLine(ErrorCode.REPLACED, 'this name was taken over by your newer connection'),
+      encodeError(ErrorCode.REPLACED, 'this name was taken over by your newer connection'),
       'error',
     );
     this.#close('replaced by a newer connection', { end: true, silent: true });
@@ -239,7 +243,7 @@ export class Session
   idleTimeout(): void {
     if (this.#state !== 'ready') return;
     this.log.info({ event: 'idle.timeout', v: this.version });
-    this.reply(errorLine(ErrorCode.IDLE_TIMEOUT, 'no traffic for too long'), 'error');
+    this.reply(encodeError(ErrorCode.IDLE_TIMEOUT, 'no traffic for too long'), 'error');
     this.#close('idle timeout', { end: true });
   }
 
@@ -268,7 +272,7 @@ export class Session
         // Anything but a (possibly malformed) hello before hello: not a client of ours.
         this.#reject(asFatal(error));
       } else {
-        this.#reject(error, this.#state === 'awaiting-hello' ? undefined : idOf(line));
+        this.#reject(error, this.#state === 'awaiting-hello' ? undefined : idOfLine(line));
       }
       return;
     }
@@ -340,7 +344,7 @@ export class Session
       // Unreachable while admission and insertion run in one turn; kept as a guard.
       this.setHello(undefined);
       this.reply(
-        errorLine(ErrorCode.NAME_TAKEN, `the name "${hello.user}" is already online`),
+        encodeError(ErrorCode.NAME_TAKEN, `the name "${hello.user}" is already online`),
         'error',
       );
       return;
@@ -364,19 +368,18 @@ export class Session
       identity: admission.bound,
       replaced: admission.replaces !== undefined,
     });
+    // v2: the directory only for clients with `presence`; the others ask with `list` when
+    // they need it, which keeps admission O(1) for idle clients instead of O(online users).
     this.reply(
-      welcomeLine(
-        hello.v,
-        hello.caps.includes('presence'),
-        () => directory.usersJson(),
-        () => directory.peersJson(),
-      ),
+      hello.v < 2
+        ? encodeWelcomeV1(directory.usersJson())
+        : encodeWelcomeV2(this.has(Capability.presence) ? directory.peersJson() : '{}'),
       'welcome',
     );
-    if (this.has('ratchet') && hello.idk) this.#v2.announcePrekeys();
+    if (this.has(Capability.ratchet) && hello.idk) this.#v2.announcePrekeys();
     presence.joined(this);
-    if (this.has(MAILBOX_CAP)) this.#v2.deliverMailbox();
-    if (this.has('rooms')) this.#guard(() => this.#ctx.rooms.welcome(this), undefined);
+    if (this.has(Capability.mailbox)) this.#v2.deliverMailbox();
+    if (this.has(Capability.rooms)) this.#guard(() => this.#ctx.rooms.welcome(this), undefined);
   }
 
   #reject(error: unknown, ref?: string): void {
@@ -386,14 +389,14 @@ export class Session
     }
     this.log.warn({ event: 'frame.rejected', code: error.code, fatal: error.fatal }, error.message);
     this.#ctx.stats.frameRejected.inc(error.code);
-    this.reply(errorLine(error.code, error.message, ref), 'error');
+    this.reply(encodeError(error.code, error.message, ref), 'error');
     if (error.fatal) this.#close(error.code, { end: true });
   }
 
   #helloTimedOut(): void {
     if (this.#state !== 'awaiting-hello') return;
     this.log.info({ event: 'hello.timeout' });
-    this.reply(errorLine(ErrorCode.HELLO_TIMEOUT, 'no hello received in time'), 'error');
+    this.reply(encodeError(ErrorCode.HELLO_TIMEOUT, 'no hello received in time'), 'error');
     this.#close('hello timeout', { end: true });
   }
 

@@ -1,6 +1,7 @@
 import { constants as cryptoConstants } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
+import { ErrorCode, encodeError } from '../protocol/index.js';
 import { addressKey } from './limits/address-key.js';
 import type { AdmitRefusal, ConnectionLimiter } from './limits/connection-limiter.js';
 import { mayStartProxyHeader, PROXY_V2_MAX_BYTES, parseProxyHeader } from './proxy-protocol.js';
@@ -248,7 +249,7 @@ export class TlsListener {
     const message = 'this port speaks TLS: connect with `securechat connect` (pin the certificate)';
     const reply = http
       ? `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: ${message.length + 1}\r\n\r\n${message}\n`
-      : `{"type":"error","code":"E_TLS_REQUIRED","text":"${message}"}\n`;
+      : encodeError(ErrorCode.TLS_REQUIRED, message);
     socket.end(reply);
     setTimeout(() => socket.destroy(), 1000).unref();
   }

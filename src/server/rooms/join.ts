@@ -16,7 +16,7 @@ export async function joinRoom<M extends RoomMember>(
   frame: JoinFrame,
 ): Promise<void> {
   if (host.isMember(frame.room, member)) {
-    host.admit(member, frame.room, frame.id, '');
+    host.admit(member, frame.room, frame.id);
     return;
   }
   const { store } = host.options;
@@ -41,7 +41,7 @@ export async function joinRoom<M extends RoomMember>(
     if (!(await passwordAccepted(host, member, room, frame))) return;
   }
   if (!member.open) return;
-  host.admit(member, room.name, frame.id, '');
+  host.admit(member, room.name, frame.id);
 }
 
 async function passwordAccepted<M extends RoomMember>(
@@ -131,10 +131,5 @@ async function create<M extends RoomMember>(
     return;
   }
   member.log.info({ event: 'room.created', room: frame.room, password: hash !== undefined });
-  host.admit(
-    member,
-    frame.room,
-    frame.id,
-    `,"created":true${hash === undefined ? '' : ',"password":true'}`,
-  );
+  host.admit(member, frame.room, frame.id, { password: hash !== undefined });
 }

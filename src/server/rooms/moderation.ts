@@ -1,5 +1,10 @@
-import { ErrorCode, type RoomClientFrame, roomKey } from '../../protocol/index.js';
-import { ackLine } from '../frames.js';
+import {
+  ErrorCode,
+  encodeAck,
+  encodeRoomEvent,
+  type ModerateFrame,
+  roomKey,
+} from '../../protocol/index.js';
 import {
   type Authority,
   hashNewPassword,
@@ -7,8 +12,6 @@ import {
   type RoomHost,
   type RoomMember,
 } from './room-host.js';
-
-type ModerateFrame = Extract<RoomClientFrame, { type: 'moderate' }>;
 
 /**
  * op / deop / kick / ban / unban / password: owner > op > member, server admins above all;
@@ -46,10 +49,15 @@ export async function moderate<M extends RoomMember>(
     });
     host.broadcast(
       key,
-      `{"type":"room","event":"password","room":"${room.name}","set":${hash !== undefined},"by":"${actor.name}"}\n`,
+      encodeRoomEvent({
+        event: 'password',
+        room: room.name,
+        set: hash !== undefined,
+        by: actor.name,
+      }),
     );
     if (actor.open && !host.isMember(room.name, actor))
-      actor.send(ackLine(frame.id ?? 'password'), 'ack');
+      actor.send(encodeAck(frame.id ?? 'password'), 'ack');
     return;
   }
   const targetName = frame.user!;
@@ -91,7 +99,7 @@ export async function moderate<M extends RoomMember>(
       store.rooms.setRole(room.name, targetKey, frame.action === 'op' ? 'op' : undefined);
       host.broadcast(
         key,
-        `{"type":"room","event":"${frame.action}","room":"${room.name}","user":"${targetName}","by":"${by}"}\n`,
+        encodeRoomEvent({ event: frame.action, room: room.name, user: targetName, by }),
       );
       break;
     case 'kick':
@@ -113,7 +121,7 @@ export async function moderate<M extends RoomMember>(
       else
         host.broadcast(
           key,
-          `{"type":"room","event":"ban","room":"${room.name}","user":"${targetName}","by":"${by}"}\n`,
+          encodeRoomEvent({ event: 'ban', room: room.name, user: targetName, by }),
         );
       break;
     }
@@ -121,10 +129,10 @@ export async function moderate<M extends RoomMember>(
       store.rooms.setBan(room.name, targetKey, undefined);
       host.broadcast(
         key,
-        `{"type":"room","event":"unban","room":"${room.name}","user":"${targetName}","by":"${by}"}\n`,
+        encodeRoomEvent({ event: 'unban', room: room.name, user: targetName, by }),
       );
       break;
   }
   actor.log.info({ event: `room.${frame.action}`, room: room.name, user: targetName, by });
-  if (frame.id !== undefined && actor.open) actor.send(ackLine(frame.id), 'ack');
+  if (frame.id !== undefined && actor.open) actor.send(encodeAck(frame.id), 'ack');
 }

@@ -68,7 +68,7 @@ export interface RoomHost<M extends RoomMember> {
   /** Sends a membership or settings event to every member of the room; how many got it. */
   broadcast(key: string, line: string): number;
   /** Adds a member to the live room (announcing it to the others) and answers `joined`. */
-  admit(member: M, room: string, id: string | undefined, extra: string): void;
+  admit(member: M, room: string, id: string | undefined, created?: { password: boolean }): void;
   remove(key: string, member: M, event: 'kick' | 'ban', by: string, reason?: string): void;
   error(member: M, code: ErrorCode, text: string, ref?: string): void;
 }

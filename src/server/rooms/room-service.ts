@@ -1,5 +1,16 @@
 import {
   ErrorCode,
+  encodeAck,
+  encodeError,
+  encodeJoined,
+  encodeMemberInfo,
+  encodeMembersMap,
+  encodeMotd,
+  encodeRoomEvent,
+  encodeRoomMessageDelivery,
+  encodeRoomSummary,
+  encodeRoomsPage,
+  encodeWho,
   fromBase64,
   identityFingerprint,
   nameKey,
@@ -9,7 +20,6 @@ import {
   type RoomMessageFrame,
   roomKey,
 } from '../../protocol/index.js';
-import { ackLine, asciiJson, errorLine } from '../frames.js';
 import { joinRoom } from './join.js';
 import { moderate } from './moderation.js';
 import {
@@ -57,7 +67,7 @@ export class RoomService<M extends RoomMember> {
   /** After a v2 welcome: the message of the day, then the lobby. */
   welcome(member: M): Promise<void> | undefined {
     const motd = this.#o.store.getSetting('motd');
-    if (motd) member.send(`{"type":"motd","text":${asciiJson(motd)}}\n`, 'motd');
+    if (motd) member.send(encodeMotd(motd), 'motd');
     if (this.#o.lobby && member.identityKey)
       return joinRoom(this.#host, member, { room: this.#o.lobby });
     return undefined;
@@ -126,7 +136,7 @@ export class RoomService<M extends RoomMember> {
   }
 
   #error(member: M, code: ErrorCode, text: string, ref?: string): void {
-    member.send(errorLine(code, text, ref), 'error');
+    member.send(encodeError(code, text, ref), 'error');
   }
 
   #isMember(room: string, member: M): boolean {
@@ -141,7 +151,7 @@ export class RoomService<M extends RoomMember> {
     );
   }
 
-  #admit(member: M, room: string, id: string | undefined, extra: string): void {
+  #admit(member: M, room: string, id: string | undefined, created?: { password: boolean }): void {
     const key = roomKey(room);
     let live = this.#live.get(key);
     if (!live) {
@@ -153,32 +163,36 @@ export class RoomService<M extends RoomMember> {
       live.members.set(nameKey(member.name), member);
       this.#broadcast(
         key,
-        `{"type":"room","event":"join","room":"${live.name}","user":"${member.name}","peer":${this.#peerWithRole(live.name, member)}}\n`,
+        encodeRoomEvent({
+          event: 'join',
+          room: live.name,
+          user: member.name,
+          peerJson: this.#memberJson(live.name, member),
+        }),
         member,
       );
     }
     const stored = this.#o.store.rooms.get(room);
-    const ref = id === undefined ? '' : `,"id":"${id}"`;
     member.send(
-      `{"type":"joined","room":"${live.name}","topic":${asciiJson(stored?.topic ?? '')},"members":${this.#membersJson(key)}${extra}${ref}}\n`,
+      encodeJoined(live.name, stored?.topic ?? '', this.#membersJson(key), {
+        ...(created ? { created: true, password: created.password } : {}),
+        id,
+      }),
       'room',
     );
   }
 
-  #peerWithRole(room: string, member: M): string {
+  #memberJson(room: string, member: M): string {
     const authority = this.#authority(room, member);
-    return authority === 'member'
-      ? member.peerJson
-      : `${member.peerJson.slice(0, -1)},"role":"${authority}"}`;
+    return encodeMemberInfo(member.peerJson, authority === 'member' ? undefined : authority);
   }
 
   #membersJson(key: string): string {
     const live = this.#live.get(key);
     if (!live) return '{}';
-    const parts: string[] = [];
-    for (const member of live.members.values())
-      parts.push(`"${member.name}":${this.#peerWithRole(live.name, member)}`);
-    return `{${parts.join(',')}}`;
+    return encodeMembersMap(
+      [...live.members.values()].map((m) => [m.name, this.#memberJson(live.name, m)] as const),
+    );
   }
 
   #remove(
@@ -190,8 +204,13 @@ export class RoomService<M extends RoomMember> {
   ): void {
     const live = this.#live.get(key);
     if (!live || live.members.get(nameKey(member.name)) !== member) return;
-    const extra = `${by ? `,"by":"${by}"` : ''}${reason ? `,"reason":${asciiJson(reason)}` : ''}`;
-    const line = `{"type":"room","event":"${event}","room":"${live.name}","user":"${member.name}"${extra}}\n`;
+    const line = encodeRoomEvent({
+      event,
+      room: live.name,
+      user: member.name,
+      ...(by ? { by } : {}),
+      ...(reason ? { reason } : {}),
+    });
     this.#broadcast(key, line);
     live.members.delete(nameKey(member.name));
     if (member.open) member.send(line, 'room');
@@ -220,8 +239,7 @@ export class RoomService<M extends RoomMember> {
       return;
     }
     const live = this.#live.get(key)!;
-    const id = frame.id === undefined ? '' : `,"id":"${frame.id}"`;
-    const line = `{"type":"roommsg","room":"${live.name}","from":"${member.name}","alg":"${frame.alg}","header":"${frame.header}","nonce":"${frame.nonce}","cipher":"${frame.cipher}","sig":"${frame.sig}"${id}}\n`;
+    const line = encodeRoomMessageDelivery(member.name, live.name, frame);
     let delivered = 0;
     for (const other of [...live.members.values()]) {
       if (other === member) continue;
@@ -230,7 +248,7 @@ export class RoomService<M extends RoomMember> {
     }
     this.#o.stats.roomMessages++;
     this.#o.stats.roomDeliveries += delivered;
-    if (frame.id !== undefined) member.send(ackLine(frame.id), 'ack');
+    if (frame.id !== undefined) member.send(encodeAck(frame.id), 'ack');
   }
 
   /** One page of the room list: at most ROOMS_PAGE_MAX rooms and ROOMS_PAGE_BYTES. */
@@ -240,7 +258,7 @@ export class RoomService<M extends RoomMember> {
     let next: string | undefined;
     const rooms = this.#o.store.rooms.list(after, ROOMS_PAGE_MAX + 1);
     for (const [i, room] of rooms.entries()) {
-      const part = asciiJson({
+      const part = encodeRoomSummary({
         room: room.name,
         members: this.#live.get(roomKey(room.name))?.members.size ?? 0,
         topic: room.topic,
@@ -254,9 +272,7 @@ export class RoomService<M extends RoomMember> {
       parts.push(part);
       bytes += part.length + 1;
     }
-    const more = next === undefined ? '' : `,"next":"${next}"`;
-    const ref = id === undefined ? '' : `,"id":"${id}"`;
-    return `{"type":"rooms","rooms":[${parts.join(',')}]${more}${ref}}\n`;
+    return encodeRoomsPage(parts, next, id);
   }
 
   #who(member: M, room: string, id?: string): void {
@@ -278,11 +294,7 @@ export class RoomService<M extends RoomMember> {
       );
       return;
     }
-    const ref = id === undefined ? '' : `,"id":"${id}"`;
-    member.send(
-      `{"type":"who","room":"${stored.name}","members":${this.#membersJson(roomKey(room))}${ref}}\n`,
-      'room',
-    );
+    member.send(encodeWho(stored.name, this.#membersJson(roomKey(room)), id), 'room');
   }
 
   #topic(member: M, room: string, text: string | undefined, id?: string): void {
@@ -293,7 +305,7 @@ export class RoomService<M extends RoomMember> {
     }
     if (text === undefined) {
       member.send(
-        `{"type":"room","event":"topic","room":"${stored.name}","text":${asciiJson(stored.topic)}}\n`,
+        encodeRoomEvent({ event: 'topic', room: stored.name, text: stored.topic }),
         'room',
       );
       return;
@@ -308,17 +320,14 @@ export class RoomService<M extends RoomMember> {
       return;
     }
     this.#o.store.rooms.setTopic(room, text);
-    const line = `{"type":"room","event":"topic","room":"${stored.name}","text":${asciiJson(text)},"by":"${member.name}"}\n`;
+    const line = encodeRoomEvent({ event: 'topic', room: stored.name, text, by: member.name });
     this.#broadcast(roomKey(room), line);
     if (!this.#isMember(room, member)) member.send(line, 'room');
   }
 
   #motd(member: M, text: string | undefined, id?: string): void {
     if (text === undefined) {
-      member.send(
-        `{"type":"motd","text":${asciiJson(this.#o.store.getSetting('motd') ?? '')}}\n`,
-        'motd',
-      );
+      member.send(encodeMotd(this.#o.store.getSetting('motd') ?? ''), 'motd');
       return;
     }
     if (!member.identityFingerprint || !this.#o.admins.has(member.identityFingerprint)) {
@@ -327,6 +336,6 @@ export class RoomService<M extends RoomMember> {
     }
     this.#o.store.setSetting('motd', text);
     member.log.info({ event: 'motd.set' });
-    member.send(`{"type":"motd","text":${asciiJson(text)}}\n`, 'motd');
+    member.send(encodeMotd(text), 'motd');
   }
 }
