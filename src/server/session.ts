@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import {
   asFatal,
   Capability,
@@ -14,19 +13,17 @@ import {
   idOfLine,
   ProtocolError,
   parseClientFrame,
-  type RoomClientFrame,
 } from '../protocol/index.js';
 import { admitHello } from './admission.js';
-import type { DirectoryMember } from './directory.js';
-import type { RoomMember } from './rooms/room-service.js';
+import type { TimerHandle } from './clock.js';
+import { FRAME_TABLE, type FrameRule, type FrameSession, refusalFor } from './frame-table.js';
+import { MailboxDelivery } from './mailbox-delivery.js';
 import type { SessionContext } from './session-context.js';
-import { FRAME_HANDLERS, type FrameSession } from './session-dispatch.js';
 import { SessionIdentity } from './session-identity.js';
 import { SessionInput } from './session-input.js';
 import { SessionLog } from './session-log.js';
 import { SessionNotices } from './session-notices.js';
 import { type SendResult, SessionOutput } from './session-output.js';
-import { SessionV2Services, type V2Frame, type V2Member } from './session-v2.js';
 import type { Transport } from './transport.js';
 
 export type { SessionContext, SessionLimits } from './session-context.js';
@@ -35,24 +32,21 @@ export type { SendResult } from './session-output.js';
 export type SessionState = 'awaiting-hello' | 'ready' | 'closed';
 
 /**
- * One client connection: decodes its lines, validates frames, and runs the
- * hello → ready → closed state machine. Owns its decoder, its throttled logger, its output
- * queue and its timers; never touches a socket directly (see Transport). A handler error
- * costs that session one `E_INTERNAL`, never the process.
+ * One client connection: decodes its lines, validates frames, checks each against the
+ * frame table and runs its handler, one frame at a time, through the hello → ready →
+ * closed state machine. Owns its decoder, its throttled logger, its output queue and its
+ * timers; never touches a socket directly (see Transport). A handler error costs that
+ * session one `E_INTERNAL`, never the process.
  */
-export class Session
-  extends SessionIdentity
-  implements DirectoryMember, RoomMember, V2Member, FrameSession
-{
+export class Session extends SessionIdentity implements FrameSession {
   readonly id: string;
   readonly log: SessionLog;
+  readonly mailbox: MailboxDelivery;
   #transport: Transport;
   #ctx: SessionContext<Session>;
   #input: SessionInput;
   #state: SessionState = 'awaiting-hello';
-  #helloTimer: NodeJS.Timeout | undefined;
-  #now: () => number;
-  #v2: SessionV2Services<Session>;
+  #helloTimer: TimerHandle | undefined;
   #output: SessionOutput;
   #notices: SessionNotices;
   #refusal: { at: number; bytesRead: number } | undefined;
@@ -62,19 +56,19 @@ export class Session
     this.id = id;
     this.#transport = transport;
     this.#ctx = ctx;
-    this.#now = ctx.now ?? Date.now;
+    const now = () => ctx.clock.now();
     this.#input = new SessionInput(this.#inputHost(), transport, {
       maxLineBytes: ctx.limits.maxLineBytes,
       ...(ctx.rateLimits ? { rateLimits: ctx.rateLimits } : {}),
       stats: ctx.stats,
-      now: this.#now,
+      now,
     });
     this.log = new SessionLog(
       ctx.logger.child({ sid: id, remote: transport.remote }),
       ctx.limits.log,
-      this.#now,
+      now,
     );
-    this.#v2 = new SessionV2Services<Session>(this, ctx);
+    this.mailbox = new MailboxDelivery(this, ctx.router, ctx.stats);
     this.#output = new SessionOutput(
       transport,
       ctx.stats,
@@ -82,12 +76,11 @@ export class Session
         maxQueueBytes: ctx.limits.maxSendQueueBytes,
         slowReaderGraceMs: ctx.limits.slowReaderGraceMs,
       },
-      this.#now,
+      now,
       (queued) => this.#slowReader(queued),
     );
     this.#notices = new SessionNotices(this, transport, () => this.#drained());
-    this.#helloTimer = setTimeout(() => this.#helloTimedOut(), ctx.limits.helloTimeoutMs);
-    this.#helloTimer.unref?.();
+    this.#helloTimer = ctx.clock.setTimeout(() => this.#helloTimedOut(), ctx.limits.helloTimeoutMs);
     this.log.info({ event: 'connection.opened' });
   }
 
@@ -115,7 +108,7 @@ export class Session
     return this.#input.lastActivity;
   }
   get pageOutstanding(): boolean {
-    return this.#v2.pageOutstanding;
+    return this.mailbox.pageOutstanding;
   }
 
   /** Feeds bytes read from the connection. Never throws. */
@@ -188,13 +181,7 @@ export class Session
       : encodeUsersV2(directory.peersJson());
   }
   deliverMailbox(): void {
-    this.#v2.deliverMailbox();
-  }
-  handleV2(frame: V2Frame): void {
-    this.#v2.handle(frame);
-  }
-  handleRoom(frame: RoomClientFrame): Promise<void> | undefined {
-    return this.#ctx.rooms.handle(this, frame);
+    this.#guard(() => this.mailbox.deliver(), undefined);
   }
 
   /** A handler failed: `E_INTERNAL` for this session only, logged with its stack. */
@@ -218,7 +205,7 @@ export class Session
     this.log.info({
       event: 'connection.released',
       readAfterRefusal,
-      msAfterRefusal: Math.round(performance.now() - this.#refusal.at),
+      msAfterRefusal: this.#ctx.clock.now() - this.#refusal.at,
     });
     this.#refusal = undefined;
   }
@@ -261,7 +248,7 @@ export class Session
     this.#ctx.onAbuse?.({ addressKey: this.addressKey, identityKey: this.identityKey, reason });
   }
 
-  #handleLine(line: Uint8Array): void {
+  #handleLine(line: Uint8Array): Promise<void> | undefined {
     let frame: ClientFrame;
     let raw: Record<string, unknown> | undefined;
     try {
@@ -274,52 +261,62 @@ export class Session
       } else {
         this.#reject(error, this.#state === 'awaiting-hello' ? undefined : idOfLine(line));
       }
-      return;
+      return undefined;
     }
     this.#ctx.stats.framesIn.inc(frame.type);
-    const ref = (frame as { id?: string }).id;
+    const refusal = refusalFor(this, frame);
+    if (refusal) {
+      // Missing identity or capability: answered, not logged (a client's honest mistake).
+      if (
+        refusal.error.code === ErrorCode.NEEDS_IDENTITY ||
+        refusal.error.code === ErrorCode.FORBIDDEN
+      )
+        this.reply(encodeError(refusal.error.code, refusal.error.message, refusal.ref), 'error');
+      else this.#reject(refusal.error, refusal.ref);
+      return undefined;
+    }
+    const rule = FRAME_TABLE[frame.type] as FrameRule<ClientFrame>;
     const parsed = raw;
-    this.#guard(() => {
-      if (this.#state === 'awaiting-hello') {
-        if (frame.type === 'hello') this.#admit(frame);
-        else
-          this.#reject(
-            new ProtocolError(ErrorCode.HELLO_REQUIRED, 'send hello first', { fatal: true }),
-          );
-        return undefined;
-      }
-      const handler = FRAME_HANDLERS[frame.type] as (
-        session: Session,
-        frame: ClientFrame,
-        raw: Record<string, unknown>,
-        ctx: SessionContext<Session>,
-      ) => Promise<void> | undefined;
-      return handler(this, frame, parsed, this.#ctx);
-    }, ref);
+    return this.#guard(
+      () => rule.handle(this, frame, parsed, this.#ctx),
+      (frame as { id?: string }).id,
+    );
   }
 
-  /** Runs a handler: a thrown or rejected error costs this session one error frame. */
-  #guard(run: () => Promise<void> | undefined | void, ref: string | undefined): void {
+  /**
+   * Runs a handler: a thrown or rejected error costs this session one error frame. Returns
+   * a promise that never rejects when the handler is asynchronous.
+   */
+  #guard(
+    run: () => Promise<void> | undefined | void,
+    ref: string | undefined,
+  ): Promise<void> | undefined {
     const fail = (error: unknown) => {
       if (error instanceof ProtocolError) this.#reject(error, ref);
       else this.failed(error, ref);
     };
     try {
       const pending = run();
-      if (pending) pending.catch(fail);
+      return pending ? pending.catch(fail) : undefined;
     } catch (error) {
       fail(error);
+      return undefined;
     }
   }
 
-  #admit(hello: HelloFrame): void {
-    const { directory, presence, store, stats } = this.#ctx;
+  /** Admission of the hello, then the welcome and what a new session is owed. */
+  async admit(hello: HelloFrame): Promise<void> {
+    const { directory, presence, store, stats, prekeys } = this.#ctx;
     const transport = this.#transport;
-    const admission = admitHello<Session>(
+    const session = this;
+    const admission = await admitHello<Session>(
       hello,
       {
         addressKey: this.addressKey,
         log: this.log,
+        get open() {
+          return session.#state === 'awaiting-hello';
+        },
         reply: (line, kind) => this.reply(line, kind),
         ...(transport.exportKeyingMaterial
           ? { exportKeyingMaterial: transport.exportKeyingMaterial.bind(transport) }
@@ -328,38 +325,30 @@ export class Session
           holder.replaced();
           directory.remove(holder);
         },
+        prepare: async () => {
+          if (!hello.idk || !hello.pubsig) return;
+          const published = { pub: hello.pub, pubsig: hello.pubsig, caps: hello.caps };
+          await store.touchBinding(hello.user, this.#ctx.clock.now(), published);
+          const owner = { name: hello.user, identityKey: hello.idk };
+          if (hello.spk && !(await prekeys.storeSignedPrekey(owner, hello.spk)))
+            this.log.warn({ event: 'frame.rejected', code: 'E_BAD_PROOF' }, 'hello spk ignored');
+        },
       },
       {
         store,
         names: this.#ctx.names,
         penalizedFor: (idk) => this.#ctx.penalizedFor?.(idk) ?? 0,
         online: (name) => directory.get(name),
-        now: this.#now,
+        now: () => this.#ctx.clock.now(),
         stats,
       },
     );
     if (!admission) return;
+    // No await between admission's last check and joining the directory: one name, one holder.
     this.setHello(hello);
-    if (!directory.tryAdd(this)) {
-      // Unreachable while admission and insertion run in one turn; kept as a guard.
-      this.setHello(undefined);
-      this.reply(
-        encodeError(ErrorCode.NAME_TAKEN, `the name "${hello.user}" is already online`),
-        'error',
-      );
-      return;
-    }
-    clearTimeout(this.#helloTimer);
+    if (!directory.tryAdd(this)) throw new Error('the directory refused an admitted session');
+    this.#ctx.clock.clearTimeout(this.#helloTimer);
     this.#state = 'ready';
-    if (hello.idk && hello.pubsig) {
-      store.touchBinding(hello.user, this.#now(), {
-        pub: hello.pub,
-        pubsig: hello.pubsig,
-        caps: hello.caps,
-      });
-      if (hello.spk && !this.#v2.storeHelloSignedPrekey(hello.spk))
-        this.log.warn({ event: 'frame.rejected', code: 'E_BAD_PROOF' }, 'hello spk ignored');
-    }
     this.log.bind({ user: hello.user });
     stats.helloAccepted.inc(`v${hello.v}`);
     this.log.info({
@@ -376,10 +365,11 @@ export class Session
         : encodeWelcomeV2(this.has(Capability.presence) ? directory.peersJson() : '{}'),
       'welcome',
     );
-    if (this.has(Capability.ratchet) && hello.idk) this.#v2.announcePrekeys();
     presence.joined(this);
-    if (this.has(Capability.mailbox)) this.#v2.deliverMailbox();
-    if (this.has(Capability.rooms)) this.#guard(() => this.#ctx.rooms.welcome(this), undefined);
+    if (this.has(Capability.ratchet) && hello.idk)
+      this.reply(await prekeys.countLine(this), 'prekeys');
+    if (this.has(Capability.mailbox)) await this.mailbox.deliver();
+    if (this.has(Capability.rooms)) await this.#ctx.rooms.welcome(this);
   }
 
   #reject(error: unknown, ref?: string): void {
@@ -405,7 +395,7 @@ export class Session
     const wasReady = this.#state === 'ready';
     this.#state = 'closed';
     this.#input.close();
-    clearTimeout(this.#helloTimer);
+    this.#ctx.clock.clearTimeout(this.#helloTimer);
     if (wasReady) this.#ctx.rooms.memberLeft(this);
     if (wasReady && !how.silent && this.#ctx.directory.remove(this)) this.#ctx.presence.left(this);
     this.#output.close();
@@ -418,7 +408,7 @@ export class Session
     });
     if (how.destroy) this.#transport.destroy();
     else if (how.end) {
-      this.#refusal = { at: performance.now(), bytesRead: this.#transport.bytesRead };
+      this.#refusal = { at: this.#ctx.clock.now(), bytesRead: this.#transport.bytesRead };
       this.#transport.end();
     }
   }

@@ -5,13 +5,9 @@ import {
   type ModerateFrame,
   roomKey,
 } from '../../protocol/index.js';
-import {
-  type Authority,
-  hashNewPassword,
-  RANK,
-  type RoomHost,
-  type RoomMember,
-} from './room-host.js';
+import type { LiveRooms } from './live-rooms.js';
+import { detach, hashNewPassword } from './passwords.js';
+import { type Authority, RANK, type RoomMember } from './room-host.js';
 
 /**
  * op / deop / kick / ban / unban / password: owner > op > member, server admins above all;
@@ -20,51 +16,49 @@ import {
  * logged, and acknowledged to the actor.
  */
 export async function moderate<M extends RoomMember>(
-  host: RoomHost<M>,
+  rooms: LiveRooms<M>,
   actor: M,
   frame: ModerateFrame,
 ): Promise<void> {
-  const { store } = host.options;
-  const room = store.rooms.get(frame.room);
+  const { store } = rooms.options;
+  const room = await store.rooms.get(frame.room);
   if (!room) {
-    host.error(actor, ErrorCode.NO_SUCH_ROOM, `${frame.room} does not exist`, frame.id);
+    rooms.refuse(actor, ErrorCode.NO_SUCH_ROOM, `${frame.room} does not exist`, frame.id);
     return;
   }
   const key = roomKey(room.name);
-  const rank = RANK[host.authority(room.name, actor)];
+  const rank = RANK[await rooms.authority(room.name, actor)];
   if (rank < RANK.op) {
-    host.error(actor, ErrorCode.FORBIDDEN, `you are not an operator of ${room.name}`, frame.id);
+    rooms.refuse(actor, ErrorCode.FORBIDDEN, `you are not an operator of ${room.name}`, frame.id);
     return;
   }
   if (frame.action === 'password') {
-    const hashed = await hashNewPassword(host, actor, frame.password, frame.id);
-    if (hashed === 'busy') return;
-    const { hash } = hashed;
-    store.rooms.setPassword(room.name, hash);
-    actor.log.info({
-      event: 'room.password',
-      room: room.name,
-      by: actor.name,
-      set: hash !== undefined,
-    });
-    host.broadcast(
-      key,
-      encodeRoomEvent({
-        event: 'password',
+    detach(actor, frame.id, async () => {
+      const hashed = await hashNewPassword(rooms, actor, frame.password, frame.id);
+      if (hashed === 'busy') return;
+      const { hash } = hashed;
+      await store.rooms.setPassword(room.name, hash);
+      actor.log.info({
+        event: 'room.password',
         room: room.name,
-        set: hash !== undefined,
         by: actor.name,
-      }),
-    );
-    if (actor.open && !host.isMember(room.name, actor))
-      actor.send(encodeAck(frame.id ?? 'password'), 'ack');
+        set: hash !== undefined,
+      });
+      const set = hash !== undefined;
+      rooms.broadcast(
+        key,
+        encodeRoomEvent({ event: 'password', room: room.name, set, by: actor.name }),
+      );
+      if (actor.open && !rooms.isMember(room.name, actor))
+        actor.send(encodeAck(frame.id ?? 'password'), 'ack');
+    });
     return;
   }
   const targetName = frame.user!;
-  const online = host.online(key, targetName);
-  const targetKey = online?.identityKey ?? store.getBinding(targetName)?.identityKey;
+  const online = rooms.online(key, targetName);
+  const targetKey = online?.identityKey ?? (await store.getBinding(targetName))?.identityKey;
   if (!targetKey) {
-    host.error(
+    rooms.refuse(
       actor,
       ErrorCode.NO_SUCH_USER,
       `${targetName} has no identity on this server`,
@@ -72,10 +66,10 @@ export async function moderate<M extends RoomMember>(
     );
     return;
   }
-  const targetRank =
-    RANK[(store.rooms.getRole(room.name, targetKey) as Authority | undefined) ?? 'member'];
+  const targetRole = await store.rooms.getRole(room.name, targetKey);
+  const targetRank = RANK[(targetRole as Authority | undefined) ?? 'member'];
   if (targetRank >= rank && frame.action !== 'op') {
-    host.error(
+    rooms.refuse(
       actor,
       ErrorCode.FORBIDDEN,
       `${targetName} has as much authority in ${room.name} as you`,
@@ -84,11 +78,13 @@ export async function moderate<M extends RoomMember>(
     return;
   }
   const by = actor.name;
+  const event = (kind: 'op' | 'deop' | 'ban' | 'unban') =>
+    encodeRoomEvent({ event: kind, room: room.name, user: targetName, by });
   switch (frame.action) {
     case 'op':
     case 'deop':
       if (targetRank >= rank) {
-        host.error(
+        rooms.refuse(
           actor,
           ErrorCode.FORBIDDEN,
           `${targetName} has as much authority as you`,
@@ -96,41 +92,31 @@ export async function moderate<M extends RoomMember>(
         );
         return;
       }
-      store.rooms.setRole(room.name, targetKey, frame.action === 'op' ? 'op' : undefined);
-      host.broadcast(
-        key,
-        encodeRoomEvent({ event: frame.action, room: room.name, user: targetName, by }),
-      );
+      await store.rooms.setRole(room.name, targetKey, frame.action === 'op' ? 'op' : undefined);
+      rooms.broadcast(key, event(frame.action));
       break;
     case 'kick':
       if (!online) {
-        host.error(actor, ErrorCode.NOT_MEMBER, `${targetName} is not in ${room.name}`, frame.id);
+        rooms.refuse(actor, ErrorCode.NOT_MEMBER, `${targetName} is not in ${room.name}`, frame.id);
         return;
       }
-      host.remove(key, online, 'kick', by, frame.reason);
+      await rooms.remove(key, online, 'kick', by, frame.reason);
       break;
     case 'ban': {
-      const now = host.now();
-      store.rooms.setBan(room.name, targetKey, {
+      const now = rooms.now();
+      await store.rooms.setBan(room.name, targetKey, {
         ...(frame.duration ? { until: now + frame.duration * 1000 } : {}),
         reason: frame.reason ?? '',
         bannedBy: by,
         createdAt: now,
       });
-      if (online) host.remove(key, online, 'ban', by, frame.reason);
-      else
-        host.broadcast(
-          key,
-          encodeRoomEvent({ event: 'ban', room: room.name, user: targetName, by }),
-        );
+      if (online) await rooms.remove(key, online, 'ban', by, frame.reason);
+      else rooms.broadcast(key, event('ban'));
       break;
     }
     case 'unban':
-      store.rooms.setBan(room.name, targetKey, undefined);
-      host.broadcast(
-        key,
-        encodeRoomEvent({ event: 'unban', room: room.name, user: targetName, by }),
-      );
+      await store.rooms.setBan(room.name, targetKey, undefined);
+      rooms.broadcast(key, event('unban'));
       break;
   }
   actor.log.info({ event: `room.${frame.action}`, room: room.name, user: targetName, by });

@@ -4,12 +4,12 @@ import type { TLSSocket } from 'node:tls';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeJsonLine, ErrorCode, parseServerFrame } from '../../../src/protocol/index.js';
+import { clockWith } from '../../../src/server/clock.js';
+import { composeServer, type ServerCore } from '../../../src/server/compose.js';
 import { defaultServerConfig } from '../../../src/server/config.js';
-import { ConnectionLimiter } from '../../../src/server/limits/connection-limiter.js';
 import { createLogger } from '../../../src/server/logger.js';
 import { PasswordHasher } from '../../../src/server/rooms/password-hasher.js';
-import { createSessionContext } from '../../../src/server/services.js';
-import { Session, type SessionContext } from '../../../src/server/session.js';
+import type { Session, SessionContext } from '../../../src/server/session.js';
 import { SqliteStore } from '../../../src/server/store/index.js';
 import type { Transport } from '../../../src/server/transport.js';
 import { newIdentity, type TestIdentity, v2Hello } from '../../helpers/v2-hello.js';
@@ -120,6 +120,7 @@ class TrackedHasher extends PasswordHasher {
 }
 
 interface World {
+  core: ServerCore;
   ctx: SessionContext<Session>;
   hasher: TrackedHasher;
   clock: { now: number };
@@ -127,7 +128,7 @@ interface World {
   abuse: string[];
 }
 
-function world(): World {
+async function world(): Promise<World> {
   const store = new SqliteStore(':memory:');
   const internalErrors: string[] = [];
   const logger = createLogger({
@@ -161,15 +162,11 @@ function world(): World {
     byteBurst: 3 * LINE_LIMIT,
     abuseLimit: 30,
   };
-  const limiter = new ConnectionLimiter({
-    maxConnections: 1000,
-    maxPerIp: 1000,
-    penaltyMs: 60_000,
-    strikes: 5,
-  });
-  const ctx = createSessionContext(config, logger, { store, hasher, limiter, now });
+  // The same composition root the daemon uses, without its sockets.
+  const core = await composeServer(config, logger, { store, hasher, clock: clockWith(now) });
+  const ctx = core.context;
   ctx.onAbuse = (report) => abuse.push(report.reason);
-  return { ctx, hasher, clock, internalErrors, abuse };
+  return { core, ctx, hasher, clock, internalErrors, abuse };
 }
 
 const IDENTITIES: TestIdentity[] = [newIdentity(), newIdentity(), newIdentity()];
@@ -302,6 +299,11 @@ const step = fc.record({
   cuts: fc.array(fc.nat(), { maxLength: 4 }),
 });
 
+/** Lets the sessions' store work (async, resolved at once by SQLite) run to the end. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 function cut(bytes: Buffer, cuts: number[]): Buffer[] {
   if (bytes.length === 0) return [bytes];
   const offsets = [...new Set(cuts.map((c) => c % bytes.length))].sort((a, b) => a - b);
@@ -324,13 +326,13 @@ describe('session state machine under fuzzed input', () => {
     async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps) => {
-          const w = world();
+          const w = await world();
           const { ctx } = w;
           const transports: FakeTransport[] = [];
           const sessions: Session[] = [];
           const open = (address: string) => {
             const transport = new FakeTransport(address, `conn${transports.length}`);
-            const session = new Session(`s${sessions.length}`, transport, ctx);
+            const session = w.core.openSession(transport);
             transports.push(transport);
             sessions.push(session);
             return { transport, session };
@@ -355,6 +357,7 @@ describe('session state machine under fuzzed input', () => {
               ]),
             ),
           );
+          await settle();
           expect(alice.session.state).toBe('ready');
           expect(bob.session.state).toBe('ready');
 
@@ -383,10 +386,12 @@ describe('session state machine under fuzzed input', () => {
               }
             }
             for (const piece of cut(Buffer.concat(lines), cuts)) feed(fuzz.session, piece);
+            await settle();
             // A session is closed exactly when it told its transport to close.
             expect(fuzz.session.state === 'closed').toBe(fuzz.transport.closedBy !== undefined);
             feed(alice.session, relayLine('bob', `ok${i}`));
             feed(bob.session, relayLine('alice', `back${i}`));
+            await settle();
           }
           await w.hasher.settle();
 
@@ -420,7 +425,7 @@ describe('session state machine under fuzzed input', () => {
           for (const session of sessions) session.transportClosed();
           await w.hasher.settle();
           await w.hasher.close();
-          ctx.store.close();
+          await ctx.store.close();
         }),
         { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
       );
