@@ -213,14 +213,16 @@ export interface HelloSession<H extends OnlineHolder> {
    * published, so it is there before anyone sees the session in the directory).
    */
   prepare?(): Promise<void>;
+  /** Joins the directory; called in the same turn as the last check of who holds the name. */
+  enter(): void;
 }
 
 /**
  * Runs admission for a session's hello: a refusal is reported and answered (the session
  * may retry); a session of the same identity it replaces is handed over. Who holds the name
  * online is decided here, after the last await, so of two connections claiming one name
- * only one is admitted. Returns the admission when accepted (and the session still open);
- * the caller adds the session to the directory before its next await.
+ * only one is admitted: the session enters the directory in the same turn as that check.
+ * Returns the admission when accepted (and the session still open).
  */
 export async function admitHello<H extends OnlineHolder>(
   hello: HelloFrame,
@@ -245,5 +247,6 @@ export async function admitHello<H extends OnlineHolder>(
     return undefined;
   }
   if (admission.replaces) session.takeOver(admission.replaces);
+  session.enter();
   return admission;
 }

@@ -325,6 +325,12 @@ export class Session extends SessionIdentity implements FrameSession {
           holder.replaced();
           directory.remove(holder);
         },
+        enter: () => {
+          this.setHello(hello);
+          if (!directory.tryAdd(this)) throw new Error('the directory refused an admitted session');
+          this.#ctx.clock.clearTimeout(this.#helloTimer);
+          this.#state = 'ready';
+        },
         prepare: async () => {
           if (!hello.idk || !hello.pubsig) return;
           const published = { pub: hello.pub, pubsig: hello.pubsig, caps: hello.caps };
@@ -343,12 +349,7 @@ export class Session extends SessionIdentity implements FrameSession {
         stats,
       },
     );
-    if (!admission) return;
-    // No await between admission's last check and joining the directory: one name, one holder.
-    this.setHello(hello);
-    if (!directory.tryAdd(this)) throw new Error('the directory refused an admitted session');
-    this.#ctx.clock.clearTimeout(this.#helloTimer);
-    this.#state = 'ready';
+    if (!admission || this.#state !== 'ready') return;
     this.log.bind({ user: hello.user });
     stats.helloAccepted.inc(`v${hello.v}`);
     this.log.info({
