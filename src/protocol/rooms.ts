@@ -85,19 +85,28 @@ function readModerate(frame: Record<string, unknown>): ModerateFrame {
   return withId(frame, parsed);
 }
 
+/** A frame naming a room with an optional text field (read first: that is its order of checks). */
+function roomWithText(
+  frame: Record<string, unknown>,
+  type: 'join' | 'topic',
+  field: 'password' | 'text',
+  maxBytes: number,
+): RoomControlFrame {
+  const value = optionalText(frame, field, maxBytes);
+  const parsed = {
+    type,
+    room: requireRoom(frame),
+    ...(value === undefined ? {} : { [field]: value }),
+  };
+  return withId(frame, parsed) as RoomControlFrame;
+}
+
 /** Parsers of the room control frames a client may send, by type. */
 export const roomControlParsers: Record<
   RoomControlFrame['type'],
   (frame: Record<string, unknown>) => RoomControlFrame
 > = {
-  join(frame) {
-    const password = optionalText(frame, 'password', MAX_ROOM_PASSWORD_BYTES);
-    return withId(frame, {
-      type: 'join' as const,
-      room: requireRoom(frame),
-      ...(password === undefined ? {} : { password }),
-    });
-  },
+  join: (frame) => roomWithText(frame, 'join', 'password', MAX_ROOM_PASSWORD_BYTES),
   part: (frame) => withId(frame, { type: 'part' as const, room: requireRoom(frame) }),
   rooms(frame) {
     if (frame.after === undefined || frame.after === null)
@@ -106,14 +115,7 @@ export const roomControlParsers: Record<
     return withId(frame, { type: 'rooms' as const, after: frame.after });
   },
   who: (frame) => withId(frame, { type: 'who' as const, room: requireRoom(frame) }),
-  topic(frame) {
-    const text = optionalText(frame, 'text', MAX_TOPIC_LENGTH);
-    return withId(frame, {
-      type: 'topic' as const,
-      room: requireRoom(frame),
-      ...(text === undefined ? {} : { text }),
-    });
-  },
+  topic: (frame) => roomWithText(frame, 'topic', 'text', MAX_TOPIC_LENGTH),
   motd(frame) {
     const text = optionalText(frame, 'text', MAX_TOPIC_LENGTH);
     return withId(frame, { type: 'motd' as const, ...(text === undefined ? {} : { text }) });

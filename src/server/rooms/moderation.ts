@@ -21,15 +21,16 @@ export async function moderate<M extends RoomMember>(
   frame: ModerateFrame,
 ): Promise<void> {
   const { store } = rooms.options;
+  const refuse = (code: ErrorCode, text: string) => rooms.refuse(actor, code, text, frame.id);
   const room = await store.rooms.get(frame.room);
   if (!room) {
-    rooms.refuse(actor, ErrorCode.NO_SUCH_ROOM, `${frame.room} does not exist`, frame.id);
+    refuse(ErrorCode.NO_SUCH_ROOM, `${frame.room} does not exist`);
     return;
   }
   const key = roomKey(room.name);
   const rank = RANK[await rooms.authority(room.name, actor)];
   if (rank < RANK.op) {
-    rooms.refuse(actor, ErrorCode.FORBIDDEN, `you are not an operator of ${room.name}`, frame.id);
+    refuse(ErrorCode.FORBIDDEN, `you are not an operator of ${room.name}`);
     return;
   }
   if (frame.action === 'password') {
@@ -58,23 +59,13 @@ export async function moderate<M extends RoomMember>(
   const online = rooms.online(key, targetName);
   const targetKey = online?.identityKey ?? (await store.getBinding(targetName))?.identityKey;
   if (!targetKey) {
-    rooms.refuse(
-      actor,
-      ErrorCode.NO_SUCH_USER,
-      `${targetName} has no identity on this server`,
-      frame.id,
-    );
+    refuse(ErrorCode.NO_SUCH_USER, `${targetName} has no identity on this server`);
     return;
   }
   const targetRole = await store.rooms.getRole(room.name, targetKey);
   const targetRank = RANK[(targetRole as Authority | undefined) ?? 'member'];
   if (targetRank >= rank && frame.action !== 'op') {
-    rooms.refuse(
-      actor,
-      ErrorCode.FORBIDDEN,
-      `${targetName} has as much authority in ${room.name} as you`,
-      frame.id,
-    );
+    refuse(ErrorCode.FORBIDDEN, `${targetName} has as much authority in ${room.name} as you`);
     return;
   }
   const by = actor.name;
@@ -84,12 +75,7 @@ export async function moderate<M extends RoomMember>(
     case 'op':
     case 'deop':
       if (targetRank >= rank) {
-        rooms.refuse(
-          actor,
-          ErrorCode.FORBIDDEN,
-          `${targetName} has as much authority as you`,
-          frame.id,
-        );
+        refuse(ErrorCode.FORBIDDEN, `${targetName} has as much authority as you`);
         return;
       }
       await store.rooms.setRole(room.name, targetKey, frame.action === 'op' ? 'op' : undefined);
@@ -97,7 +83,7 @@ export async function moderate<M extends RoomMember>(
       break;
     case 'kick':
       if (!online) {
-        rooms.refuse(actor, ErrorCode.NOT_MEMBER, `${targetName} is not in ${room.name}`, frame.id);
+        refuse(ErrorCode.NOT_MEMBER, `${targetName} is not in ${room.name}`);
         return;
       }
       await rooms.remove(key, online, 'kick', by, frame.reason);
