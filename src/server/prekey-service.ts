@@ -59,12 +59,12 @@ export class PrekeyService<O extends PrekeyOwner> {
     online: (name: string) => O | undefined;
     stats: ServerStats;
     limits: BundleLimits;
-    now?: () => number;
+    now: () => number;
   }) {
     this.#store = options.store;
     this.#online = options.online;
     this.#stats = options.stats;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now;
     const { perMinute, opksPerTargetPerHour } = options.limits;
     this.#requesters = new KeyedBuckets(perMinute / 60, perMinute);
     this.#targets = new KeyedBuckets(opksPerTargetPerHour / 3600, opksPerTargetPerHour);
