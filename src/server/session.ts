@@ -1,20 +1,16 @@
 import {
   asFatal,
-  Capability,
   type ClientFrame,
   decodeJsonLine,
   ErrorCode,
   encodeError,
   encodeUsersV1,
   encodeUsersV2,
-  encodeWelcomeV1,
-  encodeWelcomeV2,
   type HelloFrame,
   idOfLine,
   ProtocolError,
   parseClientFrame,
 } from '../protocol/index.js';
-import { admitHello } from './admission.js';
 import type { TimerHandle } from './clock.js';
 import { FRAME_TABLE, type FrameRule, type FrameSession, refusalFor } from './frame-table.js';
 import { MailboxDelivery } from './mailbox-delivery.js';
@@ -24,6 +20,7 @@ import { SessionInput } from './session-input.js';
 import { SessionLog } from './session-log.js';
 import { SessionNotices } from './session-notices.js';
 import { type SendResult, SessionOutput } from './session-output.js';
+import { welcomeSession } from './session-welcome.js';
 import type { Transport } from './transport.js';
 
 export type { SessionContext, SessionLimits } from './session-context.js';
@@ -304,73 +301,25 @@ export class Session extends SessionIdentity implements FrameSession {
     }
   }
 
-  /** Admission of the hello, then the welcome and what a new session is owed. */
-  async admit(hello: HelloFrame): Promise<void> {
-    const { directory, presence, store, stats, prekeys } = this.#ctx;
-    const transport = this.#transport;
+  /** Admission of the hello, then the welcome (session-welcome.ts). */
+  admit(hello: HelloFrame): Promise<void> {
     const session = this;
-    const admission = await admitHello<Session>(
-      hello,
-      {
-        addressKey: this.addressKey,
-        log: this.log,
-        get open() {
-          return session.#state === 'awaiting-hello';
-        },
-        reply: (line, kind) => this.reply(line, kind),
-        ...(transport.exportKeyingMaterial
-          ? { exportKeyingMaterial: transport.exportKeyingMaterial.bind(transport) }
-          : {}),
-        takeOver: (holder) => {
-          holder.replaced();
-          directory.remove(holder);
-        },
-        enter: () => {
-          this.setHello(hello);
-          if (!directory.tryAdd(this)) throw new Error('the directory refused an admitted session');
-          this.#ctx.clock.clearTimeout(this.#helloTimer);
-          this.#state = 'ready';
-        },
-        prepare: async () => {
-          if (!hello.idk || !hello.pubsig) return;
-          const published = { pub: hello.pub, pubsig: hello.pubsig, caps: hello.caps };
-          await store.touchBinding(hello.user, this.#ctx.clock.now(), published);
-          const owner = { name: hello.user, identityKey: hello.idk };
-          if (hello.spk && !(await prekeys.storeSignedPrekey(owner, hello.spk)))
-            this.log.warn({ event: 'frame.rejected', code: 'E_BAD_PROOF' }, 'hello spk ignored');
-        },
+    const transport = this.#transport;
+    return welcomeSession(this, hello, this.#ctx, {
+      get awaitingHello() {
+        return session.#state === 'awaiting-hello';
       },
-      {
-        store,
-        names: this.#ctx.names,
-        penalizedFor: (idk) => this.#ctx.penalizedFor?.(idk) ?? 0,
-        online: (name) => directory.get(name),
-        now: () => this.#ctx.clock.now(),
-        stats,
+      ...(transport.exportKeyingMaterial
+        ? { exportKeyingMaterial: transport.exportKeyingMaterial.bind(transport) }
+        : {}),
+      enter: () => {
+        this.setHello(hello);
+        if (!this.#ctx.directory.tryAdd(this))
+          throw new Error('the directory refused an admitted session');
+        this.#ctx.clock.clearTimeout(this.#helloTimer);
+        this.#state = 'ready';
       },
-    );
-    if (!admission || this.#state !== 'ready') return;
-    this.log.bind({ user: hello.user });
-    stats.helloAccepted.inc(`v${hello.v}`);
-    this.log.info({
-      event: 'hello.accepted',
-      v: hello.v,
-      identity: admission.bound,
-      replaced: admission.replaces !== undefined,
     });
-    // v2: the directory only for clients with `presence`; the others ask with `list` when
-    // they need it, which keeps admission O(1) for idle clients instead of O(online users).
-    this.reply(
-      hello.v < 2
-        ? encodeWelcomeV1(directory.usersJson())
-        : encodeWelcomeV2(this.has(Capability.presence) ? directory.peersJson() : '{}'),
-      'welcome',
-    );
-    presence.joined(this);
-    if (this.has(Capability.ratchet) && hello.idk)
-      this.reply(await prekeys.countLine(this), 'prekeys');
-    if (this.has(Capability.mailbox)) await this.mailbox.deliver();
-    if (this.has(Capability.rooms)) await this.#ctx.rooms.welcome(this);
   }
 
   #reject(error: unknown, ref?: string): void {
