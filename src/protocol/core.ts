@@ -2,6 +2,7 @@ import { ErrorCode, ProtocolError } from './errors.js';
 import {
   asciiJson,
   badField,
+  ID_PATTERN_SOURCE,
   optionalBase64,
   optionalMessageId,
   optionalString,
@@ -30,9 +31,6 @@ import { readSignedPrekeyUpload, type SignedPrekeyUpload } from './prekeys.js';
  * and encoder sit side by side. (The directory frames — welcome, users, presence — are in
  * directory.ts.)
  */
-
-/** The protocol version this implementation speaks (v1 peers are still served). */
-export const PROTOCOL_VERSION = 2;
 
 /** The v1 envelope algorithm: static X25519 + HKDF-SHA256 + AES-256-GCM. */
 export const ALG_V1 = 'X25519+AESGCM';
@@ -287,7 +285,7 @@ export function asFatal(error: unknown): ProtocolError {
   return new ProtocolError(ErrorCode.INTERNAL, 'internal error', { fatal: true, cause: error });
 }
 
-const ID_IN_LINE = /"id"\s*:\s*"([A-Za-z0-9_-]{1,64})"/;
+const ID_IN_LINE = new RegExp(`"id"\\s*:\\s*"(${ID_PATTERN_SOURCE})"`);
 
 /**
  * Best-effort message id of a line that failed to parse, for `error.ref` (only a safe id;

@@ -1,6 +1,13 @@
 import { base64DecodedLength } from './base64.js';
 import { ErrorCode, ProtocolError } from './errors.js';
-import { MAX_ALG_LENGTH, MAX_CAPS, MAX_MESSAGE_ID_LENGTH, MAX_NAME_LENGTH } from './limits.js';
+import {
+  MAX_ALG_LENGTH,
+  MAX_CAP_LENGTH,
+  MAX_CAPS,
+  MAX_MESSAGE_ID_LENGTH,
+  MAX_NAME_LENGTH,
+  MAX_PROTOCOL_VERSION,
+} from './limits.js';
 
 /**
  * Field readers shared by every frame parser: each takes the decoded frame (or a nested
@@ -10,15 +17,16 @@ import { MAX_ALG_LENGTH, MAX_CAPS, MAX_MESSAGE_ID_LENGTH, MAX_NAME_LENGTH } from
  */
 
 /** User names: ASCII `[A-Za-z0-9_.-]{1,32}` (no homoglyphs, no controls). */
-const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
+const NAME_PATTERN = new RegExp(`^[A-Za-z0-9_.-]{1,${MAX_NAME_LENGTH}}$`);
 /** Room names: `#` followed by the user-name charset, 1-32 characters. */
-const ROOM_PATTERN = /^#[A-Za-z0-9_.-]{1,32}$/;
+const ROOM_PATTERN = new RegExp(`^#[A-Za-z0-9_.-]{1,${MAX_NAME_LENGTH}}$`);
 /** Envelope algorithm identifiers, e.g. `X25519+AESGCM`. */
-const ALG_PATTERN = /^[A-Za-z0-9+._-]{1,32}$/;
+const ALG_PATTERN = new RegExp(`^[A-Za-z0-9+._-]{1,${MAX_ALG_LENGTH}}$`);
 /** Client-chosen message ids (opaque to the server, echoed in acks and errors). */
-const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const ID_PATTERN_SOURCE = `[A-Za-z0-9_-]{1,${MAX_MESSAGE_ID_LENGTH}}`;
+const ID_PATTERN = new RegExp(`^${ID_PATTERN_SOURCE}$`);
 /** Capability names. */
-const CAP_PATTERN = /^[a-z0-9-]{1,32}$/;
+const CAP_PATTERN = new RegExp(`^[a-z0-9-]{1,${MAX_CAP_LENGTH}}$`);
 
 const utf8 = new TextEncoder();
 
@@ -43,7 +51,7 @@ export function isValidAlg(alg: unknown): alg is string {
 }
 
 /** True when `id` is a valid client message id. */
-export function isValidMessageId(id: unknown): id is string {
+function isValidMessageId(id: unknown): id is string {
   return typeof id === 'string' && id.length <= MAX_MESSAGE_ID_LENGTH && ID_PATTERN.test(id);
 }
 
@@ -207,7 +215,11 @@ export function requireTime(record: Record<string, unknown>, what: string): numb
 /** Reads a protocol version `v` (absent: 1). @throws ProtocolError `E_BAD_FIELD`. */
 export function readVersion(value: unknown): number {
   if (value === undefined || value === null) return 1;
-  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > 1000) {
+  if (
+    !Number.isSafeInteger(value) ||
+    (value as number) < 1 ||
+    (value as number) > MAX_PROTOCOL_VERSION
+  ) {
     badField('field "v" must be a small positive integer');
   }
   return value as number;

@@ -1,7 +1,12 @@
 /**
  * Every protocol limit in one place (as nats.js keeps its defaults in `options.ts`): each
- * `MAX_*` / `DEFAULT_*` the wire format, its parsers or its state machines use. Servers and
- * clients expose the adjustable ones as options; the rest are fixed by the wire format.
+ * bound on a length, size, count or age that the wire format, its parsers or the E2EE state
+ * machines enforce (the field patterns in fields.ts are built from these), the defaults of
+ * the ones a server or client may adjust, and the key, signature and nonce lengths of the
+ * primitives. Not here: the byte layouts of binary headers (beside their codecs in
+ * ratchet/header.ts and sender-keys.ts), domain-separation strings (beside the code that
+ * signs or derives with them), and the server's own policy (quotas, rates, lifetimes:
+ * src/server/config.ts).
  */
 
 /** Default cap on one inbound line from a client, in bytes, excluding the newline. */
@@ -31,6 +36,10 @@ export const MAX_ALG_LENGTH = 32;
 export const MAX_MESSAGE_ID_LENGTH = 64;
 /** Most capability names in one `caps` list. */
 export const MAX_CAPS = 16;
+/** Longest capability name. */
+export const MAX_CAP_LENGTH = 32;
+/** Highest protocol version `v` a hello may name (newer than ours is refused by the server). */
+export const MAX_PROTOCOL_VERSION = 1000;
 
 /** Largest ratchet header a relay may carry (decoded bytes). */
 export const MAX_RELAY_HEADER_BYTES = 512;
@@ -70,6 +79,13 @@ export const MAX_SENDER_KEY_STORED = 2000;
 export const SIGNED_PREKEY_MAX_AGE_MS = 45 * 24 * 3_600_000;
 /** ... or created further in the future than this (clock skew allowance). */
 export const SIGNED_PREKEY_MAX_FUTURE_MS = 24 * 3_600_000;
+/** A new signed prekey is made when the current one is this old (Signal rotates weekly). */
+export const SIGNED_PREKEY_ROTATION_MS = 7 * 24 * 3_600_000;
+/**
+ * The previous signed prekey's secret is kept this long after it was replaced, so first
+ * messages stored for us while offline still open (the server's default mailbox TTL).
+ */
+export const SIGNED_PREKEY_RETENTION_MS = 7 * 24 * 3_600_000;
 
 /** X25519 public key length (RFC 7748). */
 export const X25519_KEY_BYTES = 32;

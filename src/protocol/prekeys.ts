@@ -39,15 +39,7 @@ export const SignedPrekeyKind = {
 export type SignedPrekeyKind = (typeof SignedPrekeyKind)[keyof typeof SignedPrekeyKind];
 
 /** Domain separation of the signature over a signed prekey record (X3DH §2.5 "signed prekey"). */
-export const SIGNED_PREKEY_CONTEXT = 'securechat/v2/signed-prekey\0';
-
-/** A new signed prekey is made when the current one is this old (Signal rotates weekly). */
-export const SIGNED_PREKEY_ROTATION_MS = 7 * 24 * 3_600_000;
-/**
- * The previous signed prekey's secret is kept this long after it was replaced, so first
- * messages stored for us while offline still open (the server's default mailbox TTL).
- */
-export const SIGNED_PREKEY_RETENTION_MS = 7 * 24 * 3_600_000;
+const SIGNED_PREKEY_CONTEXT = 'securechat/v2/signed-prekey\0';
 
 /** The public part of a signed prekey: what its signature covers. */
 export interface SignedPrekey {
@@ -66,7 +58,7 @@ const encoder = new TextEncoder();
  * Binding id and creation time means a server cannot relabel an old key as new (and so keep
  * it alive past its owner's rotation) without initiators noticing its age.
  */
-export function signedPrekeyMessage(prekey: SignedPrekey): Uint8Array {
+function signedPrekeyMessage(prekey: SignedPrekey): Uint8Array {
   const numbers = new Uint8Array(12);
   const view = new DataView(numbers.buffer);
   view.setUint32(0, prekey.id);
