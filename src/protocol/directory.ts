@@ -77,7 +77,7 @@ export function readPeerInfo(entry: unknown): PeerInfo | undefined {
  * Reads a v2 `peers` map (name → PeerInfo). Invalid entries are skipped and counted, like
  * {@link readDirectory}. @throws ProtocolError `E_BAD_FIELD` when it is not an object.
  */
-export function readPeers(value: unknown): { peers: Map<string, PeerInfo>; skipped: number } {
+function readPeers(value: unknown): { peers: Map<string, PeerInfo>; skipped: number } {
   const record = asRecord(value, 'field "peers"');
   const peers = new Map<string, PeerInfo>();
   let skipped = 0;

@@ -14,7 +14,7 @@ import { ED25519_SECRET_KEY_BYTES } from './limits.js';
  * Domain-separation prefix of the signature over a user's X25519 key (`pub`), so the
  * signature can never be confused with any other message the identity key signs.
  */
-export const PREKEY_SIGNATURE_CONTEXT = 'securechat/v2/x25519-pub\0';
+const PREKEY_SIGNATURE_CONTEXT = 'securechat/v2/x25519-pub\0';
 
 export interface IdentityKeyPair {
   /** Ed25519 seed (RFC 8032 §5.1.5 secret key). */
@@ -109,13 +109,13 @@ export const HELLO_EXPORTER_LABEL = 'EXPORTER-securechat-v2-hello';
 /** Length of the exported keying material signed in the hello proof. */
 export const HELLO_EXPORTER_BYTES = 32;
 /** Domain separation of the hello proof signature. */
-export const HELLO_PROOF_CONTEXT = 'securechat/v2/hello-proof\0';
+const HELLO_PROOF_CONTEXT = 'securechat/v2/hello-proof\0';
 
 /**
  * The message a v2 hello proof signs: context || exporter || UTF-8 name. The exporter value
  * is unique to one TLS connection, so a captured proof is worthless on any other.
  */
-export function helloProofMessage(exporter: Uint8Array, name: string): Uint8Array {
+function helloProofMessage(exporter: Uint8Array, name: string): Uint8Array {
   return concat(encoder.encode(HELLO_PROOF_CONTEXT), exporter, encoder.encode(name));
 }
 

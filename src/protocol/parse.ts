@@ -86,7 +86,7 @@ type Parsers<F extends { type: string }> = {
 };
 
 /** Parser of each frame type a client may send. */
-export const CLIENT_FRAME_PARSERS: Parsers<ClientFrame> = {
+const CLIENT_FRAME_PARSERS: Parsers<ClientFrame> = {
   hello: readHello,
   list: () => ({ type: 'list' }),
   chat: readChat,

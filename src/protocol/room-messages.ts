@@ -8,7 +8,7 @@ import { GCM_NONCE_BYTES, GCM_TAG_BYTES, MAX_ROOM_HEADER_BYTES } from './limits.
  */
 
 /** Ed25519 signature over a room message (decoded bytes). */
-export const ROOM_SIGNATURE_BYTES = 64;
+const ROOM_SIGNATURE_BYTES = 64;
 
 /** A sender-key encrypted room message; the server checks membership and fans it out. */
 export interface RoomMessageFrame {

@@ -139,7 +139,7 @@ export interface RoomSummary {
   lobby?: boolean;
 }
 
-export const ROOM_EVENTS = [
+const ROOM_EVENTS = [
   'join',
   'part',
   'kick',

@@ -4,9 +4,9 @@ import { ED25519_PUBLIC_KEY_BYTES } from './limits.js';
 import { foldName } from './names.js';
 
 /** Iterations of SHA-512 per party, as in Signal's NumericFingerprintGenerator. */
-export const SAFETY_NUMBER_ITERATIONS = 5200;
+const SAFETY_NUMBER_ITERATIONS = 5200;
 /** Version of our safety-number construction (2 bytes, big-endian, hashed in). */
-export const SAFETY_NUMBER_VERSION = 0;
+const SAFETY_NUMBER_VERSION = 0;
 
 const encoder = new TextEncoder();
 

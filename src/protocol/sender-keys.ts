@@ -121,7 +121,7 @@ function header(keyId: number, iteration: number): Uint8Array {
 }
 
 /** Parses a room message header: version ‖ keyId (u32) ‖ iteration (u32). */
-export function decodeRoomHeader(bytes: Uint8Array): { keyId: number; iteration: number } {
+function decodeRoomHeader(bytes: Uint8Array): { keyId: number; iteration: number } {
   if (bytes.length !== HEADER_BYTES || bytes[0] !== SENDER_KEY_VERSION) {
     throw new ProtocolError(ErrorCode.BAD_FIELD, 'room message header is malformed');
   }
