@@ -195,7 +195,7 @@ describe('races against a delayed store (issue 13 stays closed)', () => {
     owner.send({ type: 'prekeys', keys: [{ id: 1, pub: toBase64(Buffer.alloc(32, 9)) }] });
     await settle();
     const takers = [w.connect(), w.connect()];
-    takers.forEach((t, i) => w.hello(t, `taker${i}`, newIdentity(), caps));
+    for (const [i, t] of takers.entries()) w.hello(t, `taker${i}`, newIdentity(), caps);
     await settle();
     for (const t of takers) t.send({ type: 'bundle', user: 'olga', id: 'b' });
     await settle();
@@ -220,13 +220,12 @@ describe('races against a delayed store (issue 13 stays closed)', () => {
       // Ten connections from one address guess at once, three rounds: the address is the
       // lockout's source, and its three attempts are all it gets.
       const guessers = Array.from({ length: 10 }, () => w.connect('10.0.7.7'));
-      guessers.forEach((g, i) => w.hello(g, `guess${i}`, newIdentity(), ['rooms']));
+      for (const [i, g] of guessers.entries()) w.hello(g, `guess${i}`, newIdentity(), ['rooms']);
       await settle();
       w.hasher.verifies = 0;
       for (let round = 0; round < 3; round++) {
-        guessers.forEach((g, i) =>
-          g.send({ type: 'join', room: '#vault', password: `w${round}-${i}`, id: `g${round}` }),
-        );
+        for (const [i, g] of guessers.entries())
+          g.send({ type: 'join', room: '#vault', password: `w${round}-${i}`, id: `g${round}` });
         await settle();
       }
       expect(w.hasher.verifies).toBeLessThanOrEqual(3);
@@ -251,7 +250,7 @@ describe('races against a delayed store (issue 13 stays closed)', () => {
       await settle();
       olive.session.transportClosed();
       const senders = [w.connect(), w.connect()];
-      senders.forEach((s, i) => w.hello(s, `sender${i}`, newIdentity(), ['ack']));
+      for (const [i, s] of senders.entries()) w.hello(s, `sender${i}`, newIdentity(), ['ack']);
       await settle();
       for (const s of senders) {
         s.send({
