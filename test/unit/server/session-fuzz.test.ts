@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeJsonLine, ErrorCode, parseServerFrame } from '../../../src/protocol/index.js';
+import { ErrorCode } from '../../../src/protocol/index.js';
 import { clockWith } from '../../../src/server/clock.js';
 import { composeServer, type ServerCore } from '../../../src/server/compose.js';
 import { defaultServerConfig } from '../../../src/server/config.js';
@@ -11,7 +10,7 @@ import { createLogger } from '../../../src/server/logger.js';
 import { PasswordHasher } from '../../../src/server/rooms/password-hasher.js';
 import type { Session, SessionContext } from '../../../src/server/session.js';
 import { SqliteStore } from '../../../src/server/store/index.js';
-import type { Transport } from '../../../src/server/transport.js';
+import { FakeTransport } from '../../helpers/fake-transport.js';
 import { newIdentity, type TestIdentity, v2Hello } from '../../helpers/v2-hello.js';
 
 /**
@@ -37,64 +36,6 @@ const CLIENT_ONLY = new Set<string>([
 const SERVER_CODES = new Set<string>(
   Object.values(ErrorCode).filter((code) => !CLIENT_ONLY.has(code)),
 );
-
-/** A transport that records what the session writes and never throws. */
-class FakeTransport implements Transport {
-  readonly remote: string;
-  readonly remoteAddress: string;
-  readonly addressKey: string;
-  readonly writableLength = 0;
-  readonly bytesRead = 0;
-  written: string[] = [];
-  closedBy: 'end' | 'destroy' | undefined;
-  #exporterSeed: string;
-
-  constructor(address: string, exporterSeed: string) {
-    this.remoteAddress = address;
-    this.addressKey = address;
-    this.remote = `${address}:1`;
-    this.#exporterSeed = exporterSeed;
-  }
-  write(data: string | Uint8Array): boolean {
-    this.written.push(typeof data === 'string' ? data : Buffer.from(data).toString('latin1'));
-    return true;
-  }
-  pause(): void {}
-  resume(): void {}
-  whenDrained(callback: () => void): void {
-    setImmediate(callback);
-  }
-  end(): void {
-    this.closedBy ??= 'end';
-  }
-  destroy(): void {
-    this.closedBy ??= 'destroy';
-  }
-  /** A stand-in for RFC 5705: stable per connection, different between connections. */
-  exportKeyingMaterial(length: number, label: string): Uint8Array {
-    return createHash('sha256')
-      .update(`${this.#exporterSeed}|${label}`)
-      .digest()
-      .subarray(0, length);
-  }
-  /**
-   * Every line written, checked: pure ASCII (the server writes latin1), and a frame the
-   * protocol's own client-side parser accepts as a known server frame.
-   */
-  lines(): Array<Record<string, unknown>> {
-    const text = this.written.join('');
-    expect(text).toMatch(/^[\x00-\x7f]*$/);
-    if (text.length > 0) expect(text.endsWith('\n')).toBe(true);
-    return text
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const frame = parseServerFrame(decodeJsonLine(Buffer.from(line, 'latin1')));
-        expect(frame.type).not.toBe('unknown');
-        return frame as unknown as Record<string, unknown>;
-      });
-  }
-}
 
 /** The real hasher, with a way to wait until no hash is in flight (rooms hash asynchronously). */
 class TrackedHasher extends PasswordHasher {
@@ -396,7 +337,7 @@ describe('session state machine under fuzzed input', () => {
           await w.hasher.settle();
 
           for (const transport of transports) {
-            for (const frame of transport.lines()) {
+            for (const frame of transport.frames()) {
               if (frame.type !== 'error') continue;
               expect(SERVER_CODES).toContain(frame.code);
               expect(frame.code).not.toBe(ErrorCode.INTERNAL);
@@ -404,13 +345,13 @@ describe('session state machine under fuzzed input', () => {
           }
           expect(w.internalErrors).toEqual([]);
           const ids = steps.map((_, i) => i);
-          const aliceGot = alice.transport.lines();
-          const bobGot = bob.transport.lines();
+          const aliceGot = alice.transport.frames();
+          const bobGot = bob.transport.frames();
           expect(
-            bobGot.filter((f) => f.type === 'relay' && f.from === 'alice').map((f) => f.id),
+            bobGot.flatMap((f) => (f.type === 'relay' && f.from === 'alice' ? [f.id] : [])),
           ).toEqual(ids.map((i) => `ok${i}`));
           expect(
-            aliceGot.filter((f) => f.type === 'relay' && f.from === 'bob').map((f) => f.id),
+            aliceGot.flatMap((f) => (f.type === 'relay' && f.from === 'bob' ? [f.id] : [])),
           ).toEqual(ids.map((i) => `back${i}`));
           expect(aliceGot.filter((f) => f.type === 'ack').map((f) => f.id)).toEqual(
             ids.map((i) => `ok${i}`),

@@ -1,13 +1,7 @@
-import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  decodeJsonLine,
-  type ParsedServerFrame,
-  parseServerFrame,
-  toBase64,
-} from '../../../src/protocol/index.js';
+import { toBase64 } from '../../../src/protocol/index.js';
 import { clockWith } from '../../../src/server/clock.js';
 import { composeServer, type ServerCore } from '../../../src/server/compose.js';
 import { defaultServerConfig, type ServerConfig } from '../../../src/server/config.js';
@@ -15,7 +9,7 @@ import { createLogger } from '../../../src/server/logger.js';
 import type { RoomPasswordHasher } from '../../../src/server/rooms/password-gate.js';
 import type { Session } from '../../../src/server/session.js';
 import { type ServerStore, SqliteStore } from '../../../src/server/store/index.js';
-import type { Transport } from '../../../src/server/transport.js';
+import { FakeTransport } from '../../helpers/fake-transport.js';
 import { newIdentity, type TestIdentity, v2Hello } from '../../helpers/v2-hello.js';
 
 /**
@@ -80,41 +74,6 @@ class CountingHasher implements RoomPasswordHasher {
     this.verifies++;
     await turn();
     return phc === `phc:${password}`;
-  }
-}
-
-class FakeTransport implements Transport {
-  readonly remote: string;
-  readonly remoteAddress: string;
-  readonly addressKey: string;
-  readonly writableLength = 0;
-  readonly bytesRead = 0;
-  written = '';
-  #seed: string;
-  constructor(address: string, seed: string) {
-    this.remoteAddress = address;
-    this.addressKey = address;
-    this.remote = `${address}:1`;
-    this.#seed = seed;
-  }
-  write(data: string | Uint8Array): void {
-    this.written += typeof data === 'string' ? data : Buffer.from(data).toString('latin1');
-  }
-  pause(): void {}
-  resume(): void {}
-  whenDrained(callback: () => void): void {
-    setImmediate(callback);
-  }
-  end(): void {}
-  destroy(): void {}
-  exportKeyingMaterial(length: number, label: string): Uint8Array {
-    return createHash('sha256').update(`${this.#seed}|${label}`).digest().subarray(0, length);
-  }
-  frames(): ParsedServerFrame[] {
-    return this.written
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => parseServerFrame(decodeJsonLine(Buffer.from(line, 'latin1'))));
   }
 }
 
