@@ -1,5 +1,6 @@
 import { base64DecodedLength } from './base64.js';
 import { ErrorCode, ProtocolError } from './errors.js';
+import { isForbiddenKey } from './frame.js';
 import {
   MAX_ALG_LENGTH,
   MAX_CAP_LENGTH,
@@ -35,9 +36,18 @@ export function badField(message: string): never {
   throw new ProtocolError(ErrorCode.BAD_FIELD, message);
 }
 
-/** True when `name` is a valid user name. */
+/**
+ * True when `name` is a valid user name: the pattern, and not a key frames may not use
+ * (a user named `constructor` would make every directory and member object it is a key of
+ * unparseable for every client).
+ */
 export function isValidName(name: unknown): name is string {
-  return typeof name === 'string' && name.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(name);
+  return (
+    typeof name === 'string' &&
+    name.length <= MAX_NAME_LENGTH &&
+    NAME_PATTERN.test(name) &&
+    !isForbiddenKey(name)
+  );
 }
 
 /** True when `room` is a valid room name (`#` + a user name). */

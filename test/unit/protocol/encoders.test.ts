@@ -32,6 +32,7 @@ import {
   encodeWelcomeV2,
   encodeWho,
   type HelloFrame,
+  isValidName,
   type ParsedServerFrame,
   PONG_LINE,
   parseServerFrame,
@@ -56,7 +57,7 @@ const parse = (line: string): ParsedServerFrame => {
 const same = (line: string, reference: object) => expect(line).toBe(`${asciiJson(reference)}\n`);
 
 const b64 = (n: number, fill = 1) => Buffer.alloc(n, fill).toString('base64');
-const name = fc.stringMatching(/^[A-Za-z0-9_.-]{1,32}$/);
+const name = fc.stringMatching(/^[A-Za-z0-9_.-]{1,32}$/).filter(isValidName);
 const room = name.map((n) => `#${n}`);
 const id = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/);
 const base64 = (min: number, max: number) =>

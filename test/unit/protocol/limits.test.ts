@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  decodeJsonLine,
+  ErrorCode,
   idOfLine,
   isValidAlg,
   isValidName,
@@ -9,6 +11,7 @@ import {
   MAX_MESSAGE_ID_LENGTH,
   MAX_NAME_LENGTH,
   MAX_PROTOCOL_VERSION,
+  parseClientFrame,
   readCaps,
   readVersion,
 } from '../../../src/protocol/index.js';
@@ -35,5 +38,20 @@ describe('limits.ts bounds the field readers', () => {
     expect(() => readCaps(['c'.repeat(MAX_CAP_LENGTH + 1)])).toThrow();
     expect(readVersion(MAX_PROTOCOL_VERSION)).toBe(MAX_PROTOCOL_VERSION);
     expect(() => readVersion(MAX_PROTOCOL_VERSION + 1)).toThrow(/"v"/);
+  });
+});
+
+describe('names that frames may not use as keys', () => {
+  it('are refused: a user called "constructor" would break every directory frame', () => {
+    for (const user of ['__proto__', 'constructor', 'prototype']) {
+      expect(isValidName(user)).toBe(false);
+      expect(() =>
+        parseClientFrame({ type: 'hello', user, pub: Buffer.alloc(32, 1).toString('base64') }),
+      ).toThrow(expect.objectContaining({ code: ErrorCode.BAD_NAME }));
+      expect(() => decodeJsonLine(Buffer.from(`{"type":"users","users":{"${user}":"x"}}`))).toThrow(
+        expect.objectContaining({ code: ErrorCode.FORBIDDEN_KEY }),
+      );
+    }
+    expect(isValidName('Constructor')).toBe(true); // only the exact keys are forbidden
   });
 });
