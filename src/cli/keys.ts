@@ -15,7 +15,7 @@ import {
 } from '../client/state/config-dir.js';
 import { isInteractive, terminalPrompter } from '../client/ui/prompts.js';
 import { CliError, ExitCode } from '../errors.js';
-import { isValidName } from '../protocol/index.js';
+import { isValidName, nameKey } from '../protocol/index.js';
 import { addOptions } from './options.js';
 
 interface KeysFlags {
@@ -132,7 +132,7 @@ function importKey(source: string, path: string, user: string, force: boolean): 
   const text = readFileSync(source, 'utf8');
   const encrypted = (JSON.parse(text) as { protection?: string }).protection !== 'none';
   const backup = unlock(source, encrypted);
-  if (backup.name.toLowerCase() !== user.toLowerCase()) {
+  if (nameKey(backup.name) !== nameKey(user)) {
     throw new CliError(`the backup holds ${backup.name}'s identity, not ${user}'s`, {
       exitCode: ExitCode.usage,
     });

@@ -34,213 +34,88 @@ function duration(ms: number): string {
   return `${ms}ms`;
 }
 
-type Plain = [flags: string, help: string, key: keyof ServerConfig, kind: ValueKind];
+/** How a placeholder in a flag becomes a config value: `<bytes>` takes `64k`, `<duration>` `5m`, … */
+const KIND_OF = {
+  port: 'port',
+  file: 'text',
+  bytes: 'bytes',
+  duration: 'duration',
+  n: 'count',
+} as const satisfies Record<string, ValueKind>;
+
+/**
+ * One option that maps one value onto one config field, written as
+ * `--flag <placeholder> configKey: help`; the placeholder names the kind of value
+ * ({@link KIND_OF}), so the two cannot disagree, and the type checks the config key.
+ */
+type Plain = `--${string} <${keyof typeof KIND_OF}> ${keyof ServerConfig & string}: ${string}`;
 
 /** Options that map one value onto one config field; env = SECURECHAT_<FLAG>. */
 const PLAIN: Plain[] = [
-  ['--port <port>', 'TCP port (0 = any free port)', 'port', 'port'],
-  ['--cert <file>', 'certificate (PEM); generated if missing', 'certPath', 'text'],
-  ['--key <file>', 'private key (PEM, mode 0600); generated if missing', 'keyPath', 'text'],
-  [
-    '--data <file>',
-    'persistent state (names, prekeys, stored messages, rooms; 0600); ":memory:" for none',
-    'dataPath',
-    'text',
-  ],
-  ['--max-line <bytes>', 'longest accepted line from a client (e.g. 64k)', 'maxLineBytes', 'bytes'],
-  ['--handshake-timeout <duration>', 'TLS handshake deadline', 'handshakeTimeoutMs', 'duration'],
-  [
-    '--hello-timeout <duration>',
-    'deadline for a valid hello after the handshake',
-    'helloTimeoutMs',
-    'duration',
-  ],
-  [
-    '--idle-timeout <duration>',
-    'close v2 sessions silent this long (they ping); 0 = never',
-    'idleTimeoutMs',
-    'duration',
-  ],
-  [
-    '--v1-idle-timeout <duration>',
-    'close v1 sessions silent this long (seed clients never ping); 0 = never, else at least 1h',
-    'v1IdleTimeoutMs',
-    'duration',
-  ],
-  [
-    '--max-send-queue <bytes>',
-    'bytes queued for a client before peer traffic to it is dropped and its input paused',
-    'maxSendQueueBytes',
-    'bytes',
-  ],
-  [
-    '--slow-reader-grace <duration>',
-    'a client whose queue stays full this long while peers send is disconnected',
-    'slowReaderGraceMs',
-    'duration',
-  ],
-  [
-    '--close-grace <duration>',
-    'after a fatal error, stop reading and close within this',
-    'closeGraceMs',
-    'duration',
-  ],
-  ['--max-connections <n>', 'connections open at once, all clients', 'maxConnections', 'count'],
-  [
-    '--max-per-ip <n>',
-    'connections open at once from one address (IPv6: one /64; behind ngrok see --trusted-proxy)',
-    'maxConnectionsPerIp',
-    'count',
-  ],
-  ['--frames-per-second <n>', 'sustained frames per connection', 'framesPerSecond', 'count'],
-  ['--frame-burst <n>', 'frames per connection in a burst', 'frameBurst', 'count'],
-  ['--bytes-per-second <bytes>', 'sustained bytes per connection', 'bytesPerSecond', 'bytes'],
-  [
-    '--byte-burst <bytes>',
-    'bytes per connection in a burst (more than --max-line)',
-    'byteBurst',
-    'bytes',
-  ],
-  [
-    '--abuse-limit <n>',
-    'rate-limited frames within 10 s that close a connection',
-    'abuseLimit',
-    'count',
-  ],
-  [
-    '--strikes <n>',
-    'abusive disconnects from one address (or identity, behind a shared address) before it is refused',
-    'strikes',
-    'count',
-  ],
-  ['--penalty <duration>', 'how long a repeat offender is refused', 'penaltyMs', 'duration'],
-  ['--mailbox-size <n>', 'messages kept for one offline v2 user', 'mailboxPerRecipient', 'count'],
-  [
-    '--mailbox-per-sender <n>',
-    'messages one sender may leave for one offline user',
-    'mailboxPerSender',
-    'count',
-  ],
-  ['--mailbox-ttl <duration>', 'how long stored messages are kept', 'mailboxTtlMs', 'duration'],
-  [
-    '--mailbox-message-max <bytes>',
-    'largest message stored for an offline user',
-    'mailboxMessageMaxBytes',
-    'bytes',
-  ],
-  [
-    '--mailbox-recipient-bytes <bytes>',
-    'bytes stored for one offline user',
-    'mailboxRecipientBytes',
-    'bytes',
-  ],
-  [
-    '--mailbox-sender-bytes <bytes>',
-    'bytes one sender identity may have stored, all recipients together',
-    'mailboxSenderBytes',
-    'bytes',
-  ],
-  [
-    '--mailbox-address-bytes <bytes>',
-    'bytes one address may have stored (not for shared addresses)',
-    'mailboxAddressBytes',
-    'bytes',
-  ],
-  [
-    '--mailbox-total-bytes <bytes>',
-    'bytes stored for everyone together',
-    'mailboxTotalBytes',
-    'bytes',
-  ],
-  [
-    '--mailbox-recent <duration>',
-    'store messages only for identities seen within this',
-    'mailboxRecentMs',
-    'duration',
-  ],
-  [
-    '--mailbox-page <n>',
-    "stored messages per delivery page (the next follows the client's `fetched`)",
-    'mailboxPageMessages',
-    'count',
-  ],
-  ['--mailbox-page-bytes <bytes>', 'bytes per delivery page', 'mailboxPageBytes', 'bytes'],
-  ['--rooms-per-identity <n>', 'rooms one identity may own', 'roomsPerIdentity', 'count'],
-  ['--max-rooms <n>', 'rooms on the server', 'maxRooms', 'count'],
-  [
-    '--room-ttl <duration>',
-    'rooms empty this long are deleted (not the lobby, not rooms admins own)',
-    'roomTtlMs',
-    'duration',
-  ],
-  [
-    '--room-password-attempts <n>',
-    'wrong room passwords from one address (or identity) before a lockout',
-    'roomPasswordAttempts',
-    'count',
-  ],
-  [
-    '--password-queue <n>',
-    'room password checks waiting for the hashing worker before E_BUSY',
-    'passwordQueue',
-    'count',
-  ],
-  ['--names-per-identity <n>', 'names one identity may hold', 'namesPerIdentity', 'count'],
-  [
-    '--new-names-per-identity <n>',
-    'new names one identity may take per day',
-    'newNamesPerIdentity',
-    'count',
-  ],
-  [
-    '--new-names-per-address <n>',
-    'new names (v1 names included) one address may take per day',
-    'newNamesPerAddress',
-    'count',
-  ],
-  [
-    '--new-names-per-hour <n>',
-    'new names for everyone together per hour',
-    'newNamesPerHour',
-    'count',
-  ],
-  [
-    '--name-trial-ttl <duration>',
-    'a name not used after its first day is freed this long after its last use',
-    'nameTrialTtlMs',
-    'duration',
-  ],
-  [
-    '--name-ttl <duration>',
-    'a name used on two days or more is freed this long after its last use',
-    'nameTtlMs',
-    'duration',
-  ],
-  [
-    '--bundles-per-minute <n>',
-    'bundle requests per requesting identity per minute',
-    'bundlesPerMinute',
-    'count',
-  ],
-  [
-    '--bundle-opks-per-target <n>',
-    'one-time prekeys handed out per user per hour (then bundles come without)',
-    'bundleOpksPerTarget',
-    'count',
-  ],
-  [
-    '--session-log-burst <n>',
-    'log lines one connection may cause in a burst',
-    'sessionLogBurst',
-    'count',
-  ],
-  [
-    '--session-log-per-minute <n>',
-    'log lines one connection may cause per minute after the burst',
-    'sessionLogPerMinute',
-    'count',
-  ],
+  '--port <port> port: TCP port (0 = any free port)',
+  '--cert <file> certPath: certificate (PEM); generated if missing',
+  '--key <file> keyPath: private key (PEM, mode 0600); generated if missing',
+  '--data <file> dataPath: persistent state (names, prekeys, stored messages, rooms; 0600); ":memory:" for none',
+  '--max-line <bytes> maxLineBytes: longest accepted line from a client (e.g. 64k)',
+  '--handshake-timeout <duration> handshakeTimeoutMs: TLS handshake deadline',
+  '--hello-timeout <duration> helloTimeoutMs: deadline for a valid hello after the handshake',
+  '--idle-timeout <duration> idleTimeoutMs: close v2 sessions silent this long (they ping); 0 = never',
+  '--v1-idle-timeout <duration> v1IdleTimeoutMs: close v1 sessions silent this long (seed clients never ping); 0 = never, else at least 1h',
+  '--max-send-queue <bytes> maxSendQueueBytes: bytes queued for a client before peer traffic to it is dropped and its input paused',
+  '--slow-reader-grace <duration> slowReaderGraceMs: a client whose queue stays full this long while peers send is disconnected',
+  '--close-grace <duration> closeGraceMs: after a fatal error, stop reading and close within this',
+  '--max-connections <n> maxConnections: connections open at once, all clients',
+  '--max-per-ip <n> maxConnectionsPerIp: connections open at once from one address (IPv6: one /64; behind ngrok see --trusted-proxy)',
+  '--frames-per-second <n> framesPerSecond: sustained frames per connection',
+  '--frame-burst <n> frameBurst: frames per connection in a burst',
+  '--bytes-per-second <bytes> bytesPerSecond: sustained bytes per connection',
+  '--byte-burst <bytes> byteBurst: bytes per connection in a burst (more than --max-line)',
+  '--abuse-limit <n> abuseLimit: rate-limited frames within 10 s that close a connection',
+  '--strikes <n> strikes: abusive disconnects from one address (or identity, behind a shared address) before it is refused',
+  '--penalty <duration> penaltyMs: how long a repeat offender is refused',
+  '--mailbox-size <n> mailboxPerRecipient: messages kept for one offline v2 user',
+  '--mailbox-per-sender <n> mailboxPerSender: messages one sender may leave for one offline user',
+  '--mailbox-ttl <duration> mailboxTtlMs: how long stored messages are kept',
+  '--mailbox-message-max <bytes> mailboxMessageMaxBytes: largest message stored for an offline user',
+  '--mailbox-recipient-bytes <bytes> mailboxRecipientBytes: bytes stored for one offline user',
+  '--mailbox-sender-bytes <bytes> mailboxSenderBytes: bytes one sender identity may have stored, all recipients together',
+  '--mailbox-address-bytes <bytes> mailboxAddressBytes: bytes one address may have stored (not for shared addresses)',
+  '--mailbox-total-bytes <bytes> mailboxTotalBytes: bytes stored for everyone together',
+  '--mailbox-recent <duration> mailboxRecentMs: store messages only for identities seen within this',
+  "--mailbox-page <n> mailboxPageMessages: stored messages per delivery page (the next follows the client's `fetched`)",
+  '--mailbox-page-bytes <bytes> mailboxPageBytes: bytes per delivery page',
+  '--rooms-per-identity <n> roomsPerIdentity: rooms one identity may own',
+  '--max-rooms <n> maxRooms: rooms on the server',
+  '--room-ttl <duration> roomTtlMs: rooms empty this long are deleted (not the lobby, not rooms admins own)',
+  '--room-password-attempts <n> roomPasswordAttempts: wrong room passwords from one address (or identity) before a lockout',
+  '--password-queue <n> passwordQueue: room password checks waiting for the hashing worker before E_BUSY',
+  '--names-per-identity <n> namesPerIdentity: names one identity may hold',
+  '--new-names-per-identity <n> newNamesPerIdentity: new names one identity may take per day',
+  '--new-names-per-address <n> newNamesPerAddress: new names (v1 names included) one address may take per day',
+  '--new-names-per-hour <n> newNamesPerHour: new names for everyone together per hour',
+  '--name-trial-ttl <duration> nameTrialTtlMs: a name not used after its first day is freed this long after its last use',
+  '--name-ttl <duration> nameTtlMs: a name used on two days or more is freed this long after its last use',
+  '--bundles-per-minute <n> bundlesPerMinute: bundle requests per requesting identity per minute',
+  '--bundle-opks-per-target <n> bundleOpksPerTarget: one-time prekeys handed out per user per hour (then bundles come without)',
+  '--session-log-burst <n> sessionLogBurst: log lines one connection may cause in a burst',
+  '--session-log-per-minute <n> sessionLogPerMinute: log lines one connection may cause per minute after the burst',
 ];
+
+const PLAIN_LINE = /^(--[a-z0-9-]+ <([a-z]+)>) (\w+): (.+)$/;
+
+function plainOption(line: Plain): ServeOptionSpec {
+  const match = PLAIN_LINE.exec(line);
+  if (!match) throw new Error(`serve option not in the form "--flag <kind> key: help": ${line}`);
+  const [, flags, placeholder, key, help] = match as unknown as [
+    string,
+    string,
+    keyof typeof KIND_OF,
+    keyof ServerConfig,
+    string,
+  ];
+  const kind = KIND_OF[placeholder];
+  return { flags, help, env: envName(flags), default: defaultText(key, kind), key, kind };
+}
 
 function defaultText(key: keyof ServerConfig, kind: ValueKind): string {
   const value = d[key];
@@ -256,14 +131,7 @@ function envName(flags: string): string {
 /** Every option of `securechat serve` (flags > SECURECHAT_* environment > defaults). */
 export const SERVE_OPTIONS: ServeOptionSpec[] = [
   { flags: '--host <addr>', help: 'address to listen on', env: 'SECURECHAT_HOST', default: d.host },
-  ...PLAIN.map(([flags, help, key, kind]) => ({
-    flags,
-    help,
-    env: envName(flags),
-    default: defaultText(key, kind),
-    key,
-    kind,
-  })),
+  ...PLAIN.map(plainOption),
   {
     flags: '--no-rate-limit',
     help: 'disable per-connection rate limits (benchmarks only)',

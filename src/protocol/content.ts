@@ -7,7 +7,7 @@
  */
 import { base64DecodedLength, fromBase64, toBase64 } from './base64.js';
 import { ErrorCode, ProtocolError } from './errors.js';
-import { isValidRoom } from './room-frames.js';
+import { isValidRoom } from './fields.js';
 import type { SenderKeyDistribution } from './sender-keys.js';
 
 /** A line of text, or a `/me` action. */

@@ -1,9 +1,24 @@
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
-import {
-  ED25519_PUBLIC_KEY_BYTES,
-  ED25519_SIGNATURE_BYTES,
-  ed25519VerifyNoble,
-} from './identity.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from './limits.js';
+
+/**
+ * Verifies an Ed25519 signature (noble, RFC 8032 §5.1.7, strict encoding). Returns false
+ * for any malformed input instead of throwing.
+ */
+export function ed25519VerifyNoble(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES) return false;
+  if (signature.length !== ED25519_SIGNATURE_BYTES) return false;
+  try {
+    return ed25519.verify(signature, message, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+}
 
 /** DER SubjectPublicKeyInfo prefix of an Ed25519 key (RFC 8410 §4): 12 bytes + 32-byte key. */
 const ED25519_SPKI_PREFIX = Uint8Array.from([
@@ -54,5 +69,3 @@ export function ed25519VerifyNode(
 
 /** The Ed25519 verification the project uses: the faster of the two measured paths. */
 export const ed25519Verify = ed25519VerifyNode;
-
-export { ed25519VerifyNoble };

@@ -1,4 +1,5 @@
 import { fromBase64, toBase64 } from './base64.js';
+import { ALG_V1 } from './core.js';
 import {
   aesGcmOpen,
   aesGcmSeal,
@@ -9,7 +10,6 @@ import {
 } from './crypto.js';
 import { ErrorCode, ProtocolError } from './errors.js';
 import { GCM_NONCE_BYTES, GCM_TAG_BYTES } from './limits.js';
-import { ALG_V1 } from './messages.js';
 
 /** HKDF info string of the v1 (seed) envelope. */
 export const V1_HKDF_INFO = 'chat-e2ee';

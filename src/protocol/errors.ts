@@ -3,6 +3,8 @@
  * Every code is documented in docs/PROTOCOL.md; tests assert codes, never message texts.
  */
 export const ErrorCode = {
+  // transport (sent in plain text to a client that did not start TLS)
+  TLS_REQUIRED: 'E_TLS_REQUIRED',
   // framing (fatal: the decoder is dead after these)
   FRAME_TOO_LONG: 'E_FRAME_TOO_LONG',
   // per-frame validation (the frame is dropped, the connection goes on)
@@ -94,9 +96,4 @@ export class ProtocolError extends Error {
     this.code = code;
     this.fatal = options.fatal ?? false;
   }
-}
-
-/** Narrowing helper usable on anything caught. */
-export function isProtocolError(value: unknown): value is ProtocolError {
-  return value instanceof ProtocolError;
 }

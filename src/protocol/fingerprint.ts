@@ -9,8 +9,3 @@ export function keyFingerprint(publicKey: Uint8Array): string {
   const hex = bytesToHex(sha256Digest(publicKey)).slice(0, 16);
   return `${hex.slice(0, 8)}-${hex.slice(8)}`;
 }
-
-/** Lowercase colon-less hex SHA-256 of a DER certificate or SPKI (for pins). */
-export function sha256Hex(data: Uint8Array): string {
-  return bytesToHex(sha256Digest(data));
-}

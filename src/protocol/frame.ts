@@ -152,6 +152,14 @@ export function decodeJsonLine(line: Uint8Array): Record<string, unknown> {
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+/**
+ * True for the keys no frame may use anywhere (`__proto__`, `constructor`, `prototype`).
+ * Names are keys of directory and member objects, so no user may be called one of these.
+ */
+export function isForbiddenKey(key: string): boolean {
+  return FORBIDDEN_KEYS.has(key);
+}
+
 /** Iterative walk (no recursion, so no stack overflow on hostile nesting). */
 function checkStructure(frame: Record<string, unknown>): void {
   let fields = 0;

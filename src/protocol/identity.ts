@@ -1,18 +1,20 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { type RandomSource, secureRandom, sha256Digest } from './crypto.js';
+import { type Ed25519Verifier, ed25519VerifierFor, ed25519VerifyNoble } from './ed25519-verify.js';
 import { ErrorCode, ProtocolError } from './errors.js';
+import { ED25519_SECRET_KEY_BYTES } from './limits.js';
 
-/** Ed25519 key lengths (RFC 8032). */
-export const ED25519_PUBLIC_KEY_BYTES = 32;
-export const ED25519_SECRET_KEY_BYTES = 32;
-export const ED25519_SIGNATURE_BYTES = 64;
+/**
+ * Identity: the long-term Ed25519 key of a user, the signature over its X25519 key, the
+ * hello proof that binds a name to the key on one TLS connection, and fingerprints.
+ */
 
 /**
  * Domain-separation prefix of the signature over a user's X25519 key (`pub`), so the
  * signature can never be confused with any other message the identity key signs.
  */
-export const PREKEY_SIGNATURE_CONTEXT = 'securechat/v2/x25519-pub\0';
+const PREKEY_SIGNATURE_CONTEXT = 'securechat/v2/x25519-pub\0';
 
 export interface IdentityKeyPair {
   /** Ed25519 seed (RFC 8032 §5.1.5 secret key). */
@@ -48,24 +50,6 @@ export function identityPublicKey(secretKey: Uint8Array): Uint8Array {
 /** Signs `message` with the identity key (RFC 8032 Ed25519, deterministic). */
 export function ed25519Sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
   return ed25519.sign(message, secretKey);
-}
-
-/**
- * Verifies an Ed25519 signature (noble, RFC 8032 §5.1.7, strict encoding). Returns false
- * for any malformed input instead of throwing.
- */
-export function ed25519VerifyNoble(
-  publicKey: Uint8Array,
-  message: Uint8Array,
-  signature: Uint8Array,
-): boolean {
-  if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES) return false;
-  if (signature.length !== ED25519_SIGNATURE_BYTES) return false;
-  try {
-    return ed25519.verify(signature, message, publicKey, { zip215: false });
-  } catch {
-    return false;
-  }
 }
 
 /** The message signed to vouch for an X25519 key: context || pub. */
@@ -117,3 +101,61 @@ export function identityFingerprint(identityPublicKey: Uint8Array): string {
 }
 
 export { concat as concatBytes };
+
+// --- the v2 hello proof ---------------------------------------------------------------------
+
+/** RFC 5705 exporter label of the hello proof (labels starting "EXPORTER" are private use). */
+export const HELLO_EXPORTER_LABEL = 'EXPORTER-securechat-v2-hello';
+/** Length of the exported keying material signed in the hello proof. */
+export const HELLO_EXPORTER_BYTES = 32;
+/** Domain separation of the hello proof signature. */
+const HELLO_PROOF_CONTEXT = 'securechat/v2/hello-proof\0';
+
+/**
+ * The message a v2 hello proof signs: context || exporter || UTF-8 name. The exporter value
+ * is unique to one TLS connection, so a captured proof is worthless on any other.
+ */
+function helloProofMessage(exporter: Uint8Array, name: string): Uint8Array {
+  return concat(encoder.encode(HELLO_PROOF_CONTEXT), exporter, encoder.encode(name));
+}
+
+/** Signs the hello proof with the identity key. */
+export function signHelloProof(
+  identitySecretKey: Uint8Array,
+  exporter: Uint8Array,
+  name: string,
+): Uint8Array {
+  return ed25519Sign(identitySecretKey, helloProofMessage(exporter, name));
+}
+
+/** Result of checking both signatures of a v2 hello. */
+export type HelloProofCheck = 'ok' | 'bad-key-signature' | 'bad-proof';
+
+/** The fields of a v2 hello that carry proofs, decoded. */
+export interface HelloProofs {
+  identityKey: Uint8Array;
+  x25519Key: Uint8Array;
+  /** Identity signature over the X25519 key ({@link signPrekey}). */
+  keySignature: Uint8Array;
+  /** Identity signature over {@link helloProofMessage}. */
+  proof: Uint8Array;
+}
+
+/**
+ * Verifies a v2 hello: the signature over the X25519 key (so peers can check the server did
+ * not swap it) and the proof of possession bound to this TLS connection by `exporter`.
+ * The identity key is parsed once for both checks.
+ */
+export function verifyHello(
+  proofs: HelloProofs,
+  exporter: Uint8Array,
+  name: string,
+  verifierFor: (key: Uint8Array) => Ed25519Verifier = ed25519VerifierFor,
+): HelloProofCheck {
+  const verifier = verifierFor(proofs.identityKey);
+  if (!verifier(prekeySignatureMessage(proofs.x25519Key), proofs.keySignature)) {
+    return 'bad-key-signature';
+  }
+  if (!verifier(helloProofMessage(exporter, name), proofs.proof)) return 'bad-proof';
+  return 'ok';
+}

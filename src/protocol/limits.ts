@@ -1,7 +1,12 @@
 /**
- * Every protocol limit in one place (as nats.js keeps its defaults in `options.ts`).
- * Servers and clients expose the adjustable ones as options; the rest are fixed by the
- * wire format.
+ * Every protocol limit in one place (as nats.js keeps its defaults in `options.ts`): each
+ * bound on a length, size, count or age that the wire format, its parsers or the E2EE state
+ * machines enforce (the field patterns in fields.ts are built from these), the defaults of
+ * the ones a server or client may adjust, and the key, signature and nonce lengths of the
+ * primitives. Not here: the byte layouts of binary headers (beside their codecs in
+ * ratchet/header.ts and sender-keys.ts), domain-separation strings (beside the code that
+ * signs or derives with them), and the server's own policy (quotas, rates, lifetimes:
+ * src/server/config.ts).
  */
 
 /** Default cap on one inbound line from a client, in bytes, excluding the newline. */
@@ -23,11 +28,71 @@ export const MAX_FRAME_FIELDS = 32;
 /** Maximum number of JSON values (objects, arrays, scalars) in nested fields. */
 export const MAX_JSON_NODES = 200_000;
 
-/** User names: ASCII letters, digits, `_`, `.`, `-`; 1 to 32 characters. */
+/** User names: ASCII letters, digits, `_`, `.`, `-`; 1 to 32 characters (rooms add a `#`). */
 export const MAX_NAME_LENGTH = 32;
+/** Longest envelope algorithm identifier (`alg`). */
+export const MAX_ALG_LENGTH = 32;
+/** Longest client message id (`id`). */
+export const MAX_MESSAGE_ID_LENGTH = 64;
+/** Most capability names in one `caps` list. */
+export const MAX_CAPS = 16;
+/** Longest capability name. */
+export const MAX_CAP_LENGTH = 32;
+/** Highest protocol version `v` a hello may name (newer than ours is refused by the server). */
+export const MAX_PROTOCOL_VERSION = 1000;
+
+/** Largest ratchet header a relay may carry (decoded bytes). */
+export const MAX_RELAY_HEADER_BYTES = 512;
+
+/** Most one-time prekeys in one `prekeys` upload. */
+export const MAX_PREKEYS_PER_UPLOAD = 100;
+/** Most one-time prekeys the server keeps per identity. */
+export const MAX_STORED_PREKEYS = 200;
+/** Below this many stored prekeys the server tells the owner to upload more. */
+export const PREKEY_LOW_WATERMARK = 20;
+
+/** Longest room password accepted (bytes of UTF-8). */
+export const MAX_ROOM_PASSWORD_BYTES = 256;
+/** Longest topic, MOTD or moderation reason (bytes of UTF-8). */
+export const MAX_TOPIC_LENGTH = 300;
+/** Longest sender-key header a room message may carry (decoded bytes). */
+export const MAX_ROOM_HEADER_BYTES = 256;
+/** Longest room ban, in seconds (ten years). */
+export const MAX_BAN_SECONDS = 10 * 365 * 86_400;
+
+/** Most message keys skipped in one chain step (Double Ratchet §3.2 MAX_SKIP). */
+export const MAX_SKIP = 1000;
+/** Most skipped message keys kept in total (oldest evicted first), as libsignal bounds it. */
+export const MAX_STORED_SKIPPED_KEYS = 2000;
+/** Previous receiving ratchet keys remembered to recognize replays from finished chains. */
+export const MAX_PREVIOUS_RATCHETS = 8;
+/** Most iterations a receiver fast-forwards a room sender chain in one message. */
+export const MAX_SENDER_KEY_SKIP = 1000;
+/** Most skipped message keys kept per room sender key. */
+export const MAX_SENDER_KEY_STORED = 2000;
+
+/**
+ * Initiators refuse a signed prekey older than this: its owner rotates weekly whenever
+ * online, and the server keeps mailboxes only for identities seen within 30 days, so an older
+ * one is a stale key a server keeps alive (whose secret may be gone, or stolen).
+ */
+export const SIGNED_PREKEY_MAX_AGE_MS = 45 * 24 * 3_600_000;
+/** ... or created further in the future than this (clock skew allowance). */
+export const SIGNED_PREKEY_MAX_FUTURE_MS = 24 * 3_600_000;
+/** A new signed prekey is made when the current one is this old (Signal rotates weekly). */
+export const SIGNED_PREKEY_ROTATION_MS = 7 * 24 * 3_600_000;
+/**
+ * The previous signed prekey's secret is kept this long after it was replaced, so first
+ * messages stored for us while offline still open (the server's default mailbox TTL).
+ */
+export const SIGNED_PREKEY_RETENTION_MS = 7 * 24 * 3_600_000;
 
 /** X25519 public key length (RFC 7748). */
 export const X25519_KEY_BYTES = 32;
+/** Ed25519 key and signature lengths (RFC 8032). */
+export const ED25519_PUBLIC_KEY_BYTES = 32;
+export const ED25519_SECRET_KEY_BYTES = 32;
+export const ED25519_SIGNATURE_BYTES = 64;
 /** AES-GCM nonce length used by the v1 envelope. */
 export const GCM_NONCE_BYTES = 12;
 /** AES-GCM tag length; ciphertexts are `ciphertext || tag`. */

@@ -1,11 +1,12 @@
 import { sha512 } from '@noble/hashes/sha2.js';
 import { ErrorCode, ProtocolError } from './errors.js';
-import { ED25519_PUBLIC_KEY_BYTES } from './identity.js';
+import { ED25519_PUBLIC_KEY_BYTES } from './limits.js';
+import { foldName } from './names.js';
 
 /** Iterations of SHA-512 per party, as in Signal's NumericFingerprintGenerator. */
-export const SAFETY_NUMBER_ITERATIONS = 5200;
+const SAFETY_NUMBER_ITERATIONS = 5200;
 /** Version of our safety-number construction (2 bytes, big-endian, hashed in). */
-export const SAFETY_NUMBER_VERSION = 0;
+const SAFETY_NUMBER_VERSION = 0;
 
 const encoder = new TextEncoder();
 
@@ -19,7 +20,7 @@ export function partyDigits(identityKey: Uint8Array, stableId: string): string {
   if (identityKey.length !== ED25519_PUBLIC_KEY_BYTES) {
     throw new ProtocolError(ErrorCode.BAD_KEY, 'identity key must be 32 bytes');
   }
-  const id = encoder.encode(stableId.toLowerCase());
+  const id = encoder.encode(foldName(stableId));
   // Iteration 1 hashes version || key || id || key; later ones hash previous || key.
   const first = new Uint8Array(2 + identityKey.length + id.length + identityKey.length);
   first[0] = (SAFETY_NUMBER_VERSION >> 8) & 0xff;

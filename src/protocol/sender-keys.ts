@@ -9,6 +9,8 @@ import {
   generateIdentityKeyPair,
   type IdentityKeyPair,
 } from './identity.js';
+import { MAX_SENDER_KEY_SKIP, MAX_SENDER_KEY_STORED } from './limits.js';
+import { foldName } from './names.js';
 
 /**
  * Envelope algorithm of room messages: sender keys (HMAC chain) + AES-256-GCM with the nonce
@@ -24,10 +26,6 @@ export type RoomAlg = typeof ALG_ROOM | typeof ALG_ROOM_RN;
 export function isRoomAlg(alg: string): alg is RoomAlg {
   return alg === ALG_ROOM || alg === ALG_ROOM_RN;
 }
-/** Most iterations a receiver fast-forwards a sender chain in one message. */
-export const MAX_SENDER_KEY_SKIP = 1000;
-/** Most skipped message keys kept per sender key. */
-export const MAX_SENDER_KEY_STORED = 2000;
 
 const SENDER_KEY_VERSION = 1;
 const HEADER_BYTES = 1 + 4 + 4;
@@ -123,7 +121,7 @@ function header(keyId: number, iteration: number): Uint8Array {
 }
 
 /** Parses a room message header: version ‖ keyId (u32) ‖ iteration (u32). */
-export function decodeRoomHeader(bytes: Uint8Array): { keyId: number; iteration: number } {
+function decodeRoomHeader(bytes: Uint8Array): { keyId: number; iteration: number } {
   if (bytes.length !== HEADER_BYTES || bytes[0] !== SENDER_KEY_VERSION) {
     throw new ProtocolError(ErrorCode.BAD_FIELD, 'room message header is malformed');
   }
@@ -133,10 +131,7 @@ export function decodeRoomHeader(bytes: Uint8Array): { keyId: number; iteration:
 
 function associatedData(room: string, sender: string, headerBytes: Uint8Array): Uint8Array {
   const encoder = new TextEncoder();
-  return concatBytes(
-    encoder.encode(`${room.toLowerCase()}\0${sender.toLowerCase()}\0`),
-    headerBytes,
-  );
+  return concatBytes(encoder.encode(`${foldName(room)}\0${foldName(sender)}\0`), headerBytes);
 }
 
 function signedBytes(

@@ -1,12 +1,12 @@
 import {
   ErrorCode,
+  encodeError,
   fromBase64,
   HELLO_EXPORTER_BYTES,
   HELLO_EXPORTER_LABEL,
   type HelloFrame,
   verifyHello,
 } from '../protocol/index.js';
-import { errorLine } from './frames.js';
 import type { NameQuota } from './name-quota.js';
 import type { SessionLog } from './session-log.js';
 import type { ServerStats } from './stats.js';
@@ -48,23 +48,24 @@ export function helloExporter(
 /**
  * Decides whether a hello may take its name:
  * - v2: both signatures must verify against this connection's exporter; a name bound to
- *   another identity key is refused (`E_NAME_BOUND`); an unbound name is bound on first use;
- *   a name online under the same identity is handed over to this newer connection.
+ *   another identity key is refused (`E_NAME_BOUND`); an unbound name is claimed on first
+ *   use (one atomic store step, within the identity's cap, after the name rates were
+ *   reserved); a name online under the same identity is handed over to this newer
+ *   connection.
  * - v1: allowed only for unbound names that are not online.
+ * Who holds the name online is checked again by {@link admitHello} after the last await.
  */
-export function admit<H extends OnlineHolder>(
+export async function admit<H extends OnlineHolder>(
   hello: HelloFrame,
   ctx: AdmissionContext<H>,
-): Admission<H> {
-  const binding = ctx.store.getBinding(hello.user);
-  const holder = ctx.online(hello.user);
+): Promise<Admission<H>> {
   if (
     hello.v < 2 ||
     hello.idk === undefined ||
     hello.pubsig === undefined ||
     hello.proof === undefined
   ) {
-    if (binding) {
+    if (await ctx.store.getBinding(hello.user)) {
       return {
         ok: false,
         code: ErrorCode.IDENTITY_REQUIRED,
@@ -73,7 +74,7 @@ export function admit<H extends OnlineHolder>(
         takeover: true,
       };
     }
-    if (holder) return nameTaken(hello.user);
+    if (ctx.online(hello.user)) return nameTaken(hello.user);
     const refused = ctx.names.takeV1(hello.user, ctx.addressKey, ctx.now());
     if (refused) return quotaRefusal(refused);
     return { ok: true, bound: 'none' };
@@ -109,15 +110,9 @@ export function admit<H extends OnlineHolder>(
       reason: check === 'bad-key-signature' ? 'bad_key_signature' : 'bad_proof',
     };
   }
-  if (binding && binding.identityKey !== hello.idk) {
-    return {
-      ok: false,
-      code: ErrorCode.NAME_BOUND,
-      text: `the name "${hello.user}" is registered to another identity key`,
-      reason: 'name_bound',
-      takeover: true,
-    };
-  }
+  const binding = await ctx.store.getBinding(hello.user);
+  if (binding && binding.identityKey !== hello.idk) return nameBound(hello.user);
+  const holder = ctx.online(hello.user);
   if (holder && holder.identityKey !== hello.idk) return nameTaken(hello.user);
   const penalty = ctx.penalizedFor(hello.idk);
   if (penalty > 0) {
@@ -128,44 +123,50 @@ export function admit<H extends OnlineHolder>(
       reason: 'identity_penalized',
     };
   }
-  let bound: 'new' | 'existing' = 'existing';
-  if (!binding) {
-    const refused = ctx.names.checkBinding(hello.idk, ctx.addressKey, ctx.now());
-    if (refused) return quotaRefusal(refused);
-    const result = ctx.store.bindName(hello.user, hello.idk, ctx.now());
-    if (result.binding.identityKey !== hello.idk) {
-      return {
-        ok: false,
-        code: ErrorCode.NAME_BOUND,
-        text: `the name "${hello.user}" is registered to another identity key`,
-        reason: 'name_bound',
-        takeover: true,
-      };
-    }
-    if (result.created) ctx.names.recordBinding(hello.idk, ctx.addressKey, ctx.now());
-    bound = 'new';
-  } else {
-    ctx.store.touchBinding(hello.user, ctx.now());
+  if (binding) {
+    await ctx.store.touchBinding(hello.user, ctx.now());
+    return { ok: true, bound: 'existing' };
   }
-  return holder ? { ok: true, bound, replaces: holder } : { ok: true, bound };
+  return claimNew(hello.user, hello.idk, ctx);
 }
 
-function quotaRefusal(refused: { text: string; reason: string }): {
-  ok: false;
-  code: ErrorCode;
+/** A name not bound yet: reserve it against the name rates, then claim it atomically. */
+async function claimNew<H extends OnlineHolder>(
+  name: string,
+  identityKey: string,
+  ctx: AdmissionContext<H>,
+): Promise<Admission<H>> {
+  const refused =
+    (await ctx.names.checkBinding(identityKey, ctx.addressKey, ctx.now())) ??
+    ctx.names.reserveBinding(identityKey, ctx.addressKey, ctx.now());
+  if (refused) return quotaRefusal(refused);
+  const reservedAt = ctx.now();
+  const claim = await ctx.store.claimName(name, identityKey, reservedAt, {
+    namesPerIdentity: ctx.names.namesPerIdentity,
+  });
+  if (!claim.ok || !claim.created) ctx.names.refundBinding(identityKey, ctx.addressKey, reservedAt);
+  if (claim.ok) return { ok: true, bound: claim.created ? 'new' : 'existing' };
+  return claim.reason === 'bound' ? nameBound(name) : quotaRefusal(ctx.names.capRefusal);
+}
+
+function nameBound(name: string): Extract<Admission<OnlineHolder>, { ok: false }> {
+  return {
+    ok: false,
+    code: ErrorCode.NAME_BOUND,
+    text: `the name "${name}" is registered to another identity key`,
+    reason: 'name_bound',
+    takeover: true,
+  };
+}
+
+function quotaRefusal(refused: {
   text: string;
   reason: string;
-} {
+}): Extract<Admission<OnlineHolder>, { ok: false }> {
   return { ok: false, code: ErrorCode.NAME_QUOTA, text: refused.text, reason: refused.reason };
 }
 
-function nameTaken(name: string): {
-  ok: false;
-  code: ErrorCode;
-  text: string;
-  reason: string;
-  takeover: boolean;
-} {
+function nameTaken(name: string): Extract<Admission<OnlineHolder>, { ok: false }> {
   return {
     ok: false,
     code: ErrorCode.NAME_TAKEN,
@@ -201,32 +202,51 @@ export function reportRefusal(
 export interface HelloSession<H extends OnlineHolder> {
   readonly addressKey: string | undefined;
   readonly log: SessionLog;
+  /** False once the connection closed (admission awaits the store). */
+  readonly open: boolean;
   reply(line: string, kind: string): boolean;
   exportKeyingMaterial?: (length: number, label: string, context?: Uint8Array) => Uint8Array;
   /** Removes the session a newer connection of the same identity replaces. */
   takeOver(holder: H): void;
+  /**
+   * Runs once admission passed, before the session shows up anywhere (stores what the hello
+   * published, so it is there before anyone sees the session in the directory).
+   */
+  prepare?(): Promise<void>;
+  /** Joins the directory; called in the same turn as the last check of who holds the name. */
+  enter(): void;
 }
 
 /**
  * Runs admission for a session's hello: a refusal is reported and answered (the session
- * may retry); a session of the same identity it replaces is handed over. Returns the
- * admission when accepted.
+ * may retry); a session of the same identity it replaces is handed over. Who holds the name
+ * online is decided here, after the last await, so of two connections claiming one name
+ * only one is admitted: the session enters the directory in the same turn as that check.
+ * Returns the admission when accepted (and the session still open).
  */
-export function admitHello<H extends OnlineHolder>(
+export async function admitHello<H extends OnlineHolder>(
   hello: HelloFrame,
   session: HelloSession<H>,
   ctx: Omit<AdmissionContext<H>, 'addressKey' | 'exporter'> & { stats: ServerStats },
-): Extract<Admission<H>, { ok: true }> | undefined {
-  const admission = admit(hello, {
+): Promise<Extract<Admission<H>, { ok: true }> | undefined> {
+  let admission = await admit(hello, {
     ...ctx,
     addressKey: session.addressKey,
     exporter: () => helloExporter(session.exportKeyingMaterial),
   });
+  if (admission.ok) await session.prepare?.();
+  if (!session.open) return undefined;
+  const holder = ctx.online(hello.user);
+  if (admission.ok && holder) {
+    const same = admission.bound !== 'none' && holder.identityKey === hello.idk;
+    admission = same ? { ...admission, replaces: holder } : nameTaken(hello.user);
+  }
   if (!admission.ok) {
     reportRefusal(admission, hello, session.log, ctx.stats);
-    session.reply(errorLine(admission.code, admission.text), 'error');
+    session.reply(encodeError(admission.code, admission.text), 'error');
     return undefined;
   }
   if (admission.replaces) session.takeOver(admission.replaces);
+  session.enter();
   return admission;
 }

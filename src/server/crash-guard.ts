@@ -1,3 +1,4 @@
+import { systemClock } from './clock.js';
 import { LogThrottle } from './log-throttle.js';
 import type { Logger } from './logger.js';
 import type { ServerStats } from './stats.js';
@@ -18,7 +19,7 @@ export function installCrashGuard(
   process: ProcessEvents,
   logger: Logger,
   stats: ServerStats,
-  now: () => number = Date.now,
+  now: () => number = systemClock.now,
 ): void {
   const throttle = new LogThrottle(10_000);
   const report = (kind: string, error: unknown) => {

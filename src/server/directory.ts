@@ -1,4 +1,4 @@
-import { nameKey } from '../protocol/index.js';
+import { encodePeersMap, encodeUsersMap, nameKey } from '../protocol/index.js';
 import type { SendResult } from './session-output.js';
 
 /** What the directory needs from an online session. */
@@ -60,22 +60,18 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
 
   /** JSON of `{ name: pub, ... }` (v1 `users`), cached until the next change. */
   usersJson(): string {
-    if (this.#usersJson === undefined) {
-      const users: Record<string, string> = Object.create(null);
-      for (const member of this.#byKey.values()) users[member.name] = member.pub;
-      this.#usersJson = JSON.stringify(users);
-    }
+    this.#usersJson ??= encodeUsersMap(this.#entries((member) => member.pub));
     return this.#usersJson;
   }
 
   /** JSON of `{ name: PeerInfo, ... }` (v2 `peers`), cached until the next change. */
   peersJson(): string {
-    if (this.#peersJson === undefined) {
-      const parts: string[] = [];
-      for (const member of this.#byKey.values()) parts.push(`"${member.name}":${member.peerJson}`);
-      this.#peersJson = `{${parts.join(',')}}`;
-    }
+    this.#peersJson ??= encodePeersMap(this.#entries((member) => member.peerJson));
     return this.#peersJson;
+  }
+
+  *#entries(value: (member: M) => string): Generator<[string, string]> {
+    for (const member of this.#byKey.values()) yield [member.name, value(member)];
   }
 
   #invalidate(): void {

@@ -1,3 +1,4 @@
+import { nameKey } from '../protocol/index.js';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { RoomService } from './rooms/room-service.js';
@@ -9,7 +10,7 @@ export interface Maintenance {
   /** Closes sessions silent for longer than their version's idle timeout. */
   sweepIdle(): void;
   /** Expires stored messages, unused names and empty rooms. */
-  sweepStore(): void;
+  sweepStore(): Promise<void>;
   /** How often {@link sweepIdle} should run. */
   readonly idleIntervalMs: number | undefined;
 }
@@ -46,22 +47,21 @@ export function createMaintenance(o: {
         if (timeout > 0 && session.lastActivity < now - timeout) session.idleTimeout();
       }
     },
-    sweepStore() {
+    async sweepStore() {
       const now = o.now();
-      const expired = o.router.expire();
+      const expired = await o.router.expire();
       if (expired > 0) o.logger.info({ event: 'mailbox.expired', messages: expired });
       const online = new Set<string>();
       for (const session of o.sessions)
-        if (session.identityKey !== undefined && session.open)
-          online.add(session.name.toLowerCase());
-      o.store.touchBindings([...online], now);
-      const freed = o.store.expireBindings(
+        if (session.identityKey !== undefined && session.open) online.add(nameKey(session.name));
+      await o.store.touchBindings([...online], now);
+      const freed = await o.store.expireBindings(
         now,
         { trialTtlMs: config.nameTrialTtlMs, ttlMs: config.nameTtlMs },
-        (name) => online.has(name.toLowerCase()),
+        (name) => online.has(nameKey(name)),
       );
       if (freed.length > 0) o.logger.info({ event: 'names.expired', names: freed.length });
-      const rooms = o.rooms.sweep();
+      const rooms = await o.rooms.sweep();
       if (rooms > 0) o.logger.info({ event: 'rooms.expired', rooms });
     },
   };

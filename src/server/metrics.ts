@@ -8,7 +8,7 @@ export interface MetricsSources {
   usersOnline(): number;
   penalizedAddresses(): number;
   /** Bytes of stored (offline) messages. */
-  storedBytes(): number;
+  storedBytes(): number | Promise<number>;
 }
 
 /** A counter whose value is read from the stats at scrape time. */
@@ -43,13 +43,18 @@ function labeledCounterFrom(
   });
 }
 
-function gaugeFrom(registry: Registry, name: string, help: string, read: () => number): void {
+function gaugeFrom(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => number | Promise<number>,
+): void {
   new Gauge({
     name,
     help,
     registers: [registry],
-    collect() {
-      this.set(read());
+    async collect() {
+      this.set(await read());
     },
   });
 }
@@ -59,7 +64,7 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
   const registry = new Registry();
   const s = sources.stats;
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
-  const gauges: Array<[string, string, () => number]> = [
+  const gauges: Array<[string, string, () => number | Promise<number>]> = [
     ['securechat_connections_current', 'Open client connections', sources.connectionsOpen],
     ['securechat_users_online', 'Users with an accepted hello', sources.usersOnline],
     [

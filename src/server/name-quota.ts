@@ -42,27 +42,70 @@ export class NameQuota {
     this.#limits = limits;
   }
 
-  /** May `identityKey` bind a new name from `addressKey` (undefined: a shared address)? */
-  checkBinding(
+  /**
+   * May `identityKey` bind a new name from `addressKey` (undefined: a shared address)? A
+   * check only: {@link reserveBinding} records the new name.
+   */
+  async checkBinding(
+    identityKey: string,
+    addressKey: string | undefined,
+    now: number,
+  ): Promise<NameRefusal | undefined> {
+    const l = this.#limits;
+    if ((await this.#store.countBindings(identityKey)) >= l.namesPerIdentity) return capRefusal(l);
+    return this.#rates(identityKey, addressKey, now);
+  }
+
+  /**
+   * Counts a new name against the rates at once (checked and recorded in one step, so
+   * concurrent admissions cannot all pass at the limit); undo with {@link refundBinding}
+   * when the name was not bound after all.
+   */
+  reserveBinding(
+    identityKey: string,
+    addressKey: string | undefined,
+    now: number,
+  ): NameRefusal | undefined {
+    const refused = this.#rates(identityKey, addressKey, now);
+    if (!refused) this.recordBinding(identityKey, addressKey, now);
+    return refused;
+  }
+
+  /** Takes back a {@link reserveBinding} made at `now`. */
+  refundBinding(identityKey: string, addressKey: string | undefined, now: number): void {
+    this.#perIdentity.remove(identityKey, now);
+    if (addressKey !== undefined) this.#perAddress.remove(addressKey, now);
+    this.#everyone.remove('all', now);
+  }
+
+  /** Names one identity may hold (checked atomically by the store's claim). */
+  get namesPerIdentity(): number {
+    return this.#limits.namesPerIdentity;
+  }
+
+  /** The refusal for an identity holding its maximum of names. */
+  get capRefusal(): NameRefusal {
+    return capRefusal(this.#limits);
+  }
+
+  /** Records a new name against the rates (see {@link reserveBinding}). */
+  recordBinding(identityKey: string, addressKey: string | undefined, now: number): void {
+    this.#perIdentity.tryAdd(identityKey, Number.MAX_SAFE_INTEGER, now);
+    this.#record(addressKey, now);
+  }
+
+  #rates(
     identityKey: string,
     addressKey: string | undefined,
     now: number,
   ): NameRefusal | undefined {
     const l = this.#limits;
-    if (this.#store.countBindings(identityKey) >= l.namesPerIdentity)
-      return refusal(`this identity already holds ${l.namesPerIdentity} names`, 'identity_cap');
     if (this.#perIdentity.count(identityKey, now) >= l.newNamesPerIdentity)
       return refusal(
         `this identity took ${l.newNamesPerIdentity} new names today`,
         'identity_rate',
       );
     return this.#common(addressKey, now);
-  }
-
-  /** Records a binding made after {@link checkBinding} allowed it. */
-  recordBinding(identityKey: string, addressKey: string | undefined, now: number): void {
-    this.#perIdentity.tryAdd(identityKey, Number.MAX_SAFE_INTEGER, now);
-    this.#record(addressKey, now);
   }
 
   /** May a v1 session take `name` from `addressKey`? Records it when allowed. */
@@ -100,6 +143,10 @@ export class NameQuota {
     if (addressKey !== undefined) this.#perAddress.tryAdd(addressKey, Number.MAX_SAFE_INTEGER, now);
     this.#everyone.tryAdd('all', Number.MAX_SAFE_INTEGER, now);
   }
+}
+
+function capRefusal(l: NameLimits): NameRefusal {
+  return refusal(`this identity already holds ${l.namesPerIdentity} names`, 'identity_cap');
 }
 
 function refusal(why: string, reason: string): NameRefusal {

@@ -1,6 +1,10 @@
 import {
+  type BundleFrame,
   type BundleRequestFrame,
   ErrorCode,
+  encodeBundle,
+  encodeError,
+  encodePrekeyCount,
   fromBase64,
   MAX_STORED_PREKEYS,
   PREKEY_LOW_WATERMARK,
@@ -10,11 +14,10 @@ import {
   verifyPrekeySignature,
   verifySignedPrekey,
 } from '../protocol/index.js';
-import { errorLine } from './frames.js';
 import { KeyedBuckets } from './limits/window-counter.js';
 import type { SendResult } from './session-output.js';
 import type { ServerStats } from './stats.js';
-import type { ServerStore, StoredSignedPrekey } from './store/index.js';
+import type { PrekeyTake, ServerStore, StoredSignedPrekey } from './store/index.js';
 
 /** What the service needs to know about online users. */
 export interface PrekeyOwner {
@@ -56,27 +59,33 @@ export class PrekeyService<O extends PrekeyOwner> {
     online: (name: string) => O | undefined;
     stats: ServerStats;
     limits: BundleLimits;
-    now?: () => number;
+    now: () => number;
   }) {
     this.#store = options.store;
     this.#online = options.online;
     this.#stats = options.stats;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now;
     const { perMinute, opksPerTargetPerHour } = options.limits;
     this.#requesters = new KeyedBuckets(perMinute / 60, perMinute);
     this.#targets = new KeyedBuckets(opksPerTargetPerHour / 3600, opksPerTargetPerHour);
   }
 
-  /** Stores an upload from `owner` (a v2 session) and answers with the stored count. */
-  upload(owner: O, frame: PrekeysUploadFrame): string {
-    if (owner.identityKey === undefined) {
-      return errorLine(ErrorCode.NEEDS_IDENTITY, 'prekeys need a v2 session with an identity key');
-    }
-    if (frame.spk && !this.storeSignedPrekey(owner, frame.spk)) {
-      return errorLine(ErrorCode.BAD_PROOF, 'the signed prekey is not signed by your identity key');
+  /** Stores an upload from `owner` (a v2 session with an identity) and answers with the stored count. */
+  async upload(owner: O, frame: PrekeysUploadFrame): Promise<string> {
+    if (frame.spk && !(await this.storeSignedPrekey(owner, frame.spk))) {
+      return encodeError(
+        ErrorCode.BAD_PROOF,
+        'the signed prekey is not signed by your identity key',
+      );
     }
     if (frame.keys.length > 0 || frame.replace === true) {
-      this.#store.addPrekeys(owner.name, frame.keys, MAX_STORED_PREKEYS, frame.replace === true);
+      await this.#store.addPrekeys(
+        owner.name,
+        frame.keys,
+        MAX_STORED_PREKEYS,
+        this.#now(),
+        frame.replace === true,
+      );
     }
     return this.countLine(owner);
   }
@@ -85,45 +94,47 @@ export class PrekeyService<O extends PrekeyOwner> {
    * Stores `owner`'s signed prekey (from an upload, or its hello) if both its signatures
    * verify with the owner's identity key; it becomes current if newer than the current one.
    */
-  storeSignedPrekey(owner: Pick<O, 'name' | 'identityKey'>, spk: SignedPrekeyUpload): boolean {
+  async storeSignedPrekey(
+    owner: Pick<O, 'name' | 'identityKey'>,
+    spk: SignedPrekeyUpload,
+  ): Promise<boolean> {
     if (owner.identityKey === undefined || !signaturesValid(owner.identityKey, spk)) return false;
-    this.#store.putSignedPrekey(owner.name, SignedPrekeyKind.x25519, spk, this.#now());
+    await this.#store.putSignedPrekey(owner.name, SignedPrekeyKind.x25519, spk, this.#now());
     return true;
   }
 
-  /** The answer to a bundle request from `requester` (a bundle, or an error line). */
-  bundle(requester: Pick<O, 'identityKey'>, request: BundleRequestFrame): string {
-    if (requester.identityKey === undefined) {
-      return errorLine(
-        ErrorCode.NEEDS_IDENTITY,
-        'bundles need a v2 session with an identity key',
-        request.id,
-      );
-    }
+  /**
+   * The answer to a bundle request from `requester` (a session with an identity): a bundle,
+   * or an error line. The one-time prekey is taken in one atomic store step, so two
+   * requesters racing for the last one cannot both get it.
+   */
+  async bundle(requester: { identityKey: string }, request: BundleRequestFrame): Promise<string> {
     const now = this.#now();
     if (!this.#requesters.take(requester.identityKey, now)) {
       this.#stats.rateLimited.inc('bundle');
-      return errorLine(ErrorCode.RATE_LIMITED, 'too many bundle requests', request.id);
+      return encodeError(ErrorCode.RATE_LIMITED, 'too many bundle requests', request.id);
     }
-    const binding = this.#store.getBinding(request.user);
+    const binding = await this.#store.getBinding(request.user);
+    const spk = binding && (await this.#store.signedPrekey(request.user, SignedPrekeyKind.x25519));
     const online = this.#online(request.user);
     const same = online !== undefined && online.identityKey === binding?.identityKey;
-    const spk = binding && this.#store.signedPrekey(request.user, SignedPrekeyKind.x25519);
     const pub = spk ? spk.pub : same ? online.pub : binding?.pub;
     const sig = spk ? spk.pubsig : same ? online.keySignature : binding?.pubsig;
     if (!binding || !pub || !sig) {
-      return errorLine(
+      return encodeError(
         ErrorCode.NO_BUNDLE,
         `${request.user} has no registered identity (a legacy client, or unknown here)`,
         request.id,
       );
     }
-    let opk: ReturnType<ServerStore['takePrekey']>;
-    if (this.#store.countPrekeys(request.user) > 0) {
-      if (this.#targets.take(binding.identityKey, now)) opk = this.#store.takePrekey(request.user);
+    let taken: PrekeyTake | undefined;
+    if ((await this.#store.countPrekeys(request.user)) > 0) {
+      if (this.#targets.take(binding.identityKey, now))
+        taken = await this.#store.takePrekey(request.user);
       else this.#stats.rateLimited.inc('bundle_opk');
     }
-    const bundle: Record<string, unknown> = {
+    const opk = taken?.prekey;
+    const bundle: BundleFrame = {
       type: 'bundle',
       user: binding.name,
       ...(request.id === undefined ? {} : { id: request.id }),
@@ -132,26 +143,23 @@ export class PrekeyService<O extends PrekeyOwner> {
       sig,
       ...(spk ? { spk: { id: spk.id, created: spk.created, sig: spk.sig } } : {}),
       ...(opk ? { opk } : {}),
-      online: online !== undefined,
+      online: this.#online(request.user) !== undefined,
       caps: binding.caps,
     };
-    if (opk && online) {
-      const left = this.#store.countPrekeys(request.user);
-      if (left < PREKEY_LOW_WATERMARK) online.offer(this.countLine(online), 'prekeys');
-    }
-    return `${JSON.stringify(bundle)}\n`;
+    const owner = this.#online(request.user);
+    if (taken?.prekey && owner && taken.left < PREKEY_LOW_WATERMARK)
+      owner.offer(await this.countLine(owner), 'prekeys');
+    return encodeBundle(bundle);
   }
 
   /**
    * Stored count and current signed prekey for `owner` (sent after the welcome, so the client
    * knows whether to upload).
    */
-  countLine(owner: Pick<O, 'name'>): string {
-    const stored = this.#store.countPrekeys(owner.name);
-    const spk = this.#store.signedPrekey(owner.name, SignedPrekeyKind.x25519);
-    return spk
-      ? `{"type":"prekeys","stored":${stored},"spk":{"id":${spk.id},"created":${spk.created}}}\n`
-      : `{"type":"prekeys","stored":${stored}}\n`;
+  async countLine(owner: Pick<O, 'name'>): Promise<string> {
+    const stored = await this.#store.countPrekeys(owner.name);
+    const spk = await this.#store.signedPrekey(owner.name, SignedPrekeyKind.x25519);
+    return encodePrekeyCount(stored, spk && { id: spk.id, created: spk.created });
   }
 }
 

@@ -1,3 +1,4 @@
+import { encodePresenceJoin, encodePresenceLeave, encodeUsersV1 } from '../protocol/index.js';
 import type { DirectoryMember, PeerDirectory } from './directory.js';
 
 /**
@@ -22,16 +23,13 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
 
   /** `member` came online (or replaced its own earlier session). */
   joined(member: M): void {
-    this.#delta(
-      `{"type":"presence","event":"join","user":"${member.name}","peer":${member.peerJson}}\n`,
-      member,
-    );
+    this.#delta(encodePresenceJoin(member.name, member.peerJson), member);
     this.#changed();
   }
 
   /** `member` went offline. */
   left(member: M): void {
-    this.#delta(`{"type":"presence","event":"leave","user":"${member.name}"}\n`, member);
+    this.#delta(encodePresenceLeave(member.name), member);
     this.#changed();
   }
 
@@ -55,7 +53,7 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
     let line: string | undefined;
     for (const member of this.#directory.members()) {
       if (!member.wantsUserFrames) continue;
-      line ??= `{"type":"users","users":${this.#directory.usersJson()}}\n`;
+      line ??= encodeUsersV1(this.#directory.usersJson());
       this.#offer(member, line, 'users');
     }
   }

@@ -1,4 +1,11 @@
-import { ErrorCode, encodeRelayDelivery, type RelayFrame } from '../protocol/index.js';
+import {
+  Capability,
+  ErrorCode,
+  encodeRelayDelivery,
+  encodeStoredDelivery,
+  ProtocolError,
+  type RelayFrame,
+} from '../protocol/index.js';
 import type { SendResult } from './session-output.js';
 import type { ServerStats } from './stats.js';
 import type { EnqueueRefusal, MailboxQuota, ServerStore } from './store/index.js';
@@ -37,10 +44,10 @@ export type RouteOutcome =
   | { kind: 'stored'; seq: number }
   | { kind: 'failed'; code: ErrorCode; text: string; reason: string };
 
-/** Capability a client announces to receive messages stored while it was offline. */
-export const MAILBOX_CAP = 'mailbox';
-
-const REFUSAL_TEXT: Record<EnqueueRefusal, (to: string, limits: MailboxLimits) => string> = {
+const REFUSAL_TEXT: Record<
+  Exclude<EnqueueRefusal, 'no_mailbox'>,
+  (to: string, limits: MailboxLimits) => string
+> = {
   too_large: (to, l) =>
     `${to} is offline and the message is too large to keep (over ${l.messageMaxBytes} bytes)`,
   recipient_full: (to) => `${to} is offline and their mailbox is full`,
@@ -49,11 +56,20 @@ const REFUSAL_TEXT: Record<EnqueueRefusal, (to: string, limits: MailboxLimits) =
   server_full: (to) => `${to} is offline and the server cannot store more messages now`,
 };
 
+/** How a fan-out treats members that are not reading. */
+export interface FanOut {
+  /** Lines that must not be lost (membership changes) are pushed up to twice the cap. */
+  essential: boolean;
+  kind: string;
+}
+
 /**
- * Routes relays: to the recipient's connection when online and reading; otherwise, for
- * registered v2 identities seen recently that accept it, into the mailbox, within byte
- * quotas per recipient, per sender identity, per sender address and in all. The envelope
- * stays opaque: only validated routing fields are read.
+ * The one router of peer traffic: relays to one recipient (to its connection when online
+ * and reading; otherwise, for registered v2 identities seen recently that accept it, into
+ * the mailbox, within byte quotas per recipient, per sender identity, per sender address
+ * and in all) and room fan-out to many (each member's copy offered, or pushed when it must
+ * not be lost). The envelope stays opaque: only validated routing fields are read. A
+ * broker-backed router (several daemons) replaces this class behind the same methods.
  */
 export class RelayRouter<T extends RelayTarget> {
   #online: (name: string) => T | undefined;
@@ -67,16 +83,20 @@ export class RelayRouter<T extends RelayTarget> {
     store: ServerStore;
     stats: ServerStats;
     mailbox: MailboxLimits;
-    now?: () => number;
+    now: () => number;
   }) {
     this.#online = options.online;
     this.#store = options.store;
     this.#stats = options.stats;
     this.#limits = options.mailbox;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now;
   }
 
-  route(from: RelaySender, relay: RelayFrame): RouteOutcome {
+  /**
+   * Routes a relay. Delivery to an online reader is synchronous (no promise on the hot
+   * path); storing for later goes through the store and returns a promise.
+   */
+  route(from: RelaySender, relay: RelayFrame): RouteOutcome | Promise<RouteOutcome> {
     const line = encodeRelayDelivery(from.name, relay);
     const target = this.#online(relay.to);
     if (target !== undefined) {
@@ -84,20 +104,34 @@ export class RelayRouter<T extends RelayTarget> {
       if (result === 'queued') {
         this.#stats.relayDelivered++;
         this.#stats.relayBytes += relay.cipher.length;
-        return { kind: 'delivered' };
+        return DELIVERED;
       }
       // Not reading right now: its mailbox, if it has one, keeps the message.
       if (result === 'full') this.#stats.relayFailed.inc('slow_reader_redirected');
     }
-    const outcome = this.#keep(from, relay, line, target !== undefined);
-    if (outcome.kind === 'stored') this.#online(relay.to)?.mailboxWaiting();
-    return outcome;
+    return this.#keep(from, relay, line, target !== undefined);
   }
 
-  #keep(from: RelaySender, relay: RelayFrame, line: string, wasOnline: boolean): RouteOutcome {
-    const binding = this.#store.getBinding(relay.to);
+  async #keep(
+    from: RelaySender,
+    relay: RelayFrame,
+    line: string,
+    wasOnline: boolean,
+  ): Promise<RouteOutcome> {
     const now = this.#now();
-    if (!binding?.caps.includes(MAILBOX_CAP) || binding.lastSeen < now - this.#limits.recentMs) {
+    const result = await this.#store.mailbox.enqueue(
+      {
+        recipient: relay.to,
+        sender: from.name,
+        senderKey: from.identityKey ?? `v1:${from.addressKey ?? 'shared'}`,
+        ...(from.addressKey === undefined ? {} : { senderAddress: from.addressKey }),
+        line,
+      },
+      now,
+      this.#limits,
+      { capability: Capability.mailbox, seenSince: now - this.#limits.recentMs },
+    );
+    if (!result.ok && result.reason === 'no_mailbox') {
       this.#stats.relayFailed.inc(wasOnline ? 'slow_reader' : 'offline');
       return wasOnline
         ? {
@@ -113,60 +147,98 @@ export class RelayRouter<T extends RelayTarget> {
             reason: 'offline',
           };
     }
-    const result = this.#store.mailbox.enqueue(
-      {
-        recipient: relay.to,
-        sender: from.name,
-        senderKey: from.identityKey ?? `v1:${from.addressKey ?? 'shared'}`,
-        ...(from.addressKey === undefined ? {} : { senderAddress: from.addressKey }),
-        line,
-      },
-      now,
-      this.#limits,
-    );
     if (!result.ok) {
       this.#stats.relayFailed.inc(result.reason);
       this.#stats.quotaRefused.inc(`mailbox_${result.reason}`);
       return {
         kind: 'failed',
         code: ErrorCode.MAILBOX_FULL,
-        text: REFUSAL_TEXT[result.reason](relay.to, this.#limits),
+        text: REFUSAL_TEXT[result.reason as Exclude<EnqueueRefusal, 'no_mailbox'>](
+          relay.to,
+          this.#limits,
+        ),
         reason: result.reason,
       };
     }
     this.#stats.relayStored++;
+    this.#online(relay.to)?.mailboxWaiting();
     return { kind: 'stored', seq: result.seq };
+  }
+
+  /**
+   * Room fan-out: one line to every member but `except`. Returns how many copies were
+   * queued; a member whose copy of a non-essential line was not queued hears about it later
+   * (`onMissed`).
+   */
+  fanOut<M extends FanOutMember>(
+    members: Iterable<M>,
+    line: string,
+    how: FanOut,
+    except?: M,
+    onMissed?: (member: M) => void,
+  ): number {
+    let delivered = 0;
+    for (const member of [...members]) {
+      if (member === except) continue;
+      const result = how.essential ? member.push(line, how.kind) : member.offer(line, how.kind);
+      if (result === 'queued') delivered++;
+      else if (onMissed && member.open) onMissed(member);
+    }
+    return delivered;
   }
 
   /**
    * The next page of lines stored for `name` after `afterSeq`, each with its `seq` (oldest
    * first, unexpired): at most `pageMessages` and `pageBytes`, and always at least one.
+   * `upto` is the last seq the page covers (rows that could not be read are skipped).
    */
-  nextPage(name: string, afterSeq: number): Array<{ seq: number; line: string }> {
-    const rows = this.#store.mailbox.pending(
+  async nextPage(
+    name: string,
+    afterSeq: number,
+  ): Promise<{ lines: Array<{ seq: number; line: string }>; upto: number }> {
+    const rows = await this.#store.mailbox.pending(
       name,
       afterSeq,
       this.#now() - this.#limits.ttlMs,
       this.#limits.pageMessages,
     );
-    const page: Array<{ seq: number; line: string }> = [];
+    const lines: Array<{ seq: number; line: string }> = [];
     let bytes = 0;
+    let upto = afterSeq;
     for (const { seq, line } of rows) {
-      const withSeq = `${line.slice(0, line.length - 2)},"seq":${seq}}\n`;
-      if (page.length > 0 && bytes + withSeq.length > this.#limits.pageBytes) break;
-      page.push({ seq, line: withSeq });
+      let withSeq: string;
+      try {
+        withSeq = encodeStoredDelivery(line, seq);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        this.#stats.relayFailed.inc('stored_invalid');
+        upto = seq;
+        continue;
+      }
+      if (lines.length > 0 && bytes + withSeq.length > this.#limits.pageBytes) break;
+      lines.push({ seq, line: withSeq });
       bytes += withSeq.length;
+      upto = seq;
     }
-    return page;
+    return { lines, upto };
   }
 
   /** The client processed stored messages up to `upto`. */
-  acknowledge(name: string, upto: number): number {
+  acknowledge(name: string, upto: number): Promise<number> {
     return this.#store.mailbox.acknowledge(name, upto);
   }
 
   /** Drops expired stored messages (called periodically). */
-  expire(): number {
+  expire(): Promise<number> {
     return this.#store.mailbox.expire(this.#now() - this.#limits.ttlMs);
   }
+}
+
+const DELIVERED: RouteOutcome = { kind: 'delivered' };
+
+/** What a fan-out needs of a room member. */
+export interface FanOutMember {
+  readonly open: boolean;
+  offer(line: string, kind: string): SendResult;
+  push(line: string, kind: string): SendResult;
 }

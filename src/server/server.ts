@@ -1,18 +1,17 @@
 import type { Server as HttpServer } from 'node:http';
 import { certificatePin, loadOrCreateCertificate } from './certs.js';
+import { type Clock, clockWith, systemClock } from './clock.js';
+import { composeServer } from './compose.js';
 import type { ServerConfig } from './config.js';
 import { parseListenAddress } from './config.js';
+import { ConnectionEvents } from './connection-events.js';
 import type { PeerDirectory } from './directory.js';
 import { addressKey } from './limits/address-key.js';
-import { ConnectionLimiter } from './limits/connection-limiter.js';
-import { LogThrottle } from './log-throttle.js';
 import type { Logger } from './logger.js';
-import { createMaintenance } from './maintenance.js';
 import { createMetricsRegistry, startMetricsServer } from './metrics.js';
 import type { RoomPasswordHasher } from './rooms/password-gate.js';
 import { PasswordHasher } from './rooms/password-hasher.js';
-import { createSessionContext } from './services.js';
-import { Session } from './session.js';
+import type { Session } from './session.js';
 import { socketTransport } from './socket-transport.js';
 import type { ServerStats } from './stats.js';
 import { type ServerStore, SqliteStore } from './store/index.js';
@@ -30,29 +29,34 @@ export interface RunningServer {
   /** Address of the Prometheus listener, when enabled. */
   readonly metricsAddress: { host: string; port: number } | undefined;
   /** Runs the periodic housekeeping now (idle sessions, expired messages, names, rooms); tests move the clock and call it. */
-  sweep(): void;
+  sweep(): Promise<void>;
   /** Stops accepting, tells every client, closes every connection. */
   close(): Promise<void>;
 }
 
 /**
- * What tests (and embedders) may inject instead of the defaults: a clock, a store, a
- * password hasher. Production uses the system clock, SQLite at `config.dataPath` and the
- * argon2id worker.
+ * What tests (and embedders) may inject instead of the defaults: a clock (or just its
+ * `now`), a store, a password hasher. Production uses the system clock, SQLite at
+ * `config.dataPath` and the argon2id worker.
  */
 export interface ServerDeps {
   now?: () => number;
+  clock?: Clock;
   store?: ServerStore;
   hasher?: RoomPasswordHasher;
 }
 
-/** Starts the relay daemon: loads or creates the certificate, opens the store, listens. */
+/**
+ * Starts the relay daemon: loads or creates the certificate, composes the server
+ * (compose.ts), and adapts the TLS listener's sockets to sessions. Also schedules the
+ * housekeeping and serves the metrics.
+ */
 export async function startServer(
   config: ServerConfig,
   logger: Logger,
   deps: ServerDeps = {},
 ): Promise<RunningServer> {
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? (deps.now ? clockWith(deps.now) : systemClock);
   const certificate = await loadOrCreateCertificate({
     certPath: config.certPath,
     keyPath: config.keyPath,
@@ -67,120 +71,55 @@ export async function startServer(
 
   const store = deps.store ?? new SqliteStore(config.dataPath);
   const hasher = deps.hasher ?? new PasswordHasher();
-  const limiter = new ConnectionLimiter({
-    maxConnections: config.maxConnections,
-    maxPerIp: config.maxConnectionsPerIp,
-    penaltyMs: config.penaltyMs,
-    strikes: config.strikes,
-  });
-  const context = createSessionContext(config, logger, { store, hasher, limiter, now });
-  const { stats, directory } = context;
-  const securityLog = new LogThrottle(60_000);
+  const core = await composeServer(config, logger, { store, hasher, clock });
+  const { stats, directory } = core.context;
   const sharedAddresses = new Set(config.sharedAddresses.map((a) => normalizeAddress(a)));
-  let sharedSeen = false;
-  const sessions = new Set<Session>();
-  let nextId = 0;
+  const events = new ConnectionEvents(logger, stats, clock, sharedAddresses);
 
   const listener = new TlsListener({
     certPem: certificate.certPem,
     keyPem: certificate.keyPem,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
-    limiter,
-    now,
+    limiter: core.limiter,
+    clock,
     trustedProxies: new Set(config.trustedProxies.map((address) => normalizeAddress(address))),
     onSecure(socket, remote, raw) {
-      stats.connectionsTotal++;
-      const cipher = socket.getCipher();
-      stats.tlsAccepted.inc(
-        `${socket.getProtocol() ?? '?'}|${cipher?.standardName ?? cipher?.name ?? '?'}`,
-      );
+      const shared = events.secured(socket, remote);
       // v1 clients never ping: TCP keepalive finds dead peers for them.
       socket.setKeepAlive(true, 60_000);
-      const shared = remote.via === undefined && sharedAddresses.has(remote.address);
-      if (shared && !sharedSeen) {
-        sharedSeen = true;
-        logger.warn(
-          { event: 'address.shared', address: remote.address },
-          'clients arrive from a shared address (a forwarder without the PROXY protocol): identities carry the per-address limits',
-        );
-      }
       const transport = socketTransport(
         socket,
         raw,
         remote,
         shared ? undefined : addressKey(remote.address),
-        config.closeGraceMs,
+        { graceMs: config.closeGraceMs, clock },
       );
-      const session = new Session((++nextId).toString(36), transport, context);
-      sessions.add(session);
+      const session = core.openSession(transport);
       socket.on('data', (chunk: Buffer) => session.receive(chunk));
       socket.on('error', () => socket.destroy());
-      socket.once('close', () => {
-        sessions.delete(session);
-        session.transportClosed();
-      });
+      socket.once('close', () => core.closed(session));
     },
-    onRejected(reason, remote, detail) {
-      stats.tlsRejected.inc(reason);
-      if (reason.startsWith('plaintext') || reason.startsWith('proxy'))
-        stats.securityEvents.inc('plaintext_probe');
-      const suppressed = securityLog.allow(`${reason}|${remote.address}`, now());
-      if (suppressed === undefined) return;
-      logger.info(
-        {
-          event:
-            reason.startsWith('plaintext') || reason === 'proxy_untrusted'
-              ? 'plaintext.probe'
-              : 'tls.failure',
-          reason,
-          remote: remote.address,
-          detail,
-          ...(suppressed > 0 ? { suppressed } : {}),
-        },
-        'connection dropped before a TLS session was established',
-      );
-    },
-    onRefused(reason, remote) {
-      stats.connectionsRefused.inc(reason);
-      const suppressed = securityLog.allow(`refused|${reason}|${remote.address}`, now());
-      if (suppressed === undefined) return;
-      logger.warn(
-        {
-          event: 'connection.refused',
-          reason,
-          remote: remote.address,
-          ...(suppressed > 0 ? { suppressed } : {}),
-        },
-        'connection refused by limits',
-      );
-    },
+    onRejected: (reason, remote, detail) => events.rejected(reason, remote, detail),
+    onRefused: (reason, remote) => events.refused(reason, remote),
   });
 
-  const maintenance = createMaintenance({
-    config,
-    sessions,
-    router: context.router,
-    rooms: context.rooms,
-    store,
-    logger,
-    now,
-  });
-  const guarded = (task: () => void, what: string) => () => {
-    try {
-      task();
-    } catch (error) {
+  const { maintenance } = core;
+  const guarded = (task: () => void | Promise<void>, what: string) => () => {
+    const fail = (error: unknown) => {
       stats.internalErrors.inc(what);
       logger.error({ event: 'internal_error', where: what, err: error }, 'housekeeping failed');
+    };
+    try {
+      task()?.catch(fail);
+    } catch (error) {
+      fail(error);
     }
   };
   const idleSweep =
     maintenance.idleIntervalMs === undefined
       ? undefined
-      : setInterval(
-          guarded(maintenance.sweepIdle, 'idle_sweep'),
-          maintenance.idleIntervalMs,
-        ).unref();
-  const storeSweep = setInterval(guarded(maintenance.sweepStore, 'store_sweep'), 3_600_000).unref();
+      : clock.setInterval(guarded(maintenance.sweepIdle, 'idle_sweep'), maintenance.idleIntervalMs);
+  const storeSweep = clock.setInterval(guarded(maintenance.sweepStore, 'store_sweep'), 3_600_000);
 
   let metricsServer: HttpServer | undefined;
   let metricsAddress: { host: string; port: number } | undefined;
@@ -190,10 +129,10 @@ export async function startServer(
       const { host, port } = parseListenAddress(config.metrics, '--metrics');
       const registry = createMetricsRegistry({
         stats,
-        connectionsOpen: () => limiter.open,
+        connectionsOpen: () => core.limiter.open,
         usersOnline: () => directory.size,
-        penalizedAddresses: () => limiter.penalized,
-        storedBytes: () => store.mailbox.totalBytes,
+        penalizedAddresses: () => core.limiter.penalized,
+        storedBytes: () => store.mailbox.totalBytes(),
       });
       metricsServer = await startMetricsServer(registry, host, port);
       const bound = metricsServer.address();
@@ -223,16 +162,16 @@ export async function startServer(
       directory,
       stats,
       metricsAddress,
-      sweep() {
+      async sweep() {
         maintenance.sweepIdle();
-        maintenance.sweepStore();
+        await maintenance.sweepStore();
       },
       close() {
         closing ??= (async () => {
-          clearInterval(idleSweep);
-          clearInterval(storeSweep);
+          clock.clearInterval(idleSweep);
+          clock.clearInterval(storeSweep);
           const stopped = listener.close();
-          for (const session of sessions) session.shutdown();
+          for (const session of core.sessions) session.shutdown();
           metricsServer?.closeAllConnections();
           await Promise.all([
             stopped,
@@ -240,20 +179,18 @@ export async function startServer(
               metricsServer ? metricsServer.close(resolve) : resolve(undefined),
             ),
           ]);
-          await hasher.close?.();
-          store.close();
+          await core.close();
           logger.info({ event: 'server.stopped' });
         })();
         return closing;
       },
     };
   } catch (error) {
-    clearInterval(idleSweep);
-    clearInterval(storeSweep);
+    clock.clearInterval(idleSweep);
+    clock.clearInterval(storeSweep);
     await listener.close().catch(() => {});
     metricsServer?.close();
-    await hasher.close?.();
-    store.close();
+    await core.close();
     throw error;
   }
 }

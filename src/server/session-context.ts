@@ -1,14 +1,11 @@
-import type { DirectoryMember, PeerDirectory } from './directory.js';
+import type { Clock } from './clock.js';
+import type { PeerDirectory } from './directory.js';
+import type { FrameContext, FrameSession } from './frame-table.js';
 import type { RateLimits } from './limits/session-rate.js';
 import type { Logger } from './logger.js';
 import type { NameQuota } from './name-quota.js';
-import type { PrekeyService } from './prekey-service.js';
 import type { PresenceBroadcaster } from './presence.js';
-import type { RoomMember, RoomService } from './rooms/room-service.js';
-import type { RelayRouter } from './router.js';
 import type { SessionLogBudget } from './session-log.js';
-import type { V2Member } from './session-v2.js';
-import type { ServerStats } from './stats.js';
 import type { ServerStore } from './store/index.js';
 
 export interface SessionLimits {
@@ -30,22 +27,18 @@ export interface AbuseReport {
 }
 
 /** Everything sessions share: directory, routing, rooms, store, limits, logging, clock. */
-export interface SessionContext<S extends DirectoryMember & RoomMember & V2Member> {
+export interface SessionContext<S extends FrameSession> extends FrameContext<S> {
   directory: PeerDirectory<S>;
   presence: PresenceBroadcaster<S>;
-  router: RelayRouter<S>;
-  prekeys: PrekeyService<S>;
-  rooms: RoomService<S>;
   names: NameQuota;
   store: ServerStore;
   logger: Logger;
   limits: SessionLimits;
-  stats: ServerStats;
   /** Per-connection rate limits; undefined disables them. */
   rateLimits?: RateLimits;
   /** Reports a disconnect for abuse (feeds the penalty box). */
   onAbuse?: (report: AbuseReport) => void;
   /** Milliseconds an identity is still refused for repeated abuse. */
   penalizedFor?: (identityKey: string) => number;
-  now?: () => number;
+  clock: Clock;
 }

@@ -1,5 +1,10 @@
-import { fromBase64, type HelloFrame, identityFingerprint } from '../protocol/index.js';
-import { peerInfoJson } from './frames.js';
+import {
+  Capability,
+  encodePeerInfo,
+  fromBase64,
+  type HelloFrame,
+  identityFingerprint,
+} from '../protocol/index.js';
 
 /**
  * What a session knows about its client once a hello was accepted: name, keys, version,
@@ -13,7 +18,7 @@ export class SessionIdentity {
   /** Takes the accepted hello's facts (undefined: forget them again). */
   protected setHello(hello: HelloFrame | undefined): void {
     this.#hello = hello;
-    this.#peerJson = hello ? peerInfoJson(hello) : '';
+    this.#peerJson = hello ? encodePeerInfo(hello) : '';
     this.#identityFingerprint = hello?.idk
       ? identityFingerprint(fromBase64(hello.idk, 'idk', 32))
       : undefined;
@@ -46,7 +51,7 @@ export class SessionIdentity {
     return this.version === 1;
   }
   get wantsPresence(): boolean {
-    return this.has('presence');
+    return this.has(Capability.presence);
   }
 
   /** The client announced this v2 capability. */

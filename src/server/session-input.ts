@@ -1,5 +1,4 @@
-import { ErrorCode, LineDecoder } from '../protocol/index.js';
-import { errorLine, idOf } from './frames.js';
+import { ErrorCode, encodeError, idOfLine, LineDecoder } from '../protocol/index.js';
 import { type RateLimits, SessionRate } from './limits/session-rate.js';
 import type { SessionLog } from './session-log.js';
 import type { ServerStats } from './stats.js';
@@ -10,7 +9,8 @@ export interface InputHost {
   readonly closed: boolean;
   /** True while the client's output queue is full: its input waits until it reads. */
   readonly congested: boolean;
-  handleLine(line: Uint8Array): void;
+  /** Handles one line; a promise means the next line waits until it settled (never rejects). */
+  handleLine(line: Uint8Array): Promise<void> | undefined;
   readonly log: SessionLog;
   reply(line: string, kind: string): boolean;
   /** The decoder refused the input (an over-long line): the connection ends. */
@@ -25,8 +25,10 @@ const NO_BYTES = new Uint8Array(0);
 
 /**
  * One connection's input: bytes to lines (bounded, refused before the newline arrives),
- * the per-connection rate limit, and backpressure: while the client is not reading what it
- * is sent, its lines wait and its socket is paused, so asking cannot grow its queue.
+ * the per-connection rate limit, order, and backpressure. Lines are handled one at a time:
+ * while a handler is waiting (on the store), the next lines wait, so a client's frames are
+ * answered in the order it sent them. While the client is not reading what it is sent, or
+ * lines wait behind a handler, its socket is paused, so asking cannot grow its queue.
  */
 export class SessionInput {
   #host: InputHost;
@@ -37,6 +39,7 @@ export class SessionInput {
   #rate: SessionRate | undefined;
   #held: Uint8Array[] = [];
   #paused = false;
+  #busy = false;
   #lastActivity: number;
   #lastRateError = 0;
 
@@ -92,20 +95,36 @@ export class SessionInput {
   /** Handles waiting lines while the client reads; pauses its socket otherwise. */
   resume(): void {
     while (this.#held.length > 0 && !this.#host.closed) {
+      if (this.#busy) {
+        this.#pause();
+        return;
+      }
       if (this.#host.congested) {
-        if (!this.#paused) {
-          this.#paused = true;
-          this.#transport.pause();
-        }
+        this.#pause();
         this.#host.waitForDrain();
         return;
       }
-      this.#host.handleLine(this.#held.shift()!);
+      const pending = this.#host.handleLine(this.#held.shift()!);
+      if (pending) {
+        this.#busy = true;
+        if (this.#held.length > 0) this.#pause();
+        pending.then(() => {
+          this.#busy = false;
+          this.resume();
+        });
+        return;
+      }
     }
-    if (this.#paused && !this.#host.closed && !this.#host.congested) {
+    if (this.#paused && !this.#busy && !this.#host.closed && !this.#host.congested) {
       this.#paused = false;
       this.#transport.resume();
     }
+  }
+
+  #pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#transport.pause();
   }
 
   /** A line refused by the token buckets gets E_RATE_LIMITED (throttled without an id). */
@@ -114,17 +133,17 @@ export class SessionInput {
     this.#stats.rateLimited.inc(verdict);
     if (verdict === 'abusive') {
       host.log.warn({ event: 'rate_limit.disconnect' }, 'sustained flooding; disconnecting');
-      host.reply(errorLine(ErrorCode.RATE_LIMITED, 'too many frames: disconnected'), 'error');
+      host.reply(encodeError(ErrorCode.RATE_LIMITED, 'too many frames: disconnected'), 'error');
       host.flooding();
       return;
     }
-    const ref = idOf(line);
+    const ref = idOfLine(line);
     const quiet = now - this.#lastRateError < 1000;
     if (!quiet) host.log.warn({ event: 'rate_limited' }, 'frame dropped by the rate limit');
     if (ref !== undefined || !quiet) {
       this.#lastRateError = now;
       host.reply(
-        errorLine(ErrorCode.RATE_LIMITED, 'slow down: frame dropped by the rate limit', ref),
+        encodeError(ErrorCode.RATE_LIMITED, 'slow down: frame dropped by the rate limit', ref),
         'error',
       );
     }

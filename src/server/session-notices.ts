@@ -1,3 +1,4 @@
+import { encodeDropped } from '../protocol/index.js';
 import type { Transport } from './transport.js';
 
 /** What the notices need of their session. */
@@ -66,7 +67,7 @@ export class SessionNotices {
   flush(): void {
     const target = this.#target;
     for (const [room, messages] of this.#missedRooms)
-      target.reply(`{"type":"dropped","room":"${room}","messages":${messages}}\n`, 'dropped');
+      target.reply(encodeDropped(room, messages), 'dropped');
     this.#missedRooms.clear();
     if (this.#directory) {
       this.#directory = false;

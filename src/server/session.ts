@@ -1,26 +1,26 @@
-import { performance } from 'node:perf_hooks';
 import {
+  asFatal,
   type ClientFrame,
   decodeJsonLine,
   ErrorCode,
+  encodeError,
+  encodeUsersV1,
+  encodeUsersV2,
   type HelloFrame,
+  idOfLine,
   ProtocolError,
   parseClientFrame,
-  type RoomClientFrame,
 } from '../protocol/index.js';
-import { admitHello } from './admission.js';
-import type { DirectoryMember } from './directory.js';
-import { asFatal, errorLine, idOf, usersLine, welcomeLine } from './frames.js';
-import type { RoomMember } from './rooms/room-service.js';
-import { MAILBOX_CAP } from './router.js';
+import type { TimerHandle } from './clock.js';
+import { FRAME_TABLE, type FrameRule, type FrameSession, refusalFor } from './frame-table.js';
+import { MailboxDelivery } from './mailbox-delivery.js';
 import type { SessionContext } from './session-context.js';
-import { FRAME_HANDLERS, type FrameSession } from './session-dispatch.js';
 import { SessionIdentity } from './session-identity.js';
 import { SessionInput } from './session-input.js';
 import { SessionLog } from './session-log.js';
 import { SessionNotices } from './session-notices.js';
 import { type SendResult, SessionOutput } from './session-output.js';
-import { SessionV2Services, type V2Frame, type V2Member } from './session-v2.js';
+import { welcomeSession } from './session-welcome.js';
 import type { Transport } from './transport.js';
 
 export type { SessionContext, SessionLimits } from './session-context.js';
@@ -29,24 +29,21 @@ export type { SendResult } from './session-output.js';
 export type SessionState = 'awaiting-hello' | 'ready' | 'closed';
 
 /**
- * One client connection: decodes its lines, validates frames, and runs the
- * hello → ready → closed state machine. Owns its decoder, its throttled logger, its output
- * queue and its timers; never touches a socket directly (see Transport). A handler error
- * costs that session one `E_INTERNAL`, never the process.
+ * One client connection: decodes its lines, validates frames, checks each against the
+ * frame table and runs its handler, one frame at a time, through the hello → ready →
+ * closed state machine. Owns its decoder, its throttled logger, its output queue and its
+ * timers; never touches a socket directly (see Transport). A handler error costs that
+ * session one `E_INTERNAL`, never the process.
  */
-export class Session
-  extends SessionIdentity
-  implements DirectoryMember, RoomMember, V2Member, FrameSession
-{
+export class Session extends SessionIdentity implements FrameSession {
   readonly id: string;
   readonly log: SessionLog;
+  readonly mailbox: MailboxDelivery;
   #transport: Transport;
   #ctx: SessionContext<Session>;
   #input: SessionInput;
   #state: SessionState = 'awaiting-hello';
-  #helloTimer: NodeJS.Timeout | undefined;
-  #now: () => number;
-  #v2: SessionV2Services<Session>;
+  #helloTimer: TimerHandle | undefined;
   #output: SessionOutput;
   #notices: SessionNotices;
   #refusal: { at: number; bytesRead: number } | undefined;
@@ -56,19 +53,19 @@ export class Session
     this.id = id;
     this.#transport = transport;
     this.#ctx = ctx;
-    this.#now = ctx.now ?? Date.now;
+    const now = () => ctx.clock.now();
     this.#input = new SessionInput(this.#inputHost(), transport, {
       maxLineBytes: ctx.limits.maxLineBytes,
       ...(ctx.rateLimits ? { rateLimits: ctx.rateLimits } : {}),
       stats: ctx.stats,
-      now: this.#now,
+      now,
     });
     this.log = new SessionLog(
       ctx.logger.child({ sid: id, remote: transport.remote }),
       ctx.limits.log,
-      this.#now,
+      now,
     );
-    this.#v2 = new SessionV2Services<Session>(this, ctx);
+    this.mailbox = new MailboxDelivery(this, ctx.router, ctx.stats);
     this.#output = new SessionOutput(
       transport,
       ctx.stats,
@@ -76,12 +73,11 @@ export class Session
         maxQueueBytes: ctx.limits.maxSendQueueBytes,
         slowReaderGraceMs: ctx.limits.slowReaderGraceMs,
       },
-      this.#now,
+      now,
       (queued) => this.#slowReader(queued),
     );
     this.#notices = new SessionNotices(this, transport, () => this.#drained());
-    this.#helloTimer = setTimeout(() => this.#helloTimedOut(), ctx.limits.helloTimeoutMs);
-    this.#helloTimer.unref?.();
+    this.#helloTimer = ctx.clock.setTimeout(() => this.#helloTimedOut(), ctx.limits.helloTimeoutMs);
     this.log.info({ event: 'connection.opened' });
   }
 
@@ -109,7 +105,7 @@ export class Session
     return this.#input.lastActivity;
   }
   get pageOutstanding(): boolean {
-    return this.#v2.pageOutstanding;
+    return this.mailbox.pageOutstanding;
   }
 
   /** Feeds bytes read from the connection. Never throws. */
@@ -177,20 +173,12 @@ export class Session
   }
   usersLine(): string {
     const { directory } = this.#ctx;
-    return usersLine(
-      this.version,
-      () => directory.usersJson(),
-      () => directory.peersJson(),
-    );
+    return this.version < 2
+      ? encodeUsersV1(directory.usersJson())
+      : encodeUsersV2(directory.peersJson());
   }
   deliverMailbox(): void {
-    this.#v2.deliverMailbox();
-  }
-  handleV2(frame: V2Frame): void {
-    this.#v2.handle(frame);
-  }
-  handleRoom(frame: RoomClientFrame): Promise<void> | undefined {
-    return this.#ctx.rooms.handle(this, frame);
+    this.#guard(() => this.mailbox.deliver(), undefined);
   }
 
   /** A handler failed: `E_INTERNAL` for this session only, logged with its stack. */
@@ -198,7 +186,7 @@ export class Session
     this.#ctx.stats.internalErrors.inc('session');
     this.log.error({ event: 'internal_error', err: error }, 'a handler failed');
     if (this.#state === 'closed') return;
-    this.reply(errorLine(ErrorCode.INTERNAL, 'internal error (logged); try again', ref), 'error');
+    this.reply(encodeError(ErrorCode.INTERNAL, 'internal error (logged); try again', ref), 'error');
     if (this.#state === 'awaiting-hello') this.#close('internal error', { end: true });
   }
 
@@ -214,7 +202,7 @@ export class Session
     this.log.info({
       event: 'connection.released',
       readAfterRefusal,
-      msAfterRefusal: Math.round(performance.now() - this.#refusal.at),
+      msAfterRefusal: this.#ctx.clock.now() - this.#refusal.at,
     });
     this.#refusal = undefined;
   }
@@ -222,14 +210,14 @@ export class Session
   /** Server shutdown: tell the client, then close gracefully. */
   shutdown(): void {
     if (this.#state === 'closed') return;
-    this.reply(errorLine(ErrorCode.SHUTTING_DOWN, 'server is shutting down'), 'error');
+    this.reply(encodeError(ErrorCode.SHUTTING_DOWN, 'server is shutting down'), 'error');
     this.#close('server shutdown', { end: true });
   }
 
   /** A newer connection proved the same identity and takes over the name. */
   replaced(): void {
     this.reply(
-      errorLine(ErrorCode.REPLACED, 'this name was taken over by your newer connection'),
+      encodeError(ErrorCode.REPLACED, 'this name was taken over by your newer connection'),
       'error',
     );
     this.#close('replaced by a newer connection', { end: true, silent: true });
@@ -239,7 +227,7 @@ export class Session
   idleTimeout(): void {
     if (this.#state !== 'ready') return;
     this.log.info({ event: 'idle.timeout', v: this.version });
-    this.reply(errorLine(ErrorCode.IDLE_TIMEOUT, 'no traffic for too long'), 'error');
+    this.reply(encodeError(ErrorCode.IDLE_TIMEOUT, 'no traffic for too long'), 'error');
     this.#close('idle timeout', { end: true });
   }
 
@@ -257,7 +245,7 @@ export class Session
     this.#ctx.onAbuse?.({ addressKey: this.addressKey, identityKey: this.identityKey, reason });
   }
 
-  #handleLine(line: Uint8Array): void {
+  #handleLine(line: Uint8Array): Promise<void> | undefined {
     let frame: ClientFrame;
     let raw: Record<string, unknown> | undefined;
     try {
@@ -268,115 +256,70 @@ export class Session
         // Anything but a (possibly malformed) hello before hello: not a client of ours.
         this.#reject(asFatal(error));
       } else {
-        this.#reject(error, this.#state === 'awaiting-hello' ? undefined : idOf(line));
+        this.#reject(error, this.#state === 'awaiting-hello' ? undefined : idOfLine(line));
       }
-      return;
+      return undefined;
     }
     this.#ctx.stats.framesIn.inc(frame.type);
-    const ref = (frame as { id?: string }).id;
+    const refusal = refusalFor(this, frame);
+    if (refusal) {
+      // Missing identity or capability: answered, not logged (a client's honest mistake).
+      if (
+        refusal.error.code === ErrorCode.NEEDS_IDENTITY ||
+        refusal.error.code === ErrorCode.FORBIDDEN
+      )
+        this.reply(encodeError(refusal.error.code, refusal.error.message, refusal.ref), 'error');
+      else this.#reject(refusal.error, refusal.ref);
+      return undefined;
+    }
+    const rule = FRAME_TABLE[frame.type] as FrameRule<ClientFrame>;
     const parsed = raw;
-    this.#guard(() => {
-      if (this.#state === 'awaiting-hello') {
-        if (frame.type === 'hello') this.#admit(frame);
-        else
-          this.#reject(
-            new ProtocolError(ErrorCode.HELLO_REQUIRED, 'send hello first', { fatal: true }),
-          );
-        return undefined;
-      }
-      const handler = FRAME_HANDLERS[frame.type] as (
-        session: Session,
-        frame: ClientFrame,
-        raw: Record<string, unknown>,
-        ctx: SessionContext<Session>,
-      ) => Promise<void> | undefined;
-      return handler(this, frame, parsed, this.#ctx);
-    }, ref);
+    return this.#guard(
+      () => rule.handle(this, frame, parsed, this.#ctx),
+      (frame as { id?: string }).id,
+    );
   }
 
-  /** Runs a handler: a thrown or rejected error costs this session one error frame. */
-  #guard(run: () => Promise<void> | undefined | void, ref: string | undefined): void {
+  /**
+   * Runs a handler: a thrown or rejected error costs this session one error frame. Returns
+   * a promise that never rejects when the handler is asynchronous.
+   */
+  #guard(
+    run: () => Promise<void> | undefined | void,
+    ref: string | undefined,
+  ): Promise<void> | undefined {
     const fail = (error: unknown) => {
       if (error instanceof ProtocolError) this.#reject(error, ref);
       else this.failed(error, ref);
     };
     try {
       const pending = run();
-      if (pending) pending.catch(fail);
+      return pending ? pending.catch(fail) : undefined;
     } catch (error) {
       fail(error);
+      return undefined;
     }
   }
 
-  #admit(hello: HelloFrame): void {
-    const { directory, presence, store, stats } = this.#ctx;
+  /** Admission of the hello, then the welcome (session-welcome.ts). */
+  admit(hello: HelloFrame): Promise<void> {
+    const session = this;
     const transport = this.#transport;
-    const admission = admitHello<Session>(
-      hello,
-      {
-        addressKey: this.addressKey,
-        log: this.log,
-        reply: (line, kind) => this.reply(line, kind),
-        ...(transport.exportKeyingMaterial
-          ? { exportKeyingMaterial: transport.exportKeyingMaterial.bind(transport) }
-          : {}),
-        takeOver: (holder) => {
-          holder.replaced();
-          directory.remove(holder);
-        },
+    return welcomeSession(this, hello, this.#ctx, {
+      get awaitingHello() {
+        return session.#state === 'awaiting-hello';
       },
-      {
-        store,
-        names: this.#ctx.names,
-        penalizedFor: (idk) => this.#ctx.penalizedFor?.(idk) ?? 0,
-        online: (name) => directory.get(name),
-        now: this.#now,
-        stats,
+      ...(transport.exportKeyingMaterial
+        ? { exportKeyingMaterial: transport.exportKeyingMaterial.bind(transport) }
+        : {}),
+      enter: () => {
+        this.setHello(hello);
+        if (!this.#ctx.directory.tryAdd(this))
+          throw new Error('the directory refused an admitted session');
+        this.#ctx.clock.clearTimeout(this.#helloTimer);
+        this.#state = 'ready';
       },
-    );
-    if (!admission) return;
-    this.setHello(hello);
-    if (!directory.tryAdd(this)) {
-      // Unreachable while admission and insertion run in one turn; kept as a guard.
-      this.setHello(undefined);
-      this.reply(
-        errorLine(ErrorCode.NAME_TAKEN, `the name "${hello.user}" is already online`),
-        'error',
-      );
-      return;
-    }
-    clearTimeout(this.#helloTimer);
-    this.#state = 'ready';
-    if (hello.idk && hello.pubsig) {
-      store.touchBinding(hello.user, this.#now(), {
-        pub: hello.pub,
-        pubsig: hello.pubsig,
-        caps: hello.caps,
-      });
-      if (hello.spk && !this.#v2.storeHelloSignedPrekey(hello.spk))
-        this.log.warn({ event: 'frame.rejected', code: 'E_BAD_PROOF' }, 'hello spk ignored');
-    }
-    this.log.bind({ user: hello.user });
-    stats.helloAccepted.inc(`v${hello.v}`);
-    this.log.info({
-      event: 'hello.accepted',
-      v: hello.v,
-      identity: admission.bound,
-      replaced: admission.replaces !== undefined,
     });
-    this.reply(
-      welcomeLine(
-        hello.v,
-        hello.caps.includes('presence'),
-        () => directory.usersJson(),
-        () => directory.peersJson(),
-      ),
-      'welcome',
-    );
-    if (this.has('ratchet') && hello.idk) this.#v2.announcePrekeys();
-    presence.joined(this);
-    if (this.has(MAILBOX_CAP)) this.#v2.deliverMailbox();
-    if (this.has('rooms')) this.#guard(() => this.#ctx.rooms.welcome(this), undefined);
   }
 
   #reject(error: unknown, ref?: string): void {
@@ -386,14 +329,14 @@ export class Session
     }
     this.log.warn({ event: 'frame.rejected', code: error.code, fatal: error.fatal }, error.message);
     this.#ctx.stats.frameRejected.inc(error.code);
-    this.reply(errorLine(error.code, error.message, ref), 'error');
+    this.reply(encodeError(error.code, error.message, ref), 'error');
     if (error.fatal) this.#close(error.code, { end: true });
   }
 
   #helloTimedOut(): void {
     if (this.#state !== 'awaiting-hello') return;
     this.log.info({ event: 'hello.timeout' });
-    this.reply(errorLine(ErrorCode.HELLO_TIMEOUT, 'no hello received in time'), 'error');
+    this.reply(encodeError(ErrorCode.HELLO_TIMEOUT, 'no hello received in time'), 'error');
     this.#close('hello timeout', { end: true });
   }
 
@@ -402,7 +345,7 @@ export class Session
     const wasReady = this.#state === 'ready';
     this.#state = 'closed';
     this.#input.close();
-    clearTimeout(this.#helloTimer);
+    this.#ctx.clock.clearTimeout(this.#helloTimer);
     if (wasReady) this.#ctx.rooms.memberLeft(this);
     if (wasReady && !how.silent && this.#ctx.directory.remove(this)) this.#ctx.presence.left(this);
     this.#output.close();
@@ -415,7 +358,7 @@ export class Session
     });
     if (how.destroy) this.#transport.destroy();
     else if (how.end) {
-      this.#refusal = { at: performance.now(), bytesRead: this.#transport.bytesRead };
+      this.#refusal = { at: this.#ctx.clock.now(), bytesRead: this.#transport.bytesRead };
       this.#transport.end();
     }
   }

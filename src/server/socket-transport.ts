@@ -1,13 +1,14 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { BatchedWriter } from './batched-writer.js';
+import type { Clock } from './clock.js';
 import type { Remote } from './tls-listener.js';
 import type { Transport } from './transport.js';
 
 /**
  * Adapts a TLS socket to the session's {@link Transport}: batched writes, input pausing,
  * drain notification, and a close that stops reading at once and destroys the socket if
- * the peer has not let go within `closeGraceMs` (a client refused for a fatal error must
+ * the peer has not let go within `close.graceMs` (a client refused for a fatal error must
  * not keep the server reading and decrypting).
  */
 export function socketTransport(
@@ -15,7 +16,7 @@ export function socketTransport(
   raw: Socket,
   remote: Remote,
   addressKey: string | undefined,
-  closeGraceMs: number,
+  close: { graceMs: number; clock: Clock },
 ): Transport {
   const display = remote.address.includes(':')
     ? `[${remote.address}]:${remote.port}`
@@ -37,7 +38,6 @@ export function socketTransport(
         writer.flush();
         socket.write(data);
       }
-      return true;
     },
     pause: () => socket.pause(),
     resume: () => socket.resume(),
@@ -45,13 +45,13 @@ export function socketTransport(
       writer.flush();
       if (socket.destroyed) return;
       if (socket.writableNeedDrain) socket.once('drain', callback);
-      else setImmediate(callback);
+      else setImmediate(callback); // the next turn, as 'drain' would be: not a timeout
     },
     end: () => {
       socket.pause();
       writer.flush();
       socket.end();
-      setTimeout(() => socket.destroy(), closeGraceMs).unref();
+      close.clock.setTimeout(() => socket.destroy(), close.graceMs);
     },
     destroy: () => {
       writer.discard();

@@ -23,7 +23,6 @@ export class LabeledCounter {
  * increment.
  */
 export class ServerStats {
-  readonly startedAt = Date.now();
   connectionsTotal = 0;
   connectionsRefused = new LabeledCounter();
   connectionsClosed = new LabeledCounter();

@@ -1,6 +1,8 @@
 import { constants as cryptoConstants } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
+import { ErrorCode, encodeError } from '../protocol/index.js';
+import { type Clock, systemClock } from './clock.js';
 import { addressKey } from './limits/address-key.js';
 import type { AdmitRefusal, ConnectionLimiter } from './limits/connection-limiter.js';
 import { mayStartProxyHeader, PROXY_V2_MAX_BYTES, parseProxyHeader } from './proxy-protocol.js';
@@ -14,6 +16,9 @@ export const TLS12_CIPHERS = [
   'ECDHE-RSA-AES256-GCM-SHA384',
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
+
+/** How long a plaintext client answered in plain text may keep the socket. */
+const PLAINTEXT_CLOSE_MS = 1000;
 
 /** First byte of a TLS handshake record (ContentType handshake, RFC 8446 §5.1). */
 const TLS_HANDSHAKE_RECORD = 0x16;
@@ -42,7 +47,8 @@ export interface TlsListenerOptions {
   limiter: ConnectionLimiter;
   /** Forwarders allowed to send a PROXY header (normalized addresses). Empty: none. */
   trustedProxies: ReadonlySet<string>;
-  now?: () => number;
+  /** Time and timers (handshake timeout, closing refused plaintext clients). */
+  clock?: Clock;
   /** A connection completed its TLS handshake (`raw` is the TCP socket under it). */
   onSecure(socket: TLSSocket, remote: Remote, raw: Socket): void;
   /** A connection was dropped before or during the handshake. */
@@ -84,11 +90,11 @@ export class TlsListener {
   #options: TlsListenerOptions;
   #context: SecureContext;
   #pending = new Set<Socket>();
-  #now: () => number;
+  #clock: Clock;
 
   constructor(options: TlsListenerOptions) {
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     this.#context = createServerSecureContext(options.certPem, options.keyPem);
     this.server = createServer({ noDelay: true, pauseOnConnect: false }, (socket) =>
       this.#accept(socket),
@@ -126,7 +132,7 @@ export class TlsListener {
     socket.on('error', () => {});
     const takeSlot = (): boolean => {
       const key = addressKey(remote.address); // IPv6 by /64
-      const refusal = this.#options.limiter.tryOpen(key, this.#now());
+      const refusal = this.#options.limiter.tryOpen(key, this.#clock.now());
       if (refusal) {
         this.#options.onRefused(refusal, remote);
         socket.destroy();
@@ -143,10 +149,10 @@ export class TlsListener {
     let settled = false;
     const settle = () => {
       settled = true;
-      clearTimeout(timer);
+      this.#clock.clearTimeout(timer);
       this.#pending.delete(socket);
     };
-    const timer = setTimeout(() => {
+    const timer = this.#clock.setTimeout(() => {
       settle();
       this.#options.onRejected('handshake_timeout', remote);
       socket.destroy();
@@ -248,9 +254,9 @@ export class TlsListener {
     const message = 'this port speaks TLS: connect with `securechat connect` (pin the certificate)';
     const reply = http
       ? `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: ${message.length + 1}\r\n\r\n${message}\n`
-      : `{"type":"error","code":"E_TLS_REQUIRED","text":"${message}"}\n`;
+      : encodeError(ErrorCode.TLS_REQUIRED, message);
     socket.end(reply);
-    setTimeout(() => socket.destroy(), 1000).unref();
+    this.#clock.setTimeout(() => socket.destroy(), PLAINTEXT_CLOSE_MS);
   }
 }
 

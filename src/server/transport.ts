@@ -1,6 +1,7 @@
 /**
  * The narrow view a session has of its connection, so the session state machine can be
- * driven by tests and fuzzers without sockets. server.ts adapts a TLSSocket to it.
+ * driven by tests and fuzzers without sockets. socket-transport.ts adapts a TLSSocket to it
+ * (a WebSocket adapter would implement the same interface).
  */
 export interface Transport {
   /** `ip:port` of the peer (after PROXY protocol translation, when enabled). */
@@ -17,8 +18,11 @@ export interface Transport {
   readonly writableLength: number;
   /** Raw bytes read from the connection so far. */
   readonly bytesRead: number;
-  /** Queues bytes; false means the kernel buffer is full (the bytes are still queued). */
-  write(data: string | Uint8Array): boolean;
+  /**
+   * Queues bytes (never refused: the session bounds its own queue with
+   * {@link writableLength}, see session-output.ts).
+   */
+  write(data: string | Uint8Array): void;
   /** Stops reading from the connection (the session cannot keep up, or refused it). */
   pause(): void;
   resume(): void;

@@ -148,7 +148,7 @@ describe('hostile users against the mailbox', () => {
     clock.now += 25 * 3_600_000;
     await visit(t, 'friend', friendId, { localAddress: GOOD });
     clock.now += 31 * 86_400_000;
-    t.server.sweep();
+    await t.server.sweep();
     const later = await loginV2(t, 'later', newIdentity(), { localAddress: GOOD });
     later.send(relayFrame('friend', 'late', 200));
     expect((await answerTo(later, 'late')).code).toBe('E_PEER_OFFLINE');

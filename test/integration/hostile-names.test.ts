@@ -92,14 +92,14 @@ describe('hostile users against names', () => {
     await visit(t, 'dave', regular, { localAddress: VICTIM });
 
     clock.now += 7 * DAY;
-    t.server.sweep();
+    await t.server.sweep();
     // carol was never used after its first day: free again.
     expect((await helloV2(t, 'carol', newIdentity(), { localAddress: VICTIM })).answer.type).toBe(
       'welcome',
     );
     // dave was used on two days: still his a good part of a year later.
     clock.now += 300 * DAY;
-    t.server.sweep();
+    await t.server.sweep();
     const { answer } = await helloV2(t, 'dave', newIdentity(), { localAddress: GOOD });
     expect(answer.code).toBe('E_NAME_BOUND');
     expect((await helloV2(t, 'dave', regular, { localAddress: VICTIM })).answer.type).toBe(
@@ -112,10 +112,10 @@ describe('hostile users against names', () => {
     await start({ idleTimeoutMs: 5 * 60_000 });
     const seed = await RawClient.hello({ port: t.port, certPem: t.certPem, user: 'quiet' });
     clock.now += 59 * 60_000; // far past the v2 idle timeout, under an hour
-    t.server.sweep();
+    await t.server.sweep();
     await barrier(seed); // still served
     clock.now += 60 * 60_000 + 1;
-    t.server.sweep();
+    await t.server.sweep();
     expect((await seed.error('E_IDLE_TIMEOUT')).code).toBe('E_IDLE_TIMEOUT');
     await seed.closed;
   });

@@ -118,7 +118,7 @@ describe('hostile users against rooms', () => {
     await pair.stop();
     await goOffline(t, user, 'user');
     clock.now += 3_600_000 + 1;
-    t.server.sweep();
+    await t.server.sweep();
     const owner = await loginV2(t, 'newowner', newIdentity(), { localAddress: VICTIM });
     const { rooms } = await allRooms(owner);
     expect(rooms).toEqual(['#lobby']);

@@ -57,12 +57,12 @@ describe.skipIf(!hasPythonCrypto)('v1 idle timeout with the seed client', () => 
     await until(() => events.find((e) => e.event === 'welcome'), 'the welcome');
 
     clock.now += 59 * MINUTE; // long past the v2 idle timeout
-    t.server.sweep();
+    await t.server.sweep();
     proc.stdin.write('list\n');
     await until(() => events.find((e) => e.event === 'users'), 'a users answer');
 
     clock.now += 60 * MINUTE + 1;
-    t.server.sweep();
+    await t.server.sweep();
     const refusal = await until(
       () => events.find((e) => e.event === 'error'),
       'the idle timeout error',

@@ -79,7 +79,7 @@ describe('signed prekeys on the server (current and previous per identity)', () 
 
     const second = spk(aliceId, 8, 2_000);
     expect(await upload(alice, { spk: second })).toMatchObject({ spk: { id: 8 } });
-    expect(store.signedPrekey('alice', SignedPrekeyKind.x25519, 'previous')?.id).toBe(7);
+    expect((await store.signedPrekey('alice', SignedPrekeyKind.x25519, 'previous'))?.id).toBe(7);
     // An older one (a client restored from a backup re-uploading it) does not roll it back,
     // and the answer says which one is current.
     expect(await upload(alice, { spk: spk(aliceId, 9, 1_500) })).toMatchObject({
@@ -88,7 +88,7 @@ describe('signed prekeys on the server (current and previous per identity)', () 
     expect((await bundle(bob, 'alice', 'b2')).spk).toMatchObject({ id: 8 });
     // The same one again changes nothing.
     expect(await upload(alice, { spk: second })).toMatchObject({ spk: { id: 8 } });
-    expect(store.signedPrekey('alice', SignedPrekeyKind.x25519, 'previous')?.id).toBe(7);
+    expect((await store.signedPrekey('alice', SignedPrekeyKind.x25519, 'previous'))?.id).toBe(7);
 
     // After a reconnect the count line names the current one.
     await goOffline(t, alice, 'alice');
@@ -107,7 +107,7 @@ describe('signed prekeys on the server (current and previous per identity)', () 
     expect(await upload(alice, { spk: stranger })).toMatchObject({ code: 'E_BAD_PROOF' });
     const halfForged = { ...spk(aliceId, 1, 1_000), pubsig: stranger.pubsig };
     expect(await upload(alice, { spk: halfForged })).toMatchObject({ code: 'E_BAD_PROOF' });
-    expect(store.signedPrekey('alice', SignedPrekeyKind.x25519)).toBeUndefined();
+    expect(await store.signedPrekey('alice', SignedPrekeyKind.x25519)).toBeUndefined();
     const bob = await login('bob', newIdentity());
     const got = await bundle(bob, 'alice', 'b');
     // Without a signed prekey the bundle is what older servers send: the hello key.

@@ -9,16 +9,15 @@ import {
 } from '../crypto.js';
 import { ErrorCode, ProtocolError } from '../errors.js';
 import { concatBytes } from '../identity.js';
-import { GCM_NONCE_BYTES } from '../limits.js';
-import { decodeHeader, encodeHeader, type RatchetHeader } from './header.js';
-import { kdfChainKey, kdfRootKey, messageCipherKey, messageCipherKeys } from './kdf.js';
 import {
-  cloneState,
+  GCM_NONCE_BYTES,
   MAX_PREVIOUS_RATCHETS,
   MAX_SKIP,
   MAX_STORED_SKIPPED_KEYS,
-  type SessionState,
-} from './state.js';
+} from '../limits.js';
+import { decodeHeader, encodeHeader, type RatchetHeader } from './header.js';
+import { kdfChainKey, kdfRootKey, messageCipherKey, messageCipherKeys } from './kdf.js';
+import { cloneState, type SessionState } from './state.js';
 import { ALG_V2, constantTimeEqual } from './x3dh.js';
 
 /**

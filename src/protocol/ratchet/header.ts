@@ -1,7 +1,7 @@
 import { ErrorCode, ProtocolError } from '../errors.js';
 
 /** Version byte of the ratchet header layout below. */
-export const HEADER_VERSION = 1;
+const HEADER_VERSION = 1;
 const FLAG_INIT = 0x01;
 const FLAG_ONE_TIME_PREKEY = 0x02;
 const BASE_BYTES = 2 + 32 + 4 + 4;

@@ -7,11 +7,11 @@ const CHAIN_MESSAGE = Uint8Array.of(0x01);
 const CHAIN_NEXT = Uint8Array.of(0x02);
 
 /** HKDF info strings: every derivation is domain-separated. */
-export const X3DH_INFO = 'securechat/v2/x3dh';
-export const RATCHET_INFO = 'securechat/v2/ratchet';
-export const MESSAGE_INFO = 'securechat/v2/message';
+const X3DH_INFO = 'securechat/v2/x3dh';
+const RATCHET_INFO = 'securechat/v2/ratchet';
+const MESSAGE_INFO = 'securechat/v2/message';
 /** Info of the message key under a random nonce (`X3DH+DR+AESGCM-RN`): a key, no nonce. */
-export const MESSAGE_KEY_INFO = 'securechat/v2/message-key';
+const MESSAGE_KEY_INFO = 'securechat/v2/message-key';
 
 /**
  * KDF_RK (Double Ratchet §5.2): HKDF-SHA256 with the root key as salt and the DH output as

@@ -1,13 +1,7 @@
 import { fromBase64, toBase64 } from '../base64.js';
 import { ErrorCode, ProtocolError } from '../errors.js';
+import { MAX_PREVIOUS_RATCHETS, MAX_STORED_SKIPPED_KEYS } from '../limits.js';
 import type { X3dhInit } from './header.js';
-
-/** Most message keys skipped in one chain step (Double Ratchet §3.2 MAX_SKIP). */
-export const MAX_SKIP = 1000;
-/** Most skipped message keys kept in total (oldest evicted first), as libsignal bounds it. */
-export const MAX_STORED_SKIPPED_KEYS = 2000;
-/** Previous receiving ratchet keys remembered to recognize replays from finished chains. */
-export const MAX_PREVIOUS_RATCHETS = 8;
 
 export interface SkippedKey {
   /** Base64 of the sender's ratchet public key of that chain. */

@@ -32,6 +32,15 @@ export class WindowCounter {
     return true;
   }
 
+  /** Takes back one event recorded at `at` (a reservation that was not used). */
+  remove(key: string, at: number): void {
+    const times = this.#events.get(key);
+    const index = times?.lastIndexOf(at) ?? -1;
+    if (index < 0) return;
+    times!.splice(index, 1);
+    if (times!.length === 0) this.#events.delete(key);
+  }
+
   #recent(key: string, now: number): number[] | undefined {
     const times = this.#events.get(key);
     if (!times) return undefined;

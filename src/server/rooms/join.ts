@@ -1,6 +1,8 @@
 import { ErrorCode, roomKey } from '../../protocol/index.js';
 import type { StoredRoom } from '../store/index.js';
-import { hashNewPassword, type RoomHost, type RoomMember } from './room-host.js';
+import type { LiveRooms } from './live-rooms.js';
+import { detach, hashNewPassword } from './passwords.js';
+import type { RoomMember } from './room-host.js';
 
 type JoinFrame = { room: string; password?: string; id?: string };
 
@@ -8,28 +10,29 @@ type JoinFrame = { room: string; password?: string; id?: string };
  * Joins a room, creating it if it is new (the creator owns it, with the password the join
  * carries, and is told so). Order of checks: ban, then authority (owners, operators and
  * admins need no password and are never locked out), then the password gate (lockout,
- * one check at a time, bounded hashing queue).
+ * one check at a time, bounded hashing queue). Password hashing runs detached, so the
+ * member's next frames are not held up behind argon2.
  */
 export async function joinRoom<M extends RoomMember>(
-  host: RoomHost<M>,
+  rooms: LiveRooms<M>,
   member: M,
   frame: JoinFrame,
 ): Promise<void> {
-  if (host.isMember(frame.room, member)) {
-    host.admit(member, frame.room, frame.id, '');
+  if (rooms.isMember(frame.room, member)) {
+    await rooms.admit(member, frame.room, frame.id);
     return;
   }
-  const { store } = host.options;
-  const room = store.rooms.get(frame.room);
+  const { store } = rooms.options;
+  const room = await store.rooms.get(frame.room);
   if (!room) {
-    await create(host, member, frame);
+    await create(rooms, member, frame);
     return;
   }
   const idk = member.identityKey!;
-  const ban = store.rooms.getBan(room.name, idk, host.now());
+  const ban = await store.rooms.getBan(room.name, idk, rooms.now());
   if (ban) {
-    host.options.stats.securityEvents.inc('room_banned_join');
-    host.error(
+    rooms.options.stats.securityEvents.inc('room_banned_join');
+    rooms.refuse(
       member,
       ErrorCode.BANNED,
       `you are banned from ${room.name}${ban.until ? ` until ${new Date(ban.until).toISOString()}` : ''}`,
@@ -37,26 +40,30 @@ export async function joinRoom<M extends RoomMember>(
     );
     return;
   }
-  if (room.passwordHash && host.authority(room.name, member) === 'member') {
-    if (!(await passwordAccepted(host, member, room, frame))) return;
+  if (room.passwordHash && (await rooms.authority(room.name, member)) === 'member') {
+    detach(member, frame.id, async () => {
+      if (!(await passwordAccepted(rooms, member, room, frame)) || !member.open) return;
+      await rooms.admit(member, room.name, frame.id);
+    });
+    return;
   }
   if (!member.open) return;
-  host.admit(member, room.name, frame.id, '');
+  await rooms.admit(member, room.name, frame.id);
 }
 
 async function passwordAccepted<M extends RoomMember>(
-  host: RoomHost<M>,
+  rooms: LiveRooms<M>,
   member: M,
   room: StoredRoom,
   frame: JoinFrame,
 ): Promise<boolean> {
-  const { gate, stats } = host.options;
+  const { gate, stats } = rooms.options;
   const result = await gate.check(
     member.limitKey,
     roomKey(room.name),
     frame.password,
     room.passwordHash!,
-    () => host.now(),
+    () => rooms.now(),
   );
   if (!member.open) return false;
   switch (result.verdict) {
@@ -64,7 +71,7 @@ async function passwordAccepted<M extends RoomMember>(
       return true;
     case 'busy':
       stats.quotaRefused.inc(`password_${result.reason}`);
-      host.error(
+      rooms.refuse(
         member,
         ErrorCode.BUSY,
         result.reason === 'in_flight'
@@ -76,7 +83,7 @@ async function passwordAccepted<M extends RoomMember>(
     case 'locked':
       stats.securityEvents.inc('room_lockout_refused');
       member.log.warn({ event: 'room.lockout_refused', room: room.name });
-      host.error(
+      rooms.refuse(
         member,
         ErrorCode.LOCKED_OUT,
         `too many wrong passwords for ${room.name}: try again in ${Math.ceil(result.forMs / 60_000)} min`,
@@ -93,7 +100,7 @@ async function passwordAccepted<M extends RoomMember>(
           'too many wrong room passwords',
         );
       }
-      host.error(
+      rooms.refuse(
         member,
         ErrorCode.BAD_PASSWORD,
         `wrong or missing password for ${room.name}`,
@@ -103,38 +110,48 @@ async function passwordAccepted<M extends RoomMember>(
   }
 }
 
+/** Creates the room (atomically within the room quotas), hashing its password detached. */
 async function create<M extends RoomMember>(
-  host: RoomHost<M>,
+  rooms: LiveRooms<M>,
   member: M,
   frame: JoinFrame,
 ): Promise<void> {
-  const { store, stats, limits } = host.options;
+  const { store, limits } = rooms.options;
   const idk = member.identityKey!;
+  const [count, owned] = await Promise.all([store.rooms.count(), store.rooms.countOwned(idk)]);
+  if (count >= limits.maxRooms) return refuseQuota(rooms, member, frame, 'server_full');
+  if (owned >= limits.roomsPerIdentity) return refuseQuota(rooms, member, frame, 'owner_full');
+  const finish = async (hash: string | undefined) => {
+    if (!member.open) return;
+    const created = await store.rooms.create(frame.room, idk, rooms.now(), hash, limits);
+    if (created === 'exists') {
+      // Someone created it meanwhile: join it as it is.
+      await joinRoom(rooms, member, frame);
+      return;
+    }
+    if (created !== 'created') return refuseQuota(rooms, member, frame, created);
+    member.log.info({ event: 'room.created', room: frame.room, password: hash !== undefined });
+    await rooms.admit(member, frame.room, frame.id, { password: hash !== undefined });
+  };
+  if (!frame.password) return finish(undefined);
+  detach(member, frame.id, async () => {
+    const hashed = await hashNewPassword(rooms, member, frame.password, frame.id);
+    if (hashed !== 'busy') await finish(hashed.hash);
+  });
+}
+
+function refuseQuota<M extends RoomMember>(
+  rooms: LiveRooms<M>,
+  member: M,
+  frame: JoinFrame,
+  why: 'server_full' | 'owner_full',
+): void {
+  const { stats, limits } = rooms.options;
   const quota =
-    store.rooms.count() >= limits.maxRooms
+    why === 'server_full'
       ? `the server holds its maximum of ${limits.maxRooms} rooms`
-      : store.rooms.countOwned(idk) >= limits.roomsPerIdentity
-        ? `you already own ${limits.roomsPerIdentity} rooms`
-        : undefined;
-  if (quota) {
-    stats.quotaRefused.inc('room');
-    member.log.warn({ event: 'room.quota', room: frame.room });
-    host.error(member, ErrorCode.ROOM_QUOTA, `cannot create ${frame.room}: ${quota}`, frame.id);
-    return;
-  }
-  const hashed = await hashNewPassword(host, member, frame.password, frame.id);
-  if (hashed === 'busy' || !member.open) return;
-  const { hash } = hashed;
-  if (!store.rooms.create(frame.room, idk, host.now(), hash)) {
-    // Someone created it while the password was being hashed: join it as it is.
-    await joinRoom(host, member, frame);
-    return;
-  }
-  member.log.info({ event: 'room.created', room: frame.room, password: hash !== undefined });
-  host.admit(
-    member,
-    frame.room,
-    frame.id,
-    `,"created":true${hash === undefined ? '' : ',"password":true'}`,
-  );
+      : `you already own ${limits.roomsPerIdentity} rooms`;
+  stats.quotaRefused.inc('room');
+  member.log.warn({ event: 'room.quota', room: frame.room });
+  rooms.refuse(member, ErrorCode.ROOM_QUOTA, `cannot create ${frame.room}: ${quota}`, frame.id);
 }

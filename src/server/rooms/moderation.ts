@@ -1,14 +1,13 @@
-import { ErrorCode, type RoomClientFrame, roomKey } from '../../protocol/index.js';
-import { ackLine } from '../frames.js';
 import {
-  type Authority,
-  hashNewPassword,
-  RANK,
-  type RoomHost,
-  type RoomMember,
-} from './room-host.js';
-
-type ModerateFrame = Extract<RoomClientFrame, { type: 'moderate' }>;
+  ErrorCode,
+  encodeAck,
+  encodeRoomEvent,
+  type ModerateFrame,
+  roomKey,
+} from '../../protocol/index.js';
+import type { LiveRooms } from './live-rooms.js';
+import { detach, hashNewPassword } from './passwords.js';
+import { type Authority, RANK, type RoomMember } from './room-host.js';
 
 /**
  * op / deop / kick / ban / unban / password: owner > op > member, server admins above all;
@@ -17,114 +16,95 @@ type ModerateFrame = Extract<RoomClientFrame, { type: 'moderate' }>;
  * logged, and acknowledged to the actor.
  */
 export async function moderate<M extends RoomMember>(
-  host: RoomHost<M>,
+  rooms: LiveRooms<M>,
   actor: M,
   frame: ModerateFrame,
 ): Promise<void> {
-  const { store } = host.options;
-  const room = store.rooms.get(frame.room);
+  const { store } = rooms.options;
+  const refuse = (code: ErrorCode, text: string) => rooms.refuse(actor, code, text, frame.id);
+  const room = await store.rooms.get(frame.room);
   if (!room) {
-    host.error(actor, ErrorCode.NO_SUCH_ROOM, `${frame.room} does not exist`, frame.id);
+    refuse(ErrorCode.NO_SUCH_ROOM, `${frame.room} does not exist`);
     return;
   }
   const key = roomKey(room.name);
-  const rank = RANK[host.authority(room.name, actor)];
+  const rank = RANK[await rooms.authority(room.name, actor)];
   if (rank < RANK.op) {
-    host.error(actor, ErrorCode.FORBIDDEN, `you are not an operator of ${room.name}`, frame.id);
+    refuse(ErrorCode.FORBIDDEN, `you are not an operator of ${room.name}`);
     return;
   }
   if (frame.action === 'password') {
-    const hashed = await hashNewPassword(host, actor, frame.password, frame.id);
-    if (hashed === 'busy') return;
-    const { hash } = hashed;
-    store.rooms.setPassword(room.name, hash);
-    actor.log.info({
-      event: 'room.password',
-      room: room.name,
-      by: actor.name,
-      set: hash !== undefined,
+    detach(actor, frame.id, async () => {
+      const hashed = await hashNewPassword(rooms, actor, frame.password, frame.id);
+      if (hashed === 'busy') return;
+      const { hash } = hashed;
+      await store.rooms.setPassword(room.name, hash);
+      actor.log.info({
+        event: 'room.password',
+        room: room.name,
+        by: actor.name,
+        set: hash !== undefined,
+      });
+      const set = hash !== undefined;
+      rooms.broadcast(
+        key,
+        encodeRoomEvent({ event: 'password', room: room.name, set, by: actor.name }),
+      );
+      if (actor.open && !rooms.isMember(room.name, actor))
+        actor.send(encodeAck(frame.id ?? 'password'), 'ack');
     });
-    host.broadcast(
-      key,
-      `{"type":"room","event":"password","room":"${room.name}","set":${hash !== undefined},"by":"${actor.name}"}\n`,
-    );
-    if (actor.open && !host.isMember(room.name, actor))
-      actor.send(ackLine(frame.id ?? 'password'), 'ack');
     return;
   }
   const targetName = frame.user!;
-  const online = host.online(key, targetName);
-  const targetKey = online?.identityKey ?? store.getBinding(targetName)?.identityKey;
+  const online = rooms.online(key, targetName);
+  const targetKey = online?.identityKey ?? (await store.getBinding(targetName))?.identityKey;
   if (!targetKey) {
-    host.error(
-      actor,
-      ErrorCode.NO_SUCH_USER,
-      `${targetName} has no identity on this server`,
-      frame.id,
-    );
+    refuse(ErrorCode.NO_SUCH_USER, `${targetName} has no identity on this server`);
     return;
   }
-  const targetRank =
-    RANK[(store.rooms.getRole(room.name, targetKey) as Authority | undefined) ?? 'member'];
+  const targetRole = await store.rooms.getRole(room.name, targetKey);
+  const targetRank = RANK[(targetRole as Authority | undefined) ?? 'member'];
   if (targetRank >= rank && frame.action !== 'op') {
-    host.error(
-      actor,
-      ErrorCode.FORBIDDEN,
-      `${targetName} has as much authority in ${room.name} as you`,
-      frame.id,
-    );
+    refuse(ErrorCode.FORBIDDEN, `${targetName} has as much authority in ${room.name} as you`);
     return;
   }
   const by = actor.name;
+  const event = (kind: 'op' | 'deop' | 'ban' | 'unban') =>
+    encodeRoomEvent({ event: kind, room: room.name, user: targetName, by });
   switch (frame.action) {
     case 'op':
     case 'deop':
       if (targetRank >= rank) {
-        host.error(
-          actor,
-          ErrorCode.FORBIDDEN,
-          `${targetName} has as much authority as you`,
-          frame.id,
-        );
+        refuse(ErrorCode.FORBIDDEN, `${targetName} has as much authority as you`);
         return;
       }
-      store.rooms.setRole(room.name, targetKey, frame.action === 'op' ? 'op' : undefined);
-      host.broadcast(
-        key,
-        `{"type":"room","event":"${frame.action}","room":"${room.name}","user":"${targetName}","by":"${by}"}\n`,
-      );
+      await store.rooms.setRole(room.name, targetKey, frame.action === 'op' ? 'op' : undefined);
+      rooms.broadcast(key, event(frame.action));
       break;
     case 'kick':
       if (!online) {
-        host.error(actor, ErrorCode.NOT_MEMBER, `${targetName} is not in ${room.name}`, frame.id);
+        refuse(ErrorCode.NOT_MEMBER, `${targetName} is not in ${room.name}`);
         return;
       }
-      host.remove(key, online, 'kick', by, frame.reason);
+      await rooms.remove(key, online, 'kick', by, frame.reason);
       break;
     case 'ban': {
-      const now = host.now();
-      store.rooms.setBan(room.name, targetKey, {
+      const now = rooms.now();
+      await store.rooms.setBan(room.name, targetKey, {
         ...(frame.duration ? { until: now + frame.duration * 1000 } : {}),
         reason: frame.reason ?? '',
         bannedBy: by,
         createdAt: now,
       });
-      if (online) host.remove(key, online, 'ban', by, frame.reason);
-      else
-        host.broadcast(
-          key,
-          `{"type":"room","event":"ban","room":"${room.name}","user":"${targetName}","by":"${by}"}\n`,
-        );
+      if (online) await rooms.remove(key, online, 'ban', by, frame.reason);
+      else rooms.broadcast(key, event('ban'));
       break;
     }
     case 'unban':
-      store.rooms.setBan(room.name, targetKey, undefined);
-      host.broadcast(
-        key,
-        `{"type":"room","event":"unban","room":"${room.name}","user":"${targetName}","by":"${by}"}\n`,
-      );
+      await store.rooms.setBan(room.name, targetKey, undefined);
+      rooms.broadcast(key, event('unban'));
       break;
   }
   actor.log.info({ event: `room.${frame.action}`, room: room.name, user: targetName, by });
-  if (frame.id !== undefined && actor.open) actor.send(ackLine(frame.id), 'ack');
+  if (frame.id !== undefined && actor.open) actor.send(encodeAck(frame.id), 'ack');
 }

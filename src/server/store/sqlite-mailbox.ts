@@ -1,6 +1,13 @@
 import type Database from 'better-sqlite3';
 import { nameKey } from '../../protocol/index.js';
-import type { EnqueueResult, MailboxQuota, NewStoredMessage, StoredMessage } from './types.js';
+import type {
+  EnqueueResult,
+  MailboxQuota,
+  MailboxRecipientRule,
+  MailboxStore,
+  NewStoredMessage,
+  StoredMessage,
+} from './types.js';
 
 /**
  * Stored messages for offline recipients, with quotas per recipient, per (recipient,
@@ -9,7 +16,7 @@ import type { EnqueueResult, MailboxQuota, NewStoredMessage, StoredMessage } fro
  * every insert and delete, so checking a quota costs a few key lookups however much is
  * stored (summing rows per insert let an attacker make every insert slower).
  */
-export class SqliteMailbox {
+export class SqliteMailbox implements MailboxStore {
   #db: Database.Database;
   #stmt: ReturnType<typeof prepare>;
 
@@ -19,7 +26,7 @@ export class SqliteMailbox {
   }
 
   /** Bytes stored in all (for metrics). */
-  get totalBytes(): number {
+  async totalBytes(): Promise<number> {
     return this.#usage('all', '').bytes;
   }
 
@@ -27,11 +34,17 @@ export class SqliteMailbox {
     return this.#stmt.usage.get(kind, key) ?? { messages: 0, bytes: 0 };
   }
 
-  enqueue(message: NewStoredMessage, now: number, quota: MailboxQuota): EnqueueResult {
+  async enqueue(
+    message: NewStoredMessage,
+    now: number,
+    quota: MailboxQuota,
+    rule?: MailboxRecipientRule,
+  ): Promise<EnqueueResult> {
     const to = nameKey(message.recipient);
     const from = nameKey(message.sender);
     const bytes = message.line.length;
     const enqueue = this.#db.transaction((): EnqueueResult => {
+      if (rule && !this.#accepts(to, rule)) return { ok: false, reason: 'no_mailbox' };
       if (bytes > quota.messageMaxBytes) return { ok: false, reason: 'too_large' };
       const recipient = this.#usage('recipient', to);
       if (
@@ -49,7 +62,8 @@ export class SqliteMailbox {
         this.#usage('address', message.senderAddress).bytes + bytes > quota.addressBytes
       )
         return { ok: false, reason: 'address_quota' };
-      if (this.totalBytes + bytes > quota.totalBytes) return { ok: false, reason: 'server_full' };
+      if (this.#usage('all', '').bytes + bytes > quota.totalBytes)
+        return { ok: false, reason: 'server_full' };
       const result = this.#stmt.insert.run(
         to,
         from,
@@ -61,29 +75,53 @@ export class SqliteMailbox {
       );
       return { ok: true, seq: Number(result.lastInsertRowid) };
     });
-    return enqueue();
+    return enqueue.immediate();
   }
 
-  pending(recipient: string, afterSeq: number, notBefore: number, limit: number): StoredMessage[] {
+  #accepts(recipientKey: string, rule: MailboxRecipientRule): boolean {
+    const row = this.#stmt.recipient.get(recipientKey);
+    if (!row || row.last_seen < rule.seenSince) return false;
+    try {
+      const caps = JSON.parse(row.caps) as unknown;
+      return Array.isArray(caps) && caps.includes(rule.capability);
+    } catch {
+      return false;
+    }
+  }
+
+  async pending(
+    recipient: string,
+    afterSeq: number,
+    notBefore: number,
+    limit: number,
+  ): Promise<StoredMessage[]> {
     return this.#stmt.pending.all(nameKey(recipient), afterSeq, notBefore, limit);
   }
 
-  acknowledge(recipient: string, upto: number): number {
+  async acknowledge(recipient: string, upto: number): Promise<number> {
     return this.#stmt.acknowledge.run(nameKey(recipient), upto).changes;
   }
 
-  expire(before: number): number {
+  async expire(before: number): Promise<number> {
     return this.#stmt.expire.run(before).changes;
   }
 
   /** Drops everything stored for `recipient` (its name was freed). */
-  dropRecipient(recipient: string): number {
+  async dropRecipient(recipient: string): Promise<number> {
+    return this.dropRecipientNow(recipient);
+  }
+
+  /** {@link dropRecipient} inside a caller's transaction. */
+  dropRecipientNow(recipient: string): number {
     return this.#stmt.dropRecipient.run(nameKey(recipient)).changes;
   }
 }
 
 function prepare(db: Database.Database) {
   return {
+    recipient: db.prepare<[string], { last_seen: number; caps: string }>(
+      'SELECT last_seen, caps FROM identity_binding WHERE name_key = ?',
+    ),
     usage: db.prepare<[string, string], { messages: number; bytes: number }>(
       'SELECT messages, bytes FROM mailbox_usage WHERE kind = ? AND key = ?',
     ),

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { roomKey } from '../../protocol/index.js';
-import type { RoomBan, RoomRole, StoredRoom } from './types.js';
+import type { RoomBan, RoomCreation, RoomQuota, RoomRole, RoomStore, StoredRoom } from './types.js';
 
 interface RoomRow {
   name: string;
@@ -28,7 +28,7 @@ function toRoom(row: RoomRow): StoredRoom {
 }
 
 /** Rooms, roles and bans (membership itself is live state, not stored). */
-export class SqliteRooms {
+export class SqliteRooms implements RoomStore {
   #db: Database.Database;
   #stmt: ReturnType<typeof prepare>;
 
@@ -37,54 +37,69 @@ export class SqliteRooms {
     this.#stmt = prepare(db);
   }
 
-  get(room: string): StoredRoom | undefined {
+  async get(room: string): Promise<StoredRoom | undefined> {
     const row = this.#stmt.get.get(roomKey(room));
     return row ? toRoom(row) : undefined;
   }
 
   /** Rooms sorted by name, after `after` (exclusive), at most `limit`. */
-  list(after: string | undefined, limit: number): StoredRoom[] {
+  async list(after: string | undefined, limit: number): Promise<StoredRoom[]> {
     return this.#stmt.list.all(after === undefined ? '' : roomKey(after), limit).map(toRoom);
   }
 
-  count(): number {
+  async count(): Promise<number> {
     return this.#stmt.count.get()?.n ?? 0;
   }
 
-  countOwned(identityKey: string): number {
+  async countOwned(identityKey: string): Promise<number> {
     return this.#stmt.countOwned.get(identityKey)?.n ?? 0;
   }
 
-  create(room: string, owner: string | undefined, now: number, passwordHash?: string): boolean {
-    const create = this.#db.transaction(() => {
+  async create(
+    room: string,
+    owner: string | undefined,
+    now: number,
+    passwordHash?: string,
+    limits?: RoomQuota,
+  ): Promise<RoomCreation> {
+    const create = this.#db.transaction((): RoomCreation => {
       const key = roomKey(room);
-      if (this.#stmt.create.run(key, room, passwordHash ?? null, now).changes === 0) return false;
+      if (this.#stmt.get.get(key)) return 'exists';
+      if (limits && (this.#stmt.count.get()?.n ?? 0) >= limits.maxRooms) return 'server_full';
+      if (
+        limits &&
+        owner !== undefined &&
+        (this.#stmt.countOwned.get(owner)?.n ?? 0) >= limits.roomsPerIdentity
+      )
+        return 'owner_full';
+      if (this.#stmt.create.run(key, room, passwordHash ?? null, now).changes === 0)
+        return 'exists';
       if (owner !== undefined) this.#stmt.setRole.run(key, owner, 'owner');
-      return true;
+      return 'created';
     });
-    return create();
+    return create.immediate();
   }
 
-  setTopic(room: string, topic: string): void {
+  async setTopic(room: string, topic: string): Promise<void> {
     this.#stmt.setTopic.run(topic, roomKey(room));
   }
 
-  setPassword(room: string, passwordHash: string | undefined): void {
+  async setPassword(room: string, passwordHash: string | undefined): Promise<void> {
     this.#stmt.setPassword.run(passwordHash ?? null, roomKey(room));
   }
 
   /** Records when the room's last member left (undefined: someone is in it). */
-  markEmpty(room: string, since: number | undefined): void {
+  async markEmpty(room: string, since: number | undefined): Promise<void> {
     this.#stmt.markEmpty.run(since ?? null, roomKey(room));
   }
 
   /** At start nobody is in any room. */
-  markAllEmpty(since: number): void {
+  async markAllEmpty(since: number): Promise<void> {
     this.#stmt.markAllEmpty.run(since);
   }
 
   /** Rooms empty since before `before`, with their owners' identity keys. */
-  emptySince(before: number): Array<{ name: string; owners: string[] }> {
+  async emptySince(before: number): Promise<Array<{ name: string; owners: string[] }>> {
     return this.#stmt.emptySince.all(before).map((row) => ({
       name: row.name,
       owners: row.owners ? row.owners.split(',') : [],
@@ -92,20 +107,20 @@ export class SqliteRooms {
   }
 
   /** Deletes a room with its roles and bans. */
-  delete(room: string): void {
+  async delete(room: string): Promise<void> {
     this.#stmt.delete.run(roomKey(room));
   }
 
-  getRole(room: string, identityKey: string): RoomRole | undefined {
+  async getRole(room: string, identityKey: string): Promise<RoomRole | undefined> {
     return this.#stmt.getRole.get(roomKey(room), identityKey)?.role;
   }
 
-  setRole(room: string, identityKey: string, role: RoomRole | undefined): void {
+  async setRole(room: string, identityKey: string, role: RoomRole | undefined): Promise<void> {
     if (role) this.#stmt.setRole.run(roomKey(room), identityKey, role);
     else this.#stmt.clearRole.run(roomKey(room), identityKey);
   }
 
-  getBan(room: string, identityKey: string, now: number): RoomBan | undefined {
+  async getBan(room: string, identityKey: string, now: number): Promise<RoomBan | undefined> {
     const row = this.#stmt.getBan.get(roomKey(room), identityKey);
     if (!row) return undefined;
     if (row.until !== null && row.until <= now) {
@@ -120,7 +135,7 @@ export class SqliteRooms {
     };
   }
 
-  setBan(room: string, identityKey: string, ban: RoomBan | undefined): void {
+  async setBan(room: string, identityKey: string, ban: RoomBan | undefined): Promise<void> {
     if (!ban) {
       this.#stmt.clearBan.run(roomKey(room), identityKey);
       return;

@@ -2,10 +2,18 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { nameKey, type OneTimePrekey, type SignedPrekeyKind } from '../../protocol/index.js';
+import { MemoryLockout } from './memory-lockout.js';
 import { migrate } from './migrations.js';
 import { SqliteMailbox } from './sqlite-mailbox.js';
 import { SqliteRooms } from './sqlite-rooms.js';
-import type { IdentityBinding, NameLifetimes, ServerStore, StoredSignedPrekey } from './types.js';
+import type {
+  IdentityBinding,
+  NameClaim,
+  NameLifetimes,
+  PrekeyTake,
+  ServerStore,
+  StoredSignedPrekey,
+} from './types.js';
 
 /** A name counts as used on two days once it was seen this long after it was first bound. */
 export const ESTABLISHED_AFTER_MS = 24 * 3_600_000;
@@ -54,12 +62,14 @@ function prepareDataFile(path: string): void {
  * The embedded store: SQLite through better-sqlite3, WAL journal, synchronous=NORMAL
  * (durable across process crashes; a power loss may lose the last transactions, never
  * corrupt). `:memory:` gives a throwaway database. Every multi-step change runs in one
- * transaction.
+ * transaction, so each async method is one atomic step. Password-attempt reservations are
+ * kept in memory (one process shares them; a network store keeps them for the cluster).
  */
 export class SqliteStore implements ServerStore {
   readonly db: Database.Database;
   readonly mailbox: SqliteMailbox;
   readonly rooms: SqliteRooms;
+  readonly lockout = new MemoryLockout();
   #stmt: ReturnType<typeof prepare>;
 
   constructor(path: string) {
@@ -74,28 +84,41 @@ export class SqliteStore implements ServerStore {
     this.rooms = new SqliteRooms(this.db);
   }
 
-  getBinding(name: string): IdentityBinding | undefined {
+  async getBinding(name: string): Promise<IdentityBinding | undefined> {
     const row = this.#stmt.getBinding.get(nameKey(name));
     return row ? toBinding(row) : undefined;
   }
 
-  bindName(
+  async claimName(
     name: string,
     identityKey: string,
     now: number,
-  ): { binding: IdentityBinding; created: boolean } {
+    limits: { namesPerIdentity: number },
+  ): Promise<NameClaim> {
     const key = nameKey(name);
-    const created = this.#stmt.insertBinding.run(key, name, identityKey, now, now).changes === 1;
-    const row = this.#stmt.getBinding.get(key);
-    if (!row) throw new Error('identity binding vanished after insert');
-    return { binding: toBinding(row), created };
+    const claim = this.db.transaction((): NameClaim => {
+      const held = this.#stmt.getBinding.get(key);
+      if (held) {
+        const binding = toBinding(held);
+        return binding.identityKey === identityKey
+          ? { ok: true, binding, created: false }
+          : { ok: false, reason: 'bound', binding };
+      }
+      if ((this.#stmt.countBindings.get(identityKey)?.n ?? 0) >= limits.namesPerIdentity)
+        return { ok: false, reason: 'identity_cap' };
+      this.#stmt.insertBinding.run(key, name, identityKey, now, now);
+      const row = this.#stmt.getBinding.get(key);
+      if (!row) throw new Error('identity binding vanished after insert');
+      return { ok: true, binding: toBinding(row), created: true };
+    });
+    return claim.immediate();
   }
 
-  touchBinding(
+  async touchBinding(
     name: string,
     now: number,
     published?: { pub: string; pubsig: string; caps: string[] },
-  ): void {
+  ): Promise<void> {
     if (published) {
       this.#stmt.publish.run(
         now,
@@ -109,18 +132,22 @@ export class SqliteStore implements ServerStore {
     }
   }
 
-  touchBindings(names: readonly string[], now: number): void {
+  async touchBindings(names: readonly string[], now: number): Promise<void> {
     const touch = this.db.transaction(() => {
       for (const name of names) this.#stmt.touch.run(now, nameKey(name));
     });
     touch();
   }
 
-  countBindings(identityKey: string): number {
+  async countBindings(identityKey: string): Promise<number> {
     return this.#stmt.countBindings.get(identityKey)?.n ?? 0;
   }
 
-  expireBindings(now: number, lifetimes: NameLifetimes, keep: (name: string) => boolean): string[] {
+  async expireBindings(
+    now: number,
+    lifetimes: NameLifetimes,
+    keep: (name: string) => boolean,
+  ): Promise<string[]> {
     const candidates = this.#stmt.expiredBindings.all(
       ESTABLISHED_AFTER_MS,
       now - lifetimes.trialTtlMs,
@@ -133,7 +160,7 @@ export class SqliteStore implements ServerStore {
         this.#stmt.deleteBinding.run(name_key);
         this.#stmt.clearPrekeys.run(name_key);
         this.#stmt.clearSignedPrekeys.run(name_key);
-        this.mailbox.dropRecipient(name);
+        this.mailbox.dropRecipientNow(name);
         freed.push(name);
       }
     });
@@ -141,12 +168,17 @@ export class SqliteStore implements ServerStore {
     return freed;
   }
 
-  addPrekeys(name: string, keys: OneTimePrekey[], max: number, replace = false): number {
+  async addPrekeys(
+    name: string,
+    keys: OneTimePrekey[],
+    max: number,
+    now: number,
+    replace = false,
+  ): Promise<number> {
     const key = nameKey(name);
     const add = this.db.transaction(() => {
       if (replace) this.#stmt.clearPrekeys.run(key);
       let count = this.#stmt.countPrekeys.get(key)?.n ?? 0;
-      const now = Date.now();
       for (const prekey of keys) {
         if (count >= max) break;
         const changes = this.#stmt.upsertPrekey.run(key, prekey.id, prekey.pub, now).changes;
@@ -157,24 +189,31 @@ export class SqliteStore implements ServerStore {
     return add();
   }
 
-  takePrekey(name: string): OneTimePrekey | undefined {
-    const row = this.#stmt.takePrekey.get(nameKey(name));
-    return row ? { id: row.key_id, pub: row.pub } : undefined;
+  async takePrekey(name: string): Promise<PrekeyTake> {
+    const key = nameKey(name);
+    const take = this.db.transaction((): PrekeyTake => {
+      const row = this.#stmt.takePrekey.get(key);
+      return {
+        prekey: row ? { id: row.key_id, pub: row.pub } : undefined,
+        left: this.#stmt.countPrekeys.get(key)?.n ?? 0,
+      };
+    });
+    return take.immediate();
   }
 
-  countPrekeys(name: string): number {
+  async countPrekeys(name: string): Promise<number> {
     return this.#stmt.countPrekeys.get(nameKey(name))?.n ?? 0;
   }
 
-  putSignedPrekey(
+  async putSignedPrekey(
     name: string,
     kind: SignedPrekeyKind,
     prekey: StoredSignedPrekey,
     now: number,
-  ): { current: StoredSignedPrekey; accepted: boolean } {
+  ): Promise<{ current: StoredSignedPrekey; accepted: boolean }> {
     const key = nameKey(name);
     const put = this.db.transaction(() => {
-      const current = this.signedPrekey(name, kind);
+      const current = this.#signedPrekey(key, kind, 'current');
       if (current && current.id === prekey.id && current.pub === prekey.pub)
         return { current, accepted: true };
       if (current && prekey.created <= current.created) return { current, accepted: false };
@@ -195,26 +234,34 @@ export class SqliteStore implements ServerStore {
     return put();
   }
 
-  signedPrekey(
+  async signedPrekey(
     name: string,
     kind: SignedPrekeyKind,
     slot: 'current' | 'previous' = 'current',
+  ): Promise<StoredSignedPrekey | undefined> {
+    return this.#signedPrekey(nameKey(name), kind, slot);
+  }
+
+  #signedPrekey(
+    key: string,
+    kind: SignedPrekeyKind,
+    slot: 'current' | 'previous',
   ): StoredSignedPrekey | undefined {
-    const row = this.#stmt.getSignedPrekey.get(nameKey(name), kind, slot);
+    const row = this.#stmt.getSignedPrekey.get(key, kind, slot);
     return row
       ? { id: row.key_id, created: row.created, pub: row.pub, sig: row.sig, pubsig: row.pubsig }
       : undefined;
   }
 
-  getSetting(key: string): string | undefined {
+  async getSetting(key: string): Promise<string | undefined> {
     return this.#stmt.getSetting.get(key)?.value;
   }
 
-  setSetting(key: string, value: string): void {
+  async setSetting(key: string, value: string): Promise<void> {
     this.#stmt.setSetting.run(key, value);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }

@@ -76,6 +76,7 @@ export interface RoomBan {
 
 export type EnqueueRefusal =
   | 'too_large'
+  | 'no_mailbox'
   | 'recipient_full'
   | 'sender_quota'
   | 'address_quota'
@@ -83,46 +84,89 @@ export type EnqueueRefusal =
 
 export type EnqueueResult = { ok: true; seq: number } | { ok: false; reason: EnqueueRefusal };
 
-/** Stored messages (SQLite today, a broker tomorrow). */
+/**
+ * Who may receive stored messages: a registered identity that announced `mailbox` in its
+ * last hello and was seen since `seenSince`. Checked in the same transaction as the quotas.
+ */
+export interface MailboxRecipientRule {
+  capability: string;
+  seenSince: number;
+}
+
+/**
+ * Stored messages (SQLite today, a broker tomorrow). Every method is async so the store can
+ * sit on a network; each is one atomic step.
+ */
 export interface MailboxStore {
   /** Bytes stored in all. */
-  readonly totalBytes: number;
-  /** Stores a message for an offline recipient, within the quotas. */
-  enqueue(message: NewStoredMessage, now: number, quota: MailboxQuota): EnqueueResult;
+  totalBytes(): Promise<number>;
+  /**
+   * Stores a message for an offline recipient, atomically within the quotas (and, with
+   * `recipient`, only for a recipient the rule allows): two senders racing for the last
+   * byte of a quota cannot both get it.
+   */
+  enqueue(
+    message: NewStoredMessage,
+    now: number,
+    quota: MailboxQuota,
+    recipient?: MailboxRecipientRule,
+  ): Promise<EnqueueResult>;
   /** Messages after `afterSeq` waiting for `recipient`, oldest first (expired ones excluded). */
-  pending(recipient: string, afterSeq: number, notBefore: number, limit: number): StoredMessage[];
+  pending(
+    recipient: string,
+    afterSeq: number,
+    notBefore: number,
+    limit: number,
+  ): Promise<StoredMessage[]>;
   /** Deletes the recipient's messages with seq ≤ `upto`; returns how many. */
-  acknowledge(recipient: string, upto: number): number;
+  acknowledge(recipient: string, upto: number): Promise<number>;
   /** Deletes messages older than `before`; returns how many. */
-  expire(before: number): number;
+  expire(before: number): Promise<number>;
   /** Deletes everything stored for `recipient`; returns how many. */
-  dropRecipient(recipient: string): number;
+  dropRecipient(recipient: string): Promise<number>;
 }
 
 /** Rooms, roles and bans. */
 export interface RoomStore {
-  get(room: string): StoredRoom | undefined;
+  get(room: string): Promise<StoredRoom | undefined>;
   /** Rooms sorted by name (case-insensitively), after `after`, at most `limit`. */
-  list(after: string | undefined, limit: number): StoredRoom[];
-  count(): number;
+  list(after: string | undefined, limit: number): Promise<StoredRoom[]>;
+  count(): Promise<number>;
   /** Rooms `identityKey` owns. */
-  countOwned(identityKey: string): number;
-  /** Creates the room with `owner` (identity key, if any) as owner; false if it exists. Atomic. */
-  create(room: string, owner: string | undefined, now: number, passwordHash?: string): boolean;
-  setTopic(room: string, topic: string): void;
-  setPassword(room: string, passwordHash: string | undefined): void;
+  countOwned(identityKey: string): Promise<number>;
+  /**
+   * Creates the room with `owner` (identity key, if any) as owner, atomically within the
+   * limits when given (rooms in all, rooms per owner); `exists` when it already does.
+   */
+  create(
+    room: string,
+    owner: string | undefined,
+    now: number,
+    passwordHash?: string,
+    limits?: RoomQuota,
+  ): Promise<RoomCreation>;
+  setTopic(room: string, topic: string): Promise<void>;
+  setPassword(room: string, passwordHash: string | undefined): Promise<void>;
   /** When the room's last member left; undefined when someone is in it. */
-  markEmpty(room: string, since: number | undefined): void;
-  markAllEmpty(since: number): void;
+  markEmpty(room: string, since: number | undefined): Promise<void>;
+  markAllEmpty(since: number): Promise<void>;
   /** Rooms empty since before `before`, with their owners' identity keys. */
-  emptySince(before: number): Array<{ name: string; owners: string[] }>;
-  delete(room: string): void;
-  getRole(room: string, identityKey: string): RoomRole | undefined;
-  setRole(room: string, identityKey: string, role: RoomRole | undefined): void;
+  emptySince(before: number): Promise<Array<{ name: string; owners: string[] }>>;
+  delete(room: string): Promise<void>;
+  getRole(room: string, identityKey: string): Promise<RoomRole | undefined>;
+  setRole(room: string, identityKey: string, role: RoomRole | undefined): Promise<void>;
   /** The ban in force (expired bans are removed and ignored). */
-  getBan(room: string, identityKey: string, now: number): RoomBan | undefined;
-  setBan(room: string, identityKey: string, ban: RoomBan | undefined): void;
+  getBan(room: string, identityKey: string, now: number): Promise<RoomBan | undefined>;
+  setBan(room: string, identityKey: string, ban: RoomBan | undefined): Promise<void>;
 }
+
+/** Caps on creating rooms, checked with the creation. */
+export interface RoomQuota {
+  maxRooms: number;
+  roomsPerIdentity: number;
+}
+
+export type RoomCreation = 'created' | 'exists' | 'server_full' | 'owner_full';
 
 /** How long names live when nobody uses them. */
 export interface NameLifetimes {
@@ -132,46 +176,100 @@ export interface NameLifetimes {
   ttlMs: number;
 }
 
+/** Outcome of {@link ServerStore.claimName}. */
+export type NameClaim =
+  | { ok: true; binding: IdentityBinding; created: boolean }
+  | { ok: false; reason: 'bound'; binding: IdentityBinding }
+  | { ok: false; reason: 'identity_cap' };
+
+/** Wrong-password lockout policy (see rooms/lockout.ts). */
+export interface LockoutPolicy {
+  attempts: number;
+  windowMs: number;
+  lockMs: number;
+}
+
 /**
- * What the server persists. Behind an interface so the embedded SQLite store can be
- * replaced (Redis for scale-out) without touching sessions.
+ * Room-password attempts per (source, room): reserved before the password is hashed, so
+ * concurrent guesses — from one node or several — cannot get past the limit.
+ */
+export interface LockoutStore {
+  /** Milliseconds left in a lockout, or 0. */
+  lockedFor(source: string, room: string, now: number, policy: LockoutPolicy): Promise<number>;
+  /** Counts an attempt before it is checked; false when the source is (or would be) locked out. Atomic. */
+  reserve(source: string, room: string, now: number, policy: LockoutPolicy): Promise<boolean>;
+  /** Settles a reserved attempt; true when this failure started a lockout. */
+  settle(
+    source: string,
+    room: string,
+    ok: boolean,
+    now: number,
+    policy: LockoutPolicy,
+  ): Promise<boolean>;
+}
+
+/** Outcome of {@link ServerStore.takePrekey}. */
+export interface PrekeyTake {
+  prekey: OneTimePrekey | undefined;
+  /** One-time prekeys left after this one. */
+  left: number;
+}
+
+/**
+ * What the server persists and shares between sessions. Every method is async, so the
+ * embedded SQLite store can be replaced by a network store (Redis for scale-out) without
+ * touching sessions; every check-then-change is one atomic method (claim a name, take a
+ * one-time prekey, reserve a password attempt, enqueue within quota, create a room within
+ * quota), so interleaved sessions cannot race past a limit.
  */
 export interface ServerStore {
   /** Binding of a name (case-insensitive), if any. */
-  getBinding(name: string): IdentityBinding | undefined;
+  getBinding(name: string): Promise<IdentityBinding | undefined>;
   /**
-   * Binds `name` to `identityKey` unless the name is already bound; returns the binding
-   * that holds after the call and whether this call created it. Atomic.
+   * Binds `name` to `identityKey` on first use, atomically: `bound` when another identity
+   * holds it, `identity_cap` when this identity already holds `namesPerIdentity` names
+   * (a name it holds already is always granted).
    */
-  bindName(
+  claimName(
     name: string,
     identityKey: string,
     now: number,
-  ): { binding: IdentityBinding; created: boolean };
+    limits: { namesPerIdentity: number },
+  ): Promise<NameClaim>;
   /** Records a successful v2 login: last seen, published keys and capabilities. */
   touchBinding(
     name: string,
     now: number,
     published?: { pub: string; pubsig: string; caps: string[] },
-  ): void;
+  ): Promise<void>;
   /** Marks names as seen now (names of sessions that are online). */
-  touchBindings(names: readonly string[], now: number): void;
+  touchBindings(names: readonly string[], now: number): Promise<void>;
   /** Names bound to `identityKey`. */
-  countBindings(identityKey: string): number;
+  countBindings(identityKey: string): Promise<number>;
   /**
    * Frees names unused for their lifetime (with their prekeys and stored messages) unless
    * `keep` says otherwise; returns the freed names.
    */
-  expireBindings(now: number, lifetimes: NameLifetimes, keep: (name: string) => boolean): string[];
+  expireBindings(
+    now: number,
+    lifetimes: NameLifetimes,
+    keep: (name: string) => boolean,
+  ): Promise<string[]>;
 
   /**
    * Adds one-time prekeys (ids already stored are replaced; with `replace`, every earlier
    * prekey is dropped first); returns how many are stored.
    */
-  addPrekeys(name: string, keys: OneTimePrekey[], max: number, replace?: boolean): number;
-  /** Removes and returns one prekey (oldest first); never the same one twice. */
-  takePrekey(name: string): OneTimePrekey | undefined;
-  countPrekeys(name: string): number;
+  addPrekeys(
+    name: string,
+    keys: OneTimePrekey[],
+    max: number,
+    now: number,
+    replace?: boolean,
+  ): Promise<number>;
+  /** Removes and returns one prekey (oldest first) with the count left; never the same one twice. */
+  takePrekey(name: string): Promise<PrekeyTake>;
+  countPrekeys(name: string): Promise<number>;
 
   /**
    * Makes `prekey` the current signed prekey of `name` (the current one becomes the
@@ -184,19 +282,20 @@ export interface ServerStore {
     kind: SignedPrekeyKind,
     prekey: StoredSignedPrekey,
     now: number,
-  ): { current: StoredSignedPrekey; accepted: boolean };
+  ): Promise<{ current: StoredSignedPrekey; accepted: boolean }>;
   /** The current (or previous) signed prekey of `name`. */
   signedPrekey(
     name: string,
     kind: SignedPrekeyKind,
     slot?: 'current' | 'previous',
-  ): StoredSignedPrekey | undefined;
+  ): Promise<StoredSignedPrekey | undefined>;
 
   readonly mailbox: MailboxStore;
   readonly rooms: RoomStore;
+  readonly lockout: LockoutStore;
 
-  getSetting(key: string): string | undefined;
-  setSetting(key: string, value: string): void;
+  getSetting(key: string): Promise<string | undefined>;
+  setSetting(key: string, value: string): Promise<void>;
 
-  close(): void;
+  close(): Promise<void>;
 }

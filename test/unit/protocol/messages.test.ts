@@ -537,7 +537,7 @@ describe('readDirectory', () => {
   });
 });
 
-const nameArb = fc.stringMatching(/^[A-Za-z0-9_.-]{1,32}$/);
+const nameArb = fc.stringMatching(/^[A-Za-z0-9_.-]{1,32}$/).filter(isValidName);
 const base64Arb = (min: number, max: number) =>
   fc.uint8Array({ minLength: min, maxLength: max }).map((b) => Buffer.from(b).toString('base64'));
 const relayArb = fc.record(

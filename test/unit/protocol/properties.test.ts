@@ -6,6 +6,7 @@ import {
   deriveV1Key,
   encodeFrame,
   generateX25519KeyPair,
+  isValidName,
   LineDecoder,
   openV1,
   ProtocolError,
@@ -20,7 +21,7 @@ import { decodeChunks, utf8 } from './helpers.js';
 
 const b64 = (min: number, max: number) =>
   fc.uint8Array({ minLength: min, maxLength: max }).map((b) => Buffer.from(b).toString('base64'));
-const name = fc.stringMatching(/^[A-Za-z0-9_.-]{1,32}$/);
+const name = fc.stringMatching(/^[A-Za-z0-9_.-]{1,32}$/).filter(isValidName);
 /** Any text a user may type, including what JSON must escape and lone surrogates. */
 const chatText = fc.string({
   maxLength: 60,

@@ -15,24 +15,24 @@ describe('NameQuota', () => {
     newNamesPerHour: 6,
   };
 
-  it('caps the names an identity holds and takes per day', () => {
+  it('caps the names an identity holds and takes per day', async () => {
     const store = new SqliteStore(':memory:');
     const names = new NameQuota(store, limits);
     for (const name of ['a1', 'a2']) {
-      expect(names.checkBinding('idA', '10.0.0.1', 0)).toBeUndefined();
-      store.bindName(name, 'idA', 0);
+      expect(await names.checkBinding('idA', '10.0.0.1', 0)).toBeUndefined();
+      await store.claimName(name, 'idA', 0, limits);
       names.recordBinding('idA', '10.0.0.1', 0);
     }
-    expect(names.checkBinding('idA', '10.0.0.1', 0)?.reason).toBe('identity_cap');
-    expect(names.checkBinding('idB', '10.0.0.2', 0)).toBeUndefined();
+    expect((await names.checkBinding('idA', '10.0.0.1', 0))?.reason).toBe('identity_cap');
+    expect(await names.checkBinding('idB', '10.0.0.2', 0)).toBeUndefined();
   });
 
-  it('counts a v1 name once per address and day, and v1 names against the address', () => {
+  it('counts a v1 name once per address and day, and v1 names against the address', async () => {
     const names = new NameQuota(new SqliteStore(':memory:'), limits);
     for (let i = 0; i < 4; i++) expect(names.takeV1(`v${i}`, '10.0.0.1', 0)).toBeUndefined();
     expect(names.takeV1('v0', '10.0.0.1', HOUR)).toBeUndefined(); // returning, not new
     expect(names.takeV1('v9', '10.0.0.1', HOUR)?.reason).toBe('address_rate');
-    expect(names.checkBinding('idC', '10.0.0.1', HOUR)?.reason).toBe('address_rate');
+    expect((await names.checkBinding('idC', '10.0.0.1', HOUR))?.reason).toBe('address_rate');
     expect(names.takeV1('v9', '10.0.0.1', DAY + 1)).toBeUndefined(); // a day later
   });
 

@@ -1,17 +1,16 @@
-import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/protocol/index.js';
+import { clockWith } from '../../../src/server/clock.js';
+import { composeServer, type ServerCore } from '../../../src/server/compose.js';
 import { defaultServerConfig } from '../../../src/server/config.js';
-import { ConnectionLimiter } from '../../../src/server/limits/connection-limiter.js';
 import { createLogger } from '../../../src/server/logger.js';
 import { PasswordHasher } from '../../../src/server/rooms/password-hasher.js';
-import { createSessionContext } from '../../../src/server/services.js';
-import { Session, type SessionContext } from '../../../src/server/session.js';
+import type { Session, SessionContext } from '../../../src/server/session.js';
 import { SqliteStore } from '../../../src/server/store/index.js';
-import type { Transport } from '../../../src/server/transport.js';
+import { FakeTransport } from '../../helpers/fake-transport.js';
 import { newIdentity, type TestIdentity, v2Hello } from '../../helpers/v2-hello.js';
 
 /**
@@ -38,62 +37,6 @@ const SERVER_CODES = new Set<string>(
   Object.values(ErrorCode).filter((code) => !CLIENT_ONLY.has(code)),
 );
 
-/** A transport that records what the session writes and never throws. */
-class FakeTransport implements Transport {
-  readonly remote: string;
-  readonly remoteAddress: string;
-  readonly addressKey: string;
-  readonly writableLength = 0;
-  readonly bytesRead = 0;
-  written: string[] = [];
-  closedBy: 'end' | 'destroy' | undefined;
-  #exporterSeed: string;
-
-  constructor(address: string, exporterSeed: string) {
-    this.remoteAddress = address;
-    this.addressKey = address;
-    this.remote = `${address}:1`;
-    this.#exporterSeed = exporterSeed;
-  }
-  write(data: string | Uint8Array): boolean {
-    this.written.push(typeof data === 'string' ? data : Buffer.from(data).toString('latin1'));
-    return true;
-  }
-  pause(): void {}
-  resume(): void {}
-  whenDrained(callback: () => void): void {
-    setImmediate(callback);
-  }
-  end(): void {
-    this.closedBy ??= 'end';
-  }
-  destroy(): void {
-    this.closedBy ??= 'destroy';
-  }
-  /** A stand-in for RFC 5705: stable per connection, different between connections. */
-  exportKeyingMaterial(length: number, label: string): Uint8Array {
-    return createHash('sha256')
-      .update(`${this.#exporterSeed}|${label}`)
-      .digest()
-      .subarray(0, length);
-  }
-  /** Every line written, checked: pure ASCII (the server writes latin1), one JSON object each. */
-  lines(): Array<Record<string, unknown>> {
-    const text = this.written.join('');
-    expect(text).toMatch(/^[\x00-\x7f]*$/);
-    if (text.length > 0) expect(text.endsWith('\n')).toBe(true);
-    return text
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const frame = JSON.parse(line) as unknown;
-        expect(frame).toBeTypeOf('object');
-        expect(typeof (frame as Record<string, unknown>).type).toBe('string');
-        return frame as Record<string, unknown>;
-      });
-  }
-}
-
 /** The real hasher, with a way to wait until no hash is in flight (rooms hash asynchronously). */
 class TrackedHasher extends PasswordHasher {
   readonly inFlight = new Set<Promise<unknown>>();
@@ -118,6 +61,7 @@ class TrackedHasher extends PasswordHasher {
 }
 
 interface World {
+  core: ServerCore;
   ctx: SessionContext<Session>;
   hasher: TrackedHasher;
   clock: { now: number };
@@ -125,7 +69,7 @@ interface World {
   abuse: string[];
 }
 
-function world(): World {
+async function world(): Promise<World> {
   const store = new SqliteStore(':memory:');
   const internalErrors: string[] = [];
   const logger = createLogger({
@@ -159,15 +103,11 @@ function world(): World {
     byteBurst: 3 * LINE_LIMIT,
     abuseLimit: 30,
   };
-  const limiter = new ConnectionLimiter({
-    maxConnections: 1000,
-    maxPerIp: 1000,
-    penaltyMs: 60_000,
-    strikes: 5,
-  });
-  const ctx = createSessionContext(config, logger, { store, hasher, limiter, now });
+  // The same composition root the daemon uses, without its sockets.
+  const core = await composeServer(config, logger, { store, hasher, clock: clockWith(now) });
+  const ctx = core.context;
   ctx.onAbuse = (report) => abuse.push(report.reason);
-  return { ctx, hasher, clock, internalErrors, abuse };
+  return { core, ctx, hasher, clock, internalErrors, abuse };
 }
 
 const IDENTITIES: TestIdentity[] = [newIdentity(), newIdentity(), newIdentity()];
@@ -300,6 +240,11 @@ const step = fc.record({
   cuts: fc.array(fc.nat(), { maxLength: 4 }),
 });
 
+/** Lets the sessions' store work (async, resolved at once by SQLite) run to the end. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 function cut(bytes: Buffer, cuts: number[]): Buffer[] {
   if (bytes.length === 0) return [bytes];
   const offsets = [...new Set(cuts.map((c) => c % bytes.length))].sort((a, b) => a - b);
@@ -322,13 +267,13 @@ describe('session state machine under fuzzed input', () => {
     async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps) => {
-          const w = world();
+          const w = await world();
           const { ctx } = w;
           const transports: FakeTransport[] = [];
           const sessions: Session[] = [];
           const open = (address: string) => {
             const transport = new FakeTransport(address, `conn${transports.length}`);
-            const session = new Session(`s${sessions.length}`, transport, ctx);
+            const session = w.core.openSession(transport);
             transports.push(transport);
             sessions.push(session);
             return { transport, session };
@@ -353,6 +298,7 @@ describe('session state machine under fuzzed input', () => {
               ]),
             ),
           );
+          await settle();
           expect(alice.session.state).toBe('ready');
           expect(bob.session.state).toBe('ready');
 
@@ -381,15 +327,17 @@ describe('session state machine under fuzzed input', () => {
               }
             }
             for (const piece of cut(Buffer.concat(lines), cuts)) feed(fuzz.session, piece);
+            await settle();
             // A session is closed exactly when it told its transport to close.
             expect(fuzz.session.state === 'closed').toBe(fuzz.transport.closedBy !== undefined);
             feed(alice.session, relayLine('bob', `ok${i}`));
             feed(bob.session, relayLine('alice', `back${i}`));
+            await settle();
           }
           await w.hasher.settle();
 
           for (const transport of transports) {
-            for (const frame of transport.lines()) {
+            for (const frame of transport.frames()) {
               if (frame.type !== 'error') continue;
               expect(SERVER_CODES).toContain(frame.code);
               expect(frame.code).not.toBe(ErrorCode.INTERNAL);
@@ -397,13 +345,13 @@ describe('session state machine under fuzzed input', () => {
           }
           expect(w.internalErrors).toEqual([]);
           const ids = steps.map((_, i) => i);
-          const aliceGot = alice.transport.lines();
-          const bobGot = bob.transport.lines();
+          const aliceGot = alice.transport.frames();
+          const bobGot = bob.transport.frames();
           expect(
-            bobGot.filter((f) => f.type === 'relay' && f.from === 'alice').map((f) => f.id),
+            bobGot.flatMap((f) => (f.type === 'relay' && f.from === 'alice' ? [f.id] : [])),
           ).toEqual(ids.map((i) => `ok${i}`));
           expect(
-            aliceGot.filter((f) => f.type === 'relay' && f.from === 'bob').map((f) => f.id),
+            aliceGot.flatMap((f) => (f.type === 'relay' && f.from === 'bob' ? [f.id] : [])),
           ).toEqual(ids.map((i) => `back${i}`));
           expect(aliceGot.filter((f) => f.type === 'ack').map((f) => f.id)).toEqual(
             ids.map((i) => `ok${i}`),
@@ -418,7 +366,7 @@ describe('session state machine under fuzzed input', () => {
           for (const session of sessions) session.transportClosed();
           await w.hasher.settle();
           await w.hasher.close();
-          ctx.store.close();
+          await ctx.store.close();
         }),
         { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
       );

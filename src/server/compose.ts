@@ -1,0 +1,211 @@
+import type { Clock } from './clock.js';
+import type { ServerConfig } from './config.js';
+import { PeerDirectory } from './directory.js';
+import { ConnectionLimiter } from './limits/connection-limiter.js';
+import type { Logger } from './logger.js';
+import { createMaintenance, type Maintenance } from './maintenance.js';
+import { NameQuota } from './name-quota.js';
+import { PrekeyService } from './prekey-service.js';
+import { PresenceBroadcaster } from './presence.js';
+import {
+  type AttemptLedger,
+  PasswordGate,
+  type RoomPasswordHasher,
+} from './rooms/password-gate.js';
+import { RoomService } from './rooms/room-service.js';
+import { RelayRouter } from './router.js';
+import { Session, type SessionContext } from './session.js';
+import { ServerStats } from './stats.js';
+import type { LockoutPolicy, ServerStore } from './store/index.js';
+import type { Transport } from './transport.js';
+
+/** What the composition root is given: the store, the password hasher and the clock. */
+export interface CoreDeps {
+  store: ServerStore;
+  hasher: RoomPasswordHasher;
+  clock: Clock;
+}
+
+/**
+ * One server without its sockets: every shared service wired from the configuration, the
+ * sessions it holds, and its housekeeping. The socket adapter (server.ts) and tests that
+ * drive sessions directly (the session fuzzer, the delayed-store race tests) build it the
+ * same way and open sessions on their own transports.
+ */
+export interface ServerCore {
+  readonly context: SessionContext<Session>;
+  readonly sessions: ReadonlySet<Session>;
+  readonly limiter: ConnectionLimiter;
+  readonly maintenance: Maintenance;
+  /** A session on a transport; it is forgotten once {@link Session.transportClosed} ran. */
+  openSession(transport: Transport): Session;
+  /** The transport of `session` is gone. */
+  closed(session: Session): void;
+  /** Tells every client the server stops, closes every session, the hasher and the store. */
+  close(): Promise<void>;
+}
+
+/** The composition root: builds a {@link ServerCore} and prepares its store. */
+export async function composeServer(
+  config: ServerConfig,
+  logger: Logger,
+  deps: CoreDeps,
+): Promise<ServerCore> {
+  const { store, hasher, clock } = deps;
+  const limiter = new ConnectionLimiter({
+    maxConnections: config.maxConnections,
+    maxPerIp: config.maxConnectionsPerIp,
+    penaltyMs: config.penaltyMs,
+    strikes: config.strikes,
+  });
+  const context = createSessionContext(config, logger, { ...deps, limiter });
+  await context.rooms.open();
+  const sessions = new Set<Session>();
+  let nextId = 0;
+  return {
+    context,
+    sessions,
+    limiter,
+    maintenance: createMaintenance({
+      config,
+      sessions,
+      router: context.router,
+      rooms: context.rooms,
+      store,
+      logger,
+      now: () => clock.now(),
+    }),
+    openSession(transport) {
+      const session = new Session((++nextId).toString(36), transport, context);
+      sessions.add(session);
+      return session;
+    },
+    closed(session) {
+      sessions.delete(session);
+      session.transportClosed();
+    },
+    async close() {
+      for (const session of sessions) session.shutdown();
+      await hasher.close?.();
+      await store.close();
+    },
+  };
+}
+
+/** The services every session shares, built from the configuration. */
+function createSessionContext(
+  config: ServerConfig,
+  logger: Logger,
+  deps: CoreDeps & { limiter: ConnectionLimiter },
+): SessionContext<Session> {
+  const { store, hasher, limiter, clock } = deps;
+  const now = () => clock.now();
+  const stats = new ServerStats();
+  const directory = new PeerDirectory<Session>();
+  const online = (name: string) => directory.get(name);
+  const router = new RelayRouter<Session>({
+    online,
+    store,
+    stats,
+    mailbox: {
+      perRecipient: config.mailboxPerRecipient,
+      perSender: config.mailboxPerSender,
+      ttlMs: config.mailboxTtlMs,
+      messageMaxBytes: config.mailboxMessageMaxBytes,
+      recipientBytes: config.mailboxRecipientBytes,
+      senderBytes: config.mailboxSenderBytes,
+      addressBytes: config.mailboxAddressBytes,
+      totalBytes: config.mailboxTotalBytes,
+      recentMs: config.mailboxRecentMs,
+      pageMessages: config.mailboxPageMessages,
+      pageBytes: config.mailboxPageBytes,
+    },
+    now,
+  });
+  const policy: LockoutPolicy = {
+    attempts: config.roomPasswordAttempts,
+    windowMs: config.roomPasswordWindowMs,
+    lockMs: config.roomLockoutMs,
+  };
+  const ledger: AttemptLedger = {
+    lockMs: policy.lockMs,
+    lockedFor: (source, room, at) => store.lockout.lockedFor(source, room, at, policy),
+    reserve: (source, room, at) => store.lockout.reserve(source, room, at, policy),
+    settle: (source, room, ok, at) => store.lockout.settle(source, room, ok, at, policy),
+  };
+  return {
+    directory,
+    presence: new PresenceBroadcaster(directory),
+    router,
+    prekeys: new PrekeyService<Session>({
+      store,
+      online,
+      stats,
+      limits: {
+        perMinute: config.bundlesPerMinute,
+        opksPerTargetPerHour: config.bundleOpksPerTarget,
+      },
+      now,
+    }),
+    rooms: new RoomService<Session>({
+      store,
+      gate: new PasswordGate(hasher, ledger, config.passwordQueue),
+      logger,
+      stats,
+      admins: new Set(config.admins),
+      ...(config.lobby ? { lobby: config.lobby } : {}),
+      limits: {
+        roomsPerIdentity: config.roomsPerIdentity,
+        maxRooms: config.maxRooms,
+        ttlMs: config.roomTtlMs,
+      },
+      router,
+      clock,
+    }),
+    names: new NameQuota(store, {
+      namesPerIdentity: config.namesPerIdentity,
+      newNamesPerIdentity: config.newNamesPerIdentity,
+      newNamesPerAddress: config.newNamesPerAddress,
+      newNamesPerHour: config.newNamesPerHour,
+    }),
+    store,
+    logger,
+    stats,
+    limits: {
+      maxLineBytes: config.maxLineBytes,
+      helloTimeoutMs: config.helloTimeoutMs,
+      maxSendQueueBytes: config.maxSendQueueBytes,
+      slowReaderGraceMs: config.slowReaderGraceMs,
+      log: { burst: config.sessionLogBurst, perMinute: config.sessionLogPerMinute },
+    },
+    ...(config.rateLimit
+      ? {
+          rateLimits: {
+            framesPerSecond: config.framesPerSecond,
+            frameBurst: config.frameBurst,
+            bytesPerSecond: config.bytesPerSecond,
+            byteBurst: config.byteBurst,
+            abuseLimit: config.abuseLimit,
+            abuseWindowMs: 10_000,
+          },
+        }
+      : {}),
+    onAbuse({ addressKey: address, identityKey, reason }) {
+      // A shared address stands for many clients: strike the identity, not everyone.
+      const key = address ?? (identityKey ? `id:${identityKey}` : undefined);
+      if (key === undefined || !limiter.strike(key, now())) return;
+      stats.securityEvents.inc(address ? 'address_penalized' : 'identity_penalized');
+      logger.warn(
+        {
+          event: address ? 'address.penalized' : 'identity.penalized',
+          key,
+          reason,
+          forMs: config.penaltyMs,
+        },
+        'repeated abuse',
+      );
+    },
+    penalizedFor: (identityKey) => limiter.penalizedFor(`id:${identityKey}`, now()),
+    clock,
+  };
+}

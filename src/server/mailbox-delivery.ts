@@ -1,0 +1,74 @@
+import type { RelayRouter, RelayTarget } from './router.js';
+import type { ServerStats } from './stats.js';
+
+/** What mailbox delivery needs of its session. */
+export interface MailboxOwner extends RelayTarget {
+  readonly open: boolean;
+  /** Queues an answer to the client's own request (never refused for a full queue). */
+  reply(line: string, kind: string): boolean;
+}
+
+/**
+ * One session's mailbox: messages stored while its client was offline, delivered in pages
+ * bounded by count and bytes. The next page goes out only after the client's `fetched`
+ * covered the previous one, so a full mailbox never floods a client that logs in (nor gets
+ * it dropped as a slow reader).
+ */
+export class MailboxDelivery {
+  #owner: MailboxOwner;
+  #router: Pick<RelayRouter<never>, 'nextPage' | 'acknowledge'>;
+  #stats: ServerStats;
+  /** Highest seq sent, and highest acknowledged. */
+  #sentUpto = 0;
+  #ackedUpto = 0;
+  #fetching = false;
+
+  constructor(
+    owner: MailboxOwner,
+    router: Pick<RelayRouter<never>, 'nextPage' | 'acknowledge'>,
+    stats: ServerStats,
+  ) {
+    this.#owner = owner;
+    this.#router = router;
+    this.#stats = stats;
+  }
+
+  /** True while a page was sent and not yet acknowledged (or is being read). */
+  get pageOutstanding(): boolean {
+    return this.#fetching || this.#sentUpto > this.#ackedUpto;
+  }
+
+  /** The client processed stored messages up to `upto`: delete them, send the next page. */
+  async acknowledged(upto: number): Promise<void> {
+    await this.#router.acknowledge(this.#owner.name, upto);
+    this.#ackedUpto = Math.max(this.#ackedUpto, upto);
+    await this.deliver();
+  }
+
+  /** Sends the next page of stored messages, unless one is still waiting for `fetched`. */
+  async deliver(): Promise<void> {
+    if (this.pageOutstanding) return;
+    this.#fetching = true;
+    try {
+      for (;;) {
+        const page = await this.#router.nextPage(this.#owner.name, this.#sentUpto);
+        if (!this.#owner.open) return;
+        if (page.lines.length === 0 && page.upto > this.#sentUpto) {
+          // Only rows that could not be read: drop them, look further.
+          this.#sentUpto = this.#ackedUpto = page.upto;
+          await this.#router.acknowledge(this.#owner.name, page.upto);
+          continue;
+        }
+        for (const message of page.lines) {
+          this.#owner.reply(message.line, 'relay');
+          this.#stats.mailboxDelivered++;
+        }
+        if (page.lines.length > 0) this.#stats.mailboxPages++;
+        this.#sentUpto = Math.max(this.#sentUpto, page.upto);
+        return;
+      }
+    } finally {
+      this.#fetching = false;
+    }
+  }
+}

@@ -1,0 +1,179 @@
+import {
+  type ErrorCode,
+  encodeError,
+  encodeJoined,
+  encodeMemberInfo,
+  encodeMembersMap,
+  encodeRoomEvent,
+  encodeRoomMessageDelivery,
+  nameKey,
+  type RoomMessageFrame,
+  roomKey,
+} from '../../protocol/index.js';
+import type { Authority, RoomMember, RoomServiceOptions } from './room-host.js';
+
+interface LiveRoom<M> {
+  /** The room's stored (display) name. */
+  name: string;
+  members: Map<string, M>;
+}
+
+/**
+ * Who is in which room now (live state over the persisted rooms), and what the members hear:
+ * membership events (essential: pushed, never dropped, since room keys depend on them) and
+ * room messages (offered: a member that is not reading misses them and is told how many),
+ * both through the one router. What joining and moderation use of the rooms.
+ */
+export class LiveRooms<M extends RoomMember> {
+  readonly options: RoomServiceOptions;
+  #rooms = new Map<string, LiveRoom<M>>();
+
+  constructor(options: RoomServiceOptions) {
+    this.options = options;
+  }
+
+  now(): number {
+    return this.options.clock.now();
+  }
+
+  has(key: string): boolean {
+    return this.#rooms.has(key);
+  }
+
+  size(key: string): number {
+    return this.#rooms.get(key)?.members.size ?? 0;
+  }
+
+  isMember(room: string, member: M): boolean {
+    return this.#rooms.get(roomKey(room))?.members.get(nameKey(member.name)) === member;
+  }
+
+  /** The member of that room (by room key) now online under that name. */
+  online(key: string, name: string): M | undefined {
+    return this.#rooms.get(key)?.members.get(nameKey(name));
+  }
+
+  /** Rooms `member` is in, by key. */
+  *roomsOf(member: M): Generator<string> {
+    for (const [key, room] of this.#rooms)
+      if (room.members.get(nameKey(member.name)) === member) yield key;
+  }
+
+  /** Server admins above all, then the stored role, else a plain member. */
+  async authority(room: string, member: M): Promise<Authority> {
+    if (member.identityFingerprint && this.options.admins.has(member.identityFingerprint))
+      return 'admin';
+    const role = member.identityKey
+      ? await this.options.store.rooms.getRole(room, member.identityKey)
+      : undefined;
+    return role ?? 'member';
+  }
+
+  /** Answers `member` with an error frame. */
+  refuse(member: M, code: ErrorCode, text: string, ref?: string): void {
+    member.send(encodeError(code, text, ref), 'error');
+  }
+
+  /** Adds a member to the live room (announcing it to the others) and answers `joined`. */
+  async admit(
+    member: M,
+    room: string,
+    id: string | undefined,
+    created?: { password: boolean },
+  ): Promise<void> {
+    const { store } = this.options;
+    const key = roomKey(room);
+    const stored = await store.rooms.get(room);
+    if (!member.open) return;
+    let live = this.#rooms.get(key);
+    if (!live) {
+      live = { name: stored?.name ?? room, members: new Map() };
+      this.#rooms.set(key, live);
+      await store.rooms.markEmpty(live.name, undefined);
+    }
+    if (live.members.get(nameKey(member.name)) !== member) {
+      live.members.set(nameKey(member.name), member);
+      const peerJson = await this.#memberJson(live.name, member);
+      this.broadcast(
+        key,
+        encodeRoomEvent({ event: 'join', room: live.name, user: member.name, peerJson }),
+        member,
+      );
+    }
+    const members = await this.membersJson(key);
+    member.send(
+      encodeJoined(live.name, stored?.topic ?? '', members, {
+        ...(created ? { created: true, password: created.password } : {}),
+        id,
+      }),
+      'room',
+    );
+  }
+
+  /** Takes `member` out of the room, telling everyone (and it) why. */
+  async remove(
+    key: string,
+    member: M,
+    event: 'part' | 'kick' | 'ban',
+    by?: string,
+    reason?: string,
+  ): Promise<void> {
+    const live = this.#rooms.get(key);
+    if (!live || live.members.get(nameKey(member.name)) !== member) return;
+    const line = encodeRoomEvent({
+      event,
+      room: live.name,
+      user: member.name,
+      ...(by ? { by } : {}),
+      ...(reason ? { reason } : {}),
+    });
+    this.broadcast(key, line);
+    live.members.delete(nameKey(member.name));
+    if (member.open) member.send(line, 'room');
+    if (live.members.size === 0) {
+      this.#rooms.delete(key);
+      await this.options.store.rooms.markEmpty(live.name, this.now());
+    }
+  }
+
+  /** A membership or settings event to every member except `except`; how many got it. */
+  broadcast(key: string, line: string, except?: M): number {
+    const live = this.#rooms.get(key);
+    if (!live) return 0;
+    return this.options.router.fanOut(
+      live.members.values(),
+      line,
+      { essential: true, kind: 'room' },
+      except,
+    );
+  }
+
+  /** A room message from `member` to the others (who must be a member: checked by the caller). */
+  message(member: M, frame: RoomMessageFrame): number {
+    const live = this.#rooms.get(roomKey(frame.room));
+    if (!live) return 0;
+    const line = encodeRoomMessageDelivery(member.name, live.name, frame);
+    return this.options.router.fanOut(
+      live.members.values(),
+      line,
+      { essential: false, kind: 'roommsg' },
+      member,
+      (missed) => missed.missedRoomMessage(live.name),
+    );
+  }
+
+  /** JSON of the room's member map (each with its role). */
+  async membersJson(key: string): Promise<string> {
+    const live = this.#rooms.get(key);
+    if (!live) return '{}';
+    const entries: Array<[string, string]> = [];
+    for (const member of [...live.members.values()])
+      entries.push([member.name, await this.#memberJson(live.name, member)]);
+    return encodeMembersMap(entries);
+  }
+
+  async #memberJson(room: string, member: M): Promise<string> {
+    const authority = await this.authority(room, member);
+    return encodeMemberInfo(member.peerJson, authority === 'member' ? undefined : authority);
+  }
+}
