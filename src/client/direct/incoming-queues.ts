@@ -1,4 +1,4 @@
-import type { RelayDelivery } from '../../protocol/index.js';
+import { nameKey, type RelayDelivery } from '../../protocol/index.js';
 
 interface PendingIncoming {
   relay: RelayDelivery;
@@ -60,7 +60,7 @@ export class SeenEnvelopes {
 
   /** Records an authenticated envelope; false when it was shown before. */
   firstTime(from: string, nonce: string): boolean {
-    const key = `${from.toLowerCase()}\u0000${nonce}`;
+    const key = `${nameKey(from)}\u0000${nonce}`;
     if (this.#seen.has(key)) return false;
     this.#seen.add(key);
     if (this.#seen.size > this.#max) {

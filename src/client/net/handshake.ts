@@ -17,7 +17,7 @@ export const CLIENT_CAPS = [
   Capability.ack,
   Capability.ping,
   Capability.ratchet,
-  'mailbox',
+  Capability.mailbox,
   Capability.rooms,
   Capability.spk,
   Capability.randomNonce,

@@ -12,7 +12,7 @@
  * (ties by code unit) and de-duplicated, so the same input always gives the same list.
  * Only valid names are offered: a name that fails `isValidName` never reaches the input line.
  */
-import { isValidName } from '../../protocol/index.js';
+import { isValidName, nameKey } from '../../protocol/index.js';
 import { COMMANDS, type FirstArg } from '../commands/index.js';
 import { compareNames } from './prompt.js';
 
@@ -51,10 +51,10 @@ function sortedUnique(values: Iterable<string>): string[] {
 }
 
 function matchingUsers(ctx: CompletionContext, prefix: string): string[] {
-  const self = ctx.self?.toLowerCase();
+  const self = ctx.self === undefined ? undefined : nameKey(ctx.self);
   return sortedUnique(
     ctx.users.filter(
-      (user) => isValidName(user) && user.toLowerCase() !== self && startsWithFold(user, prefix),
+      (user) => isValidName(user) && nameKey(user) !== self && startsWithFold(user, prefix),
     ),
   );
 }

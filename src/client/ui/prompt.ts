@@ -9,6 +9,7 @@
  *
  * Names come from peers, so they are sanitized like everything else on screen.
  */
+import { foldName } from '../../protocol/names.js';
 import type { ConnectionState } from '../events.js';
 import { sanitizeName } from './sanitize.js';
 import { chalkFor, nickColor } from './theme.js';
@@ -62,7 +63,7 @@ export function formatPrompt(state: PromptState): string {
     parts.push(state.connection.state === 'closed' ? c.red(badge) : c.yellow(badge));
   }
 
-  const current = state.target?.toLowerCase();
+  const current = state.target === undefined ? undefined : foldName(state.target);
   const waiting = unreadEntries(state.unread)
     .filter(
       ([name, count]) => count > 0 && Number.isFinite(count) && name.toLowerCase() !== current,

@@ -14,6 +14,7 @@
  * cannot fake them; continuation lines are indented under the text, so a multi-line
  * message cannot fake a line of its own.
  */
+import { nameKey } from '../../protocol/names.js';
 import type {
   ClientEvent,
   ConnectionState,
@@ -139,7 +140,7 @@ const note = (value: string) => sanitizeText(value, { maxLength: MAX_RENDERED_NO
 const multiNote = (value: string) =>
   sanitizeText(value, { multiline: true, maxLength: MAX_RENDERED_NOTE });
 
-const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+const sameName = (a: string, b: string) => nameKey(a) === nameKey(b);
 
 function renderMessage(event: MessageEvent, ctx: Context): string[] {
   const { s } = ctx;

@@ -3,7 +3,9 @@
  * makes is carried by text first (so it survives `--no-color`, screen readers and copy and
  * paste) and by colour second.
  */
+
 import { Chalk, type ChalkInstance } from 'chalk';
+import { nameKey } from '../../protocol/names.js';
 import { Protection } from '../events.js';
 
 /** Line-type glyphs, irssi/WeeChat style, all ASCII. */
@@ -61,7 +63,7 @@ export type NickColor = (typeof NICK_PALETTE)[number];
 /** FNV-1a over the lowercased name: the same nick always gets the same colour. */
 export function nickColor(name: string): NickColor {
   let hash = 0x811c9dc5;
-  const key = name.toLowerCase();
+  const key = nameKey(name);
   for (let i = 0; i < key.length; i++) {
     hash ^= key.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
