@@ -60,6 +60,12 @@ export const Capability = {
    * (`X3DH+DR+AESGCM-RN`, `SK1+AESGCM-RN+ED25519`), so peers may send it them.
    */
   randomNonce: 'random-nonce',
+  /**
+   * Post-quantum session setup (PQXDH with ML-KEM-1024): a client publishes signed KEM
+   * prekeys (`prekeys` upload `kem` / `kemlr`) and opens PQXDH inits; a server stores and
+   * hands them out (bundle `kem`). Offered by servers whose line limit fits a KEM upload.
+   */
+  pq: 'pq',
 } as const;
 export type Capability = (typeof Capability)[keyof typeof Capability];
 
@@ -72,6 +78,7 @@ export const SERVER_CAPS: readonly Capability[] = [
   Capability.mailbox,
   Capability.rooms,
   Capability.spk,
+  Capability.pq,
 ];
 
 // --- hello (C→S, first frame) -------------------------------------------------------------

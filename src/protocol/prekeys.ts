@@ -136,6 +136,8 @@ export interface PrekeysUploadFrame {
   kem?: KemPrekeyWire[];
   /** `pq`: the signed last-resort ML-KEM-1024 prekey (current if newer; handed out many times). */
   kemlr?: KemPrekeyWire;
+  /** `pq`: drop every one-time KEM prekey stored before this batch (their secrets are lost). */
+  kemreplace?: boolean;
 }
 
 /** C→S: ask for a user's prekey bundle (works while the user is offline). */
@@ -238,7 +240,7 @@ export function readPrekeysUpload(frame: Record<string, unknown>): PrekeysUpload
   const kem = frame.kem === undefined ? undefined : readKemPrekeyList(frame.kem);
   const kemlr = frame.kemlr === undefined ? undefined : readKemPrekey(frame.kemlr, 'field "kemlr"');
   const keys = frame.keys ?? [];
-  const min = spk || kem || kemlr ? 0 : 1;
+  const min = spk || kem || kemlr || frame.kemreplace === true ? 0 : 1;
   if (!Array.isArray(keys) || keys.length < min || keys.length > MAX_PREKEYS_PER_UPLOAD) {
     badField(`field "keys" must be an array of ${min}-${MAX_PREKEYS_PER_UPLOAD} prekeys`);
   }
@@ -247,6 +249,8 @@ export function readPrekeysUpload(frame: Record<string, unknown>): PrekeysUpload
     badField('prekey ids must be distinct');
   if (frame.replace !== undefined && typeof frame.replace !== 'boolean')
     badField('field "replace" must be a boolean');
+  if (frame.kemreplace !== undefined && typeof frame.kemreplace !== 'boolean')
+    badField('field "kemreplace" must be a boolean');
   return {
     type: 'prekeys',
     keys: parsed,
@@ -254,6 +258,7 @@ export function readPrekeysUpload(frame: Record<string, unknown>): PrekeysUpload
     ...(spk ? { spk } : {}),
     ...(kem ? { kem } : {}),
     ...(kemlr ? { kemlr } : {}),
+    ...(frame.kemreplace === true ? { kemreplace: true } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import {
   encodeWelcomeV1,
   encodeWelcomeV2,
   type HelloFrame,
+  PQ_MIN_MAX_LINE_BYTES,
 } from '../protocol/index.js';
 import { admitHello } from './admission.js';
 import type { FrameSession } from './frame-table.js';
@@ -82,7 +83,11 @@ export async function welcomeSession<S extends WelcomedSession>(
   session.reply(
     hello.v < 2
       ? encodeWelcomeV1(directory.usersJson())
-      : encodeWelcomeV2(session.has(Capability.presence) ? directory.peersJson() : '{}'),
+      : encodeWelcomeV2(
+          session.has(Capability.presence) ? directory.peersJson() : '{}',
+          // `pq` only where a KEM prekey upload fits the line limit.
+          ctx.limits.maxLineBytes >= PQ_MIN_MAX_LINE_BYTES,
+        ),
     'welcome',
   );
   presence.joined(session);
