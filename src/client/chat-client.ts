@@ -106,6 +106,7 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
       server: formatPin(connection.options.pin.sha256),
       serverRatchet: () => link.offers(Capability.ratchet),
       serverSpk: () => link.offers(Capability.spk),
+      serverPq: () => link.offers(Capability.pq),
     });
     this.peers = peers;
     this.#bundles = new BundleRequests((frame) => link.send(frame), timers);
@@ -305,10 +306,15 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
     bundle: (frame) => this.#bundles.resolve(frame),
     prekeys: (frame) => {
       if (this.ratchet)
-        this.#e2ee?.onCount(frame, this.#session.offers(Capability.spk), {
-          send: (upload) => this.#session.send(upload),
-          notice: (kind, text, code) => this.#sink.notice(kind, text, code),
-        });
+        this.#e2ee?.onCount(
+          frame,
+          this.#session.offers(Capability.spk),
+          this.#session.offers(Capability.pq),
+          {
+            send: (upload) => this.#session.send(upload),
+            notice: (kind, text, code) => this.#sink.notice(kind, text, code),
+          },
+        );
     },
     error: (frame) => {
       const { ref, code, text } = frame;

@@ -1,4 +1,6 @@
 import {
+  KEM_PREKEY_LOW_WATERMARK,
+  MAX_KEM_PREKEYS_PER_UPLOAD,
   MAX_PREKEYS_PER_UPLOAD,
   PREKEY_LOW_WATERMARK,
   type PrekeyCountFrame,
@@ -7,6 +9,8 @@ import type { RatchetPeers } from './ratchet-peers.js';
 
 /** One-time prekeys a client keeps the server stocked with. */
 export const ONE_TIME_PREKEY_TARGET = 100;
+/** One-time KEM prekeys a `pq` client keeps the server stocked with (about 110 KB of keys). */
+export const KEM_PREKEY_TARGET = 50;
 
 /** What to answer a `prekeys` count with. */
 export interface UploadPlan {
@@ -31,15 +35,19 @@ export interface UploadPlan {
 export class PrekeyPublisher {
   #peers: RatchetPeers;
   #replace: boolean;
+  #kemReplace: boolean;
   #restoreHandled = false;
+  /** The server keeps KEM prekeys for us (its counts carry `kem`, its welcome `pq`). */
+  #serverPq = false;
 
   constructor(peers: RatchetPeers) {
     this.#peers = peers;
     this.#replace = peers.state.rolledBack !== undefined;
+    this.#kemReplace = this.#replace;
   }
 
   /** The answer to a count from a server (`serverSpk`: its welcome offered `spk`). */
-  onCount(count: PrekeyCountFrame, serverSpk: boolean): UploadPlan {
+  onCount(count: PrekeyCountFrame, serverSpk: boolean, serverPq = false): UploadPlan {
     const { prekeys, sessions } = this.#peers.state;
     const plan: UploadPlan = { frames: [] };
     if (serverSpk && count.spk && !this.#restoreHandled && this.#newerThanOurs(count.spk)) {
@@ -48,6 +56,7 @@ export class PrekeyPublisher {
       sessions.markAllStale();
       this.#peers.maintain(true);
       this.#replace = true;
+      this.#kemReplace = true;
     }
     const spk = serverSpk && count.spk?.id !== prekeys.current.id ? prekeys.upload() : undefined;
     let replace = this.#replace || count.stored > prekeys.oneTimePrekeyCount;
@@ -66,12 +75,52 @@ export class PrekeyPublisher {
         ...(i === 0 && spk ? { spk } : {}),
       });
     }
+    this.#serverPq = serverPq && count.kem !== undefined;
+    if (this.#serverPq) plan.frames.push(...this.#kemFrames(count));
     return plan;
+  }
+
+  /**
+   * PQXDH: one-time KEM prekeys topped up below their watermark (replaced when the server
+   * holds more than we have secrets for, or after a restore), at most 25 per frame so each
+   * line fits the server's limit; and the last-resort KEM prekey whenever the server does not
+   * hand out the current one.
+   */
+  #kemFrames(count: PrekeyCountFrame): Array<Record<string, unknown>> {
+    const kem = this.#peers.state.kemPrekeys;
+    const stored = count.kem ?? 0;
+    const lastResort = count.kemlr?.id !== kem.lastResort.id ? kem.lastResort : undefined;
+    let replace = this.#kemReplace || stored > kem.oneTimeCount;
+    const keys = replace
+      ? kem.newOneTime(KEM_PREKEY_TARGET)
+      : stored < KEM_PREKEY_LOW_WATERMARK
+        ? kem.newOneTime(KEM_PREKEY_TARGET - stored)
+        : [];
+    replace &&= keys.length > 0;
+    if (replace) this.#kemReplace = false;
+    const frames: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < keys.length || (i === 0 && lastResort); i += MAX_KEM_PREKEYS_PER_UPLOAD) {
+      const batch = keys.slice(i, i + MAX_KEM_PREKEYS_PER_UPLOAD);
+      frames.push({
+        type: 'prekeys',
+        keys: [],
+        ...(batch.length > 0 ? { kem: batch } : {}),
+        ...(i === 0 && replace ? { kemreplace: true } : {}),
+        ...(i === 0 && lastResort ? { kemlr: lastResort } : {}),
+      });
+    }
+    return frames;
   }
 
   /** The upload of a signed prekey made by maintenance (a rotation). */
   signedPrekeyFrame(): Record<string, unknown> {
-    return { type: 'prekeys', keys: [], spk: this.#peers.state.prekeys.upload() };
+    const { prekeys, kemPrekeys } = this.#peers.state;
+    return {
+      type: 'prekeys',
+      keys: [],
+      spk: prekeys.upload(),
+      ...(this.#serverPq ? { kemlr: kemPrekeys.lastResort } : {}),
+    };
   }
 
   #newerThanOurs(spk: { id: number; created: number }): boolean {

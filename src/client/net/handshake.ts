@@ -21,6 +21,7 @@ export const CLIENT_CAPS = [
   Capability.rooms,
   Capability.spk,
   Capability.randomNonce,
+  Capability.pq,
 ];
 
 /** Exports the RFC 5705 keying material a v2 hello proof signs. */
