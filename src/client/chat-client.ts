@@ -286,6 +286,7 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
   #routes: FrameRoutes = {
     welcome: (frame) => {
       this.#session.welcome(frame);
+      this.#e2ee?.publisher.connected();
       this.#directory.welcome(frame.caps);
       this.#directory.snapshot(frame.users, frame.peers, true);
       this.#incoming.retryPending();

@@ -39,6 +39,12 @@ export class PrekeyPublisher {
   #restoreHandled = false;
   /** The server keeps KEM prekeys for us (its counts carry `kem`, its welcome `pq`). */
   #serverPq = false;
+  /**
+   * Upload frames sent whose count (the server answers each, in order) has not come back:
+   * while any are, a count's `kem` is stale (it predates KEM batches still on the way), so
+   * no KEM top-up is decided on it.
+   */
+  #inFlight = 0;
 
   constructor(peers: RatchetPeers) {
     this.#peers = peers;
@@ -47,7 +53,13 @@ export class PrekeyPublisher {
   }
 
   /** The answer to a count from a server (`serverSpk`: its welcome offered `spk`). */
+  /** A new connection: no answer to an earlier one's uploads will come. */
+  connected(): void {
+    this.#inFlight = 0;
+  }
+
   onCount(count: PrekeyCountFrame, serverSpk: boolean, serverPq = false): UploadPlan {
+    const settled = this.#inFlight === 0 || --this.#inFlight === 0;
     const { prekeys, sessions } = this.#peers.state;
     const plan: UploadPlan = { frames: [] };
     if (serverSpk && count.spk && !this.#restoreHandled && this.#newerThanOurs(count.spk)) {
@@ -76,7 +88,8 @@ export class PrekeyPublisher {
       });
     }
     this.#serverPq = serverPq && count.kem !== undefined;
-    if (this.#serverPq) plan.frames.push(...this.#kemFrames(count));
+    if (this.#serverPq && settled) plan.frames.push(...this.#kemFrames(count));
+    this.#inFlight += plan.frames.length;
     return plan;
   }
 
@@ -115,6 +128,7 @@ export class PrekeyPublisher {
   /** The upload of a signed prekey made by maintenance (a rotation). */
   signedPrekeyFrame(): Record<string, unknown> {
     const { prekeys, kemPrekeys } = this.#peers.state;
+    this.#inFlight++;
     return {
       type: 'prekeys',
       keys: [],

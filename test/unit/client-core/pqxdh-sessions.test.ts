@@ -166,6 +166,13 @@ describe('PQXDH sessions between clients', () => {
     expect(kemFrames.map((f) => (f.kem as unknown[] | undefined)?.length ?? 0)).toEqual([25, 25]);
     expect(kemFrames[0]!.kemlr).toMatchObject({ id: bob.state.kemPrekeys.lastResort.id });
     for (const frame of kemFrames) expect(JSON.stringify(frame).length).toBeLessThan(60 * 1024);
+    // The answers to the uploads still on the way are stale (the first answers the X25519
+    // batch and still says kem 0): no second batch is made on them.
+    for (let i = 1; i < plan.frames.length; i++) {
+      const stale = publisher.onCount({ type: 'prekeys', stored: 100, kem: 0 }, true, true);
+      expect(stale.frames.filter((f) => f.kem !== undefined)).toEqual([]);
+    }
+    expect(bob.state.kemPrekeys.oneTimeCount).toBe(50);
     // Stocked, and the server hands out the current last resort: nothing more.
     const lr = bob.state.kemPrekeys.lastResort;
     const quiet = publisher.onCount(
