@@ -158,6 +158,25 @@ describe('PQXDH sessions between clients', () => {
     });
   });
 
+  it('a state written before PQXDH (schema 1, no KEM prekeys) loads: its X3DH session goes on, KEM prekeys are made', async () => {
+    const alice = openSide('alice');
+    let bob = openSide('bob');
+    const { relay: first } = await firstMessage(alice, bundleFor(bob), 'before the upgrade');
+    expect(bob.peers.open(first, [alice.idk])).toMatchObject({ ok: true, pq: false });
+    // Back to the schema of the previous release: no kem_prekey table.
+    bob.state.db.db.exec('DROP TABLE kem_prekey');
+    bob.state.db.db.pragma('user_version = 1');
+    bob = reopen(bob);
+    expect(bob.state.db.db.pragma('user_version', { simple: true })).toBe(2);
+    expect(bob.state.kemPrekeys.lastResort.id).toBeGreaterThanOrEqual(0x80000000);
+    const next = relay((await alice.peers.seal('bob', 'after it', { trusted: bob.idk })).envelope);
+    expect(bob.peers.open(next, [alice.idk])).toMatchObject({
+      ok: true,
+      text: 'after it',
+      pq: false,
+    });
+  });
+
   it('publishes KEM prekeys at most 25 per frame, tops them up below the watermark, and the last resort when the server lacks it', () => {
     const bob = openSide('bob');
     const publisher = new PrekeyPublisher(bob.peers);
