@@ -32,6 +32,8 @@ interface OwnKemPrekey {
   retired?: number;
   seed: Uint8Array;
   sig: Uint8Array;
+  /** Its encapsulation key, Base64 (derived from the seed on first use, kept in memory). */
+  pub?: string;
 }
 
 interface KemRow {
@@ -167,7 +169,7 @@ export class KemPrekeyStore {
     const seed = newKemSeed();
     const { publicKey } = kemKeyPair(seed);
     const sig = signKemPrekey(this.#identity.secretKey, { id, created, lastResort, publicKey });
-    const key: OwnKemPrekey = { id, created, lastResort, seed, sig };
+    const key: OwnKemPrekey = { id, created, lastResort, seed, sig, pub: toBase64(publicKey) };
     const row: KemRow = { seed: toBase64(seed), sig: toBase64(sig) };
     this.#db.db
       .prepare(
@@ -179,10 +181,11 @@ export class KemPrekeyStore {
   }
 
   #wire(key: OwnKemPrekey): KemPrekeyWire {
+    if (key.pub === undefined) key.pub = toBase64(kemKeyPair(key.seed).publicKey);
     return {
       id: key.id,
       created: key.created,
-      pub: toBase64(kemKeyPair(key.seed).publicKey),
+      pub: key.pub,
       sig: toBase64(key.sig),
     };
   }
