@@ -154,7 +154,10 @@ export class PrekeyService<O extends PrekeyOwner> {
    * or an error line. The one-time prekey is taken in one atomic store step, so two
    * requesters racing for the last one cannot both get it.
    */
-  async bundle(requester: { identityKey: string }, request: BundleRequestFrame): Promise<string> {
+  async bundle(
+    requester: { identityKey: string; pq?: boolean },
+    request: BundleRequestFrame,
+  ): Promise<string> {
     const now = this.#now();
     if (!this.#requesters.take(requester.identityKey, now)) {
       this.#stats.rateLimited.inc('bundle');
@@ -176,7 +179,9 @@ export class PrekeyService<O extends PrekeyOwner> {
     let taken: PrekeyTake | undefined;
     let kemTaken: KemPrekeyTake | undefined;
     const opks = await this.#store.countPrekeys(request.user);
-    const kems = await this.#store.countKemPrekeys(request.user);
+    // One-time KEM prekeys only for requesters that use them (`pq`): others would waste them.
+    const usesKem = this.#pq && requester.pq === true;
+    const kems = usesKem ? await this.#store.countKemPrekeys(request.user) : 0;
     if (opks > 0 || kems > 0) {
       // One token of the target's rate covers both one-time keys of a bundle.
       if (this.#targets.take(binding.identityKey, now)) {
@@ -185,9 +190,10 @@ export class PrekeyService<O extends PrekeyOwner> {
       } else this.#stats.rateLimited.inc('bundle_opk');
     }
     const opk = taken?.prekey;
-    const lastResort = kemTaken?.prekey
-      ? undefined
-      : await this.#store.signedPrekey(request.user, SignedPrekeyKind.mlkem1024);
+    const lastResort =
+      kemTaken?.prekey || !usesKem
+        ? undefined
+        : await this.#store.signedPrekey(request.user, SignedPrekeyKind.mlkem1024);
     const kem = kemTaken?.prekey ?? (lastResort && { ...kemWire(lastResort), last: true as const });
     const bundle: BundleFrame = {
       type: 'bundle',

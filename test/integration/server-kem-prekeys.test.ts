@@ -84,6 +84,20 @@ describe('KEM prekeys on the server (PQXDH)', () => {
     }
   });
 
+  it('gives no KEM prekey to a requester without pq (its one-time keys are not wasted)', async () => {
+    await start();
+    const aliceId = newIdentity();
+    const alice = await login('alice', aliceId);
+    await upload(alice, {
+      kem: [kemKey(aliceId, 1, 1_000)],
+      kemlr: kemKey(aliceId, 2, 1_000, true),
+    });
+    const old = await login('old', newIdentity(), [...ALL_CAPS, 'spk']);
+    expect((await bundle(old, 'alice', 'o')).kem).toBeUndefined();
+    const bob = await login('bob', newIdentity());
+    expect((await bundle(bob, 'alice', 'b')).kem).toMatchObject({ id: 1 });
+  });
+
   it('refuses KEM prekeys not signed by the owner, or signed as the other sort, and stores nothing', async () => {
     await start();
     const aliceId = newIdentity();
