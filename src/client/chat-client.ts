@@ -98,6 +98,7 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
       connection,
       sink,
       signedPrekey: () => this.#e2ee?.ratchet.state.prekeys.upload(),
+      kemLastResort: () => this.#e2ee?.ratchet.state.kemPrekeys.lastResort,
       refused: (error) => this.emit('fatal', error),
     });
     const link = this.#session;

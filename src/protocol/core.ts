@@ -15,6 +15,7 @@ import {
   requireString,
 } from './fields.js';
 import { decodeJsonLine } from './frame.js';
+import { type KemPrekeyWire, readKemPrekey } from './kem-prekeys.js';
 import {
   ED25519_PUBLIC_KEY_BYTES,
   ED25519_SIGNATURE_BYTES,
@@ -103,6 +104,8 @@ export interface HelloFrame {
    * anyone sees the new session in the directory (same shape as the `prekeys` upload).
    */
   spk?: SignedPrekeyUpload;
+  /** v2 with `pq`: the last-resort KEM prekey, stored with the hello like `spk`. */
+  kemlr?: KemPrekeyWire;
 }
 
 /** Reads a hello. @throws ProtocolError `E_BAD_FIELD` / `E_BAD_NAME`. */
@@ -120,6 +123,8 @@ export function readHello(frame: Record<string, unknown>): HelloFrame {
     hello.proof = requireBase64(frame, 'proof', ED25519_SIGNATURE_BYTES);
     if (frame.spk !== undefined && frame.spk !== null)
       hello.spk = readSignedPrekeyUpload(frame.spk);
+    if (frame.kemlr !== undefined && frame.kemlr !== null)
+      hello.kemlr = readKemPrekey(frame.kemlr, 'field "kemlr"');
   }
   return hello;
 }

@@ -104,16 +104,7 @@ export class PrekeyService<O extends PrekeyOwner> {
         (frame.kemlr && !signed(frame.kemlr, true))
       )
         return encodeError(ErrorCode.BAD_PROOF, 'a KEM prekey is not signed by your identity key');
-      if (frame.kemlr) {
-        const { id, created, pub, sig } = frame.kemlr;
-        const record = { id, created, pub, sig, pubsig: '' };
-        await this.#store.putSignedPrekey(
-          owner.name,
-          SignedPrekeyKind.mlkem1024,
-          record,
-          this.#now(),
-        );
-      }
+      if (frame.kemlr) await this.storeKemLastResort(owner, frame.kemlr);
       if (frame.kem || frame.kemreplace === true) {
         await this.#store.addKemPrekeys(
           owner.name,
@@ -134,6 +125,22 @@ export class PrekeyService<O extends PrekeyOwner> {
       );
     }
     return this.countLine(owner);
+  }
+
+  /**
+   * Stores `owner`'s last-resort KEM prekey (from an upload, or its hello) if this server
+   * offers `pq` and its signature verifies; it becomes current if newer than the current one.
+   */
+  async storeKemLastResort(
+    owner: Pick<O, 'name' | 'identityKey'>,
+    key: KemPrekeyWire,
+  ): Promise<boolean> {
+    if (!this.#pq) return true; // not offered here: ignored, like any unknown field
+    if (owner.identityKey === undefined || !kemSignatureValid(owner.identityKey, key, true))
+      return false;
+    const record = { id: key.id, created: key.created, pub: key.pub, sig: key.sig, pubsig: '' };
+    await this.#store.putSignedPrekey(owner.name, SignedPrekeyKind.mlkem1024, record, this.#now());
+    return true;
   }
 
   /**

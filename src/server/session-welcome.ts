@@ -58,6 +58,8 @@ export async function welcomeSession<S extends WelcomedSession>(
         const owner = { name: hello.user, identityKey: hello.idk };
         if (hello.spk && !(await prekeys.storeSignedPrekey(owner, hello.spk)))
           session.log.warn({ event: 'frame.rejected', code: 'E_BAD_PROOF' }, 'hello spk ignored');
+        if (hello.kemlr && !(await prekeys.storeKemLastResort(owner, hello.kemlr)))
+          session.log.warn({ event: 'frame.rejected', code: 'E_BAD_PROOF' }, 'hello kemlr ignored');
       },
     },
     {

@@ -3,6 +3,7 @@ import {
   ErrorCode,
   HELLO_EXPORTER_BYTES,
   HELLO_EXPORTER_LABEL,
+  type KemPrekeyWire,
   type SignedPrekeyUpload,
   signHelloProof,
   signPrekey,
@@ -32,7 +33,8 @@ export interface ExporterSource {
 /**
  * The hello for a fresh connection: v1 (seed format) without an identity, else v2 with the
  * key signature, a proof bound to this TLS connection and, when we have one, the current
- * signed prekey (so the server holds it before anyone sees us in the directory).
+ * signed prekey and last-resort KEM prekey (so the server holds them before anyone sees us
+ * in the directory).
  */
 export function helloFrame(
   name: string,
@@ -40,6 +42,7 @@ export function helloFrame(
   identity: LocalIdentity | undefined,
   tls: ExporterSource | undefined,
   spk?: SignedPrekeyUpload,
+  kemlr?: KemPrekeyWire,
 ): Record<string, unknown> {
   const pub = toBase64(keyPair.publicKey);
   if (!identity || !tls) return { type: 'hello', user: name, pub };
@@ -59,6 +62,9 @@ export function helloFrame(
     pubsig: toBase64(signPrekey(secret, keyPair.publicKey)),
     proof: toBase64(signHelloProof(secret, exporter, name)),
     ...(spk ? { spk } : {}),
+    // PQXDH: the last-resort KEM prekey, so a peer who sees us with `pq` in the directory
+    // finds a KEM prekey in our bundle (about 2.2 KB more hello).
+    ...(kemlr ? { kemlr } : {}),
   };
 }
 

@@ -272,6 +272,7 @@ export class HostileServer {
         peers: this.directoryFor(name),
       });
       if (hello.spk) this.#publish(client, hello.spk as SignedPrekeyEntry);
+      if (hello.kemlr) this.#publishKem(name.toLowerCase(), { kemlr: hello.kemlr });
       if (this.caps.includes('ratchet')) {
         for (const count of this.prekeyCounts ?? [this.#count(name)]) client.send(count);
       }
