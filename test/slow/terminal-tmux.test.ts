@@ -137,7 +137,7 @@ describe.skipIf(!hasTmux)(
       peer.send('/to alice incoming while you type');
       await promptIs(tty, '[no target] +1 bob > /to bob half typed line');
       let rows = tty.rows();
-      expect(rows.at(-2)).toMatch(/\[e2ee\] <bob> incoming while you type$/);
+      expect(rows.at(-2)).toMatch(/\[e2ee:pq\] <bob> incoming while you type$/);
       expect(rows.filter((r) => r.includes('half typed line'))).toHaveLength(1);
       expectCursorAtEnd(tty);
 
