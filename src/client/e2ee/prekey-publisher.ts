@@ -1,5 +1,4 @@
 import {
-  KEM_PREKEY_LOW_WATERMARK,
   MAX_KEM_PREKEYS_PER_UPLOAD,
   MAX_PREKEYS_PER_UPLOAD,
   PREKEY_LOW_WATERMARK,
@@ -94,35 +93,32 @@ export class PrekeyPublisher {
   }
 
   /**
-   * PQXDH: one-time KEM prekeys topped up below their watermark (replaced when the server
-   * holds more than we have secrets for, or after a restore), at most 25 per frame so each
-   * line fits the server's limit; and the last-resort KEM prekey whenever the server does not
-   * hand out the current one.
+   * PQXDH: one-time KEM prekeys topped up to {@link KEM_PREKEY_TARGET} (replaced when the
+   * server holds more than we have secrets for, or after a restore), at most 25 per frame so
+   * each line fits the server's limit; and the last-resort KEM prekey whenever the server
+   * does not hand out the current one.
    */
   #kemFrames(count: PrekeyCountFrame): Array<Record<string, unknown>> {
     const kem = this.#peers.state.kemPrekeys;
     const stored = count.kem ?? 0;
     const lastResort = count.kemlr?.id !== kem.lastResort.id ? kem.lastResort : undefined;
     let replace = this.#kemReplace || stored > kem.oneTimeCount;
-    const keys = replace
-      ? kem.newOneTime(KEM_PREKEY_TARGET)
-      : stored < KEM_PREKEY_LOW_WATERMARK
-        ? kem.newOneTime(KEM_PREKEY_TARGET - stored)
-        : [];
+    // One frame (at most 25 keys) per count: the answer to it brings the next, so the key
+    // generation (about 3 ms a key) is spread over round trips instead of one long turn.
+    const want = replace ? KEM_PREKEY_TARGET : Math.max(0, KEM_PREKEY_TARGET - stored);
+    const keys = want > 0 ? kem.newOneTime(Math.min(MAX_KEM_PREKEYS_PER_UPLOAD, want)) : [];
     replace &&= keys.length > 0;
     if (replace) this.#kemReplace = false;
-    const frames: Array<Record<string, unknown>> = [];
-    for (let i = 0; i < keys.length || (i === 0 && lastResort); i += MAX_KEM_PREKEYS_PER_UPLOAD) {
-      const batch = keys.slice(i, i + MAX_KEM_PREKEYS_PER_UPLOAD);
-      frames.push({
+    if (keys.length === 0 && !lastResort) return [];
+    return [
+      {
         type: 'prekeys',
         keys: [],
-        ...(batch.length > 0 ? { kem: batch } : {}),
-        ...(i === 0 && replace ? { kemreplace: true } : {}),
-        ...(i === 0 && lastResort ? { kemlr: lastResort } : {}),
-      });
-    }
-    return frames;
+        ...(keys.length > 0 ? { kem: keys } : {}),
+        ...(replace ? { kemreplace: true } : {}),
+        ...(lastResort ? { kemlr: lastResort } : {}),
+      },
+    ];
   }
 
   /** The upload of a signed prekey made by maintenance (a rotation). */

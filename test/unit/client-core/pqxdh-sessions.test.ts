@@ -177,25 +177,40 @@ describe('PQXDH sessions between clients', () => {
     });
   });
 
-  it('publishes KEM prekeys at most 25 per frame, tops them up below the watermark, and the last resort when the server lacks it', () => {
+  it('publishes KEM prekeys at most 25 per frame, one frame per count up to 50, and the last resort when the server lacks it', () => {
     const bob = openSide('bob');
     const publisher = new PrekeyPublisher(bob.peers);
-    const plan = publisher.onCount({ type: 'prekeys', stored: 100, kem: 0 }, true, true);
-    const kemFrames = plan.frames.filter((f) => f.kem !== undefined || f.kemlr !== undefined);
-    expect(kemFrames.map((f) => (f.kem as unknown[] | undefined)?.length ?? 0)).toEqual([25, 25]);
+    const current = bob.state.prekeys.current;
+    const spk = { id: current.id, created: current.created };
+    const kemFramesOf = (plan: { frames: Array<Record<string, unknown>> }) =>
+      plan.frames.filter((f) => f.kem !== undefined || f.kemlr !== undefined);
+    const plan = publisher.onCount({ type: 'prekeys', stored: 100, spk, kem: 0 }, true, true);
+    const kemFrames = kemFramesOf(plan);
+    expect(kemFrames.map((f) => (f.kem as unknown[] | undefined)?.length ?? 0)).toEqual([25]);
     expect(kemFrames[0]!.kemlr).toMatchObject({ id: bob.state.kemPrekeys.lastResort.id });
-    for (const frame of kemFrames) expect(JSON.stringify(frame).length).toBeLessThan(60 * 1024);
+    expect(JSON.stringify(kemFrames[0]).length).toBeLessThan(60 * 1024);
     // The answers to the uploads still on the way are stale (the first answers the X25519
     // batch and still says kem 0): no second batch is made on them.
     for (let i = 1; i < plan.frames.length; i++) {
-      const stale = publisher.onCount({ type: 'prekeys', stored: 100, kem: 0 }, true, true);
-      expect(stale.frames.filter((f) => f.kem !== undefined)).toEqual([]);
+      const stale = publisher.onCount({ type: 'prekeys', stored: 100, spk, kem: 0 }, true, true);
+      expect(kemFramesOf(stale)).toEqual([]);
     }
+    expect(bob.state.kemPrekeys.oneTimeCount).toBe(25);
+    // The answer to the KEM upload: 25 stored, so 25 more.
+    const lr0 = bob.state.kemPrekeys.lastResort;
+    const head = { id: lr0.id, created: lr0.created };
+    const next = publisher.onCount(
+      { type: 'prekeys', stored: 100, spk, kem: 25, kemlr: head },
+      true,
+      true,
+    );
+    expect(kemFramesOf(next).map((f) => (f.kem as unknown[]).length)).toEqual([25]);
+    expect(kemFramesOf(next)[0]!.kemlr).toBeUndefined();
     expect(bob.state.kemPrekeys.oneTimeCount).toBe(50);
     // Stocked, and the server hands out the current last resort: nothing more.
     const lr = bob.state.kemPrekeys.lastResort;
     const quiet = publisher.onCount(
-      { type: 'prekeys', stored: 100, kem: 50, kemlr: { id: lr.id, created: lr.created } },
+      { type: 'prekeys', stored: 100, spk, kem: 50, kemlr: { id: lr.id, created: lr.created } },
       true,
       true,
     );
@@ -210,7 +225,11 @@ describe('PQXDH sessions between clients', () => {
     // False counts get at most the hourly allowance (100), whatever the server says.
     let made = 0;
     for (let i = 0; i < 10; i++) {
-      const frames = publisher.onCount({ type: 'prekeys', stored: 100, kem: 0 }, true, true).frames;
+      const frames = publisher.onCount(
+        { type: 'prekeys', stored: 100, spk, kem: 0 },
+        true,
+        true,
+      ).frames;
       for (const f of frames) made += (f.kem as unknown[] | undefined)?.length ?? 0;
     }
     expect(made).toBeLessThanOrEqual(50);
