@@ -1,5 +1,5 @@
 // Client-side crypto throughput (runs in-process, pinned by run.mjs): v1 envelope seal+open,
-// Double Ratchet encrypt+decrypt on an established session, X3DH session setup, room
+// Double Ratchet encrypt+decrypt on an established session, X3DH and PQXDH session setup, room
 // sender-key seal+open. Reports medians of 3 timed rounds after a warm-up.
 import { performance } from 'node:perf_hooks';
 
@@ -51,6 +51,9 @@ let sb = p.ratchetDecrypt(
 ).state;
 const plain = new TextEncoder().encode(text);
 
+const bobKem = p.kemKeyPair(p.newKemSeed());
+const pqBundle = { ...bundle, kemPrekey: { id: 1, publicKey: bobKem.publicKey } };
+
 const sender = p.createSenderKey();
 const receiver = p.receiveSenderKey(p.distributionOf(sender));
 
@@ -81,6 +84,20 @@ const results = [
       m.ciphertext,
     );
   }),
+  rate(
+    'PQXDH session setup (X3DH + ML-KEM-1024; initiate + accept + first message)',
+    'sessions/s',
+    () => {
+      const s = p.initiateSession(alice, pqBundle);
+      const m = p.ratchetEncrypt(s, plain);
+      p.ratchetDecrypt(
+        p.acceptSession(bob, bobSpk, p.decodeHeader(m.header).init, undefined, bobKem.secretKey),
+        m.header,
+        m.nonce,
+        m.ciphertext,
+      );
+    },
+  ),
   rate('room sender key seal+open (signed)', 'messages/s', () => {
     const m = p.sealRoomMessage(sender, '#room', 'alice', plain);
     p.openRoomMessage(receiver, '#room', 'alice', m);

@@ -98,6 +98,7 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
       connection,
       sink,
       signedPrekey: () => this.#e2ee?.ratchet.state.prekeys.upload(),
+      kemLastResort: () => this.#e2ee?.ratchet.state.kemPrekeys.lastResort,
       refused: (error) => this.emit('fatal', error),
     });
     const link = this.#session;
@@ -106,6 +107,7 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
       server: formatPin(connection.options.pin.sha256),
       serverRatchet: () => link.offers(Capability.ratchet),
       serverSpk: () => link.offers(Capability.spk),
+      serverPq: () => link.offers(Capability.pq),
     });
     this.peers = peers;
     this.#bundles = new BundleRequests((frame) => link.send(frame), timers);
@@ -285,6 +287,7 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
   #routes: FrameRoutes = {
     welcome: (frame) => {
       this.#session.welcome(frame);
+      this.#e2ee?.publisher.connected();
       this.#directory.welcome(frame.caps);
       this.#directory.snapshot(frame.users, frame.peers, true);
       this.#incoming.retryPending();
@@ -305,10 +308,15 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
     bundle: (frame) => this.#bundles.resolve(frame),
     prekeys: (frame) => {
       if (this.ratchet)
-        this.#e2ee?.onCount(frame, this.#session.offers(Capability.spk), {
-          send: (upload) => this.#session.send(upload),
-          notice: (kind, text, code) => this.#sink.notice(kind, text, code),
-        });
+        this.#e2ee?.onCount(
+          frame,
+          this.#session.offers(Capability.spk),
+          this.#session.offers(Capability.pq),
+          {
+            send: (upload) => this.#session.send(upload),
+            notice: (kind, text, code) => this.#sink.notice(kind, text, code),
+          },
+        );
     },
     error: (frame) => {
       const { ref, code, text } = frame;

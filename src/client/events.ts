@@ -11,6 +11,8 @@ import type { RoomSummary } from '../protocol/index.js';
 export const Protection = {
   /** v2: X3DH + Double Ratchet, identity-authenticated, forward secret. */
   ratchet: 'e2ee-v2',
+  /** v2 in a session set up with PQXDH (X25519 + ML-KEM-1024): post-quantum session setup. */
+  pq: 'e2ee-pq',
   /** v1 (seed) envelope: static X25519 key, no identity, no forward secrecy. */
   legacy: 'e2ee-v1',
   /** Readable by the server (`/server`, server echoes). */

@@ -15,6 +15,7 @@ import {
   requireString,
 } from './fields.js';
 import { decodeJsonLine } from './frame.js';
+import { type KemPrekeyWire, readKemPrekey } from './kem-prekeys.js';
 import {
   ED25519_PUBLIC_KEY_BYTES,
   ED25519_SIGNATURE_BYTES,
@@ -60,6 +61,12 @@ export const Capability = {
    * (`X3DH+DR+AESGCM-RN`, `SK1+AESGCM-RN+ED25519`), so peers may send it them.
    */
   randomNonce: 'random-nonce',
+  /**
+   * Post-quantum session setup (PQXDH with ML-KEM-1024): a client publishes signed KEM
+   * prekeys (`prekeys` upload `kem` / `kemlr`) and opens PQXDH inits; a server stores and
+   * hands them out (bundle `kem`). Offered by servers whose line limit fits a KEM upload.
+   */
+  pq: 'pq',
 } as const;
 export type Capability = (typeof Capability)[keyof typeof Capability];
 
@@ -72,6 +79,7 @@ export const SERVER_CAPS: readonly Capability[] = [
   Capability.mailbox,
   Capability.rooms,
   Capability.spk,
+  Capability.pq,
 ];
 
 // --- hello (C→S, first frame) -------------------------------------------------------------
@@ -96,6 +104,8 @@ export interface HelloFrame {
    * anyone sees the new session in the directory (same shape as the `prekeys` upload).
    */
   spk?: SignedPrekeyUpload;
+  /** v2 with `pq`: the last-resort KEM prekey, stored with the hello like `spk`. */
+  kemlr?: KemPrekeyWire;
 }
 
 /** Reads a hello. @throws ProtocolError `E_BAD_FIELD` / `E_BAD_NAME`. */
@@ -113,6 +123,8 @@ export function readHello(frame: Record<string, unknown>): HelloFrame {
     hello.proof = requireBase64(frame, 'proof', ED25519_SIGNATURE_BYTES);
     if (frame.spk !== undefined && frame.spk !== null)
       hello.spk = readSignedPrekeyUpload(frame.spk);
+    if (frame.kemlr !== undefined && frame.kemlr !== null)
+      hello.kemlr = readKemPrekey(frame.kemlr, 'field "kemlr"');
   }
   return hello;
 }

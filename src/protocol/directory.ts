@@ -177,14 +177,16 @@ export function encodeWelcomeV1(usersJson: string): string {
 }
 
 const SERVER_CAPS_JSON = JSON.stringify(SERVER_CAPS);
+const SERVER_CAPS_NO_PQ_JSON = JSON.stringify(SERVER_CAPS.filter((c) => c !== 'pq'));
 
 /**
  * The welcome to a v2 client: the server's capabilities and the directory only in `peers`
  * (`users` stays an empty object for parsers that expect it).
  * @param peersJson from {@link encodePeersMap}; `{}` for a client that asks with `list`.
  */
-export function encodeWelcomeV2(peersJson: string): string {
-  return `{"type":"welcome","v":2,"caps":${SERVER_CAPS_JSON},"users":{},"peers":${peersJson}}\n`;
+export function encodeWelcomeV2(peersJson: string, pq = true): string {
+  const caps = pq ? SERVER_CAPS_JSON : SERVER_CAPS_NO_PQ_JSON;
+  return `{"type":"welcome","v":2,"caps":${caps},"users":{},"peers":${peersJson}}\n`;
 }
 
 /** The v1 `users` frame (answer to `list`, and the push on every change). */

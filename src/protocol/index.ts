@@ -10,6 +10,7 @@ export * from './fields.js';
 export * from './fingerprint.js';
 export * from './frame.js';
 export * from './identity.js';
+export * from './kem-prekeys.js';
 export * from './limits.js';
 export * from './names.js';
 export * from './parse.js';

@@ -41,11 +41,28 @@ export const MAX_CAP_LENGTH = 32;
 /** Highest protocol version `v` a hello may name (newer than ours is refused by the server). */
 export const MAX_PROTOCOL_VERSION = 1000;
 
-/** Largest ratchet header a relay may carry (decoded bytes). */
-export const MAX_RELAY_HEADER_BYTES = 512;
+/**
+ * Largest ratchet header a relay may carry (decoded bytes): a PQXDH init header is 1,714
+ * bytes (1,568 of them the ML-KEM-1024 ciphertext); an X3DH one 142.
+ */
+export const MAX_RELAY_HEADER_BYTES = 2048;
 
 /** Most one-time prekeys in one `prekeys` upload. */
 export const MAX_PREKEYS_PER_UPLOAD = 100;
+/**
+ * Most one-time KEM prekeys (ML-KEM-1024, about 2.2 KB each in JSON) in one upload: 25 make
+ * a line of about 56 KB, inside the server's default 64 KiB line limit.
+ */
+export const MAX_KEM_PREKEYS_PER_UPLOAD = 25;
+/** Most one-time KEM prekeys the server keeps per identity (about 160 KB of keys). */
+export const MAX_STORED_KEM_PREKEYS = 100;
+/** Below this many stored one-time KEM prekeys the owner uploads more. */
+export const KEM_PREKEY_LOW_WATERMARK = 10;
+/**
+ * Smallest `--max-line` at which a server offers `pq`: a full KEM prekey upload (25 keys,
+ * largest ids and times) must fit.
+ */
+export const PQ_MIN_MAX_LINE_BYTES = 60 * 1024;
 /** Most one-time prekeys the server keeps per identity. */
 export const MAX_STORED_PREKEYS = 200;
 /** Below this many stored prekeys the server tells the owner to upload more. */
@@ -93,6 +110,10 @@ export const X25519_KEY_BYTES = 32;
 export const ED25519_PUBLIC_KEY_BYTES = 32;
 export const ED25519_SECRET_KEY_BYTES = 32;
 export const ED25519_SIGNATURE_BYTES = 64;
+/** ML-KEM-1024 sizes (FIPS 203 Table 3) and its 64-byte key-generation seed d ‖ z. */
+export const MLKEM1024_PUBLIC_KEY_BYTES = 1568;
+export const MLKEM1024_CIPHERTEXT_BYTES = 1568;
+export const MLKEM1024_SEED_BYTES = 64;
 /** AES-GCM nonce length used by the v1 envelope. */
 export const GCM_NONCE_BYTES = 12;
 /** AES-GCM tag length; ciphertexts are `ciphertext || tag`. */

@@ -11,6 +11,7 @@ import {
   requireUint32,
 } from './fields.js';
 import { concatBytes, ed25519Sign } from './identity.js';
+import { type KemPrekeyWire, readKemPrekey, readKemPrekeyList } from './kem-prekeys.js';
 import {
   ED25519_PUBLIC_KEY_BYTES,
   ED25519_SIGNATURE_BYTES,
@@ -35,6 +36,8 @@ import {
  */
 export const SignedPrekeyKind = {
   x25519: 'x25519',
+  /** The signed last-resort ML-KEM-1024 prekey of PQXDH (signed in its own domain, kem-prekeys.ts). */
+  mlkem1024: 'ml-kem-1024',
 } as const;
 export type SignedPrekeyKind = (typeof SignedPrekeyKind)[keyof typeof SignedPrekeyKind];
 
@@ -129,6 +132,12 @@ export interface PrekeysUploadFrame {
   replace?: boolean;
   /** The owner's current signed prekey (it becomes the server's current one if newer). */
   spk?: SignedPrekeyUpload;
+  /** `pq`: one-time ML-KEM-1024 prekeys (1 to 25; each handed out once). */
+  kem?: KemPrekeyWire[];
+  /** `pq`: the signed last-resort ML-KEM-1024 prekey (current if newer; handed out many times). */
+  kemlr?: KemPrekeyWire;
+  /** `pq`: drop every one-time KEM prekey stored before this batch (their secrets are lost). */
+  kemreplace?: boolean;
 }
 
 /** C→S: ask for a user's prekey bundle (works while the user is offline). */
@@ -169,10 +178,20 @@ export interface BundleFrame {
   spk?: BundleSignedPrekey;
   /** Absent when the user has no one-time prekey left (X3DH still works without one). */
   opk?: OneTimePrekey;
+  /**
+   * `pq` owners: a one-time KEM prekey, or (`last: true`) the last-resort one. Absent for
+   * owners without `pq`, which a client that saw the owner with `pq` refuses (downgrade).
+   */
+  kem?: BundleKemPrekey;
   /** Whether the user is online right now. */
   online: boolean;
   /** Capabilities of the owner's last hello (a hint for the envelope to use). */
   caps?: string[];
+}
+
+/** A KEM prekey in a bundle: one-time, or the last-resort one (`last`). */
+export interface BundleKemPrekey extends KemPrekeyWire {
+  last?: true;
 }
 
 /**
@@ -183,6 +202,9 @@ export interface PrekeyCountFrame {
   type: 'prekeys';
   stored: number;
   spk?: { id: number; created: number };
+  /** `pq`: one-time KEM prekeys stored, and the current last-resort one's id and age. */
+  kem?: number;
+  kemlr?: { id: number; created: number };
 }
 
 function readPrekey(value: unknown): OneTimePrekey {
@@ -215,8 +237,10 @@ export function readSignedPrekeyUpload(value: unknown): SignedPrekeyUpload {
 /** @throws ProtocolError `E_BAD_FIELD`. */
 export function readPrekeysUpload(frame: Record<string, unknown>): PrekeysUploadFrame {
   const spk = frame.spk === undefined ? undefined : readSignedPrekeyUpload(frame.spk);
+  const kem = frame.kem === undefined ? undefined : readKemPrekeyList(frame.kem);
+  const kemlr = frame.kemlr === undefined ? undefined : readKemPrekey(frame.kemlr, 'field "kemlr"');
   const keys = frame.keys ?? [];
-  const min = spk ? 0 : 1;
+  const min = spk || kem || kemlr || frame.kemreplace === true ? 0 : 1;
   if (!Array.isArray(keys) || keys.length < min || keys.length > MAX_PREKEYS_PER_UPLOAD) {
     badField(`field "keys" must be an array of ${min}-${MAX_PREKEYS_PER_UPLOAD} prekeys`);
   }
@@ -225,11 +249,16 @@ export function readPrekeysUpload(frame: Record<string, unknown>): PrekeysUpload
     badField('prekey ids must be distinct');
   if (frame.replace !== undefined && typeof frame.replace !== 'boolean')
     badField('field "replace" must be a boolean');
+  if (frame.kemreplace !== undefined && typeof frame.kemreplace !== 'boolean')
+    badField('field "kemreplace" must be a boolean');
   return {
     type: 'prekeys',
     keys: parsed,
     ...(frame.replace === true ? { replace: true } : {}),
     ...(spk ? { spk } : {}),
+    ...(kem ? { kem } : {}),
+    ...(kemlr ? { kemlr } : {}),
+    ...(frame.kemreplace === true ? { kemreplace: true } : {}),
   };
 }
 
@@ -266,6 +295,11 @@ export function readBundle(frame: Record<string, unknown>): BundleFrame {
       sig: requireBase64(spk, 'sig', ED25519_SIGNATURE_BYTES),
     };
   }
+  if (frame.kem !== undefined && frame.kem !== null) {
+    const kem: BundleKemPrekey = readKemPrekey(frame.kem, 'field "kem"');
+    if (asRecord(frame.kem, 'field "kem"').last === true) kem.last = true;
+    bundle.kem = kem;
+  }
   if (frame.caps !== undefined && frame.caps !== null) bundle.caps = readCaps(frame.caps);
   return bundle;
 }
@@ -278,6 +312,10 @@ export function readPrekeyCount(frame: Record<string, unknown>): PrekeyCountFram
   };
   if (frame.spk !== undefined && frame.spk !== null)
     count.spk = readSpkHead(asRecord(frame.spk, 'field "spk"'));
+  if (frame.kem !== undefined && frame.kem !== null)
+    count.kem = requireCount(frame, 'kem', 'must be a count');
+  if (frame.kemlr !== undefined && frame.kemlr !== null)
+    count.kemlr = readSpkHead(asRecord(frame.kemlr, 'field "kemlr"'));
   return count;
 }
 
@@ -297,14 +335,36 @@ export function encodeBundle(bundle: BundleFrame): string {
       ? { spk: { id: bundle.spk.id, created: bundle.spk.created, sig: bundle.spk.sig } }
       : {}),
     ...(bundle.opk ? { opk: { id: bundle.opk.id, pub: bundle.opk.pub } } : {}),
+    ...(bundle.kem
+      ? {
+          kem: {
+            id: bundle.kem.id,
+            created: bundle.kem.created,
+            pub: bundle.kem.pub,
+            sig: bundle.kem.sig,
+            ...(bundle.kem.last ? { last: true } : {}),
+          },
+        }
+      : {}),
     online: bundle.online,
     ...(bundle.caps === undefined ? {} : { caps: bundle.caps }),
   })}\n`;
 }
 
-/** The `prekeys` count line (with the current signed prekey's id and age when there is one). */
-export function encodePrekeyCount(stored: number, spk?: { id: number; created: number }): string {
-  return spk
-    ? `{"type":"prekeys","stored":${stored},"spk":{"id":${spk.id},"created":${spk.created}}}\n`
-    : `{"type":"prekeys","stored":${stored}}\n`;
+/**
+ * The `prekeys` count line: with the current signed prekey's id and age when there is one,
+ * and for `pq` owners the one-time KEM prekeys stored and the last-resort one's id and age.
+ */
+export function encodePrekeyCount(
+  stored: number,
+  spk?: { id: number; created: number },
+  pq?: { kem: number; kemlr?: { id: number; created: number } },
+): string {
+  return `${JSON.stringify({
+    type: 'prekeys',
+    stored,
+    ...(spk ? { spk: { id: spk.id, created: spk.created } } : {}),
+    ...(pq ? { kem: pq.kem } : {}),
+    ...(pq?.kemlr ? { kemlr: { id: pq.kemlr.id, created: pq.kemlr.created } } : {}),
+  })}\n`;
 }

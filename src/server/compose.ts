@@ -1,3 +1,4 @@
+import { PQ_MIN_MAX_LINE_BYTES } from '../protocol/index.js';
 import type { Clock } from './clock.js';
 import type { ServerConfig } from './config.js';
 import { PeerDirectory } from './directory.js';
@@ -146,6 +147,7 @@ function createSessionContext(
         opksPerTargetPerHour: config.bundleOpksPerTarget,
       },
       now,
+      pq: config.maxLineBytes >= PQ_MIN_MAX_LINE_BYTES,
     }),
     rooms: new RoomService<Session>({
       store,

@@ -141,7 +141,7 @@ export const FRAME_TABLE: { [K in ClientFrame['type']]: FrameRule<Frame<K>> } = 
   bundle: {
     identity: 'bundles',
     async handle(session, frame, _raw, ctx) {
-      const requester = { identityKey: session.identityKey! };
+      const requester = { identityKey: session.identityKey!, pq: session.has('pq') };
       session.reply(await ctx.prekeys.bundle(requester, frame), 'bundle');
     },
   },

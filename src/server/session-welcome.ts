@@ -3,6 +3,7 @@ import {
   encodeWelcomeV1,
   encodeWelcomeV2,
   type HelloFrame,
+  PQ_MIN_MAX_LINE_BYTES,
 } from '../protocol/index.js';
 import { admitHello } from './admission.js';
 import type { FrameSession } from './frame-table.js';
@@ -57,6 +58,8 @@ export async function welcomeSession<S extends WelcomedSession>(
         const owner = { name: hello.user, identityKey: hello.idk };
         if (hello.spk && !(await prekeys.storeSignedPrekey(owner, hello.spk)))
           session.log.warn({ event: 'frame.rejected', code: 'E_BAD_PROOF' }, 'hello spk ignored');
+        if (hello.kemlr && !(await prekeys.storeKemLastResort(owner, hello.kemlr)))
+          session.log.warn({ event: 'frame.rejected', code: 'E_BAD_PROOF' }, 'hello kemlr ignored');
       },
     },
     {
@@ -82,7 +85,11 @@ export async function welcomeSession<S extends WelcomedSession>(
   session.reply(
     hello.v < 2
       ? encodeWelcomeV1(directory.usersJson())
-      : encodeWelcomeV2(session.has(Capability.presence) ? directory.peersJson() : '{}'),
+      : encodeWelcomeV2(
+          session.has(Capability.presence) ? directory.peersJson() : '{}',
+          // `pq` only where a KEM prekey upload fits the line limit.
+          ctx.limits.maxLineBytes >= PQ_MIN_MAX_LINE_BYTES,
+        ),
     'welcome',
   );
   presence.joined(session);

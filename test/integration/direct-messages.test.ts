@@ -48,7 +48,7 @@ describe('direct messages between in-process clients over TLS', () => {
     await alice.waitFor((e) => e.kind === 'presence' && e.user === 'bob' && e.event === 'join');
     alice.client.sendDirect('bob', 'hi bob');
     expect(await bob.waitFor(incoming('alice', 'hi bob'))).toMatchObject({
-      protection: 'e2ee-v2',
+      protection: 'e2ee-pq',
     });
   });
 });

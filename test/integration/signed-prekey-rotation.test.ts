@@ -41,7 +41,7 @@ describe('signed prekey rotation over real TLS, through the mailbox', () => {
     expect(prekeys.current.id).not.toBe(firstSpk.id);
     expect(prekeys.previous?.id).toBe(firstSpk.id);
     const got = await bob.waitFor(incoming('alice', 'written while you were away'));
-    expect(got).toMatchObject({ protection: 'e2ee-v2' });
+    expect(got).toMatchObject({ protection: 'e2ee-pq' });
 
     // The server hands out the new one now (the hello carried it). carol's clock agrees with
     // bob's (an initiator refuses a signed prekey dated more than a day ahead of it).

@@ -38,7 +38,12 @@ describe('hostile server: the directory cannot lower trust', { timeout: 60_000 }
     expect(server.attacker.read(secret)).toBe(false);
     expect(outcome.kind).toBe('error');
     const alert = alice.events.find(trustAlert('bob', 'E_DOWNGRADE'))!;
-    expect(alert.lost).toEqual(['identity', 'forward secrecy', 'rotating signed prekeys']);
+    expect(alert.lost).toEqual([
+      'identity',
+      'forward secrecy',
+      'rotating signed prekeys',
+      'post-quantum session setup',
+    ]);
     expect(String(alert.text)).toMatch(/no identity, no forward secrecy/);
 
     // The server writes "as bob" with its own v1 key: withheld, not shown as bob's.
@@ -79,6 +84,7 @@ describe('hostile server: the directory cannot lower trust', { timeout: 60_000 }
     expect(alice.events.find(trustAlert('bob', 'E_DOWNGRADE'))?.lost).toEqual([
       'forward secrecy',
       'rotating signed prekeys',
+      'post-quantum session setup',
     ]);
   });
 

@@ -38,7 +38,7 @@ describe('end-to-end: forward-secret v2 sessions through the real CLI', () => {
     await alice.waitFor(knows('bob'));
     alice.send('/to bob first ratchet message');
     const got = await bob.waitFor(incoming('alice', 'first ratchet message'));
-    expect(got.protection).toBe('e2ee-v2');
+    expect(got.protection).toBe('e2ee-pq');
     bob.send('/to alice reply');
     await alice.waitFor(incoming('bob', 'reply'));
     // The state database (and its write-ahead log) holds only encrypted rows.
@@ -53,7 +53,7 @@ describe('end-to-end: forward-secret v2 sessions through the real CLI', () => {
     await alice.waitFor((e) => e.kind === 'presence' && e.event === 'join' && e.user === 'bob');
     alice.send('/to bob after your restart');
     const after = await bob.waitFor(incoming('alice', 'after your restart'));
-    expect(after.protection).toBe('e2ee-v2');
+    expect(after.protection).toBe('e2ee-pq');
     bob.send('/to alice still here');
     await alice.waitFor(incoming('bob', 'still here'));
     const warnings = [...alice.events, ...bob.events].filter((e) => e.kind === 'warning');
@@ -76,7 +76,7 @@ describe('end-to-end: forward-secret v2 sessions through the real CLI', () => {
 
     bob = connect('bob', bobHome);
     const got = await bob.waitFor(incoming('alice', 'written while you were away'));
-    expect(got.protection).toBe('e2ee-v2');
+    expect(got.protection).toBe('e2ee-pq');
     bob.send('/to alice got it');
     await alice.waitFor(incoming('bob', 'got it'));
   });
@@ -117,6 +117,6 @@ describe('end-to-end: forward-secret v2 sessions through the real CLI', () => {
     await bob.waitFor((e) => e.kind === 'undecryptable' && e.code === 'E_RATCHET_NO_SESSION');
     await alice.waitFor((e) => e.kind === 'warning' && e.code === 'E_SESSION_RESET');
     alice.send('/to bob fresh start');
-    expect((await bob.waitFor(incoming('alice', 'fresh start'))).protection).toBe('e2ee-v2');
+    expect((await bob.waitFor(incoming('alice', 'fresh start'))).protection).toBe('e2ee-pq');
   });
 });

@@ -137,7 +137,7 @@ describe.skipIf(!hasTmux)(
       peer.send('/to alice incoming while you type');
       await promptIs(tty, '[no target] +1 bob > /to bob half typed line');
       let rows = tty.rows();
-      expect(rows.at(-2)).toMatch(/\[e2ee\] <bob> incoming while you type$/);
+      expect(rows.at(-2)).toMatch(/\[e2ee:pq\] <bob> incoming while you type$/);
       expect(rows.filter((r) => r.includes('half typed line'))).toHaveLength(1);
       expectCursorAtEnd(tty);
 
@@ -145,9 +145,9 @@ describe.skipIf(!hasTmux)(
       await promptIs(tty, '[no target] +4 bob > /to bob half typed line');
       rows = tty.rows();
       expect(rows.slice(-4, -1).map((r) => r.replace(/^\[[\d:]+\] /, ''))).toEqual([
-        '[e2ee] <bob> burst 1',
-        '[e2ee] <bob> burst 2',
-        '[e2ee] <bob> burst 3',
+        '[e2ee:pq] <bob> burst 1',
+        '[e2ee:pq] <bob> burst 2',
+        '[e2ee:pq] <bob> burst 3',
       ]);
       expect(rows.filter((r) => r.includes('half typed line'))).toHaveLength(1);
       expectCursorAtEnd(tty);

@@ -16,6 +16,7 @@ import type { V1KeyCache } from '../e2ee/v1-keys.js';
 import { type EventSink, type MessageEvent, Protection } from '../events.js';
 import type { LocalUser } from '../identity/local-user.js';
 import type { PeerBook, PeerStatus } from '../trust/peer-book.js';
+import { offeredFeatures, SecurityFeature } from '../trust/trust-floor.js';
 import { fingerprintOfKey } from '../trust/trust-store.js';
 import {
   standingOf,
@@ -161,7 +162,12 @@ export class IncomingMessages {
     // A session an unverified sender opens is first-contact state (evicted first when the
     // client's limits are reached) until we answer in it.
     const firstContact = peers.known(relay.from)?.verified !== true;
-    const opened = ratchet.open(relay, this.#candidates(relay.from), { firstContact });
+    // Seen with pq (floor, or listed with it now): a new session without PQXDH is refused.
+    const listed = peers.get(relay.from);
+    const requirePq =
+      (peers.known(relay.from)?.floor?.features.includes(SecurityFeature.pq) ?? false) ||
+      (listed !== undefined && offeredFeatures(peers.offer(listed)).includes(SecurityFeature.pq));
+    const opened = ratchet.open(relay, this.#candidates(relay.from), { firstContact, requirePq });
     if (!opened.ok) {
       if (opened.duplicate) return; // shown once already
       let reason = opened.reason;
@@ -189,10 +195,15 @@ export class IncomingMessages {
       return;
     }
     const held: WithheldMessage = {
-      event: this.#event(relay, content.t === 'sk' ? '' : content.text, Protection.ratchet, {
-        fingerprint: fingerprintOfKey(opened.identity),
-        ...(content.t === 'action' ? { action: true } : {}),
-      }),
+      event: this.#event(
+        relay,
+        content.t === 'sk' ? '' : content.text,
+        opened.pq ? Protection.pq : Protection.ratchet,
+        {
+          fingerprint: fingerprintOfKey(opened.identity),
+          ...(content.t === 'action' ? { action: true } : {}),
+        },
+      ),
       identity: opened.identity,
       via: 'ratchet',
     };

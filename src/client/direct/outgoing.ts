@@ -131,7 +131,19 @@ export class OutgoingMessages {
   /** Notes to self use the v1 envelope with our own key (never the directory's). */
   #protectionFor(to: string): MessageEvent['protection'] {
     if (this.#options.user.is(to)) return Protection.legacy;
-    return this.usesRatchet(this.#options.peers.get(to)) ? Protection.ratchet : Protection.legacy;
+    const peer = this.#options.peers.get(to);
+    if (!this.usesRatchet(peer)) return Protection.legacy;
+    // Seen with pq: the message goes in a PQXDH session or not at all.
+    return this.#requires(to, peer, SecurityFeature.pq) ? Protection.pq : Protection.ratchet;
+  }
+
+  /** `feature` is in `to`'s trust floor, or its entry (and the server) offers it now. */
+  #requires(to: string, peer: Peer | undefined, feature: SecurityFeature): boolean {
+    const { peers } = this.#options;
+    return (
+      (peers.known(to)?.floor?.features.includes(feature) ?? false) ||
+      (peer !== undefined && offeredFeatures(peers.offer(peer)).includes(feature))
+    );
   }
 
   /** Why nothing may be encrypted to `peer` now (its standing is changed or invalid). */
@@ -198,15 +210,14 @@ export class OutgoingMessages {
       known?.expected !== undefined && fingerprintOfKey(identity) !== known.expected
         ? `the server offered ${to} with identity ${fingerprintOfKey(identity)}, not the invited ${known.expected}`
         : undefined;
-    // Seen with rotating signed prekeys (or listed with them now): never the hello key instead.
-    const requireSignedPrekey =
-      (known?.floor?.features.includes(SecurityFeature.spk) ?? false) ||
-      (peer !== undefined && offeredFeatures(peers.offer(peer)).includes(SecurityFeature.spk));
+    // Seen with rotating signed prekeys (or listed with them now): never the hello key
+    // instead; seen with pq (or listed with it): never a session without PQXDH.
     const sealed = await this.#options.ratchet()!.seal(to, plaintext, {
       ...(trusted ? { trusted } : {}),
       refuse,
       randomNonce: opensRandomNonce(peer?.caps),
-      requireSignedPrekey,
+      requireSignedPrekey: this.#requires(to, peer, SecurityFeature.spk),
+      requirePq: this.#requires(to, peer, SecurityFeature.pq),
     });
     // First contact with an offline user: remember the identity the server vouched for.
     if (!trusted) peers.rememberIdentity(to, sealed.identity);

@@ -71,12 +71,13 @@ export class ClientE2ee {
   onCount(
     count: PrekeyCountFrame,
     serverSpk: boolean,
+    serverPq: boolean,
     io: {
       send(frame: object): boolean;
       notice(kind: Notice['kind'], text: string, code?: string): void;
     },
   ): void {
-    const plan = this.publisher.onCount(count, serverSpk);
+    const plan = this.publisher.onCount(count, serverSpk, serverPq);
     if (plan.restored) {
       io.notice(
         'warning',

@@ -4,6 +4,7 @@ import type { LocalIdentity } from '../identity/keystore.js';
 import { RowCipher } from '../state/row-cipher.js';
 import type { StateDb } from '../state/state-db.js';
 import type { RollbackReason } from '../state/witness.js';
+import { KemPrekeyStore } from './kem-prekey-store.js';
 import { importLegacySessions } from './legacy-sessions.js';
 import { type ClientLimits, clientLimits } from './limits.js';
 import { PrekeyStore } from './prekey-store.js';
@@ -15,6 +16,8 @@ export interface ClientState {
   readonly db: StateDb;
   readonly sessions: SessionStore;
   readonly prekeys: PrekeyStore;
+  /** PQXDH: our ML-KEM-1024 prekeys (one-time and last resort). */
+  readonly kemPrekeys: KemPrekeyStore;
   readonly replay: ReplayRecords;
   readonly limits: ClientLimits;
   /** Set when this state was found older than the last one written (and was handled). */
@@ -50,6 +53,7 @@ export function loadClientState(
   const sessions = new SessionStore(db, cipher, { limits, now, runId });
   const prekeys = new PrekeyStore(db, cipher, identity.identity, { limits, now });
   const replay = new ReplayRecords(db, cipher, limits, now);
+  const kemPrekeys = new KemPrekeyStore(db, cipher, identity.identity, now);
   const migrated = importLegacySessions(
     db.paths.legacy,
     identity,
@@ -61,7 +65,8 @@ export function loadClientState(
     db.write(() => {
       sessions.markAllStale();
       for (const publicKey of prekeys.maintain(true).deleted) replay.forgetInitsFor(publicKey);
+      kemPrekeys.maintain(true);
     });
   }
-  return { db, sessions, prekeys, replay, limits, rolledBack, migrated };
+  return { db, sessions, prekeys, kemPrekeys, replay, limits, rolledBack, migrated };
 }

@@ -10,7 +10,6 @@ import {
   initiateSession,
   isRatchetAlg,
   ProtocolError,
-  type RatchetAlg,
   type RatchetHeader,
   type RelayFrame,
   type ResetEnvelope,
@@ -25,72 +24,20 @@ import {
 import type { LocalIdentity } from '../identity/keystore.js';
 import { checkBundle, opensRandomNonce } from './bundle-check.js';
 import type { ClientState } from './client-state.js';
+import {
+  decodeText,
+  fail,
+  failure,
+  knowsRatchetKey,
+  type OpenResult,
+  type SealedEnvelope,
+  type SealPolicy,
+  type Wire,
+} from './ratchet-results.js';
 import { RESET_WINDOW_MS, ResetLimiter } from './session-resets.js';
 import type { SessionRecord } from './session-store.js';
 
-/** The relay fields of a sealed ratchet message. */
-export interface SealedEnvelope {
-  alg: string;
-  header: string;
-  nonce: string;
-  cipher: string;
-}
-
-/** The outcome of opening a v2 relay: the text and who wrote it, or why not. */
-export type OpenResult =
-  | { ok: true; text: string; identity: string }
-  | {
-      ok: false;
-      code: string;
-      reason: string;
-      /** A replay or duplicate (shown once already): say nothing. */
-      duplicate?: true;
-      /** Ask the peer to drop the session in which it sent with this ratchet key. */
-      reset?: { peerIdentity: string; ratchetKey: Uint8Array };
-    };
-
-/** What the caller knows about a peer when sealing for it. */
-export interface SealPolicy {
-  /** The identity key we trust for the peer; undefined on first contact. */
-  trusted?: string;
-  /** May veto a stranger's identity (an invite promised another fingerprint). */
-  refuse?: (identity: string) => string | undefined;
-  /** The peer's directory entry says it opens random-nonce messages. */
-  randomNonce?: boolean;
-  /** The peer was seen with rotating signed prekeys: a bundle without one is refused. */
-  requireSignedPrekey?: boolean;
-}
-
-/** A ratchet relay's binary fields. */
-interface Wire {
-  alg: RatchetAlg;
-  header: Uint8Array;
-  nonce: Uint8Array;
-  cipher: Uint8Array;
-}
-
-function fail(code: string, reason: string): Extract<OpenResult, { ok: false }> {
-  return { ok: false, code, reason };
-}
-
-function failure(error: unknown): Extract<OpenResult, { ok: false }> {
-  if (!(error instanceof ProtocolError)) throw error;
-  const result = fail(error.code, error.message);
-  return error.code === ErrorCode.RATCHET_DUPLICATE ? { ...result, duplicate: true } : result;
-}
-
-/** Whether a session has received with this ratchet key (current, finished or skipped). */
-function knowsRatchetKey(session: SessionState, dh: Uint8Array): boolean {
-  const key = toBase64(dh);
-  return (
-    (session.recvRatchet !== undefined && toBase64(session.recvRatchet) === key) ||
-    session.previousRatchets.includes(key) ||
-    session.skipped.some((k) => k.dh === key)
-  );
-}
-
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Pairwise forward-secret sessions (X3DH + Double Ratchet) of one local identity: sealing
@@ -146,12 +93,14 @@ export class RatchetPeers {
     peerName: string,
     text: string,
     policy: SealPolicy = {},
-  ): Promise<{ envelope: SealedEnvelope; identity: string; started: boolean }> {
+  ): Promise<{ envelope: SealedEnvelope; identity: string; started: boolean; pq?: boolean }> {
     const sessions = this.#state.sessions;
     let identity = policy.trusted;
     const current = identity ? sessions.sessions(identity)[0] : undefined;
     let randomNonce = policy.randomNonce === true || current?.rn === true;
     let record = this.#canSend(current, randomNonce) ? current : undefined;
+    // Seen with pq: a session set up before (X3DH) is not continued; a PQXDH one replaces it.
+    if (policy.requirePq && record && record.state.pq !== true) record = undefined;
     let state = record?.state;
     if (!state) {
       const bundle = await this.#requestBundle(peerName);
@@ -163,7 +112,12 @@ export class RatchetPeers {
       }
       const refusal = identity === undefined ? policy.refuse?.(bundle.idk) : undefined;
       if (refusal !== undefined) throw new ProtocolError(ErrorCode.BAD_KEY, refusal);
-      const checked = checkBundle(bundle, this.#now(), policy.requireSignedPrekey === true);
+      const checked = checkBundle(
+        bundle,
+        this.#now(),
+        policy.requireSignedPrekey === true,
+        policy.requirePq === true,
+      );
       identity = bundle.idk;
       randomNonce ||= opensRandomNonce(bundle.caps);
       state = initiateSession(this.#identity.identity, checked);
@@ -182,6 +136,7 @@ export class RatchetPeers {
       },
       identity: identity!,
       started: record === undefined,
+      pq: out.state.pq === true,
     };
   }
 
@@ -197,7 +152,7 @@ export class RatchetPeers {
   open(
     relay: RelayFrame,
     candidates: readonly string[],
-    options: { firstContact?: boolean } = {},
+    options: { firstContact?: boolean; requirePq?: boolean } = {},
   ): OpenResult {
     let header: RatchetHeader;
     let wire: Wire;
@@ -216,7 +171,13 @@ export class RatchetPeers {
       return failure(error);
     }
     return header.init
-      ? this.#openInit(header.init, wire, candidates, options.firstContact === true)
+      ? this.#openInit(
+          header.init,
+          wire,
+          candidates,
+          options.firstContact === true,
+          options.requirePq === true,
+        )
       : this.#openInSession(header, wire, candidates);
   }
 
@@ -232,8 +193,9 @@ export class RatchetPeers {
     wire: Wire,
     candidates: readonly string[],
     firstContact: boolean,
+    requirePq: boolean,
   ): OpenResult {
-    const { sessions, prekeys, replay, db } = this.#state;
+    const { sessions, prekeys, kemPrekeys, replay, db } = this.#state;
     const identity = toBase64(init.identityKey);
     if (candidates.length > 0 && !candidates.includes(identity)) {
       return fail(ErrorCode.BAD_KEY, 'the message claims another identity than the sender’s');
@@ -247,7 +209,13 @@ export class RatchetPeers {
       if (existing) {
         const out = this.#decrypt(existing.state, wire);
         sessions.put(identity, out.state, existing, { rn });
-        return { ok: true, text: decodeText(out.plaintext), identity };
+        return { ok: true, text: decodeText(out.plaintext), identity, pq: out.state.pq === true };
+      }
+      if (requirePq && !init.kem) {
+        return fail(
+          ErrorCode.BAD_KEY,
+          'the sender was seen with post-quantum session setup (pq), but this new session has none: refused as a downgrade',
+        );
       }
       if (replay.hasSeenInit(identity, init.ephemeralKey, init.signedPrekey)) {
         return {
@@ -267,11 +235,13 @@ export class RatchetPeers {
         );
       }
       const prekeyId = init.oneTimePrekeyId;
+      const kem = init.kem && kemPrekeys.keyPair(init.kem.id);
       const fresh = acceptSession(
         this.#identity.identity,
         signedPrekey,
         init,
         prekeyId === undefined ? undefined : prekeys.oneTimePrekey(prekeyId),
+        kem?.secretKey,
       );
       const out = this.#decrypt(fresh, wire);
       const text = decodeText(out.plaintext);
@@ -279,13 +249,14 @@ export class RatchetPeers {
       db.write(() => {
         replay.recordInit(identity, init.ephemeralKey, init.signedPrekey);
         if (prekeyId !== undefined) prekeys.useOneTimePrekey(prekeyId);
+        if (init.kem && kem?.oneTime) kemPrekeys.use(init.kem.id);
         sessions.put(identity, out.state, undefined, {
           // A peer we already answered in another session is no stranger.
           firstContact: firstContact && sessions.sessions(identity).every((r) => r.firstContact),
           rn,
         });
       });
-      return { ok: true, text, identity };
+      return { ok: true, text, identity, pq: out.state.pq === true };
     } catch (error) {
       return failure(error);
     }
@@ -299,7 +270,12 @@ export class RatchetPeers {
         try {
           const out = this.#decrypt(record.state, wire);
           sessions.put(identity, out.state, record, { rn: wire.alg === ALG_V2_RN });
-          return { ok: true, text: decodeText(out.plaintext), identity };
+          return {
+            ok: true,
+            text: decodeText(out.plaintext),
+            identity,
+            pq: out.state.pq === true,
+          };
         } catch (error) {
           last = failure(error);
           if (last.ok === false && last.duplicate) return last;
@@ -374,22 +350,15 @@ export class RatchetPeers {
    * old skipped keys. Returns whether the signed prekey changed (it must be uploaded).
    */
   maintain(force = false): { rotated: boolean; expired: number } {
-    const { prekeys, replay, sessions, db } = this.#state;
+    const { prekeys, kemPrekeys, replay, sessions, db } = this.#state;
     const rotated = db.write(() => {
       const outcome = prekeys.maintain(force);
       for (const publicKey of outcome.deleted) replay.forgetInitsFor(publicKey);
-      return outcome.rotated;
+      // The last-resort KEM prekey follows the signed prekey's schedule.
+      return kemPrekeys.maintain(force) || outcome.rotated;
     });
     return { rotated, expired: sessions.expireSkipped() };
   }
 }
 
-function decodeText(bytes: Uint8Array): string {
-  try {
-    return decoder.decode(bytes);
-  } catch (cause) {
-    throw new ProtocolError(ErrorCode.DECRYPT_FAILED, 'plaintext is not UTF-8', { cause });
-  }
-}
-
-export type { SessionState };
+export type { OpenResult, SealedEnvelope, SealPolicy, SessionState };

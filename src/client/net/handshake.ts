@@ -3,6 +3,7 @@ import {
   ErrorCode,
   HELLO_EXPORTER_BYTES,
   HELLO_EXPORTER_LABEL,
+  type KemPrekeyWire,
   SERVER_CAPS,
   type SignedPrekeyUpload,
   signHelloProof,
@@ -14,7 +15,8 @@ import type { LocalIdentity } from '../identity/keystore.js';
 
 /**
  * What this client offers in a v2 hello: everything a server offers, plus what only
- * clients announce to each other through the directory (random-nonce algorithms).
+ * clients announce to each other through the directory (random-nonce algorithms). The
+ * server's list includes `pq`: a client offers PQXDH whether or not its server does.
  */
 export const CLIENT_CAPS: Capability[] = [...SERVER_CAPS, Capability.randomNonce];
 
@@ -26,7 +28,8 @@ export interface ExporterSource {
 /**
  * The hello for a fresh connection: v1 (seed format) without an identity, else v2 with the
  * key signature, a proof bound to this TLS connection and, when we have one, the current
- * signed prekey (so the server holds it before anyone sees us in the directory).
+ * signed prekey and last-resort KEM prekey (so the server holds them before anyone sees us
+ * in the directory).
  */
 export function helloFrame(
   name: string,
@@ -34,6 +37,7 @@ export function helloFrame(
   identity: LocalIdentity | undefined,
   tls: ExporterSource | undefined,
   spk?: SignedPrekeyUpload,
+  kemlr?: KemPrekeyWire,
 ): Record<string, unknown> {
   const pub = toBase64(keyPair.publicKey);
   if (!identity || !tls) return { type: 'hello', user: name, pub };
@@ -53,6 +57,9 @@ export function helloFrame(
     pubsig: toBase64(signPrekey(secret, keyPair.publicKey)),
     proof: toBase64(signHelloProof(secret, exporter, name)),
     ...(spk ? { spk } : {}),
+    // PQXDH: the last-resort KEM prekey, so a peer who sees us with `pq` in the directory
+    // finds a KEM prekey in our bundle (about 2.2 KB more hello).
+    ...(kemlr ? { kemlr } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import {
   Capability,
   type ErrorCode,
+  type KemPrekeyWire,
   ProtocolError,
   type SignedPrekeyUpload,
 } from '../../protocol/index.js';
@@ -25,6 +26,8 @@ export interface ServerSessionOptions {
   sink: EventSink;
   /** Our current signed prekey, for the v2 hello (with an identity and its state). */
   signedPrekey?: () => SignedPrekeyUpload | undefined;
+  /** The last-resort KEM prekey for the hello (PQXDH). */
+  kemLastResort?: () => KemPrekeyWire | undefined;
   /** The server refused the session for good (its hello, or a newer connection replaced it). */
   refused: (error: ProtocolError) => void;
 }
@@ -66,9 +69,16 @@ export class ServerSession implements ServerLink {
 
   /** The link is up: hello, v1 or v2 with a proof bound to this connection. */
   hello(): void {
-    const { user, connection, signedPrekey } = this.#options;
+    const { user, connection, signedPrekey, kemLastResort } = this.#options;
     this.send(
-      helloFrame(user.name, user.keyPair, user.identity, connection.socket, signedPrekey?.()),
+      helloFrame(
+        user.name,
+        user.keyPair,
+        user.identity,
+        connection.socket,
+        signedPrekey?.(),
+        kemLastResort?.(),
+      ),
     );
   }
 

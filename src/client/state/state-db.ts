@@ -55,6 +55,15 @@ const MIGRATIONS: readonly string[] = [
    ) STRICT, WITHOUT ROWID;
    CREATE INDEX seen_init_at ON seen_init (at);
    CREATE TABLE last_reset (peer TEXT PRIMARY KEY, time INTEGER NOT NULL) STRICT;`,
+  // PQXDH: our ML-KEM-1024 prekeys (one-time ones, and last-resort ones with a lifecycle);
+  // each row holds the 64-byte key-generation seed, sealed.
+  `CREATE TABLE kem_prekey (
+     id          INTEGER PRIMARY KEY,
+     created     INTEGER NOT NULL,
+     last_resort INTEGER NOT NULL,
+     retired     INTEGER,
+     data        BLOB NOT NULL
+   ) STRICT;`,
 ];
 
 /** Where one identity's state lives in a config directory. */

@@ -92,6 +92,7 @@ export class PeerBook {
   #server: string;
   #serverRatchet: () => boolean;
   #serverSpk: () => boolean;
+  #serverPq: () => boolean;
   #version = 0;
 
   constructor(options: {
@@ -99,11 +100,13 @@ export class PeerBook {
     server: string;
     serverRatchet?: () => boolean;
     serverSpk?: () => boolean;
+    serverPq?: () => boolean;
   }) {
     this.#trust = options.trust;
     this.#server = options.server;
     this.#serverRatchet = options.serverRatchet ?? (() => true);
     this.#serverSpk = options.serverSpk ?? (() => false);
+    this.#serverPq = options.serverPq ?? (() => false);
   }
 
   /** The server certificate pin this book's trust is scoped to. */
@@ -205,6 +208,8 @@ export class PeerBook {
       serverRatchet: this.#serverRatchet(),
       spk: envelope !== 'v1' && peer.v >= 2 && (peer.caps?.includes('spk') ?? false),
       serverSpk: this.#serverSpk(),
+      pq: envelope !== 'v1' && peer.v >= 2 && (peer.caps?.includes('pq') ?? false),
+      serverPq: this.#serverPq(),
     };
   }
 

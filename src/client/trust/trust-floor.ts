@@ -15,6 +15,12 @@ export const SecurityFeature = {
    * to a key whose secret is deleted after a week or two, not to the long-lived hello key.
    */
   spk: 'spk',
+  /**
+   * Post-quantum session setup (`pq`, offered by the peer and the server): new sessions are
+   * PQXDH (X25519 + ML-KEM-1024), which a recording cannot be opened from later by a
+   * quantum computer.
+   */
+  pq: 'pq',
 } as const;
 export type SecurityFeature = (typeof SecurityFeature)[keyof typeof SecurityFeature];
 
@@ -22,6 +28,7 @@ const ORDER: readonly SecurityFeature[] = [
   SecurityFeature.identity,
   SecurityFeature.ratchet,
   SecurityFeature.spk,
+  SecurityFeature.pq,
 ];
 
 /** What a user loses when a feature goes, as the UI says it. */
@@ -29,6 +36,7 @@ export const FEATURE_LOSS: Record<SecurityFeature, string> = {
   identity: 'identity',
   ratchet: 'forward secrecy',
   spk: 'rotating signed prekeys',
+  pq: 'post-quantum session setup',
 };
 
 /** The highest protocol version and features a name was seen with on one server. */
@@ -50,6 +58,10 @@ export interface Offer {
   spk?: boolean;
   /** The server's welcome offers `spk` (it stores and hands out signed prekeys). */
   serverSpk?: boolean;
+  /** The peer announces `pq` (PQXDH with ML-KEM-1024 prekeys). */
+  pq?: boolean;
+  /** The server's welcome offers `pq` (it stores and hands out KEM prekeys). */
+  serverPq?: boolean;
 }
 
 /**
@@ -62,6 +74,7 @@ export function offeredFeatures(offer: Offer): SecurityFeature[] {
   const ratchet = offer.identity && offer.ratchet && offer.serverRatchet;
   if (ratchet) out.push(SecurityFeature.ratchet);
   if (ratchet && offer.spk && offer.serverSpk) out.push(SecurityFeature.spk);
+  if (ratchet && offer.pq && offer.serverPq) out.push(SecurityFeature.pq);
   return out;
 }
 

@@ -244,7 +244,10 @@ export class TrustStore {
         peer.floor = {
           ...peer.floor,
           features: peer.floor.features.filter(
-            (f) => f !== SecurityFeature.ratchet && f !== SecurityFeature.spk,
+            (f) =>
+              f !== SecurityFeature.ratchet &&
+              f !== SecurityFeature.spk &&
+              f !== SecurityFeature.pq,
           ),
         };
         lowered++;

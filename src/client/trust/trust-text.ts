@@ -19,9 +19,11 @@ export interface TrustAlert {
 
 /** What a downgrade means in one phrase: "unauthenticated v1 for bob" or "bob without …". */
 function downgradeSubject(peer: Peer, lost: PeerAssessment['lost']): string {
-  return lost.includes('identity')
-    ? `unauthenticated v1 for ${peer.name}: ${describeLoss(lost)}`
-    : `${peer.name} without forward secrecy`;
+  if (lost.includes('identity'))
+    return `unauthenticated v1 for ${peer.name}: ${describeLoss(lost)}`;
+  return lost.includes('ratchet')
+    ? `${peer.name} without forward secrecy`
+    : `${peer.name} with ${describeLoss(lost)}`;
 }
 
 const blocked = (name: string) => `Messages to and from ${name} are blocked`;
@@ -58,7 +60,9 @@ export function trustAlert(
   if (reason === 'downgrade') {
     const what = lost.includes('identity')
       ? `is now listed as a legacy (v1) client: ${describeLoss(lost)}`
-      : 'is now offered without forward secrecy (no ratchet)';
+      : lost.includes('ratchet')
+        ? 'is now offered without forward secrecy (no ratchet)'
+        : `is now offered with ${describeLoss(lost)}`;
     return {
       code: TrustCode.downgrade,
       text:

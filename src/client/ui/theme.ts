@@ -23,6 +23,7 @@ export const Glyph = {
 /** Markers put before every message, in front of any peer-controlled text. */
 export const ProtectionMarker: Record<Protection, string> = {
   [Protection.ratchet]: '[e2ee]',
+  [Protection.pq]: '[e2ee:pq]',
   [Protection.legacy]: '[e2ee:v1 no-fs]',
   [Protection.server]: '[server-readable]',
   [Protection.room]: '[e2ee:room]',
@@ -94,7 +95,7 @@ export function stylesFor(color: boolean): Styles {
     own: (text) => c.bold(text),
     nick: (name, text) => c[nickColor(name)](text),
     protection: (protection, text) => {
-      if (protection === Protection.ratchet) return c.green(text);
+      if (protection === Protection.ratchet || protection === Protection.pq) return c.green(text);
       if (protection === Protection.legacy) return c.yellow(text);
       return c.magenta(text);
     },

@@ -8,6 +8,11 @@ const CHAIN_NEXT = Uint8Array.of(0x02);
 
 /** HKDF info strings: every derivation is domain-separated. */
 const X3DH_INFO = 'securechat/v2/x3dh';
+/**
+ * PQXDH's info (§2.1: the application, curve, hash and pqkem): a session set up with a KEM
+ * secret never shares its KDF domain with an X3DH one.
+ */
+const PQXDH_INFO = 'securechat/v2/pqxdh_CURVE25519_SHA-256_ML-KEM-1024';
 const RATCHET_INFO = 'securechat/v2/ratchet';
 const MESSAGE_INFO = 'securechat/v2/message';
 /** Info of the message key under a random nonce (`X3DH+DR+AESGCM-RN`): a key, no nonce. */
@@ -59,17 +64,22 @@ export function messageCipherKey(messageKey: Uint8Array): Uint8Array {
   return hkdfSha256(messageKey, ZERO_SALT, MESSAGE_KEY_INFO, 32);
 }
 
-/** X3DH shared secret (X3DH §2.2 KDF): HKDF(salt = 32 zero bytes, ikm = 0xFF×32 ‖ DH1 ‖ … ‖ DHn). */
-export function x3dhSecret(dhOutputs: Uint8Array[]): Uint8Array {
+/**
+ * X3DH shared secret (X3DH §2.2 KDF): HKDF(salt = 32 zero bytes, ikm = 0xFF×32 ‖ DH1 ‖ … ‖ DHn).
+ * With `kemSecret`, the PQXDH one (PQXDH §2.2, §3.3): SK = KDF(DH1 ‖ DH2 ‖ DH3 [‖ DH4] ‖ SS)
+ * under the PQXDH info.
+ */
+export function x3dhSecret(dhOutputs: Uint8Array[], kemSecret?: Uint8Array): Uint8Array {
+  const parts = kemSecret ? [...dhOutputs, kemSecret] : dhOutputs;
   let total = 32;
-  for (const dh of dhOutputs) total += dh.length;
+  for (const dh of parts) total += dh.length;
   const ikm = new Uint8Array(total).fill(0xff, 0, 32);
   let offset = 32;
-  for (const dh of dhOutputs) {
+  for (const dh of parts) {
     ikm.set(dh, offset);
     offset += dh.length;
   }
-  const secret = hkdfSha256(ikm, ZERO_SALT, X3DH_INFO, 32);
+  const secret = hkdfSha256(ikm, ZERO_SALT, kemSecret ? PQXDH_INFO : X3DH_INFO, 32);
   ikm.fill(0);
   return secret;
 }

@@ -1,6 +1,10 @@
 import { fromBase64, toBase64 } from '../base64.js';
 import { ErrorCode, ProtocolError } from '../errors.js';
-import { MAX_PREVIOUS_RATCHETS, MAX_STORED_SKIPPED_KEYS } from '../limits.js';
+import {
+  MAX_PREVIOUS_RATCHETS,
+  MAX_STORED_SKIPPED_KEYS,
+  MLKEM1024_CIPHERTEXT_BYTES,
+} from '../limits.js';
 import type { X3dhInit } from './header.js';
 
 export interface SkippedKey {
@@ -33,6 +37,8 @@ export interface SessionState {
   pendingInit?: X3dhInit;
   /** Ephemeral key of the X3DH run that created this session (to recognize repeated inits). */
   initEphemeral: Uint8Array;
+  /** Set up with PQXDH (a KEM secret in SK): shown as `[e2ee:pq]`. Absent in older state. */
+  pq?: true;
 }
 
 /** A deep copy: ratchet steps work on a copy and commit only on success. */
@@ -76,8 +82,11 @@ interface EncodedState {
     ephemeralKey: string;
     signedPrekey: string;
     oneTimePrekeyId?: number;
+    /** [KEM prekey id, Base64 ciphertext] of a PQXDH init. */
+    kem?: [number, string];
   };
   initEphemeral: string;
+  pq?: true;
 }
 
 /** Serializes a session for storage (the caller encrypts it at rest). */
@@ -109,10 +118,19 @@ export function encodeSessionState(state: SessionState): string {
             ...(state.pendingInit.oneTimePrekeyId !== undefined
               ? { oneTimePrekeyId: state.pendingInit.oneTimePrekeyId }
               : {}),
+            ...(state.pendingInit.kem
+              ? {
+                  kem: [state.pendingInit.kem.id, b(state.pendingInit.kem.cipherText)] as [
+                    number,
+                    string,
+                  ],
+                }
+              : {}),
           },
         }
       : {}),
     initEphemeral: b(state.initEphemeral),
+    ...(state.pq ? { pq: true as const } : {}),
   };
   return JSON.stringify(encoded);
 }
@@ -198,6 +216,18 @@ export function decodeSessionState(text: string, skippedAt = 0): SessionState {
       signedPrekey: key(init.signedPrekey, 'pendingInit signedPrekey'),
       ...(init.oneTimePrekeyId !== undefined ? { oneTimePrekeyId: init.oneTimePrekeyId } : {}),
     };
+    if (init.kem !== undefined) {
+      if (!Array.isArray(init.kem) || init.kem.length !== 2 || !isCounter(init.kem[0]))
+        bad('pendingInit kem');
+      state.pendingInit.kem = {
+        id: init.kem[0],
+        cipherText: key(init.kem[1], 'pendingInit kem', MLKEM1024_CIPHERTEXT_BYTES),
+      };
+    }
+  }
+  if (raw.pq !== undefined) {
+    if (raw.pq !== true) bad('pq');
+    state.pq = true;
   }
   return state;
 }

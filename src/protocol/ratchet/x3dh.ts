@@ -13,6 +13,7 @@ import {
   identityToX25519Secret,
   verifyPrekeySignature,
 } from '../identity.js';
+import { kemDecapsulate, kemEncapsulate } from '../kem-prekeys.js';
 import type { X3dhInit } from './header.js';
 import { kdfRootKey, x3dhSecret } from './kdf.js';
 import type { SessionState } from './state.js';
@@ -28,6 +29,11 @@ export interface PrekeyBundle {
   signedPrekey: Uint8Array;
   signedPrekeySignature: Uint8Array;
   oneTimePrekey?: { id: number; publicKey: Uint8Array };
+  /**
+   * PQXDH (§3.3): the KEM prekey to encapsulate to (one-time, or the last resort), its
+   * signature already checked by the caller. Without it the session is plain X3DH.
+   */
+  kemPrekey?: { id: number; publicKey: Uint8Array };
 }
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {
@@ -49,7 +55,10 @@ export function associatedData(
  * Initiator side of X3DH (§3.3) followed by the Double Ratchet initialization (§3.3 of the
  * Double Ratchet spec, "RatchetInitAlice"): verifies the signed prekey, derives SK from
  * DH1..DH4, and returns a session that sends the init fields until the first reply.
- * @throws ProtocolError `E_BAD_KEY` for a bad signature or invalid keys.
+ * With a KEM prekey in the bundle this is PQXDH (§3.3): (CT, SS) = PQKEM-ENC(PQPK), SK =
+ * KDF(DH1 ‖ DH2 ‖ DH3 [‖ DH4] ‖ SS), and CT with the KEM prekey's id joins the init fields.
+ * @throws ProtocolError `E_BAD_KEY` for a bad signature or invalid keys (a KEM key failing
+ *   the FIPS 203 input checks included).
  */
 export function initiateSession(
   own: IdentityKeyPair,
@@ -73,8 +82,10 @@ export function initiateSession(
   ];
   if (bundle.oneTimePrekey)
     dh.push(x25519SharedSecret(ephemeral.secretKey, bundle.oneTimePrekey.publicKey));
-  const sk = x3dhSecret(dh);
+  const encapsulated = bundle.kemPrekey && kemEncapsulate(bundle.kemPrekey.publicKey, random);
+  const sk = x3dhSecret(dh, encapsulated?.sharedSecret);
   for (const secret of dh) secret.fill(0);
+  encapsulated?.sharedSecret.fill(0);
   ownX.fill(0);
 
   const sendRatchet = generateX25519KeyPair(random);
@@ -87,6 +98,9 @@ export function initiateSession(
     ephemeralKey: ephemeral.publicKey,
     signedPrekey: bundle.signedPrekey.slice(),
     ...(bundle.oneTimePrekey ? { oneTimePrekeyId: bundle.oneTimePrekey.id } : {}),
+    ...(encapsulated && bundle.kemPrekey
+      ? { kem: { id: bundle.kemPrekey.id, cipherText: encapsulated.cipherText } }
+      : {}),
   };
   ephemeral.secretKey.fill(0);
   return {
@@ -104,6 +118,7 @@ export function initiateSession(
     previousRatchets: [],
     pendingInit: init,
     initEphemeral: init.ephemeralKey.slice(),
+    ...(init.kem ? { pq: true as const } : {}),
   };
 }
 
@@ -111,6 +126,8 @@ export function initiateSession(
  * Responder side (X3DH §3.4, "RatchetInitBob"): recomputes SK from the init fields with our
  * signed prekey and, if named, the one-time prekey's secret (which the caller must then
  * delete: each is used once). The first message is decrypted with ratchetDecrypt.
+ * A PQXDH init (§3.4) also needs the decapsulation key of the KEM prekey it names: SS =
+ * PQKEM-DEC(PQPK, CT) joins the KDF input (a one-time KEM prekey is then deleted too).
  * @throws ProtocolError `E_RATCHET_UNKNOWN_PREKEY` when the init names a prekey we do not
  *   hold (a stale signed prekey, or a one-time prekey already used: a replayed init).
  */
@@ -119,6 +136,7 @@ export function acceptSession(
   ownSignedPrekey: X25519KeyPair,
   init: X3dhInit,
   oneTimePrekeySecret: Uint8Array | undefined,
+  kemSecretKey?: Uint8Array,
 ): SessionState {
   if (!equal(init.signedPrekey, ownSignedPrekey.publicKey)) {
     throw new ProtocolError(
@@ -132,6 +150,13 @@ export function acceptSession(
       'the one-time prekey it names was already used',
     );
   }
+  if (init.kem && kemSecretKey === undefined) {
+    throw new ProtocolError(
+      ErrorCode.RATCHET_UNKNOWN_PREKEY,
+      'the KEM prekey it names is not held (already used, or deleted after rotation)',
+    );
+  }
+  const kemSecret = init.kem && kemSecretKey && kemDecapsulate(init.kem.cipherText, kemSecretKey);
   const ownX = identityToX25519Secret(own.secretKey);
   const dh = [
     x25519SharedSecret(ownSignedPrekey.secretKey, identityToX25519Public(init.identityKey)),
@@ -139,8 +164,9 @@ export function acceptSession(
     x25519SharedSecret(ownSignedPrekey.secretKey, init.ephemeralKey),
   ];
   if (oneTimePrekeySecret) dh.push(x25519SharedSecret(oneTimePrekeySecret, init.ephemeralKey));
-  const sk = x3dhSecret(dh);
+  const sk = x3dhSecret(dh, kemSecret);
   for (const secret of dh) secret.fill(0);
+  kemSecret?.fill(0);
   ownX.fill(0);
   return {
     version: 1,
@@ -157,6 +183,7 @@ export function acceptSession(
     skipped: [],
     previousRatchets: [],
     initEphemeral: init.ephemeralKey.slice(),
+    ...(kemSecret ? { pq: true as const } : {}),
   };
 }
 

@@ -116,6 +116,17 @@ export const MIGRATIONS: readonly string[] = [
      uploaded INTEGER NOT NULL,
      PRIMARY KEY (name_key, kind, slot)
    ) STRICT, WITHOUT ROWID;`,
+  // PQXDH: one-time ML-KEM-1024 prekeys, each handed out once (the signed last-resort one
+  // lives in signed_prekey with kind 'ml-kem-1024' and an empty pubsig).
+  `CREATE TABLE kem_prekey (
+     name_key TEXT NOT NULL,
+     key_id   INTEGER NOT NULL,
+     created  INTEGER NOT NULL,
+     pub      TEXT NOT NULL,
+     sig      TEXT NOT NULL,
+     added    INTEGER NOT NULL,
+     PRIMARY KEY (name_key, key_id)
+   ) STRICT;`,
 ];
 
 /** Brings the schema up to date in one transaction; refuses a file from a newer version. */

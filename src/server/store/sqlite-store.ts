@@ -1,13 +1,19 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { nameKey, type OneTimePrekey, type SignedPrekeyKind } from '../../protocol/index.js';
+import {
+  type KemPrekeyWire,
+  nameKey,
+  type OneTimePrekey,
+  type SignedPrekeyKind,
+} from '../../protocol/index.js';
 import { MemoryLockout } from './memory-lockout.js';
 import { migrate } from './migrations.js';
 import { SqliteMailbox } from './sqlite-mailbox.js';
 import { SqliteRooms } from './sqlite-rooms.js';
 import type {
   IdentityBinding,
+  KemPrekeyTake,
   NameClaim,
   NameLifetimes,
   PrekeyTake,
@@ -159,6 +165,7 @@ export class SqliteStore implements ServerStore {
         if (keep(name)) continue;
         this.#stmt.deleteBinding.run(name_key);
         this.#stmt.clearPrekeys.run(name_key);
+        this.#stmt.clearKemPrekeys.run(name_key);
         this.#stmt.clearSignedPrekeys.run(name_key);
         this.mailbox.dropRecipientNow(name);
         freed.push(name);
@@ -203,6 +210,45 @@ export class SqliteStore implements ServerStore {
 
   async countPrekeys(name: string): Promise<number> {
     return this.#stmt.countPrekeys.get(nameKey(name))?.n ?? 0;
+  }
+
+  async addKemPrekeys(
+    name: string,
+    keys: KemPrekeyWire[],
+    max: number,
+    now: number,
+    replace = false,
+  ): Promise<number> {
+    const key = nameKey(name);
+    const add = this.db.transaction(() => {
+      if (replace) this.#stmt.clearKemPrekeys.run(key);
+      let count = this.#stmt.countKemPrekeys.get(key)?.n ?? 0;
+      for (const prekey of keys) {
+        if (count >= max) break;
+        this.#stmt.upsertKemPrekey.run(key, prekey.id, prekey.created, prekey.pub, prekey.sig, now);
+        count = this.#stmt.countKemPrekeys.get(key)?.n ?? count;
+      }
+      return count;
+    });
+    return add();
+  }
+
+  async takeKemPrekey(name: string): Promise<KemPrekeyTake> {
+    const key = nameKey(name);
+    const take = this.db.transaction((): KemPrekeyTake => {
+      const row = this.#stmt.takeKemPrekey.get(key);
+      return {
+        prekey: row
+          ? { id: row.key_id, created: row.created, pub: row.pub, sig: row.sig }
+          : undefined,
+        left: this.#stmt.countKemPrekeys.get(key)?.n ?? 0,
+      };
+    });
+    return take.immediate();
+  }
+
+  async countKemPrekeys(name: string): Promise<number> {
+    return this.#stmt.countKemPrekeys.get(nameKey(name))?.n ?? 0;
   }
 
   async putSignedPrekey(
@@ -298,6 +344,20 @@ function prepare(db: Database.Database) {
     takePrekey: db.prepare<[string], { key_id: number; pub: string }>(
       `DELETE FROM prekey WHERE rowid = (SELECT rowid FROM prekey WHERE name_key = ? ORDER BY added, key_id LIMIT 1)
        RETURNING key_id, pub`,
+    ),
+    upsertKemPrekey: db.prepare<[string, number, number, string, string, number]>(
+      'INSERT OR REPLACE INTO kem_prekey (name_key, key_id, created, pub, sig, added) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    clearKemPrekeys: db.prepare<[string]>('DELETE FROM kem_prekey WHERE name_key = ?'),
+    countKemPrekeys: db.prepare<[string], { n: number }>(
+      'SELECT count(*) AS n FROM kem_prekey WHERE name_key = ?',
+    ),
+    takeKemPrekey: db.prepare<
+      [string],
+      { key_id: number; created: number; pub: string; sig: string }
+    >(
+      `DELETE FROM kem_prekey WHERE rowid = (SELECT rowid FROM kem_prekey WHERE name_key = ? ORDER BY added, key_id LIMIT 1)
+       RETURNING key_id, created, pub, sig`,
     ),
     getSignedPrekey: db.prepare<
       [string, string, string],

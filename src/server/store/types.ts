@@ -1,4 +1,4 @@
-import type { OneTimePrekey, SignedPrekeyKind } from '../../protocol/index.js';
+import type { KemPrekeyWire, OneTimePrekey, SignedPrekeyKind } from '../../protocol/index.js';
 
 /** A name bound to an identity key on first use (protocol v2). */
 export interface IdentityBinding {
@@ -208,6 +208,13 @@ export interface LockoutStore {
   ): Promise<boolean>;
 }
 
+/** Outcome of {@link ServerStore.takeKemPrekey}. */
+export interface KemPrekeyTake {
+  prekey: KemPrekeyWire | undefined;
+  /** One-time KEM prekeys left after this one. */
+  left: number;
+}
+
 /** Outcome of {@link ServerStore.takePrekey}. */
 export interface PrekeyTake {
   prekey: OneTimePrekey | undefined;
@@ -270,6 +277,22 @@ export interface ServerStore {
   /** Removes and returns one prekey (oldest first) with the count left; never the same one twice. */
   takePrekey(name: string): Promise<PrekeyTake>;
   countPrekeys(name: string): Promise<number>;
+
+  /**
+   * PQXDH: adds signed one-time KEM prekeys (ids already stored are replaced; with
+   * `replace`, every earlier one is dropped first), at most `max` kept; returns how many are
+   * stored. The signed last-resort KEM prekey is a signed prekey of kind `ml-kem-1024`.
+   */
+  addKemPrekeys(
+    name: string,
+    keys: KemPrekeyWire[],
+    max: number,
+    now: number,
+    replace?: boolean,
+  ): Promise<number>;
+  /** Removes and returns one KEM prekey (oldest first) with the count left; never one twice. */
+  takeKemPrekey(name: string): Promise<KemPrekeyTake>;
+  countKemPrekeys(name: string): Promise<number>;
 
   /**
    * Makes `prekey` the current signed prekey of `name` (the current one becomes the

@@ -82,7 +82,7 @@ export class Scenario {
     await bob.waitFor(knows(a));
     alice.send(`/to ${b} hello ${b}`);
     const got = await bob.waitFor(incoming(a, `hello ${b}`));
-    if (got.protection !== 'e2ee-v2')
+    if (got.protection !== 'e2ee-v2' && got.protection !== 'e2ee-pq')
       throw new Error(`expected a ratchet message, got ${got.protection}`);
     bob.send(`/to ${a} hello ${a}`);
     await alice.waitFor(incoming(b, `hello ${a}`));

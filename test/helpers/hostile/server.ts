@@ -19,7 +19,15 @@ export interface HostileClient {
 /** What a test may do with a relay before the server forwards it honestly. */
 export type RelayHook = (from: HostileClient, relay: Frame) => 'forward' | 'drop';
 
-const DEFAULT_CAPS = ['presence', 'ack', 'ping', 'ratchet', 'mailbox', 'rooms', 'spk'];
+const DEFAULT_CAPS = ['presence', 'ack', 'ping', 'ratchet', 'mailbox', 'rooms', 'spk', 'pq'];
+
+/** A KEM prekey as clients publish it (`prekeys` upload `kem` / `kemlr`). */
+export interface KemPrekeyEntry {
+  id: number;
+  created: number;
+  pub: string;
+  sig: string;
+}
 
 /** A signed prekey as clients publish it (hello `spk`, `prekeys` upload `spk`). */
 export interface SignedPrekeyEntry {
@@ -48,6 +56,10 @@ export class HostileServer {
   withholdOneTimePrekeys = false;
   /** Hand out bundles without the signed prekey (the owner's long-lived hello key instead). */
   stripSignedPrekeys = false;
+  /** Hand out bundles without any KEM prekey (a downgrade from PQXDH to X3DH). */
+  stripKemPrekeys = false;
+  /** Hand out bundles whose `caps` lack `pq` (as if the owner never announced it). */
+  stripPqCaps = false;
   /** Instead of the honest `prekeys` counts after a welcome, send these (lies). */
   prekeyCounts: Frame[] | undefined;
   /** Every signed prekey each client published, oldest first (lower-case name), with its identity. */
@@ -57,6 +69,8 @@ export class HostileServer {
   readonly #clients = new Map<string, HostileClient>();
   readonly #lies = new Map<string, Map<string, PeerEntry | null>>();
   readonly #prekeys = new Map<string, Array<{ id: number; pub: string }>>();
+  readonly #kemPrekeys = new Map<string, KemPrekeyEntry[]>();
+  readonly #kemLastResort = new Map<string, KemPrekeyEntry>();
   readonly #waiters = new Set<() => void>();
   #server!: Server;
   #sockets = new Set<TLSSocket>();
@@ -111,7 +125,9 @@ export class HostileServer {
   entryFor(viewer: string, name: string): PeerEntry | undefined {
     const lie = this.#lies.get(viewer.toLowerCase())?.get(name.toLowerCase());
     if (lie !== undefined) return lie ?? undefined;
-    return this.client(name)?.entry;
+    const entry = this.client(name)?.entry;
+    if (!entry || !this.stripPqCaps) return entry;
+    return { ...entry, caps: (entry.caps ?? []).filter((c) => c !== 'pq') };
   }
 
   directoryFor(viewer: string): Record<string, PeerEntry> {
@@ -256,6 +272,7 @@ export class HostileServer {
         peers: this.directoryFor(name),
       });
       if (hello.spk) this.#publish(client, hello.spk as SignedPrekeyEntry);
+      if (hello.kemlr) this.#publishKem(name.toLowerCase(), { kemlr: hello.kemlr });
       if (this.caps.includes('ratchet')) {
         for (const count of this.prekeyCounts ?? [this.#count(name)]) client.send(count);
       }
@@ -297,6 +314,7 @@ export class HostileServer {
         keys.push(...((frame.keys ?? []) as Array<{ id: number; pub: string }>));
         this.#prekeys.set(client.name.toLowerCase(), keys);
         if (frame.spk) this.#publish(client, frame.spk as SignedPrekeyEntry);
+        this.#publishKem(client.name.toLowerCase(), frame);
         return;
       }
       case 'bundle':
@@ -322,12 +340,32 @@ export class HostileServer {
     this.signedPrekeys.set(client.name.toLowerCase(), published);
   }
 
+  #publishKem(name: string, frame: Frame): void {
+    const kem = this.#kemPrekeys.get(name) ?? [];
+    if (frame.kemreplace === true) kem.length = 0;
+    kem.push(...((frame.kem ?? []) as KemPrekeyEntry[]));
+    this.#kemPrekeys.set(name, kem);
+    if (frame.kemlr) this.#kemLastResort.set(name, frame.kemlr as KemPrekeyEntry);
+  }
+
+  /** Whether `user` published KEM prekeys here (a `pq` client did). */
+  hasKemPrekeys(user: string): boolean {
+    return this.#kemLastResort.has(user.toLowerCase());
+  }
+
   #count(name: string): Frame {
     const spk = this.currentSignedPrekey(name);
+    const lr = this.#kemLastResort.get(name.toLowerCase());
     return {
       type: 'prekeys',
       stored: this.#prekeys.get(name.toLowerCase())?.length ?? 0,
       ...(spk ? { spk: { id: spk.id, created: spk.created } } : {}),
+      ...(this.caps.includes('pq')
+        ? {
+            kem: this.#kemPrekeys.get(name.toLowerCase())?.length ?? 0,
+            ...(lr ? { kemlr: { id: lr.id, created: lr.created } } : {}),
+          }
+        : {}),
     };
   }
 
@@ -341,6 +379,12 @@ export class HostileServer {
     // Honest: the owner's current signed prekey (when the entry is genuinely the owner's).
     const published = this.currentSignedPrekey(user);
     const spk = !this.stripSignedPrekeys && published?.idk === entry.idk ? published : undefined;
+    const genuine = published?.idk === entry.idk;
+    const oneTimeKem = genuine ? this.#kemPrekeys.get(user.toLowerCase())?.shift() : undefined;
+    const lastResort = genuine ? this.#kemLastResort.get(user.toLowerCase()) : undefined;
+    const kem = this.stripKemPrekeys
+      ? undefined
+      : (oneTimeKem ?? (lastResort ? { ...lastResort, last: true } : undefined));
     return {
       type: 'bundle',
       user,
@@ -350,6 +394,7 @@ export class HostileServer {
       id,
       ...(spk ? { spk: { id: spk.id, created: spk.created, sig: spk.sig } } : {}),
       ...(opk ? { opk } : {}),
+      ...(kem ? { kem } : {}),
       caps: entry.caps ?? [],
     };
   }

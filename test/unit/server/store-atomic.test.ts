@@ -62,6 +62,23 @@ describe('ServerStore.takePrekey', () => {
   });
 });
 
+describe('ServerStore.takeKemPrekey (PQXDH)', () => {
+  it('hands each one-time KEM prekey out once, says how many are left, and keeps the cap', async () => {
+    const store = new SqliteStore(':memory:');
+    const keys = [1, 2, 3].map((id) => ({ id, created: id, pub: `pub${id}`, sig: `sig${id}` }));
+    expect(await store.addKemPrekeys('alice', keys, 10, 0)).toBe(3);
+    expect(await store.addKemPrekeys('alice', [{ ...keys[0]!, id: 9 }], 3, 0)).toBe(3);
+    const takes = await Promise.all([1, 2, 3, 4].map(() => store.takeKemPrekey('ALICE')));
+    const ids = takes.flatMap((t) => (t.prekey ? [t.prekey.id] : []));
+    expect(ids.sort()).toEqual([1, 2, 3]);
+    expect(takes.map((t) => t.left).sort()).toEqual([0, 0, 1, 2]);
+    expect(takes[0]!.prekey).toEqual(keys[0]);
+    expect(await store.countKemPrekeys('alice')).toBe(0);
+    await store.addKemPrekeys('alice', keys, 10, 1);
+    expect(await store.addKemPrekeys('alice', [], 10, 2, true)).toBe(0);
+  });
+});
+
 describe('LockoutStore.reserve/settle (MemoryLockout)', () => {
   const policy = { attempts: 2, windowMs: 60_000, lockMs: 10_000 };
 
