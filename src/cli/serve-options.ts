@@ -169,6 +169,11 @@ export const SERVE_OPTIONS: ServeOptionSpec[] = [
     default: duration(d.roomLockoutMs),
   },
   {
+    flags: '--redis <url>',
+    help: 'join a cluster sharing this Redis (redis://HOST:PORT[/DB]; off loopback rediss:// with an ACL user); default: one process, SQLite',
+    env: 'SECURECHAT_REDIS',
+  },
+  {
     flags: '--metrics [host:port]',
     help: 'serve Prometheus metrics at /metrics (default 127.0.0.1:9464)',
     env: 'SECURECHAT_METRICS',

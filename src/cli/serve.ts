@@ -104,6 +104,7 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfig {
     ...(logFile ? { logFile } : {}),
     ...(securityLog ? { securityLogFile: securityLog } : {}),
     ...(metrics ? { metrics: metrics === true ? '127.0.0.1:9464' : String(metrics) } : {}),
+    ...(text(flags, 'redis') ? { redis: text(flags, 'redis') } : {}),
   });
 }
 

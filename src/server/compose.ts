@@ -6,7 +6,7 @@ import type { Logger } from './logger.js';
 import { createMaintenance, type Maintenance } from './maintenance.js';
 import { NameQuota } from './name-quota.js';
 import { PrekeyService } from './prekey-service.js';
-import { PresenceBroadcaster } from './presence.js';
+import { PresenceBroadcaster, type PresenceObserver } from './presence.js';
 import {
   type AttemptLedger,
   PasswordGate,
@@ -15,6 +15,7 @@ import {
 import { RoomService } from './rooms/room-service.js';
 import { RelayRouter } from './router.js';
 import { Session, type SessionContext } from './session.js';
+import type { ClusterLink } from './session-context.js';
 import { ServerStats } from './stats.js';
 import type { LockoutPolicy, ServerStore } from './store/index.js';
 import type { Transport } from './transport.js';
@@ -24,6 +25,8 @@ export interface CoreDeps {
   store: ServerStore;
   hasher: RoomPasswordHasher;
   clock: Clock;
+  /** Set when this server is one node of a cluster (cluster/cluster-node.ts). */
+  cluster?: ClusterLink & PresenceObserver<Session>;
 }
 
 /**
@@ -135,7 +138,7 @@ function createSessionContext(
   };
   return {
     directory,
-    presence: new PresenceBroadcaster(directory),
+    presence: new PresenceBroadcaster(directory, setImmediate, deps.cluster),
     router,
     prekeys: new PrekeyService<Session>({
       store,
@@ -207,5 +210,6 @@ function createSessionContext(
     },
     penalizedFor: (identityKey) => limiter.penalizedFor(`id:${identityKey}`, now()),
     clock,
+    ...(deps.cluster ? { cluster: deps.cluster } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import type { HelloFrame } from '../protocol/index.js';
 import type { Clock } from './clock.js';
 import type { PeerDirectory } from './directory.js';
 import type { FrameContext, FrameSession } from './frame-table.js';
@@ -26,6 +27,16 @@ export interface AbuseReport {
   reason: string;
 }
 
+/**
+ * A cluster node's hooks (cluster/cluster-node.ts): the name of an admitted session is
+ * claimed cluster-wide before it enters (throws `E_NAME_TAKEN` when another node holds it
+ * for someone else), and given back when the session closed before entering.
+ */
+export interface ClusterLink {
+  claim(sid: string, hello: HelloFrame): Promise<void>;
+  unclaim(sid: string, name: string): Promise<void>;
+}
+
 /** Everything sessions share: directory, routing, rooms, store, limits, logging, clock. */
 export interface SessionContext<S extends FrameSession> extends FrameContext<S> {
   directory: PeerDirectory<S>;
@@ -41,4 +52,6 @@ export interface SessionContext<S extends FrameSession> extends FrameContext<S> 
   /** Milliseconds an identity is still refused for repeated abuse. */
   penalizedFor?: (identityKey: string) => number;
   clock: Clock;
+  /** Set when this server is one node of a cluster. */
+  cluster?: ClusterLink;
 }

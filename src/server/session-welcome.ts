@@ -10,6 +10,7 @@ import type { SessionContext } from './session-context.js';
 
 /** What admission needs of a session besides the frame-table view. */
 export interface WelcomedSession extends FrameSession {
+  readonly id: string;
   readonly addressKey: string | undefined;
   /** A newer connection of the same identity takes this session's name. */
   replaced(): void;
@@ -35,6 +36,8 @@ export async function welcomeSession<S extends WelcomedSession>(
   entry: SessionEntry,
 ): Promise<void> {
   const { directory, presence, store, stats, prekeys } = ctx;
+  let claimed = false;
+  const release = () => (claimed ? ctx.cluster?.unclaim(session.id, hello.user) : undefined);
   const admission = await admitHello<S>(
     hello,
     {
@@ -51,6 +54,10 @@ export async function welcomeSession<S extends WelcomedSession>(
       },
       enter: () => entry.enter(),
       prepare: async () => {
+        if (ctx.cluster) {
+          await ctx.cluster.claim(session.id, hello);
+          claimed = true;
+        }
         if (!hello.idk || !hello.pubsig) return;
         const published = { pub: hello.pub, pubsig: hello.pubsig, caps: hello.caps };
         await store.touchBinding(hello.user, ctx.clock.now(), published);
@@ -67,8 +74,14 @@ export async function welcomeSession<S extends WelcomedSession>(
       now: () => ctx.clock.now(),
       stats,
     },
-  );
-  if (!admission || session.state !== 'ready') return;
+  ).catch(async (error: unknown) => {
+    await release();
+    throw error;
+  });
+  if (!admission || session.state !== 'ready') {
+    await release();
+    return;
+  }
   session.log.bind({ user: hello.user });
   stats.helloAccepted.inc(`v${hello.v}`);
   session.log.info({

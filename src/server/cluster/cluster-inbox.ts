@@ -1,0 +1,269 @@
+import type { Redis } from 'ioredis';
+import { ErrorCode, type RelayFrame } from '../../protocol/index.js';
+import type { Logger } from '../logger.js';
+import type { RelaySender, RouteOutcome } from '../router.js';
+import type { RedisKeys } from '../store/redis/scripts.js';
+
+/** What the inbox needs of this node's router: delivery to its own sessions only. */
+export interface LocalRouter {
+  routeLocal(from: RelaySender, relay: RelayFrame): RouteOutcome | Promise<RouteOutcome>;
+}
+
+export interface InboxFigures {
+  forwarded: number;
+  received: number;
+  replies: number;
+  timedOut: number;
+  expired: number;
+}
+
+const GROUP = 'node';
+const MAXLEN = 100_000;
+
+/**
+ * Node-to-node relays over Redis Streams: each node reads its own stream `inbox:<node>`
+ * through a consumer group (an entry stays pending until this node handled it and
+ * acknowledged it). A relay carries a deadline: the sender's node reports a failure to its
+ * client when no answer came by then, and the receiving node drops an entry whose deadline
+ * passed, so a relay is delivered once or reported failed, never both. The answer (the
+ * outcome: delivered, stored, or failed with its error) comes back on the sender node's
+ * stream. One reader per node handles entries in stream order, which keeps the order of
+ * each sender→recipient pair.
+ */
+export class ClusterInbox {
+  #redis: Redis;
+  #reader: Redis;
+  #keys: RedisKeys;
+  #node: string;
+  #logger: Logger;
+  #timeoutMs: number;
+  #router: LocalRouter | undefined;
+  #pending = new Map<string, { resolve: (o: RouteOutcome) => void; timer: NodeJS.Timeout }>();
+  #next = 0;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  readonly figures: InboxFigures = {
+    forwarded: 0,
+    received: 0,
+    replies: 0,
+    timedOut: 0,
+    expired: 0,
+  };
+
+  constructor(options: {
+    redis: Redis;
+    reader: Redis;
+    keys: RedisKeys;
+    node: string;
+    logger: Logger;
+    timeoutMs: number;
+  }) {
+    this.#redis = options.redis;
+    this.#reader = options.reader;
+    this.#keys = options.keys;
+    this.#node = options.node;
+    this.#logger = options.logger;
+    this.#timeoutMs = options.timeoutMs;
+  }
+
+  stream(node: string): string {
+    return this.#keys.key('inbox', node);
+  }
+
+  attach(router: LocalRouter): void {
+    this.#router = router;
+  }
+
+  /** Creates this node's stream and group (again after Redis lost them). */
+  async prepare(): Promise<void> {
+    try {
+      await this.#redis.xgroup('CREATE', this.stream(this.#node), GROUP, '$', 'MKSTREAM');
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.includes('BUSYGROUP')) throw error;
+    }
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#reader.disconnect();
+    await this.#loop?.catch(() => {});
+    for (const [, waiting] of this.#pending) {
+      clearTimeout(waiting.timer);
+      waiting.resolve(unconfirmed('the server is shutting down'));
+    }
+    this.#pending.clear();
+  }
+
+  /** Sends `relay` to `node` and resolves with that node's answer (or a failure at the deadline). */
+  forward(node: string, from: RelaySender, relay: RelayFrame): Promise<RouteOutcome> {
+    const corr = `${this.#node}.${(++this.#next).toString(36)}`;
+    const deadline = Date.now() + this.#timeoutMs;
+    this.figures.forwarded++;
+    return new Promise<RouteOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        if (!this.#pending.delete(corr)) return;
+        this.figures.timedOut++;
+        resolve(
+          unconfirmed(`${relay.to}'s server did not confirm delivery: message not delivered`),
+        );
+      }, this.#timeoutMs);
+      timer.unref?.();
+      this.#pending.set(corr, { resolve, timer });
+      const sender = JSON.stringify({
+        name: from.name,
+        idk: from.identityKey,
+        addr: from.addressKey,
+      });
+      this.#redis
+        .xadd(
+          this.stream(node),
+          'MAXLEN',
+          '~',
+          MAXLEN,
+          '*',
+          't',
+          'relay',
+          'c',
+          corr,
+          'o',
+          this.#node,
+          'd',
+          deadline,
+          'f',
+          sender,
+          'r',
+          JSON.stringify(relay),
+        )
+        .catch((error: unknown) => {
+          const waiting = this.#pending.get(corr);
+          if (!waiting) return;
+          this.#pending.delete(corr);
+          clearTimeout(waiting.timer);
+          this.#logger.warn(
+            { event: 'cluster.forward_failed', err: error },
+            'could not forward a relay',
+          );
+          resolve(unavailable());
+        });
+    });
+  }
+
+  async #run(): Promise<void> {
+    let backoff = 100;
+    let cursor = '0'; // first what was left pending (after a reconnect), then new entries
+    while (this.#running) {
+      try {
+        const result = (await this.#reader.xreadgroup(
+          'GROUP',
+          GROUP,
+          this.#node,
+          'COUNT',
+          256,
+          'BLOCK',
+          2000,
+          'STREAMS',
+          this.stream(this.#node),
+          cursor,
+        )) as Array<[string, Array<[string, string[]]>]> | null;
+        backoff = 100;
+        const entries = result?.[0]?.[1] ?? [];
+        if (cursor === '0' && entries.length === 0) cursor = '>';
+        for (const [id, fields] of entries) await this.#handle(id, fields);
+      } catch (error) {
+        if (!this.#running) return;
+        const message = error instanceof Error ? error.message : String(error);
+        if (message.includes('NOGROUP')) await this.prepare().catch(() => {});
+        else
+          this.#logger.warn(
+            { event: 'cluster.inbox_error', err: message },
+            'inbox read failed; retrying',
+          );
+        cursor = '0';
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+  }
+
+  async #handle(id: string, fields: string[]): Promise<void> {
+    const f = new Map<string, string>();
+    for (let i = 0; i + 1 < fields.length; i += 2)
+      f.set(fields[i] as string, fields[i + 1] as string);
+    try {
+      if (f.get('t') === 'reply') this.#answered(f.get('c') ?? '', f.get('x') ?? '');
+      else if (f.get('t') === 'relay') await this.#relay(f);
+    } catch (error) {
+      this.#logger.error(
+        { event: 'internal_error', where: 'cluster_inbox', err: error },
+        'inbox entry failed',
+      );
+    }
+    await this.#redis
+      .pipeline()
+      .xack(this.stream(this.#node), GROUP, id)
+      .xdel(this.stream(this.#node), id)
+      .exec();
+  }
+
+  async #relay(f: Map<string, string>): Promise<void> {
+    this.figures.received++;
+    const origin = f.get('o') ?? '';
+    const corr = f.get('c') ?? '';
+    // Too close to the deadline for the answer to make it back in time: dropped, and its
+    // sender told it failed (never delivered and reported failed both).
+    if (Number(f.get('d')) - Date.now() < Math.min(1000, this.#timeoutMs / 4)) {
+      this.figures.expired++; // its sender was already told it failed
+      return;
+    }
+    const sender = JSON.parse(f.get('f') ?? '{}') as { name: string; idk?: string; addr?: string };
+    const relay = JSON.parse(f.get('r') ?? '{}') as RelayFrame;
+    const router = this.#router;
+    const outcome: RouteOutcome = router
+      ? await router.routeLocal(
+          { name: sender.name, identityKey: sender.idk, addressKey: sender.addr },
+          relay,
+        )
+      : unavailable();
+    await this.#redis.xadd(
+      this.stream(origin),
+      'MAXLEN',
+      '~',
+      MAXLEN,
+      '*',
+      't',
+      'reply',
+      'c',
+      corr,
+      'x',
+      JSON.stringify(outcome),
+    );
+  }
+
+  #answered(corr: string, json: string): void {
+    const waiting = this.#pending.get(corr);
+    if (!waiting) return; // too late: the sender was told it failed (and the relay dropped)
+    this.#pending.delete(corr);
+    clearTimeout(waiting.timer);
+    this.figures.replies++;
+    waiting.resolve(JSON.parse(json) as RouteOutcome);
+  }
+}
+
+function unconfirmed(text: string): RouteOutcome {
+  return { kind: 'failed', code: ErrorCode.PEER_OFFLINE, text, reason: 'cross_node_timeout' };
+}
+
+export function unavailable(): RouteOutcome {
+  return {
+    kind: 'failed',
+    code: ErrorCode.BUSY,
+    text: 'the cluster is unreachable right now: message not delivered, try again',
+    reason: 'cluster_unavailable',
+  };
+}
