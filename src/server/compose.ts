@@ -12,6 +12,7 @@ import {
   PasswordGate,
   type RoomPasswordHasher,
 } from './rooms/password-gate.js';
+import type { RoomBus } from './rooms/room-host.js';
 import { RoomService } from './rooms/room-service.js';
 import { RelayRouter } from './router.js';
 import { Session, type SessionContext } from './session.js';
@@ -26,7 +27,7 @@ export interface CoreDeps {
   hasher: RoomPasswordHasher;
   clock: Clock;
   /** Set when this server is one node of a cluster (cluster/cluster-node.ts). */
-  cluster?: ClusterLink & PresenceObserver<Session>;
+  cluster?: ClusterLink & PresenceObserver<Session> & { rooms: RoomBus };
 }
 
 /**
@@ -164,6 +165,7 @@ function createSessionContext(
       },
       router,
       clock,
+      ...(deps.cluster ? { bus: deps.cluster.rooms } : {}),
     }),
     names: new NameQuota(store, {
       namesPerIdentity: config.namesPerIdentity,

@@ -141,6 +141,7 @@ export async function startServer(
         directory: directory as unknown as PeerDirectory<DirectoryMember>,
         presence: core.context.presence as unknown as PresenceBroadcaster<DirectoryMember>,
         router: core.context.router,
+        rooms: core.context.rooms.busHandler,
       },
       { host: address.address, port: address.port, pin },
     );

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeCertificate } from '../helpers/certs.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { barrier, RawClient } from '../helpers/raw-client.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
@@ -219,5 +219,84 @@ describe('a cluster of daemons over Redis', () => {
       ),
     ).toBeDefined();
     expect(a!.server.directory.get('ghost')).toBeUndefined();
+  });
+});
+
+describe('a room spanning three nodes', () => {
+  const CAPS = ['presence', 'ack', 'rooms'];
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  const roommsg = (room: string, id: string) => ({
+    type: 'roommsg',
+    room,
+    alg: 'SK1+AESGCM',
+    header: b64(`hdr-${id}`),
+    nonce: Buffer.alloc(12, 3).toString('base64'),
+    cipher: b64(`ciphertext-${id}-0123456789`),
+    sig: Buffer.alloc(64, 5).toString('base64'),
+    id,
+  });
+  const join = async (client: RawClient, room: string, id: string) => {
+    client.send({ type: 'join', room, id });
+    return client.next(
+      (f) => (f.type === 'joined' && f.room === room) || (f.type === 'error' && f.ref === id),
+    );
+  };
+
+  it('fans messages out to members on every node; kick and ban reach members on other nodes', async () => {
+    const [a, b, c] = await cluster(3);
+    const owner = (await v2(a!, 'owner', newIdentity(), CAPS)).client;
+    const bob = (await v2(b!, 'bob', newIdentity(), CAPS)).client;
+    const carol = (await v2(c!, 'carol', newIdentity(), CAPS)).client;
+    expect(await join(owner, '#club', 'j1')).toMatchObject({ type: 'joined', created: true });
+    expect(await join(bob, '#club', 'j2')).toMatchObject({ type: 'joined' });
+    await owner.next((f) => f.type === 'room' && f.event === 'join' && f.user === 'bob');
+    const joined = await join(carol, '#club', 'j3');
+    expect(Object.keys(joined.members as object).sort()).toEqual(['bob', 'carol', 'owner']);
+    await owner.next((f) => f.type === 'room' && f.event === 'join' && f.user === 'carol');
+    await bob.next((f) => f.type === 'room' && f.event === 'join' && f.user === 'carol');
+
+    owner.send(roommsg('#club', 'm1'));
+    for (const member of [bob, carol])
+      expect(await member.next((f) => f.type === 'roommsg')).toMatchObject({
+        from: 'owner',
+        id: 'm1',
+      });
+    carol.send(roommsg('#club', 'm2'));
+    for (const member of [owner, bob])
+      expect(await member.next((f) => f.type === 'roommsg')).toMatchObject({
+        from: 'carol',
+        id: 'm2',
+      });
+    await barrier(owner, bob, carol);
+    expect(carol.frames.filter((f) => f.type === 'roommsg')).toHaveLength(0);
+
+    // the owner (node a) kicks carol (node c): everyone hears it, carol is out
+    owner.send({
+      type: 'moderate',
+      room: '#club',
+      action: 'kick',
+      user: 'carol',
+      reason: 'bye',
+      id: 'k1',
+    });
+    await owner.next((f) => f.type === 'ack' && f.id === 'k1');
+    for (const member of [owner, bob, carol])
+      expect(await member.next((f) => f.type === 'room' && f.event === 'kick')).toMatchObject({
+        user: 'carol',
+        by: 'owner',
+      });
+    carol.send(roommsg('#club', 'm3'));
+    await carol.error('E_NOT_MEMBER');
+
+    // ban bob (node b): removed, and refused when he tries again from any node
+    owner.send({ type: 'moderate', room: '#club', action: 'ban', user: 'bob', id: 'b1' });
+    expect(await bob.next((f) => f.type === 'room' && f.event === 'ban')).toMatchObject({
+      user: 'bob',
+    });
+    await owner.next((f) => f.type === 'room' && f.event === 'ban' && f.user === 'bob');
+    expect(await join(bob, '#club', 'j4')).toMatchObject({ type: 'error' });
+    owner.send({ type: 'who', room: '#club', id: 'w' });
+    const who = await owner.next((f) => f.type === 'who');
+    expect(Object.keys(who.members as object)).toEqual(['owner']);
   });
 });

@@ -5,10 +5,12 @@ import type { HelloFrame } from '../../protocol/index.js';
 import type { DirectoryMember, PeerDirectory } from '../directory.js';
 import type { Logger } from '../logger.js';
 import type { PresenceBroadcaster } from '../presence.js';
+import type { RoomBusHandler } from '../rooms/room-host.js';
 import { RedisStore } from '../store/redis/redis-store.js';
 import { RedisKeys } from '../store/redis/scripts.js';
 import { ClusterInbox, type LocalRouter } from './cluster-inbox.js';
 import { ClusterPresence, type LocalMember } from './cluster-presence.js';
+import { ClusterRooms } from './cluster-rooms.js';
 import { isRemote } from './remote-member.js';
 
 export interface ClusterOptions {
@@ -28,6 +30,7 @@ export interface ClusterCore {
   directory: PeerDirectory<DirectoryMember>;
   presence: PresenceBroadcaster<DirectoryMember>;
   router: LocalRouter;
+  rooms: RoomBusHandler;
 }
 
 /** Cluster figures for /metrics and `securechat stats`. */
@@ -59,6 +62,7 @@ export class ClusterNode {
   readonly store: RedisStore;
   readonly presence: ClusterPresence;
   readonly inbox: ClusterInbox;
+  readonly rooms: ClusterRooms;
   #sub: Redis;
   #logger: Logger;
   #heartbeatMs: number;
@@ -100,6 +104,12 @@ export class ClusterNode {
       logger: this.#logger,
       timeoutMs: options.relayTimeoutMs ?? 5000,
     });
+    this.rooms = new ClusterRooms({
+      redis: this.redis,
+      keys: this.keys,
+      node: this.id,
+      logger: this.#logger,
+    });
     this.presence = new ClusterPresence({
       redis: this.redis,
       keys: this.keys,
@@ -127,13 +137,17 @@ export class ClusterNode {
     this.#info = JSON.stringify({ ...info, started: Date.now() });
     this.presence.attach(core.directory, core.presence);
     this.inbox.attach(core.router);
+    this.rooms.attach(core.rooms);
     await this.#register();
-    this.#sub.on('message', (_channel: string, message: string) => this.presence.message(message));
+    this.#sub.on('message', (channel: string, message: string) => {
+      if (channel === this.rooms.channel) this.rooms.message(message);
+      else this.presence.message(message);
+    });
     this.#sub.on('ready', () => {
       // Resubscribed after a reconnect: what was published meanwhile is lost, reload it.
       if (!this.#stopped) this.presence.reload().catch(() => {});
     });
-    await this.#sub.subscribe(this.presence.channel);
+    await this.#sub.subscribe(this.presence.channel, this.rooms.channel);
     await this.presence.reload();
     this.redis.on('ready', () => {
       if (!this.#stopped) this.#beat(true).catch(() => {});
@@ -184,6 +198,7 @@ export class ClusterNode {
     if (lock === null) return;
     const users = await this.presence.reap(node);
     await this.redis.del(this.inbox.stream(node));
+    await this.rooms.reap(node);
     await this.store.rooms.dropNode(node, Date.now());
     await this.redis.srem(this.keys.key('nodes'), node);
     this.#logger.warn(
@@ -254,6 +269,7 @@ export class ClusterNode {
     await this.inbox.stop();
     try {
       await this.presence.reap(this.id);
+      await this.rooms.reap(this.id);
       await this.store.rooms.dropNode(this.id, Date.now());
       await this.redis.del(this.keys.key('node', this.id), this.inbox.stream(this.id));
       await this.redis.srem(this.keys.key('nodes'), this.id);
