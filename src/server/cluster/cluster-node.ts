@@ -18,7 +18,7 @@ export interface ClusterOptions {
   url: string;
   /** Key prefix (default `securechat`). */
   prefix?: string;
-  /** Heartbeat period; a node silent for twice this is gone, its users within three times it. */
+  /** Heartbeat period; a node silent for twice this is gone, its users leave within 2.5 times it. */
   heartbeatMs?: number;
   /** How long a sender waits for another node to confirm a relay. */
   relayTimeoutMs?: number;
@@ -153,7 +153,12 @@ export class ClusterNode {
       if (!this.#stopped) this.#beat(true).catch(() => {});
     });
     this.inbox.start();
-    this.#timer = setInterval(() => void this.#beat(false).catch(() => {}), this.#heartbeatMs);
+    // Beats twice per period: a node's key lives two periods, so a dead node is reaped
+    // within 2.5 periods (12.5 s by default) of its last beat.
+    this.#timer = setInterval(
+      () => void this.#beat(false).catch(() => {}),
+      Math.max(50, this.#heartbeatMs / 2),
+    );
     this.#timer.unref?.();
     this.#logger.info({ event: 'cluster.joined', node: this.id }, 'joined the cluster');
   }

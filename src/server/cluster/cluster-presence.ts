@@ -190,6 +190,13 @@ export class ClusterPresence {
 
   /** Registers this node's sessions again (after Redis lost them, or this node was reaped). */
   async reregister(): Promise<void> {
+    // Entries of this node whose sessions closed while Redis was unreachable: released now.
+    for (const [key, json] of Object.entries(await this.#redis.hgetall(this.#online))) {
+      const entry = JSON.parse(json) as OnlineEntry;
+      if (entry.node !== this.#node || this.#local.get(key)?.sid === entry.sid) continue;
+      const released = await RELEASE.run(this.#redis, [this.#online], [key, this.#node, entry.sid]);
+      if (Number(released) === 1) await this.#publish({ op: 'leave', entry });
+    }
     for (const [key, entry] of this.#local) {
       const held = await CLAIM.run(
         this.#redis,
