@@ -1,6 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { certificatePin, loadOrCreateCertificate } from './certs.js';
 import { type Clock, clockWith, systemClock } from './clock.js';
+import { registerClusterMetrics } from './cluster/cluster-metrics.js';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { composeServer } from './compose.js';
 import type { ServerConfig } from './config.js';
@@ -154,6 +155,7 @@ export async function startServer(
         penalizedAddresses: () => core.limiter.penalized,
         storedBytes: () => store.mailbox.totalBytes(),
       });
+      if (cluster) registerClusterMetrics(registry, () => cluster.figures(directory.size));
       metricsServer = await startMetricsServer(registry, host, port);
       const bound = metricsServer.address();
       metricsAddress = { host, port: typeof bound === 'object' && bound ? bound.port : port };

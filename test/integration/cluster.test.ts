@@ -1,4 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parsePrometheusText } from '../../src/stats/prometheus-text.js';
+import { snapshotFrom } from '../../src/stats/snapshot.js';
 import { makeCertificate } from '../helpers/certs.js';
 import { barrier, RawClient } from '../helpers/raw-client.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
@@ -298,5 +300,35 @@ describe('a room spanning three nodes', () => {
     owner.send({ type: 'who', room: '#club', id: 'w' });
     const who = await owner.next((f) => f.type === 'who');
     expect(Object.keys(who.members as object)).toEqual(['owner']);
+  });
+});
+
+describe('cluster metrics', () => {
+  it('each node serves per-node and cluster figures at /metrics, and `stats` parses them', async () => {
+    const [a, b] = await Promise.all(
+      [0, 1].map(() =>
+        startTestServer({
+          redis: `${redis.url}/0`,
+          clusterHeartbeatMs: 300,
+          metrics: '127.0.0.1:0',
+        }),
+      ),
+    );
+    nodes.push(a!, b!);
+    const alice = await v1(a!, 'alice');
+    await v1(b!, 'bob');
+    await seenEverywhere([a!, b!], 'bob');
+    alice.send(relay('bob'));
+    await until(() => a!.server.stats.relayForwarded === 1);
+    await until(() => a!.server.cluster!.figures(0).nodes === 2);
+    const { host, port } = a!.server.metricsAddress!;
+    const text = await (await fetch(`http://${host}:${port}/metrics`)).text();
+    const snapshot = snapshotFrom(parsePrometheusText(text), 0);
+    expect(snapshot.cluster).toMatchObject({
+      nodes: 2,
+      users: { node: 1, cluster: 2 },
+      relays: { forwarded: 1 },
+    });
+    expect(snapshot.cluster!.redisRttSeconds).toBeGreaterThan(0);
   });
 });
