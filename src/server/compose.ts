@@ -4,8 +4,8 @@ import { PeerDirectory } from './directory.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
 import type { Logger } from './logger.js';
 import { createMaintenance, type Maintenance } from './maintenance.js';
-import { NameQuota } from './name-quota.js';
-import { PrekeyService } from './prekey-service.js';
+import { type NameLimits, NameQuota, type SharedNameRates } from './name-quota.js';
+import { type BundleLimits, PrekeyService, type SharedBundleRates } from './prekey-service.js';
 import { PresenceBroadcaster, type PresenceObserver } from './presence.js';
 import {
   type AttemptLedger,
@@ -27,7 +27,15 @@ export interface CoreDeps {
   hasher: RoomPasswordHasher;
   clock: Clock;
   /** Set when this server is one node of a cluster (cluster/cluster-node.ts). */
-  cluster?: ClusterLink & PresenceObserver<Session> & { rooms: RoomBus };
+  cluster?: ClusterDeps;
+}
+
+/** What a cluster node (cluster/cluster-node.ts) lends the composition root. */
+export interface ClusterDeps extends ClusterLink, PresenceObserver<Session> {
+  rooms: RoomBus;
+  sharedNames(limits: NameLimits): SharedNameRates;
+  sharedBundles(limits: BundleLimits): SharedBundleRates;
+  strike(key: string, now: number, strikes: number, penaltyMs: number): void;
 }
 
 /**
@@ -126,6 +134,12 @@ function createSessionContext(
     },
     now,
   });
+  const nameLimits: NameLimits = {
+    namesPerIdentity: config.namesPerIdentity,
+    newNamesPerIdentity: config.newNamesPerIdentity,
+    newNamesPerAddress: config.newNamesPerAddress,
+    newNamesPerHour: config.newNamesPerHour,
+  };
   const policy: LockoutPolicy = {
     attempts: config.roomPasswordAttempts,
     windowMs: config.roomPasswordWindowMs,
@@ -150,6 +164,14 @@ function createSessionContext(
         opksPerTargetPerHour: config.bundleOpksPerTarget,
       },
       now,
+      ...(deps.cluster
+        ? {
+            shared: deps.cluster.sharedBundles({
+              perMinute: config.bundlesPerMinute,
+              opksPerTargetPerHour: config.bundleOpksPerTarget,
+            }),
+          }
+        : {}),
     }),
     rooms: new RoomService<Session>({
       store,
@@ -167,12 +189,8 @@ function createSessionContext(
       clock,
       ...(deps.cluster ? { bus: deps.cluster.rooms } : {}),
     }),
-    names: new NameQuota(store, {
-      namesPerIdentity: config.namesPerIdentity,
-      newNamesPerIdentity: config.newNamesPerIdentity,
-      newNamesPerAddress: config.newNamesPerAddress,
-      newNamesPerHour: config.newNamesPerHour,
-    }),
+    names: new NameQuota(store, nameLimits),
+    ...(deps.cluster ? { sharedNames: deps.cluster.sharedNames(nameLimits) } : {}),
     store,
     logger,
     stats,
@@ -198,6 +216,7 @@ function createSessionContext(
     onAbuse({ addressKey: address, identityKey, reason }) {
       // A shared address stands for many clients: strike the identity, not everyone.
       const key = address ?? (identityKey ? `id:${identityKey}` : undefined);
+      if (key !== undefined) deps.cluster?.strike(key, now(), config.strikes, config.penaltyMs);
       if (key === undefined || !limiter.strike(key, now())) return;
       stats.securityEvents.inc(address ? 'address_penalized' : 'identity_penalized');
       logger.warn(

@@ -28,6 +28,12 @@ export interface PrekeyOwner {
   offer(line: string, kind: string): SendResult;
 }
 
+/** Bundle limits shared by a cluster's nodes (cluster/cluster-node.ts). */
+export interface SharedBundleRates {
+  takeBundle(requesterIdentity: string, now: number): Promise<boolean>;
+  takeOpk(targetIdentity: string, now: number): Promise<boolean>;
+}
+
 export interface BundleLimits {
   /** Bundle requests per requesting identity per minute (across its connections). */
   perMinute: number;
@@ -53,6 +59,7 @@ export class PrekeyService<O extends PrekeyOwner> {
   #now: () => number;
   #requesters: KeyedBuckets;
   #targets: KeyedBuckets;
+  #shared: SharedBundleRates | undefined;
 
   constructor(options: {
     store: ServerStore;
@@ -60,7 +67,10 @@ export class PrekeyService<O extends PrekeyOwner> {
     stats: ServerStats;
     limits: BundleLimits;
     now: () => number;
+    /** The same limits for a whole cluster, checked after this node's own. */
+    shared?: SharedBundleRates;
   }) {
+    this.#shared = options.shared;
     this.#store = options.store;
     this.#online = options.online;
     this.#stats = options.stats;
@@ -110,7 +120,10 @@ export class PrekeyService<O extends PrekeyOwner> {
    */
   async bundle(requester: { identityKey: string }, request: BundleRequestFrame): Promise<string> {
     const now = this.#now();
-    if (!this.#requesters.take(requester.identityKey, now)) {
+    if (
+      !this.#requesters.take(requester.identityKey, now) ||
+      (await this.#shared?.takeBundle(requester.identityKey, now)) === false
+    ) {
       this.#stats.rateLimited.inc('bundle');
       return encodeError(ErrorCode.RATE_LIMITED, 'too many bundle requests', request.id);
     }
@@ -129,7 +142,10 @@ export class PrekeyService<O extends PrekeyOwner> {
     }
     let taken: PrekeyTake | undefined;
     if ((await this.#store.countPrekeys(request.user)) > 0) {
-      if (this.#targets.take(binding.identityKey, now))
+      if (
+        this.#targets.take(binding.identityKey, now) &&
+        (await this.#shared?.takeOpk(binding.identityKey, now)) !== false
+      )
         taken = await this.#store.takePrekey(request.user);
       else this.#stats.rateLimited.inc('bundle_opk');
     }

@@ -143,6 +143,7 @@ export async function startServer(
         presence: core.context.presence as unknown as PresenceBroadcaster<DirectoryMember>,
         router: core.context.router,
         rooms: core.context.rooms.busHandler,
+        penalize: (key, until) => core.limiter.penalize(key, until),
       },
       { host: address.address, port: address.port, pin },
     );

@@ -4,7 +4,7 @@ import type { PeerDirectory } from './directory.js';
 import type { FrameContext, FrameSession } from './frame-table.js';
 import type { RateLimits } from './limits/session-rate.js';
 import type { Logger } from './logger.js';
-import type { NameQuota } from './name-quota.js';
+import type { NameQuota, SharedNameRates } from './name-quota.js';
 import type { PresenceBroadcaster } from './presence.js';
 import type { SessionLogBudget } from './session-log.js';
 import type { ServerStore } from './store/index.js';
@@ -42,6 +42,8 @@ export interface SessionContext<S extends FrameSession> extends FrameContext<S> 
   directory: PeerDirectory<S>;
   presence: PresenceBroadcaster<S>;
   names: NameQuota;
+  /** Cluster-wide name rates (a cluster node). */
+  sharedNames?: SharedNameRates;
   store: ServerStore;
   logger: Logger;
   limits: SessionLimits;

@@ -69,6 +69,7 @@ export async function welcomeSession<S extends WelcomedSession>(
     {
       store,
       names: ctx.names,
+      ...(ctx.sharedNames ? { sharedNames: ctx.sharedNames } : {}),
       penalizedFor: (idk) => ctx.penalizedFor?.(idk) ?? 0,
       online: (name) => directory.get(name),
       now: () => ctx.clock.now(),

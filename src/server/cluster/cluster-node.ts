@@ -4,12 +4,16 @@ import { Redis } from 'ioredis';
 import type { HelloFrame } from '../../protocol/index.js';
 import type { DirectoryMember, PeerDirectory } from '../directory.js';
 import type { Logger } from '../logger.js';
+import type { NameLimits, SharedNameRates } from '../name-quota.js';
+import type { BundleLimits, SharedBundleRates } from '../prekey-service.js';
 import type { PresenceBroadcaster } from '../presence.js';
 import type { RoomBusHandler } from '../rooms/room-host.js';
 import { RedisStore } from '../store/redis/redis-store.js';
 import { RedisKeys } from '../store/redis/scripts.js';
 import { ClusterInbox, type LocalRouter } from './cluster-inbox.js';
+import { ClusterNames } from './cluster-names.js';
 import { ClusterPresence, type LocalMember } from './cluster-presence.js';
+import { ClusterRates } from './cluster-rates.js';
 import { ClusterRooms } from './cluster-rooms.js';
 import { isRemote } from './remote-member.js';
 
@@ -31,6 +35,8 @@ export interface ClusterCore {
   presence: PresenceBroadcaster<DirectoryMember>;
   router: LocalRouter;
   rooms: RoomBusHandler;
+  /** Another node put `key` in the penalty box until `until`. */
+  penalize(key: string, until: number): void;
 }
 
 /** Cluster figures for /metrics and `securechat stats`. */
@@ -63,6 +69,8 @@ export class ClusterNode {
   readonly presence: ClusterPresence;
   readonly inbox: ClusterInbox;
   readonly rooms: ClusterRooms;
+  readonly rates: ClusterRates;
+  #penalize: ((key: string, until: number) => void) | undefined;
   #sub: Redis;
   #logger: Logger;
   #heartbeatMs: number;
@@ -104,6 +112,7 @@ export class ClusterNode {
       logger: this.#logger,
       timeoutMs: options.relayTimeoutMs ?? 5000,
     });
+    this.rates = new ClusterRates(this.redis, this.keys);
     this.rooms = new ClusterRooms({
       redis: this.redis,
       keys: this.keys,
@@ -138,16 +147,18 @@ export class ClusterNode {
     this.presence.attach(core.directory, core.presence);
     this.inbox.attach(core.router);
     this.rooms.attach(core.rooms);
+    this.#penalize = core.penalize;
     await this.#register();
     this.#sub.on('message', (channel: string, message: string) => {
       if (channel === this.rooms.channel) this.rooms.message(message);
+      else if (channel === this.#penaltyChannel) this.#penalized(message);
       else this.presence.message(message);
     });
     this.#sub.on('ready', () => {
       // Resubscribed after a reconnect: what was published meanwhile is lost, reload it.
       if (!this.#stopped) this.presence.reload().catch(() => {});
     });
-    await this.#sub.subscribe(this.presence.channel, this.rooms.channel);
+    await this.#sub.subscribe(this.presence.channel, this.rooms.channel, this.#penaltyChannel);
     await this.presence.reload();
     this.redis.on('ready', () => {
       if (!this.#stopped) this.#beat(true).catch(() => {});
@@ -221,6 +232,70 @@ export class ClusterNode {
   /** Runs a heartbeat (and reaping) now; tests call it instead of waiting. */
   beat(): Promise<void> {
     return this.#beat(false);
+  }
+
+  get #penaltyChannel(): string {
+    return this.keys.key('penalty');
+  }
+
+  #penalized(json: string): void {
+    try {
+      const { key, until } = JSON.parse(json) as { key: string; until: number };
+      if (typeof key === 'string' && typeof until === 'number') this.#penalize?.(key, until);
+    } catch {
+      // not ours
+    }
+  }
+
+  /** Name rates for the whole cluster. */
+  sharedNames(limits: NameLimits): SharedNameRates {
+    return new ClusterNames(this.rates, limits);
+  }
+
+  /** Bundle limits for the whole cluster. */
+  sharedBundles(limits: BundleLimits): SharedBundleRates {
+    const minute = 60_000;
+    return {
+      takeBundle: async (requester, now) =>
+        (
+          await this.rates.take(
+            [{ key: `bundle:req:${requester}`, limit: limits.perMinute, windowMs: minute }],
+            now,
+          )
+        ).ok,
+      takeOpk: async (target, now) =>
+        (
+          await this.rates.take(
+            [
+              {
+                key: `bundle:opk:${target}`,
+                limit: limits.opksPerTargetPerHour,
+                windowMs: 60 * minute,
+              },
+            ],
+            now,
+          )
+        ).ok,
+    };
+  }
+
+  /**
+   * A strike toward the penalty box, counted for the whole cluster: at `strikes` within
+   * `penaltyMs`, every node refuses `key` for `penaltyMs`.
+   */
+  strike(key: string, now: number, strikes: number, penaltyMs: number): void {
+    const window = { key: `strikes:${key}`, limit: strikes - 1, windowMs: penaltyMs };
+    this.rates
+      .take([window], now)
+      .then(async (taken) => {
+        if (taken.ok) return;
+        await this.redis.publish(
+          this.#penaltyChannel,
+          JSON.stringify({ key, until: now + penaltyMs }),
+        );
+        this.#penalize?.(key, now + penaltyMs);
+      })
+      .catch((error: unknown) => this.#failed('strike', error));
   }
 
   /** Hooks for the session layer. */
