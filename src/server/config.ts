@@ -293,7 +293,7 @@ export function validateServerConfig(config: ServerConfig): ServerConfig {
   ] as const) {
     if (!(value >= 1)) throw new ConfigError(`${label} must be at least 1`);
   }
-  if (config.redis !== undefined) validateRedisUrl(config.redis);
+  if (config.redis !== undefined && config.redis !== 'embedded') validateRedisUrl(config.redis);
   return config;
 }
 
