@@ -107,6 +107,11 @@ export class RelayRouter<T extends RelayTarget> {
     return this.#deliver(from, relay, target);
   }
 
+  /** True when a relay to `name` goes to another node of a cluster. */
+  forwards(name: string): boolean {
+    return this.#online(name)?.forward !== undefined;
+  }
+
   /**
    * Routes a relay another node forwarded here: to this node's own session of the
    * recipient, else to the mailbox (never forwarded again).

@@ -40,6 +40,7 @@ export class Session extends SessionIdentity implements FrameSession {
   readonly id: string;
   readonly log: SessionLog;
   readonly mailbox: MailboxDelivery;
+  forwardsInFlight = 0;
   #transport: Transport;
   #ctx: SessionContext<Session>;
   #input: SessionInput;

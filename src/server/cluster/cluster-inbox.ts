@@ -174,7 +174,7 @@ export class ClusterInbox {
         backoff = 100;
         const entries = result?.[0]?.[1] ?? [];
         if (cursor === '0' && entries.length === 0) cursor = '>';
-        for (const [id, fields] of entries) await this.#handle(id, fields);
+        if (entries.length > 0) await this.#handleBatch(entries);
       } catch (error) {
         if (!this.#running) return;
         const message = error instanceof Error ? error.message : String(error);
@@ -191,57 +191,82 @@ export class ClusterInbox {
     }
   }
 
-  async #handle(id: string, fields: string[]): Promise<void> {
-    const f = new Map<string, string>();
-    for (let i = 0; i + 1 < fields.length; i += 2)
-      f.set(fields[i] as string, fields[i + 1] as string);
-    try {
-      if (f.get('t') === 'reply') this.#answered(f.get('c') ?? '', f.get('x') ?? '');
-      else if (f.get('t') === 'relay') await this.#relay(f);
-    } catch (error) {
-      this.#logger.error(
-        { event: 'internal_error', where: 'cluster_inbox', err: error },
-        'inbox entry failed',
-      );
+  /**
+   * Handles one read of the stream: answers are resolved, relays delivered in stream order
+   * (synchronously when the recipient reads; storing for later is awaited together), then
+   * one pipeline sends every outcome back and acknowledges and deletes the entries.
+   */
+  async #handleBatch(entries: Array<[string, string[]]>): Promise<void> {
+    const replies: Array<{
+      origin: string;
+      corr: string;
+      outcome: Promise<RouteOutcome> | RouteOutcome;
+    }> = [];
+    for (const [, fields] of entries) {
+      const f = new Map<string, string>();
+      for (let i = 0; i + 1 < fields.length; i += 2)
+        f.set(fields[i] as string, fields[i + 1] as string);
+      try {
+        if (f.get('t') === 'reply') this.#answered(f.get('c') ?? '', f.get('x') ?? '');
+        else if (f.get('t') === 'relay') {
+          const outcome = this.#relay(f);
+          if (outcome) replies.push({ origin: f.get('o') ?? '', corr: f.get('c') ?? '', outcome });
+        }
+      } catch (error) {
+        this.#logger.error(
+          { event: 'internal_error', where: 'cluster_inbox', err: error },
+          'inbox entry failed',
+        );
+      }
     }
-    await this.#redis
-      .pipeline()
-      .xack(this.stream(this.#node), GROUP, id)
-      .xdel(this.stream(this.#node), id)
-      .exec();
+    const outcomes = await Promise.all(
+      replies.map(({ outcome }) =>
+        Promise.resolve(outcome).catch((error: unknown): RouteOutcome => {
+          this.#logger.warn(
+            { event: 'cluster.relay_failed', err: error },
+            'a forwarded relay failed',
+          );
+          return unavailable();
+        }),
+      ),
+    );
+    const pipeline = this.#redis.pipeline();
+    replies.forEach(({ origin, corr }, i) => {
+      pipeline.xadd(
+        this.stream(origin),
+        'MAXLEN',
+        '~',
+        MAXLEN,
+        '*',
+        't',
+        'reply',
+        'c',
+        corr,
+        'x',
+        JSON.stringify(outcomes[i]),
+      );
+    });
+    const ids = entries.map(([id]) => id);
+    pipeline.xack(this.stream(this.#node), GROUP, ...ids).xdel(this.stream(this.#node), ...ids);
+    await pipeline.exec();
   }
 
-  async #relay(f: Map<string, string>): Promise<void> {
+  /** A relay from another node: its outcome, or undefined when it came too late to deliver. */
+  #relay(f: Map<string, string>): RouteOutcome | Promise<RouteOutcome> | undefined {
     this.figures.received++;
-    const origin = f.get('o') ?? '';
-    const corr = f.get('c') ?? '';
     // Too close to the deadline for the answer to make it back in time: dropped, and its
     // sender told it failed (never delivered and reported failed both).
     if (Number(f.get('d')) - Date.now() < Math.min(1000, this.#timeoutMs / 4)) {
-      this.figures.expired++; // its sender was already told it failed
-      return;
+      this.figures.expired++;
+      return undefined;
     }
     const sender = JSON.parse(f.get('f') ?? '{}') as { name: string; idk?: string; addr?: string };
     const relay = JSON.parse(f.get('r') ?? '{}') as RelayFrame;
     const router = this.#router;
-    const outcome: RouteOutcome = router
-      ? await router.routeLocal(
-          { name: sender.name, identityKey: sender.idk, addressKey: sender.addr },
-          relay,
-        )
-      : unavailable();
-    await this.#redis.xadd(
-      this.stream(origin),
-      'MAXLEN',
-      '~',
-      MAXLEN,
-      '*',
-      't',
-      'reply',
-      'c',
-      corr,
-      'x',
-      JSON.stringify(outcome),
+    if (!router) return unavailable();
+    return router.routeLocal(
+      { name: sender.name, identityKey: sender.idk, addressKey: sender.addr },
+      relay,
     );
   }
 

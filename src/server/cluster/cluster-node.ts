@@ -94,7 +94,8 @@ export class ClusterNode {
       retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5000),
       lazyConnect: true,
     };
-    this.redis = new Redis(options.url, connection);
+    // Commands issued in one event-loop turn go out in one write (relays to other nodes).
+    this.redis = new Redis(options.url, { ...connection, enableAutoPipelining: true });
     this.#sub = new Redis(options.url, connection);
     const reader = new Redis(options.url, { ...connection, enableOfflineQueue: true });
     for (const client of [this.redis, this.#sub, reader]) {
