@@ -207,7 +207,7 @@ export class ClusterInbox {
       for (let i = 0; i + 1 < fields.length; i += 2)
         f.set(fields[i] as string, fields[i + 1] as string);
       try {
-        if (f.get('t') === 'reply') this.#answered(f.get('c') ?? '', f.get('x') ?? '');
+        if (f.get('t') === 'replies') this.#answeredAll(f.get('x') ?? '[]');
         else if (f.get('t') === 'relay') {
           const outcome = this.#relay(f);
           if (outcome) replies.push({ origin: f.get('o') ?? '', corr: f.get('c') ?? '', outcome });
@@ -230,22 +230,22 @@ export class ClusterInbox {
         }),
       ),
     );
-    const pipeline = this.#redis.pipeline();
+    // One entry per origin node carries the answers to all its relays of this read.
+    const byOrigin = new Map<string, Array<[string, RouteOutcome | 1]>>();
     replies.forEach(({ origin, corr }, i) => {
-      pipeline.xadd(
-        this.stream(origin),
-        'MAXLEN',
-        '~',
-        MAXLEN,
-        '*',
-        't',
-        'reply',
-        'c',
-        corr,
-        'x',
-        JSON.stringify(outcomes[i]),
-      );
+      const outcome = outcomes[i] as RouteOutcome;
+      let list = byOrigin.get(origin);
+      if (!list) {
+        list = [];
+        byOrigin.set(origin, list);
+      }
+      list.push([corr, outcome.kind === 'delivered' ? 1 : outcome]);
     });
+    const pipeline = this.#redis.pipeline();
+    for (const [origin, list] of byOrigin) {
+      const answers = JSON.stringify(list);
+      pipeline.xadd(this.stream(origin), 'MAXLEN', '~', MAXLEN, '*', 't', 'replies', 'x', answers);
+    }
     const ids = entries.map(([id]) => id);
     pipeline.xack(this.stream(this.#node), GROUP, ...ids).xdel(this.stream(this.#node), ...ids);
     await pipeline.exec();
@@ -270,15 +270,19 @@ export class ClusterInbox {
     );
   }
 
-  #answered(corr: string, json: string): void {
-    const waiting = this.#pending.get(corr);
-    if (!waiting) return; // too late: the sender was told it failed (and the relay dropped)
-    this.#pending.delete(corr);
-    clearTimeout(waiting.timer);
-    this.figures.replies++;
-    waiting.resolve(JSON.parse(json) as RouteOutcome);
+  #answeredAll(json: string): void {
+    for (const [corr, outcome] of JSON.parse(json) as Array<[string, RouteOutcome | 1]>) {
+      const waiting = this.#pending.get(corr);
+      if (!waiting) continue; // too late: the sender was told it failed (and the relay dropped)
+      this.#pending.delete(corr);
+      clearTimeout(waiting.timer);
+      this.figures.replies++;
+      waiting.resolve(outcome === 1 ? DELIVERED : outcome);
+    }
   }
 }
+
+const DELIVERED: RouteOutcome = { kind: 'delivered' };
 
 function unconfirmed(text: string): RouteOutcome {
   return { kind: 'failed', code: ErrorCode.PEER_OFFLINE, text, reason: 'cross_node_timeout' };
