@@ -21,9 +21,14 @@ const opt = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i === -1 ? fallback : Number(args[i + 1]);
 };
-const PAIRS = opt('pairs', 20);
-const MESSAGES = opt('messages', 1500);
-const WINDOW = opt('window', 16);
+const SHAPE = {
+  PAIRS: opt('pairs', 20),
+  MESSAGES: opt('messages', 1500),
+  WINDOW: opt('window', 16),
+};
+const { PAIRS, MESSAGES, WINDOW } = SHAPE;
+/** Latency alone: one pair, one relay in flight. */
+const RTT = { PAIRS: 1, MESSAGES: Math.min(SHAPE.MESSAGES, 1000), WINDOW: 1 };
 const RECORD = args.includes('--record');
 const children = new Set();
 process.on('exit', () => {
@@ -151,7 +156,8 @@ function client(port, certPem, user) {
 }
 
 /** Runs PAIRS senders → receivers; receivers connect to `recvPorts[i % n]`, senders to the other. */
-async function load(certPem, senderPorts, receiverPorts, measuredPids) {
+async function load(certPem, senderPorts, receiverPorts, measuredPids, shape = {}) {
+  const { PAIRS, MESSAGES, WINDOW } = { ...SHAPE, ...shape };
   const tag = Math.random().toString(36).slice(2, 7);
   const receivers = [];
   const senders = [];
@@ -249,6 +255,13 @@ async function main() {
       [one.port],
       [one.child.pid, redis.child.pid],
     );
+    results.sameNodeRtt = await load(
+      certPem,
+      [one.port],
+      [one.port],
+      [one.child.pid, redis.child.pid],
+      RTT,
+    );
     await stop(one.child);
     // 2 nodes, every pair split: senders on a, receivers on b and the other way round
     const a = await daemon(cert, redis.url);
@@ -258,6 +271,13 @@ async function main() {
       [a.port, b.port],
       [b.port, a.port],
       [a.child.pid, b.child.pid, redis.child.pid],
+    );
+    results.crossNodeRtt = await load(
+      certPem,
+      [a.port],
+      [b.port],
+      [a.child.pid, b.child.pid, redis.child.pid],
+      RTT,
     );
     const redisCpu = cpuSeconds(redis.child.pid);
     results.redisCpuTotal = redisCpu;
@@ -284,6 +304,8 @@ async function main() {
     row('1 node, SQLite, no Redis', results.single),
     row('1 node with --redis, pairs on that node', results.sameNode),
     row('2 nodes + Redis, every pair split across nodes', results.crossNode),
+    row('latency alone: 1 pair, 1 in flight, same node (with --redis)', results.sameNodeRtt),
+    row('latency alone: 1 pair, 1 in flight, across nodes', results.crossNodeRtt),
     '',
     `Cross-node relay cost: ${fmt(cpuPerMsgCross * 1e6, 1)} µs CPU per message (daemons + Redis) vs ${fmt(cpuPerMsgSame * 1e6, 1)} µs same-node: ${fmt(cpuPerMsgCross / cpuPerMsgSame, 2)}× (target ≤ 2×). Redis alone: ${fmt((results.redisCpuTotal / results.crossNode.delivered) * 1e6, 1)} µs per cross-node message.`,
     `Projection: one Redis core at that cost carries about ${fmt(results.crossNode.delivered / results.redisCpuTotal)} cross-node msgs/s; N nodes scale until the cluster's cross-node traffic reaches that (beyond it, shard by running separate chats per Redis). With ${info.cores} cores the 2-node run competes with Redis and the load generator for the same cores, so it cannot show the ≥ 1.6× throughput target (needs ≥ 4 cores).`,
