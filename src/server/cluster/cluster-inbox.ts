@@ -18,6 +18,9 @@ export interface InboxFigures {
 }
 
 const GROUP = 'node';
+
+/** A relay on its way to another node: id, deadline, sender name, identity, address key, frame. */
+type OutgoingRelay = [string, number, string, string, string, RelayFrame];
 const MAXLEN = 100_000;
 
 /**
@@ -40,6 +43,7 @@ export class ClusterInbox {
   #router: LocalRouter | undefined;
   #pending = new Map<string, { resolve: (o: RouteOutcome) => void; timer: NodeJS.Timeout }>();
   #next = 0;
+  #outgoing = new Map<string, OutgoingRelay[]>();
   #running = false;
   #loop: Promise<void> | undefined;
   readonly figures: InboxFigures = {
@@ -100,9 +104,12 @@ export class ClusterInbox {
     this.#pending.clear();
   }
 
-  /** Sends `relay` to `node` and resolves with that node's answer (or a failure at the deadline). */
+  /**
+   * Sends `relay` to `node` and resolves with that node's answer (or a failure at the
+   * deadline). Relays to one node within one event-loop turn travel as one stream entry.
+   */
   forward(node: string, from: RelaySender, relay: RelayFrame): Promise<RouteOutcome> {
-    const corr = `${this.#node}.${(++this.#next).toString(36)}`;
+    const corr = (++this.#next).toString(36);
     const deadline = Date.now() + this.#timeoutMs;
     this.figures.forwarded++;
     return new Promise<RouteOutcome>((resolve) => {
@@ -115,11 +122,29 @@ export class ClusterInbox {
       }, this.#timeoutMs);
       timer.unref?.();
       this.#pending.set(corr, { resolve, timer });
-      const sender = JSON.stringify({
-        name: from.name,
-        idk: from.identityKey,
-        addr: from.addressKey,
-      });
+      const item: OutgoingRelay = [
+        corr,
+        deadline,
+        from.name,
+        from.identityKey ?? '',
+        from.addressKey ?? '',
+        relay,
+      ];
+      let batch = this.#outgoing.get(node);
+      if (!batch) {
+        batch = [];
+        this.#outgoing.set(node, batch);
+        if (this.#outgoing.size === 1) setImmediate(() => this.#flush());
+      }
+      batch.push(item);
+    });
+  }
+
+  /** Sends the relays gathered this turn: one entry per target node, in order. */
+  #flush(): void {
+    const outgoing = this.#outgoing;
+    this.#outgoing = new Map();
+    for (const [node, batch] of outgoing) {
       this.#redis
         .xadd(
           this.stream(node),
@@ -128,30 +153,26 @@ export class ClusterInbox {
           MAXLEN,
           '*',
           't',
-          'relay',
-          'c',
-          corr,
+          'relays',
           'o',
           this.#node,
-          'd',
-          deadline,
-          'f',
-          sender,
-          'r',
-          JSON.stringify(relay),
+          'x',
+          JSON.stringify(batch),
         )
         .catch((error: unknown) => {
-          const waiting = this.#pending.get(corr);
-          if (!waiting) return;
-          this.#pending.delete(corr);
-          clearTimeout(waiting.timer);
           this.#logger.warn(
             { event: 'cluster.forward_failed', err: error },
-            'could not forward a relay',
+            'could not forward relays',
           );
-          resolve(unavailable());
+          for (const [corr] of batch) {
+            const waiting = this.#pending.get(corr);
+            if (!waiting) continue;
+            this.#pending.delete(corr);
+            clearTimeout(waiting.timer);
+            waiting.resolve(unavailable());
+          }
         });
-    });
+    }
   }
 
   async #run(): Promise<void> {
@@ -208,9 +229,12 @@ export class ClusterInbox {
         f.set(fields[i] as string, fields[i + 1] as string);
       try {
         if (f.get('t') === 'replies') this.#answeredAll(f.get('x') ?? '[]');
-        else if (f.get('t') === 'relay') {
-          const outcome = this.#relay(f);
-          if (outcome) replies.push({ origin: f.get('o') ?? '', corr: f.get('c') ?? '', outcome });
+        else if (f.get('t') === 'relays') {
+          const origin = f.get('o') ?? '';
+          for (const item of JSON.parse(f.get('x') ?? '[]') as OutgoingRelay[]) {
+            const outcome = this.#relay(item);
+            if (outcome) replies.push({ origin, corr: item[0], outcome });
+          }
         }
       } catch (error) {
         this.#logger.error(
@@ -252,20 +276,21 @@ export class ClusterInbox {
   }
 
   /** A relay from another node: its outcome, or undefined when it came too late to deliver. */
-  #relay(f: Map<string, string>): RouteOutcome | Promise<RouteOutcome> | undefined {
+  #relay([, deadline, name, idk, addr, relay]: OutgoingRelay):
+    | RouteOutcome
+    | Promise<RouteOutcome>
+    | undefined {
     this.figures.received++;
     // Too close to the deadline for the answer to make it back in time: dropped, and its
     // sender told it failed (never delivered and reported failed both).
-    if (Number(f.get('d')) - Date.now() < Math.min(1000, this.#timeoutMs / 4)) {
+    if (deadline - Date.now() < Math.min(1000, this.#timeoutMs / 4)) {
       this.figures.expired++;
       return undefined;
     }
-    const sender = JSON.parse(f.get('f') ?? '{}') as { name: string; idk?: string; addr?: string };
-    const relay = JSON.parse(f.get('r') ?? '{}') as RelayFrame;
     const router = this.#router;
     if (!router) return unavailable();
     return router.routeLocal(
-      { name: sender.name, identityKey: sender.idk, addressKey: sender.addr },
+      { name, identityKey: idk || undefined, addressKey: addr || undefined },
       relay,
     );
   }
