@@ -44,6 +44,7 @@ export class ClusterInbox {
   #pending = new Map<string, { resolve: (o: RouteOutcome) => void; timer: NodeJS.Timeout }>();
   #next = 0;
   #outgoing = new Map<string, OutgoingRelay[]>();
+  #kicked: ((name: string, sid: string) => void) | undefined;
   #running = false;
   #loop: Promise<void> | undefined;
   readonly figures: InboxFigures = {
@@ -74,8 +75,26 @@ export class ClusterInbox {
     return this.#keys.key('inbox', node);
   }
 
-  attach(router: LocalRouter): void {
+  attach(router: LocalRouter, kicked: (name: string, sid: string) => void): void {
     this.#router = router;
+    this.#kicked = kicked;
+  }
+
+  /** Tells `node` to close its session `sid` of `name` (replaced by a newer one elsewhere). */
+  async kick(node: string, name: string, sid: string): Promise<void> {
+    await this.#redis.xadd(
+      this.stream(node),
+      'MAXLEN',
+      '~',
+      MAXLEN,
+      '*',
+      't',
+      'kick',
+      'u',
+      name,
+      's',
+      sid,
+    );
   }
 
   /** Creates this node's stream and group (again after Redis lost them). */
@@ -229,6 +248,7 @@ export class ClusterInbox {
         f.set(fields[i] as string, fields[i + 1] as string);
       try {
         if (f.get('t') === 'replies') this.#answeredAll(f.get('x') ?? '[]');
+        else if (f.get('t') === 'kick') this.#kicked?.(f.get('u') ?? '', f.get('s') ?? '');
         else if (f.get('t') === 'relays') {
           const origin = f.get('o') ?? '';
           for (const item of JSON.parse(f.get('x') ?? '[]') as OutgoingRelay[]) {

@@ -126,6 +126,7 @@ export class ClusterNode {
       node: this.id,
       logger: this.#logger,
       forward: (node, from, relay) => this.inbox.forward(node, from, relay),
+      kick: (entry) => this.inbox.kick(entry.node, entry.name, entry.sid),
     });
   }
 
@@ -146,7 +147,7 @@ export class ClusterNode {
   async start(core: ClusterCore, info: Record<string, unknown>): Promise<void> {
     this.#info = JSON.stringify({ ...info, started: Date.now() });
     this.presence.attach(core.directory, core.presence);
-    this.inbox.attach(core.router);
+    this.inbox.attach(core.router, (name, sid) => this.presence.kickLocal(name, sid));
     this.rooms.attach(core.rooms);
     this.#penalize = core.penalize;
     await this.#register();

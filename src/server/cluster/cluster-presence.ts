@@ -17,7 +17,7 @@ import { type Forward, isRemote, type OnlineEntry, RemoteMember } from './remote
  * key, entry JSON, node, identity key ('' = v1), node key prefix. Granted when the name is
  * free, held on this node (the local directory decides), held by the same identity
  * elsewhere (that session is replaced), or held by a node that is gone. Returns the
- * replaced entry's node ('' when none) or false.
+ * replaced entry ('' when none) or false.
  */
 const CLAIM = new LuaScript(`
 local held = redis.call('HGET', KEYS[1], ARGV[1])
@@ -26,7 +26,7 @@ if held then
   local alive = redis.call('EXISTS', ARGV[5] .. e.node) == 1
   if e.node ~= ARGV[3] and alive and (ARGV[4] == '' or e.idk ~= ARGV[4]) then return false end
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  return e.node
+  return held
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return ''`);
@@ -77,6 +77,7 @@ export class ClusterPresence {
   #node: string;
   #logger: Logger;
   #forward: Forward;
+  #kick: (entry: OnlineEntry) => Promise<void>;
   #directory: PeerDirectory<DirectoryMember> | undefined;
   #presence: PresenceBroadcaster<DirectoryMember> | undefined;
   /** Entries of this node's sessions, to register again after Redis lost them. */
@@ -88,7 +89,9 @@ export class ClusterPresence {
     node: string;
     logger: Logger;
     forward: Forward;
+    kick: (entry: OnlineEntry) => Promise<void>;
   }) {
+    this.#kick = options.kick;
     this.#redis = options.redis;
     this.#keys = options.keys;
     this.#node = options.node;
@@ -143,6 +146,24 @@ export class ClusterPresence {
       throw new ProtocolError(ErrorCode.NAME_TAKEN, `the name "${hello.user}" is already online`);
     }
     this.#local.set(nameKey(hello.user), entry);
+    if (typeof held === 'string' && held !== '') {
+      // The same identity was online on another node: that node closes it (E_REPLACED),
+      // told through its stream (acknowledged), not only by the presence channel.
+      const previous = JSON.parse(held) as OnlineEntry;
+      if (previous.node !== this.#node) await this.#kick(previous);
+    }
+  }
+
+  /** Closes this node's session `sid` of `name`: a newer one of the same identity took over elsewhere. */
+  kickLocal(name: string, sid: string): void {
+    const directory = this.#directory;
+    const held = directory?.get(name);
+    if (!directory || held === undefined || isRemote(held)) return;
+    const local = held as unknown as LocalMember;
+    if (local.id !== sid) return;
+    this.forget(local);
+    directory.remove(held);
+    local.replaced();
   }
 
   /** A claimed session did not enter (closed during admission): give the name back. */
