@@ -1,10 +1,13 @@
 import {
   Capability,
+  ErrorCode,
+  encodeError,
   encodeWelcomeV1,
   encodeWelcomeV2,
   type HelloFrame,
+  ProtocolError,
 } from '../protocol/index.js';
-import { admitHello } from './admission.js';
+import { admitHello, reportRefusal } from './admission.js';
 import type { FrameSession } from './frame-table.js';
 import type { SessionContext } from './session-context.js';
 
@@ -77,7 +80,18 @@ export async function welcomeSession<S extends WelcomedSession>(
     },
   ).catch(async (error: unknown) => {
     await release();
-    throw error;
+    if (!(error instanceof ProtocolError) || error.code !== ErrorCode.NAME_TAKEN) throw error;
+    // Another node holds the name for someone else: refused like a local holder would be.
+    const refusal = {
+      ok: false as const,
+      code: error.code,
+      text: error.message,
+      reason: 'name_taken',
+      takeover: true,
+    };
+    reportRefusal(refusal, hello, session.log, stats);
+    session.reply(encodeError(refusal.code, refusal.text), 'error');
+    return undefined;
   });
   if (!admission || session.state !== 'ready') {
     await release();

@@ -173,6 +173,13 @@ describe('a cluster of daemons over Redis', () => {
       [x!, y!].map((c) => c.next((f) => f.type === 'welcome' || f.type === 'error')),
     );
     expect(answers.map((f) => f.type).sort()).toEqual(['error', 'welcome']);
+    const refused = answers.find((f) => f.type === 'error');
+    expect(refused).toMatchObject({ code: 'E_NAME_TAKEN' });
+    // counted like a local refusal, on whichever node refused
+    expect(
+      a!.server.stats.helloRefused.get('name_taken') +
+        b!.server.stats.helloRefused.get('name_taken'),
+    ).toBe(1);
   });
 
   it('stores a message via node A and delivers it via node B', async () => {
