@@ -137,12 +137,34 @@ async function runServe(
     ...(pretty === undefined ? {} : { pretty }),
     ...(files ? { files } : {}),
   });
-  const server = await startServing(config, logger, workers);
+  // The signal handlers go in before the server starts (and before its banner is printed):
+  // a SIGTERM that arrives as soon as someone sees the banner must stop it cleanly, not kill it.
+  let server: Serving | undefined;
+  let stopping = false;
+  let stop!: (signal: NodeJS.Signals) => void;
+  const stopped = new Promise<void>((resolve) => {
+    stop = (signal) => {
+      if (stopping) {
+        process.stderr.write(`second ${signal}: exiting now\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ event: 'server.stopping', signal });
+      if (server) server.close().then(resolve, resolve);
+    };
+  });
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  server = await startServing(config, logger, workers);
+  if (stopping) {
+    await server.close();
+    if (cluster.isWorker) process.exit(0);
+    return; // asked to stop while starting
+  }
   if (cluster.isWorker) {
-    // One of `--workers N`: the primary prints the banner and handles the signals.
-    process.on('SIGTERM', () => void server.close().finally(() => process.exit(0)));
-    process.on('SIGINT', () => {});
-    return;
+    // One of `--workers N`: the primary prints the banner; its channel keeps us alive.
+    await stopped;
+    process.exit(0);
   }
   const shareHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : server.host;
   const lines = [
@@ -167,20 +189,7 @@ async function runServe(
   ];
   process.stderr.write(`${lines.join('\n')}\n`);
 
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        process.stderr.write(`second ${signal}: exiting now\n`);
-        process.exit(1);
-      }
-      stopping = true;
-      logger.info({ event: 'server.stopping', signal });
-      server.close().then(resolve, resolve);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await stopped;
 }
 
 /** What the banner and the signal handler need of whatever serves (one process, a worker, a primary). */

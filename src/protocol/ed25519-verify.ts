@@ -43,7 +43,7 @@ export type Ed25519Verifier = (message: Uint8Array, signature: Uint8Array) => bo
 /**
  * Ed25519 verification through node:crypto (OpenSSL), RFC 8032 §5.1.7. About 15× faster
  * than the pure-JS path here (see bench/ed25519.mjs and bench/RESULTS.md), which matters on
- * the server's connection path; test/unit/protocol/ed25519-verify.test.ts proves it agrees
+ * the server's connection path; test/unit/protocol/ed25519-agreement.test.ts proves it agrees
  * with noble on RFC 8032, Wycheproof and random inputs. Malformed input gives false.
  */
 export function ed25519VerifierFor(publicKey: Uint8Array): Ed25519Verifier {

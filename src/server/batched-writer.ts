@@ -43,7 +43,7 @@ export class BatchedWriter {
     if (this.#pending.length === 0) return;
     const data = this.#pending;
     this.#pending = '';
-    // Every server line is ASCII (frames.ts escapes the rest): latin1 skips UTF-8 encoding.
+    // Every server line is ASCII (the protocol encoders escape the rest: asciiJson in protocol/fields.ts): latin1 skips UTF-8 encoding.
     if (!this.#socket.destroyed) this.#socket.write(data, 'latin1');
   }
 

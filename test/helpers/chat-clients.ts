@@ -25,6 +25,12 @@ export interface TestChat {
     test: (frame: ParsedServerFrame) => boolean,
     timeoutMs?: number,
   ): Promise<ParsedServerFrame>;
+  /**
+   * A barrier: sends `ping` and waits for its `pong`. The server answers in order, and the
+   * client handles frames in order as they arrive, so every frame the server wrote before
+   * the pong has been handled (its events recorded) once this resolves.
+   */
+  sync(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -93,6 +99,16 @@ export async function startChat(
         timeoutMs,
         () => `a frame for ${name}`,
       ),
+    async sync(timeoutMs = 10_000) {
+      const pongs = () => frames.filter((f) => f.type === 'pong').length;
+      const before = pongs();
+      connection.send({ type: 'ping' });
+      await poll(
+        () => (pongs() > before ? true : undefined),
+        timeoutMs,
+        () => `a pong for ${name}`,
+      );
+    },
     close: () => client.close(),
   };
   await chat.waitFor((e) => e.kind === 'users');

@@ -121,7 +121,7 @@ describe('room end-to-end encryption with real clients over TLS', () => {
         e.event === 'joined',
     );
     // Let the duplicate answers (server's lobby join + our rejoin) arrive.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await alice.sync();
     const joined = (room: string) =>
       after().filter((e) => e.kind === 'room' && e.event === 'joined' && e.room === room);
     expect(joined('#lobby')).toHaveLength(1);
@@ -130,7 +130,7 @@ describe('room end-to-end encryption with real clients over TLS', () => {
     await bob.waitFor(roomText('#club', 'alice', 'back again'));
     // Asking explicitly while already in is still answered.
     alice.client.rooms.join('#club');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await alice.sync();
     expect(joined('#club')).toHaveLength(2);
   });
 
@@ -191,8 +191,7 @@ describe('room end-to-end encryption with real clients over TLS', () => {
     mallory.client.rooms.send('#lobby', 'I am alice', false);
     await bob.waitFor(roomText('#lobby', 'mallory', 'I am alice'));
     const forged = bob.frames.filter(isRoomMsg).find((m) => m.from === 'mallory')!;
-    bob.client.rooms.onFrame({ ...forged, from: 'alice' });
-    await new Promise((r) => setTimeout(r, 100));
+    bob.client.rooms.onFrame({ ...forged, from: 'alice' }); // handled synchronously
     expect(bob.events.filter((e) => e.kind === 'message' && e.text === 'genuine')).toHaveLength(1);
     expect(
       bob.events.some((e) => e.kind === 'message' && e.from === 'alice' && e.text === 'I am alice'),

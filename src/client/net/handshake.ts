@@ -3,6 +3,7 @@ import {
   ErrorCode,
   HELLO_EXPORTER_BYTES,
   HELLO_EXPORTER_LABEL,
+  SERVER_CAPS,
   type SignedPrekeyUpload,
   signHelloProof,
   signPrekey,
@@ -11,17 +12,11 @@ import {
 } from '../../protocol/index.js';
 import type { LocalIdentity } from '../identity/keystore.js';
 
-/** What this client offers in a v2 hello. */
-export const CLIENT_CAPS = [
-  Capability.presence,
-  Capability.ack,
-  Capability.ping,
-  Capability.ratchet,
-  Capability.mailbox,
-  Capability.rooms,
-  Capability.spk,
-  Capability.randomNonce,
-];
+/**
+ * What this client offers in a v2 hello: everything a server offers, plus what only
+ * clients announce to each other through the directory (random-nonce algorithms).
+ */
+export const CLIENT_CAPS: Capability[] = [...SERVER_CAPS, Capability.randomNonce];
 
 /** Exports the RFC 5705 keying material a v2 hello proof signs. */
 export interface ExporterSource {

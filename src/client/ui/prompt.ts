@@ -9,7 +9,7 @@
  *
  * Names come from peers, so they are sanitized like everything else on screen.
  */
-import { foldName } from '../../protocol/names.js';
+import { foldName } from '../../protocol/index.js';
 import type { ConnectionState } from '../events.js';
 import { sanitizeName } from './sanitize.js';
 import { chalkFor, nickColor } from './theme.js';

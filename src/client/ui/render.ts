@@ -14,7 +14,7 @@
  * cannot fake them; continuation lines are indented under the text, so a multi-line
  * message cannot fake a line of its own.
  */
-import { nameKey } from '../../protocol/names.js';
+import { nameKey } from '../../protocol/index.js';
 import type {
   ClientEvent,
   ConnectionState,

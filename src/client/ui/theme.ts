@@ -5,7 +5,7 @@
  */
 
 import { Chalk, type ChalkInstance } from 'chalk';
-import { nameKey } from '../../protocol/names.js';
+import { nameKey } from '../../protocol/index.js';
 import { Protection } from '../events.js';
 
 /** Line-type glyphs, irssi/WeeChat style, all ASCII. */

@@ -15,7 +15,7 @@ export interface IdentityBinding {
   lastSeen: number;
 }
 
-/** A signed prekey as its owner uploaded it (Base64 fields; see protocol/signed-prekey.ts). */
+/** A signed prekey as its owner uploaded it (Base64 fields; see protocol/prekeys.ts). */
 export interface StoredSignedPrekey {
   id: number;
   created: number;
