@@ -90,10 +90,10 @@ function relay<S extends FrameSession>(
     session.log.warn({ event: 'spoof.attempt', claimed: String(raw.from).slice(0, 32) });
     ctx.stats.securityEvents.inc('spoof_attempt');
   }
-  const forwarded = ctx.router.forwards(frame.to);
   const outcome = ctx.router.route(session, frame);
   if (!(outcome instanceof Promise)) return relayAnswered(session, frame, outcome);
-  if (forwarded && session.forwardsInFlight < MAX_FORWARDS_IN_FLIGHT) {
+  // (same turn as the routing decision: the directory has not changed since)
+  if (session.forwardsInFlight < MAX_FORWARDS_IN_FLIGHT && ctx.router.forwards(frame.to)) {
     // To another node of a cluster: the next frame need not wait for that node's answer
     // (relays to one node stay in order on its stream); the ack follows when it comes.
     session.forwardsInFlight++;
