@@ -21,6 +21,7 @@ import { medianOf } from './lib/stats.mjs';
 import { renderReport } from './report.mjs';
 import {
   ensurePackages,
+  has,
   killAll,
   makeCertificate,
   oursAvailable,
@@ -29,7 +30,17 @@ import {
 } from './servers.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const SCENARIOS = ['relay', 'rtt', 'idle', 'admission', 'crypto', 'rooms', 'mailbox', 'attacks'];
+const SCENARIOS = [
+  'relay',
+  'rtt',
+  'idle',
+  'admission',
+  'crypto',
+  'rooms',
+  'mailbox',
+  'attacks',
+  'cluster',
+];
 const PEERS = ['ours', 'bare', 'ngircd', 'inspircd'];
 
 function usage(message) {
@@ -54,6 +65,24 @@ const large = Boolean(options.large);
 const only = new Set((options.only ?? SCENARIOS.join(',')).split(','));
 for (const s of only) if (!SCENARIOS.includes(s)) usage(`unknown scenario: ${s}`);
 if (only.has('relay')) only.add('rtt'); // "relay" means all three relay scenarios
+if ([...only].every((s) => s === 'cluster')) {
+  runCluster();
+  process.exit(0);
+}
+
+/** Scale-out over Redis (bench/cluster.mjs): its own processes and report section. */
+function runCluster() {
+  if (!has('redis-server')) ensurePackages({ 'redis-server': 'redis-server' });
+  execFileSync(
+    process.execPath,
+    [
+      join(ROOT, 'bench/cluster.mjs'),
+      ...(quick ? ['--pairs', '4', '--messages', '200'] : []),
+      ...(!quick || options.record ? ['--record'] : []),
+    ],
+    { stdio: 'inherit' },
+  );
+}
 let peers = (options.peers ?? PEERS.join(',')).split(',');
 for (const p of peers) if (!PEERS.includes(p)) usage(`unknown peer: ${p}`);
 const reps = Number(options.reps ?? (quick ? 1 : 3));
@@ -497,3 +526,5 @@ if (!existsSync(resultsFile))
   );
 if (!quick || options.record) appendFileSync(resultsFile, `\n${report}\n`);
 else console.error('(quick run: not appended to bench/RESULTS.md; add --record to append)');
+
+if (only.has('cluster')) runCluster();

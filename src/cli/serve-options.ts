@@ -169,6 +169,17 @@ export const SERVE_OPTIONS: ServeOptionSpec[] = [
     default: duration(d.roomLockoutMs),
   },
   {
+    flags: '--redis <url>',
+    help: 'join a cluster sharing this Redis (redis://HOST:PORT[/DB]; off loopback rediss:// with an ACL user); default: one process, SQLite',
+    env: 'SECURECHAT_REDIS',
+  },
+  {
+    flags: '--workers <n>',
+    help: 'worker processes on one port (needs --redis; "auto" = one per core; --redis embedded starts a redis-server child)',
+    env: 'SECURECHAT_WORKERS',
+    default: '1',
+  },
+  {
     flags: '--metrics [host:port]',
     help: 'serve Prometheus metrics at /metrics (default 127.0.0.1:9464)',
     env: 'SECURECHAT_METRICS',

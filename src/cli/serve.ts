@@ -1,4 +1,6 @@
+import cluster from 'node:cluster';
 import { isIP } from 'node:net';
+import { dirname, join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { isValidRoom } from '../protocol/index.js';
 import {
@@ -6,6 +8,7 @@ import {
   createLogger,
   defaultServerConfig,
   installCrashGuard,
+  type Logger,
   openLogFiles,
   parseByteSize,
   parseCount,
@@ -15,8 +18,15 @@ import {
   startServer,
   validateServerConfig,
 } from '../server/index.js';
+import { type EmbeddedRedis, startEmbeddedRedis } from './embedded-redis.js';
 import { addOptions } from './options.js';
 import { SERVE_OPTIONS, type ValueKind } from './serve-options.js';
+import {
+  parseWorkers,
+  startWorkers,
+  WORKER_REDIS_ENV,
+  type WorkerListening,
+} from './serve-workers.js';
 
 type ServeFlags = Record<string, string | boolean | undefined>;
 
@@ -25,7 +35,11 @@ export function addServeCommand(program: Command): void {
     .command('serve')
     .description('run the TLS relay daemon (generates a certificate on first run)');
   addOptions(command, SERVE_OPTIONS).action(async (flags: ServeFlags) => {
-    await runServe(serveConfigFromFlags(flags), flags.prettyLogs === true ? true : undefined);
+    await runServe(
+      serveConfigFromFlags(flags),
+      flags.prettyLogs === true ? true : undefined,
+      parseWorkers(text(flags, 'workers')),
+    );
   });
 }
 
@@ -104,10 +118,15 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfig {
     ...(logFile ? { logFile } : {}),
     ...(securityLog ? { securityLogFile: securityLog } : {}),
     ...(metrics ? { metrics: metrics === true ? '127.0.0.1:9464' : String(metrics) } : {}),
+    ...(text(flags, 'redis') ? { redis: text(flags, 'redis') } : {}),
   });
 }
 
-async function runServe(config: ServerConfig, pretty: boolean | undefined): Promise<void> {
+async function runServe(
+  config: ServerConfig,
+  pretty: boolean | undefined,
+  workers: number,
+): Promise<void> {
   // Everything the daemon creates (database, logs, certificates) is for its owner only.
   process.umask(0o077);
   const files = config.logFile
@@ -120,7 +139,7 @@ async function runServe(config: ServerConfig, pretty: boolean | undefined): Prom
   });
   // The signal handlers go in before the server starts (and before its banner is printed):
   // a SIGTERM that arrives as soon as someone sees the banner must stop it cleanly, not kill it.
-  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let server: Serving | undefined;
   let stopping = false;
   let stop!: (signal: NodeJS.Signals) => void;
   const stopped = new Promise<void>((resolve) => {
@@ -136,17 +155,23 @@ async function runServe(config: ServerConfig, pretty: boolean | undefined): Prom
   });
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  server = await startServer(config, logger);
+  server = await startServing(config, logger, workers);
   if (stopping) {
     await server.close();
+    if (cluster.isWorker) process.exit(0);
     return; // asked to stop while starting
   }
-  installCrashGuard(process, logger, server.stats);
+  if (cluster.isWorker) {
+    // One of `--workers N`: the primary prints the banner; its channel keeps us alive.
+    await stopped;
+    process.exit(0);
+  }
   const shareHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : server.host;
   const lines = [
     `securechat listening on ${server.host}:${server.port} (TLS 1.2+, AEAD only)`,
     `certificate ${config.certPath}${server.generatedCertificate ? ' (generated now)' : ''}`,
     `fingerprint ${server.pin}`,
+    ...(workers > 1 ? [`workers     ${workers} processes share this port through Redis`] : []),
     ...(server.metricsAddress
       ? [`metrics     http://${server.metricsAddress.host}:${server.metricsAddress.port}/metrics`]
       : []),
@@ -165,4 +190,84 @@ async function runServe(config: ServerConfig, pretty: boolean | undefined): Prom
   process.stderr.write(`${lines.join('\n')}\n`);
 
   await stopped;
+}
+
+/** What the banner and the signal handler need of whatever serves (one process, a worker, a primary). */
+interface Serving {
+  host: string;
+  port: number;
+  pin: string;
+  generatedCertificate: boolean;
+  metricsAddress: { host: string; port: number } | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * One process (SQLite, or one node with --redis), one worker of `--workers N` (it reports
+ * to its primary), or the primary itself (forks the workers and serves nothing).
+ */
+async function startServing(
+  config: ServerConfig,
+  logger: Logger,
+  workers: number,
+): Promise<Serving> {
+  if (cluster.isWorker) {
+    const server = await startServer(
+      { ...config, redis: process.env[WORKER_REDIS_ENV] ?? config.redis },
+      logger,
+    );
+    installCrashGuard(process, logger, server.stats);
+    const report: WorkerListening = {
+      type: 'listening',
+      host: server.host,
+      port: server.port,
+      pin: server.pin,
+      generated: server.generatedCertificate,
+      ...(server.metricsAddress ? { metrics: server.metricsAddress } : {}),
+    };
+    process.send?.(report);
+    return {
+      ...report,
+      generatedCertificate: report.generated,
+      metricsAddress: report.metrics,
+      close: () => server.close(),
+    };
+  }
+  if (workers > 1) {
+    const { listening, stop } = await startWorkers(config, workers);
+    logger.info(
+      { event: 'workers.listening', workers, port: listening.port },
+      `${workers} workers listening`,
+    );
+    return {
+      ...listening,
+      generatedCertificate: listening.generated,
+      metricsAddress: listening.metrics,
+      close: stop,
+    };
+  }
+  let embedded: EmbeddedRedis | undefined;
+  if (config.redis === 'embedded') {
+    const base = config.dataPath === ':memory:' ? process.cwd() : dirname(config.dataPath);
+    embedded = await startEmbeddedRedis(join(base, 'redis'));
+  }
+  const server = await startServer(
+    embedded ? { ...config, redis: embedded.url } : config,
+    logger,
+  ).catch(async (error: unknown) => {
+    await embedded?.stop();
+    throw error;
+  });
+  installCrashGuard(process, logger, server.stats);
+  return {
+    host: server.host,
+    port: server.port,
+    pin: server.pin,
+    generatedCertificate: server.generatedCertificate,
+    metricsAddress: server.metricsAddress,
+    close: async () => {
+      await server.close();
+      await embedded?.stop();
+    },
+  };
 }

@@ -7,7 +7,7 @@ import {
   type HelloFrame,
   verifyHello,
 } from '../protocol/index.js';
-import type { NameQuota } from './name-quota.js';
+import type { NameQuota, SharedNameRates } from './name-quota.js';
 import type { SessionLog } from './session-log.js';
 import type { ServerStats } from './stats.js';
 import type { ServerStore } from './store/index.js';
@@ -24,6 +24,8 @@ export type Admission<H extends OnlineHolder> =
 export interface AdmissionContext<H extends OnlineHolder> {
   store: ServerStore;
   names: NameQuota;
+  /** Cluster-wide name rates (a cluster node), checked after the node's own. */
+  sharedNames?: SharedNameRates;
   /** Per-address limits key of the connection; undefined when the address is shared. */
   addressKey: string | undefined;
   /** Milliseconds an identity is still refused for repeated abuse (behind a shared address). */
@@ -75,7 +77,9 @@ export async function admit<H extends OnlineHolder>(
       };
     }
     if (ctx.online(hello.user)) return nameTaken(hello.user);
-    const refused = ctx.names.takeV1(hello.user, ctx.addressKey, ctx.now());
+    const refused =
+      ctx.names.takeV1(hello.user, ctx.addressKey, ctx.now()) ??
+      (await ctx.sharedNames?.takeV1(hello.user, ctx.addressKey, ctx.now()));
     if (refused) return quotaRefusal(refused);
     return { ok: true, bound: 'none' };
   }
@@ -141,10 +145,18 @@ async function claimNew<H extends OnlineHolder>(
     ctx.names.reserveBinding(identityKey, ctx.addressKey, ctx.now());
   if (refused) return quotaRefusal(refused);
   const reservedAt = ctx.now();
+  const shared = await ctx.sharedNames?.takeBinding(identityKey, ctx.addressKey, reservedAt);
+  if (shared && 'refused' in shared) {
+    ctx.names.refundBinding(identityKey, ctx.addressKey, reservedAt);
+    return quotaRefusal(shared.refused);
+  }
   const claim = await ctx.store.claimName(name, identityKey, reservedAt, {
     namesPerIdentity: ctx.names.namesPerIdentity,
   });
-  if (!claim.ok || !claim.created) ctx.names.refundBinding(identityKey, ctx.addressKey, reservedAt);
+  if (!claim.ok || !claim.created) {
+    ctx.names.refundBinding(identityKey, ctx.addressKey, reservedAt);
+    if (shared) await shared.refund();
+  }
   if (claim.ok) return { ok: true, bound: claim.created ? 'new' : 'existing' };
   return claim.reason === 'bound' ? nameBound(name) : quotaRefusal(ctx.names.capRefusal);
 }

@@ -5,17 +5,19 @@ import { PeerDirectory } from './directory.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
 import type { Logger } from './logger.js';
 import { createMaintenance, type Maintenance } from './maintenance.js';
-import { NameQuota } from './name-quota.js';
-import { PrekeyService } from './prekey-service.js';
-import { PresenceBroadcaster } from './presence.js';
+import { type NameLimits, NameQuota, type SharedNameRates } from './name-quota.js';
+import { type BundleLimits, PrekeyService, type SharedBundleRates } from './prekey-service.js';
+import { PresenceBroadcaster, type PresenceObserver } from './presence.js';
 import {
   type AttemptLedger,
   PasswordGate,
   type RoomPasswordHasher,
 } from './rooms/password-gate.js';
+import type { RoomBus } from './rooms/room-host.js';
 import { RoomService } from './rooms/room-service.js';
 import { RelayRouter } from './router.js';
 import { Session, type SessionContext } from './session.js';
+import type { ClusterLink } from './session-context.js';
 import { ServerStats } from './stats.js';
 import type { LockoutPolicy, ServerStore } from './store/index.js';
 import type { Transport } from './transport.js';
@@ -25,6 +27,16 @@ export interface CoreDeps {
   store: ServerStore;
   hasher: RoomPasswordHasher;
   clock: Clock;
+  /** Set when this server is one node of a cluster (cluster/cluster-node.ts). */
+  cluster?: ClusterDeps;
+}
+
+/** What a cluster node (cluster/cluster-node.ts) lends the composition root. */
+export interface ClusterDeps extends ClusterLink, PresenceObserver<Session> {
+  rooms: RoomBus;
+  sharedNames(limits: NameLimits): SharedNameRates;
+  sharedBundles(limits: BundleLimits): SharedBundleRates;
+  strike(key: string, now: number, strikes: number, penaltyMs: number): void;
 }
 
 /**
@@ -123,6 +135,12 @@ function createSessionContext(
     },
     now,
   });
+  const nameLimits: NameLimits = {
+    namesPerIdentity: config.namesPerIdentity,
+    newNamesPerIdentity: config.newNamesPerIdentity,
+    newNamesPerAddress: config.newNamesPerAddress,
+    newNamesPerHour: config.newNamesPerHour,
+  };
   const policy: LockoutPolicy = {
     attempts: config.roomPasswordAttempts,
     windowMs: config.roomPasswordWindowMs,
@@ -136,7 +154,7 @@ function createSessionContext(
   };
   return {
     directory,
-    presence: new PresenceBroadcaster(directory),
+    presence: new PresenceBroadcaster(directory, setImmediate, deps.cluster),
     router,
     prekeys: new PrekeyService<Session>({
       store,
@@ -148,6 +166,14 @@ function createSessionContext(
       },
       now,
       pq: config.maxLineBytes >= PQ_MIN_MAX_LINE_BYTES,
+      ...(deps.cluster
+        ? {
+            shared: deps.cluster.sharedBundles({
+              perMinute: config.bundlesPerMinute,
+              opksPerTargetPerHour: config.bundleOpksPerTarget,
+            }),
+          }
+        : {}),
     }),
     rooms: new RoomService<Session>({
       store,
@@ -163,13 +189,10 @@ function createSessionContext(
       },
       router,
       clock,
+      ...(deps.cluster ? { bus: deps.cluster.rooms } : {}),
     }),
-    names: new NameQuota(store, {
-      namesPerIdentity: config.namesPerIdentity,
-      newNamesPerIdentity: config.newNamesPerIdentity,
-      newNamesPerAddress: config.newNamesPerAddress,
-      newNamesPerHour: config.newNamesPerHour,
-    }),
+    names: new NameQuota(store, nameLimits),
+    ...(deps.cluster ? { sharedNames: deps.cluster.sharedNames(nameLimits) } : {}),
     store,
     logger,
     stats,
@@ -195,6 +218,7 @@ function createSessionContext(
     onAbuse({ addressKey: address, identityKey, reason }) {
       // A shared address stands for many clients: strike the identity, not everyone.
       const key = address ?? (identityKey ? `id:${identityKey}` : undefined);
+      if (key !== undefined) deps.cluster?.strike(key, now(), config.strikes, config.penaltyMs);
       if (key === undefined || !limiter.strike(key, now())) return;
       stats.securityEvents.inc(address ? 'address_penalized' : 'identity_penalized');
       logger.warn(
@@ -209,5 +233,6 @@ function createSessionContext(
     },
     penalizedFor: (identityKey) => limiter.penalizedFor(`id:${identityKey}`, now()),
     clock,
+    ...(deps.cluster ? { cluster: deps.cluster } : {}),
   };
 }

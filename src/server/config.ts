@@ -67,6 +67,12 @@ export interface ServerConfig {
   trustedProxies: string[];
   /** `host:port` of the Prometheus admin listener; undefined = off. */
   metrics?: string;
+  /** `redis://HOST:PORT[/DB]` (or `rediss://`) of the Redis shared by a cluster; undefined = one process, SQLite. */
+  redis?: string;
+  /** Cluster heartbeat: a node silent for two beats is gone, its users leave within three. */
+  clusterHeartbeatMs: number;
+  /** How long a sender waits for another node to confirm a relay before it is told it failed. */
+  clusterRelayTimeoutMs: number;
   /** Messages kept for one offline v2 recipient. */
   mailboxPerRecipient: number;
   /** Messages one sender may leave for one offline recipient. */
@@ -156,6 +162,8 @@ export const defaultServerConfig: ServerConfig = {
   idleTimeoutMs: 5 * MINUTE,
   v1IdleTimeoutMs: MIN_V1_IDLE_TIMEOUT_MS,
   trustedProxies: [],
+  clusterHeartbeatMs: 5000,
+  clusterRelayTimeoutMs: 5000,
   mailboxPerRecipient: 1000,
   mailboxPerSender: 200,
   mailboxTtlMs: 7 * DAY,
@@ -285,5 +293,27 @@ export function validateServerConfig(config: ServerConfig): ServerConfig {
   ] as const) {
     if (!(value >= 1)) throw new ConfigError(`${label} must be at least 1`);
   }
+  if (config.redis !== undefined && config.redis !== 'embedded') validateRedisUrl(config.redis);
   return config;
+}
+
+/**
+ * `redis://HOST:PORT[/DB]` on loopback, else `rediss://` (TLS) with a user (an ACL user,
+ * not the default one): chat metadata and stored messages must not cross a network in clear.
+ */
+export function validateRedisUrl(text: string): void {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`--redis must be a URL like redis://127.0.0.1:6379/0; got "${text}"`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    throw new ConfigError('--redis must start with redis:// or rediss://');
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+  if (!loopback && (url.protocol !== 'rediss:' || url.username === ''))
+    throw new ConfigError(
+      '--redis off loopback needs rediss:// (TLS) and an ACL user: rediss://USER:PASSWORD@HOST:PORT',
+    );
 }

@@ -30,6 +30,10 @@ export interface FrameSession
   readonly log: SessionLog;
   readonly state: 'awaiting-hello' | 'ready' | 'closed';
   readonly mailbox: MailboxDelivery;
+  /** Relays forwarded to other nodes and not yet answered. */
+  forwardsInFlight: number;
+  /** A handler failed: `E_INTERNAL` (or `E_BUSY`) for this session only. */
+  failed(error: unknown, ref?: string): void;
   /** The client announced this v2 capability. */
   has(capability: string): boolean;
   /** Queues an answer to this client's own request. */
@@ -87,9 +91,23 @@ function relay<S extends FrameSession>(
     ctx.stats.securityEvents.inc('spoof_attempt');
   }
   const outcome = ctx.router.route(session, frame);
-  if (outcome instanceof Promise) return outcome.then((o) => relayAnswered(session, frame, o));
-  relayAnswered(session, frame, outcome);
+  if (!(outcome instanceof Promise)) return relayAnswered(session, frame, outcome);
+  // (same turn as the routing decision: the directory has not changed since)
+  if (session.forwardsInFlight < MAX_FORWARDS_IN_FLIGHT && ctx.router.forwards(frame.to)) {
+    // To another node of a cluster: the next frame need not wait for that node's answer
+    // (relays to one node stay in order on its stream); the ack follows when it comes.
+    session.forwardsInFlight++;
+    void outcome
+      .then((o) => relayAnswered(session, frame, o))
+      .catch((error: unknown) => session.failed(error, frame.id))
+      .finally(() => session.forwardsInFlight--);
+    return;
+  }
+  return outcome.then((o) => relayAnswered(session, frame, o));
 }
+
+/** Relays to other nodes a session may have unanswered before its next frame waits. */
+const MAX_FORWARDS_IN_FLIGHT = 64;
 
 function relayAnswered(session: FrameSession, frame: RelayFrame, outcome: RouteOutcome): void {
   if (outcome.kind === 'failed') {

@@ -24,6 +24,25 @@ export interface NameRefusal {
 }
 
 /**
+ * The same name rates for a whole cluster (cluster/cluster-names.ts), checked after this
+ * node's own: a client spreading its hellos over several nodes gets no more names.
+ */
+export interface SharedNameRates {
+  /** A v1 name new to this address today: counted, or refused. */
+  takeV1(
+    name: string,
+    addressKey: string | undefined,
+    now: number,
+  ): Promise<NameRefusal | undefined>;
+  /** A new binding: counted (with a refund for when the claim does not create it), or refused. */
+  takeBinding(
+    identityKey: string,
+    addressKey: string | undefined,
+    now: number,
+  ): Promise<{ refused: NameRefusal } | { refund: () => Promise<void> }>;
+}
+
+/**
  * Names are free, so taking new ones is capped and rated: per identity (a cap on names
  * held and a rate per day), per real address (v1 names included: a v1 name counts once per
  * address and day), and for everyone together per hour. Returning users are never counted:
@@ -84,6 +103,10 @@ export class NameQuota {
   }
 
   /** The refusal for an identity holding its maximum of names. */
+  get limits(): NameLimits {
+    return this.#limits;
+  }
+
   get capRefusal(): NameRefusal {
     return capRefusal(this.#limits);
   }
@@ -149,6 +172,6 @@ function capRefusal(l: NameLimits): NameRefusal {
   return refusal(`this identity already holds ${l.namesPerIdentity} names`, 'identity_cap');
 }
 
-function refusal(why: string, reason: string): NameRefusal {
+export function refusal(why: string, reason: string): NameRefusal {
   return { text: `cannot register a new name: ${why}; try later or use a name you have`, reason };
 }

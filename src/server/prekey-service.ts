@@ -36,6 +36,12 @@ export interface PrekeyOwner {
   has?(capability: string): boolean;
 }
 
+/** Bundle limits shared by a cluster's nodes (cluster/cluster-node.ts). */
+export interface SharedBundleRates {
+  takeBundle(requesterIdentity: string, now: number): Promise<boolean>;
+  takeOpk(targetIdentity: string, now: number): Promise<boolean>;
+}
+
 export interface BundleLimits {
   /** Bundle requests per requesting identity per minute (across its connections). */
   perMinute: number;
@@ -65,6 +71,7 @@ export class PrekeyService<O extends PrekeyOwner> {
   #requesters: KeyedBuckets;
   #targets: KeyedBuckets;
   #pq: boolean;
+  #shared: SharedBundleRates | undefined;
 
   constructor(options: {
     store: ServerStore;
@@ -74,8 +81,11 @@ export class PrekeyService<O extends PrekeyOwner> {
     now: () => number;
     /** The server offers `pq` (its line limit fits a KEM upload); default true. */
     pq?: boolean;
+    /** The same limits for a whole cluster, checked after this node's own. */
+    shared?: SharedBundleRates;
   }) {
     this.#pq = options.pq ?? true;
+    this.#shared = options.shared;
     this.#store = options.store;
     this.#online = options.online;
     this.#stats = options.stats;
@@ -166,7 +176,10 @@ export class PrekeyService<O extends PrekeyOwner> {
     request: BundleRequestFrame,
   ): Promise<string> {
     const now = this.#now();
-    if (!this.#requesters.take(requester.identityKey, now)) {
+    if (
+      !this.#requesters.take(requester.identityKey, now) ||
+      (await this.#shared?.takeBundle(requester.identityKey, now)) === false
+    ) {
       this.#stats.rateLimited.inc('bundle');
       return encodeError(ErrorCode.RATE_LIMITED, 'too many bundle requests', request.id);
     }
@@ -190,8 +203,12 @@ export class PrekeyService<O extends PrekeyOwner> {
     const usesKem = this.#pq && requester.pq === true;
     const kems = usesKem ? await this.#store.countKemPrekeys(request.user) : 0;
     if (opks > 0 || kems > 0) {
-      // One token of the target's rate covers both one-time keys of a bundle.
-      if (this.#targets.take(binding.identityKey, now)) {
+      // One token of the target's rate (this node's, then the cluster's) covers both
+      // one-time keys of a bundle.
+      if (
+        this.#targets.take(binding.identityKey, now) &&
+        (await this.#shared?.takeOpk(binding.identityKey, now)) !== false
+      ) {
         if (opks > 0) taken = await this.#store.takePrekey(request.user);
         if (kems > 0) kemTaken = await this.#store.takeKemPrekey(request.user);
       } else this.#stats.rateLimited.inc('bundle_opk');

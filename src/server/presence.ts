@@ -1,6 +1,12 @@
 import { encodePresenceJoin, encodePresenceLeave, encodeUsersV1 } from '../protocol/index.js';
 import type { DirectoryMember, PeerDirectory } from './directory.js';
 
+/** Hears of every join and leave (a cluster node tells the other nodes). */
+export interface PresenceObserver<M> {
+  joined(member: M): void;
+  left(member: M): void;
+}
+
 /**
  * Pushes directory changes to clients.
  * - v1 clients get the whole `users` map. Joins and leaves within one event-loop turn are
@@ -16,21 +22,30 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
   #scheduled = false;
   #schedule: (task: () => void) => void;
 
-  constructor(directory: PeerDirectory<M>, schedule: (task: () => void) => void = setImmediate) {
+  #observer: PresenceObserver<M> | undefined;
+
+  constructor(
+    directory: PeerDirectory<M>,
+    schedule: (task: () => void) => void = setImmediate,
+    observer?: PresenceObserver<M>,
+  ) {
     this.#directory = directory;
     this.#schedule = schedule;
+    this.#observer = observer;
   }
 
   /** `member` came online (or replaced its own earlier session). */
   joined(member: M): void {
     this.#delta(encodePresenceJoin(member.name, member.peerJson), member);
     this.#changed();
+    this.#observer?.joined(member);
   }
 
   /** `member` went offline. */
   left(member: M): void {
     this.#delta(encodePresenceLeave(member.name), member);
     this.#changed();
+    this.#observer?.left(member);
   }
 
   #delta(line: string, subject: M): void {

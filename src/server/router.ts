@@ -18,6 +18,8 @@ export interface RelayTarget {
   offer(line: string, kind: string): SendResult;
   /** A message for this online client went to its mailbox (its queue was full). */
   mailboxWaiting(): void;
+  /** A user connected to another node of a cluster: the relay goes to that node. */
+  forward?(from: RelaySender, relay: RelayFrame): Promise<RouteOutcome>;
 }
 
 /** Who sends, as quotas see it. */
@@ -97,8 +99,34 @@ export class RelayRouter<T extends RelayTarget> {
    * path); storing for later goes through the store and returns a promise.
    */
   route(from: RelaySender, relay: RelayFrame): RouteOutcome | Promise<RouteOutcome> {
-    const line = encodeRelayDelivery(from.name, relay);
     const target = this.#online(relay.to);
+    if (target?.forward) {
+      this.#stats.relayForwarded++;
+      return target.forward(from, relay);
+    }
+    return this.#deliver(from, relay, target);
+  }
+
+  /** True when a relay to `name` goes to another node of a cluster. */
+  forwards(name: string): boolean {
+    return this.#online(name)?.forward !== undefined;
+  }
+
+  /**
+   * Routes a relay another node forwarded here: to this node's own session of the
+   * recipient, else to the mailbox (never forwarded again).
+   */
+  routeLocal(from: RelaySender, relay: RelayFrame): RouteOutcome | Promise<RouteOutcome> {
+    const target = this.#online(relay.to);
+    return this.#deliver(from, relay, target?.forward ? undefined : target);
+  }
+
+  #deliver(
+    from: RelaySender,
+    relay: RelayFrame,
+    target: T | undefined,
+  ): RouteOutcome | Promise<RouteOutcome> {
+    const line = encodeRelayDelivery(from.name, relay);
     if (target !== undefined) {
       const result = target.offer(line, 'relay');
       if (result === 'queued') {
@@ -161,7 +189,8 @@ export class RelayRouter<T extends RelayTarget> {
       };
     }
     this.#stats.relayStored++;
-    this.#online(relay.to)?.mailboxWaiting();
+    const online = this.#online(relay.to);
+    if (online && !online.forward) online.mailboxWaiting();
     return { kind: 'stored', seq: result.seq };
   }
 

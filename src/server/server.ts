@@ -1,14 +1,17 @@
 import type { Server as HttpServer } from 'node:http';
 import { certificatePin, loadOrCreateCertificate } from './certs.js';
 import { type Clock, clockWith, systemClock } from './clock.js';
+import { registerClusterMetrics } from './cluster/cluster-metrics.js';
+import { ClusterNode } from './cluster/cluster-node.js';
 import { composeServer } from './compose.js';
 import type { ServerConfig } from './config.js';
 import { parseListenAddress } from './config.js';
 import { ConnectionEvents } from './connection-events.js';
-import type { PeerDirectory } from './directory.js';
+import type { DirectoryMember, PeerDirectory } from './directory.js';
 import { addressKey } from './limits/address-key.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry, startMetricsServer } from './metrics.js';
+import type { PresenceBroadcaster } from './presence.js';
 import type { RoomPasswordHasher } from './rooms/password-gate.js';
 import { PasswordHasher } from './rooms/password-hasher.js';
 import type { Session } from './session.js';
@@ -28,6 +31,8 @@ export interface RunningServer {
   readonly stats: ServerStats;
   /** Address of the Prometheus listener, when enabled. */
   readonly metricsAddress: { host: string; port: number } | undefined;
+  /** This node of a cluster (`--redis`), or undefined for one process. */
+  readonly cluster: ClusterNode | undefined;
   /** Runs the periodic housekeeping now (idle sessions, expired messages, names, rooms); tests move the clock and call it. */
   sweep(): Promise<void>;
   /** Stops accepting, tells every client, closes every connection. */
@@ -69,9 +74,15 @@ export async function startServer(
     );
   }
 
-  const store = deps.store ?? new SqliteStore(config.dataPath);
+  const cluster = config.redis ? await joinCluster(config, config.redis, logger, pin) : undefined;
+  const store = deps.store ?? cluster?.store ?? new SqliteStore(config.dataPath);
   const hasher = deps.hasher ?? new PasswordHasher();
-  const core = await composeServer(config, logger, { store, hasher, clock });
+  const core = await composeServer(config, logger, {
+    store,
+    hasher,
+    clock,
+    ...(cluster ? { cluster } : {}),
+  });
   const { stats, directory } = core.context;
   const sharedAddresses = new Set(config.sharedAddresses.map((a) => normalizeAddress(a)));
   const events = new ConnectionEvents(logger, stats, clock, sharedAddresses);
@@ -125,6 +136,17 @@ export async function startServer(
   let metricsAddress: { host: string; port: number } | undefined;
   try {
     const address = await listener.listen(config.port, config.host);
+    await cluster?.start(
+      {
+        // The directory also lists users of other nodes (cluster/remote-member.ts).
+        directory: directory as unknown as PeerDirectory<DirectoryMember>,
+        presence: core.context.presence as unknown as PresenceBroadcaster<DirectoryMember>,
+        router: core.context.router,
+        rooms: core.context.rooms.busHandler,
+        penalize: (key, until) => core.limiter.penalize(key, until),
+      },
+      { host: address.address, port: address.port, pin },
+    );
     if (config.metrics) {
       const { host, port } = parseListenAddress(config.metrics, '--metrics');
       const registry = createMetricsRegistry({
@@ -134,6 +156,7 @@ export async function startServer(
         penalizedAddresses: () => core.limiter.penalized,
         storedBytes: () => store.mailbox.totalBytes(),
       });
+      if (cluster) registerClusterMetrics(registry, () => cluster.figures(directory.size));
       metricsServer = await startMetricsServer(registry, host, port);
       const bound = metricsServer.address();
       metricsAddress = { host, port: typeof bound === 'object' && bound ? bound.port : port };
@@ -162,6 +185,7 @@ export async function startServer(
       directory,
       stats,
       metricsAddress,
+      cluster,
       async sweep() {
         maintenance.sweepIdle();
         await maintenance.sweepStore();
@@ -179,6 +203,7 @@ export async function startServer(
               metricsServer ? metricsServer.close(resolve) : resolve(undefined),
             ),
           ]);
+          await cluster?.stop();
           await core.close();
           logger.info({ event: 'server.stopped' });
         })();
@@ -190,7 +215,30 @@ export async function startServer(
     clock.clearInterval(storeSweep);
     await listener.close().catch(() => {});
     metricsServer?.close();
+    await cluster?.stop();
     await core.close();
     throw error;
   }
+}
+
+/** Connects to the cluster's Redis and checks this node serves the cluster's certificate. */
+async function joinCluster(
+  config: ServerConfig,
+  url: string,
+  logger: Logger,
+  pin: string,
+): Promise<ClusterNode> {
+  const cluster = new ClusterNode({
+    url,
+    logger,
+    heartbeatMs: config.clusterHeartbeatMs,
+    relayTimeoutMs: config.clusterRelayTimeoutMs,
+  });
+  try {
+    await cluster.connect(pin);
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  return cluster;
 }

@@ -1,9 +1,10 @@
+import type { HelloFrame } from '../protocol/index.js';
 import type { Clock } from './clock.js';
 import type { PeerDirectory } from './directory.js';
 import type { FrameContext, FrameSession } from './frame-table.js';
 import type { RateLimits } from './limits/session-rate.js';
 import type { Logger } from './logger.js';
-import type { NameQuota } from './name-quota.js';
+import type { NameQuota, SharedNameRates } from './name-quota.js';
 import type { PresenceBroadcaster } from './presence.js';
 import type { SessionLogBudget } from './session-log.js';
 import type { ServerStore } from './store/index.js';
@@ -26,11 +27,23 @@ export interface AbuseReport {
   reason: string;
 }
 
+/**
+ * A cluster node's hooks (cluster/cluster-node.ts): the name of an admitted session is
+ * claimed cluster-wide before it enters (throws `E_NAME_TAKEN` when another node holds it
+ * for someone else), and given back when the session closed before entering.
+ */
+export interface ClusterLink {
+  claim(sid: string, hello: HelloFrame): Promise<void>;
+  unclaim(sid: string, name: string): Promise<void>;
+}
+
 /** Everything sessions share: directory, routing, rooms, store, limits, logging, clock. */
 export interface SessionContext<S extends FrameSession> extends FrameContext<S> {
   directory: PeerDirectory<S>;
   presence: PresenceBroadcaster<S>;
   names: NameQuota;
+  /** Cluster-wide name rates (a cluster node). */
+  sharedNames?: SharedNameRates;
   store: ServerStore;
   logger: Logger;
   limits: SessionLimits;
@@ -41,4 +54,6 @@ export interface SessionContext<S extends FrameSession> extends FrameContext<S> 
   /** Milliseconds an identity is still refused for repeated abuse. */
   penalizedFor?: (identityKey: string) => number;
   clock: Clock;
+  /** Set when this server is one node of a cluster. */
+  cluster?: ClusterLink;
 }

@@ -1,16 +1,20 @@
 import {
   Capability,
+  ErrorCode,
+  encodeError,
   encodeWelcomeV1,
   encodeWelcomeV2,
   type HelloFrame,
   PQ_MIN_MAX_LINE_BYTES,
+  ProtocolError,
 } from '../protocol/index.js';
-import { admitHello } from './admission.js';
+import { admitHello, reportRefusal } from './admission.js';
 import type { FrameSession } from './frame-table.js';
 import type { SessionContext } from './session-context.js';
 
 /** What admission needs of a session besides the frame-table view. */
 export interface WelcomedSession extends FrameSession {
+  readonly id: string;
   readonly addressKey: string | undefined;
   /** A newer connection of the same identity takes this session's name. */
   replaced(): void;
@@ -36,6 +40,8 @@ export async function welcomeSession<S extends WelcomedSession>(
   entry: SessionEntry,
 ): Promise<void> {
   const { directory, presence, store, stats, prekeys } = ctx;
+  let claimed = false;
+  const release = () => (claimed ? ctx.cluster?.unclaim(session.id, hello.user) : undefined);
   const admission = await admitHello<S>(
     hello,
     {
@@ -52,6 +58,10 @@ export async function welcomeSession<S extends WelcomedSession>(
       },
       enter: () => entry.enter(),
       prepare: async () => {
+        if (ctx.cluster) {
+          await ctx.cluster.claim(session.id, hello);
+          claimed = true;
+        }
         if (!hello.idk || !hello.pubsig) return;
         const published = { pub: hello.pub, pubsig: hello.pubsig, caps: hello.caps };
         await store.touchBinding(hello.user, ctx.clock.now(), published);
@@ -65,13 +75,31 @@ export async function welcomeSession<S extends WelcomedSession>(
     {
       store,
       names: ctx.names,
+      ...(ctx.sharedNames ? { sharedNames: ctx.sharedNames } : {}),
       penalizedFor: (idk) => ctx.penalizedFor?.(idk) ?? 0,
       online: (name) => directory.get(name),
       now: () => ctx.clock.now(),
       stats,
     },
-  );
-  if (!admission || session.state !== 'ready') return;
+  ).catch(async (error: unknown) => {
+    await release();
+    if (!(error instanceof ProtocolError) || error.code !== ErrorCode.NAME_TAKEN) throw error;
+    // Another node holds the name for someone else: refused like a local holder would be.
+    const refusal = {
+      ok: false as const,
+      code: error.code,
+      text: error.message,
+      reason: 'name_taken',
+      takeover: true,
+    };
+    reportRefusal(refusal, hello, session.log, stats);
+    session.reply(encodeError(refusal.code, refusal.text), 'error');
+    return undefined;
+  });
+  if (!admission || session.state !== 'ready') {
+    await release();
+    return;
+  }
   session.log.bind({ user: hello.user });
   stats.helloAccepted.inc(`v${hello.v}`);
   session.log.info({

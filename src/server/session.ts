@@ -21,6 +21,7 @@ import { SessionLog } from './session-log.js';
 import { SessionNotices } from './session-notices.js';
 import { type SendResult, SessionOutput } from './session-output.js';
 import { welcomeSession } from './session-welcome.js';
+import { storeUnavailable } from './store/unavailable.js';
 import type { Transport } from './transport.js';
 
 export type { SessionContext, SessionLimits } from './session-context.js';
@@ -39,6 +40,7 @@ export class Session extends SessionIdentity implements FrameSession {
   readonly id: string;
   readonly log: SessionLog;
   readonly mailbox: MailboxDelivery;
+  forwardsInFlight = 0;
   #transport: Transport;
   #ctx: SessionContext<Session>;
   #input: SessionInput;
@@ -183,6 +185,21 @@ export class Session extends SessionIdentity implements FrameSession {
 
   /** A handler failed: `E_INTERNAL` for this session only, logged with its stack. */
   failed(error: unknown, ref?: string): void {
+    if (storeUnavailable(error)) {
+      // The cluster's Redis is unreachable: what needs shared state is refused, clearly.
+      this.#ctx.stats.internalErrors.inc('store_unavailable');
+      this.log.warn({ event: 'store.unavailable', err: (error as Error).message });
+      if (this.#state === 'closed') return;
+      this.reply(
+        encodeError(
+          ErrorCode.BUSY,
+          'shared state is unreachable right now; try again shortly',
+          ref,
+        ),
+        'error',
+      );
+      return;
+    }
     this.#ctx.stats.internalErrors.inc('session');
     this.log.error({ event: 'internal_error', err: error }, 'a handler failed');
     if (this.#state === 'closed') return;

@@ -35,6 +35,8 @@ export class ServerStats {
   frameRejected = new LabeledCounter();
   relayDelivered = 0;
   relayStored = 0;
+  /** Relays sent to another node of a cluster (their recipient is connected there). */
+  relayForwarded = 0;
   roomMessages = 0;
   roomDeliveries = 0;
   mailboxDelivered = 0;

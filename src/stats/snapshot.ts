@@ -20,6 +20,14 @@ export interface StatsSnapshot {
   cpuSeconds: number;
   residentBytes: number;
   eventLoopLagP99Seconds: number;
+  /** Cluster figures (`serve --redis`); undefined for a single process. */
+  cluster?: {
+    nodes: number;
+    users: Record<string, number>;
+    relays: Record<string, number>;
+    redisRttSeconds: number;
+    redisErrors: number;
+  };
 }
 
 export function snapshotFrom(samples: readonly Sample[], at: number): StatsSnapshot {
@@ -42,6 +50,17 @@ export function snapshotFrom(samples: readonly Sample[], at: number): StatsSnaps
     cpuSeconds: total(samples, 'process_cpu_seconds_total'),
     residentBytes: total(samples, 'process_resident_memory_bytes'),
     eventLoopLagP99Seconds: total(samples, 'nodejs_eventloop_lag_p99_seconds'),
+    ...(samples.some((s) => s.name === 'securechat_cluster_nodes')
+      ? {
+          cluster: {
+            nodes: total(samples, 'securechat_cluster_nodes'),
+            users: byLabel(samples, 'securechat_cluster_users', 'scope'),
+            relays: byLabel(samples, 'securechat_cluster_relays_total', 'direction'),
+            redisRttSeconds: total(samples, 'securechat_redis_rtt_seconds'),
+            redisErrors: total(samples, 'securechat_redis_errors_total'),
+          },
+        }
+      : {}),
   };
 }
 

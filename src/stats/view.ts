@@ -54,6 +54,11 @@ export function renderStats(
     `${head('tls')}          ${table(snapshot.tlsAccepted)}   failures: ${table(snapshot.tlsFailures)}`,
     `${head('abuse')}        rate-limited ${table(snapshot.rateLimited)}  penalized addresses ${snapshot.penalized}`,
     `${head('security')}     ${table(snapshot.securityEvents)}`,
+    ...(snapshot.cluster
+      ? [
+          `${head('cluster')}      ${snapshot.cluster.nodes} nodes, users here ${snapshot.cluster.users.node ?? 0} / cluster ${snapshot.cluster.users.cluster ?? 0}  relays ${table(snapshot.cluster.relays)}  redis rtt ${(snapshot.cluster.redisRttSeconds * 1000).toFixed(2)} ms, errors ${snapshot.cluster.redisErrors}`,
+        ]
+      : []),
     `${head('process')}      cpu ${r ? `${r.cpuPercent.toFixed(0)}%` : '…'}  rss ${human(snapshot.residentBytes)}  event-loop lag p99 ${(snapshot.eventLoopLagP99Seconds * 1000).toFixed(1)} ms`,
     '',
     c.gray('Ctrl-C to quit'),

@@ -213,6 +213,8 @@ describe('legacy client reconnecting while the server still holds its name', () 
     // ...and the name comes back once the stale session is gone.
     stale.socket.destroy();
     await until(() => welcomes() >= 3, 10_000, 'a welcome after the stale session closed');
+    // The server logs the acceptance before its welcome reaches the client: wait for it.
+    await until(() => carol.client.ready, 5000, 'the client ready again');
     expect(carol.fatal).toEqual([]);
     expect(carol.client.ready).toBe(true);
   });

@@ -94,6 +94,7 @@ export class LiveRooms<M extends RoomMember> {
     if (live.members.get(nameKey(member.name)) !== member) {
       live.members.set(nameKey(member.name), member);
       const peerJson = await this.#memberJson(live.name, member);
+      await this.options.bus?.entered(key, member.name, peerJson);
       this.broadcast(
         key,
         encodeRoomEvent({ event: 'join', room: live.name, user: member.name, peerJson }),
@@ -129,6 +130,7 @@ export class LiveRooms<M extends RoomMember> {
     });
     this.broadcast(key, line);
     live.members.delete(nameKey(member.name));
+    await this.options.bus?.exited(key, member.name);
     if (member.open) member.send(line, 'room');
     if (live.members.size === 0) {
       this.#rooms.delete(key);
@@ -138,8 +140,24 @@ export class LiveRooms<M extends RoomMember> {
 
   /** A membership or settings event to every member except `except`; how many got it. */
   broadcast(key: string, line: string, except?: M): number {
+    this.options.bus?.publish(key, line, true, except?.name);
+    return this.deliver(key, line, true, except?.name);
+  }
+
+  /** A line to this node's members of the room except `exceptName` (from here or another node). */
+  deliver(key: string, line: string, essential: boolean, exceptName?: string): number {
     const live = this.#rooms.get(key);
     if (!live) return 0;
+    const except = exceptName === undefined ? undefined : live.members.get(nameKey(exceptName));
+    if (!essential) {
+      return this.options.router.fanOut(
+        live.members.values(),
+        line,
+        { essential: false, kind: 'roommsg' },
+        except,
+        (missed) => missed.missedRoomMessage(live.name),
+      );
+    }
     return this.options.router.fanOut(
       live.members.values(),
       line,
@@ -153,22 +171,31 @@ export class LiveRooms<M extends RoomMember> {
     const live = this.#rooms.get(roomKey(frame.room));
     if (!live) return 0;
     const line = encodeRoomMessageDelivery(member.name, live.name, frame);
-    return this.options.router.fanOut(
-      live.members.values(),
-      line,
-      { essential: false, kind: 'roommsg' },
-      member,
-      (missed) => missed.missedRoomMessage(live.name),
-    );
+    this.options.bus?.publish(roomKey(frame.room), line, false, member.name);
+    return this.deliver(roomKey(frame.room), line, false, member.name);
+  }
+
+  /** Another node's moderator removes this node's member `name` from the room. */
+  async removeLocal(
+    key: string,
+    name: string,
+    event: 'part' | 'kick' | 'ban',
+    by?: string,
+    reason?: string,
+  ): Promise<void> {
+    const member = this.online(key, name);
+    if (member) await this.remove(key, member, event, by, reason);
   }
 
   /** JSON of the room's member map (each with its role). */
   async membersJson(key: string): Promise<string> {
     const live = this.#rooms.get(key);
-    if (!live) return '{}';
     const entries: Array<[string, string]> = [];
-    for (const member of [...live.members.values()])
-      entries.push([member.name, await this.#memberJson(live.name, member)]);
+    for (const member of [...(live?.members.values() ?? [])])
+      entries.push([member.name, await this.#memberJson(live!.name, member)]);
+    const here = new Set(entries.map(([name]) => nameKey(name)));
+    for (const [name, json] of (await this.options.bus?.remoteMembers(key)) ?? [])
+      if (!here.has(nameKey(name))) entries.push([name, json]);
     return encodeMembersMap(entries);
   }
 

@@ -82,11 +82,13 @@ export async function moderate<M extends RoomMember>(
       rooms.broadcast(key, event(frame.action));
       break;
     case 'kick':
-      if (!online) {
+      if (online) await rooms.remove(key, online, 'kick', by, frame.reason);
+      else if (
+        !(await rooms.options.bus?.removeRemote(key, targetName, 'kick', by, frame.reason))
+      ) {
         refuse(ErrorCode.NOT_MEMBER, `${targetName} is not in ${room.name}`);
         return;
       }
-      await rooms.remove(key, online, 'kick', by, frame.reason);
       break;
     case 'ban': {
       const now = rooms.now();
@@ -97,7 +99,8 @@ export async function moderate<M extends RoomMember>(
         createdAt: now,
       });
       if (online) await rooms.remove(key, online, 'ban', by, frame.reason);
-      else rooms.broadcast(key, event('ban'));
+      else if (!(await rooms.options.bus?.removeRemote(key, targetName, 'ban', by, frame.reason)))
+        rooms.broadcast(key, event('ban'));
       break;
     }
     case 'unban':

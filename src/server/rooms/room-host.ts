@@ -56,6 +56,44 @@ export interface RoomServiceOptions {
   /** The one router: room fan-out goes through it like relays. */
   router: Pick<RelayRouter<never>, 'fanOut'>;
   clock: Clock;
+  /** Set on a cluster node: rooms span the nodes (cluster/cluster-rooms.ts). */
+  bus?: RoomBus;
+}
+
+export type RemovalEvent = 'part' | 'kick' | 'ban';
+
+/**
+ * Rooms across the nodes of a cluster: each node fans a line out to its own members and
+ * publishes it once for the others; membership lives in the shared store.
+ */
+export interface RoomBus {
+  /** Sends a line to the room's members on the other nodes (one publish). */
+  publish(key: string, line: string, essential: boolean, exceptName?: string): void;
+  /** A member of this node entered / left the room (with its member-list entry). */
+  entered(key: string, name: string, memberJson: string): Promise<void>;
+  exited(key: string, name: string): Promise<void>;
+  /** `[name, member JSON]` of the room's members on other nodes. */
+  remoteMembers(key: string): Promise<Array<[string, string]>>;
+  /** Asks the node holding `name` in the room to remove it; false when no other node has it. */
+  removeRemote(
+    key: string,
+    name: string,
+    event: RemovalEvent,
+    by?: string,
+    reason?: string,
+  ): Promise<boolean>;
+}
+
+/** What a node does with what other nodes publish for its rooms. */
+export interface RoomBusHandler {
+  deliver(key: string, line: string, essential: boolean, exceptName?: string): void;
+  removeLocal(
+    key: string,
+    name: string,
+    event: RemovalEvent,
+    by?: string,
+    reason?: string,
+  ): Promise<void>;
 }
 
 export type Authority = 'admin' | RoomRole | 'member';

@@ -17,7 +17,12 @@ import {
 import { joinRoom } from './join.js';
 import { LiveRooms } from './live-rooms.js';
 import { moderate } from './moderation.js';
-import { RANK, type RoomMember, type RoomServiceOptions } from './room-host.js';
+import {
+  RANK,
+  type RoomBusHandler,
+  type RoomMember,
+  type RoomServiceOptions,
+} from './room-host.js';
 
 export type { RoomMember, RoomServiceOptions } from './room-host.js';
 
@@ -35,6 +40,16 @@ export class RoomService<M extends RoomMember> {
   constructor(options: RoomServiceOptions) {
     this.#o = options;
     this.#live = new LiveRooms<M>(options);
+  }
+
+  /** What this node does with room traffic other nodes publish. */
+  get busHandler(): RoomBusHandler {
+    return {
+      deliver: (key, line, essential, exceptName) =>
+        void this.#live.deliver(key, line, essential, exceptName),
+      removeLocal: (key, name, event, by, reason) =>
+        this.#live.removeLocal(key, name, event, by, reason),
+    };
   }
 
   /** At start: the lobby exists and nobody is in any room. */

@@ -1,0 +1,325 @@
+// `npm run bench:cluster` (also `npm run bench -- --only cluster`): scale-out over Redis.
+// 1 node (SQLite, no Redis) vs 1 node with --redis vs 2 nodes sharing one redis-server with
+// every sender→recipient pair split across the nodes: delivered msgs/s, msgs per CPU-second
+// of the servers *and* Redis, latency p50/p99 (send → delivery), lost; then a projection to
+// N nodes from the per-message Redis cost. Loopback only; every loop bounded.
+//
+//   node bench/cluster.mjs [--pairs 20] [--messages 1500] [--window 16] [--record]
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { cpuSeconds, loadAverage, machine } from './lib/proc.mjs';
+import { percentile } from './lib/stats.mjs';
+import { freePort, makeCertificate } from './servers.mjs';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const CLI = join(ROOT, 'bin/securechat');
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i === -1 ? fallback : Number(args[i + 1]);
+};
+const SHAPE = {
+  PAIRS: opt('pairs', 20),
+  MESSAGES: opt('messages', 1500),
+  WINDOW: opt('window', 16),
+};
+const { PAIRS, MESSAGES, WINDOW } = SHAPE;
+/** Latency alone: one pair, one relay in flight. */
+const RTT = { PAIRS: 1, MESSAGES: Math.min(SHAPE.MESSAGES, 1000), WINDOW: 1 };
+const RECORD = args.includes('--record');
+const children = new Set();
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+function start(command, argv, ready) {
+  const prof =
+    process.env.BENCH_PROF && command === process.execPath
+      ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']
+      : [];
+  const child = spawn(command, [...prof, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${command} did not start:\n${output}`)),
+      30_000,
+    );
+    const look = (chunk) => {
+      output += chunk;
+      const found = ready(output);
+      if (found !== undefined) {
+        clearTimeout(timer);
+        resolve({ child, found });
+      }
+    };
+    child.stdout.on('data', look);
+    child.stderr.on('data', look);
+    child.once('exit', (code) =>
+      reject(new Error(`${command} exited ${code}:\n${output.slice(-2000)}`)),
+    );
+  });
+}
+
+async function stop(child) {
+  if (child.exitCode !== null) return;
+  await new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.kill('SIGTERM');
+  });
+  children.delete(child);
+}
+
+async function redisServer(dir) {
+  const port = await freePort();
+  const { child } = await start(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+    ],
+    (out) => (out.includes('Ready to accept connections') ? true : undefined),
+  );
+  return { child, url: `redis://127.0.0.1:${port}` };
+}
+
+async function daemon(cert, redisUrl) {
+  const extra = redisUrl ? ['--redis', redisUrl] : [];
+  const { child, found } = await start(
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--cert',
+      cert.certPath,
+      '--key',
+      cert.keyPath,
+      '--data',
+      ':memory:',
+      '--log-level',
+      'warn',
+      '--no-rate-limit',
+      ...extra,
+    ],
+    (out) => /securechat listening on [^:]+:(\d+)/.exec(out)?.[1],
+  );
+  return { child, port: Number(found) };
+}
+
+/** A v1 line client: hello, then relays with ids (acks come back). */
+function client(port, certPem, user) {
+  return new Promise((resolve, reject) => {
+    const socket = connect({
+      host: '127.0.0.1',
+      port,
+      ca: [certPem],
+      checkServerIdentity: () => undefined,
+    });
+    const c = { socket, user, onLine: () => {}, buffer: '' };
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => {
+      c.buffer += chunk.toString('utf8');
+      let nl = c.buffer.indexOf('\n');
+      while (nl !== -1) {
+        const line = c.buffer.slice(0, nl);
+        c.buffer = c.buffer.slice(nl + 1);
+        nl = c.buffer.indexOf('\n');
+        if (line) c.onLine(JSON.parse(line));
+      }
+    });
+    socket.once('error', reject);
+    socket.once('secureConnect', () => {
+      c.onLine = (frame) => {
+        if (frame.type === 'welcome') resolve(c);
+        else if (frame.type === 'error') reject(new Error(JSON.stringify(frame)));
+      };
+      socket.write(
+        `${JSON.stringify({ type: 'hello', user, pub: Buffer.alloc(32, 1).toString('base64') })}\n`,
+      );
+    });
+  });
+}
+
+/** Runs PAIRS senders → receivers; receivers connect to `recvPorts[i % n]`, senders to the other. */
+async function load(certPem, senderPorts, receiverPorts, measuredPids, shape = {}) {
+  const { PAIRS, MESSAGES, WINDOW } = { ...SHAPE, ...shape };
+  const tag = Math.random().toString(36).slice(2, 7);
+  const receivers = [];
+  const senders = [];
+  for (let i = 0; i < PAIRS; i++) {
+    receivers.push(await client(receiverPorts[i % receiverPorts.length], certPem, `r${tag}${i}`));
+    senders.push(await client(senderPorts[i % senderPorts.length], certPem, `s${tag}${i}`));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // presence reached every node
+  const latencies = [];
+  let delivered = 0;
+  let failed = 0;
+  const nonce = Buffer.alloc(12).toString('base64');
+  const cpu0 = measuredPids.map(cpuSeconds);
+  const t0 = performance.now();
+  await Promise.all(
+    senders.map(
+      (sender, i) =>
+        new Promise((resolve) => {
+          const receiver = receivers[i];
+          let sent = 0;
+          let answered = 0;
+          let got = 0;
+          const sendOne = () => {
+            const stamp = Buffer.alloc(16);
+            stamp.writeDoubleLE(performance.now(), 0);
+            stamp.writeUInt32LE(sent, 8);
+            sender.socket.write(
+              `${JSON.stringify({ type: 'relay', to: receiver.user, alg: 'X25519+AESGCM', nonce, cipher: stamp.toString('base64'), id: `m${sent}` })}\n`,
+            );
+            sent++;
+          };
+          const done = () => answered === MESSAGES && got + failedHere === MESSAGES && resolve();
+          let failedHere = 0;
+          receiver.onLine = (frame) => {
+            if (frame.type !== 'relay') return;
+            const stamp = Buffer.from(frame.cipher, 'base64');
+            latencies.push(performance.now() - stamp.readDoubleLE(0));
+            got++;
+            delivered++;
+            done();
+          };
+          sender.onLine = (frame) => {
+            if (frame.type === 'error') {
+              failed++;
+              failedHere++;
+            }
+            if (frame.type !== 'ack' && frame.type !== 'error') return;
+            answered++;
+            if (sent < MESSAGES) sendOne();
+            done();
+          };
+          for (let k = 0; k < Math.min(WINDOW, MESSAGES); k++) sendOne();
+        }),
+    ),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = measuredPids.map((pid, k) => cpuSeconds(pid) - cpu0[k]);
+  for (const c of [...senders, ...receivers]) c.socket.destroy();
+  latencies.sort((a, b) => a - b);
+  const sent = PAIRS * MESSAGES;
+  return {
+    sent,
+    delivered,
+    failed,
+    lost: sent - delivered - failed,
+    msgsPerSecond: delivered / seconds,
+    /** CPU-s per measured pid, in the order given. */
+    cpuByPid: cpu,
+    cpuSeconds: cpu.reduce((a, b) => a + b, 0),
+    msgsPerCpuSecond: delivered / cpu.reduce((a, b) => a + b, 0),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'securechat-bench-cluster-'));
+  const cert = await makeCertificate(dir);
+  const { readFileSync } = await import('node:fs');
+  const certPem = readFileSync(cert.certPath, 'utf8');
+  const info = machine();
+  const load0 = loadAverage();
+  const results = {};
+  try {
+    // 1 node, no Redis (the default)
+    const solo = await daemon(cert);
+    results.single = await load(certPem, [solo.port], [solo.port], [solo.child.pid]);
+    await stop(solo.child);
+
+    const redis = await redisServer(dir);
+    // 1 node with --redis: every pair on the same node (Redis off the hot path)
+    const one = await daemon(cert, redis.url);
+    results.sameNode = await load(
+      certPem,
+      [one.port],
+      [one.port],
+      [one.child.pid, redis.child.pid],
+    );
+    results.sameNodeRtt = await load(
+      certPem,
+      [one.port],
+      [one.port],
+      [one.child.pid, redis.child.pid],
+      RTT,
+    );
+    await stop(one.child);
+    // 2 nodes, every pair split: senders on a, receivers on b and the other way round
+    const a = await daemon(cert, redis.url);
+    const b = await daemon(cert, redis.url);
+    results.crossNode = await load(
+      certPem,
+      [a.port, b.port],
+      [b.port, a.port],
+      [a.child.pid, b.child.pid, redis.child.pid],
+    );
+    results.crossNodeRtt = await load(
+      certPem,
+      [a.port],
+      [b.port],
+      [a.child.pid, b.child.pid, redis.child.pid],
+      RTT,
+    );
+    // Redis's share of the split-pairs run only (its pid was measured last).
+    results.redisCpuTotal = results.crossNode.cpuByPid.at(-1);
+    await stop(a.child);
+    await stop(b.child);
+    await stop(redis.child);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const load1 = loadAverage();
+  const fmt = (n, d = 0) =>
+    n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const row = (name, r) =>
+    `| ${name} | ${fmt(r.delivered)} / ${fmt(r.sent)} | ${fmt(r.failed)} | ${fmt(r.lost)} | ${fmt(r.msgsPerSecond)} | ${fmt(r.cpuSeconds, 2)} | **${fmt(r.msgsPerCpuSecond)}** | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} |`;
+  const cpuPerMsgSame = results.sameNode.cpuSeconds / results.sameNode.delivered;
+  const cpuPerMsgCross = results.crossNode.cpuSeconds / results.crossNode.delivered;
+  const report = [
+    '',
+    `## ${new Date().toISOString().slice(0, 10)} — scale-out over Redis (issue 17) — ${info.model}, ${info.cores} cores, Node ${info.node}`,
+    `Command: \`npm run bench:cluster\` — ${PAIRS} pairs × ${fmt(MESSAGES)} v1 relays (128-bit payload), ${WINDOW} in flight per sender (a sender's next relay goes when an ack or error came back), TLS on loopback, no CPU pinning. CPU = utime+stime of the daemons **and redis-server** over the run. The machine has ${info.cores} cores and was shared with other work (load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after): figures are indicative.`,
+    '',
+    '| setup | delivered / sent | failed | lost | msgs/s | CPU-s (servers + Redis) | msgs per CPU-s | p50 ms | p99 ms |',
+    '|---|---|---|---|---|---|---|---|---|',
+    row('1 node, SQLite, no Redis', results.single),
+    row('1 node with --redis, pairs on that node', results.sameNode),
+    row('2 nodes + Redis, every pair split across nodes', results.crossNode),
+    row('latency alone: 1 pair, 1 in flight, same node (with --redis)', results.sameNodeRtt),
+    row('latency alone: 1 pair, 1 in flight, across nodes', results.crossNodeRtt),
+    '',
+    `Cross-node relay cost: ${fmt(cpuPerMsgCross * 1e6, 1)} µs CPU per message (daemons + Redis) vs ${fmt(cpuPerMsgSame * 1e6, 1)} µs same-node: ${fmt(cpuPerMsgCross / cpuPerMsgSame, 2)}× (target ≤ 2×). Redis alone: ${fmt((results.redisCpuTotal / results.crossNode.delivered) * 1e6, 1)} µs per cross-node message.`,
+    `Projection: one Redis core at that cost carries about ${fmt(results.crossNode.delivered / results.redisCpuTotal)} cross-node msgs/s; N nodes scale until the cluster's cross-node traffic reaches that (beyond it, shard by running separate chats per Redis). With ${info.cores} cores the 2-node run competes with Redis and the load generator for the same cores, so it cannot show the ≥ 1.6× throughput target (needs ≥ 4 cores).`,
+    '',
+  ].join('\n');
+  process.stdout.write(report);
+  if (RECORD) appendFileSync(join(ROOT, 'bench/RESULTS.md'), report);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

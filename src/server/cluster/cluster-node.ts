@@ -1,0 +1,364 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
+import type { HelloFrame } from '../../protocol/index.js';
+import type { DirectoryMember, PeerDirectory } from '../directory.js';
+import type { Logger } from '../logger.js';
+import type { NameLimits, SharedNameRates } from '../name-quota.js';
+import type { BundleLimits, SharedBundleRates } from '../prekey-service.js';
+import type { PresenceBroadcaster } from '../presence.js';
+import type { RoomBusHandler } from '../rooms/room-host.js';
+import { RedisStore } from '../store/redis/redis-store.js';
+import { RedisKeys } from '../store/redis/scripts.js';
+import { ClusterInbox, type LocalRouter } from './cluster-inbox.js';
+import { ClusterNames } from './cluster-names.js';
+import { ClusterPresence, type LocalMember } from './cluster-presence.js';
+import { ClusterRates } from './cluster-rates.js';
+import { ClusterRooms } from './cluster-rooms.js';
+import { isRemote } from './remote-member.js';
+
+export interface ClusterOptions {
+  /** `redis://HOST:PORT[/DB]` or `rediss://…`. */
+  url: string;
+  /** Key prefix (default `securechat`). */
+  prefix?: string;
+  /** Heartbeat period; a node silent for twice this is gone, its users leave within 2.5 times it. */
+  heartbeatMs?: number;
+  /** How long a sender waits for another node to confirm a relay. */
+  relayTimeoutMs?: number;
+  logger: Logger;
+}
+
+/** What the cluster needs of one server's core. */
+export interface ClusterCore {
+  directory: PeerDirectory<DirectoryMember>;
+  presence: PresenceBroadcaster<DirectoryMember>;
+  router: LocalRouter;
+  rooms: RoomBusHandler;
+  /** Another node put `key` in the penalty box until `until`. */
+  penalize(key: string, until: number): void;
+}
+
+/** Cluster figures for /metrics and `securechat stats`. */
+export interface ClusterFigures {
+  node: string;
+  nodes: number;
+  usersHere: number;
+  usersInCluster: number;
+  forwarded: number;
+  received: number;
+  timedOut: number;
+  redisRttMs: number;
+  redisErrors: number;
+  connected: boolean;
+}
+
+/**
+ * One node of a cluster sharing a Redis: registers itself (a key refreshed by a heartbeat,
+ * expiring after two missed beats), reaps nodes whose key expired (their users leave,
+ * their inbox is dropped, their room memberships cleared), checks that every node serves
+ * the same certificate, and owns the presence mirror ({@link ClusterPresence}) and the
+ * node-to-node relays ({@link ClusterInbox}). Redis connections: one for commands (shared
+ * with the {@link RedisStore}), one subscribed to presence, one blocked reading the inbox.
+ */
+export class ClusterNode {
+  readonly id: string;
+  readonly keys: RedisKeys;
+  readonly redis: Redis;
+  readonly store: RedisStore;
+  readonly presence: ClusterPresence;
+  readonly inbox: ClusterInbox;
+  readonly rooms: ClusterRooms;
+  readonly rates: ClusterRates;
+  #penalize: ((key: string, until: number) => void) | undefined;
+  #sub: Redis;
+  #logger: Logger;
+  #heartbeatMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #info = '';
+  #rttMs = 0;
+  #errors = 0;
+  #nodes = 1;
+  #stopped = false;
+
+  constructor(options: ClusterOptions) {
+    this.id = `${hostname().slice(0, 32)}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    this.keys = new RedisKeys(options.prefix ?? 'securechat');
+    this.#logger = options.logger.child({ node: this.id });
+    this.#heartbeatMs = options.heartbeatMs ?? 5000;
+    const connection = {
+      // Commands fail at once while Redis is unreachable (the client gets an error code)
+      // instead of queueing; the client library reconnects with backoff.
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5000),
+      lazyConnect: true,
+    };
+    // Commands issued in one event-loop turn go out in one write (relays to other nodes).
+    this.redis = new Redis(options.url, { ...connection, enableAutoPipelining: true });
+    this.#sub = new Redis(options.url, connection);
+    const reader = new Redis(options.url, { ...connection, enableOfflineQueue: true });
+    for (const client of [this.redis, this.#sub, reader]) {
+      client.on('error', (error: Error) => {
+        this.#errors++;
+        this.#logger.debug({ event: 'cluster.redis_error', err: error.message });
+      });
+    }
+    this.store = new RedisStore(this.redis, { prefix: this.keys.prefix, nodeId: this.id });
+    this.inbox = new ClusterInbox({
+      redis: this.redis,
+      reader,
+      keys: this.keys,
+      node: this.id,
+      logger: this.#logger,
+      timeoutMs: options.relayTimeoutMs ?? 5000,
+    });
+    this.rates = new ClusterRates(this.redis, this.keys);
+    this.rooms = new ClusterRooms({
+      redis: this.redis,
+      keys: this.keys,
+      node: this.id,
+      logger: this.#logger,
+    });
+    this.presence = new ClusterPresence({
+      redis: this.redis,
+      keys: this.keys,
+      node: this.id,
+      logger: this.#logger,
+      forward: (node, from, relay) => this.inbox.forward(node, from, relay),
+      kick: (entry) => this.inbox.kick(entry.node, entry.name, entry.sid),
+    });
+  }
+
+  /** Connects, and refuses to go on when the cluster's certificate pin differs from `pin`. */
+  async connect(pin: string): Promise<void> {
+    await Promise.all([this.redis.connect(), this.#sub.connect()]);
+    const pinKey = this.keys.key('pin');
+    await this.redis.set(pinKey, pin, 'NX');
+    const recorded = await this.redis.get(pinKey);
+    if (recorded !== pin) {
+      throw new Error(
+        `this node's certificate (${pin}) differs from the one the cluster serves (${recorded}): every node must serve the same certificate`,
+      );
+    }
+  }
+
+  /** Starts serving: registers, mirrors the other nodes' users, reads the inbox, beats. */
+  async start(core: ClusterCore, info: Record<string, unknown>): Promise<void> {
+    this.#info = JSON.stringify({ ...info, started: Date.now() });
+    this.presence.attach(core.directory, core.presence);
+    this.inbox.attach(core.router, (name, sid) => this.presence.kickLocal(name, sid));
+    this.rooms.attach(core.rooms);
+    this.#penalize = core.penalize;
+    await this.#register();
+    this.#sub.on('message', (channel: string, message: string) => {
+      if (channel === this.rooms.channel) this.rooms.message(message);
+      else if (channel === this.#penaltyChannel) this.#penalized(message);
+      else this.presence.message(message);
+    });
+    this.#sub.on('ready', () => {
+      // Resubscribed after a reconnect: what was published meanwhile is lost, reload it.
+      if (!this.#stopped) this.presence.reload().catch(() => {});
+    });
+    await this.#sub.subscribe(this.presence.channel, this.rooms.channel, this.#penaltyChannel);
+    await this.presence.reload();
+    this.redis.on('ready', () => {
+      if (!this.#stopped) this.#beat(true).catch(() => {});
+    });
+    this.inbox.start();
+    // Beats twice per period: a node's key lives two periods, so a dead node is reaped
+    // within 2.5 periods (12.5 s by default) of its last beat.
+    this.#timer = setInterval(
+      () => void this.#beat(false).catch(() => {}),
+      Math.max(50, this.#heartbeatMs / 2),
+    );
+    this.#timer.unref?.();
+    this.#logger.info({ event: 'cluster.joined', node: this.id }, 'joined the cluster');
+  }
+
+  async #register(): Promise<void> {
+    await this.redis.set(this.keys.key('node', this.id), this.#info, 'PX', this.#heartbeatMs * 2);
+    await this.redis.sadd(this.keys.key('nodes'), this.id);
+    await this.inbox.prepare();
+  }
+
+  /** Refreshes this node's key (registering everything again when Redis had lost it) and reaps dead nodes. */
+  async #beat(reconnected: boolean): Promise<void> {
+    const started = performance.now();
+    const alive = await this.redis.set(
+      this.keys.key('node', this.id),
+      this.#info,
+      'PX',
+      this.#heartbeatMs * 2,
+      'XX',
+    );
+    this.#rttMs = performance.now() - started;
+    if (alive === null || reconnected) {
+      this.#logger.warn({ event: 'cluster.reregister' }, 'Redis lost this node: registering again');
+      await this.#register();
+      await this.presence.reregister();
+    }
+    const nodes = await this.redis.smembers(this.keys.key('nodes'));
+    let live = 0;
+    for (const node of nodes) {
+      if (node === this.id || (await this.redis.exists(this.keys.key('node', node)))) {
+        live++;
+        continue;
+      }
+      await this.#reap(node);
+    }
+    this.#nodes = live;
+  }
+
+  /** One node (whoever takes the lock first) clears a dead node's state. */
+  async #reap(node: string): Promise<void> {
+    const lock = await this.redis.set(this.keys.key('reaping', node), this.id, 'PX', 30_000, 'NX');
+    if (lock === null) return;
+    const users = await this.presence.reap(node);
+    await this.redis.del(this.inbox.stream(node));
+    await this.rooms.reap(node);
+    await this.store.rooms.dropNode(node, Date.now());
+    await this.redis.srem(this.keys.key('nodes'), node);
+    this.#logger.warn(
+      { event: 'cluster.node_gone', gone: node, users },
+      'a node stopped beating: its users left',
+    );
+  }
+
+  /** Stops beating and reading without telling anyone, as a killed process would (tests). */
+  freeze(): void {
+    clearInterval(this.#timer);
+    this.inbox.stop().catch(() => {});
+  }
+
+  /** Runs a heartbeat (and reaping) now; tests call it instead of waiting. */
+  beat(): Promise<void> {
+    return this.#beat(false);
+  }
+
+  get #penaltyChannel(): string {
+    return this.keys.key('penalty');
+  }
+
+  #penalized(json: string): void {
+    try {
+      const { key, until } = JSON.parse(json) as { key: string; until: number };
+      if (typeof key === 'string' && typeof until === 'number') this.#penalize?.(key, until);
+    } catch {
+      // not ours
+    }
+  }
+
+  /** Name rates for the whole cluster. */
+  sharedNames(limits: NameLimits): SharedNameRates {
+    return new ClusterNames(this.rates, limits);
+  }
+
+  /** Bundle limits for the whole cluster. */
+  sharedBundles(limits: BundleLimits): SharedBundleRates {
+    const minute = 60_000;
+    return {
+      takeBundle: async (requester, now) =>
+        (
+          await this.rates.take(
+            [{ key: `bundle:req:${requester}`, limit: limits.perMinute, windowMs: minute }],
+            now,
+          )
+        ).ok,
+      takeOpk: async (target, now) =>
+        (
+          await this.rates.take(
+            [
+              {
+                key: `bundle:opk:${target}`,
+                limit: limits.opksPerTargetPerHour,
+                windowMs: 60 * minute,
+              },
+            ],
+            now,
+          )
+        ).ok,
+    };
+  }
+
+  /**
+   * A strike toward the penalty box, counted for the whole cluster: at `strikes` within
+   * `penaltyMs`, every node refuses `key` for `penaltyMs`.
+   */
+  strike(key: string, now: number, strikes: number, penaltyMs: number): void {
+    const window = { key: `strikes:${key}`, limit: strikes - 1, windowMs: penaltyMs };
+    this.rates
+      .take([window], now)
+      .then(async (taken) => {
+        if (taken.ok) return;
+        await this.redis.publish(
+          this.#penaltyChannel,
+          JSON.stringify({ key, until: now + penaltyMs }),
+        );
+        this.#penalize?.(key, now + penaltyMs);
+      })
+      .catch((error: unknown) => this.#failed('strike', error));
+  }
+
+  /** Hooks for the session layer. */
+  claim(sid: string, hello: HelloFrame): Promise<void> {
+    return this.presence.claim(sid, hello);
+  }
+  unclaim(sid: string, name: string): Promise<void> {
+    return this.presence.unclaim(sid, name);
+  }
+  joined(member: DirectoryMember): void {
+    if (isRemote(member)) return;
+    this.presence
+      .joined(member as LocalMember)
+      .catch((error: unknown) => this.#failed('join', error));
+  }
+  left(member: DirectoryMember): void {
+    if (isRemote(member)) return;
+    this.presence
+      .left(member as LocalMember)
+      .catch((error: unknown) => this.#failed('leave', error));
+  }
+
+  #failed(what: string, error: unknown): void {
+    this.#errors++;
+    this.#logger.warn(
+      { event: 'cluster.presence_failed', what, err: error },
+      'presence update failed',
+    );
+  }
+
+  figures(usersInCluster: number): ClusterFigures {
+    return {
+      node: this.id,
+      nodes: this.#nodes,
+      usersHere: this.presence.localCount,
+      usersInCluster,
+      forwarded: this.inbox.figures.forwarded,
+      received: this.inbox.figures.received,
+      timedOut: this.inbox.figures.timedOut,
+      redisRttMs: this.#rttMs,
+      redisErrors: this.#errors,
+      connected: this.redis.status === 'ready',
+    };
+  }
+
+  /** Leaves the cluster: sessions were closed (their names released); unregisters and disconnects. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.inbox.stop();
+    try {
+      await this.presence.reap(this.id);
+      await this.rooms.reap(this.id);
+      await this.store.rooms.dropNode(this.id, Date.now());
+      await this.redis.del(this.keys.key('node', this.id), this.inbox.stream(this.id));
+      await this.redis.srem(this.keys.key('nodes'), this.id);
+    } catch {
+      // Redis unreachable: the others reap this node once its key expires.
+    }
+    this.#sub.disconnect();
+    this.redis.disconnect();
+  }
+}
