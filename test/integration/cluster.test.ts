@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheusText } from '../../src/stats/prometheus-text.js';
 import { snapshotFrom } from '../../src/stats/snapshot.js';
 import { makeCertificate } from '../helpers/certs.js';
+import { startChat } from '../helpers/chat-clients.js';
 import { barrier, RawClient } from '../helpers/raw-client.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -337,5 +338,30 @@ describe('cluster metrics', () => {
       relays: { forwarded: 1 },
     });
     expect(snapshot.cluster!.redisRttSeconds).toBeGreaterThan(0);
+  });
+});
+
+describe('end-to-end clients across nodes', () => {
+  it('two current clients on two nodes set up PQXDH through the shared store and talk both ways', async () => {
+    const [a, b] = await cluster(2);
+    const alice = await startChat('alice', a!.port, a!.server.pin);
+    const bob = await startChat('bob', b!.port, b!.server.pin);
+    try {
+      // bob's KEM prekeys (uploaded through node b) reach alice's bundle through node a
+      await until(() => alice.client.peers.get('bob') !== undefined, 10_000);
+      expect(alice.client.sendDirect('bob', 'hello across nodes').ok).toBe(true);
+      const got = await bob.waitFor(
+        (e) => e.kind === 'message' && e.from === 'alice' && e.text === 'hello across nodes',
+      );
+      expect(got).toMatchObject({ protection: 'e2ee-pq' });
+      expect(bob.client.sendDirect('alice', 'and back').ok).toBe(true);
+      const back = await alice.waitFor(
+        (e) => e.kind === 'message' && e.from === 'bob' && e.text === 'and back',
+      );
+      expect(back).toMatchObject({ protection: 'e2ee-pq' });
+    } finally {
+      await alice.close();
+      await bob.close();
+    }
   });
 });
