@@ -184,6 +184,10 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
   get ready(): boolean {
     return this.#session.ready;
   }
+  /** Whether the server welcomed this client at least once (its name and key accepted). */
+  get welcomedOnce(): boolean {
+    return this.#session.welcomedOnce;
+  }
   get connectionState(): ConnectionState {
     return this.#connection.state;
   }

@@ -50,6 +50,11 @@ export class ServerSession implements ServerLink {
     return this.#ready;
   }
 
+  /** Whether any connection of this session was welcomed. */
+  get welcomedOnce(): boolean {
+    return this.#welcomedOnce;
+  }
+
   /** Protocol version the server announced in its welcome (1 for seed servers). */
   get version(): number {
     return this.#version;
