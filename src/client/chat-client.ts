@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Capability, type ParsedServerFrame } from '../protocol/index.js';
+import { Capability, DEFAULT_MAX_LINE_BYTES, type ParsedServerFrame } from '../protocol/index.js';
 import { systemTimers, type Timers } from './clock.js';
 import { DeliveryTracker } from './direct/delivery.js';
 import { IncomingMessages } from './direct/incoming.js';
@@ -183,6 +183,13 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
   /** Welcomed by the server on the current connection. */
   get ready(): boolean {
     return this.#session.ready;
+  }
+  /**
+   * The longest line the server takes: what its welcome announced, else the protocol's
+   * default (seed servers and older v2 servers do not announce it).
+   */
+  get maxLineBytes(): number {
+    return this.#session.maxLine ?? DEFAULT_MAX_LINE_BYTES;
   }
   /** Whether the server welcomed this client at least once (its name and key accepted). */
   get welcomedOnce(): boolean {

@@ -176,7 +176,8 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
         json: options.json === true,
         color: false,
       });
-  const controller = new ChatController(client, ui);
+  // On a terminal a plain line goes to the active window, at start the public lobby.
+  const controller = new ChatController(client, ui, undefined, { lobbyFirst: interactive });
   ui.attach(controller);
 
   const started: ClientEvent = {

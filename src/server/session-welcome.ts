@@ -82,7 +82,10 @@ export async function welcomeSession<S extends WelcomedSession>(
   session.reply(
     hello.v < 2
       ? encodeWelcomeV1(directory.usersJson())
-      : encodeWelcomeV2(session.has(Capability.presence) ? directory.peersJson() : '{}'),
+      : encodeWelcomeV2(
+          session.has(Capability.presence) ? directory.peersJson() : '{}',
+          ctx.limits.maxLineBytes,
+        ),
     'welcome',
   );
   presence.joined(session);

@@ -55,6 +55,7 @@ export type CommandClient = Pick<
   | 'requestList'
   | 'peerSummaries'
   | 'reconnect'
+  | 'maxLineBytes'
 >;
 
 /** What a command acts on. */
@@ -70,8 +71,13 @@ export interface CommandContext {
   quit(): void;
 }
 
+/** Where `/help` lists a command. */
+export type CommandGroup = 'direct' | 'rooms' | 'trust' | 'session';
+
 export interface Command<Args extends object = object> {
   readonly name: string;
+  /** Its section in `/help`. */
+  readonly group: CommandGroup;
   readonly aliases: readonly string[];
   /** e.g. `/to <user> <text>`. */
   readonly usage: string;

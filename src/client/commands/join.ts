@@ -5,6 +5,7 @@ import { defineCommand } from './command.js';
 /** `/join <#room> [password]`. */
 export const joinCommand = defineCommand<{ room: string; password?: string }>({
   name: 'join',
+  group: 'rooms',
   aliases: ['j'],
   usage: '/join <#room> [password]',
   help: 'join a room (created, with you as owner, if it does not exist)',

@@ -43,6 +43,8 @@ export interface OutgoingOptions {
 export class OutgoingMessages {
   #options: OutgoingOptions;
   #chains = new Map<string, Promise<void>>();
+  /** Messages to someone offline, shown once their envelope is sealed (see send). */
+  #showWhenSealed = new Set<string>();
   #nextId = 0;
 
   constructor(options: OutgoingOptions) {
@@ -84,7 +86,10 @@ export class OutgoingMessages {
       return { ok: false, reason: `${to} is not online (see /list)` };
     const refusal = peer ? this.#refusalFor(peer) : undefined;
     if (refusal) return { ok: false, reason: refusal };
-    this.#emit(message, this.#protectionFor(to), peer);
+    // Someone not online is shown once the server vouched for a registered identity (its
+    // bundle), so `/msg nobody hi` is refused without first looking sent.
+    if (self || peer) this.#emit(message, this.#protectionFor(to), peer);
+    else this.#showWhenSealed.add(message.id);
     this.transmit(message);
     return { ok: true, id: message.id };
   }
@@ -173,9 +178,12 @@ export class OutgoingMessages {
         error instanceof ProtocolError && error.code === ErrorCode.NO_BUNDLE
           ? `${message.to} is not online and has no registered identity here`
           : `cannot encrypt for ${message.to}: ${(error as Error).message}`;
+      this.#showWhenSealed.delete(message.id);
       delivery.report(message, 'failed', reason);
       return;
     }
+    if (this.#showWhenSealed.delete(message.id))
+      this.#emit(message, ratchet ? Protection.ratchet : Protection.legacy, peer);
     if (
       !link.send({ type: 'relay', to: message.to, from: user.name, ...envelope, id: message.id })
     ) {

@@ -70,6 +70,11 @@ export class RoomManager {
     return this.#options.limits.maintain();
   }
 
+  /** The rooms we are in, as the server spells them. */
+  joinedNames(): string[] {
+    return [...this.#rooms.values()].map((room) => room.name);
+  }
+
   isMember(room: string): boolean {
     return this.#rooms.has(roomKey(room));
   }
@@ -207,7 +212,10 @@ export class RoomManager {
         );
         return;
       case 'motd':
-        if (frame.text) sink.notice('info', `message of the day: ${frame.text}`);
+        sink.notice(
+          'info',
+          frame.text ? `message of the day: ${frame.text}` : 'no message of the day is set',
+        );
         return;
     }
   }

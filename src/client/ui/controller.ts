@@ -28,11 +28,17 @@ export interface ControllerHost {
  */
 export class ChatController {
   readonly client: ChatClient;
-  readonly conversations = new ConversationState();
+  readonly conversations: ConversationState;
   #context: CommandContext;
 
-  constructor(client: ChatClient, host: ControllerHost, commands: CommandTable = COMMAND_TABLE) {
+  constructor(
+    client: ChatClient,
+    host: ControllerHost,
+    commands: CommandTable = COMMAND_TABLE,
+    options: { lobbyFirst?: boolean } = {},
+  ) {
     this.client = client;
+    this.conversations = new ConversationState(options);
     this.#context = {
       client,
       conversations: this.conversations,

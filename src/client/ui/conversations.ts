@@ -2,6 +2,10 @@ import { nameKey } from '../../protocol/index.js';
 import type { Conversations } from '../commands/index.js';
 import type { ClientEvent } from '../events.js';
 
+/** The server's public room, where everyone starts. */
+export const LOBBY = '#lobby';
+const MAX_KNOWN_ROOMS = 1000;
+
 /**
  * The conversations of one terminal (or piped, or `--json`) session: the current target
  * (`/query`), ignored users, and unread counts per conversation. The commands change them;
@@ -9,8 +13,25 @@ import type { ClientEvent } from '../events.js';
  */
 export class ConversationState implements Conversations {
   #target: string | undefined;
+  /** Until the user picks a conversation, the lobby becomes the target once joined. */
+  #lobbyFirst: boolean;
+  /** Rooms seen (joined, or listed by /rooms), for completion. */
+  #rooms = new Map<string, string>();
   #ignored = new Set<string>();
   #unread = new Map<string, number>();
+
+  /**
+   * `lobbyFirst`: a plain line goes to the public lobby until the user picks another
+   * conversation (the terminal); off for `--json` and piped input (today's rule: no target).
+   */
+  constructor(options: { lobbyFirst?: boolean } = {}) {
+    this.#lobbyFirst = options.lobbyFirst === true;
+  }
+
+  /** Rooms seen in this session (joined, or listed by /rooms). */
+  get knownRooms(): string[] {
+    return [...this.#rooms.values()];
+  }
 
   get target(): string | undefined {
     return this.#target;
@@ -27,6 +48,7 @@ export class ConversationState implements Conversations {
   }
 
   setTarget(target: string | undefined): void {
+    this.#lobbyFirst = false;
     this.#target = target;
   }
 
@@ -47,6 +69,12 @@ export class ConversationState implements Conversations {
    * to a conversation other than the current one counts as unread there.
    */
   admit(event: ClientEvent): boolean {
+    if (event.kind === 'rooms') for (const room of event.rooms) this.#seeRoom(room.room);
+    if (event.kind === 'room' && event.event === 'joined') {
+      this.#seeRoom(event.room);
+      if (this.#lobbyFirst && this.#target === undefined && nameKey(event.room) === LOBBY)
+        this.#target = event.room;
+    }
     if (event.kind !== 'message' || event.direction !== 'in') return true;
     if (this.#ignored.has(nameKey(event.from))) return false;
     const conversation = nameKey(event.to.startsWith('#') ? event.to : event.from);
@@ -54,5 +82,10 @@ export class ConversationState implements Conversations {
       this.#unread.set(conversation, (this.#unread.get(conversation) ?? 0) + 1);
     }
     return true;
+  }
+
+  #seeRoom(room: string): void {
+    if (this.#rooms.size < MAX_KNOWN_ROOMS || this.#rooms.has(nameKey(room)))
+      this.#rooms.set(nameKey(room), room);
   }
 }

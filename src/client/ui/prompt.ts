@@ -79,7 +79,10 @@ export function formatPrompt(state: PromptState): string {
 }
 
 function targetLabel(target: string): string {
-  return target.startsWith('#') ? `#${sanitizeName(target.slice(1))}` : sanitizeName(target);
+  if (!target.startsWith('#')) return sanitizeName(target);
+  const room = `#${sanitizeName(target.slice(1))}`;
+  // The lobby is where everyone is: say so where the line is typed.
+  return foldName(target) === '#lobby' ? `${room} (public)` : room;
 }
 
 /** Case-insensitive, then by code unit so the order is total and stable. */

@@ -137,8 +137,9 @@ function contextFor(opts: RenderOptions): Context {
 const text = (value: string) =>
   sanitizeText(value, { multiline: true, maxLength: MAX_RENDERED_TEXT });
 const note = (value: string) => sanitizeText(value, { maxLength: MAX_RENDERED_NOTE });
+/** Multi-line notices (`/help`, lists) may be as long as a message. */
 const multiNote = (value: string) =>
-  sanitizeText(value, { multiline: true, maxLength: MAX_RENDERED_NOTE });
+  sanitizeText(value, { multiline: true, maxLength: MAX_RENDERED_TEXT });
 
 const sameName = (a: string, b: string) => nameKey(a) === nameKey(b);
 

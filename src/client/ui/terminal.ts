@@ -94,7 +94,9 @@ export class TerminalUI implements ControllerHost {
     }
     if (event.kind === 'connection') this.#trackReconnect(event.status);
     this.#printAbove(lines);
-    if (event.kind === 'message' || event.kind === 'connection') this.refreshPrompt();
+    // Messages change unread counts; joins can change the active window (the lobby at start).
+    if (event.kind === 'message' || event.kind === 'connection' || event.kind === 'room')
+      this.refreshPrompt();
   }
 
   clear(): void {
@@ -171,6 +173,9 @@ export class TerminalUI implements ControllerHost {
     const controller = this.#controller;
     const result = complete(line, line.length, {
       users: controller ? controller.client.peers.names() : [],
+      rooms: controller
+        ? [...controller.client.rooms.joinedNames(), ...controller.conversations.knownRooms]
+        : [],
       commands: COMMANDS,
       self: this.#options.self,
     });

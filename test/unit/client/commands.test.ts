@@ -138,8 +138,7 @@ describe('parseInput: every command and alias', () => {
 
 describe('parseInput: invalid input', () => {
   it.each<[string, RegExp, string | undefined]>([
-    ['/fp', /user name is required/, '/fp <user>'],
-    ['/fp bob carol', /takes one user name/, '/fp <user>'],
+    ['/fp bob carol', /takes one user name/, '/fp [user]'],
     ['/to', /user name is required/, '/to <user|#room> <text>'],
     ['/to bob', /message is required/, '/to <user|#room> <text>'],
     ['/to bob    ', /message is required/, '/to <user|#room> <text>'],

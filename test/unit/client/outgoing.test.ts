@@ -242,6 +242,21 @@ describe('outgoing v2 (ratchet) messages', () => {
     expect(of('delivery')[0]?.reason).toBe(
       'carol is not online and has no registered identity here',
     );
+    // Never shown as sent (issue 15: `/msg nobody hi` was echoed, then failed).
+    expect(of('message')).toEqual([]);
+  });
+
+  it('shows a message to someone offline once the server vouched for them', async () => {
+    const { ratchet, calls } = manualRatchet();
+    const { outgoing, of } = outgoingFor(v2User('alice'), { ratchet });
+    outgoing.send('carol', 'for later', false);
+    await settle();
+    expect(of('message')).toEqual([]);
+    calls[0]?.resolve(listingOf(v2User('carol')).idk!);
+    await settle();
+    expect(of('message').map((m) => [m.to, m.text, m.protection])).toEqual([
+      ['carol', 'for later', Protection.ratchet],
+    ]);
   });
 
   it('remembers the identity the server vouched for on first contact with an offline user', async () => {
