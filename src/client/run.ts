@@ -177,7 +177,10 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
         color: false,
       });
   // On a terminal a plain line goes to the active window, at start the public lobby.
-  const controller = new ChatController(client, ui, undefined, { lobbyFirst: interactive });
+  const controller = new ChatController(client, ui, undefined, {
+    lobbyFirst: interactive,
+    quietLobby: interactive,
+  });
   ui.attach(controller);
 
   const started: ClientEvent = {

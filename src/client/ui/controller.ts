@@ -8,7 +8,7 @@ import {
   runInput,
 } from '../commands/index.js';
 import { type ClientEvent, eventSink } from '../events.js';
-import { ConversationState } from './conversations.js';
+import { type ConversationOptions, ConversationState } from './conversations.js';
 
 /** What the controller needs from the user interface around it. */
 export interface ControllerHost {
@@ -35,7 +35,7 @@ export class ChatController {
     client: ChatClient,
     host: ControllerHost,
     commands: CommandTable = COMMAND_TABLE,
-    options: { lobbyFirst?: boolean } = {},
+    options: ConversationOptions = {},
   ) {
     this.client = client;
     this.conversations = new ConversationState(options);

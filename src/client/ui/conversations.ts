@@ -6,6 +6,16 @@ import type { ClientEvent } from '../events.js';
 export const LOBBY = '#lobby';
 const MAX_KNOWN_ROOMS = 1000;
 
+export interface ConversationOptions {
+  /** A plain line goes to the lobby until the user picks another conversation. */
+  lobbyFirst?: boolean;
+  /**
+   * Lobby joins and parts are not shown: everyone is in the lobby, so the presence line
+   * (`bob joined`, `bob left`) already says it (one line per join, not two).
+   */
+  quietLobby?: boolean;
+}
+
 /**
  * The conversations of one terminal (or piped, or `--json`) session: the current target
  * (`/query`), ignored users, and unread counts per conversation. The commands change them;
@@ -15,6 +25,7 @@ export class ConversationState implements Conversations {
   #target: string | undefined;
   /** Until the user picks a conversation, the lobby becomes the target once joined. */
   #lobbyFirst: boolean;
+  #quietLobby: boolean;
   /** Rooms seen (joined, or listed by /rooms), for completion. */
   #rooms = new Map<string, string>();
   #ignored = new Set<string>();
@@ -24,8 +35,9 @@ export class ConversationState implements Conversations {
    * `lobbyFirst`: a plain line goes to the public lobby until the user picks another
    * conversation (the terminal); off for `--json` and piped input (today's rule: no target).
    */
-  constructor(options: { lobbyFirst?: boolean } = {}) {
+  constructor(options: ConversationOptions = {}) {
     this.#lobbyFirst = options.lobbyFirst === true;
+    this.#quietLobby = options.quietLobby === true;
   }
 
   /** Rooms seen in this session (joined, or listed by /rooms). */
@@ -70,6 +82,13 @@ export class ConversationState implements Conversations {
    */
   admit(event: ClientEvent): boolean {
     if (event.kind === 'rooms') for (const room of event.rooms) this.#seeRoom(room.room);
+    if (
+      this.#quietLobby &&
+      event.kind === 'room' &&
+      (event.event === 'join' || event.event === 'part') &&
+      nameKey(event.room) === LOBBY
+    )
+      return false;
     if (event.kind === 'room' && event.event === 'joined') {
       this.#seeRoom(event.room);
       if (this.#lobbyFirst && this.#target === undefined && nameKey(event.room) === LOBBY)

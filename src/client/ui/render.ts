@@ -65,11 +65,7 @@ export function renderEvent(event: ClientEvent, opts: RenderOptions): string[] {
     case 'message':
       return renderMessage(event, ctx);
     case 'server':
-      return ctx.lines(
-        event.ts,
-        `${ctx.s.protection('server-readable', ProtectionMarker['server-readable'])} -server- `,
-        text(event.text),
-      );
+      return ctx.lines(event.ts, `${serverReadable(ctx)} -server- `, text(event.text));
     case 'presence':
       return renderPresence(event, ctx);
     case 'users':
@@ -102,6 +98,7 @@ export function renderEvents(events: readonly ClientEvent[], opts: RenderOptions
 
 interface Context {
   s: Styles;
+  color: boolean;
   self: string;
   /** Timestamp + `head` on the first line, `body` (may hold `\n`) after it, wrapped. */
   lines(ts: number, head: string, body: string, paintBody?: 'warning' | 'error'): string[];
@@ -113,6 +110,7 @@ function contextFor(opts: RenderOptions): Context {
   const clock = opts.timeFormat ?? formatClock;
   return {
     s,
+    color: opts.color,
     self: opts.self,
     lines(ts, head, body, paintBody) {
       const given = new Date(Number.isFinite(ts) ? ts : Number.NaN);
@@ -143,6 +141,17 @@ const multiNote = (value: string) =>
 
 const sameName = (a: string, b: string) => nameKey(a) === nameKey(b);
 
+/**
+ * The one marker that means "not end-to-end encrypted": in the warning colour, and in
+ * words where there is no colour to carry it.
+ */
+function serverReadable(ctx: Context): string {
+  const marker = ProtectionMarker['server-readable'];
+  return ctx.color
+    ? ctx.s.protection('server-readable', marker)
+    : `${marker} (NOT end-to-end encrypted)`;
+}
+
 function renderMessage(event: MessageEvent, ctx: Context): string[] {
   const { s } = ctx;
   const outgoing = event.direction === 'out';
@@ -155,7 +164,10 @@ function renderMessage(event: MessageEvent, ctx: Context): string[] {
   const target = outgoing || !sameName(event.to, ctx.self) ? sanitizeName(event.to) : undefined;
   const targetStyled = target === undefined ? '' : outgoing ? s.nick(peer, target) : target;
 
-  let head = `${s.protection(event.protection, ProtectionMarker[event.protection] ?? '[?]')} `;
+  let head =
+    event.protection === 'server-readable'
+      ? `${serverReadable(ctx)} `
+      : `${s.protection(event.protection, ProtectionMarker[event.protection] ?? '[?]')} `;
   if (event.keyStatus === 'changed') head += `${s.keyAlert(KeyMarker.changed)} `;
   if (event.keyStatus === 'invalid') head += `${s.keyAlert(KeyMarker.invalid)} `;
 
@@ -235,12 +247,26 @@ function renderUsers(event: UsersEvent, ctx: Context): string[] {
   return ctx.lines(event.ts, head, body.join('\n'));
 }
 
+/** Local `YYYY-MM-DD HH:MM` (24-hour), like the clock of every line. */
+export function formatLocalDateTime(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ${two(date.getHours())}:${two(date.getMinutes())}`;
+}
+
+/** Server texts carry UTC ISO instants (ban expiries): shown in local 24-hour time. */
+function localInstants(text: string): string {
+  return text.replace(/\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,3})?Z\b/g, (iso) => {
+    const date = new Date(iso);
+    return Number.isNaN(date.getTime()) ? iso : formatLocalDateTime(date);
+  });
+}
+
 function renderNotice(event: NoticeEvent, ctx: Context): string[] {
   const glyph = Glyph[event.kind];
   const code = event.code === undefined ? '' : ` (${note(event.code)})`;
   const head = `${ctx.s[event.kind](glyph)} `;
   const paint = event.kind === 'info' ? undefined : event.kind;
-  return ctx.lines(event.ts, head, multiNote(event.text) + code, paint);
+  return ctx.lines(event.ts, head, multiNote(localInstants(event.text)) + code, paint);
 }
 
 /** Trust alerts stand out: a key-alert label naming who, then the explanation. */
@@ -316,10 +342,27 @@ const ROOM_VERBS: Record<RoomEvent['event'], string> = {
   password: 'changed the password of',
 };
 
+/** Events said with the one who acted first: "alice made bob an operator of #dev". */
+function actedBy(event: RoomEvent, who: string, by: string, room: string): string | undefined {
+  switch (event.event) {
+    case 'op':
+      return `${by} made ${who} an operator of ${room}`;
+    case 'deop':
+      return `${by} took ${who}'s operator rights in ${room}`;
+    case 'password':
+      return `${by} changed the password of ${room}`;
+    case 'unban':
+      return `${by} lifted the ban on ${who} in ${room}`;
+    default:
+      return undefined;
+  }
+}
+
 function renderRoom(event: RoomEvent, ctx: Context): string[] {
   const { s } = ctx;
   const room = sanitizeName(event.room);
-  const who = event.user === undefined ? '' : `${sanitizeName(event.user)} `;
+  const user = event.user === undefined ? undefined : sanitizeName(event.user);
+  const who = user === undefined ? '' : `${user} `;
   const by = event.by === undefined ? '' : ` by ${sanitizeName(event.by)}`;
   const reason = event.reason ? ` (${note(event.reason)})` : '';
   const glyph =
@@ -328,11 +371,22 @@ function renderRoom(event: RoomEvent, ctx: Context): string[] {
       : event.event === 'part' || event.event === 'kick' || event.event === 'ban'
         ? Glyph.leave
         : Glyph.info;
+  const self = event.user !== undefined && sameName(event.user, ctx.self);
   let body: string;
+  const acted =
+    event.by === undefined
+      ? undefined
+      : actedBy(event, self ? 'you' : (user ?? 'someone'), sanitizeName(event.by), room);
   if (event.event === 'topic') {
     body = `${who || (event.by ? `${sanitizeName(event.by)} ` : '')}${event.by || event.user ? 'set the topic of ' : 'topic of '}${room}: ${text(event.text ?? '')}`;
   } else if (event.event === 'joined') {
     body = `you joined ${room}${event.text ? ` — topic: ${text(event.text)}` : ''}`;
+  } else if (acted !== undefined) {
+    body = acted + reason;
+  } else if (self && (event.event === 'kick' || event.event === 'ban')) {
+    body = `you were ${event.event === 'kick' ? 'kicked from' : 'banned from'} ${room}${by}${reason}`;
+  } else if (self && event.event === 'part') {
+    body = `you left ${room}`;
   } else {
     body = `${who}${ROOM_VERBS[event.event] ?? note(String(event.event))} ${room}${by}${reason}`;
   }

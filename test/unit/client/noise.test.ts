@@ -1,0 +1,85 @@
+/** Issue 15, noise: markers, wording of room events, ban expiry in local time. */
+import { describe, expect, it } from 'vitest';
+import type { ClientEvent, RoomEvent } from '../../../src/client/events.js';
+import { Protection } from '../../../src/client/events.js';
+import { ConversationState } from '../../../src/client/ui/conversations.js';
+import { formatLocalDateTime, renderEvent } from '../../../src/client/ui/render.js';
+
+const plain = { color: false, self: 'alice', timeFormat: () => 'T' };
+const colour = { ...plain, color: true };
+const line = (event: ClientEvent, opts = plain) => renderEvent(event, opts).join('\n');
+const room = (e: Omit<RoomEvent, 'kind' | 'ts' | 'room'>): ClientEvent => ({
+  kind: 'room',
+  ts: 0,
+  room: '#dev',
+  ...e,
+});
+
+describe('[server-readable] stands out', () => {
+  const message = (protection: Protection): ClientEvent => ({
+    kind: 'message',
+    ts: 0,
+    direction: 'in',
+    from: 'bob',
+    to: '#dev',
+    text: 'hi',
+    protection,
+  });
+  it('has its own (warning) colour, not the room colour', () => {
+    const server = renderEvent(message(Protection.server), colour)[0]!;
+    const roomLine = renderEvent(message(Protection.room), colour)[0]!;
+    const sgr = (s: string, marker: string) => s.slice(0, s.indexOf(marker)).split('\u001b[').pop();
+    expect(sgr(server, '[server-readable]')).not.toBe(sgr(roomLine, '[e2ee:room]'));
+    expect(server).toContain('\u001b[43m'); // yellow background
+  });
+  it('says it in words without colour', () => {
+    expect(line(message(Protection.server))).toContain(
+      '[server-readable] (NOT end-to-end encrypted)',
+    );
+    expect(line(message(Protection.room))).not.toContain('NOT end-to-end');
+  });
+});
+
+describe('room events read as sentences', () => {
+  it.each<[Omit<RoomEvent, 'kind' | 'ts' | 'room'>, string]>([
+    [{ event: 'password', by: 'alice' }, 'alice changed the password of #dev'],
+    [{ event: 'op', user: 'bob', by: 'alice' }, 'alice made bob an operator of #dev'],
+    [{ event: 'deop', user: 'bob', by: 'carol' }, "carol took bob's operator rights in #dev"],
+    [{ event: 'kick', user: 'carol', by: 'bob' }, 'carol was kicked from #dev by bob'],
+    [
+      { event: 'kick', user: 'alice', by: 'bob', reason: 'spam' },
+      'you were kicked from #dev by bob (spam)',
+    ],
+    [{ event: 'part', user: 'alice' }, 'you left #dev'],
+  ])('%j', (event, expected) => {
+    expect(line(room(event))).toMatch(new RegExp(`${expected.replace(/[()]/g, '\\$&')}$`));
+    expect(line(room(event))).not.toMatch(/ by \S+ by /);
+  });
+});
+
+describe('ban expiry in local 24-hour time', () => {
+  it('rewrites the UTC instant of a ban refusal', () => {
+    const iso = '2026-11-29T23:47:53.478Z';
+    const shown = line({
+      kind: 'error',
+      ts: 0,
+      text: `you are banned from #dev until ${iso}`,
+      code: 'E_BANNED',
+    });
+    expect(shown).not.toContain(iso);
+    expect(shown).toContain(`until ${formatLocalDateTime(new Date(iso))}`);
+    expect(formatLocalDateTime(new Date(2026, 0, 2, 15, 4))).toBe('2026-01-02 15:04');
+  });
+});
+
+describe('one line per join and leave on a terminal', () => {
+  it('drops lobby joins and parts (the presence line says it), keeps other rooms', () => {
+    const terminal = new ConversationState({ lobbyFirst: true, quietLobby: true });
+    const lobbyJoin = { kind: 'room', ts: 0, room: '#lobby', event: 'join', user: 'bob' } as const;
+    const devJoin = { ...lobbyJoin, room: '#dev' } as const;
+    expect(terminal.admit(lobbyJoin)).toBe(false);
+    expect(terminal.admit({ ...lobbyJoin, event: 'part' })).toBe(false);
+    expect(terminal.admit(devJoin)).toBe(true);
+    expect(new ConversationState().admit(lobbyJoin)).toBe(true); // --json: every event
+  });
+});
