@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { type Command, Option } from 'commander';
+import { commandName } from '../command-name.js';
 import { isValidRoom } from '../protocol/index.js';
 import {
   ConfigError,
@@ -130,7 +131,10 @@ async function runServe(config: ServerConfig, pretty: boolean | undefined): Prom
       : []),
     '',
     'Connect with:',
-    `  securechat connect <name> ${shareHost} ${server.port} --pin ${server.pin}`,
+    `  ${commandName()} connect <name> ${shareHost} ${server.port} --pin ${server.pin}`,
+    ...(commandName() === 'securechat'
+      ? []
+      : ['  (from this directory; `npm link` puts `securechat` on your PATH)']),
     `Share over the internet: run \`ngrok tcp ${server.port}\` and give friends the host, port and pin it shows.`,
     ...(config.trustedProxies.length === 0 && config.sharedAddresses.length > 0
       ? [

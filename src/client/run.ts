@@ -187,10 +187,9 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
     kind: 'info',
     ts: Date.now(),
     text:
-      `you are ${user}: key ${client.user.fingerprint}` +
       (identity
-        ? `, identity ${client.user.identityFingerprint()}`
-        : ' (legacy v1 mode: no identity)') +
+        ? `you are ${user}, identity ${client.user.identityFingerprint()} (the fingerprint friends compare; connection key ${client.user.fingerprint})`
+        : `you are ${user}: key ${client.user.fingerprint} (legacy v1 mode: no identity)`) +
       `; server pinned by ${pin.source}. Type /help for commands.`,
   };
   ui.show(started);

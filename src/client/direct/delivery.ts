@@ -44,6 +44,11 @@ export class DeliveryTracker {
   }
 
   /** Queues while disconnected; false when the queue is full. */
+  /** Whether another message can wait for the connection. */
+  get canQueue(): boolean {
+    return this.#outbox.length < this.maxQueued;
+  }
+
   enqueue(message: Outgoing): boolean {
     if (this.#outbox.length >= this.maxQueued) return false;
     this.#outbox.push(message);

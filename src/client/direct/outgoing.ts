@@ -71,13 +71,15 @@ export class OutgoingMessages {
       action,
     };
     if (!link.ready) {
-      if (!delivery.enqueue(message)) {
+      if (!delivery.canQueue) {
         return {
           ok: false,
           reason: `not connected and ${delivery.maxQueued} messages are already queued`,
         };
       }
+      // The message first, then its status: a screen marks the line it already shows.
       this.#emit(message, this.#protectionFor(to));
+      delivery.enqueue(message);
       return { ok: true, id: message.id };
     }
     const self = user.is(to);

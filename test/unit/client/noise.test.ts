@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClientEvent, RoomEvent } from '../../../src/client/events.js';
 import { Protection } from '../../../src/client/events.js';
 import { ConversationState } from '../../../src/client/ui/conversations.js';
+import { deliveryMark, ShownMessages } from '../../../src/client/ui/delivery-marks.js';
 import { formatLocalDateTime, renderEvent } from '../../../src/client/ui/render.js';
 
 const plain = { color: false, self: 'alice', timeFormat: () => 'T' };
@@ -81,5 +82,23 @@ describe('one line per join and leave on a terminal', () => {
     expect(terminal.admit({ ...lobbyJoin, event: 'part' })).toBe(false);
     expect(terminal.admit(devJoin)).toBe(true);
     expect(new ConversationState().admit(lobbyJoin)).toBe(true); // --json: every event
+  });
+});
+
+describe('delivery marks', () => {
+  it('are compact, and a failure carries its reason', () => {
+    expect(deliveryMark('sent')).toBe('✓');
+    expect(deliveryMark('delivered')).toBe('✓✓');
+    expect(deliveryMark('stored')).toBe('⌛ stored');
+    expect(deliveryMark('failed', 'bob is not online')).toBe('✗ failed: bob is not online');
+    expect(deliveryMark('failed', 'x\u001b[2J')).not.toContain('\u001b');
+  });
+  it('remembers a bounded number of messages, oldest forgotten first', () => {
+    const shown = new ShownMessages(2);
+    for (const id of ['a', 'b', 'c']) shown.remember(id, { row: 1, line: id, width: 1 });
+    expect(shown.get('a')).toBeUndefined();
+    expect(shown.get('c')?.line).toBe('c');
+    shown.forgetAll();
+    expect(shown.get('c')).toBeUndefined();
   });
 });
