@@ -180,6 +180,7 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
   const controller = new ChatController(client, ui, undefined, {
     lobbyFirst: interactive,
     quietLobby: interactive,
+    self: user,
   });
   ui.attach(controller);
 

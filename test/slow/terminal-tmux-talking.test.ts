@@ -86,6 +86,27 @@ describe.skipIf(!hasTmux)('talking is obvious (tmux)', { timeout: 45_000 }, () =
     );
   });
 
+  it('switches windows with /window N and Alt-N; the prompt counts what waits elsewhere', async () => {
+    server = await spawnServe();
+    const tty = await connect();
+    const peer = await bob();
+    tty.type('/join #dev');
+    tty.press('Enter');
+    await tty.waitFor((s) => s.includes('you joined #dev'), 10_000, 'alice in #dev');
+    const prompt = (line: string) =>
+      tty.waitUntil(() => (tty.lastLine() === line ? true : undefined), 10_000, line);
+    await prompt('[#dev] >');
+    tty.press('M-1');
+    await prompt('[#lobby (public)] >');
+    peer.send('/join #dev');
+    await tty.waitFor((s) => s.includes('bob joined #dev'), 10_000, 'bob in #dev');
+    peer.send('/to #dev alice: are you there?');
+    await prompt('[#lobby (public)] +1 #dev (@1) >');
+    tty.type('/window 2');
+    tty.press('Enter');
+    await prompt('[#dev] >');
+  });
+
   it('refuses an over-long message locally, naming the limit, and stays connected', async () => {
     // Small, but above what the client's own hello and prekey uploads take.
     server = await spawnServe(['--max-line', '16384']);

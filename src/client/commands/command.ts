@@ -30,6 +30,11 @@ export interface CommandTable {
 export interface Conversations {
   /** Where a plain line goes: a user or a #room; undefined when none is selected. */
   readonly target: string | undefined;
+  /** Open conversations, numbered from 1 in this order (`/window N`). */
+  readonly windows: readonly string[];
+  /** Unread messages (and those calling for us) by conversation (name key). */
+  readonly unread: ReadonlyMap<string, number>;
+  readonly highlights: ReadonlyMap<string, number>;
   setTarget(target: string | undefined): void;
   /** Clears the unread count of a conversation. */
   markRead(conversation: string): void;

@@ -5,6 +5,7 @@ import type { ClientEvent } from '../events.js';
 /** The server's public room, where everyone starts. */
 export const LOBBY = '#lobby';
 const MAX_KNOWN_ROOMS = 1000;
+const MAX_WINDOWS = 99;
 
 export interface ConversationOptions {
   /** A plain line goes to the lobby until the user picks another conversation. */
@@ -14,6 +15,8 @@ export interface ConversationOptions {
    * (`bob joined`, `bob left`) already says it (one line per join, not two).
    */
   quietLobby?: boolean;
+  /** Our name: a room line naming it counts as a highlight. */
+  self?: string;
 }
 
 /**
@@ -30,6 +33,11 @@ export class ConversationState implements Conversations {
   #rooms = new Map<string, string>();
   #ignored = new Set<string>();
   #unread = new Map<string, number>();
+  /** Unread messages that name us, by conversation. */
+  #highlights = new Map<string, number>();
+  /** Windows in the order they opened: what `/window N` and Alt-N pick. */
+  #windows = new Map<string, string>();
+  #self: string | undefined;
 
   /**
    * `lobbyFirst`: a plain line goes to the public lobby until the user picks another
@@ -38,6 +46,23 @@ export class ConversationState implements Conversations {
   constructor(options: ConversationOptions = {}) {
     this.#lobbyFirst = options.lobbyFirst === true;
     this.#quietLobby = options.quietLobby === true;
+    this.#self = options.self;
+  }
+
+  /** Open windows (conversations), numbered from 1 in this order. */
+  get windows(): readonly string[] {
+    return [...this.#windows.values()];
+  }
+
+  /** Unread messages that mention us, by conversation (name key). */
+  get highlights(): ReadonlyMap<string, number> {
+    return this.#highlights;
+  }
+
+  #open(conversation: string): void {
+    const key = nameKey(conversation);
+    if (!this.#windows.has(key) && this.#windows.size < MAX_WINDOWS)
+      this.#windows.set(key, conversation);
   }
 
   /** Rooms seen in this session (joined, or listed by /rooms). */
@@ -62,10 +87,12 @@ export class ConversationState implements Conversations {
   setTarget(target: string | undefined): void {
     this.#lobbyFirst = false;
     this.#target = target;
+    if (target !== undefined) this.#open(target);
   }
 
   markRead(conversation: string): void {
     this.#unread.delete(nameKey(conversation));
+    this.#highlights.delete(nameKey(conversation));
   }
 
   ignore(user: string): void {
@@ -91,16 +118,31 @@ export class ConversationState implements Conversations {
       return false;
     if (event.kind === 'room' && event.event === 'joined') {
       this.#seeRoom(event.room);
+      this.#open(event.room);
       if (this.#lobbyFirst && this.#target === undefined && nameKey(event.room) === LOBBY)
         this.#target = event.room;
     }
     if (event.kind !== 'message' || event.direction !== 'in') return true;
     if (this.#ignored.has(nameKey(event.from))) return false;
-    const conversation = nameKey(event.to.startsWith('#') ? event.to : event.from);
+    const name = event.to.startsWith('#') ? event.to : event.from;
+    const conversation = nameKey(name);
+    this.#open(name);
     if (this.#target === undefined || nameKey(this.#target) !== conversation) {
       this.#unread.set(conversation, (this.#unread.get(conversation) ?? 0) + 1);
+      // In a room, a line naming you calls for you (a direct message is yours anyway).
+      if (event.to.startsWith('#') && this.#mentions(event.text))
+        this.#highlights.set(conversation, (this.#highlights.get(conversation) ?? 0) + 1);
     }
     return true;
+  }
+
+  #mentions(text: string): boolean {
+    if (this.#self === undefined) return false;
+    const self = this.#self.toLowerCase();
+    return text
+      .toLowerCase()
+      .split(/[^a-z0-9_.-]+/)
+      .some((word) => word === self || word === `${self}:`);
   }
 
   #seeRoom(room: string): void {

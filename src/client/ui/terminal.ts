@@ -76,6 +76,13 @@ export class TerminalUI implements ControllerHost {
     });
     this.#rl.on('line', (line) => this.#onLine(line));
     this.#rl.on('SIGINT', () => this.quit());
+    // Alt-1…9 switch windows, irssi style (the terminal sends ESC then the digit).
+    options.input.on('keypress', (_text: string, key: { meta?: boolean; sequence?: string }) => {
+      const digit = /^\x1b([1-9])$/.exec(key?.sequence ?? '')?.[1];
+      if (digit === undefined || this.#asking || !this.#controller) return;
+      this.#controller.handle(`/window ${digit}`);
+      this.refreshPrompt();
+    });
     this.#rl.on('close', () => this.#finish());
     options.output.on('resize', () => {
       this.#shown.forgetAll(); // lines rewrap: rows are no longer where they were
@@ -147,6 +154,7 @@ export class TerminalUI implements ControllerHost {
         ...(controller?.target ? { target: controller.target } : {}),
         connection,
         unread: controller?.unread ?? new Map(),
+        highlights: controller?.conversations.highlights ?? new Map(),
         color: this.#options.color,
       }),
     );

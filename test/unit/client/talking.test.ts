@@ -167,3 +167,44 @@ describe('the v2 welcome announces the line limit', () => {
     expect(parseServerFrame(tiny)).not.toHaveProperty('maxline');
   });
 });
+
+describe('windows (/window N, Alt-N)', () => {
+  const joined = (room: string): ClientEvent => ({ kind: 'room', ts: 0, room, event: 'joined' });
+  const said = (from: string, to: string, text: string): ClientEvent => ({
+    kind: 'message',
+    ts: 0,
+    direction: 'in',
+    from,
+    to,
+    text,
+    protection: 'e2ee-room' as never,
+  });
+
+  it('numbers conversations as they open; /window N makes one active and read', () => {
+    const state = new ConversationState({ lobbyFirst: true, self: 'alice' });
+    state.admit(joined('#lobby'));
+    state.admit(joined('#dev'));
+    state.admit(said('bob', 'alice', 'psst'));
+    state.admit(said('carol', '#dev', 'alice: look at this'));
+    state.admit(said('carol', '#dev', 'unrelated'));
+    expect(state.windows).toEqual(['#lobby', '#dev', 'bob']);
+    expect(state.unread.get('#dev')).toBe(2);
+    expect(state.highlights.get('#dev')).toBe(1);
+    const events: ClientEvent[] = [];
+    const context = {
+      conversations: state,
+      commands: COMMAND_TABLE,
+      screen: eventSink(
+        (e) => events.push(e),
+        () => 0,
+      ),
+    } as unknown as CommandContext;
+    runInput(parseInput('/window'), context);
+    expect((events[0] as { text: string }).text).toContain('2: #dev  2 unread, 1 for you');
+    runInput(parseInput('/window 2'), context);
+    expect(state.target).toBe('#dev');
+    expect(state.unread.get('#dev')).toBeUndefined();
+    runInput(parseInput('/window 9'), context);
+    expect(events.at(-1)).toMatchObject({ kind: 'error' });
+  });
+});
