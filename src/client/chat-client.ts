@@ -133,6 +133,7 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
       delivery: this.#delivery,
       sink,
       idPrefix: randomBytes(6).toString('base64url'),
+      now,
     });
     this.rooms = new RoomManager({
       user,

@@ -86,6 +86,16 @@ describe.skipIf(!hasTmux)('a calm screen (tmux)', { timeout: 60_000 }, () => {
       'the stored mark',
     );
     expect(rowsWith(tty, '> see you later'), tty.screen()).toHaveLength(1);
+    // carol comes back: the message carries the time alice typed it, from inside the
+    // encryption, and is marked as kept while she was away.
+    const back = spawnJsonClient('carol', server.port, ['--pin', server.pin], { home: carolHome });
+    peers.push(back);
+    const got = await back.waitFor(
+      (e: JsonEvent) => e.kind === 'message' && e.text === 'see you later',
+      15_000,
+    );
+    expect(typeof got.sentAt).toBe('number');
+    expect(got.sentAt as number).toBeLessThanOrEqual(got.ts as number);
   });
 
   it('one line per join and leave, and a kick or part told once', async () => {

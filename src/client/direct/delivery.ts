@@ -6,6 +6,8 @@ export interface Outgoing {
   to: string;
   text: string;
   action: boolean;
+  /** When it was typed (sent inside the encryption, shown by an offline recipient). */
+  at?: number;
 }
 
 /**

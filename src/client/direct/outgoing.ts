@@ -31,6 +31,8 @@ export interface OutgoingOptions {
   sink: EventSink;
   /** Random per run, so (sender, id) is unique enough for duplicate detection across restarts. */
   idPrefix: string;
+  /** The client's clock (the time a message was typed travels inside it). */
+  now?: () => number;
 }
 
 /**
@@ -69,6 +71,7 @@ export class OutgoingMessages {
       to,
       text,
       action,
+      at: (this.#options.now ?? Date.now)(),
     };
     if (!link.ready) {
       if (!delivery.canQueue) {
@@ -154,7 +157,11 @@ export class OutgoingMessages {
     const peer = self ? undefined : peers.get(message.to);
     const ratchet = !self && this.usesRatchet(peer);
     const plaintext = ratchet
-      ? encodePairwiseContent({ t: message.action ? 'action' : 'text', text: message.text })
+      ? encodePairwiseContent({
+          t: message.action ? 'action' : 'text',
+          text: message.text,
+          ...(message.at === undefined ? {} : { ts: message.at }),
+        })
       : message.action
         ? `/me ${message.text}`
         : message.text;

@@ -168,6 +168,14 @@ function renderMessage(event: MessageEvent, ctx: Context): string[] {
     event.protection === 'server-readable'
       ? `${serverReadable(ctx)} `
       : `${s.protection(event.protection, ProtectionMarker[event.protection] ?? '[?]')} `;
+  // Kept by the server while we were offline: stamped with when it was sent (from inside
+  // the encryption), and marked so it does not read as just said.
+  const stamp = outgoing || event.sentAt === undefined ? event.ts : event.sentAt;
+  if (!outgoing && event.sentAt !== undefined) {
+    const sent = new Date(event.sentAt);
+    const today = new Date(event.ts).toDateString() === sent.toDateString();
+    head += `${s.dim(`[sent while you were away${today ? '' : `, ${formatLocalDateTime(sent).slice(0, 10)}`}]`)} `;
+  }
   if (event.keyStatus === 'changed') head += `${s.keyAlert(KeyMarker.changed)} `;
   if (event.keyStatus === 'invalid') head += `${s.keyAlert(KeyMarker.invalid)} `;
 
@@ -180,7 +188,7 @@ function renderMessage(event: MessageEvent, ctx: Context): string[] {
     head += event.action
       ? `${room} ${Glyph.action} ${senderStyled}${senderMark} `
       : `${room} ${senderStyled}${senderMark}: `;
-    return ctx.lines(event.ts, head, text(event.text));
+    return ctx.lines(stamp, head, text(event.text));
   }
   if (event.action) {
     const to = target === undefined ? '' : ` (-> ${targetStyled}${targetMark})`;
@@ -189,7 +197,7 @@ function renderMessage(event: MessageEvent, ctx: Context): string[] {
     const to = target === undefined ? '' : ` -> ${targetStyled}${targetMark}`;
     head += `<${senderStyled}${senderMark}${to}> `;
   }
-  return ctx.lines(event.ts, head, text(event.text));
+  return ctx.lines(stamp, head, text(event.text));
 }
 
 function renderPresence(event: PresenceEvent, ctx: Context): string[] {

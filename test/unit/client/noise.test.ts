@@ -5,6 +5,7 @@ import { Protection } from '../../../src/client/events.js';
 import { ConversationState } from '../../../src/client/ui/conversations.js';
 import { deliveryMark, ShownMessages } from '../../../src/client/ui/delivery-marks.js';
 import { formatLocalDateTime, renderEvent } from '../../../src/client/ui/render.js';
+import { decodePairwiseContent, encodePairwiseContent } from '../../../src/protocol/index.js';
 
 const plain = { color: false, self: 'alice', timeFormat: () => 'T' };
 const colour = { ...plain, color: true };
@@ -100,5 +101,34 @@ describe('delivery marks', () => {
     expect(shown.get('c')?.line).toBe('c');
     shown.forgetAll();
     expect(shown.get('c')).toBeUndefined();
+  });
+});
+
+describe('offline messages keep their send time (inside the encryption)', () => {
+  it('the content carries ts; a malformed one is dropped, older content still reads', () => {
+    const text = encodePairwiseContent({ t: 'text', text: 'hi', ts: 1_700_000_000_000 });
+    expect(decodePairwiseContent(text)).toEqual({ t: 'text', text: 'hi', ts: 1_700_000_000_000 });
+    expect(decodePairwiseContent('{"t":"text","text":"hi","ts":"soon"}')).toEqual({
+      t: 'text',
+      text: 'hi',
+    });
+    expect(decodePairwiseContent('{"t":"text","text":"hi"}')).toEqual({ t: 'text', text: 'hi' });
+  });
+  it('is shown with the send time and a marker before the sender', () => {
+    const sent = new Date(2026, 10, 29, 8, 5, 0).getTime();
+    const shown = renderEvent(
+      {
+        kind: 'message',
+        ts: new Date(2026, 10, 30, 9, 0, 0).getTime(),
+        sentAt: sent,
+        direction: 'in',
+        from: 'bob',
+        to: 'alice',
+        text: 'morning',
+        protection: Protection.ratchet,
+      },
+      { color: false, self: 'alice' },
+    )[0]!;
+    expect(shown).toBe('[08:05:00] [e2ee] [sent while you were away, 2026-11-29] <bob> morning');
   });
 });

@@ -222,7 +222,8 @@ describe('outgoing v2 (ratchet) messages', () => {
     await settle();
     expect(calls).toHaveLength(1); // the second waits for the first
     expect(calls[0]?.policy.trusted).toBe(listingOf(bob).idk);
-    expect(JSON.parse(calls[0]!.text)).toEqual({ t: 'text', text: 'first' });
+    expect(JSON.parse(calls[0]!.text)).toMatchObject({ t: 'text', text: 'first' });
+    expect(typeof JSON.parse(calls[0]!.text).ts).toBe('number'); // the send time, inside
     calls[0]?.resolve(listingOf(bob).idk!);
     await settle();
     calls[1]?.resolve(listingOf(bob).idk!);
