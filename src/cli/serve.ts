@@ -17,6 +17,7 @@ import {
   validateServerConfig,
 } from '../server/index.js';
 import { addOptions } from './options.js';
+import { applyConfigFile, readConfigFile } from './serve-config-file.js';
 import { SERVE_OPTIONS, type ValueKind } from './serve-options.js';
 
 type ServeFlags = Record<string, string | boolean | undefined>;
@@ -25,8 +26,13 @@ export function addServeCommand(program: Command): void {
   const command = program
     .command('serve')
     .description('run the TLS relay daemon (generates a certificate on first run)');
-  addOptions(command, SERVE_OPTIONS).action(async (flags: ServeFlags) => {
-    await runServe(serveConfigFromFlags(flags), flags.prettyLogs === true ? true : undefined);
+  addOptions(command, SERVE_OPTIONS);
+  command.option('--config <file>', 'settings from a JSON file (below flags and SECURECHAT_*)');
+  command.action(async (flags: ServeFlags) => {
+    if (typeof flags.config === 'string')
+      applyConfigFile(command, readConfigFile(flags.config), flags.config);
+    const resolved = command.opts<ServeFlags>();
+    await runServe(serveConfigFromFlags(resolved), resolved.prettyLogs === true ? true : undefined);
   });
 }
 
