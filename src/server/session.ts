@@ -39,6 +39,8 @@ export class Session extends SessionIdentity implements FrameSession {
   readonly id: string;
   readonly log: SessionLog;
   readonly mailbox: MailboxDelivery;
+  /** When the connection was accepted (server clock), for `securechat who`. */
+  readonly connectedAt: number;
   #transport: Transport;
   #ctx: SessionContext<Session>;
   #input: SessionInput;
@@ -53,6 +55,7 @@ export class Session extends SessionIdentity implements FrameSession {
     this.id = id;
     this.#transport = transport;
     this.#ctx = ctx;
+    this.connectedAt = ctx.clock.now();
     const now = () => ctx.clock.now();
     this.#input = new SessionInput(this.#inputHost(), transport, {
       maxLineBytes: ctx.limits.maxLineBytes,
