@@ -1,20 +1,3 @@
-/**
- * Pure rendering of client events into terminal lines. Nothing here writes anywhere: each
- * function returns display lines (no `\n`, no `\r`), wrapped to `width` when one is
- * given. Every peer- or server-supplied string (names, message text, notices, reasons,
- * codes, fingerprints) goes through sanitize.ts first; the only escape sequences in the
- * output are the SGR colours this module adds when `color` is on.
- *
- * Layout, colour off:
- *   [12:34:56] [e2ee] <bob ✓> hello               incoming, verified peer
- *   [12:34:56] [e2ee:v1 no-fs] <alice -> carol> hi outgoing to a legacy (v1) peer
- *   [12:34:56] [server-readable] -server- echo: hi
- *   [12:34:56] -!- info    !!! warning    xxx error (E_CODE)
- * Markers sit before the nick, in front of any text a peer controls, so message text
- * cannot fake them; continuation lines are indented under the text, so a multi-line
- * message cannot fake a line of its own.
- */
-import { nameKey } from '../../protocol/names.js';
 import type {
   ClientEvent,
   ConnectionState,
@@ -23,40 +6,32 @@ import type {
   NoticeEvent,
   PeerSummary,
   PresenceEvent,
-  RoomEvent,
-  RoomListEvent,
   TrustEvent,
   UndecryptableEvent,
   UsersEvent,
 } from '../events.js';
 import { seconds } from './prompt.js';
-import { sanitizeName, sanitizeText } from './sanitize.js';
-import { Glyph, KeyMarker, ProtectionMarker, type Styles, stylesFor } from './theme.js';
-import { effectiveIndent, visibleWidth, wrapLine } from './wrap.js';
+import { sanitizeName } from './sanitize.js';
+import { Glyph, KeyMarker, ProtectionMarker } from './theme.js';
+import { visibleWidth } from './wrap.js';
 
-export interface RenderOptions {
-  /** Add SGR colours (chalk level 1, 16 colours). */
-  color: boolean;
-  /** Our own user name: tells own messages and `(you)` apart. */
-  self: string;
-  /** Clock for events without a usable `ts`. Default `() => new Date()`. */
-  now?: () => Date;
-  /** Formats the time inside `[…]`. Default: local `HH:MM:SS`. */
-  timeFormat?: (date: Date) => string;
-  /** Wrap to this many columns (hanging indent under the text). Default: no wrapping. */
-  width?: number;
-}
+export {
+  formatClock,
+  MAX_RENDERED_NOTE,
+  MAX_RENDERED_TEXT,
+  type RenderOptions,
+} from './render-context.js';
 
-/** Upper bound on one message's rendered text, in code points, before wrapping. */
-export const MAX_RENDERED_TEXT = 8192;
-/** Upper bound for notices, reasons and other single-line peer-supplied strings. */
-export const MAX_RENDERED_NOTE = 1024;
-
-/** Local `HH:MM:SS`. */
-export function formatClock(date: Date): string {
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
-}
+import {
+  type Context,
+  contextFor,
+  multiNote,
+  note,
+  type RenderOptions,
+  sameName,
+  text,
+} from './render-context.js';
+import { renderRoom, renderRoomList } from './render-rooms.js';
 
 /** One event as display lines. */
 export function renderEvent(event: ClientEvent, opts: RenderOptions): string[] {
@@ -95,51 +70,6 @@ export function renderEvent(event: ClientEvent, opts: RenderOptions): string[] {
 export function renderEvents(events: readonly ClientEvent[], opts: RenderOptions): string[] {
   return events.flatMap((event) => renderEvent(event, opts));
 }
-
-interface Context {
-  s: Styles;
-  color: boolean;
-  self: string;
-  /** Timestamp + `head` on the first line, `body` (may hold `\n`) after it, wrapped. */
-  lines(ts: number, head: string, body: string, paintBody?: 'warning' | 'error'): string[];
-}
-
-function contextFor(opts: RenderOptions): Context {
-  const s = stylesFor(opts.color);
-  const now = opts.now ?? (() => new Date());
-  const clock = opts.timeFormat ?? formatClock;
-  return {
-    s,
-    color: opts.color,
-    self: opts.self,
-    lines(ts, head, body, paintBody) {
-      const given = new Date(Number.isFinite(ts) ? ts : Number.NaN);
-      const date = Number.isNaN(given.getTime()) ? now() : given;
-      const stamp = s.timestamp(`[${sanitizeText(clock(date))}]`);
-      const first = `${stamp} ${head}`;
-      const indent = visibleWidth(first);
-      const paint = paintBody === undefined ? (t: string) => t : s[paintBody];
-      const hang = opts.width === undefined ? indent : effectiveIndent(indent, opts.width);
-      const pad = ' '.repeat(hang);
-      const out: string[] = [];
-      body.split('\n').forEach((part, i) => {
-        const line = i === 0 ? first + paint(part) : pad + paint(part);
-        if (opts.width === undefined) out.push(line);
-        else out.push(...wrapLine(line, opts.width, indent));
-      });
-      return out;
-    },
-  };
-}
-
-const text = (value: string) =>
-  sanitizeText(value, { multiline: true, maxLength: MAX_RENDERED_TEXT });
-const note = (value: string) => sanitizeText(value, { maxLength: MAX_RENDERED_NOTE });
-/** Multi-line notices (`/help`, lists) may be as long as a message. */
-const multiNote = (value: string) =>
-  sanitizeText(value, { multiline: true, maxLength: MAX_RENDERED_TEXT });
-
-const sameName = (a: string, b: string) => nameKey(a) === nameKey(b);
 
 /**
  * The one marker that means "not end-to-end encrypted": in the warning colour, and in
@@ -336,83 +266,3 @@ function renderConnection(ts: number, status: ConnectionState, ctx: Context): st
 
 export { formatPrompt, type PromptState } from './prompt.js';
 export { visibleWidth, wrapLine } from './wrap.js';
-
-const ROOM_VERBS: Record<RoomEvent['event'], string> = {
-  joined: 'you joined',
-  join: 'joined',
-  part: 'left',
-  kick: 'was kicked from',
-  ban: 'was banned from',
-  unban: 'was unbanned from',
-  topic: 'set the topic of',
-  op: 'is now an operator of',
-  deop: 'is no longer an operator of',
-  password: 'changed the password of',
-};
-
-/** Events said with the one who acted first: "alice made bob an operator of #dev". */
-function actedBy(event: RoomEvent, who: string, by: string, room: string): string | undefined {
-  switch (event.event) {
-    case 'op':
-      return `${by} made ${who} an operator of ${room}`;
-    case 'deop':
-      return `${by} took ${who}'s operator rights in ${room}`;
-    case 'password':
-      return `${by} changed the password of ${room}`;
-    case 'unban':
-      return `${by} lifted the ban on ${who} in ${room}`;
-    default:
-      return undefined;
-  }
-}
-
-function renderRoom(event: RoomEvent, ctx: Context): string[] {
-  const { s } = ctx;
-  const room = sanitizeName(event.room);
-  const user = event.user === undefined ? undefined : sanitizeName(event.user);
-  const who = user === undefined ? '' : `${user} `;
-  const by = event.by === undefined ? '' : ` by ${sanitizeName(event.by)}`;
-  const reason = event.reason ? ` (${note(event.reason)})` : '';
-  const glyph =
-    event.event === 'join' || event.event === 'joined'
-      ? Glyph.join
-      : event.event === 'part' || event.event === 'kick' || event.event === 'ban'
-        ? Glyph.leave
-        : Glyph.info;
-  const self = event.user !== undefined && sameName(event.user, ctx.self);
-  let body: string;
-  const acted =
-    event.by === undefined
-      ? undefined
-      : actedBy(event, self ? 'you' : (user ?? 'someone'), sanitizeName(event.by), room);
-  if (event.event === 'topic') {
-    body = `${who || (event.by ? `${sanitizeName(event.by)} ` : '')}${event.by || event.user ? 'set the topic of ' : 'topic of '}${room}: ${text(event.text ?? '')}`;
-  } else if (event.event === 'joined') {
-    body = `you joined ${room}${event.text ? ` — topic: ${text(event.text)}` : ''}`;
-  } else if (acted !== undefined) {
-    body = acted + reason;
-  } else if (self && (event.event === 'kick' || event.event === 'ban')) {
-    body = `you were ${event.event === 'kick' ? 'kicked from' : 'banned from'} ${room}${by}${reason}`;
-  } else if (self && event.event === 'part') {
-    body = `you left ${room}`;
-  } else {
-    body = `${who}${ROOM_VERBS[event.event] ?? note(String(event.event))} ${room}${by}${reason}`;
-  }
-  return ctx.lines(event.ts, `${s.info(glyph)} `, body);
-}
-
-function renderRoomList(event: RoomListEvent, ctx: Context): string[] {
-  const { s } = ctx;
-  if (event.rooms.length === 0)
-    return ctx.lines(event.ts, `${s.info(Glyph.info)} `, 'no rooms yet: /join #name creates one');
-  const body = [`${event.rooms.length} room${event.rooms.length === 1 ? '' : 's'}:`];
-  for (const room of event.rooms) {
-    const flags = [room.password ? 'password' : '', room.lobby ? 'lobby' : '']
-      .filter(Boolean)
-      .join(', ');
-    body.push(
-      `  ${sanitizeName(room.room)}  ${room.members} member${room.members === 1 ? '' : 's'}${flags ? ` (${flags})` : ''}${room.topic ? `  ${note(room.topic)}` : ''}`,
-    );
-  }
-  return ctx.lines(event.ts, `${s.info(Glyph.info)} `, body.join('\n'));
-}
