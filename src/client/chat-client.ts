@@ -313,7 +313,10 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
     },
     relay: (frame) => this.#incoming.handle(frame),
     server: (frame) => this.#sink.event({ kind: 'server', text: frame.text }),
-    ack: (frame) => this.#delivery.acked(frame.id, frame.queued === true),
+    ack: (frame) =>
+      frame.fetched === true
+        ? this.#delivery.fetched(frame.id)
+        : this.#delivery.acked(frame.id, frame.queued === true),
     bundle: (frame) => this.#bundles.resolve(frame),
     prekeys: (frame) => {
       if (this.ratchet)

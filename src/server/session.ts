@@ -1,9 +1,11 @@
 import {
   asFatal,
+  Capability,
   type ClientFrame,
   decodeJsonLine,
   ErrorCode,
   encodeError,
+  encodeFetchedAck,
   encodeUsersV1,
   encodeUsersV2,
   type HelloFrame,
@@ -82,6 +84,12 @@ export class Session extends SessionIdentity implements FrameSession {
     this.#notices = new SessionNotices(this, transport, () => this.#drained());
     this.#helloTimer = ctx.clock.setTimeout(() => this.#helloTimedOut(), ctx.limits.helloTimeoutMs);
     this.log.info({ event: 'connection.opened' });
+  }
+
+  /** MailboxOwner: our client fetched a stored message; its sender, if online, hears of it. */
+  fetched(from: string, id: string): void {
+    const sender = this.#ctx.directory.get(from);
+    if (sender?.has(Capability.ack)) sender.send(encodeFetchedAck(id), 'ack');
   }
 
   get state(): SessionState {

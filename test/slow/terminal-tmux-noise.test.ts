@@ -96,6 +96,12 @@ describe.skipIf(!hasTmux)('a calm screen (tmux)', { timeout: 60_000 }, () => {
     );
     expect(typeof got.sentAt).toBe('number');
     expect(got.sentAt as number).toBeLessThanOrEqual(got.ts as number);
+    // carol's client acknowledged it: alice's line turns delivered, as the server reports it.
+    await tty.waitFor(
+      (s) => /<alice -> carol> see you later ✓✓ fetched, says the server$/m.test(s),
+      15_000,
+      'the delivered mark after the fetch',
+    );
   });
 
   it('one line per join and leave, and a kick or part told once', async () => {

@@ -10,6 +10,11 @@ export interface Outgoing {
   at?: number;
 }
 
+/** Stored messages remembered for the fetched notice. */
+const MAX_STORED = 1000;
+/** The reason a stored message counts as delivered: the server's word, shown as such. */
+export const FETCHED_REASON = 'fetched, says the server';
+
 /**
  * Tracks every outgoing message so none is lost silently: queued while disconnected
  * (bounded), sent, delivered (server ack) or failed with a reason.
@@ -17,6 +22,8 @@ export interface Outgoing {
 export class DeliveryTracker {
   #outbox: Outgoing[] = [];
   #unacked = new Map<string, Outgoing>();
+  /** Messages the server stored for an offline recipient, until it says they were fetched. */
+  #stored = new Map<string, Outgoing>();
   #sink: EventSink;
   readonly maxQueued: number;
   /** True once the server has acked anything: then unacked messages can be declared lost. */
@@ -77,6 +84,8 @@ export class DeliveryTracker {
     if (message) {
       this.#unacked.delete(id);
       if (stored) {
+        this.#stored.set(message.id, message);
+        if (this.#stored.size > MAX_STORED) this.#stored.delete(this.#stored.keys().next().value!);
         this.report(
           message,
           'stored',
@@ -87,6 +96,14 @@ export class DeliveryTracker {
       }
     }
     return message;
+  }
+
+  /** The server reports that the recipient fetched a stored message: delivered. */
+  fetched(id: string): void {
+    const message = this.#stored.get(id);
+    if (!message) return;
+    this.#stored.delete(id);
+    this.report(message, 'delivered', FETCHED_REASON);
   }
 
   /** Server error with `ref`: returns true when it concerned one of our messages. */

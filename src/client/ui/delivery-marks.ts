@@ -14,7 +14,8 @@ export function deliveryMark(status: DeliveryEvent['status'], reason?: string): 
     case 'sent':
       return '\u2713';
     case 'delivered':
-      return '\u2713\u2713';
+      // A stored message fetched later: the server's report, labelled as such.
+      return reason ? `\u2713\u2713 ${sanitizeText(reason, { maxLength: 200 })}` : '\u2713\u2713';
     case 'stored':
       return '\u231B stored';
     case 'queued':

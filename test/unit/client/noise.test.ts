@@ -1,11 +1,16 @@
 /** Issue 15, noise: markers, wording of room events, ban expiry in local time. */
 import { describe, expect, it } from 'vitest';
+import { DeliveryTracker, FETCHED_REASON } from '../../../src/client/direct/delivery.js';
 import type { ClientEvent, RoomEvent } from '../../../src/client/events.js';
-import { Protection } from '../../../src/client/events.js';
+import { eventSink, Protection } from '../../../src/client/events.js';
 import { ConversationState } from '../../../src/client/ui/conversations.js';
 import { deliveryMark, ShownMessages } from '../../../src/client/ui/delivery-marks.js';
 import { formatLocalDateTime, renderEvent } from '../../../src/client/ui/render.js';
-import { decodePairwiseContent, encodePairwiseContent } from '../../../src/protocol/index.js';
+import {
+  decodePairwiseContent,
+  encodePairwiseContent,
+  parseServerFrame,
+} from '../../../src/protocol/index.js';
 
 const plain = { color: false, self: 'alice', timeFormat: () => 'T' };
 const colour = { ...plain, color: true };
@@ -130,5 +135,35 @@ describe('offline messages keep their send time (inside the encryption)', () => 
       { color: false, self: 'alice' },
     )[0]!;
     expect(shown).toBe('[08:05:00] [e2ee] [sent while you were away, 2026-11-29] <bob> morning');
+  });
+});
+
+describe('a stored message fetched later counts as delivered, as the server says', () => {
+  it('reads the fetched ack and reports delivered with the server named', () => {
+    expect(parseServerFrame({ type: 'ack', id: 'x-1', fetched: true })).toEqual({
+      type: 'ack',
+      id: 'x-1',
+      fetched: true,
+    });
+    const events: ClientEvent[] = [];
+    const tracker = new DeliveryTracker(
+      eventSink(
+        (e) => events.push(e),
+        () => 0,
+      ),
+      10,
+    );
+    const message = { id: 'x-1', to: 'carol', text: 'hi', action: false };
+    tracker.sent(message);
+    tracker.acked('x-1', true);
+    tracker.fetched('x-1');
+    tracker.fetched('x-1'); // once
+    expect(events.map((e) => (e as { status: string }).status)).toEqual([
+      'sent',
+      'stored',
+      'delivered',
+    ]);
+    expect((events[2] as { reason?: string }).reason).toBe(FETCHED_REASON);
+    expect(deliveryMark('delivered', FETCHED_REASON)).toBe('✓✓ fetched, says the server');
   });
 });
