@@ -7,7 +7,7 @@ export const windowCommand = defineCommand<{ number?: number }>({
   group: 'session',
   aliases: ['win'],
   usage: '/window [N]',
-  help: 'make window N the active one (Alt-1…9 on most terminals); alone, list the windows',
+  help: 'make window N the active one (Alt-1 to Alt-9 on most terminals); alone, list the windows',
   firstArg: 'none',
   parse(args) {
     const word = args.trim();
