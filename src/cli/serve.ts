@@ -125,7 +125,29 @@ async function runServe(config: ServerConfig, pretty: boolean | undefined): Prom
     ...(pretty === undefined ? {} : { pretty }),
     ...(files ? { files } : {}),
   });
-  const server = await startServer(config, logger);
+  // The signal handlers go in before the server starts (and before its banner is printed):
+  // a SIGTERM that arrives as soon as someone sees the banner must stop it cleanly, not kill it.
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let stopping = false;
+  let stop!: (signal: NodeJS.Signals) => void;
+  const stopped = new Promise<void>((resolve) => {
+    stop = (signal) => {
+      if (stopping) {
+        process.stderr.write(`second ${signal}: exiting now\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ event: 'server.stopping', signal });
+      if (server) server.close().then(resolve, resolve);
+    };
+  });
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  server = await startServer(config, logger);
+  if (stopping) {
+    await server.close();
+    return; // asked to stop while starting
+  }
   installCrashGuard(process, logger, server.stats);
   const shareHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : server.host;
   const lines = [
@@ -152,18 +174,5 @@ async function runServe(config: ServerConfig, pretty: boolean | undefined): Prom
   ];
   process.stderr.write(`${lines.join('\n')}\n`);
 
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        process.stderr.write(`second ${signal}: exiting now\n`);
-        process.exit(1);
-      }
-      stopping = true;
-      logger.info({ event: 'server.stopping', signal });
-      server.close().then(resolve, resolve);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await stopped;
 }
