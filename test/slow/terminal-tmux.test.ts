@@ -238,7 +238,9 @@ describe.skipIf(!hasTmux)(
       expect(server.pin).toBe(pin);
       // Backoff is at most a few seconds here; both clients come back on their own.
       await peer.waitFor(received('queued hello'), 30_000);
-      const status = /(<alice -> bob> queued hello|msg \S+ to bob:) (✓✓|⌛ stored)$/m;
+      // Delivered, or stored and then (bob fetching it) delivered as the server reports.
+      const status =
+        /(<alice -> bob> queued hello|msg \S+ to bob:) (✓✓|⌛ stored)( fetched, says the server)?$/m;
       await tty.waitFor((s) => status.test(s), 15_000, 'a delivery mark for the queued message');
       await promptIs(tty, '[#lobby (public)] >', 15_000);
       const screen = tty.screen();
