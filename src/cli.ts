@@ -6,6 +6,7 @@ import { addKeysCommand } from './cli/keys.js';
 import { addServeCommand } from './cli/serve.js';
 import { addServerCertCommand } from './cli/server-cert.js';
 import { addStatsCommand } from './cli/stats.js';
+import { addWhoCommand } from './cli/who.js';
 import { describeError, ExitCode } from './errors.js';
 
 export function buildProgram(): Command {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   addCertsCommand(program);
   addKeysCommand(program);
   addStatsCommand(program);
+  addWhoCommand(program);
   return program;
 }
 

@@ -7,6 +7,8 @@ export const ExitCode = {
   trust: 3,
   /** The server refused our name or identity. */
   refused: 4,
+  /** The user pressed Ctrl-C (or Ctrl-D) at a question: nothing was changed. */
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -22,6 +24,25 @@ export class CliError extends Error {
     this.name = 'CliError';
     this.exitCode = options.exitCode ?? ExitCode.failure;
     this.hint = options.hint;
+  }
+}
+
+/** What to check when a connection fails with a system error `code`, if we know. */
+export function networkHint(code: string | undefined): string | undefined {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'is the server running, is the port right?';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'is the host name right?';
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'is the host reachable (address, firewall, tunnel still running)?';
+    case 'ECONNRESET':
+      return 'the server closed the link: is it a securechat server on that port?';
+    default:
+      return undefined;
   }
 }
 
@@ -82,7 +103,9 @@ export function describeError(error: unknown): {
     case 'E_NAME_TAKEN':
     case 'E_BAD_NAME':
       return { message, hint: 'choose another name', exitCode: ExitCode.refused };
-    default:
-      return { message, exitCode: ExitCode.failure };
+    default: {
+      const hint = networkHint(typeof coded.code === 'string' ? coded.code : undefined);
+      return { message, ...(hint ? { hint } : {}), exitCode: ExitCode.failure };
+    }
   }
 }

@@ -6,6 +6,7 @@ import { KnownServers } from '../client/net/known-servers.js';
 import { formatPin, parsePin, pinFromCertificateFile } from '../client/net/pinning.js';
 import { ensurePrivateDir, resolveConfigDir } from '../client/state/config-dir.js';
 import { isInteractive, terminalPrompter } from '../client/ui/prompts.js';
+import { commandName } from '../command-name.js';
 import { CliError, ExitCode } from '../errors.js';
 import { isValidName } from '../protocol/index.js';
 import { addOptions } from './options.js';
@@ -76,7 +77,7 @@ export function addInviteCommand(program: Command): void {
     });
     process.stderr.write(
       'Give this invite to your friend over a channel you trust (in person, a call, a message\n' +
-        'you know is from you). They run: securechat connect <their name> <invite>\n',
+        `you know is from you). They run: ${commandName()} connect <their name> <invite>\n`,
     );
     process.stdout.write(`${invite}\n`);
   });

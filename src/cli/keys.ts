@@ -5,7 +5,9 @@ import {
   identityFileStatus,
   identityPath,
   type LocalIdentity,
+  listIdentities,
   loadIdentityFile,
+  readIdentityHeader,
   saveIdentity,
 } from '../client/identity/keystore.js';
 import {
@@ -14,6 +16,8 @@ import {
   writePrivateFileAtomic,
 } from '../client/state/config-dir.js';
 import { isInteractive, terminalPrompter } from '../client/ui/prompts.js';
+import { formatLocalDateTime } from '../client/ui/render.js';
+import { commandName } from '../command-name.js';
 import { CliError, ExitCode } from '../errors.js';
 import { isValidName, nameKey } from '../protocol/index.js';
 import { addOptions } from './options.js';
@@ -66,7 +70,7 @@ export function addKeysCommand(program: Command): void {
     .description(
       'show your identity key fingerprint; export or import a backup; change its passphrase',
     )
-    .argument('<user>', 'whose identity (one key file per local user name)');
+    .argument('[user]', 'whose identity (one key file per local user name); none: list them');
   addOptions(command, [
     { flags: '--home <dir>', help: 'config directory', env: 'SECURECHAT_HOME' },
     {
@@ -77,7 +81,12 @@ export function addKeysCommand(program: Command): void {
     { flags: '--passwd', help: 'set, change or remove the key’s passphrase (empty = none)' },
     { flags: '--force', help: 'with --import: replace an existing, different identity' },
     { flags: '--plaintext', help: 'with --export: allow an unencrypted backup' },
-  ]).action((user: string, flags: KeysFlags) => {
+  ]).action((user: string | undefined, flags: KeysFlags) => {
+    if (user === undefined) {
+      if (flags.import || flags.export || flags.passwd)
+        throw new CliError('name the user whose key this is', { exitCode: ExitCode.usage });
+      return listKeys(resolveConfigDir(flags.home));
+    }
     if (!isValidName(user))
       throw new CliError(`invalid user name "${String(user).slice(0, 40)}"`, {
         exitCode: ExitCode.usage,
@@ -90,17 +99,37 @@ export function addKeysCommand(program: Command): void {
     if (status === 'missing') {
       throw new CliError(`no identity for ${user} in ${configDir}`, {
         exitCode: ExitCode.usage,
-        hint: `it is created on the first \`securechat connect ${user} …\`, or restore one with --import`,
+        hint: `it is created on the first \`${commandName()} connect ${user} …\`, or restore one with --import`,
       });
     }
     if (flags.export)
       return exportKey(path, flags.export, status === 'encrypted', flags.plaintext === true);
     if (flags.passwd) return changePassphrase(path, status === 'encrypted');
-    const identity = unlock(path, status === 'encrypted');
+    // The public header is in clear: showing the fingerprint needs no passphrase.
+    const header = readIdentityHeader(path);
     process.stdout.write(
-      `identity ${fingerprintOf(identity)}\nuser     ${identity.name}\nfile     ${path} (${identity.encrypted ? 'passphrase-protected' : 'NOT passphrase-protected'})\ncreated  ${new Date(identity.createdAt).toISOString()}\n`,
+      `identity ${header.fingerprint}  <- the fingerprint to compare (read it to a friend; /fp shows it too)\n` +
+        `user     ${header.name}\nfile     ${path} (${header.encrypted ? 'passphrase-protected' : 'NOT passphrase-protected'})\n` +
+        `created  ${formatLocalDateTime(new Date(header.createdAt))}\n`,
     );
   });
+}
+
+function listKeys(configDir: string): void {
+  const identities = listIdentities(configDir);
+  if (identities.length === 0) {
+    process.stdout.write(
+      `no identities in ${configDir}: one is created on your first \`${commandName()} connect <name> …\`\n`,
+    );
+    return;
+  }
+  const width = Math.max(...identities.map((i) => i.name.length));
+  process.stdout.write(`identities in ${configDir} (the fingerprint is the one to compare):\n`);
+  for (const identity of identities) {
+    process.stdout.write(
+      `  ${identity.name.padEnd(width)}  ${identity.fingerprint}  ${identity.encrypted ? 'passphrase-protected' : 'NOT passphrase-protected'}\n`,
+    );
+  }
 }
 
 function exportKey(path: string, target: string, encrypted: boolean, plaintext: boolean): void {

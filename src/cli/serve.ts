@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { type Command, Option } from 'commander';
+import { commandName } from '../command-name.js';
 import { isValidRoom } from '../protocol/index.js';
 import {
   ConfigError,
@@ -20,6 +21,7 @@ import {
 } from '../server/index.js';
 import { type EmbeddedRedis, startEmbeddedRedis } from './embedded-redis.js';
 import { addOptions } from './options.js';
+import { applyConfigFile, readConfigFile } from './serve-config-file.js';
 import { SERVE_OPTIONS, type ValueKind } from './serve-options.js';
 import {
   parseWorkers,
@@ -34,11 +36,16 @@ export function addServeCommand(program: Command): void {
   const command = program
     .command('serve')
     .description('run the TLS relay daemon (generates a certificate on first run)');
-  addOptions(command, SERVE_OPTIONS).action(async (flags: ServeFlags) => {
+  addOptions(command, SERVE_OPTIONS);
+  command.option('--config <file>', 'settings from a JSON file (below flags and SECURECHAT_*)');
+  command.action(async (flags: ServeFlags) => {
+    if (typeof flags.config === 'string')
+      applyConfigFile(command, readConfigFile(flags.config), flags.config);
+    const resolved = command.opts<ServeFlags>();
     await runServe(
-      serveConfigFromFlags(flags),
-      flags.prettyLogs === true ? true : undefined,
-      parseWorkers(text(flags, 'workers')),
+      serveConfigFromFlags(resolved),
+      resolved.prettyLogs === true ? true : undefined,
+      parseWorkers(text(resolved, 'workers')),
     );
   });
 }
@@ -177,7 +184,10 @@ async function runServe(
       : []),
     '',
     'Connect with:',
-    `  securechat connect <name> ${shareHost} ${server.port} --pin ${server.pin}`,
+    `  ${commandName()} connect <name> ${shareHost} ${server.port} --pin ${server.pin}`,
+    ...(commandName() === 'securechat'
+      ? []
+      : ['  (from this directory; `npm link` puts `securechat` on your PATH)']),
     `Share over the internet: run \`ngrok tcp ${server.port}\` and give friends the host, port and pin it shows.`,
     ...(config.trustedProxies.length === 0 && config.sharedAddresses.length > 0
       ? [

@@ -59,7 +59,7 @@ export function addStatsCommand(program: Command): void {
           );
         } else {
           process.stdout.write(
-            `${renderStats(flags.metrics, first, undefined, { messagesPerSecond: [], connections: [first.connections] }, false).join('\n')}\n`,
+            `${renderStats(flags.metrics, first, undefined, { messagesPerSecond: [], connections: [first.connections] }, false, { live: false }).join('\n')}\n`,
           );
         }
         return;
@@ -68,9 +68,22 @@ export function addStatsCommand(program: Command): void {
       const history: StatsHistory = { messagesPerSecond: [], connections: [] };
       let previous: StatsSnapshot | undefined;
       let stop = false;
-      process.once('SIGINT', () => {
+      let wake: () => void = () => {};
+      const quit = () => {
         stop = true;
-      });
+        wake();
+      };
+      process.once('SIGINT', quit);
+      // q quits too (raw keys on a terminal; Ctrl-C arrives as a key there).
+      const stdin = process.stdin;
+      const keys = (key: Buffer) => {
+        const text = key.toString('utf8');
+        if (text === 'q' || text === 'Q' || text === '\x03') quit();
+      };
+      if (stdin.isTTY && !flags.json) {
+        stdin.setRawMode(true);
+        stdin.on('data', keys);
+      }
       while (!stop) {
         const snapshot = await scrape(flags.metrics);
         const rates = previous ? ratesBetween(previous, snapshot) : undefined;
@@ -85,8 +98,20 @@ export function addStatsCommand(program: Command): void {
             `\x1b[H\x1b[2J${renderStats(flags.metrics, snapshot, rates, history, color).join('\n')}\n`,
           );
         previous = snapshot;
-        await new Promise((resolve) => setTimeout(resolve, interval));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, interval);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
       }
+      if (stdin.isTTY && !flags.json) {
+        stdin.off('data', keys);
+        stdin.setRawMode(false);
+        stdin.pause();
+      }
+      process.off('SIGINT', quit);
     },
   );
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Capability, type ParsedServerFrame } from '../protocol/index.js';
+import { Capability, DEFAULT_MAX_LINE_BYTES, type ParsedServerFrame } from '../protocol/index.js';
 import { systemTimers, type Timers } from './clock.js';
 import { DeliveryTracker } from './direct/delivery.js';
 import { IncomingMessages } from './direct/incoming.js';
@@ -135,6 +135,7 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
       delivery: this.#delivery,
       sink,
       idPrefix: randomBytes(6).toString('base64url'),
+      now,
     });
     this.rooms = new RoomManager({
       user,
@@ -185,6 +186,17 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
   /** Welcomed by the server on the current connection. */
   get ready(): boolean {
     return this.#session.ready;
+  }
+  /**
+   * The longest line the server takes: what its welcome announced, else the protocol's
+   * default (seed servers and older v2 servers do not announce it).
+   */
+  get maxLineBytes(): number {
+    return this.#session.maxLine ?? DEFAULT_MAX_LINE_BYTES;
+  }
+  /** Whether the server welcomed this client at least once (its name and key accepted). */
+  get welcomedOnce(): boolean {
+    return this.#session.welcomedOnce;
   }
   get connectionState(): ConnectionState {
     return this.#connection.state;
@@ -304,7 +316,10 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
     },
     relay: (frame) => this.#incoming.handle(frame),
     server: (frame) => this.#sink.event({ kind: 'server', text: frame.text }),
-    ack: (frame) => this.#delivery.acked(frame.id, frame.queued === true),
+    ack: (frame) =>
+      frame.fetched === true
+        ? this.#delivery.fetched(frame.id)
+        : this.#delivery.acked(frame.id, frame.queued === true),
     bundle: (frame) => this.#bundles.resolve(frame),
     prekeys: (frame) => {
       if (this.ratchet)

@@ -53,6 +53,11 @@ export interface MessageEvent {
   fingerprint?: string;
   /** Client message id (outgoing: for delivery status updates). */
   id?: string;
+  /**
+   * Incoming, kept by the server while we were offline: when the sender typed it, from
+   * inside the encrypted content (the sender's clock; never a server time).
+   */
+  sentAt?: number;
 }
 
 export interface ServerTextEvent {

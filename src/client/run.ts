@@ -1,17 +1,20 @@
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { commandName } from '../command-name.js';
 import { CliError, ExitCode } from '../errors.js';
 import { nameKey } from '../protocol/index.js';
 import { ChatClient } from './chat-client.js';
 import { resolveArguments } from './connect-args.js';
 import type { ClientEvent } from './events.js';
 import { loadOrCreateIdentity } from './identity/identity-setup.js';
+import { identityFileStatus, identityPath } from './identity/keystore.js';
 import { ServerConnection } from './net/connection.js';
 import { refusesSession } from './net/handshake.js';
 import { KnownServers } from './net/known-servers.js';
-import { formatPin } from './net/pinning.js';
+import { formatPin, type ServerPin } from './net/pinning.js';
 import { resolveServerPin } from './net/server-trust.js';
 import { ensurePrivateDir, resolveConfigDir, writePrivateFileAtomic } from './state/config-dir.js';
-import { StateDb } from './state/state-db.js';
+import { StateDb, statePaths } from './state/state-db.js';
 import { TrustStore } from './trust/trust-store.js';
 import { ChatController } from './ui/controller.js';
 import { LineOutput } from './ui/line-output.js';
@@ -48,13 +51,61 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
       exitCode: ExitCode.usage,
     });
   }
+  // Every argument, the pin and the server's trust are settled before a key is created:
+  // a typo costs no key file and no passphrase questions.
+  const warnings: string[] = [];
+  const pin = await resolveServerPin({
+    host: args.host,
+    port: args.port,
+    ...(options.cert ? { certFile: options.cert } : {}),
+    ...(options.pin ? { pin: options.pin } : {}),
+    ...(args.invite ? { invitePin: args.invite.pin } : {}),
+    knownServers: new KnownServers(configDir),
+    warn: (text) => warnings.push(text),
+    acceptNew: options.acceptNew === true,
+    ...(prompter ? { confirm: (question: string) => prompter.confirm(question) } : {}),
+  });
+  const fresh = !options.legacy && identityFileStatus(configDir, args.user) === 'missing';
   // One client per identity: its state is locked before anything is read or created.
   const state = options.legacy ? undefined : StateDb.open(configDir, args.user);
+  let outcome: SessionOutcome | undefined;
   try {
-    return await runSession(options, { configDir, interactive, prompter, state, args });
+    outcome = await runSession(options, {
+      configDir,
+      interactive,
+      prompter,
+      state,
+      args,
+      pin,
+      warnings,
+    });
+    return outcome.exitCode;
   } finally {
     state?.close();
+    // A key made by this run that no server ever accepted (refused name, wrong port) is
+    // not left behind.
+    if (fresh && state && outcome?.welcomed !== true) discardNewIdentity(configDir, args.user);
   }
+}
+
+/** Removes the key (and state) of an identity created by this run. */
+function discardNewIdentity(configDir: string, user: string): void {
+  const key = identityPath(configDir, user);
+  const paths = statePaths(configDir, user);
+  const existed = existsSync(key);
+  for (const file of [
+    key,
+    paths.db,
+    `${paths.db}-wal`,
+    `${paths.db}-shm`,
+    paths.holder,
+    paths.witness,
+  ])
+    rmSync(file, { force: true });
+  if (existed)
+    process.stderr.write(
+      `The new identity key for ${user} was removed: no server accepted it (${key}).\n`,
+    );
 }
 
 interface SessionSetup {
@@ -64,13 +115,21 @@ interface SessionSetup {
   /** The identity's locked state (undefined in legacy mode). */
   state: StateDb | undefined;
   args: ReturnType<typeof resolveArguments>;
+  pin: ServerPin;
+  /** Shown once the UI runs. */
+  warnings: string[];
 }
 
-async function runSession(options: ConnectOptions, setup: SessionSetup): Promise<number> {
-  const { configDir, interactive, prompter, state } = setup;
+interface SessionOutcome {
+  exitCode: number;
+  /** Whether the server welcomed us at least once. */
+  welcomed: boolean;
+}
+
+async function runSession(options: ConnectOptions, setup: SessionSetup): Promise<SessionOutcome> {
+  const { configDir, interactive, prompter, state, pin, warnings } = setup;
   const { user, host, port, lastPath, invite, expected } = setup.args;
   const notify = (text: string) => process.stderr.write(`${text}\n`);
-  const warnings: string[] = [];
   const identity = options.legacy
     ? undefined
     : loadOrCreateIdentity({
@@ -82,24 +141,14 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
         ...(prompter ? { prompter } : {}),
         notify,
       });
-  const pin = await resolveServerPin({
-    host,
-    port,
-    ...(options.cert ? { certFile: options.cert } : {}),
-    ...(options.pin ? { pin: options.pin } : {}),
-    ...(invite ? { invitePin: invite.pin } : {}),
-    knownServers: new KnownServers(configDir),
-    warn: (text) => warnings.push(text),
-    acceptNew: options.acceptNew === true,
-    ...(prompter ? { confirm: (question: string) => prompter.confirm(question) } : {}),
-  });
   writePrivateFileAtomic(lastPath, JSON.stringify({ user, host, port: String(port) }));
 
+  const reconnect = options.reconnect !== false;
   const connection = new ServerConnection({
     host,
     port,
     pin,
-    reconnect: { enabled: options.reconnect !== false },
+    reconnect: { enabled: reconnect },
   });
   const trust = identity ? new TrustStore(configDir, user) : undefined;
   for (const promise of expected)
@@ -127,17 +176,21 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
         json: options.json === true,
         color: false,
       });
-  const controller = new ChatController(client, ui);
+  // On a terminal a plain line goes to the active window, at start the public lobby.
+  const controller = new ChatController(client, ui, undefined, {
+    lobbyFirst: interactive,
+    quietLobby: interactive,
+    self: user,
+  });
   ui.attach(controller);
 
   const started: ClientEvent = {
     kind: 'info',
     ts: Date.now(),
     text:
-      `you are ${user}: key ${client.user.fingerprint}` +
       (identity
-        ? `, identity ${client.user.identityFingerprint()}`
-        : ' (legacy v1 mode: no identity)') +
+        ? `you are ${user}, identity ${client.user.identityFingerprint()} (the fingerprint friends compare; connection key ${client.user.fingerprint})`
+        : `you are ${user}: key ${client.user.fingerprint} (legacy v1 mode: no identity)`) +
       `; server pinned by ${pin.source}. Type /help for commands.`,
   };
   ui.show(started);
@@ -151,37 +204,49 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
     });
   }
 
-  let exitCode: number = ExitCode.ok;
-  const fatal = new Promise<void>((resolve) => {
-    client.on('fatal', (error) => {
-      const code = (error as { code?: string }).code;
-      exitCode =
-        code === 'E_PIN_MISMATCH'
-          ? ExitCode.trust
-          : refusesSession(code)
-            ? ExitCode.refused
-            : ExitCode.failure;
-      ui.show({ kind: 'error', ts: Date.now(), text: error.message, ...(code ? { code } : {}) });
-      const presented = (error as { presented?: string }).presented;
-      if (code === 'E_PIN_MISMATCH' && presented && pin.source.startsWith('known-servers')) {
-        ui.show({
-          kind: 'info',
-          ts: Date.now(),
-          text: `if the server owner confirms ${presented} out of band, accept it (your known peers are kept) with: securechat server-cert ${host} ${port} --pin ${presented}`,
-        });
-      }
-      resolve();
-    });
+  let exitCode: number | undefined;
+  let ended: () => void = () => {};
+  const end = new Promise<void>((resolve) => {
+    ended = resolve;
+  });
+  /** The first reason to stop decides the exit code. */
+  const finish = (code: number) => {
+    exitCode ??= code;
+    ended();
+  };
+  client.on('fatal', (error) => {
+    const code = (error as { code?: string }).code;
+    ui.show({ kind: 'error', ts: Date.now(), text: error.message, ...(code ? { code } : {}) });
+    const presented = (error as { presented?: string }).presented;
+    if (code === 'E_PIN_MISMATCH' && presented && pin.source.startsWith('known-servers')) {
+      ui.show({
+        kind: 'info',
+        ts: Date.now(),
+        text: `if the server owner confirms ${presented} out of band, accept it (your known peers are kept) with: ${commandName()} server-cert ${host} ${port} --pin ${presented}`,
+      });
+    }
+    finish(
+      code === 'E_PIN_MISMATCH'
+        ? ExitCode.trust
+        : refusesSession(code)
+          ? ExitCode.refused
+          : ExitCode.failure,
+    );
+  });
+  // --no-reconnect: the first time the link is down for good, the client exits (code 1).
+  client.on('event', (event) => {
+    if (event.kind === 'connection' && event.status.state === 'closed' && !reconnect)
+      finish(ExitCode.failure);
   });
   client.start();
-  await Promise.race([ui.closed, fatal]);
+  await Promise.race([ui.closed, end]);
   // After a fatal refusal the input is still open: close it (restoring the terminal), or
   // the process would wait at a dead prompt, or for the end of piped input.
   ui.quit();
-  if (!interactive && exitCode === ExitCode.ok) await settle(client, 10_000);
+  if (!interactive && exitCode === undefined) await settle(client, 10_000);
   await client.close();
   if (interactive) process.stdout.write('\n');
-  return exitCode;
+  return { exitCode: exitCode ?? ExitCode.ok, welcomed: client.welcomedOnce };
 }
 
 /** After piped input ends: wait (bounded) until queued and unconfirmed messages settle. */

@@ -14,6 +14,12 @@ import type { SenderKeyDistribution } from './sender-keys.js';
 export interface TextContent {
   t: 'text' | 'action';
   text: string;
+  /**
+   * When the sender typed it (ms since the epoch, the sender's clock), inside the
+   * encryption: a message kept for an offline friend shows when it was sent, never a time
+   * the server could set. Optional (older clients neither send nor read it).
+   */
+  ts?: number;
 }
 
 /** A member's room sender key, handed to one other member over the pairwise ratchet. */
@@ -63,8 +69,12 @@ export function decodePairwiseContent(text: string): PairwiseContent {
   }
   if (typeof value !== 'object' || value === null)
     throw new ProtocolError(ErrorCode.BAD_FIELD, 'message content is not an object');
-  if ((value.t === 'text' || value.t === 'action') && typeof value.text === 'string')
-    return { t: value.t, text: value.text };
+  if ((value.t === 'text' || value.t === 'action') && typeof value.text === 'string') {
+    const ts = value.ts;
+    return Number.isSafeInteger(ts) && (ts as number) > 0
+      ? { t: value.t, text: value.text, ts: ts as number }
+      : { t: value.t, text: value.text };
+  }
   if (value.t !== 'sk') throw new ProtocolError(ErrorCode.BAD_FIELD, 'unknown message content');
   if (
     !isValidRoom(value.room) ||

@@ -247,12 +247,23 @@ export interface AckFrame {
   id: string;
   /** True when the recipient was offline and the server stored the message for later. */
   queued?: boolean;
+  /**
+   * A stored message was fetched: its recipient acknowledged it (`fetched`), as the server
+   * reports it (sent to the sender if online; issue 15). Older clients read a plain ack.
+   */
+  fetched?: boolean;
 }
 
 export function readAck(frame: Record<string, unknown>): AckFrame {
   const id = optionalMessageId(frame);
   if (id === undefined) badField('ack without id');
+  if (frame.fetched === true) return { type: 'ack', id, fetched: true };
   return frame.queued === true ? { type: 'ack', id, queued: true } : { type: 'ack', id };
+}
+
+/** Tells the sender that the recipient fetched its stored message `id`. */
+export function encodeFetchedAck(id: string): string {
+  return `{"type":"ack","id":"${id}","fetched":true}\n`;
 }
 
 /** The `ack` of a relay or room message carrying `id` (`queued`: stored for later). */

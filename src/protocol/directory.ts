@@ -10,7 +10,13 @@ import {
   requireBase64,
   requireName,
 } from './fields.js';
-import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES, X25519_KEY_BYTES } from './limits.js';
+import {
+  ED25519_PUBLIC_KEY_BYTES,
+  ED25519_SIGNATURE_BYTES,
+  MAX_MAX_LINE_BYTES,
+  MIN_MAX_LINE_BYTES,
+  X25519_KEY_BYTES,
+} from './limits.js';
 
 /**
  * The directory frames: who is online. `welcome` (S→C answer to hello), `list` / `users`,
@@ -39,6 +45,8 @@ export interface WelcomeFrame {
   caps: string[];
   /** v2 directory with identity keys (absent from v1 servers). */
   peers?: ReadonlyMap<string, PeerInfo>;
+  /** The server's line limit in bytes (v2, optional): longer lines close the connection. */
+  maxline?: number;
 }
 export interface UsersFrame {
   type: 'users';
@@ -120,6 +128,13 @@ export function readWelcome(frame: Record<string, unknown>): WelcomeFrame {
     caps: readCaps(frame.caps),
   };
   if (frame.peers !== undefined) welcome.peers = readPeers(frame.peers).peers;
+  // Ignored unless sane: a limit below the smallest a server may set would block chat.
+  if (
+    Number.isSafeInteger(frame.maxline) &&
+    (frame.maxline as number) >= MIN_MAX_LINE_BYTES &&
+    (frame.maxline as number) <= MAX_MAX_LINE_BYTES
+  )
+    welcome.maxline = frame.maxline as number;
   return welcome;
 }
 
@@ -184,9 +199,10 @@ const SERVER_CAPS_NO_PQ_JSON = JSON.stringify(SERVER_CAPS.filter((c) => c !== 'p
  * (`users` stays an empty object for parsers that expect it).
  * @param peersJson from {@link encodePeersMap}; `{}` for a client that asks with `list`.
  */
-export function encodeWelcomeV2(peersJson: string, pq = true): string {
+export function encodeWelcomeV2(peersJson: string, pq = true, maxLineBytes?: number): string {
   const caps = pq ? SERVER_CAPS_JSON : SERVER_CAPS_NO_PQ_JSON;
-  return `{"type":"welcome","v":2,"caps":${caps},"users":{},"peers":${peersJson}}\n`;
+  const maxline = Number.isSafeInteger(maxLineBytes) ? `,"maxline":${maxLineBytes}` : '';
+  return `{"type":"welcome","v":2,"caps":${caps},"users":{},"peers":${peersJson}${maxline}}\n`;
 }
 
 /** The v1 `users` frame (answer to `list`, and the push on every change). */

@@ -138,6 +138,18 @@ export async function openLogFiles(file: string, securityFile?: string): Promise
   };
 }
 
+/**
+ * pino-pretty for a terminal: one line per event (its fields inline, not one per line),
+ * led by the stable `event` name, so lines with an empty message still say what happened.
+ */
+export const PRETTY_OPTIONS = {
+  colorize: true,
+  singleLine: true,
+  translateTime: 'SYS:HH:MM:ss',
+  messageFormat: '{if event}{event}{end}{if msg} {msg}{end}',
+  ignore: 'pid,hostname,service,event',
+} as const;
+
 /** The server's root logger: JSON lines (or pino-pretty on a terminal), plus the security stream. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
@@ -153,11 +165,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     (pretty
       ? pino.transport({
           target: 'pino-pretty',
-          options: {
-            colorize: true,
-            translateTime: 'SYS:HH:MM:ss',
-            ignore: 'pid,hostname,service',
-          },
+          options: PRETTY_OPTIONS,
         })
       : pino.destination(1));
   const streams: pino.StreamEntry[] = [{ level: level as pino.Level, stream: main }];

@@ -6,6 +6,23 @@ export interface MailboxOwner extends RelayTarget {
   readonly open: boolean;
   /** Queues an answer to the client's own request (never refused for a full queue). */
   reply(line: string, kind: string): boolean;
+  /** The client fetched a message `from` sent as `id`: tell the sender (if online). */
+  fetched?(from: string, id: string): void;
+}
+
+/** Stored lines tracked for the fetched notice (a page is far smaller). */
+const MAX_TRACKED = 4096;
+
+/** The sender and message id of a stored relay line, if it has both. */
+function senderOf(line: string): { from: string; id: string } | undefined {
+  try {
+    const frame = JSON.parse(line) as { from?: unknown; id?: unknown };
+    return typeof frame.from === 'string' && typeof frame.id === 'string'
+      ? { from: frame.from, id: frame.id }
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -22,6 +39,8 @@ export class MailboxDelivery {
   #sentUpto = 0;
   #ackedUpto = 0;
   #fetching = false;
+  /** Who sent each message of the page out (by seq), to tell them once it is fetched. */
+  #senders = new Map<number, { from: string; id: string }>();
 
   constructor(
     owner: MailboxOwner,
@@ -42,6 +61,11 @@ export class MailboxDelivery {
   async acknowledged(upto: number): Promise<void> {
     await this.#router.acknowledge(this.#owner.name, upto);
     this.#ackedUpto = Math.max(this.#ackedUpto, upto);
+    for (const [seq, sender] of this.#senders) {
+      if (seq > upto) continue;
+      this.#senders.delete(seq);
+      this.#owner.fetched?.(sender.from, sender.id);
+    }
     await this.deliver();
   }
 
@@ -60,6 +84,8 @@ export class MailboxDelivery {
           continue;
         }
         for (const message of page.lines) {
+          const sender = senderOf(message.line);
+          if (sender && this.#senders.size < MAX_TRACKED) this.#senders.set(message.seq, sender);
           this.#owner.reply(message.line, 'relay');
           this.#stats.mailboxDelivered++;
         }

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { LabeledCounter, ServerStats } from './stats.js';
@@ -202,13 +203,64 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
   return registry;
 }
 
-/** The opt-in admin listener: GET /metrics in the Prometheus text format. */
+/** One connected user, as `GET /who` lists them. */
+export interface ConnectedUser {
+  name: string;
+  address: string;
+  /** Protocol version of the hello, and its capabilities (what the client is). */
+  version: number;
+  caps: string[];
+  /** Milliseconds since the epoch. */
+  connectedSince: number;
+}
+
+export interface AdminEndpoints {
+  /** Who is connected (GET /who). */
+  who?: () => ConnectedUser[];
+  /** Bearer token that opens the endpoints other than /metrics to non-loopback callers. */
+  token?: string;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/**
+ * Endpoints other than /metrics reveal users' addresses: only loopback callers, or a
+ * caller presenting the admin token, get them.
+ */
+export function adminAllowed(
+  remoteAddress: string | undefined,
+  authorization: string | undefined,
+  token: string | undefined,
+): boolean {
+  if (remoteAddress !== undefined && LOOPBACK.has(remoteAddress)) return true;
+  if (!token || !authorization) return false;
+  const given = Buffer.from(authorization);
+  const expected = Buffer.from(`Bearer ${token}`);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** The opt-in admin listener: GET /metrics in the Prometheus text format, GET /who. */
 export function startMetricsServer(
   registry: Registry,
   host: string,
   port: number,
+  endpoints: AdminEndpoints = {},
 ): Promise<Server> {
   const server = createServer((request, response) => {
+    if (request.method === 'GET' && request.url === '/who' && endpoints.who) {
+      if (
+        !adminAllowed(request.socket.remoteAddress, request.headers.authorization, endpoints.token)
+      ) {
+        response
+          .writeHead(403, { 'content-type': 'text/plain' })
+          .end('forbidden: /who answers loopback callers, or with the admin token\n');
+        return;
+      }
+      response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(`${JSON.stringify({ users: endpoints.who() })}\n`);
+      return;
+    }
     if (request.method !== 'GET' || (request.url !== '/metrics' && request.url !== '/')) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;

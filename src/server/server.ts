@@ -1,4 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
+import { Capability } from '../protocol/index.js';
 import { certificatePin, loadOrCreateCertificate } from './certs.js';
 import { type Clock, clockWith, systemClock } from './clock.js';
 import { registerClusterMetrics } from './cluster/cluster-metrics.js';
@@ -157,7 +158,19 @@ export async function startServer(
         storedBytes: () => store.mailbox.totalBytes(),
       });
       if (cluster) registerClusterMetrics(registry, () => cluster.figures(directory.size));
-      metricsServer = await startMetricsServer(registry, host, port);
+      metricsServer = await startMetricsServer(registry, host, port, {
+        who: () =>
+          [...directory.members()].map((session) => ({
+            name: session.name,
+            address: session.remoteAddress,
+            version: session.version,
+            caps: Object.values(Capability).filter((cap) => session.has(cap)),
+            connectedSince: session.connectedAt,
+          })),
+        ...(process.env.SECURECHAT_ADMIN_TOKEN
+          ? { token: process.env.SECURECHAT_ADMIN_TOKEN }
+          : {}),
+      });
       const bound = metricsServer.address();
       metricsAddress = { host, port: typeof bound === 'object' && bound ? bound.port : port };
       logger.info(

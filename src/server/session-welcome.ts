@@ -117,6 +117,7 @@ export async function welcomeSession<S extends WelcomedSession>(
           session.has(Capability.presence) ? directory.peersJson() : '{}',
           // `pq` only where a KEM prekey upload fits the line limit.
           ctx.limits.maxLineBytes >= PQ_MIN_MAX_LINE_BYTES,
+          ctx.limits.maxLineBytes,
         ),
     'welcome',
   );

@@ -1,9 +1,11 @@
 import {
   asFatal,
+  Capability,
   type ClientFrame,
   decodeJsonLine,
   ErrorCode,
   encodeError,
+  encodeFetchedAck,
   encodeUsersV1,
   encodeUsersV2,
   type HelloFrame,
@@ -41,6 +43,8 @@ export class Session extends SessionIdentity implements FrameSession {
   readonly log: SessionLog;
   readonly mailbox: MailboxDelivery;
   forwardsInFlight = 0;
+  /** When the connection was accepted (server clock), for `securechat who`. */
+  readonly connectedAt: number;
   #transport: Transport;
   #ctx: SessionContext<Session>;
   #input: SessionInput;
@@ -55,6 +59,7 @@ export class Session extends SessionIdentity implements FrameSession {
     this.id = id;
     this.#transport = transport;
     this.#ctx = ctx;
+    this.connectedAt = ctx.clock.now();
     const now = () => ctx.clock.now();
     this.#input = new SessionInput(this.#inputHost(), transport, {
       maxLineBytes: ctx.limits.maxLineBytes,
@@ -81,6 +86,12 @@ export class Session extends SessionIdentity implements FrameSession {
     this.#notices = new SessionNotices(this, transport, () => this.#drained());
     this.#helloTimer = ctx.clock.setTimeout(() => this.#helloTimedOut(), ctx.limits.helloTimeoutMs);
     this.log.info({ event: 'connection.opened' });
+  }
+
+  /** MailboxOwner: our client fetched a stored message; its sender, if online, hears of it. */
+  fetched(from: string, id: string): void {
+    const sender = this.#ctx.directory.get(from);
+    if (sender?.has(Capability.ack)) sender.send(encodeFetchedAck(id), 'ack');
   }
 
   get state(): SessionState {

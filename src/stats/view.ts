@@ -37,12 +37,17 @@ export function renderStats(
   rates: StatsRates | undefined,
   history: StatsHistory,
   color: boolean,
+  options: { live?: boolean } = {},
 ): string[] {
   const c = new Chalk({ level: color ? 1 : 0 });
+  const two = (n: number) => String(n).padStart(2, '0');
+  const at = new Date(snapshot.at);
+  // 24-hour, like the chat.
+  const clock = `${two(at.getHours())}:${two(at.getMinutes())}:${two(at.getSeconds())}`;
   const head = (text: string) => c.bold.cyan(text);
   const r = rates;
   return [
-    `${head('securechat stats')}  ${source}  ${new Date(snapshot.at).toLocaleTimeString()}`,
+    `${head('securechat stats')}  ${source}  ${clock}`,
     '',
     `${head('connections')}  ${snapshot.connections} open, ${snapshot.usersOnline} users online, ${snapshot.connectionsTotal} since start${r ? `, ${r.connectsPerSecond.toFixed(1)}/s` : ''}`,
     `             ${sparkline(history.connections)}`,
@@ -60,7 +65,6 @@ export function renderStats(
         ]
       : []),
     `${head('process')}      cpu ${r ? `${r.cpuPercent.toFixed(0)}%` : '…'}  rss ${human(snapshot.residentBytes)}  event-loop lag p99 ${(snapshot.eventLoopLagP99Seconds * 1000).toFixed(1)} ms`,
-    '',
-    c.gray('Ctrl-C to quit'),
+    ...(options.live === false ? [] : ['', c.gray('q or Ctrl-C to quit')]),
   ];
 }

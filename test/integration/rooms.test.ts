@@ -130,6 +130,9 @@ describe('rooms over real TLS', () => {
       by: 'op',
       reason: 'bye',
     });
+    // Once, not twice (issue 15: the removed member got the broadcast and its own copy).
+    await barrier(member);
+    expect(member.frames.filter((f) => f.type === 'room' && f.event === 'kick')).toHaveLength(0);
     member.send(roommsg('#club', 'after-kick'));
     await member.error('E_NOT_MEMBER');
     op.send({ type: 'topic', room: '#club', text: 'welcome ✓' });
@@ -137,6 +140,20 @@ describe('rooms over real TLS', () => {
       text: 'welcome ✓',
       by: 'op',
     });
+  });
+
+  it('tells a member who leaves exactly once', async () => {
+    const owner = await hello('owner', newIdentity(), ['presence']);
+    const leaver = await hello('leaver', newIdentity(), ['presence']);
+    await joinRoom(owner, '#once');
+    await joinRoom(leaver, '#once');
+    leaver.send({ type: 'part', room: '#once' });
+    await owner.next((f) => f.type === 'room' && f.event === 'part' && f.user === 'leaver');
+    await barrier(leaver, owner);
+    const parts = (c: RawClient) =>
+      c.frames.filter((f) => f.type === 'room' && f.event === 'part' && f.user === 'leaver');
+    expect(parts(leaver)).toHaveLength(1);
+    expect(parts(owner)).toHaveLength(0);
   });
 
   it('bans by identity key: a new name or connection does not help; bans expire', async () => {

@@ -187,12 +187,11 @@ describe.skipIf(!hasPythonCrypto)(SEED_TITLE, () => {
       expect(fp.text).toBe(`pyseed: key ${seedFingerprint} (legacy v1 client: no identity key)`);
       alice.send('/fp alice');
       const own = await alice.waitFor(
-        (e) => e.kind === 'info' && String(e.text).startsWith('your key'),
+        (e) => e.kind === 'info' && String(e.text).startsWith('you (alice)'),
       );
       const seedView = await seed.waitFor(seedKnows('alice'));
-      expect(String(own.text)).toContain(
-        `your key ${(seedView.users as Record<string, string>).alice}`,
-      );
+      // the v1 key the seed sees (with an identity: the connection key beside it)
+      expect(String(own.text)).toContain(`key ${(seedView.users as Record<string, string>).alice}`);
 
       // ours -> seed, in order
       for (const text of TO_SEED) alice.send(`/to pyseed ${text}`);

@@ -4,6 +4,7 @@ import { defineCommand } from './command.js';
 /** `/clear`. */
 export const clearCommand = defineCommand({
   name: 'clear',
+  group: 'session',
   aliases: [],
   usage: '/clear',
   help: 'clear the screen',

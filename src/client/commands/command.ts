@@ -30,6 +30,11 @@ export interface CommandTable {
 export interface Conversations {
   /** Where a plain line goes: a user or a #room; undefined when none is selected. */
   readonly target: string | undefined;
+  /** Open conversations, numbered from 1 in this order (`/window N`). */
+  readonly windows: readonly string[];
+  /** Unread messages (and those calling for us) by conversation (name key). */
+  readonly unread: ReadonlyMap<string, number>;
+  readonly highlights: ReadonlyMap<string, number>;
   setTarget(target: string | undefined): void;
   /** Clears the unread count of a conversation. */
   markRead(conversation: string): void;
@@ -55,6 +60,7 @@ export type CommandClient = Pick<
   | 'requestList'
   | 'peerSummaries'
   | 'reconnect'
+  | 'maxLineBytes'
 >;
 
 /** What a command acts on. */
@@ -70,8 +76,13 @@ export interface CommandContext {
   quit(): void;
 }
 
+/** Where `/help` lists a command. */
+export type CommandGroup = 'direct' | 'rooms' | 'trust' | 'session';
+
 export interface Command<Args extends object = object> {
   readonly name: string;
+  /** Its section in `/help`. */
+  readonly group: CommandGroup;
   readonly aliases: readonly string[];
   /** e.g. `/to <user> <text>`. */
   readonly usage: string;

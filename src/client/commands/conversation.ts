@@ -1,4 +1,5 @@
 /** What several commands do with the current conversation. */
+import { tooLongReason } from '../direct/line-budget.js';
 import type { SendOutcome } from '../events.js';
 import type { CommandContext } from './command.js';
 
@@ -15,6 +16,12 @@ export function sendText(
   action: boolean,
 ): void {
   const { client } = context;
+  // Refused before it is shown: the server would close the connection over it.
+  const tooLong = tooLongReason(text, client.maxLineBytes);
+  if (tooLong !== undefined) {
+    context.screen.notice('error', tooLong, 'E_TOO_LONG');
+    return;
+  }
   report(
     context,
     target.startsWith('#')

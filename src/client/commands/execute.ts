@@ -26,7 +26,10 @@ export function runInput(input: ParsedInput, context: CommandContext): void {
       );
       return;
     case 'text': {
-      const target = currentTarget(context, 'use /query <user> first, or /to <user> <text>');
+      const target = currentTarget(
+        context,
+        'use /query <user|#room> (or /join #room) first, or /to <user|#room> <text>',
+      );
       if (target !== undefined) sendText(context, target, input.text, false);
       return;
     }

@@ -2,19 +2,26 @@ import { nameKey } from '../../protocol/index.js';
 import { oneUser } from './args.js';
 import { defineCommand } from './command.js';
 
-/** `/fp <user>`: key fingerprints, to compare out of band. */
-export const fpCommand = defineCommand<{ user: string }>({
+/** `/fp [user]`: identity fingerprints, to compare out of band (yours without a name). */
+export const fpCommand = defineCommand<{ user?: string }>({
   name: 'fp',
+  group: 'trust',
   aliases: [],
-  usage: '/fp <user>',
-  help: "show a user's key fingerprint (yours too), to compare out of band",
+  usage: '/fp [user]',
+  help: "show a user's fingerprint (yours without a name), to compare out of band",
+  details:
+    'Compare the identity fingerprint: it is the one your friend sees for you in /fp and `securechat keys`. /verify compares a safety number instead.',
   firstArg: 'user',
-  parse: oneUser,
+  parse: (args) => (args.trim() === '' ? {} : oneUser(args)),
   run({ user }, { client, screen }) {
-    if (nameKey(user) === nameKey(client.name)) {
+    if (user === undefined || nameKey(user) === nameKey(client.name)) {
       const own = client.user;
-      const identity = own.identity ? ` identity ${own.identityFingerprint()}` : '';
-      screen.notice('info', `your key ${own.fingerprint}${identity}`);
+      screen.notice(
+        'info',
+        own.identity
+          ? `you (${client.name}): identity ${own.identityFingerprint()} <- compare this one (connection key ${own.fingerprint})`
+          : `you (${client.name}): key ${own.fingerprint} (legacy v1 mode: no identity key)`,
+      );
       return;
     }
     const peer = client.peers.get(user);
@@ -22,9 +29,11 @@ export const fpCommand = defineCommand<{ user: string }>({
       screen.notice('error', `${user} is not online`, 'E_UNKNOWN_USER');
       return;
     }
-    const identity = peer.identityFingerprint
-      ? ` identity ${peer.identityFingerprint}`
-      : ' (legacy v1 client: no identity key)';
-    screen.notice('info', `${peer.name}: key ${peer.fingerprint}${identity}`);
+    screen.notice(
+      'info',
+      peer.identityFingerprint
+        ? `${peer.name}: identity ${peer.identityFingerprint} <- compare this one (connection key ${peer.fingerprint})`
+        : `${peer.name}: key ${peer.fingerprint} (legacy v1 client: no identity key)`,
+    );
   },
 });

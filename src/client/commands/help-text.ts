@@ -1,5 +1,5 @@
 /** The text of `/help`: every command with its aliases, or one command in detail. */
-import type { Command, CommandTable } from './command.js';
+import type { Command, CommandGroup, CommandTable } from './command.js';
 
 const USAGE_COLUMN = 26;
 
@@ -13,15 +13,25 @@ function summaryLine(command: Command): string {
   return `  ${command.usage.padEnd(USAGE_COLUMN)}${command.help}${aliasNote(command)}`;
 }
 
-/** Text shown by `/help` (no argument). */
+const GROUPS: ReadonlyArray<[CommandGroup, string]> = [
+  ['direct', 'Direct messages (end-to-end encrypted):'],
+  ['rooms', 'Rooms (end-to-end encrypted; everyone starts in the public #lobby):'],
+  ['trust', 'Trust (who is who):'],
+  ['session', 'Session:'],
+];
+
+/** Text shown by `/help` (no argument): every command, by group. */
 export function fullHelp(commands: CommandTable): string {
+  const sections = GROUPS.flatMap(([group, title]) => {
+    const members = commands.all.filter((command) => command.group === group);
+    return members.length === 0 ? [] : [title, ...members.map(summaryLine), ''];
+  });
   return [
-    'Commands:',
-    ...commands.all.map(summaryLine),
-    '',
-    'A line without "/" goes to the current conversation (see /query).',
+    ...sections,
+    'A line without "/" goes to the active window (shown in the prompt): at start the',
+    'public #lobby; /query <user|#room> or /window N changes it.',
     'Start a line with "//" to send text that begins with "/".',
-    'Tab completes commands and user names.',
+    'Tab completes commands, user names and #rooms. /help <command> explains one.',
   ].join('\n');
 }
 

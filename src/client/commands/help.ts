@@ -5,6 +5,7 @@ import { helpText } from './help-text.js';
 /** `/help [command]`. */
 export const helpCommand = defineCommand<{ topic?: string }>({
   name: 'help',
+  group: 'session',
   aliases: [],
   usage: '/help [command]',
   help: 'list the commands, or explain one',

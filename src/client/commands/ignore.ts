@@ -4,6 +4,7 @@ import { defineCommand } from './command.js';
 /** `/ignore <user>`: their messages are dropped unseen. */
 export const ignoreCommand = defineCommand<{ user: string }>({
   name: 'ignore',
+  group: 'direct',
   aliases: [],
   usage: '/ignore <user>',
   help: 'hide messages and actions from a user',

@@ -1,10 +1,11 @@
-import { isValidRoom } from '../../protocol/index.js';
+import { isValidRoom, nameKey } from '../../protocol/index.js';
 import { notARoom, splitWord } from './args.js';
 import { defineCommand } from './command.js';
 
 /** `/join <#room> [password]`. */
 export const joinCommand = defineCommand<{ room: string; password?: string }>({
   name: 'join',
+  group: 'rooms',
   aliases: ['j'],
   usage: '/join <#room> [password]',
   help: 'join a room (created, with you as owner, if it does not exist)',
@@ -17,6 +18,9 @@ export const joinCommand = defineCommand<{ room: string; password?: string }>({
   },
   run({ room, password }, { client, conversations }) {
     client.rooms.join(room, password);
-    if (conversations.target === undefined) conversations.setTarget(room);
+    // The room joined becomes the active window unless you picked a conversation yourself
+    // (the lobby, where a terminal starts, is not a choice).
+    const target = conversations.target;
+    if (target === undefined || nameKey(target) === '#lobby') conversations.setTarget(room);
   },
 });

@@ -4,6 +4,7 @@ import { defineCommand } from './command.js';
 /** `/list [#room]`: who is online (or in a room), with fingerprints and trust status. */
 export const listCommand = defineCommand<{ room?: string }>({
   name: 'list',
+  group: 'direct',
   aliases: ['who'],
   usage: '/list [#room]',
   help: 'show who is online, with key fingerprints and trust status',

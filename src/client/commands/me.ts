@@ -5,6 +5,7 @@ import { currentTarget, sendText } from './conversation.js';
 /** `/me <action>`: an action in the current conversation. */
 export const meCommand = defineCommand<{ text: string }>({
   name: 'me',
+  group: 'direct',
   aliases: [],
   usage: '/me <action>',
   help: 'send an action to the current conversation, shown as "* you <action>"',

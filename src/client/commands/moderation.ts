@@ -42,6 +42,7 @@ export function moderationCommand(spec: {
 }): Command<ModerationArgs> {
   return defineCommand<ModerationArgs>({
     name: spec.name,
+    group: 'rooms',
     aliases: [],
     usage: spec.usage,
     help: spec.help,

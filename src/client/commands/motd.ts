@@ -3,6 +3,7 @@ import { defineCommand } from './command.js';
 /** `/motd [text]`. */
 export const motdCommand = defineCommand<{ text?: string }>({
   name: 'motd',
+  group: 'rooms',
   aliases: [],
   usage: '/motd [text]',
   help: 'show the message of the day, or set it (server administrators)',

@@ -6,6 +6,7 @@ import { roomOf } from './conversation.js';
 /** `/part [#room]`. */
 export const partCommand = defineCommand<{ room?: string }>({
   name: 'part',
+  group: 'rooms',
   aliases: ['leave'],
   usage: '/part [#room]',
   help: 'leave a room (members rotate their keys: you cannot read what follows)',

@@ -4,6 +4,7 @@ import { defineCommand } from './command.js';
 /** `/query [user|#room]`: where plain lines go from now on. */
 export const queryCommand = defineCommand<{ user?: string }>({
   name: 'query',
+  group: 'direct',
   aliases: ['q'],
   usage: '/query [user|#room]',
   help: 'send plain lines to <user> or <#room> from now on; without one, stop',

@@ -4,6 +4,7 @@ import { defineCommand } from './command.js';
 /** `/reconnect`: now, not after the backoff. */
 export const reconnectCommand = defineCommand({
   name: 'reconnect',
+  group: 'session',
   aliases: [],
   usage: '/reconnect',
   help: 'reconnect to the server now instead of waiting',

@@ -15,6 +15,7 @@ export function roomSettingCommand<F extends 'text' | 'password'>(spec: {
 }): Command<{ room?: string } & Partial<Record<F, string>>> {
   return defineCommand<{ room?: string } & Partial<Record<F, string>>>({
     name: spec.name,
+    group: 'rooms',
     aliases: spec.aliases ?? [],
     usage: spec.usage,
     help: spec.help,

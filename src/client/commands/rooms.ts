@@ -4,6 +4,7 @@ import { defineCommand } from './command.js';
 /** `/rooms [#after]`: the server's rooms, a page at a time. */
 export const roomsCommand = defineCommand<{ after?: string }>({
   name: 'rooms',
+  group: 'rooms',
   aliases: [],
   usage: '/rooms [#after]',
   help: 'list the rooms on this server with member counts (a page at a time: /rooms #last for more)',

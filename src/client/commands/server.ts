@@ -5,6 +5,7 @@ import { report } from './conversation.js';
 /** `/server <text>`: text the server reads (it answers `echo: …`). */
 export const serverCommand = defineCommand<{ text: string }>({
   name: 'server',
+  group: 'session',
   aliases: [],
   usage: '/server <text>',
   help: 'send text to the server: NOT end-to-end encrypted, the server can read it',

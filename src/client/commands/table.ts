@@ -29,6 +29,7 @@ import { trustCommand } from './trust.js';
 import { unbanCommand } from './unban.js';
 import { unignoreCommand } from './unignore.js';
 import { verifyCommand } from './verify.js';
+import { windowCommand } from './window.js';
 
 export const COMMANDS: readonly Command[] = [
   toCommand,
@@ -42,6 +43,7 @@ export const COMMANDS: readonly Command[] = [
   ignoreCommand,
   unignoreCommand,
   reconnectCommand,
+  windowCommand,
   clearCommand,
   helpCommand,
   quitCommand,

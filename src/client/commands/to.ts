@@ -5,6 +5,7 @@ import { sendText } from './conversation.js';
 /** `/to <user|#room> <text>`: one message, without changing the conversation. */
 export const toCommand = defineCommand<{ user: string; text: string }>({
   name: 'to',
+  group: 'direct',
   aliases: ['msg'],
   usage: '/to <user|#room> <text>',
   help: 'send an end-to-end encrypted message to one user or a room',

@@ -4,6 +4,7 @@ import { defineCommand } from './command.js';
 /** `/trust <user> | /trust --server`: accepting what changed, after checking it. */
 export const trustCommand = defineCommand<{ user: string } | { server: true }>({
   name: 'trust',
+  group: 'trust',
   aliases: [],
   usage: '/trust <user> | /trust --server',
   help: "accept a user's changed key or downgrade after checking it (/verify first)",

@@ -4,6 +4,7 @@ import { defineCommand } from './command.js';
 /** `/unignore <user>`. */
 export const unignoreCommand = defineCommand<{ user: string }>({
   name: 'unignore',
+  group: 'direct',
   aliases: [],
   usage: '/unignore <user>',
   help: 'show messages from an ignored user again',

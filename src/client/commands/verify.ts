@@ -5,6 +5,7 @@ import { defineCommand } from './command.js';
 /** `/verify <user> [number]`: the safety number, and marking a peer verified. */
 export const verifyCommand = defineCommand<{ user: string; safetyNumber?: string }>({
   name: 'verify',
+  group: 'trust',
   aliases: [],
   usage: '/verify <user> [number]',
   help: 'show the safety number with a user; with the number they read you, mark them verified',

@@ -6,7 +6,14 @@ export interface Outgoing {
   to: string;
   text: string;
   action: boolean;
+  /** When it was typed (sent inside the encryption, shown by an offline recipient). */
+  at?: number;
 }
+
+/** Stored messages remembered for the fetched notice. */
+const MAX_STORED = 1000;
+/** The reason a stored message counts as delivered: the server's word, shown as such. */
+export const FETCHED_REASON = 'fetched, says the server';
 
 /**
  * Tracks every outgoing message so none is lost silently: queued while disconnected
@@ -15,6 +22,8 @@ export interface Outgoing {
 export class DeliveryTracker {
   #outbox: Outgoing[] = [];
   #unacked = new Map<string, Outgoing>();
+  /** Messages the server stored for an offline recipient, until it says they were fetched. */
+  #stored = new Map<string, Outgoing>();
   #sink: EventSink;
   readonly maxQueued: number;
   /** True once the server has acked anything: then unacked messages can be declared lost. */
@@ -44,6 +53,11 @@ export class DeliveryTracker {
   }
 
   /** Queues while disconnected; false when the queue is full. */
+  /** Whether another message can wait for the connection. */
+  get canQueue(): boolean {
+    return this.#outbox.length < this.maxQueued;
+  }
+
   enqueue(message: Outgoing): boolean {
     if (this.#outbox.length >= this.maxQueued) return false;
     this.#outbox.push(message);
@@ -70,6 +84,8 @@ export class DeliveryTracker {
     if (message) {
       this.#unacked.delete(id);
       if (stored) {
+        this.#stored.set(message.id, message);
+        if (this.#stored.size > MAX_STORED) this.#stored.delete(this.#stored.keys().next().value!);
         this.report(
           message,
           'stored',
@@ -80,6 +96,14 @@ export class DeliveryTracker {
       }
     }
     return message;
+  }
+
+  /** The server reports that the recipient fetched a stored message: delivered. */
+  fetched(id: string): void {
+    const message = this.#stored.get(id);
+    if (!message) return;
+    this.#stored.delete(id);
+    this.report(message, 'delivered', FETCHED_REASON);
   }
 
   /** Server error with `ref`: returns true when it concerned one of our messages. */

@@ -202,6 +202,10 @@ export class IncomingMessages {
         {
           fingerprint: fingerprintOfKey(opened.identity),
           ...(content.t === 'action' ? { action: true } : {}),
+          // Only for a message the server kept (seq): a live one is shown as it arrives.
+          ...(content.t !== 'sk' && content.ts !== undefined && relay.seq !== undefined
+            ? { sentAt: content.ts }
+            : {}),
         },
       ),
       identity: opened.identity,
@@ -255,7 +259,7 @@ export class IncomingMessages {
     relay: RelayDelivery,
     text: string,
     protection: Protection,
-    extra: { fingerprint?: string; action?: boolean },
+    extra: { fingerprint?: string; action?: boolean; sentAt?: number },
   ): MessageEvent {
     const action = extra.action ?? text.startsWith('/me ');
     const body = extra.action || !action ? text : text.slice(4);
@@ -270,6 +274,7 @@ export class IncomingMessages {
       ...(extra.fingerprint ? { fingerprint: extra.fingerprint } : {}),
       ...(action ? { action: true } : {}),
       ...(relay.id === undefined ? {} : { id: relay.id }),
+      ...(extra.sentAt === undefined ? {} : { sentAt: extra.sentAt }),
     };
   }
 

@@ -31,6 +31,8 @@ export interface OutgoingOptions {
   sink: EventSink;
   /** Random per run, so (sender, id) is unique enough for duplicate detection across restarts. */
   idPrefix: string;
+  /** The client's clock (the time a message was typed travels inside it). */
+  now?: () => number;
 }
 
 /**
@@ -43,6 +45,8 @@ export interface OutgoingOptions {
 export class OutgoingMessages {
   #options: OutgoingOptions;
   #chains = new Map<string, Promise<void>>();
+  /** Messages to someone offline, shown once their envelope is sealed (see send). */
+  #showWhenSealed = new Set<string>();
   #nextId = 0;
 
   constructor(options: OutgoingOptions) {
@@ -67,15 +71,18 @@ export class OutgoingMessages {
       to,
       text,
       action,
+      at: (this.#options.now ?? Date.now)(),
     };
     if (!link.ready) {
-      if (!delivery.enqueue(message)) {
+      if (!delivery.canQueue) {
         return {
           ok: false,
           reason: `not connected and ${delivery.maxQueued} messages are already queued`,
         };
       }
+      // The message first, then its status: a screen marks the line it already shows.
       this.#emit(message, this.#protectionFor(to));
+      delivery.enqueue(message);
       return { ok: true, id: message.id };
     }
     const self = user.is(to);
@@ -84,7 +91,10 @@ export class OutgoingMessages {
       return { ok: false, reason: `${to} is not online (see /list)` };
     const refusal = peer ? this.#refusalFor(peer) : undefined;
     if (refusal) return { ok: false, reason: refusal };
-    this.#emit(message, this.#protectionFor(to), peer);
+    // Someone not online is shown once the server vouched for a registered identity (its
+    // bundle), so `/msg nobody hi` is refused without first looking sent.
+    if (self || peer) this.#emit(message, this.#protectionFor(to), peer);
+    else this.#showWhenSealed.add(message.id);
     this.transmit(message);
     return { ok: true, id: message.id };
   }
@@ -159,7 +169,11 @@ export class OutgoingMessages {
     const peer = self ? undefined : peers.get(message.to);
     const ratchet = !self && this.usesRatchet(peer);
     const plaintext = ratchet
-      ? encodePairwiseContent({ t: message.action ? 'action' : 'text', text: message.text })
+      ? encodePairwiseContent({
+          t: message.action ? 'action' : 'text',
+          text: message.text,
+          ...(message.at === undefined ? {} : { ts: message.at }),
+        })
       : message.action
         ? `/me ${message.text}`
         : message.text;
@@ -185,9 +199,12 @@ export class OutgoingMessages {
         error instanceof ProtocolError && error.code === ErrorCode.NO_BUNDLE
           ? `${message.to} is not online and has no registered identity here`
           : `cannot encrypt for ${message.to}: ${(error as Error).message}`;
+      this.#showWhenSealed.delete(message.id);
       delivery.report(message, 'failed', reason);
       return;
     }
+    if (this.#showWhenSealed.delete(message.id))
+      this.#emit(message, ratchet ? Protection.ratchet : Protection.legacy, peer);
     if (
       !link.send({ type: 'relay', to: message.to, from: user.name, ...envelope, id: message.id })
     ) {

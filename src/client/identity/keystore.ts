@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scrypt } from '@noble/hashes/scrypt.js';
 import {
@@ -263,4 +263,50 @@ export function readBackup(path: string, passphrase: string | undefined): LocalI
 
 export function fingerprintOf(identity: LocalIdentity): string {
   return identityFingerprint(identity.identity.publicKey);
+}
+
+/** What a key file says in clear: enough to show the fingerprint without the passphrase. */
+export interface IdentityHeader {
+  name: string;
+  fingerprint: string;
+  createdAt: number;
+  encrypted: boolean;
+  path: string;
+}
+
+/**
+ * Reads a key file's public header (identity public key in clear, authenticated as the
+ * AEAD's associated data when the secrets are opened). No passphrase needed.
+ */
+export function readIdentityHeader(path: string): IdentityHeader {
+  const file = parseKeyFile(readFileSync(path, 'utf8'), path);
+  let publicKey: Uint8Array;
+  try {
+    publicKey = fromBase64(file.identityPublic, 'identity public key', 32);
+  } catch {
+    throw new KeystoreError('E_KEY_FILE', `${path} holds a malformed public key`);
+  }
+  return {
+    name: file.name,
+    fingerprint: identityFingerprint(publicKey),
+    createdAt: file.createdAt,
+    encrypted: file.protection !== 'none',
+    path,
+  };
+}
+
+/** Every identity in a config directory, by file name. Unreadable files are skipped. */
+export function listIdentities(configDir: string): IdentityHeader[] {
+  const dir = join(configDir, 'identities');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.json'))
+    .sort()
+    .flatMap((file) => {
+      try {
+        return [readIdentityHeader(join(dir, file))];
+      } catch {
+        return [];
+      }
+    });
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { connect, type TLSSocket, type ConnectionOptions as TlsConnectOptions } from 'node:tls';
+import { networkHint } from '../../errors.js';
 import {
   DEFAULT_CLIENT_MAX_LINE_BYTES,
   decodeJsonLine,
@@ -292,7 +293,8 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
               `server certificate is not the pinned one (${error.code})`,
             );
       } else {
-        closeReason = error.code ? `${error.code}: ${error.message}` : error.message;
+        const hint = networkHint(error.code);
+        closeReason = `${error.code ? `${error.code}: ${error.message}` : error.message}${hint ? ` (${hint})` : ''}`;
       }
     });
     socket.once('close', () => {
@@ -304,8 +306,9 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
       }
       if (pinFailure) {
         this.#stopped = true;
-        this.#setState({ state: 'closed', reason: pinFailure.message });
+        // The refusal first (it carries both fingerprints, shown once), then a short state.
         this.emit('pinRejected', pinFailure);
+        this.#setState({ state: 'closed', reason: 'the server certificate was refused' });
         return;
       }
       if (this.#stopped) return;

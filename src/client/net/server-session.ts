@@ -44,6 +44,8 @@ export class ServerSession implements ServerLink {
   #welcomedOnce = false;
   #version = 1;
   #caps = new Set<string>();
+  /** The line limit the server announced (v2 welcome), if any. */
+  #maxLine: number | undefined;
 
   constructor(options: ServerSessionOptions) {
     this.#options = options;
@@ -51,6 +53,16 @@ export class ServerSession implements ServerLink {
 
   get ready(): boolean {
     return this.#ready;
+  }
+
+  /** The server's line limit in bytes, when its welcome announced one. */
+  get maxLine(): number | undefined {
+    return this.#maxLine;
+  }
+
+  /** Whether any connection of this session was welcomed. */
+  get welcomedOnce(): boolean {
+    return this.#welcomedOnce;
   }
 
   /** Protocol version the server announced in its welcome (1 for seed servers). */
@@ -90,8 +102,9 @@ export class ServerSession implements ServerLink {
   }
 
   /** The server welcomed us: ready, with what it offers, and a heartbeat if it answers pings. */
-  welcome(frame: { v: number; caps: readonly string[] }): void {
+  welcome(frame: { v: number; caps: readonly string[]; maxline?: number }): void {
     this.#ready = true;
+    this.#maxLine = frame.maxline;
     this.#welcomedOnce = true;
     this.#options.connection.accepted();
     this.#version = frame.v;

@@ -1,4 +1,5 @@
 import { connect } from 'node:tls';
+import { commandName } from '../../command-name.js';
 import type { KnownServers } from './known-servers.js';
 import {
   certificateDigest,
@@ -75,7 +76,7 @@ export async function resolveServerPin(sources: PinSources): Promise<ServerPin> 
       sources.warn?.(
         `${address} is remembered with another certificate (${known}) than the one given (${pin}). ` +
           'Your known peers and their floors stay with the remembered one. If the server owner ' +
-          `rotated the certificate, accept it with: securechat server-cert ${sources.host} ${sources.port} --pin ${pin}`,
+          `rotated the certificate, accept it with: ${commandName()} server-cert ${sources.host} ${sources.port} --pin ${pin}`,
       );
     }
     return explicit;

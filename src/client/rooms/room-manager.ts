@@ -53,6 +53,8 @@ export class RoomManager {
   /** Rooms the user asked to join (answered even when already in: "you joined" again). */
   #asked = new Set<string>();
   #passwords = new Map<string, string | undefined>();
+  /** Rooms we were banned from in this session (for the hint when sending there). */
+  #bannedFrom = new Map<string, string>();
   #inbox: RoomInbox;
   #outbox: RoomOutbox;
 
@@ -68,6 +70,11 @@ export class RoomManager {
   /** Hourly: expires old skipped room keys. */
   maintain(): number {
     return this.#options.limits.maintain();
+  }
+
+  /** The rooms we are in, as the server spells them. */
+  joinedNames(): string[] {
+    return [...this.#rooms.values()].map((room) => room.name);
   }
 
   isMember(room: string): boolean {
@@ -163,7 +170,16 @@ export class RoomManager {
   /** Encrypts and sends a room message (after giving our key to members who lack it). */
   send(room: string, text: string, action: boolean): SendOutcome {
     const joined = this.#rooms.get(roomKey(room));
-    if (!joined) return { ok: false, reason: `you are not in ${room} (/join ${room})` };
+    if (!joined) {
+      const banned = this.#bannedFrom.get(roomKey(room));
+      return {
+        ok: false,
+        reason:
+          banned !== undefined
+            ? `you are banned from ${banned}: your messages cannot reach it`
+            : `you are not in ${room} (/join ${room})`,
+      };
+    }
     if (!this.#options.link.ready || joined.rejoining)
       return { ok: false, reason: `not connected to ${joined.name} yet` };
     return this.#outbox.send(joined, text, action);
@@ -207,7 +223,10 @@ export class RoomManager {
         );
         return;
       case 'motd':
-        if (frame.text) sink.notice('info', `message of the day: ${frame.text}`);
+        sink.notice(
+          'info',
+          frame.text ? `message of the day: ${frame.text}` : 'no message of the day is set',
+        );
         return;
     }
   }
@@ -240,6 +259,7 @@ export class RoomManager {
     else room.members = memberMap(frame.members);
     room.rejoining = false;
     this.#rooms.set(key, room);
+    this.#bannedFrom.delete(key);
     // A snapshot we did not ask for (the server refreshing it, or re-adding us to the lobby
     // after a reconnect) only shows what changed.
     if (existing && !asked) return;
@@ -284,6 +304,7 @@ export class RoomManager {
       (frame.event === 'part' || frame.event === 'kick' || frame.event === 'ban')
     ) {
       if (self) {
+        if (frame.event === 'ban') this.#bannedFrom.set(key, room.name);
         this.#rooms.delete(key);
         this.#options.limits.forgetRoom(room);
         if (frame.event !== 'part') this.#passwords.delete(key);

@@ -7,11 +7,13 @@
  * - `/help q|`        a command name, for /help: `query `, `quit `, `q `
  * - `b|` (line start) a user to address, irssi style: `bob: `
  * - `hi b|`           a user anywhere else in text: `bob`
+ * - `/q #lo|`, `#lo|`  a room (joined, or listed by /rooms): `#lobby `
  *
  * Matching is a case-insensitive prefix match; candidates are sorted case-insensitively
  * (ties by code unit) and de-duplicated, so the same input always gives the same list.
  * Only valid names are offered: a name that fails `isValidName` never reaches the input line.
  */
+import { isValidRoom } from '../../protocol/fields.js';
 import { isValidName, nameKey } from '../../protocol/index.js';
 import { COMMANDS, type FirstArg } from '../commands/index.js';
 import { compareNames } from './prompt.js';
@@ -25,6 +27,8 @@ export interface CompletionCommand {
 export interface CompletionContext {
   /** Names that may be completed (online users, conversations). */
   users: readonly string[];
+  /** Rooms that may be completed after `#` (joined, listed by /rooms). */
+  rooms?: readonly string[];
   /** Default: the client's command table. */
   commands?: readonly CompletionCommand[];
   /** Our own name, left out of user completions. */
@@ -59,6 +63,12 @@ function matchingUsers(ctx: CompletionContext, prefix: string): string[] {
   );
 }
 
+function matchingRooms(ctx: CompletionContext, prefix: string): string[] {
+  return sortedUnique(
+    (ctx.rooms ?? []).filter((room) => isValidRoom(room) && startsWithFold(room, prefix)),
+  );
+}
+
 function commandWords(commands: readonly CompletionCommand[], prefix: string): string[] {
   const words = commands.flatMap((command) => [command.name, ...command.aliases]);
   return sortedUnique(words.filter((word) => startsWithFold(word, prefix)));
@@ -90,6 +100,9 @@ export function complete(line: string, cursor: number, ctx: CompletionContext): 
       (c) => c.name.toLowerCase() === name || c.aliases.some((a) => a.toLowerCase() === name),
     );
     const firstArg = /^\/\S+\s+\S*$/.test(head);
+    if (partial.startsWith('#')) {
+      return { candidates: matchingRooms(ctx, partial).map((r) => `${r} `), replaceFrom: from };
+    }
     if (command && firstArg) {
       if (command.firstArg === 'user') {
         return { candidates: matchingUsers(ctx, partial).map((u) => `${u} `), replaceFrom: from };
@@ -105,6 +118,8 @@ export function complete(line: string, cursor: number, ctx: CompletionContext): 
   }
 
   if (partial === '') return none;
+  if (partial.startsWith('#'))
+    return { candidates: matchingRooms(ctx, partial), replaceFrom: from };
   if (from === 0 && !head.startsWith('//')) {
     return { candidates: matchingUsers(ctx, partial).map((u) => `${u}: `), replaceFrom: 0 };
   }

@@ -8,7 +8,7 @@ import {
   runInput,
 } from '../commands/index.js';
 import { type ClientEvent, eventSink } from '../events.js';
-import { ConversationState } from './conversations.js';
+import { type ConversationOptions, ConversationState } from './conversations.js';
 
 /** What the controller needs from the user interface around it. */
 export interface ControllerHost {
@@ -28,11 +28,17 @@ export interface ControllerHost {
  */
 export class ChatController {
   readonly client: ChatClient;
-  readonly conversations = new ConversationState();
+  readonly conversations: ConversationState;
   #context: CommandContext;
 
-  constructor(client: ChatClient, host: ControllerHost, commands: CommandTable = COMMAND_TABLE) {
+  constructor(
+    client: ChatClient,
+    host: ControllerHost,
+    commands: CommandTable = COMMAND_TABLE,
+    options: ConversationOptions = {},
+  ) {
     this.client = client;
+    this.conversations = new ConversationState(options);
     this.#context = {
       client,
       conversations: this.conversations,

@@ -2,6 +2,23 @@ import { nameKey } from '../../protocol/index.js';
 import type { Conversations } from '../commands/index.js';
 import type { ClientEvent } from '../events.js';
 
+/** The server's public room, where everyone starts. */
+export const LOBBY = '#lobby';
+const MAX_KNOWN_ROOMS = 1000;
+const MAX_WINDOWS = 99;
+
+export interface ConversationOptions {
+  /** A plain line goes to the lobby until the user picks another conversation. */
+  lobbyFirst?: boolean;
+  /**
+   * Lobby joins and parts are not shown: everyone is in the lobby, so the presence line
+   * (`bob joined`, `bob left`) already says it (one line per join, not two).
+   */
+  quietLobby?: boolean;
+  /** Our name: a room line naming it counts as a highlight. */
+  self?: string;
+}
+
 /**
  * The conversations of one terminal (or piped, or `--json`) session: the current target
  * (`/query`), ignored users, and unread counts per conversation. The commands change them;
@@ -9,8 +26,49 @@ import type { ClientEvent } from '../events.js';
  */
 export class ConversationState implements Conversations {
   #target: string | undefined;
+  /** Until the user picks a conversation, the lobby becomes the target once joined. */
+  #lobbyFirst: boolean;
+  #quietLobby: boolean;
+  /** Rooms seen (joined, or listed by /rooms), for completion. */
+  #rooms = new Map<string, string>();
   #ignored = new Set<string>();
   #unread = new Map<string, number>();
+  /** Unread messages that name us, by conversation. */
+  #highlights = new Map<string, number>();
+  /** Windows in the order they opened: what `/window N` and Alt-N pick. */
+  #windows = new Map<string, string>();
+  #self: string | undefined;
+
+  /**
+   * `lobbyFirst`: a plain line goes to the public lobby until the user picks another
+   * conversation (the terminal); off for `--json` and piped input (today's rule: no target).
+   */
+  constructor(options: ConversationOptions = {}) {
+    this.#lobbyFirst = options.lobbyFirst === true;
+    this.#quietLobby = options.quietLobby === true;
+    this.#self = options.self;
+  }
+
+  /** Open windows (conversations), numbered from 1 in this order. */
+  get windows(): readonly string[] {
+    return [...this.#windows.values()];
+  }
+
+  /** Unread messages that mention us, by conversation (name key). */
+  get highlights(): ReadonlyMap<string, number> {
+    return this.#highlights;
+  }
+
+  #open(conversation: string): void {
+    const key = nameKey(conversation);
+    if (!this.#windows.has(key) && this.#windows.size < MAX_WINDOWS)
+      this.#windows.set(key, conversation);
+  }
+
+  /** Rooms seen in this session (joined, or listed by /rooms). */
+  get knownRooms(): string[] {
+    return [...this.#rooms.values()];
+  }
 
   get target(): string | undefined {
     return this.#target;
@@ -27,11 +85,14 @@ export class ConversationState implements Conversations {
   }
 
   setTarget(target: string | undefined): void {
+    this.#lobbyFirst = false;
     this.#target = target;
+    if (target !== undefined) this.#open(target);
   }
 
   markRead(conversation: string): void {
     this.#unread.delete(nameKey(conversation));
+    this.#highlights.delete(nameKey(conversation));
   }
 
   ignore(user: string): void {
@@ -47,12 +108,45 @@ export class ConversationState implements Conversations {
    * to a conversation other than the current one counts as unread there.
    */
   admit(event: ClientEvent): boolean {
+    if (event.kind === 'rooms') for (const room of event.rooms) this.#seeRoom(room.room);
+    if (
+      this.#quietLobby &&
+      event.kind === 'room' &&
+      (event.event === 'join' || event.event === 'part') &&
+      nameKey(event.room) === LOBBY
+    )
+      return false;
+    if (event.kind === 'room' && event.event === 'joined') {
+      this.#seeRoom(event.room);
+      this.#open(event.room);
+      if (this.#lobbyFirst && this.#target === undefined && nameKey(event.room) === LOBBY)
+        this.#target = event.room;
+    }
     if (event.kind !== 'message' || event.direction !== 'in') return true;
     if (this.#ignored.has(nameKey(event.from))) return false;
-    const conversation = nameKey(event.to.startsWith('#') ? event.to : event.from);
+    const name = event.to.startsWith('#') ? event.to : event.from;
+    const conversation = nameKey(name);
+    this.#open(name);
     if (this.#target === undefined || nameKey(this.#target) !== conversation) {
       this.#unread.set(conversation, (this.#unread.get(conversation) ?? 0) + 1);
+      // In a room, a line naming you calls for you (a direct message is yours anyway).
+      if (event.to.startsWith('#') && this.#mentions(event.text))
+        this.#highlights.set(conversation, (this.#highlights.get(conversation) ?? 0) + 1);
     }
     return true;
+  }
+
+  #mentions(text: string): boolean {
+    if (this.#self === undefined) return false;
+    const self = this.#self.toLowerCase();
+    return text
+      .toLowerCase()
+      .split(/[^a-z0-9_.-]+/)
+      .some((word) => word === self || word === `${self}:`);
+  }
+
+  #seeRoom(room: string): void {
+    if (this.#rooms.size < MAX_KNOWN_ROOMS || this.#rooms.has(nameKey(room)))
+      this.#rooms.set(nameKey(room), room);
   }
 }

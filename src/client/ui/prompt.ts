@@ -20,6 +20,8 @@ export interface PromptState {
   connection: ConnectionState;
   /** Unread message counts by conversation; the current target and zeros are skipped. */
   unread?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
+  /** Unread room lines naming us, by conversation: shown as `(@N)`. */
+  highlights?: ReadonlyMap<string, number>;
   /** Colour the prompt (chalk level 1). Default false. */
   color?: boolean;
   /** Show at most this many unread conversations, then `+N more`. Default 4. */
@@ -72,14 +74,19 @@ export function formatPrompt(state: PromptState): string {
   const limit = Math.max(0, state.maxUnread ?? 4);
   for (const [name, count] of waiting.slice(0, limit)) {
     const label = sanitizeName(name);
-    parts.push(`+${Math.floor(count)} ${c[nickColor(name)](label)}`);
+    const calls = state.highlights?.get(name.toLowerCase()) ?? 0;
+    const mark = calls > 0 ? c.yellow.bold(` (@${Math.floor(calls)})`) : '';
+    parts.push(`+${Math.floor(count)} ${c[nickColor(name)](label)}${mark}`);
   }
   if (waiting.length > limit) parts.push(c.gray(`+${waiting.length - limit} more`));
   return `${parts.join(' ')} > `;
 }
 
 function targetLabel(target: string): string {
-  return target.startsWith('#') ? `#${sanitizeName(target.slice(1))}` : sanitizeName(target);
+  if (!target.startsWith('#')) return sanitizeName(target);
+  const room = `#${sanitizeName(target.slice(1))}`;
+  // The lobby is where everyone is: say so where the line is typed.
+  return foldName(target) === '#lobby' ? `${room} (public)` : room;
 }
 
 /** Case-insensitive, then by code unit so the order is total and stable. */

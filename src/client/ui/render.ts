@@ -1,20 +1,3 @@
-/**
- * Pure rendering of client events into terminal lines. Nothing here writes anywhere: each
- * function returns display lines (no `\n`, no `\r`), wrapped to `width` when one is
- * given. Every peer- or server-supplied string (names, message text, notices, reasons,
- * codes, fingerprints) goes through sanitize.ts first; the only escape sequences in the
- * output are the SGR colours this module adds when `color` is on.
- *
- * Layout, colour off:
- *   [12:34:56] [e2ee] <bob ✓> hello               incoming, verified peer
- *   [12:34:56] [e2ee:v1 no-fs] <alice -> carol> hi outgoing to a legacy (v1) peer
- *   [12:34:56] [server-readable] -server- echo: hi
- *   [12:34:56] -!- info    !!! warning    xxx error (E_CODE)
- * Markers sit before the nick, in front of any text a peer controls, so message text
- * cannot fake them; continuation lines are indented under the text, so a multi-line
- * message cannot fake a line of its own.
- */
-import { nameKey } from '../../protocol/index.js';
 import type {
   ClientEvent,
   ConnectionState,
@@ -23,40 +6,32 @@ import type {
   NoticeEvent,
   PeerSummary,
   PresenceEvent,
-  RoomEvent,
-  RoomListEvent,
   TrustEvent,
   UndecryptableEvent,
   UsersEvent,
 } from '../events.js';
 import { seconds } from './prompt.js';
-import { sanitizeName, sanitizeText } from './sanitize.js';
-import { Glyph, KeyMarker, ProtectionMarker, type Styles, stylesFor } from './theme.js';
-import { effectiveIndent, visibleWidth, wrapLine } from './wrap.js';
+import { sanitizeName } from './sanitize.js';
+import { Glyph, KeyMarker, ProtectionMarker } from './theme.js';
+import { visibleWidth } from './wrap.js';
 
-export interface RenderOptions {
-  /** Add SGR colours (chalk level 1, 16 colours). */
-  color: boolean;
-  /** Our own user name: tells own messages and `(you)` apart. */
-  self: string;
-  /** Clock for events without a usable `ts`. Default `() => new Date()`. */
-  now?: () => Date;
-  /** Formats the time inside `[…]`. Default: local `HH:MM:SS`. */
-  timeFormat?: (date: Date) => string;
-  /** Wrap to this many columns (hanging indent under the text). Default: no wrapping. */
-  width?: number;
-}
+export {
+  formatClock,
+  MAX_RENDERED_NOTE,
+  MAX_RENDERED_TEXT,
+  type RenderOptions,
+} from './render-context.js';
 
-/** Upper bound on one message's rendered text, in code points, before wrapping. */
-export const MAX_RENDERED_TEXT = 8192;
-/** Upper bound for notices, reasons and other single-line peer-supplied strings. */
-export const MAX_RENDERED_NOTE = 1024;
-
-/** Local `HH:MM:SS`. */
-export function formatClock(date: Date): string {
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
-}
+import {
+  type Context,
+  contextFor,
+  multiNote,
+  note,
+  type RenderOptions,
+  sameName,
+  text,
+} from './render-context.js';
+import { renderRoom, renderRoomList } from './render-rooms.js';
 
 /** One event as display lines. */
 export function renderEvent(event: ClientEvent, opts: RenderOptions): string[] {
@@ -65,11 +40,7 @@ export function renderEvent(event: ClientEvent, opts: RenderOptions): string[] {
     case 'message':
       return renderMessage(event, ctx);
     case 'server':
-      return ctx.lines(
-        event.ts,
-        `${ctx.s.protection('server-readable', ProtectionMarker['server-readable'])} -server- `,
-        text(event.text),
-      );
+      return ctx.lines(event.ts, `${serverReadable(ctx)} -server- `, text(event.text));
     case 'presence':
       return renderPresence(event, ctx);
     case 'users':
@@ -100,47 +71,16 @@ export function renderEvents(events: readonly ClientEvent[], opts: RenderOptions
   return events.flatMap((event) => renderEvent(event, opts));
 }
 
-interface Context {
-  s: Styles;
-  self: string;
-  /** Timestamp + `head` on the first line, `body` (may hold `\n`) after it, wrapped. */
-  lines(ts: number, head: string, body: string, paintBody?: 'warning' | 'error'): string[];
+/**
+ * The one marker that means "not end-to-end encrypted": in the warning colour, and in
+ * words where there is no colour to carry it.
+ */
+function serverReadable(ctx: Context): string {
+  const marker = ProtectionMarker['server-readable'];
+  return ctx.color
+    ? ctx.s.protection('server-readable', marker)
+    : `${marker} (NOT end-to-end encrypted)`;
 }
-
-function contextFor(opts: RenderOptions): Context {
-  const s = stylesFor(opts.color);
-  const now = opts.now ?? (() => new Date());
-  const clock = opts.timeFormat ?? formatClock;
-  return {
-    s,
-    self: opts.self,
-    lines(ts, head, body, paintBody) {
-      const given = new Date(Number.isFinite(ts) ? ts : Number.NaN);
-      const date = Number.isNaN(given.getTime()) ? now() : given;
-      const stamp = s.timestamp(`[${sanitizeText(clock(date))}]`);
-      const first = `${stamp} ${head}`;
-      const indent = visibleWidth(first);
-      const paint = paintBody === undefined ? (t: string) => t : s[paintBody];
-      const hang = opts.width === undefined ? indent : effectiveIndent(indent, opts.width);
-      const pad = ' '.repeat(hang);
-      const out: string[] = [];
-      body.split('\n').forEach((part, i) => {
-        const line = i === 0 ? first + paint(part) : pad + paint(part);
-        if (opts.width === undefined) out.push(line);
-        else out.push(...wrapLine(line, opts.width, indent));
-      });
-      return out;
-    },
-  };
-}
-
-const text = (value: string) =>
-  sanitizeText(value, { multiline: true, maxLength: MAX_RENDERED_TEXT });
-const note = (value: string) => sanitizeText(value, { maxLength: MAX_RENDERED_NOTE });
-const multiNote = (value: string) =>
-  sanitizeText(value, { multiline: true, maxLength: MAX_RENDERED_NOTE });
-
-const sameName = (a: string, b: string) => nameKey(a) === nameKey(b);
 
 function renderMessage(event: MessageEvent, ctx: Context): string[] {
   const { s } = ctx;
@@ -154,7 +94,18 @@ function renderMessage(event: MessageEvent, ctx: Context): string[] {
   const target = outgoing || !sameName(event.to, ctx.self) ? sanitizeName(event.to) : undefined;
   const targetStyled = target === undefined ? '' : outgoing ? s.nick(peer, target) : target;
 
-  let head = `${s.protection(event.protection, ProtectionMarker[event.protection] ?? '[?]')} `;
+  let head =
+    event.protection === 'server-readable'
+      ? `${serverReadable(ctx)} `
+      : `${s.protection(event.protection, ProtectionMarker[event.protection] ?? '[?]')} `;
+  // Kept by the server while we were offline: stamped with when it was sent (from inside
+  // the encryption), and marked so it does not read as just said.
+  const stamp = outgoing || event.sentAt === undefined ? event.ts : event.sentAt;
+  if (!outgoing && event.sentAt !== undefined) {
+    const sent = new Date(event.sentAt);
+    const today = new Date(event.ts).toDateString() === sent.toDateString();
+    head += `${s.dim(`[sent while you were away${today ? '' : `, ${formatLocalDateTime(sent).slice(0, 10)}`}]`)} `;
+  }
   if (event.keyStatus === 'changed') head += `${s.keyAlert(KeyMarker.changed)} `;
   if (event.keyStatus === 'invalid') head += `${s.keyAlert(KeyMarker.invalid)} `;
 
@@ -167,7 +118,7 @@ function renderMessage(event: MessageEvent, ctx: Context): string[] {
     head += event.action
       ? `${room} ${Glyph.action} ${senderStyled}${senderMark} `
       : `${room} ${senderStyled}${senderMark}: `;
-    return ctx.lines(event.ts, head, text(event.text));
+    return ctx.lines(stamp, head, text(event.text));
   }
   if (event.action) {
     const to = target === undefined ? '' : ` (-> ${targetStyled}${targetMark})`;
@@ -176,7 +127,7 @@ function renderMessage(event: MessageEvent, ctx: Context): string[] {
     const to = target === undefined ? '' : ` -> ${targetStyled}${targetMark}`;
     head += `<${senderStyled}${senderMark}${to}> `;
   }
-  return ctx.lines(event.ts, head, text(event.text));
+  return ctx.lines(stamp, head, text(event.text));
 }
 
 function renderPresence(event: PresenceEvent, ctx: Context): string[] {
@@ -234,12 +185,26 @@ function renderUsers(event: UsersEvent, ctx: Context): string[] {
   return ctx.lines(event.ts, head, body.join('\n'));
 }
 
+/** Local `YYYY-MM-DD HH:MM` (24-hour), like the clock of every line. */
+export function formatLocalDateTime(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ${two(date.getHours())}:${two(date.getMinutes())}`;
+}
+
+/** Server texts carry UTC ISO instants (ban expiries): shown in local 24-hour time. */
+function localInstants(text: string): string {
+  return text.replace(/\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,3})?Z\b/g, (iso) => {
+    const date = new Date(iso);
+    return Number.isNaN(date.getTime()) ? iso : formatLocalDateTime(date);
+  });
+}
+
 function renderNotice(event: NoticeEvent, ctx: Context): string[] {
   const glyph = Glyph[event.kind];
   const code = event.code === undefined ? '' : ` (${note(event.code)})`;
   const head = `${ctx.s[event.kind](glyph)} `;
   const paint = event.kind === 'info' ? undefined : event.kind;
-  return ctx.lines(event.ts, head, multiNote(event.text) + code, paint);
+  return ctx.lines(event.ts, head, multiNote(localInstants(event.text)) + code, paint);
 }
 
 /** Trust alerts stand out: a key-alert label naming who, then the explanation. */
@@ -301,55 +266,3 @@ function renderConnection(ts: number, status: ConnectionState, ctx: Context): st
 
 export { formatPrompt, type PromptState } from './prompt.js';
 export { visibleWidth, wrapLine } from './wrap.js';
-
-const ROOM_VERBS: Record<RoomEvent['event'], string> = {
-  joined: 'you joined',
-  join: 'joined',
-  part: 'left',
-  kick: 'was kicked from',
-  ban: 'was banned from',
-  unban: 'was unbanned from',
-  topic: 'set the topic of',
-  op: 'is now an operator of',
-  deop: 'is no longer an operator of',
-  password: 'changed the password of',
-};
-
-function renderRoom(event: RoomEvent, ctx: Context): string[] {
-  const { s } = ctx;
-  const room = sanitizeName(event.room);
-  const who = event.user === undefined ? '' : `${sanitizeName(event.user)} `;
-  const by = event.by === undefined ? '' : ` by ${sanitizeName(event.by)}`;
-  const reason = event.reason ? ` (${note(event.reason)})` : '';
-  const glyph =
-    event.event === 'join' || event.event === 'joined'
-      ? Glyph.join
-      : event.event === 'part' || event.event === 'kick' || event.event === 'ban'
-        ? Glyph.leave
-        : Glyph.info;
-  let body: string;
-  if (event.event === 'topic') {
-    body = `${who || (event.by ? `${sanitizeName(event.by)} ` : '')}${event.by || event.user ? 'set the topic of ' : 'topic of '}${room}: ${text(event.text ?? '')}`;
-  } else if (event.event === 'joined') {
-    body = `you joined ${room}${event.text ? ` — topic: ${text(event.text)}` : ''}`;
-  } else {
-    body = `${who}${ROOM_VERBS[event.event] ?? note(String(event.event))} ${room}${by}${reason}`;
-  }
-  return ctx.lines(event.ts, `${s.info(glyph)} `, body);
-}
-
-function renderRoomList(event: RoomListEvent, ctx: Context): string[] {
-  const { s } = ctx;
-  if (event.rooms.length === 0)
-    return ctx.lines(event.ts, `${s.info(Glyph.info)} `, 'no rooms yet: /join #name creates one');
-  const body = [`${event.rooms.length} room${event.rooms.length === 1 ? '' : 's'}:`];
-  for (const room of event.rooms) {
-    const flags = [room.password ? 'password' : '', room.lobby ? 'lobby' : '']
-      .filter(Boolean)
-      .join(', ');
-    body.push(
-      `  ${sanitizeName(room.room)}  ${room.members} member${room.members === 1 ? '' : 's'}${flags ? ` (${flags})` : ''}${room.topic ? `  ${note(room.topic)}` : ''}`,
-    );
-  }
-  return ctx.lines(event.ts, `${s.info(Glyph.info)} `, body.join('\n'));
-}

@@ -7,12 +7,16 @@ import {
   moveCursor,
 } from 'node:readline';
 import { COMMANDS, parseInput } from '../commands/index.js';
-import type { ClientEvent, ConnectionState } from '../events.js';
+import type { ClientEvent, ConnectionState, DeliveryEvent } from '../events.js';
 import { writePrivateFileAtomic } from '../state/config-dir.js';
 import { complete } from './completion.js';
 import type { ChatController, ControllerHost } from './controller.js';
+import { ShownMessages, styledMark } from './delivery-marks.js';
 import { formatPrompt } from './prompt.js';
 import { renderEvent } from './render.js';
+import { sanitizeName, sanitizeText } from './sanitize.js';
+import { stylesFor } from './theme.js';
+import { visibleWidth } from './wrap.js';
 
 export interface TerminalOptions {
   input: NodeJS.ReadStream;
@@ -51,6 +55,10 @@ export class TerminalUI implements ControllerHost {
   /** When the pending reconnect attempt fires: the prompt counts down to it. */
   #reconnectAt: number | undefined;
   #countdown: NodeJS.Timeout | undefined;
+  /** Rows printed above the prompt so far (each rendered line is one row). */
+  #rows = 0;
+  /** Our messages still on screen, to mark with their delivery. */
+  #shown = new ShownMessages();
 
   constructor(options: TerminalOptions) {
     this.#options = options;
@@ -68,8 +76,18 @@ export class TerminalUI implements ControllerHost {
     });
     this.#rl.on('line', (line) => this.#onLine(line));
     this.#rl.on('SIGINT', () => this.quit());
+    // Alt-1…9 switch windows, irssi style (the terminal sends ESC then the digit).
+    options.input.on('keypress', (_text: string, key: { meta?: boolean; sequence?: string }) => {
+      const digit = /^\x1b([1-9])$/.exec(key?.sequence ?? '')?.[1];
+      if (digit === undefined || this.#asking || !this.#controller) return;
+      this.#controller.handle(`/window ${digit}`);
+      this.refreshPrompt();
+    });
     this.#rl.on('close', () => this.#finish());
-    options.output.on('resize', () => this.refreshPrompt());
+    options.output.on('resize', () => {
+      this.#shown.forgetAll(); // lines rewrap: rows are no longer where they were
+      this.refreshPrompt();
+    });
   }
 
   attach(controller: ChatController): void {
@@ -79,10 +97,12 @@ export class TerminalUI implements ControllerHost {
 
   /** Prints an event above the prompt without disturbing what is being typed. */
   show(event: ClientEvent): void {
+    if (event.kind === 'delivery' && this.#markDelivery(event)) return;
+    const width = this.#options.output.columns || 80;
     const lines = renderEvent(event, {
       color: this.#options.color,
       self: this.#options.self,
-      width: this.#options.output.columns || 80,
+      width,
     });
     if (
       this.#options.bell &&
@@ -94,10 +114,17 @@ export class TerminalUI implements ControllerHost {
     }
     if (event.kind === 'connection') this.#trackReconnect(event.status);
     this.#printAbove(lines);
-    if (event.kind === 'message' || event.kind === 'connection') this.refreshPrompt();
+    if (event.kind === 'message' && event.direction === 'out' && event.id && lines.length > 0) {
+      const line = lines[lines.length - 1]!;
+      this.#shown.remember(event.id, { row: this.#rows - 1, line, width: visibleWidth(line) });
+    }
+    // Messages change unread counts; joins can change the active window (the lobby at start).
+    if (event.kind === 'message' || event.kind === 'connection' || event.kind === 'room')
+      this.refreshPrompt();
   }
 
   clear(): void {
+    this.#shown.forgetAll();
     cursorTo(this.#options.output, 0, 0);
     clearScreenDown(this.#options.output);
     this.#rl.prompt(true);
@@ -127,6 +154,7 @@ export class TerminalUI implements ControllerHost {
         ...(controller?.target ? { target: controller.target } : {}),
         connection,
         unread: controller?.unread ?? new Map(),
+        highlights: controller?.conversations.highlights ?? new Map(),
         color: this.#options.color,
       }),
     );
@@ -159,10 +187,45 @@ export class TerminalUI implements ControllerHost {
     (this.#rl as unknown as { prevRows: number }).prevRows = 0;
   }
 
+  /**
+   * Marks a message shown earlier with its delivery status: rewrites its last line in
+   * place while it is on screen and the mark fits; else one short line below. Returns
+   * false for a message this screen never showed (its status is printed as an event).
+   */
+  #markDelivery(event: DeliveryEvent): boolean {
+    const shown = this.#shown.get(event.id);
+    if (!shown || this.#closing) return false;
+    const output = this.#options.output;
+    const mark = styledMark(stylesFor(this.#options.color), event.status, event.reason);
+    const up = this.#rows - shown.row;
+    const promptRows = this.#rl.getCursorPos().rows + 1;
+    const fits = shown.width + 1 + visibleWidth(mark) <= (output.columns || 80);
+    const onScreen = up + promptRows <= (output.rows || 24) - 1;
+    if (fits && onScreen) {
+      this.#clearInputArea();
+      moveCursor(output, 0, -up);
+      cursorTo(output, 0);
+      output.write(`\x1b[2K${shown.line} ${mark}`);
+      moveCursor(output, 0, up);
+      cursorTo(output, 0);
+      this.#rl.prompt(true);
+      return true;
+    }
+    const text = `msg ${sanitizeText(event.id)} to ${sanitizeName(event.to)}: ${mark}`;
+    this.#printAbove(
+      renderEvent(
+        { kind: 'info', ts: event.ts, text },
+        { color: this.#options.color, self: this.#options.self, width: output.columns || 80 },
+      ),
+    );
+    return true;
+  }
+
   #printAbove(lines: string[]): void {
     if (lines.length === 0 || this.#closing) return;
     this.#clearInputArea();
     this.#options.output.write(`${lines.join('\n')}\n`);
+    this.#rows += lines.length;
     // While asking about a paste, readline's prompt is the question: redraw it too.
     this.#rl.prompt(true);
   }
@@ -171,6 +234,9 @@ export class TerminalUI implements ControllerHost {
     const controller = this.#controller;
     const result = complete(line, line.length, {
       users: controller ? controller.client.peers.names() : [],
+      rooms: controller
+        ? [...controller.client.rooms.joinedNames(), ...controller.conversations.knownRooms]
+        : [],
       commands: COMMANDS,
       self: this.#options.self,
     });
@@ -178,6 +244,9 @@ export class TerminalUI implements ControllerHost {
   }
 
   #onLine(line: string): void {
+    // readline left the submitted line on screen: it counts among the rows printed.
+    const typed = visibleWidth(this.#rl.getPrompt()) + visibleWidth(line);
+    this.#rows += Math.max(1, Math.ceil(typed / (this.#options.output.columns || 80)));
     if (this.#asking) return;
     this.#paste.push(line);
     clearTimeout(this.#pasteTimer);

@@ -97,6 +97,8 @@ export function stylesFor(color: boolean): Styles {
     protection: (protection, text) => {
       if (protection === Protection.ratchet || protection === Protection.pq) return c.green(text);
       if (protection === Protection.legacy) return c.yellow(text);
+      // Not end-to-end encrypted: the warning colour, as a block that stands out.
+      if (protection === Protection.server) return c.black.bgYellow(text);
       return c.magenta(text);
     },
     verified: (text) => c.green.bold(text),

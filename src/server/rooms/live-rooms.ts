@@ -128,7 +128,8 @@ export class LiveRooms<M extends RoomMember> {
       ...(by ? { by } : {}),
       ...(reason ? { reason } : {}),
     });
-    this.broadcast(key, line);
+    // The others by broadcast, the member removed by its own copy: once each.
+    this.broadcast(key, line, member);
     live.members.delete(nameKey(member.name));
     await this.options.bus?.exited(key, member.name);
     if (member.open) member.send(line, 'room');

@@ -97,6 +97,8 @@ describe('parseInput: every command and alias', () => {
     ['/pass', { kind: 'command', name: 'password' }],
     ['/motd be nice', { kind: 'command', name: 'motd', text: 'be nice' }],
     ['/Quit', { kind: 'command', name: 'quit' }],
+    ['/window 3', { kind: 'command', name: 'window', number: 3 }],
+    ['/win', { kind: 'command', name: 'window' }],
     ['/to a.b_c-d x', { kind: 'command', name: 'to', user: 'a.b_c-d', text: 'x' }],
   ])('%j', (line, parsed) => {
     expect(parseInput(line)).toEqual(parsed);
@@ -131,6 +133,7 @@ describe('parseInput: every command and alias', () => {
         'trust',
         'verify',
         'reconnect',
+        'window',
       ]),
     );
   });
@@ -138,8 +141,7 @@ describe('parseInput: every command and alias', () => {
 
 describe('parseInput: invalid input', () => {
   it.each<[string, RegExp, string | undefined]>([
-    ['/fp', /user name is required/, '/fp <user>'],
-    ['/fp bob carol', /takes one user name/, '/fp <user>'],
+    ['/fp bob carol', /takes one user name/, '/fp [user]'],
     ['/to', /user name is required/, '/to <user|#room> <text>'],
     ['/to bob', /message is required/, '/to <user|#room> <text>'],
     ['/to bob    ', /message is required/, '/to <user|#room> <text>'],

@@ -222,7 +222,8 @@ describe('outgoing v2 (ratchet) messages', () => {
     await settle();
     expect(calls).toHaveLength(1); // the second waits for the first
     expect(calls[0]?.policy.trusted).toBe(listingOf(bob).idk);
-    expect(JSON.parse(calls[0]!.text)).toEqual({ t: 'text', text: 'first' });
+    expect(JSON.parse(calls[0]!.text)).toMatchObject({ t: 'text', text: 'first' });
+    expect(typeof JSON.parse(calls[0]!.text).ts).toBe('number'); // the send time, inside
     calls[0]?.resolve(listingOf(bob).idk!);
     await settle();
     calls[1]?.resolve(listingOf(bob).idk!);
@@ -242,6 +243,21 @@ describe('outgoing v2 (ratchet) messages', () => {
     expect(of('delivery')[0]?.reason).toBe(
       'carol is not online and has no registered identity here',
     );
+    // Never shown as sent (issue 15: `/msg nobody hi` was echoed, then failed).
+    expect(of('message')).toEqual([]);
+  });
+
+  it('shows a message to someone offline once the server vouched for them', async () => {
+    const { ratchet, calls } = manualRatchet();
+    const { outgoing, of } = outgoingFor(v2User('alice'), { ratchet });
+    outgoing.send('carol', 'for later', false);
+    await settle();
+    expect(of('message')).toEqual([]);
+    calls[0]?.resolve(listingOf(v2User('carol')).idk!);
+    await settle();
+    expect(of('message').map((m) => [m.to, m.text, m.protection])).toEqual([
+      ['carol', 'for later', Protection.ratchet],
+    ]);
   });
 
   it('remembers the identity the server vouched for on first contact with an offline user', async () => {

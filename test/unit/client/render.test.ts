@@ -77,12 +77,12 @@ describe('renderEvent, colour off: exact lines', () => {
     [
       'own /server text',
       msg({ direction: 'out', to: '(server)', from: 'alice', protection: 'server-readable' }),
-      ['[09:07:03] [server-readable] <alice -> (server)> hello'],
+      ['[09:07:03] [server-readable] (NOT end-to-end encrypted) <alice -> (server)> hello'],
     ],
     [
       'server text',
       { kind: 'server', ts: TS, text: 'echo: hi' },
-      ['[09:07:03] [server-readable] -server- echo: hi'],
+      ['[09:07:03] [server-readable] (NOT end-to-end encrypted) -server- echo: hi'],
     ],
     ['info', { kind: 'info', ts: TS, text: 'ok' }, ['[09:07:03] -!- ok']],
     [

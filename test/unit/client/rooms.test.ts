@@ -225,6 +225,19 @@ describe('rooms: requests', () => {
     expect(alice.rooms.send('#club', 'x', false).ok).toBe(false);
   });
 
+  it('tells a banned member they are banned, not to /join (issue 15)', () => {
+    const bob = member('bob');
+    bob.rooms.onFrame(joined('#dev', bob));
+    bob.rooms.onFrame({ type: 'room', room: '#dev', event: 'ban', user: 'bob', by: 'alice' });
+    const outcome = bob.rooms.send('#dev', 'hello?', false);
+    expect(outcome).toEqual({
+      ok: false,
+      reason: 'you are banned from #dev: your messages cannot reach it',
+    });
+    const other = member('carol');
+    expect(other.rooms.send('#dev', 'x', false)).toMatchObject({ reason: /\/join #dev/ });
+  });
+
   it('forgets a room we part, and sends requests as frames', () => {
     const alice = member('alice');
     alice.rooms.onFrame(joined('#club', alice));

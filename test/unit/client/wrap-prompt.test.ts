@@ -113,7 +113,8 @@ describe('formatPrompt', () => {
 
   it.each([
     [{ target: 'bob', connection: connected }, '[bob] > '],
-    [{ target: '#lobby', connection: connected }, '[#lobby] > '],
+    [{ target: '#lobby', connection: connected }, '[#lobby (public)] > '],
+    [{ target: '#dev', connection: connected }, '[#dev] > '],
     [{ connection: connected }, '[no target] > '],
     [
       {
