@@ -10,6 +10,10 @@ export default defineConfig({
     // Most files wait on sockets and child processes, not the CPU: two workers on a
     // 2-core machine halve the wall time (vitest's default would be one).
     maxWorkers: 2,
+    // One module graph per worker instead of one per file: importing src and @noble again
+    // for each of ~90 files cost ~40 s of CPU. Tests therefore keep no state in modules
+    // (each builds its own servers, clients and stores) and restore what they spy on.
+    isolate: false,
     reporters: ['default'],
   },
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_SKIP, ProtocolError, type SessionState } from '../../../src/protocol/index.js';
-import { handshake, receive, send, type Wire } from './fixtures.js';
+import { MAX_SKIP, ProtocolError, type SessionState } from '../../src/protocol/index.js';
+import { handshake, receive, send, type Wire } from '../unit/ratchet/fixtures.js';
 
 type Step =
   | { kind: 'send'; from: 'a' | 'b' }
