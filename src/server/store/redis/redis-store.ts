@@ -202,6 +202,29 @@ export class RedisStore implements ServerStore {
     return freed;
   }
 
+  /** Adds one-time keys (`opk`: X25519, `kem`: ML-KEM) as id → value, in upload order. */
+  async #addOneTime(
+    kind: 'opk' | 'kem',
+    name: string,
+    entries: Array<[id: number, value: string]>,
+    max: number,
+    now: number,
+    replace: boolean,
+  ): Promise<number> {
+    const key = nameKey(name);
+    const args: Array<string | number> = [replace ? '1' : '0', max, now];
+    for (const [id, value] of entries) args.push(padId(id), value);
+    const keys = [this.keys.key(kind, key), this.keys.key(`${kind}q`, key)];
+    return Number(await ADD_PREKEYS.run(this.redis, keys, args));
+  }
+
+  /** Takes the oldest one-time key of `kind` atomically: `[id, value, left]`, or none. */
+  async #takeOneTime(kind: 'opk' | 'kem', name: string): Promise<[string, string, number] | []> {
+    const key = nameKey(name);
+    const keys = [this.keys.key(kind, key), this.keys.key(`${kind}q`, key)];
+    return (await TAKE_PREKEY.run(this.redis, keys, [])) as [string, string, number] | [];
+  }
+
   async addPrekeys(
     name: string,
     keys: OneTimePrekey[],
@@ -209,25 +232,12 @@ export class RedisStore implements ServerStore {
     now: number,
     replace = false,
   ): Promise<number> {
-    const key = nameKey(name);
-    const args: Array<string | number> = [replace ? '1' : '0', max, now];
-    for (const prekey of keys) args.push(padId(prekey.id), prekey.pub);
-    return Number(
-      await ADD_PREKEYS.run(
-        this.redis,
-        [this.keys.key('opk', key), this.keys.key('opkq', key)],
-        args,
-      ),
-    );
+    const entries = keys.map((k): [number, string] => [k.id, k.pub]);
+    return this.#addOneTime('opk', name, entries, max, now, replace);
   }
 
   async takePrekey(name: string): Promise<PrekeyTake> {
-    const key = nameKey(name);
-    const taken = (await TAKE_PREKEY.run(
-      this.redis,
-      [this.keys.key('opk', key), this.keys.key('opkq', key)],
-      [],
-    )) as [string, string, number] | [];
+    const taken = await this.#takeOneTime('opk', name);
     if (taken.length === 0) return { prekey: undefined, left: 0 };
     return { prekey: { id: Number(taken[0]), pub: taken[1] }, left: Number(taken[2]) };
   }
@@ -236,7 +246,7 @@ export class RedisStore implements ServerStore {
     return this.redis.hlen(this.keys.key('opk', nameKey(name)));
   }
 
-  /** One-time KEM prekeys: the one-time prekey scripts over `kem`/`kemq`, each key as JSON. */
+  /** One-time KEM prekeys (PQXDH): the same scripts over `kem`/`kemq`, each key as JSON. */
   async addKemPrekeys(
     name: string,
     keys: KemPrekeyWire[],
@@ -244,25 +254,12 @@ export class RedisStore implements ServerStore {
     now: number,
     replace = false,
   ): Promise<number> {
-    const key = nameKey(name);
-    const args: Array<string | number> = [replace ? '1' : '0', max, now];
-    for (const prekey of keys) args.push(padId(prekey.id), JSON.stringify(prekey));
-    return Number(
-      await ADD_PREKEYS.run(
-        this.redis,
-        [this.keys.key('kem', key), this.keys.key('kemq', key)],
-        args,
-      ),
-    );
+    const entries = keys.map((k): [number, string] => [k.id, JSON.stringify(k)]);
+    return this.#addOneTime('kem', name, entries, max, now, replace);
   }
 
   async takeKemPrekey(name: string): Promise<KemPrekeyTake> {
-    const key = nameKey(name);
-    const taken = (await TAKE_PREKEY.run(
-      this.redis,
-      [this.keys.key('kem', key), this.keys.key('kemq', key)],
-      [],
-    )) as [string, string, number] | [];
+    const taken = await this.#takeOneTime('kem', name);
     if (taken.length === 0) return { prekey: undefined, left: 0 };
     return { prekey: JSON.parse(taken[1]) as KemPrekeyWire, left: Number(taken[2]) };
   }
