@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
@@ -19,7 +19,8 @@ export function findRedisServer(): string | undefined {
   return undefined;
 }
 
-async function freeLoopbackPort(): Promise<number> {
+/** A port free on 127.0.0.1 right now (the OS picks it). */
+export async function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -48,21 +49,33 @@ export async function startEmbeddedRedis(dir: string): Promise<EmbeddedRedis> {
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const port = await freeLoopbackPort();
+  const child = await spawnRedisServer(binary, port, dir);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/**
+ * Starts `redis-server` on 127.0.0.1:`port` with its data (AOF, no RDB snapshots) in `dir`,
+ * and resolves once it accepts connections; rejects if it exits or is not ready in time.
+ */
+export async function spawnRedisServer(
+  binary: string,
+  port: number,
+  dir: string,
+  timeoutMs = 15_000,
+): Promise<ChildProcess> {
   const child = spawn(
     binary,
     [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--appendonly',
-      'yes',
-      '--save',
-      '',
-      '--protected-mode',
-      'yes',
+      ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
+      ...['--appendonly', 'yes', '--save', '', '--protected-mode', 'yes', '--daemonize', 'no'],
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -70,7 +83,7 @@ export async function startEmbeddedRedis(dir: string): Promise<EmbeddedRedis> {
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`redis-server did not start:\n${output}`)),
-      15_000,
+      timeoutMs,
     );
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
@@ -86,13 +99,5 @@ export async function startEmbeddedRedis(dir: string): Promise<EmbeddedRedis> {
   });
   child.stdout?.resume();
   child.stderr?.resume();
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  return child;
 }

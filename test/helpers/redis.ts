@@ -1,9 +1,13 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import {
+  findRedisServer,
+  freeLoopbackPort,
+  spawnRedisServer,
+} from '../../src/cli/embedded-redis.js';
 
 /** A real `redis-server` (Debian's package) on a free loopback port, for one test file. */
 export interface TestRedis {
@@ -20,79 +24,16 @@ export interface TestRedis {
   close(): Promise<void>;
 }
 
-export function redisServerPath(): string | undefined {
-  try {
-    return (
-      execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim() ||
-      undefined
-    );
-  } catch {
-    return undefined;
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export async function startTestRedis(): Promise<TestRedis> {
-  const binary = redisServerPath();
+  const binary = findRedisServer();
   if (!binary) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const dir = mkdtempSync(join(tmpdir(), 'securechat-redis-'));
   const clients: Redis[] = [];
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    const proc = spawn(
-      binary,
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        dir,
-        '--appendonly',
-        'yes',
-        '--save',
-        '',
-        '--protected-mode',
-        'yes',
-        '--daemonize',
-        'no',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child = proc;
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`redis-server did not start:\n${output}`)),
-        10_000,
-      );
-      proc.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      proc.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited (${code}):\n${output}`));
-      });
-    });
-    proc.stdout?.resume();
-    proc.stderr?.resume();
+    child = await spawnRedisServer(binary, port, dir, 10_000);
   };
   const stop = async () => {
     const proc = child;
