@@ -10,6 +10,9 @@ import { ErrorCode, ProtocolError } from './errors.js';
 import { isValidRoom } from './fields.js';
 import type { SenderKeyDistribution } from './sender-keys.js';
 
+/** The latest instant a JavaScript Date can represent (ECMA-262 §21.4.1.1). */
+const MAX_DATE_MS = 8.64e15;
+
 /** A line of text, or a `/me` action. */
 export interface TextContent {
   t: 'text' | 'action';
@@ -71,7 +74,8 @@ export function decodePairwiseContent(text: string): PairwiseContent {
     throw new ProtocolError(ErrorCode.BAD_FIELD, 'message content is not an object');
   if ((value.t === 'text' || value.t === 'action') && typeof value.text === 'string') {
     const ts = value.ts;
-    return Number.isSafeInteger(ts) && (ts as number) > 0
+    // A time a Date can hold (a peer's 9e15 would render as "Invalid Date"/NaN).
+    return Number.isSafeInteger(ts) && (ts as number) > 0 && (ts as number) <= MAX_DATE_MS
       ? { t: value.t, text: value.text, ts: ts as number }
       : { t: value.t, text: value.text };
   }

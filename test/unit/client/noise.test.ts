@@ -118,6 +118,11 @@ describe('offline messages keep their send time (inside the encryption)', () => 
       text: 'hi',
     });
     expect(decodePairwiseContent('{"t":"text","text":"hi"}')).toEqual({ t: 'text', text: 'hi' });
+    // a hostile peer's time past what a Date holds is dropped, not rendered as NaN
+    expect(decodePairwiseContent('{"t":"text","text":"hi","ts":9000000000000000}')).toEqual({
+      t: 'text',
+      text: 'hi',
+    });
   });
   it('is shown with the send time and a marker before the sender', () => {
     const sent = new Date(2026, 10, 29, 8, 5, 0).getTime();
