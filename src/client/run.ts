@@ -176,10 +176,12 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
         json: options.json === true,
         color: false,
       });
-  // On a terminal a plain line goes to the active window, at start the public lobby.
+  // On a terminal a plain line goes to the active window, at start the public lobby;
+  // window 1 is the status window.
   const controller = new ChatController(client, ui, undefined, {
     lobbyFirst: interactive,
     quietLobby: interactive,
+    windows: interactive,
     self: user,
   });
   ui.attach(controller);

@@ -96,15 +96,39 @@ describe.skipIf(!hasTmux)('talking is obvious (tmux)', { timeout: 45_000 }, () =
     const prompt = (line: string) =>
       tty.waitUntil(() => (tty.lastLine() === line ? true : undefined), 10_000, line);
     await prompt('[#dev] >');
-    tty.press('M-1');
+    // Window 1 is the status window, 2 the lobby, 3 #dev.
+    tty.press('M-2');
     await prompt('[#lobby (public)] >');
     peer.send('/join #dev');
-    await tty.waitFor((s) => s.includes('bob joined #dev'), 10_000, 'bob in #dev');
+    await peer.waitFor(
+      (e: JsonEvent) => e.kind === 'room' && e.event === 'joined' && e.room === '#dev',
+    );
     peer.send('/to #dev alice: are you there?');
     await prompt('[#lobby (public)] +1 #dev (@1) >');
-    tty.type('/window 2');
+    // #dev's lines stay in #dev's window.
+    expect(tty.screen()).not.toContain('are you there');
+    tty.type('/window 3');
     tty.press('Enter');
     await prompt('[#dev] >');
+    const screen = tty.screen();
+    expect(screen).toContain('bob joined #dev');
+    expect(screen).toContain('are you there?');
+    tty.press('M-1');
+    await prompt('[status] >');
+  });
+
+  it('/join from a room makes the new room the active window', async () => {
+    server = await spawnServe();
+    const tty = await connect();
+    const prompt = (line: string) =>
+      tty.waitUntil(() => (tty.lastLine() === line ? true : undefined), 10_000, line);
+    tty.type('/join #dev');
+    tty.press('Enter');
+    await prompt('[#dev] >');
+    tty.type('/join #ops');
+    tty.press('Enter');
+    await prompt('[#ops] >');
+    await tty.waitFor((s) => s.includes('you joined #ops'), 10_000, 'alice in #ops');
   });
 
   it('refuses an over-long message locally, naming the limit, and stays connected', async () => {

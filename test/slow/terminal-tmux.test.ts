@@ -128,17 +128,23 @@ describe.skipIf(!hasTmux)(
       const tty = await connect(server.port, server.pin);
       const peer = await bob(server.port, server.pin, tty);
 
-      tty.type('/to bob half typed line');
-      await promptIs(tty, '[#lobby (public)] > /to bob half typed line');
+      // bob's window shows his messages (the lobby would only count them).
+      tty.type('/query bob');
+      tty.press('Enter');
+      await promptIs(tty, '[bob] >');
+      tty.type('half typed line');
+      await promptIs(tty, '[bob] > half typed line');
       peer.send('/to alice incoming while you type');
-      await promptIs(tty, '[#lobby (public)] +1 bob > /to bob half typed line');
+      await tty.waitFor((s) => s.includes('incoming while you type'), 10_000, 'the message');
+      await promptIs(tty, '[bob] > half typed line');
       let rows = tty.rows();
       expect(rows.at(-2)).toMatch(/\[e2ee:pq\] <bob> incoming while you type$/);
       expect(rows.filter((r) => r.includes('half typed line'))).toHaveLength(1);
       expectCursorAtEnd(tty);
 
       for (const n of [1, 2, 3]) peer.send(`/to alice burst ${n}`);
-      await promptIs(tty, '[#lobby (public)] +4 bob > /to bob half typed line');
+      await tty.waitFor((s) => s.includes('burst 3'), 10_000, 'the burst');
+      await promptIs(tty, '[bob] > half typed line');
       rows = tty.rows();
       expect(rows.slice(-4, -1).map((r) => r.replace(/^\[[\d:]+\] /, ''))).toEqual([
         '[e2ee:pq] <bob> burst 1',
@@ -150,7 +156,7 @@ describe.skipIf(!hasTmux)(
 
       tty.press('Enter');
       await peer.waitFor(received('half typed line'));
-      await promptIs(tty, '[#lobby (public)] +4 bob >');
+      await promptIs(tty, '[bob] >');
       const fromAlice = peer.events.filter((e) => e.kind === 'message' && e.direction === 'in');
       expect(fromAlice.map((e) => e.text)).toEqual(['half typed line']);
     });
@@ -160,15 +166,19 @@ describe.skipIf(!hasTmux)(
       const tty = await connect(server.port, server.pin);
       const peer = await bob(server.port, server.pin, tty);
 
-      const half = `/to bob ${'w'.repeat(130)} END`; // 14 + 142 columns: two rows
+      tty.type('/query bob');
+      tty.press('Enter');
+      await promptIs(tty, '[bob] >');
+      const half = `${'w'.repeat(130)} END`; // 8 + 134 columns: two rows
       tty.type(half);
-      await promptIs(tty, `[#lobby (public)] > ${half}`);
-      expect(tty.rows().at(-1)).toBe(`${'w'.repeat(130 - (120 - 28))} END`);
+      await promptIs(tty, `[bob] > ${half}`);
+      expect(tty.rows().at(-1)).toBe(`${'w'.repeat(130 - (120 - 8))} END`);
       const before = tty.rows({ joined: true }).slice(0, -1);
 
       peer.send('/to alice first while wrapped');
       peer.send('/to alice second while wrapped');
-      await promptIs(tty, `[#lobby (public)] +2 bob > ${half}`);
+      await tty.waitFor((s) => s.includes('second while wrapped'), 10_000, 'both messages');
+      await promptIs(tty, `[bob] > ${half}`);
       const after = tty.rows({ joined: true });
       expect(isSubsequence(before, after)).toBe(true); // nothing above was erased
       const messages = after.filter((r) => /<bob> (first|second) while wrapped$/.test(r));
@@ -266,9 +276,17 @@ describe.skipIf(!hasTmux)(
       await mallory.waitFor((e) => e.kind === 'room' && e.event === 'topic');
       tty.type('/join #evil');
       tty.press('Enter');
-      await tty.waitFor((s) => s.includes('you joined #evil'), 10_000, 'alice in #evil');
+      await tty.waitFor(
+        (s) => s.includes('you joined #evil') && s.includes('topic: TOPIC^[]0;topic-pwned^G'),
+        10_000,
+        'alice in #evil, its topic',
+      );
+      // Direct messages show in mallory's window (window 4: status, #lobby, #evil, mallory).
+      tty.type('/query mallory');
+      tty.press('Enter');
+      await promptIs(tty, '[mallory] >');
       tty.type('draft in progress');
-      await promptIs(tty, /^\[#evil\] > draft in progress$/);
+      await promptIs(tty, /^\[mallory\] > draft in progress$/);
 
       const attacks: Array<[string, string]> = [
         ['CLEAR\u001b[2J\u001b[3J\u001b[H', 'CLEAR^[[2J^[[3J^[[H'],
@@ -292,11 +310,8 @@ describe.skipIf(!hasTmux)(
         expect(mallory.client.sendDirect('alice', text).ok).toBe(true);
       }
       expect(mallory.client.sendDirect('alice', 'ACTION\u001b[2J', { action: true }).ok).toBe(true);
-      expect(mallory.client.rooms.send('#lobby', 'ROOM\u001b]0;room-pwned\u0007', false).ok).toBe(
-        true,
-      );
       await tty.waitFor(
-        (s) => s.includes('AFTER the unfinished one') && s.includes('ROOM^[]0;room-pwned^G'),
+        (s) => s.includes('AFTER the unfinished one'),
         15_000,
         'every attack rendered',
       );
@@ -304,13 +319,12 @@ describe.skipIf(!hasTmux)(
 
       const screen = tty.screen();
       const joined = tty.rows({ joined: true });
-      expect(screen).toContain('you are alice'); // not cleared
+      expect(screen).toContain('now talking to mallory'); // not cleared
       for (const [, shown] of attacks) {
         expect(joined.some((row) => row.includes(`<mallory> ${shown}`))).toBe(true);
       }
       expect(joined.some((row) => row.endsWith('<mallory> UNFINISHED^[]'))).toBe(true);
       expect(screen).toContain('LF two'); // a line break in a message stays inside it
-      expect(screen).toContain('topic: TOPIC^[]0;topic-pwned^G');
       expect(tty.title()).toBe('securechat-test-title');
       expect(tty.run('list-buffers')).toBe(''); // no OSC 52 clipboard write
       const raw = tty.screen({ escapes: true });
@@ -318,6 +332,20 @@ describe.skipIf(!hasTmux)(
       // the only escapes tmux reports are the SGR attributes of our own colouring
       expect(raw.replace(/\u001b\[[0-9;:]*m/g, '')).not.toContain('\u001b');
       expect(tty.lastLine()).toMatch(/ > draft in progress$/); // nothing typed into the input
+      expectCursorAtEnd(tty);
+
+      // A room line in the lobby: counted in the prompt, neutralized in the lobby's window.
+      expect(mallory.client.rooms.send('#lobby', 'ROOM\u001b]0;room-pwned\u0007', false).ok).toBe(
+        true,
+      );
+      await promptIs(tty, '[mallory] +1 #lobby > draft in progress');
+      tty.press('M-2');
+      await promptIs(tty, '[#lobby (public)] > draft in progress');
+      expect(tty.screen()).toContain('ROOM^[]0;room-pwned^G');
+      expect(tty.title()).toBe('securechat-test-title');
+      expect(tty.screen({ escapes: true }).replace(/\u001b\[[0-9;:]*m/g, '')).not.toContain(
+        '\u001b',
+      );
       expectCursorAtEnd(tty);
     });
 
@@ -344,6 +372,9 @@ describe.skipIf(!hasTmux)(
       server = await spawnServe();
       const tty = await connect(server.port, server.pin);
       const peer = await bob(server.port, server.pin, tty);
+      tty.type('/query bob');
+      tty.press('Enter');
+      await promptIs(tty, '[bob] >');
       tty.press('/to bob pasted one', 'Enter', '/to bob pasted two', 'Enter');
       const question = /You pasted 2 lines\. .*\[m\/s\/d\]$/;
       await promptIs(tty, question);

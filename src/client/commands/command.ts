@@ -32,10 +32,16 @@ export interface Conversations {
   readonly target: string | undefined;
   /** Open conversations, numbered from 1 in this order (`/window N`). */
   readonly windows: readonly string[];
+  /** The active window's name key (the status window's on a terminal with none selected). */
+  readonly activeWindow: string | undefined;
   /** Unread messages (and those calling for us) by conversation (name key). */
   readonly unread: ReadonlyMap<string, number>;
   readonly highlights: ReadonlyMap<string, number>;
   setTarget(target: string | undefined): void;
+  /** `/window N`: makes window N (from 1) the active one; its name, or undefined if none. */
+  selectWindow(number: number): string | undefined;
+  /** `/join` asked for this room: whether it becomes the active window is the UI's rule. */
+  joined(room: string): void;
   /** Clears the unread count of a conversation. */
   markRead(conversation: string): void;
   ignore(user: string): void;

@@ -1,4 +1,4 @@
-import { isValidRoom, nameKey } from '../../protocol/index.js';
+import { isValidRoom } from '../../protocol/index.js';
 import { notARoom, splitWord } from './args.js';
 import { defineCommand } from './command.js';
 
@@ -18,9 +18,6 @@ export const joinCommand = defineCommand<{ room: string; password?: string }>({
   },
   run({ room, password }, { client, conversations }) {
     client.rooms.join(room, password);
-    // The room joined becomes the active window unless you picked a conversation yourself
-    // (the lobby, where a terminal starts, is not a choice).
-    const target = conversations.target;
-    if (target === undefined || nameKey(target) === '#lobby') conversations.setTarget(room);
+    conversations.joined(room);
   },
 });

@@ -7,7 +7,7 @@ export const windowCommand = defineCommand<{ number?: number }>({
   group: 'session',
   aliases: ['win'],
   usage: '/window [N]',
-  help: 'make window N the active one (Alt-1 to Alt-9 on most terminals); alone, list the windows',
+  help: 'make window N the active one (Alt-N or F-N on most terminals); alone, list the windows',
   firstArg: 'none',
   parse(args) {
     const word = args.trim();
@@ -23,7 +23,7 @@ export const windowCommand = defineCommand<{ number?: number }>({
         screen.notice('info', 'no windows yet: /join #room or /query <user> opens one');
         return;
       }
-      const active = conversations.target === undefined ? undefined : nameKey(conversations.target);
+      const active = conversations.activeWindow;
       const rows = windows.map((name, i) => {
         const key = nameKey(name);
         const unread = conversations.unread.get(key) ?? 0;
@@ -32,15 +32,10 @@ export const windowCommand = defineCommand<{ number?: number }>({
           unread > 0 ? `  ${unread} unread${calls > 0 ? `, ${calls} for you` : ''}` : '';
         return `  ${i + 1}: ${name}${key === active ? '  (active)' : ''}${counts}`;
       });
-      screen.notice('info', ['windows (/window N or Alt-N):', ...rows].join('\n'));
+      screen.notice('info', ['windows (/window N, Alt-N or F-N):', ...rows].join('\n'));
       return;
     }
-    const name = windows[number - 1];
-    if (name === undefined) {
+    if (conversations.selectWindow(number) === undefined)
       screen.notice('error', `there is no window ${number} (see /window)`, 'E_USAGE');
-      return;
-    }
-    conversations.setTarget(name);
-    conversations.markRead(name);
   },
 });

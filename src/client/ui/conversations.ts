@@ -1,11 +1,11 @@
 import { nameKey } from '../../protocol/index.js';
 import type { Conversations } from '../commands/index.js';
 import type { ClientEvent } from '../events.js';
+import { LOBBY, MAX_WINDOWS, STATUS_WINDOW } from './windows.js';
 
-/** The server's public room, where everyone starts. */
-export const LOBBY = '#lobby';
+export { LOBBY } from './windows.js';
+
 const MAX_KNOWN_ROOMS = 1000;
-const MAX_WINDOWS = 99;
 
 export interface ConversationOptions {
   /** A plain line goes to the lobby until the user picks another conversation. */
@@ -17,6 +17,11 @@ export interface ConversationOptions {
   quietLobby?: boolean;
   /** Our name: a room line naming it counts as a highlight. */
   self?: string;
+  /**
+   * Terminal windows: window 1 is the status window (active while no conversation is
+   * selected), and `/join` always makes the room joined the active window.
+   */
+  windows?: boolean;
 }
 
 /**
@@ -38,6 +43,7 @@ export class ConversationState implements Conversations {
   /** Windows in the order they opened: what `/window N` and Alt-N pick. */
   #windows = new Map<string, string>();
   #self: string | undefined;
+  #statusWindow: boolean;
 
   /**
    * `lobbyFirst`: a plain line goes to the public lobby until the user picks another
@@ -47,6 +53,42 @@ export class ConversationState implements Conversations {
     this.#lobbyFirst = options.lobbyFirst === true;
     this.#quietLobby = options.quietLobby === true;
     this.#self = options.self;
+    this.#statusWindow = options.windows === true;
+    if (this.#statusWindow) this.#windows.set(STATUS_WINDOW, STATUS_WINDOW);
+  }
+
+  /**
+   * The active window's key: the target's, or STATUS_WINDOW when none is selected (with
+   * terminal windows; without them, undefined).
+   */
+  get activeWindow(): string | undefined {
+    if (this.#target !== undefined) return nameKey(this.#target);
+    return this.#statusWindow ? STATUS_WINDOW : undefined;
+  }
+
+  /** Whether a window is open for this conversation (name key). */
+  isOpen(key: string): boolean {
+    return this.#windows.has(key);
+  }
+
+  /** Makes window `number` (from 1) the active one; returns its name, undefined if none. */
+  selectWindow(number: number): string | undefined {
+    const name = this.windows[number - 1];
+    if (name === undefined) return undefined;
+    this.setTarget(name === STATUS_WINDOW ? undefined : name);
+    if (name !== STATUS_WINDOW) this.markRead(name);
+    return name;
+  }
+
+  /**
+   * `/join`: the room joined becomes the active window on a terminal; elsewhere only
+   * when nothing but the lobby was selected (what `--json` scripts rely on).
+   */
+  joined(room: string): void {
+    const target = this.#target;
+    if (this.#statusWindow || target === undefined || nameKey(target) === LOBBY)
+      this.setTarget(room);
+    else this.#open(room);
   }
 
   /** Open windows (conversations), numbered from 1 in this order. */

@@ -6,6 +6,7 @@
  *   [bob] >
  *   [#room] (reconnecting 3s) +2 carol +1 dave >
  *   [no target] (offline) >
+ *   [status] +1 bob >          (a terminal's status window)
  *
  * Names come from peers, so they are sanitized like everything else on screen.
  */
@@ -17,6 +18,8 @@ import { chalkFor, nickColor } from './theme.js';
 export interface PromptState {
   /** Current conversation: a user name or `#room`; undefined when none is selected. */
   target?: string;
+  /** With no target, the terminal's status window is active: shown as `[status]`. */
+  statusWindow?: boolean;
   connection: ConnectionState;
   /** Unread message counts by conversation; the current target and zeros are skipped. */
   unread?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
@@ -58,7 +61,13 @@ function unreadEntries(unread: PromptState['unread']): Array<[string, number]> {
 export function formatPrompt(state: PromptState): string {
   const c = chalkFor(state.color === true);
   const parts: string[] = [];
-  parts.push(state.target === undefined ? c.gray('[no target]') : `[${targetLabel(state.target)}]`);
+  parts.push(
+    state.target !== undefined
+      ? `[${targetLabel(state.target)}]`
+      : state.statusWindow
+        ? c.gray('[status]')
+        : c.gray('[no target]'),
+  );
 
   const badge = connectionBadge(state.connection);
   if (badge !== '') {

@@ -15,6 +15,11 @@ export interface RenderOptions {
   timeFormat?: (date: Date) => string;
   /** Wrap to this many columns (hanging indent under the text). Default: no wrapping. */
   width?: number;
+  /**
+   * Filled with the hanging indent of the first line rendered, for a caller that keeps the
+   * lines unwrapped and wraps them later (the terminal's window scrollback).
+   */
+  layout?: { indent?: number };
 }
 
 /** Upper bound on one message's rendered text, in code points, before wrapping. */
@@ -50,6 +55,7 @@ export function contextFor(opts: RenderOptions): Context {
       const stamp = s.timestamp(`[${sanitizeText(clock(date))}]`);
       const first = `${stamp} ${head}`;
       const indent = visibleWidth(first);
+      if (opts.layout && opts.layout.indent === undefined) opts.layout.indent = indent;
       const paint = paintBody === undefined ? (t: string) => t : s[paintBody];
       const hang = opts.width === undefined ? indent : effectiveIndent(indent, opts.width);
       const pad = ' '.repeat(hang);

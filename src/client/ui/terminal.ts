@@ -1,21 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
-import {
-  clearScreenDown,
-  createInterface,
-  cursorTo,
-  type Interface,
-  moveCursor,
-} from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 import { COMMANDS, parseInput } from '../commands/index.js';
-import type { ClientEvent, ConnectionState, DeliveryEvent } from '../events.js';
+import type { ClientEvent, ConnectionState } from '../events.js';
 import { writePrivateFileAtomic } from '../state/config-dir.js';
 import { complete } from './completion.js';
 import type { ChatController, ControllerHost } from './controller.js';
-import { ShownMessages, styledMark } from './delivery-marks.js';
+import { windowForKey } from './keys.js';
 import { formatPrompt } from './prompt.js';
-import { renderEvent } from './render.js';
-import { sanitizeName, sanitizeText } from './sanitize.js';
-import { stylesFor } from './theme.js';
+import { WindowScreen } from './window-screen.js';
+import { STATUS_WINDOW, type WindowView } from './windows.js';
 import { visibleWidth } from './wrap.js';
 
 export interface TerminalOptions {
@@ -55,10 +48,10 @@ export class TerminalUI implements ControllerHost {
   /** When the pending reconnect attempt fires: the prompt counts down to it. */
   #reconnectAt: number | undefined;
   #countdown: NodeJS.Timeout | undefined;
-  /** Rows printed above the prompt so far (each rendered line is one row). */
-  #rows = 0;
-  /** Our messages still on screen, to mark with their delivery. */
-  #shown = new ShownMessages();
+  /** Windows: their scrollback, and what the screen shows. */
+  #screen: WindowScreen;
+  /** A typed line or a window key is being handled: a change of window repaints after it. */
+  #handling = false;
 
   constructor(options: TerminalOptions) {
     this.#options = options;
@@ -74,20 +67,24 @@ export class TerminalUI implements ControllerHost {
       removeHistoryDuplicates: true,
       completer: (line: string) => this.#complete(line),
     });
+    this.#screen = new WindowScreen({
+      output: options.output,
+      rl: this.#rl,
+      color: options.color,
+      self: options.self,
+    });
     this.#rl.on('line', (line) => this.#onLine(line));
     this.#rl.on('SIGINT', () => this.quit());
-    // Alt-1…9 switch windows, irssi style (the terminal sends ESC then the digit).
-    options.input.on('keypress', (_text: string, key: { meta?: boolean; sequence?: string }) => {
-      const digit = /^\x1b([1-9])$/.exec(key?.sequence ?? '')?.[1];
-      if (digit === undefined || this.#asking || !this.#controller) return;
-      this.#controller.handle(`/window ${digit}`);
-      this.refreshPrompt();
+    // Alt-1…9 (Alt-0 = 10) and F1…F12 switch windows, irssi style.
+    options.input.on('keypress', (_text: string, key: { sequence?: string } | undefined) => {
+      const number = windowForKey(key?.sequence);
+      if (number === undefined || this.#asking || !this.#controller) return;
+      this.#run(`/window ${number}`);
     });
     this.#rl.on('close', () => this.#finish());
-    options.output.on('resize', () => {
-      this.#shown.forgetAll(); // lines rewrap: rows are no longer where they were
-      this.refreshPrompt();
-    });
+    // Lines rewrap at the new width: repaint the active window (rows are no longer where
+    // they were).
+    options.output.on('resize', () => this.#repaint());
   }
 
   attach(controller: ChatController): void {
@@ -95,15 +92,16 @@ export class TerminalUI implements ControllerHost {
     this.refreshPrompt();
   }
 
-  /** Prints an event above the prompt without disturbing what is being typed. */
+  /**
+   * Keeps an event in the windows it belongs to and prints it above the prompt, without
+   * disturbing what is being typed, when the screen shows one of them.
+   */
   show(event: ClientEvent): void {
-    if (event.kind === 'delivery' && this.#markDelivery(event)) return;
-    const width = this.#options.output.columns || 80;
-    const lines = renderEvent(event, {
-      color: this.#options.color,
-      self: this.#options.self,
-      width,
-    });
+    const active = this.#activeWindow();
+    // The client changed the active window by itself (the lobby at start): the screen
+    // now belongs to it, without a repaint.
+    if (!this.#handling && active !== this.#screen.showing) this.#screen.adopt(active);
+    if (event.kind === 'delivery' && this.#screen.mark(event)) return;
     if (
       this.#options.bell &&
       event.kind === 'message' &&
@@ -113,20 +111,14 @@ export class TerminalUI implements ControllerHost {
       this.#options.output.write('\x07');
     }
     if (event.kind === 'connection') this.#trackReconnect(event.status);
-    this.#printAbove(lines);
-    if (event.kind === 'message' && event.direction === 'out' && event.id && lines.length > 0) {
-      const line = lines[lines.length - 1]!;
-      this.#shown.remember(event.id, { row: this.#rows - 1, line, width: visibleWidth(line) });
-    }
+    if (!this.#closing) this.#screen.show(event, this.#view(active));
     // Messages change unread counts; joins can change the active window (the lobby at start).
     if (event.kind === 'message' || event.kind === 'connection' || event.kind === 'room')
       this.refreshPrompt();
   }
 
   clear(): void {
-    this.#shown.forgetAll();
-    cursorTo(this.#options.output, 0, 0);
-    clearScreenDown(this.#options.output);
+    this.#screen.clear();
     this.#rl.prompt(true);
   }
 
@@ -148,17 +140,58 @@ export class TerminalUI implements ControllerHost {
       connection = { ...connection, inMs: Math.max(0, this.#reconnectAt - Date.now()) };
     // Clear with the prompt still on screen: a new prompt of another length can wrap the
     // typed line onto a different number of rows.
-    this.#clearInputArea();
-    this.#rl.setPrompt(
-      formatPrompt({
-        ...(controller?.target ? { target: controller.target } : {}),
-        connection,
-        unread: controller?.unread ?? new Map(),
-        highlights: controller?.conversations.highlights ?? new Map(),
-        color: this.#options.color,
-      }),
-    );
+    this.#screen.clearInputArea();
+    this.#rl.setPrompt(this.#promptText(connection));
     this.#rl.prompt(true);
+  }
+
+  #promptText(connection: ConnectionState): string {
+    const controller = this.#controller;
+    return formatPrompt({
+      ...(controller?.target ? { target: controller.target } : {}),
+      statusWindow: true,
+      connection,
+      unread: controller?.unread ?? new Map(),
+      highlights: controller?.conversations.highlights ?? new Map(),
+      color: this.#options.color,
+    });
+  }
+
+  #activeWindow(): string {
+    return this.#controller?.conversations.activeWindow ?? STATUS_WINDOW;
+  }
+
+  #view(active: string): WindowView {
+    const conversations = this.#controller?.conversations;
+    return {
+      active,
+      isOpen: (key) => conversations?.isOpen(key) === true,
+      self: this.#options.self,
+    };
+  }
+
+  /** Handles a line or a window key; a change of the active window repaints it. */
+  #run(line: string): void {
+    this.#handling = true;
+    try {
+      this.#controller?.handle(line);
+    } finally {
+      this.#handling = false;
+    }
+    if (this.#activeWindow() !== this.#screen.showing) this.#repaint();
+    else this.refreshPrompt();
+  }
+
+  /** Repaints the active window's last screenful, then the prompt with the typed line. */
+  #repaint(): void {
+    if (this.#closing || this.#asking) return;
+    const connection = this.#controller?.client.connectionState ?? {
+      state: 'connecting',
+      attempt: 1,
+    };
+    const prompt = this.#promptText(connection);
+    this.#screen.repaint(this.#activeWindow(), prompt);
+    this.refreshPrompt();
   }
 
   /** While a reconnect is pending, redraws the prompt every second: `(reconnecting Ns)` counts down. */
@@ -170,64 +203,6 @@ export class TerminalUI implements ControllerHost {
     this.#reconnectAt = Date.now() + status.inMs;
     this.#countdown = setInterval(() => this.refreshPrompt(), 1000);
     this.#countdown.unref();
-  }
-
-  /**
-   * Moves to the first row of the prompt and erases it and everything below. readline
-   * redraws by first moving up `prevRows` (the cursor row of its last drawing); that is
-   * now 0, else a wrapped input line would make the redraw climb over the lines printed
-   * above it and erase them.
-   */
-  #clearInputArea(): void {
-    const output = this.#options.output;
-    const { rows } = this.#rl.getCursorPos();
-    if (rows > 0) moveCursor(output, 0, -rows);
-    cursorTo(output, 0);
-    clearScreenDown(output);
-    (this.#rl as unknown as { prevRows: number }).prevRows = 0;
-  }
-
-  /**
-   * Marks a message shown earlier with its delivery status: rewrites its last line in
-   * place while it is on screen and the mark fits; else one short line below. Returns
-   * false for a message this screen never showed (its status is printed as an event).
-   */
-  #markDelivery(event: DeliveryEvent): boolean {
-    const shown = this.#shown.get(event.id);
-    if (!shown || this.#closing) return false;
-    const output = this.#options.output;
-    const mark = styledMark(stylesFor(this.#options.color), event.status, event.reason);
-    const up = this.#rows - shown.row;
-    const promptRows = this.#rl.getCursorPos().rows + 1;
-    const fits = shown.width + 1 + visibleWidth(mark) <= (output.columns || 80);
-    const onScreen = up + promptRows <= (output.rows || 24) - 1;
-    if (fits && onScreen) {
-      this.#clearInputArea();
-      moveCursor(output, 0, -up);
-      cursorTo(output, 0);
-      output.write(`\x1b[2K${shown.line} ${mark}`);
-      moveCursor(output, 0, up);
-      cursorTo(output, 0);
-      this.#rl.prompt(true);
-      return true;
-    }
-    const text = `msg ${sanitizeText(event.id)} to ${sanitizeName(event.to)}: ${mark}`;
-    this.#printAbove(
-      renderEvent(
-        { kind: 'info', ts: event.ts, text },
-        { color: this.#options.color, self: this.#options.self, width: output.columns || 80 },
-      ),
-    );
-    return true;
-  }
-
-  #printAbove(lines: string[]): void {
-    if (lines.length === 0 || this.#closing) return;
-    this.#clearInputArea();
-    this.#options.output.write(`${lines.join('\n')}\n`);
-    this.#rows += lines.length;
-    // While asking about a paste, readline's prompt is the question: redraw it too.
-    this.#rl.prompt(true);
   }
 
   #complete(line: string): [string[], string] {
@@ -245,8 +220,7 @@ export class TerminalUI implements ControllerHost {
 
   #onLine(line: string): void {
     // readline left the submitted line on screen: it counts among the rows printed.
-    const typed = visibleWidth(this.#rl.getPrompt()) + visibleWidth(line);
-    this.#rows += Math.max(1, Math.ceil(typed / (this.#options.output.columns || 80)));
+    this.#screen.countTyped(visibleWidth(this.#rl.getPrompt()) + visibleWidth(line));
     if (this.#asking) return;
     this.#paste.push(line);
     clearTimeout(this.#pasteTimer);
@@ -280,9 +254,8 @@ export class TerminalUI implements ControllerHost {
   }
 
   #submit(line: string): void {
-    this.#controller?.handle(line);
+    this.#run(line);
     this.#saveHistory();
-    this.refreshPrompt();
   }
 
   #loadHistory(): string[] {
@@ -317,6 +290,7 @@ export class TerminalUI implements ControllerHost {
 
   #finish(): void {
     this.#closing = true;
+    this.#screen.closed = true;
     clearTimeout(this.#pasteTimer);
     clearInterval(this.#countdown);
     this.#resolveClosed();
