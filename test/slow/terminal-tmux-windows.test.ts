@@ -143,15 +143,20 @@ describe.skipIf(!hasTmux)('one buffer per window (tmux)', { timeout: 60_000 }, (
     server = await spawnServe();
     const tty = await connect();
     const bob = await peer('bob', tty);
-    const long = `${'word '.repeat(30)}end`;
+    const long = `${'word '.repeat(30)}THE-END`;
     bob.send(`/to #lobby ${long}`);
-    await tty.waitFor((s) => s.includes('end'), 10_000, 'the long line');
+    await tty.waitFor((s) => s.includes('THE-END'), 10_000, 'the long line');
     tty.run('resize-window', '-t', tty.target, '-x', '60');
     await tty.waitUntil(
       () => {
         const rows = tty.rows();
-        const wrapped = rows.filter((r) => r.includes('word')).length;
-        return wrapped >= 4 && rows.every((r) => r.length <= 60) ? true : undefined;
+        const wrapped = rows.filter((r) => r.includes('word') || r.includes('THE-END'));
+        // Rewrapped by the client: continuation rows hang under the text (a terminal's own
+        // reflow would start them in column 0).
+        const hanging = wrapped.slice(1).every((r) => r.startsWith('   '));
+        return wrapped.length >= 4 && hanging && rows.every((r) => r.length <= 60)
+          ? true
+          : undefined;
       },
       10_000,
       'the line rewrapped at 60 columns',
