@@ -1,3 +1,4 @@
+import { encodeFetchedAck } from '../protocol/index.js';
 import type { RelayRouter, RelayTarget } from './router.js';
 import type { ServerStats } from './stats.js';
 
@@ -6,8 +7,11 @@ export interface MailboxOwner extends RelayTarget {
   readonly open: boolean;
   /** Queues an answer to the client's own request (never refused for a full queue). */
   reply(line: string, kind: string): boolean;
-  /** The client fetched a message `from` sent as `id`: tell the sender (if online). */
-  fetched?(from: string, id: string): void;
+  /**
+   * The client fetched a message `from` sent as `id`: tell the sender now if online, else
+   * keep the notice for when it comes back.
+   */
+  fetched?(from: string, id: string): void | Promise<void>;
 }
 
 /** Stored lines tracked for the fetched notice (a page is far smaller). */
@@ -33,7 +37,7 @@ function senderOf(line: string): { from: string; id: string } | undefined {
  */
 export class MailboxDelivery {
   #owner: MailboxOwner;
-  #router: Pick<RelayRouter<never>, 'nextPage' | 'acknowledge'>;
+  #router: Pick<RelayRouter<never>, 'nextPage' | 'acknowledge' | 'takeFetched'>;
   #stats: ServerStats;
   /** Highest seq sent, and highest acknowledged. */
   #sentUpto = 0;
@@ -44,7 +48,7 @@ export class MailboxDelivery {
 
   constructor(
     owner: MailboxOwner,
-    router: Pick<RelayRouter<never>, 'nextPage' | 'acknowledge'>,
+    router: Pick<RelayRouter<never>, 'nextPage' | 'acknowledge' | 'takeFetched'>,
     stats: ServerStats,
   ) {
     this.#owner = owner;
@@ -64,9 +68,19 @@ export class MailboxDelivery {
     for (const [seq, sender] of this.#senders) {
       if (seq > upto) continue;
       this.#senders.delete(seq);
-      this.#owner.fetched?.(sender.from, sender.id);
+      await this.#owner.fetched?.(sender.from, sender.id);
     }
     await this.deliver();
+  }
+
+  /**
+   * At login (a client with `ack`): the fetched notices kept while it was offline, one
+   * `ack` with `fetched` each, so its stored messages turn delivered.
+   */
+  async deliverFetched(): Promise<void> {
+    const ids = await this.#router.takeFetched(this.#owner.name);
+    if (!this.#owner.open) return;
+    for (const id of ids) this.#owner.reply(encodeFetchedAck(id), 'ack');
   }
 
   /** Sends the next page of stored messages, unless one is still waiting for `fetched`. */

@@ -66,6 +66,12 @@ export interface FanOut {
 }
 
 /**
+ * Fetched notices kept per offline sender: its client marks at most this many recent
+ * stored messages anyway (it remembers 1,000 in memory; the screen far fewer).
+ */
+export const MAX_FETCHED_NOTICES = 256;
+
+/**
  * The one router of peer traffic: relays to one recipient (to its connection when online
  * and reading; otherwise, for registered v2 identities seen recently that accept it, into
  * the mailbox, within byte quotas per recipient, per sender identity, per sender address
@@ -255,6 +261,19 @@ export class RelayRouter<T extends RelayTarget> {
   /** The client processed stored messages up to `upto`. */
   acknowledge(name: string, upto: number): Promise<number> {
     return this.#store.mailbox.acknowledge(name, upto);
+  }
+
+  /** Keeps "message `id` was fetched" for `sender`, who is offline (one mailbox TTL). */
+  keepFetched(sender: string, id: string): Promise<void> {
+    return this.#store.mailbox.keepFetched(sender, id, this.#now(), {
+      max: MAX_FETCHED_NOTICES,
+      ttlMs: this.#limits.ttlMs,
+    });
+  }
+
+  /** The fetched notices kept for `sender` while it was offline (taken: told once). */
+  takeFetched(sender: string): Promise<string[]> {
+    return this.#store.mailbox.takeFetched(sender, this.#now() - this.#limits.ttlMs);
   }
 
   /** Drops expired stored messages (called periodically). */

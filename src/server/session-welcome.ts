@@ -125,5 +125,6 @@ export async function welcomeSession<S extends WelcomedSession>(
   if (session.has(Capability.ratchet) && hello.idk)
     session.reply(await prekeys.countLine(session), 'prekeys');
   if (session.has(Capability.mailbox)) await session.mailbox.deliver();
+  if (session.has(Capability.ack)) await session.mailbox.deliverFetched();
   if (session.has(Capability.rooms)) await ctx.rooms.welcome(session);
 }

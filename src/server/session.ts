@@ -88,10 +88,22 @@ export class Session extends SessionIdentity implements FrameSession {
     this.log.info({ event: 'connection.opened' });
   }
 
-  /** MailboxOwner: our client fetched a stored message; its sender, if online, hears of it. */
-  fetched(from: string, id: string): void {
+  /**
+   * MailboxOwner: our client fetched a stored message; its sender hears of it now if
+   * online, else when it comes back (the notice is kept like a stored message).
+   */
+  async fetched(from: string, id: string): Promise<void> {
     const sender = this.#ctx.directory.get(from);
-    if (sender?.has(Capability.ack)) sender.send(encodeFetchedAck(id), 'ack');
+    if (sender !== undefined) {
+      if (sender.has(Capability.ack)) sender.send(encodeFetchedAck(id), 'ack');
+      return;
+    }
+    try {
+      await this.#ctx.router.keepFetched(from, id);
+    } catch (error) {
+      // A lost notice costs a mark, not the acknowledgement of what was fetched.
+      this.log.warn({ event: 'mailbox.notice_lost', err: error });
+    }
   }
 
   get state(): SessionState {

@@ -3,7 +3,8 @@
  * (an `ack` with `fetched`, the server's report), instead of seeing `stored` forever.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RawClient } from '../helpers/raw-client.js';
+import { defaultServerConfig } from '../../src/server/config.js';
+import { RawClient, TestClock } from '../helpers/raw-client.js';
 import { goOffline, startTestServer, type TestServer } from '../helpers/server.js';
 import { newIdentity, type TestIdentity, v2Hello } from '../helpers/v2-hello.js';
 
@@ -58,5 +59,45 @@ describe('fetched notices for stored messages', () => {
     await alice.sync();
     await bob.sync();
     expect(bob.frames.filter((f) => f.type === 'ack' && f.fetched === true)).toHaveLength(0);
+  });
+
+  /** alice (offline) gets m1 from bob, who is offline by the time alice fetches it. */
+  const fetchedWhileAway = async (aliceId: TestIdentity, bobId: TestIdentity) => {
+    await goOffline(t, await hello('alice', aliceId), 'alice');
+    const bob = await hello('bob', bobId);
+    bob.send(relay('alice', 'm1'));
+    await bob.next((f) => f.type === 'ack' && f.id === 'm1' && f.queued === true);
+    await goOffline(t, bob, 'bob');
+    const alice = await hello('alice', aliceId);
+    const m1 = await alice.next((f) => f.type === 'relay' && f.id === 'm1');
+    alice.send({ type: 'fetched', upto: m1.seq });
+    await alice.sync(); // the fetched (and the notice kept) was handled before the pong
+  };
+
+  it('keeps the notice for a sender who was offline, and tells it once when it comes back', async () => {
+    const bobId = newIdentity();
+    await fetchedWhileAway(newIdentity(), bobId);
+    const back = await hello('bob', bobId);
+    expect(await back.next((f) => f.type === 'ack' && f.fetched === true)).toEqual({
+      type: 'ack',
+      id: 'm1',
+      fetched: true,
+    });
+    await goOffline(t, back, 'bob');
+    const again = await hello('bob', bobId);
+    await again.sync();
+    expect(again.frames.filter((f) => f.type === 'ack' && f.fetched === true)).toHaveLength(0);
+  });
+
+  it('forgets the notice after the mailbox TTL', async () => {
+    await t.close();
+    const clock = new TestClock(Date.now());
+    t = await startTestServer({}, { now: clock.now });
+    const bobId = newIdentity();
+    await fetchedWhileAway(newIdentity(), bobId);
+    clock.advance(defaultServerConfig.mailboxTtlMs + 1);
+    const back = await hello('bob', bobId);
+    await back.sync();
+    expect(back.frames.filter((f) => f.type === 'ack' && f.fetched === true)).toHaveLength(0);
   });
 });

@@ -127,6 +127,15 @@ export const MIGRATIONS: readonly string[] = [
      added    INTEGER NOT NULL,
      PRIMARY KEY (name_key, key_id)
    ) STRICT;`,
+  // "Your stored message was fetched" notices for senders who were offline at the time.
+  `CREATE TABLE fetched_notice (
+     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+     sender     TEXT NOT NULL,
+     id         TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX fetched_notice_sender ON fetched_notice (sender, seq);
+   CREATE INDEX fetched_notice_created ON fetched_notice (created_at);`,
 ];
 
 /** Brings the schema up to date in one transaction; refuses a file from a newer version. */

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { nameKey } from '../../protocol/index.js';
 import type {
   EnqueueResult,
+  FetchedNoticeLimits,
   MailboxQuota,
   MailboxRecipientRule,
   MailboxStore,
@@ -103,7 +104,32 @@ export class SqliteMailbox implements MailboxStore {
   }
 
   async expire(before: number): Promise<number> {
-    return this.#stmt.expire.run(before).changes;
+    return this.#db.transaction(() => {
+      this.#stmt.expireFetched.run(before);
+      return this.#stmt.expire.run(before).changes;
+    })();
+  }
+
+  async keepFetched(
+    sender: string,
+    id: string,
+    now: number,
+    limits: FetchedNoticeLimits,
+  ): Promise<void> {
+    const key = nameKey(sender);
+    this.#db.transaction(() => {
+      this.#stmt.keepFetched.run(key, id, now);
+      this.#stmt.trimFetched.run(key, key, Math.max(0, limits.max));
+    })();
+  }
+
+  async takeFetched(sender: string, notBefore: number): Promise<string[]> {
+    const key = nameKey(sender);
+    return this.#db.transaction(() => {
+      const ids = this.#stmt.fetched.all(key, notBefore).map((row) => row.id);
+      this.#stmt.dropFetched.run(key);
+      return ids;
+    })();
   }
 
   /** Drops everything stored for `recipient` (its name was freed). */
@@ -113,6 +139,7 @@ export class SqliteMailbox implements MailboxStore {
 
   /** {@link dropRecipient} inside a caller's transaction. */
   dropRecipientNow(recipient: string): number {
+    this.#stmt.dropFetched.run(nameKey(recipient));
     return this.#stmt.dropRecipient.run(nameKey(recipient)).changes;
   }
 }
@@ -138,5 +165,17 @@ function prepare(db: Database.Database) {
     ),
     expire: db.prepare<[number]>('DELETE FROM mailbox WHERE created_at < ?'),
     dropRecipient: db.prepare<[string]>('DELETE FROM mailbox WHERE recipient = ?'),
+    keepFetched: db.prepare<[string, string, number]>(
+      'INSERT INTO fetched_notice (sender, id, created_at) VALUES (?, ?, ?)',
+    ),
+    trimFetched: db.prepare<[string, string, number]>(
+      `DELETE FROM fetched_notice WHERE sender = ? AND seq NOT IN
+         (SELECT seq FROM fetched_notice WHERE sender = ? ORDER BY seq DESC LIMIT ?)`,
+    ),
+    fetched: db.prepare<[string, number], { id: string }>(
+      'SELECT id FROM fetched_notice WHERE sender = ? AND created_at >= ? ORDER BY seq',
+    ),
+    dropFetched: db.prepare<[string]>('DELETE FROM fetched_notice WHERE sender = ?'),
+    expireFetched: db.prepare<[number]>('DELETE FROM fetched_notice WHERE created_at < ?'),
   };
 }

@@ -120,10 +120,28 @@ export interface MailboxStore {
   ): Promise<StoredMessage[]>;
   /** Deletes the recipient's messages with seq ≤ `upto`; returns how many. */
   acknowledge(recipient: string, upto: number): Promise<number>;
-  /** Deletes messages older than `before`; returns how many. */
+  /**
+   * Deletes messages older than `before` (and fetched notices, where the store does not
+   * expire them by itself: Redis keys carry their TTL); returns how many messages.
+   */
   expire(before: number): Promise<number>;
-  /** Deletes everything stored for `recipient`; returns how many. */
+  /** Deletes everything stored for `recipient` (and notices kept for it); returns how many. */
   dropRecipient(recipient: string): Promise<number>;
+  /**
+   * Keeps a notice for an offline `sender`: its stored message `id` was fetched. At most
+   * `limits.max` per sender (the oldest go first), each for `limits.ttlMs`.
+   */
+  keepFetched(sender: string, id: string, now: number, limits: FetchedNoticeLimits): Promise<void>;
+  /** Returns and deletes the notices kept for `sender` since `notBefore`, oldest first. */
+  takeFetched(sender: string, notBefore: number): Promise<string[]>;
+}
+
+/** Bounds on the fetched notices kept for offline senders. */
+export interface FetchedNoticeLimits {
+  /** Notices per sender. */
+  max: number;
+  /** How long one is kept (the mailbox TTL). */
+  ttlMs: number;
 }
 
 /** Rooms, roles and bans. */

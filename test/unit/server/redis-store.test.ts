@@ -328,6 +328,42 @@ describe('RedisStore: mailbox', () => {
   });
 });
 
+describe('fetched notices for offline senders (Redis and SQLite alike)', () => {
+  const limits = { max: 3, ttlMs: 1000 };
+  const both = () =>
+    [
+      ['redis', node(fresh())],
+      ['sqlite', new SqliteStore(':memory:')],
+    ] as const;
+
+  it('keeps at most max per sender (the newest), and hands them out once, oldest first', async () => {
+    for (const [kind, store] of both()) {
+      for (const [i, id] of ['m1', 'm2', 'm3', 'm4', 'm5'].entries())
+        await store.mailbox.keepFetched('Bob', id, 100 + i, limits);
+      await store.mailbox.keepFetched('carol', 'c1', 100, limits);
+      expect(await store.mailbox.takeFetched('BOB', 0), kind).toEqual(['m3', 'm4', 'm5']);
+      expect(await store.mailbox.takeFetched('bob', 0), kind).toEqual([]);
+      expect(await store.mailbox.takeFetched('carol', 0), kind).toEqual(['c1']);
+    }
+  });
+
+  it('keeps them for the TTL only, and drops them with the name', async () => {
+    for (const [kind, store] of both()) {
+      await store.mailbox.keepFetched('bob', 'old', 0, limits);
+      await store.mailbox.keepFetched('bob', 'new', 900, limits);
+      // Taken after the TTL of the first: only the second is still news.
+      expect(await store.mailbox.takeFetched('bob', 500), kind).toEqual(['new']);
+      await store.mailbox.keepFetched('bob', 'old', 0, limits);
+      await store.mailbox.keepFetched('bob', 'new', 900, limits);
+      await store.mailbox.expire(500);
+      expect(await store.mailbox.takeFetched('bob', 500), kind).toEqual(['new']);
+      await store.mailbox.keepFetched('carol', 'c1', 900, limits);
+      await store.mailbox.dropRecipient('Carol');
+      expect(await store.mailbox.takeFetched('carol', 0), kind).toEqual([]);
+    }
+  });
+});
+
 describe('RedisStore: rooms and lockout', () => {
   const quota = { maxRooms: 3, roomsPerIdentity: 2 };
 

@@ -3,6 +3,7 @@ import { nameKey } from '../../../protocol/index.js';
 import type {
   EnqueueRefusal,
   EnqueueResult,
+  FetchedNoticeLimits,
   MailboxQuota,
   MailboxRecipientRule,
   MailboxStore,
@@ -93,6 +94,25 @@ for _, seq in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[2]
 return n`);
 
 const EXPIRE_BATCH = 1000;
+
+/**
+ * KEYS: the sender's notice set (score = time). ARGV: id, now, max, ttl ms, not-before.
+ * Older than the TTL and beyond `max` (the oldest first) are dropped; the set itself
+ * expires a TTL after its last notice, so no sweep is needed.
+ */
+const KEEP_FETCHED = new LuaScript(`
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[5])
+local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
+if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, extra - 1) end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1`);
+
+/** KEYS: the sender's notice set. ARGV: not-before. Returns the ids and deletes the set. */
+const TAKE_FETCHED = new LuaScript(`
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')
+redis.call('DEL', KEYS[1])
+return ids`);
 
 /**
  * Stored messages in Redis with the same quotas as the SQLite mailbox: usage counters in
@@ -202,6 +222,33 @@ export class RedisMailbox implements MailboxStore {
   }
 
   async dropRecipient(recipient: string): Promise<number> {
+    await this.#redis.del(this.#fetchedKey(recipient));
     return this.acknowledge(recipient, Number.MAX_SAFE_INTEGER);
+  }
+
+  #fetchedKey(sender: string): string {
+    return this.#keys.key('mb', 'f', nameKey(sender));
+  }
+
+  async keepFetched(
+    sender: string,
+    id: string,
+    now: number,
+    limits: FetchedNoticeLimits,
+  ): Promise<void> {
+    const ttlMs = Math.max(1, Math.floor(limits.ttlMs));
+    await KEEP_FETCHED.run(
+      this.#redis,
+      [this.#fetchedKey(sender)],
+      [id, now, Math.max(0, limits.max), ttlMs, now - ttlMs],
+    );
+  }
+
+  async takeFetched(sender: string, notBefore: number): Promise<string[]> {
+    return (await TAKE_FETCHED.run(
+      this.#redis,
+      [this.#fetchedKey(sender)],
+      [notBefore],
+    )) as string[];
   }
 }
