@@ -72,7 +72,8 @@ export class WindowScreen {
       indent: layout.indent ?? 0,
       ...(own === undefined ? {} : { id: own }),
     };
-    const windows = this.#buffers.append(windowsFor(event, view), entry);
+    const windows = windowsFor(event, view);
+    this.#buffers.append(windows, entry);
     if (windows.includes(this.#showing)) this.#print(paintEntry(entry, this.width));
   }
 

@@ -88,8 +88,8 @@ interface Located {
 /**
  * The scrollback of every window, by name key, and an index of our messages by id so a
  * delivery mark finds its line whichever windows hold it. Bounded: at most
- * MAX_WINDOWS + 1 buffers, each a bounded {@link Scrollback}; the index holds only
- * entries still in a buffer.
+ * MAX_WINDOWS + 1 buffers (the least recently written goes), each a bounded
+ * {@link Scrollback}; the index holds only entries still in a buffer.
  */
 export class WindowBuffers {
   #buffers = new Map<string, Scrollback>();
@@ -100,28 +100,46 @@ export class WindowBuffers {
     this.#limits = limits;
   }
 
-  /** The window's buffer (created empty on first use; undefined past MAX_WINDOWS + 1). */
+  /** The window's buffer, if it has one. */
   buffer(window: string): Scrollback | undefined {
+    return this.#buffers.get(window);
+  }
+
+  /**
+   * The window's buffer, created empty on first use. Past MAX_WINDOWS + 1 buffers the one
+   * written least recently (never the status window's) is dropped with its history.
+   */
+  #bufferFor(window: string): Scrollback {
     let buffer = this.#buffers.get(window);
-    if (buffer === undefined && this.#buffers.size <= MAX_WINDOWS) {
-      buffer = new Scrollback(this.#limits);
+    if (buffer !== undefined) {
+      // Most recently written last: the first in the map is the one to drop.
+      this.#buffers.delete(window);
       this.#buffers.set(window, buffer);
+      return buffer;
     }
+    if (this.#buffers.size > MAX_WINDOWS) {
+      const oldest = [...this.#buffers.keys()].find((key) => key !== STATUS_WINDOW);
+      if (oldest !== undefined) {
+        this.clear(oldest);
+        this.#buffers.delete(oldest);
+      }
+    }
+    buffer = new Scrollback(this.#limits);
+    this.#buffers.set(window, buffer);
     return buffer;
   }
 
-  /** Appends one entry to each of `windows`; returns the windows that took it. */
-  append(windows: readonly string[], entry: ScrollbackEntry): string[] {
-    const took: string[] = [];
-    for (const window of windows) {
-      const buffer = this.buffer(window);
-      if (buffer === undefined) continue;
-      took.push(window);
-      for (const dropped of buffer.push(entry)) this.#forget(window, dropped);
-    }
-    if (entry.id !== undefined && took.length > 0)
-      this.#byId.set(entry.id, { windows: took, entry });
-    return took;
+  /** Buffers held (at most MAX_WINDOWS + 1). */
+  get size(): number {
+    return this.#buffers.size;
+  }
+
+  /** Appends one entry to each of `windows`. */
+  append(windows: readonly string[], entry: ScrollbackEntry): void {
+    for (const window of windows)
+      for (const dropped of this.#bufferFor(window).push(entry)) this.#forget(window, dropped);
+    if (entry.id !== undefined && windows.length > 0)
+      this.#byId.set(entry.id, { windows: [...windows], entry });
   }
 
   /**

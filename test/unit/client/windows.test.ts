@@ -116,11 +116,20 @@ describe('WindowBuffers', () => {
     expect(buffers.buffer('bob')!.size).toBe(0);
   });
 
-  it('holds at most MAX_WINDOWS + 1 buffers', () => {
+  it('holds at most MAX_WINDOWS + 1 buffers, dropping the least recently written', () => {
     const buffers = new WindowBuffers();
-    let took = 0;
-    for (let i = 0; i < 150; i++) took += buffers.append([`u${i}`], entry('x')).length;
-    expect(took).toBe(100);
+    buffers.append([STATUS_WINDOW], entry('status'));
+    buffers.append(['u0'], entry('first', 'm0'));
+    for (let i = 1; i < 150; i++) {
+      buffers.append([`u${i}`], entry('x'));
+      buffers.append(['u1'], entry('kept busy'));
+    }
+    expect(buffers.size).toBe(100);
+    expect(buffers.buffer(STATUS_WINDOW)?.size).toBe(1);
+    expect(buffers.buffer('u1')).toBeDefined();
+    expect(buffers.buffer('u149')).toBeDefined();
+    expect(buffers.buffer('u0')).toBeUndefined();
+    expect(buffers.mark('m0', '\u2713')).toEqual([]); // its index went with it
   });
 });
 
