@@ -98,6 +98,25 @@ describe.skipIf(!hasTmux)('one buffer per window (tmux)', { timeout: 60_000 }, (
     expect(tty.screen()).toContain('lobby chatter');
   });
 
+  it('a half-typed line that wraps survives a switch, and so does the row above it', async () => {
+    server = await spawnServe();
+    const tty = await connect();
+    const bob = await peer('bob', tty);
+    bob.send('/to #lobby last lobby line');
+    await tty.waitFor((s) => s.includes('last lobby line'), 10_000, 'the lobby line');
+    tty.type('/query bob');
+    tty.press('Enter');
+    await prompt(tty, '[bob] >');
+    const half = `${'w'.repeat(150)} END`; // two rows at 120 columns
+    tty.type(half);
+    await prompt(tty, `[bob] > ${half}`);
+    tty.press('M-2');
+    await prompt(tty, `[#lobby (public)] > ${half}`);
+    const rows = tty.rows({ joined: true });
+    expect(rows.at(-2)).toMatch(/#lobby bob: last lobby line$/);
+    expect(rows.filter((r) => r.includes('END'))).toHaveLength(1);
+  });
+
   it('a delivery mark landing in a hidden window shows after the switch', async () => {
     server = await spawnServe();
     const tty = await connect();

@@ -191,7 +191,10 @@ export class TerminalUI implements ControllerHost {
     };
     const prompt = this.#promptText(connection);
     this.#screen.repaint(this.#activeWindow(), prompt);
-    this.refreshPrompt();
+    // Not refreshPrompt: the old prompt is gone with the screen, there is nothing to climb
+    // over and clear (a wrapped half-typed line would make it erase the repainted rows).
+    this.#rl.setPrompt(prompt);
+    this.#rl.prompt(true);
   }
 
   /** While a reconnect is pending, redraws the prompt every second: `(reconnecting Ns)` counts down. */
