@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { CLI } from './cli.js';
 import { shellQuote, TmuxSession } from './tmux.js';
 
@@ -36,4 +37,29 @@ export function runInTmux(
 export async function exitOf(tty: TmuxSession, timeoutMs = 15_000): Promise<number> {
   const screen = await tty.waitFor((s) => /EXIT=\d+/.test(s), timeoutMs, 'the client to exit');
   return Number(/EXIT=(\d+)/.exec(screen)![1]);
+}
+
+/** Waits until the prompt line (wrapped rows joined) is exactly `line` (or matches it). */
+export function promptIs(
+  tty: TmuxSession,
+  line: string | RegExp,
+  timeoutMs = 10_000,
+): Promise<string> {
+  return tty.waitUntil(
+    () => {
+      const last = tty.lastLine();
+      return (typeof line === 'string' ? last === line : line.test(last)) ? last : undefined;
+    },
+    timeoutMs,
+    `the prompt line ${String(line)}`,
+  );
+}
+
+/** The cursor sits right after the typed text on the prompt line. */
+export function expectCursorAtEnd(tty: TmuxSession, width = 120): void {
+  const screen = tty.screen().split('\n');
+  let last = screen.length - 1;
+  while (last > 0 && screen[last]!.trim() === '') last--;
+  const promptRow = screen[last]!;
+  expect(tty.cursor()).toEqual({ x: promptRow.length % width, y: last });
 }
