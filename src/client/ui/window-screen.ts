@@ -79,14 +79,19 @@ export class WindowScreen {
 
   /**
    * Marks our message with its delivery: the kept line always; on screen, the row in
-   * place while it is visible and the mark fits, else one short line below. Returns
-   * false for a message no window holds (its status is then shown as an event).
+   * place while it is visible and the mark fits, else one short line below. A failure of
+   * a message in hidden windows is also told where the user is, in that short line.
+   * Returns false for a message no window holds (its status is then shown as an event).
    */
   mark(event: DeliveryEvent): boolean {
     const mark = styledMark(stylesFor(this.#color), event.status, event.reason);
     const windows = this.#buffers.mark(event.id, mark);
     if (windows.length === 0) return false;
-    if (!windows.includes(this.#showing) || this.closed) return true;
+    if (this.closed) return true;
+    if (!windows.includes(this.#showing)) {
+      if (event.status === 'failed') this.#markLine(event, mark);
+      return true;
+    }
     const shown = this.#shown.get(event.id);
     const up = shown === undefined ? 0 : this.#rows - shown.row;
     const fits = shown !== undefined && shown.width + 1 + visibleWidth(mark) <= this.width;
@@ -101,6 +106,12 @@ export class WindowScreen {
       this.#rl.prompt(true);
       return true;
     }
+    this.#markLine(event, mark);
+    return true;
+  }
+
+  /** One short line with the mark, in the window on screen (kept there too). */
+  #markLine(event: DeliveryEvent, mark: string): void {
     const text = `msg ${sanitizeText(event.id)} to ${sanitizeName(event.to)}: ${mark}`;
     const layout: { indent?: number } = {};
     const lines = renderEvent(
@@ -110,7 +121,6 @@ export class WindowScreen {
     const entry = { lines, indent: layout.indent ?? 0 };
     this.#buffers.append([this.#showing], entry);
     this.#print(paintEntry(entry, this.width));
-    return true;
   }
 
   /**
