@@ -99,6 +99,9 @@ export class Session extends SessionIdentity implements FrameSession {
       return;
     }
     try {
+      // Only for a name bound to an identity: an unbound (v1) name may belong to someone
+      // else by the time it comes back.
+      if ((await this.#ctx.store.getBinding(from)) === undefined) return;
       await this.#ctx.router.keepFetched(from, id);
     } catch (error) {
       // A lost notice costs a mark, not the acknowledgement of what was fetched.

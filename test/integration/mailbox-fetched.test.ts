@@ -100,4 +100,29 @@ describe('fetched notices for stored messages', () => {
     await back.sync();
     expect(back.frames.filter((f) => f.type === 'ack' && f.fetched === true)).toHaveLength(0);
   });
+
+  it('keeps no notice for a legacy sender, whose name anyone may take next', async () => {
+    const aliceId = newIdentity();
+    await goOffline(t, await hello('alice', aliceId), 'alice');
+    const carl = await RawClient.hello({ port: t.port, certPem: t.certPem, user: 'carl' });
+    clients.push(carl);
+    carl.send({
+      type: 'relay',
+      to: 'alice',
+      alg: 'X25519+AESGCM',
+      nonce: Buffer.alloc(12, 2).toString('base64'),
+      cipher: Buffer.from('legacy-cipher-0123456789abcdef').toString('base64'),
+      id: 'v1m',
+    });
+    await carl.next((f) => f.type === 'ack' && f.id === 'v1m');
+    await goOffline(t, carl, 'carl');
+    const alice = await hello('alice', aliceId);
+    const stored = await alice.next((f) => f.type === 'relay' && f.id === 'v1m');
+    alice.send({ type: 'fetched', upto: stored.seq });
+    await alice.sync();
+    // Someone else takes the free name "carl" with an identity: told nothing of it.
+    const other = await hello('carl', newIdentity());
+    await other.sync();
+    expect(other.frames.filter((f) => f.type === 'ack' && f.fetched === true)).toHaveLength(0);
+  });
 });
