@@ -263,9 +263,14 @@ export class RelayRouter<T extends RelayTarget> {
     return this.#store.mailbox.acknowledge(name, upto);
   }
 
-  /** Keeps "message `id` was fetched" for `sender`, who is offline (one mailbox TTL). */
-  keepFetched(sender: string, id: string): Promise<void> {
-    return this.#store.mailbox.keepFetched(sender, id, this.#now(), {
+  /**
+   * Keeps "message `id` was fetched" for `sender`, who is offline (one mailbox TTL), if
+   * its name is bound to an identity: an unbound (v1) name may be someone else's by the
+   * time it comes back.
+   */
+  async keepFetched(sender: string, id: string): Promise<void> {
+    if ((await this.#store.getBinding(sender)) === undefined) return;
+    await this.#store.mailbox.keepFetched(sender, id, this.#now(), {
       max: MAX_FETCHED_NOTICES,
       ttlMs: this.#limits.ttlMs,
     });

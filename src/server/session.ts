@@ -88,25 +88,15 @@ export class Session extends SessionIdentity implements FrameSession {
     this.log.info({ event: 'connection.opened' });
   }
 
-  /**
-   * MailboxOwner: our client fetched a stored message; its sender hears of it now if
-   * online, else when it comes back (the notice is kept like a stored message).
-   */
+  /** MailboxOwner: our client fetched a stored message: its sender hears now, or later. */
   async fetched(from: string, id: string): Promise<void> {
     const sender = this.#ctx.directory.get(from);
-    if (sender !== undefined) {
-      if (sender.has(Capability.ack)) sender.send(encodeFetchedAck(id), 'ack');
-      return;
-    }
-    try {
-      // Only for a name bound to an identity: an unbound (v1) name may belong to someone
-      // else by the time it comes back.
-      if ((await this.#ctx.store.getBinding(from)) === undefined) return;
-      await this.#ctx.router.keepFetched(from, id);
-    } catch (error) {
+    if (sender?.has(Capability.ack)) sender.send(encodeFetchedAck(id), 'ack');
+    else if (sender === undefined)
       // A lost notice costs a mark, not the acknowledgement of what was fetched.
-      this.log.warn({ event: 'mailbox.notice_lost', err: error });
-    }
+      await this.#ctx.router
+        .keepFetched(from, id)
+        .catch((err: unknown) => this.log.warn({ event: 'mailbox.notice_lost', err }));
   }
 
   get state(): SessionState {
