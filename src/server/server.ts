@@ -93,6 +93,7 @@ export async function startServer(
     keyPem: certificate.keyPem,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     limiter: core.limiter,
+    ...(cluster ? { gate: cluster.connections } : {}),
     clock,
     trustedProxies: new Set(config.trustedProxies.map((address) => normalizeAddress(address))),
     onSecure(socket, remote, raw) {
@@ -145,6 +146,7 @@ export async function startServer(
         router: core.context.router,
         rooms: core.context.rooms.busHandler,
         penalize: (key, until) => core.limiter.penalize(key, until),
+        connectionCounts: () => core.limiter.counts(),
       },
       { host: address.address, port: address.port, pin },
     );
@@ -246,6 +248,10 @@ async function joinCluster(
     logger,
     heartbeatMs: config.clusterHeartbeatMs,
     relayTimeoutMs: config.clusterRelayTimeoutMs,
+    connectionLimits: {
+      maxConnections: config.maxConnections,
+      maxPerIp: config.maxConnectionsPerIp,
+    },
   });
   try {
     await cluster.connect(pin);

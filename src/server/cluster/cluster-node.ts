@@ -10,6 +10,7 @@ import type { PresenceBroadcaster } from '../presence.js';
 import type { RoomBusHandler } from '../rooms/room-host.js';
 import { RedisStore } from '../store/redis/redis-store.js';
 import { RedisKeys } from '../store/redis/scripts.js';
+import { type ClusterConnectionLimits, ClusterConnections } from './cluster-connections.js';
 import { ClusterInbox, type LocalRouter } from './cluster-inbox.js';
 import { ClusterNames } from './cluster-names.js';
 import { ClusterPresence, type LocalMember } from './cluster-presence.js';
@@ -26,6 +27,8 @@ export interface ClusterOptions {
   heartbeatMs?: number;
   /** How long a sender waits for another node to confirm a relay. */
   relayTimeoutMs?: number;
+  /** Connection caps held for the whole cluster (default: none beyond each node's own). */
+  connectionLimits?: ClusterConnectionLimits;
   logger: Logger;
 }
 
@@ -37,6 +40,8 @@ export interface ClusterCore {
   rooms: RoomBusHandler;
   /** Another node put `key` in the penalty box until `until`. */
   penalize(key: string, until: number): void;
+  /** Connections open on this node per address key (put back in Redis after a reconnect). */
+  connectionCounts(): ReadonlyMap<string, number>;
 }
 
 /** Cluster figures for /metrics and `securechat stats`. */
@@ -70,6 +75,8 @@ export class ClusterNode {
   readonly inbox: ClusterInbox;
   readonly rooms: ClusterRooms;
   readonly rates: ClusterRates;
+  readonly connections: ClusterConnections;
+  #connectionCounts: (() => ReadonlyMap<string, number>) | undefined;
   #penalize: ((key: string, until: number) => void) | undefined;
   #sub: Redis;
   #logger: Logger;
@@ -114,6 +121,16 @@ export class ClusterNode {
       timeoutMs: options.relayTimeoutMs ?? 5000,
     });
     this.rates = new ClusterRates(this.redis, this.keys);
+    this.connections = new ClusterConnections({
+      redis: this.redis,
+      keys: this.keys,
+      node: this.id,
+      limits: options.connectionLimits ?? {
+        maxConnections: Number.MAX_SAFE_INTEGER,
+        maxPerIp: Number.MAX_SAFE_INTEGER,
+      },
+      logger: this.#logger,
+    });
     this.rooms = new ClusterRooms({
       redis: this.redis,
       keys: this.keys,
@@ -150,6 +167,7 @@ export class ClusterNode {
     this.inbox.attach(core.router, (name, sid) => this.presence.kickLocal(name, sid));
     this.rooms.attach(core.rooms);
     this.#penalize = core.penalize;
+    this.#connectionCounts = () => core.connectionCounts();
     await this.#register();
     this.#sub.on('message', (channel: string, message: string) => {
       if (channel === this.rooms.channel) this.rooms.message(message);
@@ -197,6 +215,7 @@ export class ClusterNode {
       this.#logger.warn({ event: 'cluster.reregister' }, 'Redis lost this node: registering again');
       await this.#register();
       await this.presence.reregister();
+      await this.connections.resync(this.#connectionCounts?.() ?? new Map());
     }
     const nodes = await this.redis.smembers(this.keys.key('nodes'));
     let live = 0;
@@ -218,6 +237,7 @@ export class ClusterNode {
     await this.redis.del(this.inbox.stream(node));
     await this.rooms.reap(node);
     await this.store.rooms.dropNode(node, Date.now());
+    await this.connections.release(node);
     await this.redis.srem(this.keys.key('nodes'), node);
     this.#logger.warn(
       { event: 'cluster.node_gone', gone: node, users },
@@ -291,6 +311,7 @@ export class ClusterNode {
       .take([window], now)
       .then(async (taken) => {
         if (taken.ok) return;
+        if (!key.startsWith('id:')) await this.connections.penalize(key, penaltyMs);
         await this.redis.publish(
           this.#penaltyChannel,
           JSON.stringify({ key, until: now + penaltyMs }),
@@ -353,6 +374,7 @@ export class ClusterNode {
       await this.presence.reap(this.id);
       await this.rooms.reap(this.id);
       await this.store.rooms.dropNode(this.id, Date.now());
+      await this.connections.release(this.id);
       await this.redis.del(this.keys.key('node', this.id), this.inbox.stream(this.id));
       await this.redis.srem(this.keys.key('nodes'), this.id);
     } catch {

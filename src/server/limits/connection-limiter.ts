@@ -33,6 +33,11 @@ export class ConnectionLimiter {
     return this.#open;
   }
 
+  /** Open connections per address key (a copy). */
+  counts(): Map<string, number> {
+    return new Map(this.#perIp);
+  }
+
   /** Number of addresses in the penalty box (expired ones are pruned lazily). */
   get penalized(): number {
     return this.#penalizedUntil.size;
