@@ -45,6 +45,7 @@ export class ClusterInbox {
   #next = 0;
   #outgoing = new Map<string, OutgoingRelay[]>();
   #kicked: ((name: string, sid: string) => void) | undefined;
+  #roomEntry: ((json: string) => void) | undefined;
   #running = false;
   #loop: Promise<void> | undefined;
   readonly figures: InboxFigures = {
@@ -95,6 +96,19 @@ export class ClusterInbox {
       's',
       sid,
     );
+  }
+
+  /**
+   * Room traffic that must reach `node` even if its subscription drops (removing one of its
+   * members): an acknowledged stream entry, handed to the room handler there.
+   */
+  async post(node: string, json: string): Promise<void> {
+    await this.#redis.xadd(this.stream(node), 'MAXLEN', '~', MAXLEN, '*', 't', 'room', 'x', json);
+  }
+
+  /** What to do with room entries of {@link post}. */
+  onRoomEntry(handler: (json: string) => void): void {
+    this.#roomEntry = handler;
   }
 
   /** Creates this node's stream and group (again after Redis lost them). */
@@ -249,6 +263,7 @@ export class ClusterInbox {
       try {
         if (f.get('t') === 'replies') this.#answeredAll(f.get('x') ?? '[]');
         else if (f.get('t') === 'kick') this.#kicked?.(f.get('u') ?? '', f.get('s') ?? '');
+        else if (f.get('t') === 'room') this.#roomEntry?.(f.get('x') ?? '');
         else if (f.get('t') === 'relays') {
           const origin = f.get('o') ?? '';
           for (const item of JSON.parse(f.get('x') ?? '[]') as OutgoingRelay[]) {

@@ -14,7 +14,7 @@ import { type ClusterConnectionLimits, ClusterConnections } from './cluster-conn
 import { ClusterInbox, type LocalRouter } from './cluster-inbox.js';
 import { ClusterNames } from './cluster-names.js';
 import { ClusterPresence, type LocalMember } from './cluster-presence.js';
-import { ClusterRates } from './cluster-rates.js';
+import { ClusterRates, sharedBundleRates } from './cluster-rates.js';
 import { ClusterRooms } from './cluster-rooms.js';
 import { isRemote } from './remote-member.js';
 
@@ -103,7 +103,8 @@ export class ClusterNode {
     };
     // Commands issued in one event-loop turn go out in one write (relays to other nodes).
     this.redis = new Redis(options.url, { ...connection, enableAutoPipelining: true });
-    this.#sub = new Redis(options.url, connection);
+    // Named, so an operator (or a test) can tell it apart in CLIENT LIST.
+    this.#sub = new Redis(options.url, { ...connection, connectionName: `sub:${this.id}` });
     const reader = new Redis(options.url, { ...connection, enableOfflineQueue: true });
     for (const client of [this.redis, this.#sub, reader]) {
       client.on('error', (error: Error) => {
@@ -136,6 +137,7 @@ export class ClusterNode {
       keys: this.keys,
       node: this.id,
       logger: this.#logger,
+      post: (node, json) => this.inbox.post(node, json),
     });
     this.presence = new ClusterPresence({
       redis: this.redis,
@@ -166,6 +168,7 @@ export class ClusterNode {
     this.presence.attach(core.directory, core.presence);
     this.inbox.attach(core.router, (name, sid) => this.presence.kickLocal(name, sid));
     this.rooms.attach(core.rooms);
+    this.inbox.onRoomEntry((json) => this.rooms.message(json));
     this.#penalize = core.penalize;
     this.#connectionCounts = () => core.connectionCounts();
     await this.#register();
@@ -175,8 +178,22 @@ export class ClusterNode {
       else this.presence.message(message);
     });
     this.#sub.on('ready', () => {
-      // Resubscribed after a reconnect: what was published meanwhile is lost, reload it.
-      if (!this.#stopped) this.presence.reload().catch(() => {});
+      // Reconnected: what was published meanwhile is lost, reload it. 'ready' comes before
+      // the client library subscribes again; a ping queued after that subscription answers
+      // once it is active, so nothing published after the reload's reads is missed.
+      if (this.#stopped) return;
+      setImmediate(() => {
+        this.#sub
+          .ping()
+          .then(async () => {
+            this.#logger.warn(
+              { event: 'cluster.resubscribed' },
+              'subscription to the other nodes restarted: reloading presence and rooms',
+            );
+            await Promise.all([this.presence.reload(), this.rooms.reload()]);
+          })
+          .catch((error: unknown) => this.#failed('reload', error));
+      });
     });
     await this.#sub.subscribe(this.presence.channel, this.rooms.channel, this.#penaltyChannel);
     await this.presence.reload();
@@ -276,29 +293,7 @@ export class ClusterNode {
 
   /** Bundle limits for the whole cluster. */
   sharedBundles(limits: BundleLimits): SharedBundleRates {
-    const minute = 60_000;
-    return {
-      takeBundle: async (requester, now) =>
-        (
-          await this.rates.take(
-            [{ key: `bundle:req:${requester}`, limit: limits.perMinute, windowMs: minute }],
-            now,
-          )
-        ).ok,
-      takeOpk: async (target, now) =>
-        (
-          await this.rates.take(
-            [
-              {
-                key: `bundle:opk:${target}`,
-                limit: limits.opksPerTargetPerHour,
-                windowMs: 60 * minute,
-              },
-            ],
-            now,
-          )
-        ).ok,
-    };
+    return sharedBundleRates(this.rates, limits);
   }
 
   /**

@@ -94,6 +94,8 @@ export interface RoomBusHandler {
     by?: string,
     reason?: string,
   ): Promise<void>;
+  /** This node may have missed traffic of other nodes: bring its members up to date. */
+  resync(): Promise<void>;
 }
 
 export type Authority = 'admin' | RoomRole | 'member';

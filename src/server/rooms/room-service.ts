@@ -49,6 +49,7 @@ export class RoomService<M extends RoomMember> {
         void this.#live.deliver(key, line, essential, exceptName),
       removeLocal: (key, name, event, by, reason) =>
         this.#live.removeLocal(key, name, event, by, reason),
+      resync: () => this.#live.resync(),
     };
   }
 
