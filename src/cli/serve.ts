@@ -244,7 +244,7 @@ async function startServing(
     };
   }
   if (workers > 1) {
-    const { listening, stop } = await startWorkers(config, workers);
+    const { listening, stop } = await startWorkers(config, workers, logger);
     logger.info(
       { event: 'workers.listening', workers, port: listening.port },
       `${workers} workers listening`,
