@@ -50,6 +50,8 @@ export interface ServerDeps {
   clock?: Clock;
   store?: ServerStore;
   hasher?: RoomPasswordHasher;
+  /** Aborts a start still waiting for Redis (the daemon was asked to stop). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -75,7 +77,9 @@ export async function startServer(
     );
   }
 
-  const cluster = config.redis ? await joinCluster(config, config.redis, logger, pin) : undefined;
+  const cluster = config.redis
+    ? await joinCluster(config, config.redis, logger, pin, deps.signal)
+    : undefined;
   const store = deps.store ?? cluster?.store ?? new SqliteStore(config.dataPath);
   const hasher = deps.hasher ?? new PasswordHasher();
   const core = await composeServer(config, logger, {
@@ -242,6 +246,7 @@ async function joinCluster(
   url: string,
   logger: Logger,
   pin: string,
+  signal: AbortSignal | undefined,
 ): Promise<ClusterNode> {
   const cluster = new ClusterNode({
     url,
@@ -254,7 +259,7 @@ async function joinCluster(
     },
   });
   try {
-    await cluster.connect(pin);
+    await cluster.connect(pin, { waitMs: config.redisWaitMs, ...(signal ? { signal } : {}) });
   } catch (error) {
     await cluster.stop();
     throw error;

@@ -16,6 +16,7 @@ import { ClusterNames } from './cluster-names.js';
 import { ClusterPresence, type LocalMember } from './cluster-presence.js';
 import { ClusterRates, sharedBundleRates } from './cluster-rates.js';
 import { ClusterRooms } from './cluster-rooms.js';
+import { type RedisWait, waitForRedis } from './redis-ready.js';
 import { isRemote } from './remote-member.js';
 
 export interface ClusterOptions {
@@ -79,6 +80,7 @@ export class ClusterNode {
   #connectionCounts: (() => ReadonlyMap<string, number>) | undefined;
   #penalize: ((key: string, until: number) => void) | undefined;
   #sub: Redis;
+  #url: string;
   #logger: Logger;
   #heartbeatMs: number;
   #timer: NodeJS.Timeout | undefined;
@@ -91,6 +93,7 @@ export class ClusterNode {
   constructor(options: ClusterOptions) {
     this.id = `${hostname().slice(0, 32)}-${process.pid}-${randomBytes(4).toString('hex')}`;
     this.keys = new RedisKeys(options.prefix ?? 'securechat');
+    this.#url = options.url;
     this.#logger = options.logger.child({ node: this.id });
     this.#heartbeatMs = options.heartbeatMs ?? 5000;
     const connection = {
@@ -149,9 +152,12 @@ export class ClusterNode {
     });
   }
 
-  /** Connects, and refuses to go on when the cluster's certificate pin differs from `pin`. */
-  async connect(pin: string): Promise<void> {
-    await Promise.all([this.redis.connect(), this.#sub.connect()]);
+  /**
+   * Connects (waiting for Redis as `wait` says), and refuses to go on when the cluster's
+   * certificate pin differs from `pin`.
+   */
+  async connect(pin: string, wait: RedisWait = { waitMs: 0 }): Promise<void> {
+    await waitForRedis([this.redis, this.#sub], this.#url, wait, this.#logger);
     const pinKey = this.keys.key('pin');
     await this.redis.set(pinKey, pin, 'NX');
     const recorded = await this.redis.get(pinKey);
