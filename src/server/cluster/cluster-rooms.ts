@@ -107,6 +107,14 @@ export class ClusterRooms implements RoomBus {
       await this.#redis.hdel(this.#members(key), nameKey(name));
   }
 
+  async memberCounts(keys: readonly string[]): Promise<number[]> {
+    if (keys.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const key of keys) pipeline.hlen(this.#members(key));
+    const answers = (await pipeline.exec()) ?? [];
+    return answers.map(([error, count]) => (error ? 0 : Number(count)));
+  }
+
   async remoteMembers(key: string): Promise<Array<[string, string]>> {
     const all = await this.#redis.hgetall(this.#members(key));
     const out: Array<[string, string]> = [];

@@ -6,7 +6,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { newIdentity, v2Hello } from '../helpers/v2-hello.js';
 
 /**
- * A node whose subscription to the other nodes drops (its Redis connection killed with
+ * Rooms across nodes (issue 17). The `rooms` list counts members on every node. A node whose subscription to the other nodes drops (its Redis connection killed with
  * CLIENT KILL on the real redis-server, and kept from reconnecting by maxclients) misses
  * what they publish meanwhile (issue 17): a removal of its member still arrives (it travels
  * on the node's acknowledged stream), and once it is subscribed again its members get the
@@ -96,5 +96,30 @@ describe('a node that lost its subscription', () => {
     );
     expect(Object.keys(snapshot.members as object).sort()).toEqual(['alice', 'carol', 'owner']);
     expect(a.logs.events('cluster.resubscribed').length).toBeGreaterThan(0);
+  });
+});
+
+describe('the rooms list on a cluster', () => {
+  it('counts the members on every node', async () => {
+    const a = await startTestServer({ redis: redis.url, clusterHeartbeatMs: 300 });
+    const b = await startTestServer({ redis: redis.url, clusterHeartbeatMs: 300 });
+    nodes.push(a, b);
+    const owner = await member(a, 'owner');
+    const bob = await member(b, 'bob');
+    const carol = await member(b, 'carol');
+    await join(owner, '#club', 'j1');
+    await join(bob, '#club', 'j2');
+    await join(carol, '#club', 'j3');
+    await joinedBy(owner, 'carol');
+    for (const [asker, id] of [
+      [owner, 'r1'],
+      [bob, 'r2'],
+    ] as const) {
+      asker.send({ type: 'rooms', id });
+      const page = await asker.next((f) => f.type === 'rooms' && f.id === id);
+      const rooms = page.rooms as Array<{ room: string; members: number }>;
+      expect(rooms.find((r) => r.room === '#club')?.members).toBe(3);
+      expect(rooms.find((r) => r.room === '#lobby')?.members).toBe(3);
+    }
   });
 });
