@@ -94,8 +94,8 @@ async function redisServer(dir) {
   return { child, url: `redis://127.0.0.1:${port}` };
 }
 
-async function daemon(cert, redisUrl) {
-  const extra = redisUrl ? ['--redis', redisUrl] : [];
+async function daemon(cert, redisUrl, more = []) {
+  const extra = [...(redisUrl ? ['--redis', redisUrl] : []), ...more];
   const { child, found } = await start(
     process.execPath,
     [
@@ -119,6 +119,15 @@ async function daemon(cert, redisUrl) {
     (out) => /securechat listening on [^:]+:(\d+)/.exec(out)?.[1],
   );
   return { child, port: Number(found) };
+}
+
+/** Child processes of `pid` (the workers of a `--workers` primary). */
+function childPids(pid) {
+  const run = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
+  return run.stdout
+    .split('\n')
+    .map((line) => Number(line.trim()))
+    .filter((n) => n > 0);
 }
 
 /** Runs `redis-cli` against the bench's Redis; undefined when it is not installed. */
@@ -302,6 +311,21 @@ async function main() {
     results.redisCpuTotal = results.crossNode.cpuByPid.at(-1);
     await stop(a.child);
     await stop(b.child);
+    // `serve --workers 2`: one port; the primary hands connections to the workers in turn,
+    // so a pair's receiver and sender (connected one after the other) land on different
+    // workers. CPU: the primary, both workers and Redis.
+    const workers = await daemon(cert, redis.url, ['--workers', '2']);
+    const workerPids = childPids(workers.child.pid);
+    redisCli(redis.url, ['CONFIG', 'RESETSTAT']);
+    results.workers = await load(
+      certPem,
+      [workers.port],
+      [workers.port],
+      [workers.child.pid, ...workerPids, redis.child.pid],
+    );
+    results.workersCalls = commandCalls(redis.url);
+    results.workerCount = workerPids.length;
+    await stop(workers.child);
     await stop(redis.child);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -325,6 +349,10 @@ async function main() {
     row('2 nodes + Redis, every pair split across nodes', results.crossNode),
     row('latency alone: 1 pair, 1 in flight, same node (with --redis)', results.sameNodeRtt),
     row('latency alone: 1 pair, 1 in flight, across nodes', results.crossNodeRtt),
+    row(
+      `\`serve --workers 2\` + Redis, one port (pairs split by the primary handing connections out in turn)`,
+      results.workers,
+    ),
     '',
     `Cross-node relay cost: ${fmt(cpuPerMsgCross * 1e6, 1)} µs CPU per message (daemons + Redis) vs ${fmt(cpuPerMsgSame * 1e6, 1)} µs same-node: ${fmt(cpuPerMsgCross / cpuPerMsgSame, 2)}× (target ≤ 2×). Redis alone: ${fmt((results.redisCpuTotal / results.crossNode.delivered) * 1e6, 1)} µs per cross-node message.`,
     `Redis commands per cross-node relay (split-pairs run, INFO commandstats): ${[
@@ -340,6 +368,7 @@ async function main() {
           `${name.toUpperCase()} ${fmt(results.redisCalls[name] / results.crossNode.delivered, 3)}`,
       )
       .join(', ')} (each stream entry and each read carry many relays).`,
+    `\`--workers 2\`: ${results.workerCount} worker processes; XADD ${fmt((results.workersCalls.xadd ?? 0) / results.workers.delivered, 3)} per relay (0 would mean no pair was split). Against 1 node: ${fmt(results.workers.msgsPerSecond / results.single.msgsPerSecond, 2)}× the msgs/s (target ≥ 1.6× needs ≥ 4 cores).`,
     `Projection: one Redis core at that cost carries about ${fmt(results.crossNode.delivered / results.redisCpuTotal)} cross-node msgs/s; N nodes scale until the cluster's cross-node traffic reaches that (beyond it, shard by running separate chats per Redis). With ${info.cores} cores the 2-node run competes with Redis and the load generator for the same cores, so it cannot show the ≥ 1.6× throughput target (needs ≥ 4 cores).`,
     '',
   ].join('\n');
