@@ -4,7 +4,9 @@
 // of the servers *and* Redis, latency p50/p99 (send → delivery), lost; then a projection to
 // N nodes from the per-message Redis cost. Loopback only; every loop bounded.
 //
-//   node bench/cluster.mjs [--pairs 20] [--messages 1500] [--window 16] [--record]
+//   node bench/cluster.mjs [--pairs 20] [--messages 1500] [--window 16] [--warmup 500] [--record]
+// Each measured load follows an unmeasured one of --warmup relays per pair on the same
+// daemons (servers run for days: what is measured is compiled code, not the JIT warming up).
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +31,8 @@ const SHAPE = {
 const { PAIRS, MESSAGES, WINDOW } = SHAPE;
 /** Latency alone: one pair, one relay in flight. */
 const RTT = { PAIRS: 1, MESSAGES: Math.min(SHAPE.MESSAGES, 1000), WINDOW: 1 };
+/** Relays per pair sent to fresh daemons before measuring (JIT warm-up; not counted). */
+const WARMUP = opt('warmup', 500);
 const RECORD = args.includes('--record');
 const children = new Set();
 process.on('exit', () => {
@@ -258,6 +262,11 @@ async function load(certPem, senderPorts, receiverPorts, measuredPids, shape = {
   };
 }
 
+/** The same load, unmeasured, so the daemons' code is compiled before the measured run. */
+async function warm(certPem, senderPorts, receiverPorts) {
+  if (WARMUP > 0) await load(certPem, senderPorts, receiverPorts, [], { MESSAGES: WARMUP });
+}
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'securechat-bench-cluster-'));
   const cert = await makeCertificate(dir);
@@ -269,12 +278,14 @@ async function main() {
   try {
     // 1 node, no Redis (the default)
     const solo = await daemon(cert);
+    await warm(certPem, [solo.port], [solo.port]);
     results.single = await load(certPem, [solo.port], [solo.port], [solo.child.pid]);
     await stop(solo.child);
 
     const redis = await redisServer(dir);
     // 1 node with --redis: every pair on the same node (Redis off the hot path)
     const one = await daemon(cert, redis.url);
+    await warm(certPem, [one.port], [one.port]);
     results.sameNode = await load(
       certPem,
       [one.port],
@@ -292,6 +303,7 @@ async function main() {
     // 2 nodes, every pair split: senders on a, receivers on b and the other way round
     const a = await daemon(cert, redis.url);
     const b = await daemon(cert, redis.url);
+    await warm(certPem, [a.port, b.port], [b.port, a.port]);
     redisCli(redis.url, ['CONFIG', 'RESETSTAT']);
     results.crossNode = await load(
       certPem,
@@ -316,6 +328,7 @@ async function main() {
     // workers. CPU: the primary, both workers and Redis.
     const workers = await daemon(cert, redis.url, ['--workers', '2']);
     const workerPids = childPids(workers.child.pid);
+    await warm(certPem, [workers.port], [workers.port]);
     redisCli(redis.url, ['CONFIG', 'RESETSTAT']);
     results.workers = await load(
       certPem,
@@ -340,7 +353,7 @@ async function main() {
   const report = [
     '',
     `## ${new Date().toISOString().slice(0, 10)} — scale-out over Redis (issue 17) — ${info.model}, ${info.cores} cores, Node ${info.node}`,
-    `Command: \`npm run bench:cluster\` — ${PAIRS} pairs × ${fmt(MESSAGES)} v1 relays (128-bit payload), ${WINDOW} in flight per sender (a sender's next relay goes when an ack or error came back), TLS on loopback, no CPU pinning. CPU = utime+stime of the daemons **and redis-server** over the run. The machine has ${info.cores} cores and was shared with other work (load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after): figures are indicative.`,
+    `Command: \`npm run bench:cluster\` — ${PAIRS} pairs × ${fmt(MESSAGES)} v1 relays (128-bit payload) after ${fmt(WARMUP)} unmeasured relays per pair on the same daemons (warm-up), ${WINDOW} in flight per sender (a sender's next relay goes when an ack or error came back), TLS on loopback, no CPU pinning. CPU = utime+stime of the daemons **and redis-server** over the run. The machine has ${info.cores} cores and was shared with other work (load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after): figures are indicative.`,
     '',
     '| setup | delivered / sent | failed | lost | msgs/s | CPU-s (servers + Redis) | msgs per CPU-s | p50 ms | p99 ms |',
     '|---|---|---|---|---|---|---|---|---|',
