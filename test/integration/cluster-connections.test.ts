@@ -1,9 +1,11 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { toBase64 } from '../../src/protocol/index.js';
 import type { ServerConfig } from '../../src/server/config.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { newIdentity, v2Hello } from '../helpers/v2-hello.js';
 
 /**
  * The connection caps of the hostile-peers issue hold for the whole cluster (issue 17):
@@ -119,5 +121,22 @@ describe('connection caps across the cluster', () => {
     const late = await node({});
     expect(await refused(late, '127.0.0.7')).toBe('penalized');
     await open(late, '127.0.0.8');
+  });
+
+  it('refuses a penalized identity at its hello on a node that started after the penalty', async () => {
+    const a = await node({});
+    const who = newIdentity();
+    const idk = toBase64(who.identity.publicKey);
+    a.server.cluster!.strike(`id:${idk}`, Date.now(), 1, 60_000);
+    expect(
+      await settles(async () => (await client.exists(`securechat:penalized:id:${idk}`)) === 1),
+    ).toBe(true);
+    const late = await node({});
+    const c = await open(late);
+    c.send(v2Hello(c.socket, 'shady', who));
+    expect(await c.next((f) => f.type === 'welcome' || f.type === 'error')).toMatchObject({
+      type: 'error',
+      code: 'E_RATE_LIMITED',
+    });
   });
 });

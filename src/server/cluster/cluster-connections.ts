@@ -175,9 +175,35 @@ export class ClusterConnections implements ConnectionGate {
     if (node === this.#node) this.#counted.clear();
   }
 
-  /** Records a penalty for the whole cluster, so every node refuses `address` at accept. */
-  async penalize(address: string, forMs: number): Promise<void> {
-    await this.#redis.set(this.penaltyKey(address), '1', 'PX', Math.max(1, forMs));
+  /**
+   * Records a penalty for the whole cluster: every node refuses an address at accept, and
+   * loads every penalty (identities too) when it starts or resubscribes ({@link penalties}).
+   */
+  async penalize(key: string, forMs: number): Promise<void> {
+    await this.#redis.set(this.penaltyKey(key), '1', 'PX', Math.max(1, forMs));
+  }
+
+  /**
+   * The penalties in force (key → epoch ms they end), at most `limit` of them: what a node
+   * that started later, or missed the publish while its subscription was down, must know.
+   */
+  async penalties(now: number, limit = 100_000): Promise<Array<[string, number]>> {
+    const prefix = this.penaltyKey('');
+    const found: Array<[string, number]> = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length === 0) continue;
+      const pipeline = this.#redis.pipeline();
+      for (const key of keys) pipeline.pttl(key);
+      const ttls = (await pipeline.exec()) ?? [];
+      keys.forEach((key, i) => {
+        const ttl = Number(ttls[i]?.[1] ?? -2);
+        if (ttl > 0) found.push([key.slice(prefix.length), now + ttl]);
+      });
+    } while (cursor !== '0' && found.length < limit);
+    return found.slice(0, limit);
   }
 
   #unreachable(why: string): void {

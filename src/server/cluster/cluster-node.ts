@@ -196,13 +196,13 @@ export class ClusterNode {
               { event: 'cluster.resubscribed' },
               'subscription to the other nodes restarted: reloading presence and rooms',
             );
-            await Promise.all([this.presence.reload(), this.rooms.reload()]);
+            await Promise.all([this.presence.reload(), this.rooms.reload(), this.#loadPenalties()]);
           })
           .catch((error: unknown) => this.#failed('reload', error));
       });
     });
     await this.#sub.subscribe(this.presence.channel, this.rooms.channel, this.#penaltyChannel);
-    await this.presence.reload();
+    await Promise.all([this.presence.reload(), this.#loadPenalties()]);
     this.redis.on('ready', () => {
       if (!this.#stopped) this.#beat(true).catch(() => {});
     });
@@ -279,6 +279,11 @@ export class ClusterNode {
     return this.#beat(false);
   }
 
+  async #loadPenalties(): Promise<void> {
+    for (const [key, until] of await this.connections.penalties(Date.now()))
+      this.#penalize?.(key, until);
+  }
+
   get #penaltyChannel(): string {
     return this.keys.key('penalty');
   }
@@ -312,7 +317,7 @@ export class ClusterNode {
       .take([window], now)
       .then(async (taken) => {
         if (taken.ok) return;
-        if (!key.startsWith('id:')) await this.connections.penalize(key, penaltyMs);
+        await this.connections.penalize(key, penaltyMs);
         await this.redis.publish(
           this.#penaltyChannel,
           JSON.stringify({ key, until: now + penaltyMs }),
