@@ -4,8 +4,10 @@
 // of the servers *and* Redis, latency p50/p99 (send → delivery), lost; then a projection to
 // N nodes from the per-message Redis cost. Loopback only; every loop bounded.
 //
-//   node bench/cluster.mjs [--pairs 20] [--messages 1500] [--window 16] [--record]
-import { spawn } from 'node:child_process';
+//   node bench/cluster.mjs [--pairs 20] [--messages 1500] [--window 16] [--warmup 500] [--record]
+// Each measured load follows an unmeasured one of --warmup relays per pair on the same
+// daemons (servers run for days: what is measured is compiled code, not the JIT warming up).
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +31,8 @@ const SHAPE = {
 const { PAIRS, MESSAGES, WINDOW } = SHAPE;
 /** Latency alone: one pair, one relay in flight. */
 const RTT = { PAIRS: 1, MESSAGES: Math.min(SHAPE.MESSAGES, 1000), WINDOW: 1 };
+/** Relays per pair sent to fresh daemons before measuring (JIT warm-up; not counted). */
+const WARMUP = opt('warmup', 500);
 const RECORD = args.includes('--record');
 const children = new Set();
 process.on('exit', () => {
@@ -94,8 +98,8 @@ async function redisServer(dir) {
   return { child, url: `redis://127.0.0.1:${port}` };
 }
 
-async function daemon(cert, redisUrl) {
-  const extra = redisUrl ? ['--redis', redisUrl] : [];
+async function daemon(cert, redisUrl, more = []) {
+  const extra = [...(redisUrl ? ['--redis', redisUrl] : []), ...more];
   const { child, found } = await start(
     process.execPath,
     [
@@ -119,6 +123,31 @@ async function daemon(cert, redisUrl) {
     (out) => /securechat listening on [^:]+:(\d+)/.exec(out)?.[1],
   );
   return { child, port: Number(found) };
+}
+
+/** Child processes of `pid` (the workers of a `--workers` primary). */
+function childPids(pid) {
+  const run = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
+  return run.stdout
+    .split('\n')
+    .map((line) => Number(line.trim()))
+    .filter((n) => n > 0);
+}
+
+/** Runs `redis-cli` against the bench's Redis; undefined when it is not installed. */
+function redisCli(url, argv) {
+  const run = spawnSync('redis-cli', ['-p', url.split(':').at(-1), ...argv], { encoding: 'utf8' });
+  return run.status === 0 ? run.stdout : undefined;
+}
+
+/** Calls per command since the last CONFIG RESETSTAT (INFO commandstats). */
+function commandCalls(url) {
+  const calls = {};
+  for (const line of (redisCli(url, ['INFO', 'commandstats']) ?? '').split('\n')) {
+    const match = /^cmdstat_(\w+):calls=(\d+)/.exec(line);
+    if (match) calls[match[1]] = Number(match[2]);
+  }
+  return calls;
 }
 
 /** A v1 line client: hello, then relays with ids (acks come back). */
@@ -233,6 +262,11 @@ async function load(certPem, senderPorts, receiverPorts, measuredPids, shape = {
   };
 }
 
+/** The same load, unmeasured, so the daemons' code is compiled before the measured run. */
+async function warm(certPem, senderPorts, receiverPorts) {
+  if (WARMUP > 0) await load(certPem, senderPorts, receiverPorts, [], { MESSAGES: WARMUP });
+}
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'securechat-bench-cluster-'));
   const cert = await makeCertificate(dir);
@@ -244,12 +278,14 @@ async function main() {
   try {
     // 1 node, no Redis (the default)
     const solo = await daemon(cert);
+    await warm(certPem, [solo.port], [solo.port]);
     results.single = await load(certPem, [solo.port], [solo.port], [solo.child.pid]);
     await stop(solo.child);
 
     const redis = await redisServer(dir);
     // 1 node with --redis: every pair on the same node (Redis off the hot path)
     const one = await daemon(cert, redis.url);
+    await warm(certPem, [one.port], [one.port]);
     results.sameNode = await load(
       certPem,
       [one.port],
@@ -267,12 +303,15 @@ async function main() {
     // 2 nodes, every pair split: senders on a, receivers on b and the other way round
     const a = await daemon(cert, redis.url);
     const b = await daemon(cert, redis.url);
+    await warm(certPem, [a.port, b.port], [b.port, a.port]);
+    redisCli(redis.url, ['CONFIG', 'RESETSTAT']);
     results.crossNode = await load(
       certPem,
       [a.port, b.port],
       [b.port, a.port],
       [a.child.pid, b.child.pid, redis.child.pid],
     );
+    results.redisCalls = commandCalls(redis.url);
     results.crossNodeRtt = await load(
       certPem,
       [a.port],
@@ -284,6 +323,22 @@ async function main() {
     results.redisCpuTotal = results.crossNode.cpuByPid.at(-1);
     await stop(a.child);
     await stop(b.child);
+    // `serve --workers 2`: one port; the primary hands connections to the workers in turn,
+    // so a pair's receiver and sender (connected one after the other) land on different
+    // workers. CPU: the primary, both workers and Redis.
+    const workers = await daemon(cert, redis.url, ['--workers', '2']);
+    const workerPids = childPids(workers.child.pid);
+    await warm(certPem, [workers.port], [workers.port]);
+    redisCli(redis.url, ['CONFIG', 'RESETSTAT']);
+    results.workers = await load(
+      certPem,
+      [workers.port],
+      [workers.port],
+      [workers.child.pid, ...workerPids, redis.child.pid],
+    );
+    results.workersCalls = commandCalls(redis.url);
+    results.workerCount = workerPids.length;
+    await stop(workers.child);
     await stop(redis.child);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -298,7 +353,7 @@ async function main() {
   const report = [
     '',
     `## ${new Date().toISOString().slice(0, 10)} — scale-out over Redis (issue 17) — ${info.model}, ${info.cores} cores, Node ${info.node}`,
-    `Command: \`npm run bench:cluster\` — ${PAIRS} pairs × ${fmt(MESSAGES)} v1 relays (128-bit payload), ${WINDOW} in flight per sender (a sender's next relay goes when an ack or error came back), TLS on loopback, no CPU pinning. CPU = utime+stime of the daemons **and redis-server** over the run. The machine has ${info.cores} cores and was shared with other work (load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after): figures are indicative.`,
+    `Command: \`npm run bench:cluster\` — ${PAIRS} pairs × ${fmt(MESSAGES)} v1 relays (128-bit payload) after ${fmt(WARMUP)} unmeasured relays per pair on the same daemons (warm-up), ${WINDOW} in flight per sender (a sender's next relay goes when an ack or error came back), TLS on loopback, no CPU pinning. CPU = utime+stime of the daemons **and redis-server** over the run. The machine has ${info.cores} cores and was shared with other work (load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after): figures are indicative.`,
     '',
     '| setup | delivered / sent | failed | lost | msgs/s | CPU-s (servers + Redis) | msgs per CPU-s | p50 ms | p99 ms |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -307,8 +362,26 @@ async function main() {
     row('2 nodes + Redis, every pair split across nodes', results.crossNode),
     row('latency alone: 1 pair, 1 in flight, same node (with --redis)', results.sameNodeRtt),
     row('latency alone: 1 pair, 1 in flight, across nodes', results.crossNodeRtt),
+    row(
+      `\`serve --workers 2\` + Redis, one port (pairs split by the primary handing connections out in turn)`,
+      results.workers,
+    ),
     '',
     `Cross-node relay cost: ${fmt(cpuPerMsgCross * 1e6, 1)} µs CPU per message (daemons + Redis) vs ${fmt(cpuPerMsgSame * 1e6, 1)} µs same-node: ${fmt(cpuPerMsgCross / cpuPerMsgSame, 2)}× (target ≤ 2×). Redis alone: ${fmt((results.redisCpuTotal / results.crossNode.delivered) * 1e6, 1)} µs per cross-node message.`,
+    `Redis commands per cross-node relay (split-pairs run, INFO commandstats): ${[
+      'xadd',
+      'xreadgroup',
+      'xack',
+      'xtrim',
+      'xdel',
+    ]
+      .filter((name) => results.redisCalls[name] !== undefined)
+      .map(
+        (name) =>
+          `${name.toUpperCase()} ${fmt(results.redisCalls[name] / results.crossNode.delivered, 3)}`,
+      )
+      .join(', ')} (each stream entry and each read carry many relays).`,
+    `\`--workers 2\`: ${results.workerCount} worker processes; XADD ${fmt((results.workersCalls.xadd ?? 0) / results.workers.delivered, 3)} per relay (0 would mean no pair was split). Against 1 node: ${fmt(results.workers.msgsPerSecond / results.single.msgsPerSecond, 2)}× the msgs/s (target ≥ 1.6× needs ≥ 4 cores).`,
     `Projection: one Redis core at that cost carries about ${fmt(results.crossNode.delivered / results.redisCpuTotal)} cross-node msgs/s; N nodes scale until the cluster's cross-node traffic reaches that (beyond it, shard by running separate chats per Redis). With ${info.cores} cores the 2-node run competes with Redis and the load generator for the same cores, so it cannot show the ≥ 1.6× throughput target (needs ≥ 4 cores).`,
     '',
   ].join('\n');

@@ -99,6 +99,7 @@ const PLAIN: Plain[] = [
   '--bundle-opks-per-target <n> bundleOpksPerTarget: one-time prekeys handed out per user per hour (then bundles come without)',
   '--session-log-burst <n> sessionLogBurst: log lines one connection may cause in a burst',
   '--session-log-per-minute <n> sessionLogPerMinute: log lines one connection may cause per minute after the burst',
+  '--redis-wait <duration> redisWaitMs: at start, how long to keep retrying (with backoff, logged) an unreachable --redis before giving up; 0 = forever',
 ];
 
 const PLAIN_LINE = /^(--[a-z0-9-]+ <([a-z]+)>) (\w+): (.+)$/;

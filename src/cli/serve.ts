@@ -148,6 +148,8 @@ async function runServe(
   // a SIGTERM that arrives as soon as someone sees the banner must stop it cleanly, not kill it.
   let server: Serving | undefined;
   let stopping = false;
+  // A start still waiting for Redis is abandoned on the first signal.
+  const starting = new AbortController();
   let stop!: (signal: NodeJS.Signals) => void;
   const stopped = new Promise<void>((resolve) => {
     stop = (signal) => {
@@ -158,11 +160,21 @@ async function runServe(
       stopping = true;
       logger.info({ event: 'server.stopping', signal });
       if (server) server.close().then(resolve, resolve);
+      else starting.abort();
     };
   });
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  server = await startServing(config, logger, workers);
+  try {
+    server = await startServing(config, logger, workers, starting.signal);
+  } catch (error) {
+    if (stopping && starting.signal.aborted) {
+      logger.info({ event: 'server.stopped', why: 'stopped before it started' });
+      if (cluster.isWorker) process.exit(0);
+      return;
+    }
+    throw error;
+  }
   if (stopping) {
     await server.close();
     if (cluster.isWorker) process.exit(0);
@@ -220,11 +232,13 @@ async function startServing(
   config: ServerConfig,
   logger: Logger,
   workers: number,
+  signal: AbortSignal,
 ): Promise<Serving> {
   if (cluster.isWorker) {
     const server = await startServer(
       { ...config, redis: process.env[WORKER_REDIS_ENV] ?? config.redis },
       logger,
+      { signal },
     );
     installCrashGuard(process, logger, server.stats);
     const report: WorkerListening = {
@@ -244,7 +258,7 @@ async function startServing(
     };
   }
   if (workers > 1) {
-    const { listening, stop } = await startWorkers(config, workers);
+    const { listening, stop } = await startWorkers(config, workers, logger);
     logger.info(
       { event: 'workers.listening', workers, port: listening.port },
       `${workers} workers listening`,
@@ -261,10 +275,9 @@ async function startServing(
     const base = config.dataPath === ':memory:' ? process.cwd() : dirname(config.dataPath);
     embedded = await startEmbeddedRedis(join(base, 'redis'));
   }
-  const server = await startServer(
-    embedded ? { ...config, redis: embedded.url } : config,
-    logger,
-  ).catch(async (error: unknown) => {
+  const server = await startServer(embedded ? { ...config, redis: embedded.url } : config, logger, {
+    signal,
+  }).catch(async (error: unknown) => {
     await embedded?.stop();
     throw error;
   });

@@ -73,6 +73,8 @@ export interface ServerConfig {
   clusterHeartbeatMs: number;
   /** How long a sender waits for another node to confirm a relay before it is told it failed. */
   clusterRelayTimeoutMs: number;
+  /** At start, how long to keep retrying an unreachable `redis` before giving up; 0 = forever. */
+  redisWaitMs: number;
   /** Messages kept for one offline v2 recipient. */
   mailboxPerRecipient: number;
   /** Messages one sender may leave for one offline recipient. */
@@ -164,6 +166,7 @@ export const defaultServerConfig: ServerConfig = {
   trustedProxies: [],
   clusterHeartbeatMs: 5000,
   clusterRelayTimeoutMs: 5000,
+  redisWaitMs: 0,
   mailboxPerRecipient: 1000,
   mailboxPerSender: 200,
   mailboxTtlMs: 7 * DAY,

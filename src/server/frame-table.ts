@@ -96,11 +96,23 @@ function relay<S extends FrameSession>(
   if (session.forwardsInFlight < MAX_FORWARDS_IN_FLIGHT && ctx.router.forwards(frame.to)) {
     // To another node of a cluster: the next frame need not wait for that node's answer
     // (relays to one node stay in order on its stream); the ack follows when it comes.
+    // One reaction per forwarded relay (not a then/catch/finally chain): this runs for every
+    // relay to another node.
     session.forwardsInFlight++;
-    void outcome
-      .then((o) => relayAnswered(session, frame, o))
-      .catch((error: unknown) => session.failed(error, frame.id))
-      .finally(() => session.forwardsInFlight--);
+    outcome.then(
+      (o) => {
+        session.forwardsInFlight--;
+        try {
+          relayAnswered(session, frame, o);
+        } catch (error) {
+          session.failed(error, frame.id);
+        }
+      },
+      (error: unknown) => {
+        session.forwardsInFlight--;
+        session.failed(error, frame.id);
+      },
+    );
     return;
   }
   return outcome.then((o) => relayAnswered(session, frame, o));

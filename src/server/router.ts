@@ -110,7 +110,13 @@ export class RelayRouter<T extends RelayTarget> {
       this.#stats.relayForwarded++;
       return target.forward(from, relay);
     }
-    return this.#deliver(from, relay, target);
+    return this.#deliver(
+      from,
+      relay.to,
+      encodeRelayDelivery(from.name, relay),
+      relay.cipher.length,
+      target,
+    );
   }
 
   /** True when a relay to `name` goes to another node of a cluster. */
@@ -119,43 +125,50 @@ export class RelayRouter<T extends RelayTarget> {
   }
 
   /**
-   * Routes a relay another node forwarded here: to this node's own session of the
-   * recipient, else to the mailbox (never forwarded again).
+   * Routes a relay another node forwarded here, as the delivery line that node encoded
+   * ({@link encodeRelayDelivery}): to this node's own session of `to`, else to the mailbox
+   * (never forwarded again). `cipherBytes` is the envelope's size, for the statistics.
    */
-  routeLocal(from: RelaySender, relay: RelayFrame): RouteOutcome | Promise<RouteOutcome> {
-    const target = this.#online(relay.to);
-    return this.#deliver(from, relay, target?.forward ? undefined : target);
+  routeLocalLine(
+    from: RelaySender,
+    to: string,
+    line: string,
+    cipherBytes: number,
+  ): RouteOutcome | Promise<RouteOutcome> {
+    const target = this.#online(to);
+    return this.#deliver(from, to, line, cipherBytes, target?.forward ? undefined : target);
   }
 
   #deliver(
     from: RelaySender,
-    relay: RelayFrame,
+    to: string,
+    line: string,
+    cipherBytes: number,
     target: T | undefined,
   ): RouteOutcome | Promise<RouteOutcome> {
-    const line = encodeRelayDelivery(from.name, relay);
     if (target !== undefined) {
       const result = target.offer(line, 'relay');
       if (result === 'queued') {
         this.#stats.relayDelivered++;
-        this.#stats.relayBytes += relay.cipher.length;
+        this.#stats.relayBytes += cipherBytes;
         return DELIVERED;
       }
       // Not reading right now: its mailbox, if it has one, keeps the message.
       if (result === 'full') this.#stats.relayFailed.inc('slow_reader_redirected');
     }
-    return this.#keep(from, relay, line, target !== undefined);
+    return this.#keep(from, to, line, target !== undefined);
   }
 
   async #keep(
     from: RelaySender,
-    relay: RelayFrame,
+    to: string,
     line: string,
     wasOnline: boolean,
   ): Promise<RouteOutcome> {
     const now = this.#now();
     const result = await this.#store.mailbox.enqueue(
       {
-        recipient: relay.to,
+        recipient: to,
         sender: from.name,
         senderKey: from.identityKey ?? `v1:${from.addressKey ?? 'shared'}`,
         ...(from.addressKey === undefined ? {} : { senderAddress: from.addressKey }),
@@ -171,13 +184,13 @@ export class RelayRouter<T extends RelayTarget> {
         ? {
             kind: 'failed',
             code: ErrorCode.PEER_SLOW,
-            text: `${relay.to} is not reading right now: message not delivered`,
+            text: `${to} is not reading right now: message not delivered`,
             reason: 'slow_reader',
           }
         : {
             kind: 'failed',
             code: ErrorCode.PEER_OFFLINE,
-            text: `${relay.to} is not online`,
+            text: `${to} is not online`,
             reason: 'offline',
           };
     }
@@ -188,14 +201,14 @@ export class RelayRouter<T extends RelayTarget> {
         kind: 'failed',
         code: ErrorCode.MAILBOX_FULL,
         text: REFUSAL_TEXT[result.reason as Exclude<EnqueueRefusal, 'no_mailbox'>](
-          relay.to,
+          to,
           this.#limits,
         ),
         reason: result.reason,
       };
     }
     this.#stats.relayStored++;
-    const online = this.#online(relay.to);
+    const online = this.#online(to);
     if (online && !online.forward) online.mailboxWaiting();
     return { kind: 'stored', seq: result.seq };
   }

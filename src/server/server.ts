@@ -50,6 +50,8 @@ export interface ServerDeps {
   clock?: Clock;
   store?: ServerStore;
   hasher?: RoomPasswordHasher;
+  /** Aborts a start still waiting for Redis (the daemon was asked to stop). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -75,7 +77,9 @@ export async function startServer(
     );
   }
 
-  const cluster = config.redis ? await joinCluster(config, config.redis, logger, pin) : undefined;
+  const cluster = config.redis
+    ? await joinCluster(config, config.redis, logger, pin, deps.signal)
+    : undefined;
   const store = deps.store ?? cluster?.store ?? new SqliteStore(config.dataPath);
   const hasher = deps.hasher ?? new PasswordHasher();
   const core = await composeServer(config, logger, {
@@ -93,6 +97,7 @@ export async function startServer(
     keyPem: certificate.keyPem,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     limiter: core.limiter,
+    ...(cluster ? { gate: cluster.connections } : {}),
     clock,
     trustedProxies: new Set(config.trustedProxies.map((address) => normalizeAddress(address))),
     onSecure(socket, remote, raw) {
@@ -145,6 +150,7 @@ export async function startServer(
         router: core.context.router,
         rooms: core.context.rooms.busHandler,
         penalize: (key, until) => core.limiter.penalize(key, until),
+        connectionCounts: () => core.limiter.counts(),
       },
       { host: address.address, port: address.port, pin },
     );
@@ -240,15 +246,20 @@ async function joinCluster(
   url: string,
   logger: Logger,
   pin: string,
+  signal: AbortSignal | undefined,
 ): Promise<ClusterNode> {
   const cluster = new ClusterNode({
     url,
     logger,
     heartbeatMs: config.clusterHeartbeatMs,
     relayTimeoutMs: config.clusterRelayTimeoutMs,
+    connectionLimits: {
+      maxConnections: config.maxConnections,
+      maxPerIp: config.maxConnectionsPerIp,
+    },
   });
   try {
-    await cluster.connect(pin);
+    await cluster.connect(pin, { waitMs: config.redisWaitMs, ...(signal ? { signal } : {}) });
   } catch (error) {
     await cluster.stop();
     throw error;

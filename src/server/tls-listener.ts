@@ -4,6 +4,7 @@ import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import { ErrorCode, encodeError } from '../protocol/index.js';
 import { type Clock, systemClock } from './clock.js';
 import { addressKey } from './limits/address-key.js';
+import type { ConnectionGate } from './limits/connection-gate.js';
 import type { AdmitRefusal, ConnectionLimiter } from './limits/connection-limiter.js';
 import { mayStartProxyHeader, PROXY_V2_MAX_BYTES, parseProxyHeader } from './proxy-protocol.js';
 
@@ -45,6 +46,8 @@ export interface TlsListenerOptions {
   keyPem: string;
   handshakeTimeoutMs: number;
   limiter: ConnectionLimiter;
+  /** Shared caps checked after the limiter admitted a connection (a cluster node). */
+  gate?: ConnectionGate;
   /** Forwarders allowed to send a PROXY header (normalized addresses). Empty: none. */
   trustedProxies: ReadonlySet<string>;
   /** Time and timers (handshake timeout, closing refused plaintext clients). */
@@ -91,6 +94,7 @@ export class TlsListener {
   #context: SecureContext;
   #pending = new Set<Socket>();
   #clock: Clock;
+  #closed = false;
 
   constructor(options: TlsListenerOptions) {
     this.#options = options;
@@ -119,6 +123,7 @@ export class TlsListener {
 
   /** Stops accepting; destroys sockets still before or in the handshake. */
   close(): Promise<void> {
+    this.#closed = true;
     return new Promise((resolve) => {
       for (const socket of this.#pending) socket.destroy();
       this.server.close(() => resolve());
@@ -127,24 +132,53 @@ export class TlsListener {
 
   #accept(socket: Socket): void {
     const peer = normalizeAddress(socket.remoteAddress);
-    let remote: Remote = { address: peer, port: socket.remotePort ?? 0 };
+    const remote: Remote = { address: peer, port: socket.remotePort ?? 0 };
     const trustedForwarder = this.#options.trustedProxies.has(peer);
     socket.on('error', () => {});
-    const takeSlot = (): boolean => {
-      const key = addressKey(remote.address); // IPv6 by /64
-      const refusal = this.#options.limiter.tryOpen(key, this.#clock.now());
-      if (refusal) {
-        this.#options.onRefused(refusal, remote);
-        socket.destroy();
-        return false;
-      }
-      socket.once('close', () => this.#options.limiter.close(key));
-      return true;
-    };
     // Without a trusted forwarder in front, the socket address is the client: check now,
-    // before spending anything on it.
-    if (!trustedForwarder && !takeSlot()) return;
+    // before spending anything on it (the socket stays paused until admitted).
+    if (trustedForwarder) this.#handshake(socket, remote, true);
+    else this.#takeSlot(socket, remote, () => this.#handshake(socket, remote, false));
+  }
 
+  /**
+   * Applies the caps and the penalty box to `remote`: this node's limiter first, then the
+   * shared gate when there is one. Calls `admitted` once the connection may go on; a
+   * refused socket is destroyed.
+   */
+  #takeSlot(socket: Socket, remote: Remote, admitted: () => void): void {
+    const key = addressKey(remote.address); // IPv6 by /64
+    const refusal = this.#options.limiter.tryOpen(key, this.#clock.now());
+    if (refusal) {
+      this.#options.onRefused(refusal, remote);
+      socket.destroy();
+      return;
+    }
+    socket.once('close', () => this.#options.limiter.close(key));
+    const gate = this.#options.gate;
+    if (!gate) {
+      admitted();
+      return;
+    }
+    void gate.open(key).then((shared) => {
+      if (shared) {
+        this.#options.onRefused(shared, remote);
+        socket.destroy();
+        return;
+      }
+      if (socket.destroyed || this.#closed) {
+        gate.close(key);
+        socket.destroy();
+        return;
+      }
+      socket.once('close', () => gate.close(key));
+      admitted();
+    });
+  }
+
+  /** Reads a PROXY header (from a trusted forwarder), then starts TLS under a timeout. */
+  #handshake(socket: Socket, client: Remote, readProxy: boolean): void {
+    let remote = client;
     this.#pending.add(socket);
     let settled = false;
     const settle = () => {
@@ -165,7 +199,22 @@ export class TlsListener {
     });
 
     let head: Buffer = Buffer.alloc(0);
-    let proxyDone = !trustedForwarder;
+    let proxyDone = !readProxy;
+    const proceed = () => {
+      if (settled) return;
+      if (head.length === 0) {
+        socket.on('data', onData); // header only so far: wait for the ClientHello
+        socket.resume();
+        return;
+      }
+      socket.pause();
+      if (head[0] !== TLS_HANDSHAKE_RECORD) {
+        settle();
+        this.#rejectPlaintext(socket, head, remote);
+        return;
+      }
+      this.#startTls(socket, head, remote, () => settled, settle);
+    };
     const onData = (chunk: Buffer) => {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
       if (!proxyDone && mayStartProxyHeader(head[0]!)) {
@@ -179,25 +228,17 @@ export class TlsListener {
           this.#drop(socket, settle, 'proxy_invalid', remote, parsed.reason);
           return;
         }
-        if (parsed.source) remote = { ...parsed.source, via: peer };
+        if (parsed.source) remote = { ...parsed.source, via: client.address };
         head = head.subarray(parsed.consumed);
       }
-      if (!proxyDone) {
-        proxyDone = true;
-        if (!takeSlot()) {
-          settle();
-          return;
-        }
-      }
-      if (head.length === 0) return; // header only so far: wait for the ClientHello
       socket.off('data', onData);
       socket.pause();
-      if (head[0] !== TLS_HANDSHAKE_RECORD) {
-        settle();
-        this.#rejectPlaintext(socket, head, remote);
+      if (!proxyDone) {
+        proxyDone = true;
+        this.#takeSlot(socket, remote, proceed);
         return;
       }
-      this.#startTls(socket, head, remote, () => settled, settle);
+      proceed();
     };
     socket.on('data', onData);
   }

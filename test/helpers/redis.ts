@@ -24,7 +24,8 @@ export interface TestRedis {
   close(): Promise<void>;
 }
 
-export async function startTestRedis(): Promise<TestRedis> {
+/** With `started: false` the port is chosen but the server waits for {@link TestRedis.restart}. */
+export async function startTestRedis(options: { started?: boolean } = {}): Promise<TestRedis> {
   const binary = findRedisServer();
   if (!binary) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
   const port = await freeLoopbackPort();
@@ -44,7 +45,7 @@ export async function startTestRedis(): Promise<TestRedis> {
       proc.kill('SIGTERM');
     });
   };
-  await start();
+  if (options.started !== false) await start();
   const url = `redis://127.0.0.1:${port}`;
   return {
     port,

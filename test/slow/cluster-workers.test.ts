@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { makeCertificate } from '../helpers/certs.js';
 import { CLI, REPO_ROOT, type ServeProcess, spawnServeWith } from '../helpers/cli.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { until } from '../helpers/until.js';
 
 /** `serve --workers N --redis embedded`: N processes on one port form one chat. */
 const daemons: ServeProcess[] = [];
@@ -15,7 +16,72 @@ afterEach(async () => {
   for (const daemon of daemons.splice(0)) await daemon.stop();
 });
 
+/** Worker processes of a `--workers` primary (its node children; not the embedded Redis). */
+function workerPids(primary: number): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(primary)], {
+    encoding: 'utf8',
+  });
+  return out
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([pid, comm]) => pid && comm && comm !== 'redis-server')
+    .map(([pid]) => Number(pid));
+}
+
+async function workersDaemon(): Promise<{ daemon: ServeProcess; certPem: string }> {
+  const cert = await makeCertificate();
+  const dir = mkdtempSync(join(tmpdir(), 'securechat-workers-'));
+  const args = [
+    CLI,
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--cert',
+    cert.certPath,
+    '--key',
+    cert.keyPath,
+    '--data',
+    join(dir, 'state.db'),
+    '--workers',
+    '2',
+    '--redis',
+    'embedded',
+    '--log-level',
+    'info',
+  ];
+  const daemon = await spawnServeWith(args, cert.certPath, {}, cert.keyPath);
+  daemons.push(daemon);
+  return { daemon, certPem: cert.certPem };
+}
+
 describe('serve --workers', () => {
+  it('replaces a worker killed with kill -9, and the chat goes on over both', async () => {
+    const { daemon, certPem } = await workersDaemon();
+    const before = workerPids(daemon.proc.pid!);
+    expect(before).toHaveLength(2);
+    process.kill(before[0]!, 'SIGKILL');
+    const restarted = await until(
+      () => daemon.records().some((r) => r.event === 'worker.restarted'),
+      20_000,
+    );
+    expect(restarted, 'a worker.restarted log line').toBe(true);
+    const exited = daemon.records().find((r) => r.event === 'worker.exited');
+    expect(exited).toMatchObject({ pid: before[0], signal: 'SIGKILL' });
+    const after = workerPids(daemon.proc.pid!);
+    expect(after).toHaveLength(2);
+    expect(after).not.toContain(before[0]);
+    const users = ['w0', 'w1', 'w2', 'w3'];
+    for (const user of users)
+      clients.push(await RawClient.hello({ port: daemon.port, certPem, user }));
+    for (const client of clients)
+      await client.next(
+        (f) => f.type === 'users' && Object.keys(f.users as object).length === 4,
+        15_000,
+      );
+  });
+
   it('two workers behind one port share presence and relay to each other', async () => {
     const cert = await makeCertificate();
     const dir = mkdtempSync(join(tmpdir(), 'securechat-workers-'));

@@ -1,12 +1,26 @@
-import type { Redis } from 'ioredis';
-import { ErrorCode, type RelayFrame } from '../../protocol/index.js';
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { RelayFrame } from '../../protocol/index.js';
 import type { Logger } from '../logger.js';
 import type { RelaySender, RouteOutcome } from '../router.js';
 import type { RedisKeys } from '../store/redis/scripts.js';
+import {
+  type ForwardedRelay,
+  packRelay,
+  packReplies,
+  unavailable,
+  unconfirmed,
+  unpackRelays,
+  unpackReplies,
+} from './inbox-codec.js';
 
 /** What the inbox needs of this node's router: delivery to its own sessions only. */
 export interface LocalRouter {
-  routeLocal(from: RelaySender, relay: RelayFrame): RouteOutcome | Promise<RouteOutcome>;
+  routeLocalLine(
+    from: RelaySender,
+    to: string,
+    line: string,
+    cipherBytes: number,
+  ): RouteOutcome | Promise<RouteOutcome>;
 }
 
 export interface InboxFigures {
@@ -19,9 +33,14 @@ export interface InboxFigures {
 
 const GROUP = 'node';
 
-/** A relay on its way to another node: id, deadline, sender name, identity, address key, frame. */
-type OutgoingRelay = [string, number, string, string, string, RelayFrame];
 const MAXLEN = 100_000;
+
+/** A relay waiting for its answer from another node. */
+interface Waiting {
+  resolve: (outcome: RouteOutcome) => void;
+  deadline: number;
+  to: string;
+}
 
 /**
  * Node-to-node relays over Redis Streams: each node reads its own stream `inbox:<node>`
@@ -41,10 +60,13 @@ export class ClusterInbox {
   #logger: Logger;
   #timeoutMs: number;
   #router: LocalRouter | undefined;
-  #pending = new Map<string, { resolve: (o: RouteOutcome) => void; timer: NodeJS.Timeout }>();
+  /** In the order sent, which is deadline order (one timeout for all). */
+  #pending = new Map<string, Waiting>();
+  #sweeper: NodeJS.Timeout | undefined;
   #next = 0;
-  #outgoing = new Map<string, OutgoingRelay[]>();
+  #outgoing = new Map<string, string[]>();
   #kicked: ((name: string, sid: string) => void) | undefined;
+  #roomEntry: ((json: string) => void) | undefined;
   #running = false;
   #loop: Promise<void> | undefined;
   readonly figures: InboxFigures = {
@@ -97,6 +119,19 @@ export class ClusterInbox {
     );
   }
 
+  /**
+   * Room traffic that must reach `node` even if its subscription drops (removing one of its
+   * members): an acknowledged stream entry, handed to the room handler there.
+   */
+  async post(node: string, json: string): Promise<void> {
+    await this.#redis.xadd(this.stream(node), 'MAXLEN', '~', MAXLEN, '*', 't', 'room', 'x', json);
+  }
+
+  /** What to do with room entries of {@link post}. */
+  onRoomEntry(handler: (json: string) => void): void {
+    this.#roomEntry = handler;
+  }
+
   /** Creates this node's stream and group (again after Redis lost them). */
   async prepare(): Promise<void> {
     try {
@@ -110,16 +145,33 @@ export class ClusterInbox {
     if (this.#running) return;
     this.#running = true;
     this.#loop = this.#run();
+    // One timer for every relay in flight instead of one each: they share the timeout, so
+    // the oldest expire first.
+    this.#sweeper = setInterval(
+      () => this.#expire(Date.now()),
+      Math.max(10, Math.min(100, this.#timeoutMs / 10)),
+    );
+    this.#sweeper.unref?.();
+  }
+
+  #expire(now: number): void {
+    for (const [corr, waiting] of this.#pending) {
+      if (waiting.deadline > now) return;
+      this.#pending.delete(corr);
+      this.figures.timedOut++;
+      waiting.resolve(
+        unconfirmed(`${waiting.to}'s server did not confirm delivery: message not delivered`),
+      );
+    }
   }
 
   async stop(): Promise<void> {
     this.#running = false;
+    clearInterval(this.#sweeper);
     this.#reader.disconnect();
     await this.#loop?.catch(() => {});
-    for (const [, waiting] of this.#pending) {
-      clearTimeout(waiting.timer);
+    for (const [, waiting] of this.#pending)
       waiting.resolve(unconfirmed('the server is shutting down'));
-    }
     this.#pending.clear();
   }
 
@@ -132,30 +184,14 @@ export class ClusterInbox {
     const deadline = Date.now() + this.#timeoutMs;
     this.figures.forwarded++;
     return new Promise<RouteOutcome>((resolve) => {
-      const timer = setTimeout(() => {
-        if (!this.#pending.delete(corr)) return;
-        this.figures.timedOut++;
-        resolve(
-          unconfirmed(`${relay.to}'s server did not confirm delivery: message not delivered`),
-        );
-      }, this.#timeoutMs);
-      timer.unref?.();
-      this.#pending.set(corr, { resolve, timer });
-      const item: OutgoingRelay = [
-        corr,
-        deadline,
-        from.name,
-        from.identityKey ?? '',
-        from.addressKey ?? '',
-        relay,
-      ];
+      this.#pending.set(corr, { resolve, deadline, to: relay.to });
       let batch = this.#outgoing.get(node);
       if (!batch) {
         batch = [];
         this.#outgoing.set(node, batch);
         if (this.#outgoing.size === 1) setImmediate(() => this.#flush());
       }
-      batch.push(item);
+      batch.push(packRelay(corr, deadline, from, relay));
     });
   }
 
@@ -176,45 +212,65 @@ export class ClusterInbox {
           'o',
           this.#node,
           'x',
-          JSON.stringify(batch),
+          batch.join(''),
         )
         .catch((error: unknown) => {
           this.#logger.warn(
             { event: 'cluster.forward_failed', err: error },
             'could not forward relays',
           );
-          for (const [corr] of batch) {
+          for (const item of batch) {
+            const corr = item.slice(0, item.indexOf('\t'));
             const waiting = this.#pending.get(corr);
             if (!waiting) continue;
             this.#pending.delete(corr);
-            clearTimeout(waiting.timer);
             waiting.resolve(unavailable());
           }
         });
     }
   }
 
+  /**
+   * Reads this node's stream. What a batch calls for (answers to other nodes, the
+   * acknowledgement and trimming of what was handled) goes out in one write with the next
+   * read, on the reader's connection: one round trip per batch.
+   */
   async #run(): Promise<void> {
     let backoff = 100;
     let cursor = '0'; // first what was left pending (after a reconnect), then new entries
+    let after: ((pipeline: ChainableCommander) => void) | undefined;
     while (this.#running) {
       try {
-        const result = (await this.#reader.xreadgroup(
-          'GROUP',
-          GROUP,
-          this.#node,
-          'COUNT',
-          256,
-          'BLOCK',
-          2000,
-          'STREAMS',
-          this.stream(this.#node),
-          cursor,
-        )) as Array<[string, Array<[string, string[]]>]> | null;
+        const pipeline = this.#reader.pipeline();
+        after?.(pipeline);
+        const replies = (await pipeline
+          .xreadgroup(
+            'GROUP',
+            GROUP,
+            this.#node,
+            'COUNT',
+            256,
+            'BLOCK',
+            2000,
+            'STREAMS',
+            this.stream(this.#node),
+            cursor,
+          )
+          .exec()) as Array<[Error | null, unknown]> | null;
+        after = undefined;
+        const failed = replies?.find(([error]) => error !== null)?.[0];
+        const read = replies?.at(-1);
+        if (!read || read[0]) throw read?.[0] ?? new Error('no answer to the read');
+        if (failed)
+          this.#logger.warn(
+            { event: 'cluster.inbox_error', err: failed.message },
+            'sending answers or acknowledgements failed',
+          );
         backoff = 100;
+        const result = read[1] as Array<[string, Array<[string, string[]]>]> | null;
         const entries = result?.[0]?.[1] ?? [];
         if (cursor === '0' && entries.length === 0) cursor = '>';
-        if (entries.length > 0) await this.#handleBatch(entries);
+        if (entries.length > 0) after = await this.#handleBatch(entries);
       } catch (error) {
         if (!this.#running) return;
         const message = error instanceof Error ? error.message : String(error);
@@ -224,6 +280,8 @@ export class ClusterInbox {
             { event: 'cluster.inbox_error', err: message },
             'inbox read failed; retrying',
           );
+        // The answers and acknowledgements of a batch that did not go out are sent again
+        // with the next read, before it looks at what is still pending.
         cursor = '0';
         await new Promise((resolve) => setTimeout(resolve, backoff));
         backoff = Math.min(backoff * 2, 5000);
@@ -233,10 +291,13 @@ export class ClusterInbox {
 
   /**
    * Handles one read of the stream: answers are resolved, relays delivered in stream order
-   * (synchronously when the recipient reads; storing for later is awaited together), then
-   * one pipeline sends every outcome back and acknowledges and deletes the entries.
+   * (synchronously when the recipient reads; storing for later is awaited together).
+   * Returns what to send with the next read: the outcomes, one entry per origin node, and
+   * the acknowledgement of the entries (then trimmed: everything before them was handled).
    */
-  async #handleBatch(entries: Array<[string, string[]]>): Promise<void> {
+  async #handleBatch(
+    entries: Array<[string, string[]]>,
+  ): Promise<(pipeline: ChainableCommander) => void> {
     const replies: Array<{
       origin: string;
       corr: string;
@@ -247,15 +308,16 @@ export class ClusterInbox {
       for (let i = 0; i + 1 < fields.length; i += 2)
         f.set(fields[i] as string, fields[i + 1] as string);
       try {
-        if (f.get('t') === 'replies') this.#answeredAll(f.get('x') ?? '[]');
-        else if (f.get('t') === 'kick') this.#kicked?.(f.get('u') ?? '', f.get('s') ?? '');
-        else if (f.get('t') === 'relays') {
+        const type = f.get('t');
+        if (type === 'relays') {
           const origin = f.get('o') ?? '';
-          for (const item of JSON.parse(f.get('x') ?? '[]') as OutgoingRelay[]) {
-            const outcome = this.#relay(item);
-            if (outcome) replies.push({ origin, corr: item[0], outcome });
+          for (const relay of unpackRelays(f.get('x') ?? '')) {
+            const outcome = this.#relay(relay);
+            if (outcome) replies.push({ origin, corr: relay.corr, outcome });
           }
-        }
+        } else if (type === 'replies') this.#answeredAll(f.get('x') ?? '');
+        else if (type === 'kick') this.#kicked?.(f.get('u') ?? '', f.get('s') ?? '');
+        else if (type === 'room') this.#roomEntry?.(f.get('x') ?? '');
       } catch (error) {
         this.#logger.error(
           { event: 'internal_error', where: 'cluster_inbox', err: error },
@@ -274,70 +336,59 @@ export class ClusterInbox {
         }),
       ),
     );
-    // One entry per origin node carries the answers to all its relays of this read.
-    const byOrigin = new Map<string, Array<[string, RouteOutcome | 1]>>();
+    const byOrigin = new Map<string, Array<[string, RouteOutcome]>>();
     replies.forEach(({ origin, corr }, i) => {
-      const outcome = outcomes[i] as RouteOutcome;
       let list = byOrigin.get(origin);
       if (!list) {
         list = [];
         byOrigin.set(origin, list);
       }
-      list.push([corr, outcome.kind === 'delivered' ? 1 : outcome]);
+      list.push([corr, outcomes[i] as RouteOutcome]);
     });
-    const pipeline = this.#redis.pipeline();
-    for (const [origin, list] of byOrigin) {
-      const answers = JSON.stringify(list);
-      pipeline.xadd(this.stream(origin), 'MAXLEN', '~', MAXLEN, '*', 't', 'replies', 'x', answers);
-    }
     const ids = entries.map(([id]) => id);
-    pipeline.xack(this.stream(this.#node), GROUP, ...ids).xdel(this.stream(this.#node), ...ids);
-    await pipeline.exec();
+    const last = ids.at(-1) as string;
+    return (pipeline) => {
+      for (const [origin, list] of byOrigin)
+        pipeline.xadd(
+          this.stream(origin),
+          'MAXLEN',
+          '~',
+          MAXLEN,
+          '*',
+          't',
+          'replies',
+          'x',
+          packReplies(list),
+        );
+      // One reader handles the stream in order: every entry before `last` is handled and
+      // acknowledged, so trimming up to it replaces deleting each entry.
+      pipeline
+        .xack(this.stream(this.#node), GROUP, ...ids)
+        .xtrim(this.stream(this.#node), 'MINID', '~', last);
+    };
   }
 
   /** A relay from another node: its outcome, or undefined when it came too late to deliver. */
-  #relay([, deadline, name, idk, addr, relay]: OutgoingRelay):
-    | RouteOutcome
-    | Promise<RouteOutcome>
-    | undefined {
+  #relay(relay: ForwardedRelay): RouteOutcome | Promise<RouteOutcome> | undefined {
     this.figures.received++;
     // Too close to the deadline for the answer to make it back in time: dropped, and its
     // sender told it failed (never delivered and reported failed both).
-    if (deadline - Date.now() < Math.min(1000, this.#timeoutMs / 4)) {
+    if (relay.deadline - Date.now() < Math.min(1000, this.#timeoutMs / 4)) {
       this.figures.expired++;
       return undefined;
     }
     const router = this.#router;
     if (!router) return unavailable();
-    return router.routeLocal(
-      { name, identityKey: idk || undefined, addressKey: addr || undefined },
-      relay,
-    );
+    return router.routeLocalLine(relay.from, relay.to, relay.line, relay.cipherBytes);
   }
 
-  #answeredAll(json: string): void {
-    for (const [corr, outcome] of JSON.parse(json) as Array<[string, RouteOutcome | 1]>) {
+  #answeredAll(text: string): void {
+    for (const [corr, outcome] of unpackReplies(text)) {
       const waiting = this.#pending.get(corr);
       if (!waiting) continue; // too late: the sender was told it failed (and the relay dropped)
       this.#pending.delete(corr);
-      clearTimeout(waiting.timer);
       this.figures.replies++;
-      waiting.resolve(outcome === 1 ? DELIVERED : outcome);
+      waiting.resolve(outcome);
     }
   }
-}
-
-const DELIVERED: RouteOutcome = { kind: 'delivered' };
-
-function unconfirmed(text: string): RouteOutcome {
-  return { kind: 'failed', code: ErrorCode.PEER_OFFLINE, text, reason: 'cross_node_timeout' };
-}
-
-export function unavailable(): RouteOutcome {
-  return {
-    kind: 'failed',
-    code: ErrorCode.BUSY,
-    text: 'the cluster is unreachable right now: message not delivered, try again',
-    reason: 'cluster_unavailable',
-  };
 }

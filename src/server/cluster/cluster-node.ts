@@ -10,11 +10,13 @@ import type { PresenceBroadcaster } from '../presence.js';
 import type { RoomBusHandler } from '../rooms/room-host.js';
 import { RedisStore } from '../store/redis/redis-store.js';
 import { RedisKeys } from '../store/redis/scripts.js';
+import { type ClusterConnectionLimits, ClusterConnections } from './cluster-connections.js';
 import { ClusterInbox, type LocalRouter } from './cluster-inbox.js';
 import { ClusterNames } from './cluster-names.js';
 import { ClusterPresence, type LocalMember } from './cluster-presence.js';
-import { ClusterRates } from './cluster-rates.js';
+import { ClusterRates, sharedBundleRates } from './cluster-rates.js';
 import { ClusterRooms } from './cluster-rooms.js';
+import { type RedisWait, waitForRedis } from './redis-ready.js';
 import { isRemote } from './remote-member.js';
 
 export interface ClusterOptions {
@@ -26,6 +28,8 @@ export interface ClusterOptions {
   heartbeatMs?: number;
   /** How long a sender waits for another node to confirm a relay. */
   relayTimeoutMs?: number;
+  /** Connection caps held for the whole cluster (default: none beyond each node's own). */
+  connectionLimits?: ClusterConnectionLimits;
   logger: Logger;
 }
 
@@ -37,6 +41,8 @@ export interface ClusterCore {
   rooms: RoomBusHandler;
   /** Another node put `key` in the penalty box until `until`. */
   penalize(key: string, until: number): void;
+  /** Connections open on this node per address key (put back in Redis after a reconnect). */
+  connectionCounts(): ReadonlyMap<string, number>;
 }
 
 /** Cluster figures for /metrics and `securechat stats`. */
@@ -70,8 +76,11 @@ export class ClusterNode {
   readonly inbox: ClusterInbox;
   readonly rooms: ClusterRooms;
   readonly rates: ClusterRates;
+  readonly connections: ClusterConnections;
+  #connectionCounts: (() => ReadonlyMap<string, number>) | undefined;
   #penalize: ((key: string, until: number) => void) | undefined;
   #sub: Redis;
+  #url: string;
   #logger: Logger;
   #heartbeatMs: number;
   #timer: NodeJS.Timeout | undefined;
@@ -84,6 +93,7 @@ export class ClusterNode {
   constructor(options: ClusterOptions) {
     this.id = `${hostname().slice(0, 32)}-${process.pid}-${randomBytes(4).toString('hex')}`;
     this.keys = new RedisKeys(options.prefix ?? 'securechat');
+    this.#url = options.url;
     this.#logger = options.logger.child({ node: this.id });
     this.#heartbeatMs = options.heartbeatMs ?? 5000;
     const connection = {
@@ -96,7 +106,8 @@ export class ClusterNode {
     };
     // Commands issued in one event-loop turn go out in one write (relays to other nodes).
     this.redis = new Redis(options.url, { ...connection, enableAutoPipelining: true });
-    this.#sub = new Redis(options.url, connection);
+    // Named, so an operator (or a test) can tell it apart in CLIENT LIST.
+    this.#sub = new Redis(options.url, { ...connection, connectionName: `sub:${this.id}` });
     const reader = new Redis(options.url, { ...connection, enableOfflineQueue: true });
     for (const client of [this.redis, this.#sub, reader]) {
       client.on('error', (error: Error) => {
@@ -114,11 +125,22 @@ export class ClusterNode {
       timeoutMs: options.relayTimeoutMs ?? 5000,
     });
     this.rates = new ClusterRates(this.redis, this.keys);
+    this.connections = new ClusterConnections({
+      redis: this.redis,
+      keys: this.keys,
+      node: this.id,
+      limits: options.connectionLimits ?? {
+        maxConnections: Number.MAX_SAFE_INTEGER,
+        maxPerIp: Number.MAX_SAFE_INTEGER,
+      },
+      logger: this.#logger,
+    });
     this.rooms = new ClusterRooms({
       redis: this.redis,
       keys: this.keys,
       node: this.id,
       logger: this.#logger,
+      post: (node, json) => this.inbox.post(node, json),
     });
     this.presence = new ClusterPresence({
       redis: this.redis,
@@ -130,9 +152,12 @@ export class ClusterNode {
     });
   }
 
-  /** Connects, and refuses to go on when the cluster's certificate pin differs from `pin`. */
-  async connect(pin: string): Promise<void> {
-    await Promise.all([this.redis.connect(), this.#sub.connect()]);
+  /**
+   * Connects (waiting for Redis as `wait` says), and refuses to go on when the cluster's
+   * certificate pin differs from `pin`.
+   */
+  async connect(pin: string, wait: RedisWait = { waitMs: 0 }): Promise<void> {
+    await waitForRedis([this.redis, this.#sub], this.#url, wait, this.#logger);
     const pinKey = this.keys.key('pin');
     await this.redis.set(pinKey, pin, 'NX');
     const recorded = await this.redis.get(pinKey);
@@ -149,7 +174,9 @@ export class ClusterNode {
     this.presence.attach(core.directory, core.presence);
     this.inbox.attach(core.router, (name, sid) => this.presence.kickLocal(name, sid));
     this.rooms.attach(core.rooms);
+    this.inbox.onRoomEntry((json) => this.rooms.message(json));
     this.#penalize = core.penalize;
+    this.#connectionCounts = () => core.connectionCounts();
     await this.#register();
     this.#sub.on('message', (channel: string, message: string) => {
       if (channel === this.rooms.channel) this.rooms.message(message);
@@ -157,11 +184,25 @@ export class ClusterNode {
       else this.presence.message(message);
     });
     this.#sub.on('ready', () => {
-      // Resubscribed after a reconnect: what was published meanwhile is lost, reload it.
-      if (!this.#stopped) this.presence.reload().catch(() => {});
+      // Reconnected: what was published meanwhile is lost, reload it. 'ready' comes before
+      // the client library subscribes again; a ping queued after that subscription answers
+      // once it is active, so nothing published after the reload's reads is missed.
+      if (this.#stopped) return;
+      setImmediate(() => {
+        this.#sub
+          .ping()
+          .then(async () => {
+            this.#logger.warn(
+              { event: 'cluster.resubscribed' },
+              'subscription to the other nodes restarted: reloading presence and rooms',
+            );
+            await Promise.all([this.presence.reload(), this.rooms.reload(), this.#loadPenalties()]);
+          })
+          .catch((error: unknown) => this.#failed('reload', error));
+      });
     });
     await this.#sub.subscribe(this.presence.channel, this.rooms.channel, this.#penaltyChannel);
-    await this.presence.reload();
+    await Promise.all([this.presence.reload(), this.#loadPenalties()]);
     this.redis.on('ready', () => {
       if (!this.#stopped) this.#beat(true).catch(() => {});
     });
@@ -197,6 +238,7 @@ export class ClusterNode {
       this.#logger.warn({ event: 'cluster.reregister' }, 'Redis lost this node: registering again');
       await this.#register();
       await this.presence.reregister();
+      await this.connections.resync(this.#connectionCounts?.() ?? new Map());
     }
     const nodes = await this.redis.smembers(this.keys.key('nodes'));
     let live = 0;
@@ -218,6 +260,7 @@ export class ClusterNode {
     await this.redis.del(this.inbox.stream(node));
     await this.rooms.reap(node);
     await this.store.rooms.dropNode(node, Date.now());
+    await this.connections.release(node);
     await this.redis.srem(this.keys.key('nodes'), node);
     this.#logger.warn(
       { event: 'cluster.node_gone', gone: node, users },
@@ -234,6 +277,11 @@ export class ClusterNode {
   /** Runs a heartbeat (and reaping) now; tests call it instead of waiting. */
   beat(): Promise<void> {
     return this.#beat(false);
+  }
+
+  async #loadPenalties(): Promise<void> {
+    for (const [key, until] of await this.connections.penalties(Date.now()))
+      this.#penalize?.(key, until);
   }
 
   get #penaltyChannel(): string {
@@ -256,29 +304,7 @@ export class ClusterNode {
 
   /** Bundle limits for the whole cluster. */
   sharedBundles(limits: BundleLimits): SharedBundleRates {
-    const minute = 60_000;
-    return {
-      takeBundle: async (requester, now) =>
-        (
-          await this.rates.take(
-            [{ key: `bundle:req:${requester}`, limit: limits.perMinute, windowMs: minute }],
-            now,
-          )
-        ).ok,
-      takeOpk: async (target, now) =>
-        (
-          await this.rates.take(
-            [
-              {
-                key: `bundle:opk:${target}`,
-                limit: limits.opksPerTargetPerHour,
-                windowMs: 60 * minute,
-              },
-            ],
-            now,
-          )
-        ).ok,
-    };
+    return sharedBundleRates(this.rates, limits);
   }
 
   /**
@@ -291,6 +317,7 @@ export class ClusterNode {
       .take([window], now)
       .then(async (taken) => {
         if (taken.ok) return;
+        await this.connections.penalize(key, penaltyMs);
         await this.redis.publish(
           this.#penaltyChannel,
           JSON.stringify({ key, until: now + penaltyMs }),
@@ -353,6 +380,7 @@ export class ClusterNode {
       await this.presence.reap(this.id);
       await this.rooms.reap(this.id);
       await this.store.rooms.dropNode(this.id, Date.now());
+      await this.connections.release(this.id);
       await this.redis.del(this.keys.key('node', this.id), this.inbox.stream(this.id));
       await this.redis.srem(this.keys.key('nodes'), this.id);
     } catch {

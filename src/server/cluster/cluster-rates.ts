@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { BundleLimits, SharedBundleRates } from '../prekey-service.js';
 import { LuaScript, type RedisKeys } from '../store/redis/scripts.js';
 
 /**
@@ -71,4 +72,32 @@ export class ClusterRates {
     const previous = await this.#redis.set(this.#keys.key('seen', key), '1', 'PX', ttlMs, 'GET');
     return previous !== null;
   }
+}
+
+const MINUTE = 60_000;
+
+/** The bundle limits of prekey-service.ts for the whole cluster. */
+export function sharedBundleRates(rates: ClusterRates, limits: BundleLimits): SharedBundleRates {
+  return {
+    takeBundle: async (requester, now) =>
+      (
+        await rates.take(
+          [{ key: `bundle:req:${requester}`, limit: limits.perMinute, windowMs: MINUTE }],
+          now,
+        )
+      ).ok,
+    takeOpk: async (target, now) =>
+      (
+        await rates.take(
+          [
+            {
+              key: `bundle:opk:${target}`,
+              limit: limits.opksPerTargetPerHour,
+              windowMs: 60 * MINUTE,
+            },
+          ],
+          now,
+        )
+      ).ok,
+  };
 }

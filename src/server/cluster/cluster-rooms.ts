@@ -34,8 +34,9 @@ return gone`);
  * Rooms spanning the nodes: who is in a room, on which node, is a hash per room
  * (`roommembers:<room>`); a membership event or room message is fanned out by the node
  * it starts on to its own members and published once on the rooms channel, and every other
- * node writes it to its own members. A kick or ban of a member on another node is
- * published to that node, which removes it (and publishes the event like any other).
+ * node writes it to its own members. A kick or ban of a member on another node goes on that
+ * node's stream (acknowledged), which removes it (and publishes the event like any other).
+ * After its subscription restarts, a node sends its members the rooms' state again.
  */
 export class ClusterRooms implements RoomBus {
   #redis: Redis;
@@ -43,9 +44,18 @@ export class ClusterRooms implements RoomBus {
   #node: string;
   #logger: Logger;
   #handler: RoomBusHandler | undefined;
+  #post: (node: string, json: string) => Promise<void>;
   published = 0;
 
-  constructor(options: { redis: Redis; keys: RedisKeys; node: string; logger: Logger }) {
+  constructor(options: {
+    redis: Redis;
+    keys: RedisKeys;
+    node: string;
+    logger: Logger;
+    /** Sends to one node on its acknowledged stream (survives a dropped subscription). */
+    post: (node: string, json: string) => Promise<void>;
+  }) {
+    this.#post = options.post;
     this.#redis = options.redis;
     this.#keys = options.keys;
     this.#node = options.node;
@@ -97,6 +107,14 @@ export class ClusterRooms implements RoomBus {
       await this.#redis.hdel(this.#members(key), nameKey(name));
   }
 
+  async memberCounts(keys: readonly string[]): Promise<number[]> {
+    if (keys.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const key of keys) pipeline.hlen(this.#members(key));
+    const answers = (await pipeline.exec()) ?? [];
+    return answers.map(([error, count]) => (error ? 0 : Number(count)));
+  }
+
   async remoteMembers(key: string): Promise<Array<[string, string]>> {
     const all = await this.#redis.hgetall(this.#members(key));
     const out: Array<[string, string]> = [];
@@ -118,7 +136,7 @@ export class ClusterRooms implements RoomBus {
     if (!held) return false;
     const entry = JSON.parse(held) as { node: string };
     if (entry.node === this.#node) return false;
-    this.#send({
+    const removal: BusMessage = {
       op: 'remove',
       from: this.#node,
       to: entry.node,
@@ -127,8 +145,19 @@ export class ClusterRooms implements RoomBus {
       event,
       ...(by === undefined ? {} : { by }),
       ...(reason === undefined ? {} : { reason }),
-    });
+    };
+    // On the node's stream, not the channel: a removal (a ban) must not be lost while that
+    // node's subscription is down.
+    await this.#post(entry.node, JSON.stringify(removal));
     return true;
+  }
+
+  /**
+   * The subscription to the rooms channel was lost and is back: what other nodes published
+   * meanwhile is gone, so this node's members get the rooms' current state.
+   */
+  async reload(): Promise<void> {
+    await this.#handler?.resync();
   }
 
   /** A message on the rooms channel. */

@@ -33,6 +33,11 @@ export class ConnectionLimiter {
     return this.#open;
   }
 
+  /** Open connections per address key (a copy). */
+  counts(): Map<string, number> {
+    return new Map(this.#perIp);
+  }
+
   /** Number of addresses in the penalty box (expired ones are pruned lazily). */
   get penalized(): number {
     return this.#penalizedUntil.size;
@@ -74,17 +79,17 @@ export class ConnectionLimiter {
     return 0;
   }
 
+  /** Penalizes `key` until `until` (another node of a cluster decided it). */
+  penalize(key: string, until: number): void {
+    if ((this.#penalizedUntil.get(key) ?? 0) < until) this.#penalizedUntil.set(key, until);
+  }
+
   /**
    * Records an abuse disconnect (flooding, oversized frames, not reading). After
    * `strikes` of them within `penaltyMs`, the address is refused for `penaltyMs`. Behind a
    * shared address the key is the identity (`id:<key>`), refused at its hello instead.
    * Returns true when this strike put the key in the penalty box.
    */
-  /** Penalizes `key` until `until` (another node of a cluster decided it). */
-  penalize(key: string, until: number): void {
-    if ((this.#penalizedUntil.get(key) ?? 0) < until) this.#penalizedUntil.set(key, until);
-  }
-
   strike(address: string, now: number): boolean {
     const recent = (this.#strikes.get(address) ?? []).filter(
       (t) => now - t < this.limits.penaltyMs,

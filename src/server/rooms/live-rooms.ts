@@ -188,6 +188,27 @@ export class LiveRooms<M extends RoomMember> {
     if (member) await this.remove(key, member, event, by, reason);
   }
 
+  /**
+   * After this node missed what other nodes published (its subscription dropped): members
+   * banned meanwhile are removed, and every member gets an unasked `joined` snapshot (topic,
+   * members, roles), from which clients apply only what changed.
+   */
+  async resync(): Promise<void> {
+    const { store } = this.options;
+    for (const [key, live] of [...this.#rooms]) {
+      for (const member of [...live.members.values()]) {
+        const ban = member.identityKey
+          ? await store.rooms.getBan(live.name, member.identityKey, this.now())
+          : undefined;
+        if (ban) await this.remove(key, member, 'ban', ban.bannedBy);
+      }
+      if (this.#rooms.get(key) !== live) continue;
+      const stored = await store.rooms.get(live.name);
+      const snapshot = encodeJoined(live.name, stored?.topic ?? '', await this.membersJson(key));
+      for (const member of live.members.values()) if (member.open) member.send(snapshot, 'room');
+    }
+  }
+
   /** JSON of the room's member map (each with its role). */
   async membersJson(key: string): Promise<string> {
     const live = this.#rooms.get(key);

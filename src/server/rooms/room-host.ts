@@ -72,6 +72,8 @@ export interface RoomBus {
   /** A member of this node entered / left the room (with its member-list entry). */
   entered(key: string, name: string, memberJson: string): Promise<void>;
   exited(key: string, name: string): Promise<void>;
+  /** Members of each room (by key) on every node together. */
+  memberCounts(keys: readonly string[]): Promise<number[]>;
   /** `[name, member JSON]` of the room's members on other nodes. */
   remoteMembers(key: string): Promise<Array<[string, string]>>;
   /** Asks the node holding `name` in the room to remove it; false when no other node has it. */
@@ -94,6 +96,8 @@ export interface RoomBusHandler {
     by?: string,
     reason?: string,
   ): Promise<void>;
+  /** This node may have missed traffic of other nodes: bring its members up to date. */
+  resync(): Promise<void>;
 }
 
 export type Authority = 'admin' | RoomRole | 'member';

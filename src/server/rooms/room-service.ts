@@ -49,6 +49,7 @@ export class RoomService<M extends RoomMember> {
         void this.#live.deliver(key, line, essential, exceptName),
       removeLocal: (key, name, event, by, reason) =>
         this.#live.removeLocal(key, name, event, by, reason),
+      resync: () => this.#live.resync(),
     };
   }
 
@@ -140,10 +141,12 @@ export class RoomService<M extends RoomMember> {
     let bytes = 0;
     let next: string | undefined;
     const rooms = await this.#o.store.rooms.list(after, ROOMS_PAGE_MAX + 1);
+    // On a cluster, members on every node (this node's are among them).
+    const counts = await this.#o.bus?.memberCounts(rooms.map((room) => roomKey(room.name)));
     for (const [i, room] of rooms.entries()) {
       const part = encodeRoomSummary({
         room: room.name,
-        members: this.#live.size(roomKey(room.name)),
+        members: Math.max(this.#live.size(roomKey(room.name)), counts?.[i] ?? 0),
         topic: room.topic,
         password: room.passwordHash !== undefined,
         ...(room.name === this.#o.lobby ? { lobby: true } : {}),

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { encodeRelayDelivery, type RelayFrame } from '../../../src/protocol/index.js';
+import {
+  packRelay,
+  packReplies,
+  unpackRelays,
+  unpackReplies,
+} from '../../../src/server/cluster/inbox-codec.js';
+import type { RouteOutcome } from '../../../src/server/router.js';
+
+/** Relays and answers between cluster nodes: what one node packs, the other reads back. */
+const relay = (to: string, id?: string): RelayFrame =>
+  ({
+    type: 'relay',
+    to,
+    alg: 'X25519+AESGCM',
+    nonce: Buffer.alloc(12, 1).toString('base64'),
+    cipher: Buffer.alloc(40, 2).toString('base64'),
+    ...(id ? { id } : {}),
+  }) as RelayFrame;
+
+describe('inbox codec', () => {
+  it('carries each relay as the delivery line its recipient reads, with who sent it', () => {
+    const v2 = { name: 'alice', identityKey: 'aWRr', addressKey: undefined };
+    const v1 = { name: 'bob', identityKey: undefined, addressKey: '10.0.0.1' };
+    const batch =
+      packRelay('1', 1000, v2, relay('carol', 'm1')) + packRelay('2', 2000, v1, relay('dave'));
+    const read = unpackRelays(batch);
+    expect(read).toEqual([
+      {
+        corr: '1',
+        deadline: 1000,
+        from: v2,
+        to: 'carol',
+        cipherBytes: relay('carol').cipher.length,
+        line: encodeRelayDelivery('alice', relay('carol', 'm1')),
+      },
+      {
+        corr: '2',
+        deadline: 2000,
+        from: v1,
+        to: 'dave',
+        cipherBytes: relay('dave').cipher.length,
+        line: encodeRelayDelivery('bob', relay('dave')),
+      },
+    ]);
+    expect(unpackRelays('')).toEqual([]);
+  });
+
+  it('refuses a damaged batch instead of delivering part of an item', () => {
+    const item = packRelay(
+      '1',
+      1000,
+      { name: 'a', identityKey: undefined, addressKey: undefined },
+      relay('b'),
+    );
+    expect(() => unpackRelays(item.slice(0, -1))).toThrow('unterminated');
+    expect(() => unpackRelays('1\t2\t3\n')).toThrow('missing field');
+  });
+
+  it('answers delivered in a word and anything else in full', () => {
+    const failed: RouteOutcome = {
+      kind: 'failed',
+      code: 'E_MAILBOX_FULL',
+      text: 'bob is offline and their mailbox is full',
+      reason: 'recipient_full',
+    } as RouteOutcome;
+    const answers: Array<[string, RouteOutcome]> = [
+      ['a', { kind: 'delivered' }],
+      ['b', { kind: 'stored', seq: 7 }],
+      ['c', failed],
+    ];
+    expect(unpackReplies(packReplies(answers))).toEqual(answers);
+  });
+});
