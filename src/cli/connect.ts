@@ -30,6 +30,10 @@ export function addConnectCommand(program: Command): void {
       flags: '--accept-new',
       help: 'trust an unknown server on first use without asking (scripts)',
     },
+    {
+      flags: '--web [address]',
+      help: 'the browser UI instead of the terminal UI, on 127.0.0.1 (or [::1]:PORT, PORT): prints a one-time link',
+    },
     { flags: '--json', help: 'print every event as one JSON line; read commands from stdin' },
     {
       flags: '--no-color',
