@@ -22,20 +22,20 @@ export function groupDigits(digits: string): string[] {
 
 export const PROTECTION_LABEL: Record<string, { label: string; title: string }> = {
   'e2ee-v2': {
-    label: '🔒 E2EE',
+    label: 'E2EE',
     title: 'end-to-end encrypted: identity-checked, forward secret (X3DH + Double Ratchet)',
   },
   'e2ee-pq': {
-    label: '🔒 E2EE PQ',
+    label: 'E2EE PQ',
     title: 'end-to-end encrypted, session set up with post-quantum PQXDH',
   },
   'e2ee-room': {
-    label: '🔒 room E2EE',
+    label: 'room E2EE',
     title: 'end-to-end encrypted room message (sender keys, signed)',
   },
   'e2ee-v1': { label: '⚠ E2EE v1', title: 'legacy v1 encryption: no identity, no forward secrecy' },
   'server-readable': {
-    label: '👁 server can read',
+    label: 'server can read',
     title: 'readable by the server, by design (/server)',
   },
 };
