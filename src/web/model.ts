@@ -349,7 +349,26 @@ export class ChatModel {
     if ((event.event === 'part' || event.event === 'kick' || event.event === 'ban') && aboutUs)
       conversation.joined = false;
     if (event.event === 'topic') conversation.topic = event.text ?? '';
+    if (event.user !== undefined) this.#member(conversation, event.event, event.user);
     this.#push(conversation, { ts: event.ts, kind: 'event', text: roomEventText(event) });
+  }
+
+  /** Keeps the member list current between the core's full lists. */
+  #member(conversation: Conversation, change: RoomEvent['event'], user: string): void {
+    const others = conversation.members.filter((m) => key(m.name) !== key(user));
+    const known = conversation.members.find((m) => key(m.name) === key(user));
+    if (change === 'join' && !known) {
+      const peer = this.peer(user);
+      conversation.members = [
+        ...others,
+        { name: user, fingerprint: peer?.fingerprint ?? '', status: peer?.status ?? 'online' },
+      ];
+    } else if (change === 'part' || change === 'kick' || change === 'ban')
+      conversation.members = others;
+    else if (known && (change === 'op' || change === 'deop')) {
+      const { role: _role, ...rest } = known;
+      conversation.members = [...others, change === 'op' ? { ...rest, role: 'op' } : rest];
+    }
   }
 
   /** The page sent `/trust user`: the banner goes (the core refuses again if it must). */
