@@ -1,4 +1,5 @@
-// Bundles the browser UI (src/web) into dist/web: one script, one stylesheet, one page.
+// Bundles the browser UI (src/web) and the admin dashboard (src/web/dashboard) into
+// dist/web: a script, a stylesheet and a page each.
 // Run by `npm run build` (so by npm start and npm test); nothing generated is committed.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,10 @@ const out = `${root}dist/web`;
 mkdirSync(out, { recursive: true });
 
 await build({
-  entryPoints: { app: `${root}src/web/main.tsx` },
+  entryPoints: {
+    app: `${root}src/web/main.tsx`,
+    dashboard: `${root}src/web/dashboard/main.tsx`,
+  },
   outdir: out,
   bundle: true,
   format: 'esm',
@@ -23,5 +27,5 @@ await build({
   tsconfig: `${root}src/web/tsconfig.json`,
   logLevel: 'warning',
 });
-for (const file of ['index.html', 'app.css'])
+for (const file of ['index.html', 'app.css', 'dashboard/dashboard.html', 'dashboard/dashboard.css'])
   copyFileSync(`${root}src/web/${file}`, `${out}/${file.split('/').pop()}`);

@@ -47,7 +47,7 @@ describe('the web UI in Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    server = await spawnServe();
+    server = await spawnServe(['--metrics', '127.0.0.1:0']);
     alice = await spawnWebClient('alice', server.port, ['--pin', server.pin]);
     bob = spawnJsonClient('bob', server.port, ['--pin', server.pin]);
     browser = await chromium.launch({
@@ -137,6 +137,27 @@ describe('the web UI in Chromium', () => {
       .toContain('hi alice, from the terminal');
     expect(await lines().getByTestId('protection').last().textContent()).toMatch(/^E2EE/);
     await shot('02-direct-chat');
+  });
+
+  it('the admin dashboard draws the server metrics with its own script under a strict CSP', async () => {
+    const line = server.stderr.find((l) => /^metrics\s+http:/.test(l)) ?? '';
+    const metricsUrl = new URL(line.replace(/^metrics\s+/, '').trim());
+    const dashboard = await context.newPage();
+    const errors: string[] = [];
+    dashboard.on('pageerror', (error) => errors.push(error.message));
+    dashboard.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    const answer = await dashboard.goto(`${metricsUrl.origin}/`);
+    expect(answer?.status()).toBe(200);
+    await expect
+      .poll(() => dashboard.getByTestId('dash-connections').textContent(), { timeout: 15_000 })
+      .toBe('2');
+    await expect.poll(() => dashboard.locator('svg.chart').count()).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => dashboard.locator('svg.bars').count()).toBeGreaterThanOrEqual(1);
+    await dashboard.screenshot({ path: `${SHOTS}/00-admin-dashboard.png` });
+    expect(errors).toEqual([]);
+    await dashboard.close();
   });
 
   it('hostile peer text is shown as text and runs nothing', async () => {
