@@ -54,6 +54,7 @@ function useTheme(): [Theme, (theme: Theme) => void] {
 export function App({ model, run, askSafety, select, refresh }: AppProps) {
   const [verifying, setVerifying] = useState<string | undefined>(undefined);
   const [view, setView] = useState<'list' | 'chat'>('chat');
+  const [showMembers, setShowMembers] = useState(false);
   const [theme, setTheme] = useTheme();
   const [permission, setPermission] = useState(() =>
     typeof Notification === 'undefined' ? 'unsupported' : Notification.permission,
@@ -110,7 +111,7 @@ export function App({ model, run, askSafety, select, refresh }: AppProps) {
       : undefined;
 
   return (
-    <div class={`app view-${view}`}>
+    <div class={`app view-${view}${showMembers ? ' members-open' : ''}`}>
       <header class="top">
         <button
           type="button"
@@ -181,6 +182,28 @@ export function App({ model, run, askSafety, select, refresh }: AppProps) {
               {visible(conversation.topic)}
             </bdi>
           ) : null}
+          {conversation.key !== STATUS ? (
+            <span class="head-actions">
+              {!conversation.room ? (
+                <button
+                  type="button"
+                  data-testid="verify-head"
+                  onClick={() => verify(conversation.name)}
+                >
+                  Verify
+                </button>
+              ) : null}
+              <button
+                type="button"
+                class="members-toggle"
+                data-testid="members-toggle"
+                aria-expanded={showMembers}
+                onClick={() => setShowMembers(!showMembers)}
+              >
+                {conversation.room ? 'Members' : 'Info'}
+              </button>
+            </span>
+          ) : null}
           {conversation.room ? (
             <span class="room-actions">
               <button
@@ -242,8 +265,12 @@ export function App({ model, run, askSafety, select, refresh }: AppProps) {
           model={model}
           conversation={conversation}
           run={run}
-          select={open}
+          select={(name) => {
+            setShowMembers(false);
+            open(name);
+          }}
           verify={verify}
+          close={() => setShowMembers(false)}
         />
       ) : null}
       {verifying ? (

@@ -8,6 +8,16 @@ export interface MembersProps {
   run(line: string): boolean;
   select(name: string): void;
   verify(user: string): void;
+  /** Closes the panel where it overlays the conversation (narrow screens). */
+  close(): void;
+}
+
+function CloseButton({ close }: { close(): void }) {
+  return (
+    <button type="button" class="members-close" data-testid="members-close" onClick={close}>
+      Close
+    </button>
+  );
 }
 
 function KeyStatus({ peer }: { peer: PeerSummary }) {
@@ -20,11 +30,12 @@ function KeyStatus({ peer }: { peer: PeerSummary }) {
 }
 
 /** Room members with roles and key status, and what an operator can do; or the peer's card. */
-export function Members({ model, conversation, run, select, verify }: MembersProps) {
+export function Members({ model, conversation, run, select, verify, close }: MembersProps) {
   if (!conversation.room) {
     const peer = model.peer(conversation.name);
     return (
       <aside class="members" aria-label="contact" data-testid="members">
+        <CloseButton close={close} />
         <h2>
           <bdi>{conversation.name}</bdi>
         </h2>
@@ -48,6 +59,7 @@ export function Members({ model, conversation, run, select, verify }: MembersPro
   const room = conversation.name;
   return (
     <aside class="members" aria-label="members" data-testid="members">
+      <CloseButton close={close} />
       <h2>
         Members of <bdi>{room}</bdi> ({conversation.members.length})
       </h2>

@@ -1,3 +1,4 @@
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import type { Conversation, Line } from './model.js';
 import { clock, DELIVERY_MARK, KEY_MARK, PROTECTION_LABEL, visible } from './text.js';
 
@@ -63,10 +64,38 @@ function MessageLine({ line }: { line: Line }) {
   );
 }
 
-/** The lines of one conversation, newest at the bottom. */
+/**
+ * The lines of one conversation, newest at the bottom; it follows new lines unless the
+ * reader scrolled up.
+ */
 export function MessageView({ conversation }: { conversation: Conversation }) {
+  const list = useRef<HTMLOListElement>(null);
+  const following = useRef(true);
+  const last = conversation.lines.at(-1)?.seq;
+  useLayoutEffect(() => {
+    if (list.current && following.current) list.current.scrollTop = list.current.scrollHeight;
+  }, [last, conversation.key]);
+  // A smaller window (a phone turned, a keyboard opened) keeps the newest line in view.
+  useEffect(() => {
+    const el = list.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(() => {
+      if (following.current) el.scrollTop = el.scrollHeight;
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
   return (
-    <ol class="lines" aria-live="polite" data-testid="lines">
+    <ol
+      class="lines"
+      aria-live="polite"
+      data-testid="lines"
+      ref={list}
+      onScroll={(event) => {
+        const el = event.currentTarget;
+        following.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+      }}
+    >
       {conversation.lines.map((line) => (
         <MessageLine key={line.seq} line={line} />
       ))}

@@ -296,16 +296,29 @@ describe('the web UI in Chromium', () => {
 
   it('works at 360 px and in the dark theme', async () => {
     await page.getByTestId('theme').selectOption('dark');
-    const background = await page.evaluate<string>(
-      'getComputedStyle(document.body).backgroundColor',
-    );
-    expect(background).toBe('rgb(17, 19, 24)');
+    await expect
+      .poll(() => page.evaluate<string>('getComputedStyle(document.body).backgroundColor'))
+      .toBe('rgb(17, 19, 24)');
     await shot('08-dark');
     await page.setViewportSize({ width: 360, height: 740 });
     const width = await page.evaluate<number>('document.documentElement.scrollWidth');
     expect(width).toBeLessThanOrEqual(360);
     expect(await composer().isVisible()).toBe(true);
+    // The view follows the newest line.
+    const newestInView = async () => {
+      const newest = await lines().getByTestId('message').last().boundingBox();
+      const box = await lines().boundingBox();
+      return newest !== null && box !== null && newest.y + newest.height <= box.y + box.height + 1;
+    };
+    await expect.poll(newestInView, { timeout: 5000 }).toBe(true);
+    expect(await lines().getByTestId('message').last().textContent()).toContain('welcome back');
     await shot('09-mobile-chat');
+    // The contact panel (verification) is one tap away.
+    await page.getByTestId('members-toggle').click();
+    expect(await page.getByTestId('members').isVisible()).toBe(true);
+    await shot('09b-mobile-contact');
+    await page.getByTestId('members-close').click();
+    expect(await page.getByTestId('members').isVisible()).toBe(false);
     await page.getByRole('button', { name: 'conversations' }).click();
     expect(await page.getByTestId('conversations').isVisible()).toBe(true);
     await shot('10-mobile-list');
