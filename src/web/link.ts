@@ -1,9 +1,24 @@
 import type { CoreMessage, PageMessage } from '../client/web/bridge-messages.js';
 
+const KEY_ITEM = 'securechat-page-key';
+
+/**
+ * The page key from sign-in: it arrives once in the URL fragment (never sent to a server),
+ * moves to this origin's storage (other ports cannot read it), and leaves the address bar.
+ */
+export function pageKey(): string | undefined {
+  const fragment = /^#key=([A-Za-z0-9_-]{43})$/.exec(location.hash);
+  if (fragment?.[1]) {
+    localStorage.setItem(KEY_ITEM, fragment[1]);
+    history.replaceState(null, '', '/');
+  }
+  return localStorage.getItem(KEY_ITEM) ?? undefined;
+}
+
 /**
  * The page's WebSocket to the local securechat, reopened after a drop (the core restarted
  * its link, the laptop slept). Authentication is the HttpOnly session cookie, which the
- * browser sends by itself; this script never sees it.
+ * browser sends by itself (this script never sees it), plus the page key as a subprotocol.
  */
 export class CoreLink {
   #socket: WebSocket | undefined;
@@ -18,7 +33,12 @@ export class CoreLink {
   }
 
   open(): void {
-    const socket = new WebSocket(`ws://${location.host}/ws`);
+    const key = pageKey();
+    if (key === undefined) {
+      this.#onState(false);
+      return;
+    }
+    const socket = new WebSocket(`ws://${location.host}/ws`, ['securechat', key]);
     this.#socket = socket;
     socket.onopen = () => {
       this.#retryMs = 500;

@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { App } from './app.js';
-import { CoreLink } from './link.js';
+import { CoreLink, pageKey } from './link.js';
 import { ChatModel, type Notification as ChatNotification, STATUS } from './model.js';
 
 const model = new ChatModel();
@@ -78,5 +78,10 @@ window.addEventListener('focus', () => {
   draw();
 });
 
+if (pageKey() === undefined)
+  model.note(
+    'error',
+    'this page has no sign-in key: open the link securechat printed in its terminal',
+  );
 draw();
 link.open();

@@ -44,13 +44,15 @@ export function get(
   });
 }
 
-/** Exchanges the token in `url` for the session cookie (`name=value`). */
-export async function signIn(url: string): Promise<string> {
+/** Exchanges the token in `url` for the session: the cookie (`name=value`) and the page key. */
+export async function signIn(url: string): Promise<{ cookie: string; key: string }> {
   const { port, pathname, search } = new URL(url);
   const answer = await get(Number(port), `${pathname}${search}`);
   if (answer.status !== 303) throw new Error(`sign-in answered ${answer.status}: ${answer.body}`);
-  const cookie = String(answer.headers['set-cookie']);
-  return cookie.split(';')[0] as string;
+  const cookie = String(answer.headers['set-cookie']).split(';')[0] as string;
+  const key = /^\/#key=([A-Za-z0-9_-]{43})$/.exec(String(answer.headers.location))?.[1];
+  if (!key) throw new Error(`no page key in ${answer.headers.location}`);
+  return { cookie, key };
 }
 
 /** A page's WebSocket: collects what the core sends. */
@@ -62,10 +64,21 @@ export interface PageSocket {
   closed: Promise<number>;
 }
 
-/** Opens the WebSocket as a page would; rejects with the HTTP status if refused. */
-export function openPage(port: number, headers: Record<string, string>): Promise<PageSocket> {
+/**
+ * Opens the WebSocket as a page would (subprotocols `securechat` and the page key, when
+ * given); rejects with the HTTP status if refused.
+ */
+export function openPage(
+  port: number,
+  headers: Record<string, string>,
+  key?: string,
+): Promise<PageSocket> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers });
+    const socket = new WebSocket(
+      `ws://127.0.0.1:${port}/ws`,
+      key === undefined ? [] : ['securechat', key],
+      { headers },
+    );
     const received: CoreMessage[] = [];
     const closed = new Promise<number>((done) => socket.on('close', (code) => done(code)));
     socket.on('message', (data) => received.push(JSON.parse(String(data)) as CoreMessage));

@@ -51,7 +51,8 @@ describe('the local web UI server: who may load the page and open the socket', (
     const token = new URL(url).searchParams.get('token');
     const first = await get(port, `/?token=${token}`);
     expect(first.status).toBe(303);
-    expect(first.headers.location).toBe('/');
+    // The page key rides in the fragment, which browsers never send to a server.
+    expect(first.headers.location).toMatch(/^\/#key=[A-Za-z0-9_-]{43}$/);
     const cookie = String(first.headers['set-cookie']);
     expect(cookie).toMatch(
       new RegExp(`^securechat_${port}=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=/$`),
@@ -72,7 +73,7 @@ describe('the local web UI server: who may load the page and open the socket', (
   });
 
   it('every answer carries a strict CSP (own script only, no inline, no remote origin)', async () => {
-    const session = await signIn(url);
+    const session = (await signIn(url)).cookie;
     for (const path of ['/', '/app.js', '/nothing']) {
       const answer = await get(port, path, { cookie: session });
       const csp = String(answer.headers['content-security-policy']);
@@ -91,7 +92,7 @@ describe('the local web UI server: who may load the page and open the socket', (
   });
 
   it('another Host (DNS rebinding), another Origin or a cross-site fetch is refused, even with the cookie', async () => {
-    const session = await signIn(url);
+    const session = (await signIn(url)).cookie;
     const refused: Array<Record<string, string>> = [
       { host: `evil.example:${port}` },
       { host: `127.0.0.1:${port + 1}` },
@@ -111,30 +112,35 @@ describe('the local web UI server: who may load the page and open the socket', (
     ).toBe(200);
   });
 
-  it('the WebSocket needs the cookie, our Origin and our Host', async () => {
+  it('the WebSocket needs the cookie, the page key, our Origin and our Host', async () => {
     const origin = `http://127.0.0.1:${port}`;
     await expect(openPage(port, { origin })).rejects.toThrow('refused 401');
-    const session = await signIn(url);
-    await expect(openPage(port, { cookie: session })).rejects.toThrow('refused 403');
-    await expect(
-      openPage(port, { cookie: session, origin: 'http://evil.example' }),
-    ).rejects.toThrow('refused 403');
-    await expect(
-      openPage(port, { cookie: session, origin, host: `evil.example:${port}` }),
-    ).rejects.toThrow('refused 403');
-    await expect(openPage(port, { cookie: `securechat_${port}=forged`, origin })).rejects.toThrow(
-      'refused 401',
+    const { cookie, key } = await signIn(url);
+    await expect(openPage(port, { cookie }, key)).rejects.toThrow('refused 403');
+    await expect(openPage(port, { cookie, origin: 'http://evil.example' }, key)).rejects.toThrow(
+      'refused 403',
     );
-    const page = await openPage(port, { cookie: session, origin });
+    await expect(
+      openPage(port, { cookie, origin, host: `evil.example:${port}` }, key),
+    ).rejects.toThrow('refused 403');
+    await expect(
+      openPage(port, { cookie: `securechat_${port}=forged`, origin }, key),
+    ).rejects.toThrow('refused 401');
+    // The cookie alone (what a program on another loopback port would get from the
+    // browser) is not enough; nor is a wrong key.
+    await expect(openPage(port, { cookie, origin })).rejects.toThrow('refused 401');
+    await expect(openPage(port, { cookie, origin }, 'x'.repeat(43))).rejects.toThrow('refused 401');
+    const page = await openPage(port, { cookie, origin }, key);
+    expect(page.socket.protocol).toBe('securechat');
     await page.waitFor((m) => m.type === 'hello' && m.self === 'alice');
     await page.waitFor((m) => m.type === 'replay');
     page.socket.close();
   });
 
   it('page messages reach the core; events reach every page with a replay for late ones; junk closes the socket', async () => {
-    const session = await signIn(url);
-    const headers = { cookie: session, origin: `http://127.0.0.1:${port}` };
-    const page = await openPage(port, headers);
+    const { cookie, key } = await signIn(url);
+    const headers = { cookie, origin: `http://127.0.0.1:${port}` };
+    const page = await openPage(port, headers, key);
     host.show({ kind: 'info', ts: 1, text: '<img src=x onerror=alert(1)>' });
     await page.waitFor((m) => m.type === 'event' && m.event.kind === 'info');
     page.send({ type: 'line', text: '/to bob hi\nthere' });
@@ -142,7 +148,7 @@ describe('the local web UI server: who may load the page and open the socket', (
     const safety = await page.waitFor((m) => m.type === 'safety');
     expect(safety).toEqual({ type: 'safety', user: 'bob', digits: '1'.repeat(60) });
     expect(lines).toEqual(['/to bob hi\nthere']);
-    const late = await openPage(port, headers);
+    const late = await openPage(port, headers, key);
     const replay = await late.waitFor((m) => m.type === 'replay');
     expect(replay).toMatchObject({
       events: [{ kind: 'info', text: '<img src=x onerror=alert(1)>' }],
@@ -178,9 +184,9 @@ describe('the page drives the same client core as the terminal', () => {
     });
     const url = await host.listen();
     try {
-      const session = await signIn(url);
+      const { cookie, key } = await signIn(url);
       const port = host.server.port;
-      const page = await openPage(port, { cookie: session, origin: `http://127.0.0.1:${port}` });
+      const page = await openPage(port, { cookie, origin: `http://127.0.0.1:${port}` }, key);
       await alice.waitFor((e) => e.kind === 'presence' && e.user === 'bob');
       page.send({ type: 'line', text: '/to bob hello from the page\nsecond line' });
       const got = await bob.waitFor((e) => e.kind === 'message' && e.direction === 'in');

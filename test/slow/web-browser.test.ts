@@ -13,6 +13,7 @@ import {
   spawnServeWith,
 } from '../helpers/cli.js';
 import { spawnWebClient, type WebClient } from '../helpers/web-client.js';
+import { openPage } from '../helpers/web-page.js';
 
 /**
  * The GUI in a real browser (Debian's chromium, driven by playwright-core): a GUI user and a
@@ -78,7 +79,7 @@ describe('the web UI in Chromium', () => {
     expect(bare?.status()).toBe(403);
     const signedIn = await page.goto(alice.url);
     expect(signedIn?.status()).toBe(200);
-    expect(new URL(page.url()).search).toBe(''); // the token left the address bar
+    await expect.poll(() => page.url()).toBe(`${base.origin}/`); // token and page key left the address bar
     await expect.poll(() => page.getByTestId('connection').textContent()).toMatch(/^connected/);
     // Another browser profile (no cookie) with the same link: refused.
     const other = await browser.newContext();
@@ -95,7 +96,9 @@ describe('the web UI in Chromium', () => {
     expect(rebound?.status()).toBe(403);
     // A hostile page on another loopback port: the browser sends our cookie there too
     // (cookies ignore ports), so only the Origin check stops its WebSocket.
-    const hostile: Server = createServer((_req, res) => {
+    let leaked: string | undefined;
+    const hostile: Server = createServer((req, res) => {
+      leaked ??= req.headers.cookie;
       res.writeHead(200, { 'Content-Type': 'text/html' });
       res.end('<!doctype html><title>other</title>');
     });
@@ -112,6 +115,12 @@ describe('the web UI in Chromium', () => {
         port,
       );
       expect(outcome).toBe('closed');
+      // That program now holds our cookie, and need not send a browser's Origin; it still
+      // lacks the page key, which only our origin's storage holds.
+      expect(leaked).toContain(`securechat_${port}=`);
+      await expect(
+        openPage(Number(port), { cookie: String(leaked), origin: `http://127.0.0.1:${port}` }),
+      ).rejects.toThrow('refused 401');
     } finally {
       hostile.close();
       await probe.close();

@@ -12,44 +12,75 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
 }
 
-/** Live browser sessions kept (each from its own token); the oldest is dropped past it. */
-const MAX_SESSIONS = 8;
+/** The WebSocket subprotocol the page asks for; the page key travels as a second one. */
+export const PAGE_PROTOCOL = 'securechat';
+
+/** What the one-time token is exchanged for. */
+export interface WebSession {
+  /** The HttpOnly cookie's value: the browser sends it by itself, to any port of this host. */
+  cookie: string;
+  /**
+   * A second secret the page keeps in its own origin's storage (it arrives in the URL
+   * fragment, which no server sees) and presents when it opens the WebSocket. A program of
+   * another local user listening on another 127.0.0.1 port gets our cookie whenever the
+   * browser visits it (cookies ignore ports), but never this.
+   */
+  pageKey: string;
+}
 
 /**
  * Who may use the local web UI: whoever holds the one-time token printed in the terminal,
- * exchanged once for a session cookie (HttpOnly, SameSite=Strict), then refused.
+ * exchanged once for a session (an HttpOnly SameSite=Strict cookie and a page key), then
+ * refused. One token per run, so one browser session per run.
  */
 export class WebAuth {
   #token: string | undefined;
-  #sessions: string[] = [];
+  #session: WebSession | undefined;
 
   constructor() {
     this.#token = randomBytes(32).toString('base64url');
   }
 
-  /** The current one-time token, or undefined once used. */
+  /** The one-time token, or undefined once used. */
   get token(): string | undefined {
     return this.#token;
   }
 
-  /** Spends the token: a new session secret for a cookie, or undefined if it is not the token. */
-  exchange(candidate: string): string | undefined {
+  /** Spends the token: the new session, or undefined if `candidate` is not the token. */
+  exchange(candidate: string): WebSession | undefined {
     const token = this.#token;
     if (token === undefined || !sameSecret(candidate, token)) return undefined;
     this.#token = undefined;
-    const session = randomBytes(32).toString('base64url');
-    this.#sessions.push(session);
-    if (this.#sessions.length > MAX_SESSIONS) this.#sessions.shift();
-    return session;
+    this.#session = {
+      cookie: randomBytes(32).toString('base64url'),
+      pageKey: randomBytes(32).toString('base64url'),
+    };
+    return this.#session;
   }
 
-  /** Whether a Cookie header carries a live session under `name`. */
+  /** Whether a Cookie header carries the live session under `name` (page and assets). */
   admits(cookieHeader: string | undefined, name: string): boolean {
     const value = cookieValue(cookieHeader, name);
-    if (value === undefined) return false;
-    let found = false;
-    for (const session of this.#sessions) if (sameSecret(value, session)) found = true;
-    return found;
+    return (
+      value !== undefined && this.#session !== undefined && sameSecret(value, this.#session.cookie)
+    );
+  }
+
+  /** Whether a WebSocket upgrade carries the cookie and, as a subprotocol, the page key. */
+  admitsSocket(
+    cookieHeader: string | undefined,
+    name: string,
+    protocols: string | undefined,
+  ): boolean {
+    if (!this.admits(cookieHeader, name) || protocols === undefined || protocols.length > 512)
+      return false;
+    const offered = protocols.split(',').map((p) => p.trim());
+    const session = this.#session as WebSession;
+    return (
+      offered[0] === PAGE_PROTOCOL &&
+      offered.length === 2 &&
+      sameSecret(offered[1] as string, session.pageKey)
+    );
   }
 }
 

@@ -5,7 +5,13 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { MAX_PAGE_MESSAGE_BYTES } from './bridge-messages.js';
-import { allowedHosts, allowedOrigins, sessionCookieName, WebAuth } from './web-auth.js';
+import {
+  allowedHosts,
+  allowedOrigins,
+  PAGE_PROTOCOL,
+  sessionCookieName,
+  WebAuth,
+} from './web-auth.js';
 
 /**
  * The built page (scripts/build-web.mjs writes it): the same path from src/client/web and
@@ -78,7 +84,12 @@ export class WebServer {
       throw new Error(`the web UI listens on loopback only (127.0.0.1, ::1), not ${host}`);
     this.#options = { ...options, host };
     this.#http = createServer((request, response) => this.#serve(request, response));
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAGE_MESSAGE_BYTES });
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_PAGE_MESSAGE_BYTES,
+      // The page key was checked before the upgrade; the answer names only the protocol.
+      handleProtocols: () => PAGE_PROTOCOL,
+    });
     this.#http.on('upgrade', (request, socket, head) => this.#upgrade(request, socket, head));
     this.#http.headersTimeout = 10_000;
     this.#http.requestTimeout = 10_000;
@@ -162,10 +173,11 @@ export class WebServer {
           403,
           'this link is not valid (each link works once): use the page already open, or restart securechat --web for a new link',
         );
-      // The token leaves the address bar and history at once; the cookie carries on.
+      // The token leaves the address bar at once; the cookie and the page key (in the
+      // fragment, which the page moves to its storage and removes) carry on.
       return answer(303, 'signed in', {
-        Location: '/',
-        'Set-Cookie': `${cookieName}=${session}; HttpOnly; SameSite=Strict; Path=/`,
+        Location: `/#key=${session.pageKey}`,
+        'Set-Cookie': `${cookieName}=${session.cookie}; HttpOnly; SameSite=Strict; Path=/`,
       });
     }
     if (!this.auth.admits(request.headers.cookie, cookieName))
@@ -192,7 +204,14 @@ export class WebServer {
     // A browser always sends Origin on a WebSocket: none means not a page of ours.
     if (request.headers.origin === undefined || this.#refusal(request) !== undefined)
       return refuse('403 Forbidden');
-    if (!this.auth.admits(request.headers.cookie, sessionCookieName(this.#port)))
+    const name = sessionCookieName(this.#port);
+    if (
+      !this.auth.admitsSocket(
+        request.headers.cookie,
+        name,
+        request.headers['sec-websocket-protocol'],
+      )
+    )
       return refuse('401 Unauthorized');
     this.#wss.handleUpgrade(request, socket, head, (ws) => this.#options.onSocket(ws));
     return true;
