@@ -58,6 +58,15 @@ describe('the web UI in Chromium', () => {
       args: ['--host-resolver-rules=MAP rebind.test 127.0.0.1'],
     });
     context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+    // Desktop notifications allowed, and recorded (title, body) for the test to read.
+    await context.grantPermissions(['notifications'], { origin: new URL(alice.url).origin });
+    await context.addInitScript(`
+      window.__notes = [];
+      const Native = window.Notification;
+      window.Notification = class extends Native {
+        constructor(title, options) { super(title, options); window.__notes.push([title, options && options.body]); }
+      };
+    `);
     page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('console', (message) => {
@@ -215,6 +224,9 @@ describe('the web UI in Chromium', () => {
     await expect
       .poll(() => page.getByTestId('conv-bob').getByTestId('unread').textContent())
       .toBe('1');
+    await expect
+      .poll(() => page.evaluate<string[][]>('window.__notes'))
+      .toContainEqual(['bob', 'psst']);
     await shot('04-room');
     await page.getByTestId('member').filter({ hasText: 'bob' }).getByTestId('op').click();
     await bob.waitFor((e) => e.kind === 'room' && e.event === 'op' && e.user === 'bob', 15_000);
