@@ -245,7 +245,9 @@ export function App({ model, run, askSafety, select, refresh }: AppProps) {
           </div>
         ) : null}
         <MessageView conversation={conversation} />
-        {model.lastNotice && conversation.key !== STATUS ? (
+        {model.lastNotice &&
+        conversation.key !== STATUS &&
+        model.lastNotice.text !== conversation.trust?.text ? (
           <p class={`notice ${model.lastNotice.level ?? ''}`} data-testid="notice">
             {visible(model.lastNotice.text)}
           </p>
