@@ -133,6 +133,12 @@ export function App({ model, run, askSafety, select, refresh }: AppProps) {
         <span class={`connection c-${connection.state}`} data-testid="connection" role="status">
           {visible(connection.text)}
         </span>
+        {model.linked &&
+        (model.connection?.state === 'reconnecting' || model.connection?.state === 'closed') ? (
+          <button type="button" data-testid="reconnect" onClick={() => run('/reconnect')}>
+            Reconnect now
+          </button>
+        ) : null}
         <span class="tools">
           {permission === 'default' ? (
             <button

@@ -280,6 +280,7 @@ describe('the web UI in Chromium', () => {
     await expect
       .poll(() => page.getByTestId('connection').textContent(), { timeout: 15_000 })
       .not.toMatch(/^connected/);
+    await expect.poll(() => page.getByTestId('reconnect').count(), { timeout: 15_000 }).toBe(1);
     await shot('06-reconnecting');
     server = await spawnServeWith(
       [
@@ -303,6 +304,7 @@ describe('the web UI in Chromium', () => {
     await expect
       .poll(() => page.getByTestId('connection').textContent(), { timeout: 60_000, interval: 500 })
       .toMatch(/^connected/);
+    expect(await page.getByTestId('reconnect').count()).toBe(0);
     // bob comes back with a new identity key (the restarted server forgot the old one).
     bob = spawnJsonClient('bob', port, ['--pin', server.pin]);
     await bob.waitFor((e) => e.kind === 'users', 20_000);
