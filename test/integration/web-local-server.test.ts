@@ -204,6 +204,10 @@ describe('the page drives the same client core as the terminal', () => {
       const safety = await page.waitFor((m) => m.type === 'safety');
       expect(safety).toMatchObject({ user: 'bob', digits: expect.stringMatching(/^\d{60}$/) });
       expect(t.logs.text).not.toContain('hello from the page');
+      // /quit from the page ends the session, as it does at the terminal.
+      page.send({ type: 'line', text: '/quit' });
+      await page.waitFor((m) => m.type === 'bye');
+      await host.closed;
     } finally {
       host.quit();
       await host.closed;
