@@ -111,6 +111,8 @@ export class ChatModel {
   lastNotice: Line | undefined;
   safety: { user: string; digits?: string; reason?: string } | undefined;
   #seq = 0;
+  /** Banners taken down by a `/trust` the core has not answered yet. */
+  #pendingTrust = new Map<string, TrustEvent>();
 
   constructor() {
     this.reset();
@@ -301,6 +303,12 @@ export class ChatModel {
       case 'warning':
       case 'error':
         this.#notice(event.kind, event.text, event.ts, event.code);
+        if (event.code === 'E_TRUST')
+          for (const [k, trust] of this.#pendingTrust) {
+            const conversation = this.conversations.get(k);
+            if (conversation) conversation.trust = trust;
+          }
+        if (event.kind === 'info' || event.code === 'E_TRUST') this.#pendingTrust.clear();
         return undefined;
       case 'connection':
         this.connection = event.status;
@@ -371,9 +379,14 @@ export class ChatModel {
     }
   }
 
-  /** The page sent `/trust user`: the banner goes (the core refuses again if it must). */
+  /**
+   * The page sent `/trust user`: the banner goes, and comes back if the core refuses
+   * (an `E_TRUST` error: the peer went offline, its key signature fails, …).
+   */
   trusted(user: string): void {
     const conversation = this.conversations.get(key(user));
-    if (conversation) delete conversation.trust;
+    if (!conversation?.trust) return;
+    this.#pendingTrust.set(conversation.key, conversation.trust);
+    delete conversation.trust;
   }
 }

@@ -76,6 +76,13 @@ describe('the page model (built only from core events)', () => {
     expect(m.lastNotice?.text).toBe('changed');
     m.trusted('BOB');
     expect(m.conversation('bob').trust).toBeUndefined();
+    // Refused by the core (bob went offline): the banner is back, sending stays blocked.
+    m.apply({ kind: 'error', ts: 2, text: 'bob is not online', code: 'E_TRUST' }, true, false);
+    expect(m.conversation('bob').trust?.code).toBe('E_KEY_CHANGED');
+    m.trusted('bob');
+    m.apply({ kind: 'info', ts: 3, text: "accepted bob's new identity" }, true, false);
+    m.apply({ kind: 'error', ts: 4, text: 'unrelated', code: 'E_TRUST' }, true, false);
+    expect(m.conversation('bob').trust).toBeUndefined();
     m.apply({ kind: 'trust', ts: 1, code: 'E_SERVER_DOWNGRADE', text: 'server' }, true, false);
     expect(m.serverTrust?.code).toBe('E_SERVER_DOWNGRADE');
   });
