@@ -20,6 +20,7 @@ import { ChatController } from './ui/controller.js';
 import { LineOutput } from './ui/line-output.js';
 import { isInteractive, terminalPrompter } from './ui/prompts.js';
 import { TerminalUI } from './ui/terminal.js';
+import { browserOpener, type Launcher, openInBrowser } from './web/open-browser.js';
 import { parseWebAddress, type WebAddress } from './web/web-address.js';
 import { WebHost } from './web/web-host.js';
 
@@ -41,6 +42,8 @@ export interface ConnectOptions {
   peer?: string[];
   /** `--web [address]`: the browser UI on loopback instead of the terminal UI. */
   web?: string | true;
+  /** `--no-open`: with --web, only print the link (never start a browser). */
+  open?: boolean;
 }
 
 /** `securechat connect`: resolves arguments, identity and server trust, then runs the UI. */
@@ -178,9 +181,11 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
     ...(identity && trust && state ? { identity, trust, state } : {}),
   });
   const color = interactive && options.color !== false && !process.env.NO_COLOR;
+  let launcher: Launcher | undefined;
   const web = setup.web
     ? new WebHost({
         ...setup.web,
+        onSignIn: () => launcher?.remove(),
         self: user,
         ...(identity ? { identity: client.user.identityFingerprint() } : {}),
       })
@@ -216,7 +221,9 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
       handle: (line) => controller.handle(line),
       safetyNumberWith: (name) => client.trust.safetyNumberWith(name),
     });
-    await startWeb(web);
+    const url = await startWeb(web);
+    const opener = options.open === false ? undefined : browserOpener();
+    if (opener) launcher = openInBrowser(configDir, url, opener);
   } else if (ui instanceof TerminalUI || ui instanceof LineOutput) ui.attach(controller);
 
   const started: ClientEvent = {
@@ -278,6 +285,7 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
   if (web) process.on('SIGINT', interrupt).on('SIGTERM', interrupt);
   await Promise.race([ui.closed, end]);
   process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
+  launcher?.remove();
   // After a fatal refusal the input is still open: close it (restoring the terminal), or
   // the process would wait at a dead prompt, or for the end of piped input.
   ui.quit();
@@ -288,10 +296,11 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
 }
 
 /**
- * Listens and prints the sign-in URL. The browser is not started for the user: its command
- * line (which other local users can read in `ps`) would carry the one-time token.
+ * Listens and prints the sign-in URL (returned). The token never goes on a browser's
+ * command line, which other local users can read in `ps`: open-browser.ts opens a private
+ * forwarding file instead.
  */
-async function startWeb(web: WebHost): Promise<void> {
+async function startWeb(web: WebHost): Promise<string> {
   let url: string;
   try {
     url = await web.listen();
@@ -303,6 +312,7 @@ async function startWeb(web: WebHost): Promise<void> {
   process.stdout.write(
     `securechat web UI: open this link in your browser (it works once; keep it private):\n  ${url}\nPress Ctrl-C here to quit.\n`,
   );
+  return url;
 }
 
 /** After piped input ends: wait (bounded) until queued and unconfirmed messages settle. */

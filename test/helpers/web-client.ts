@@ -20,11 +20,23 @@ export async function spawnWebClient(
   port: number,
   extraArgs: string[],
   home = mkdtempSync(join(tmpdir(), `securechat-web-${user}-`)),
+  options: { open?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<WebClient> {
   const proc = spawn(
     process.execPath,
-    [CLI, 'connect', user, '127.0.0.1', String(port), '--web', '--home', home, ...extraArgs],
-    { cwd: tmpdir(), env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      CLI,
+      'connect',
+      user,
+      '127.0.0.1',
+      String(port),
+      '--web',
+      ...(options.open ? [] : ['--no-open']),
+      '--home',
+      home,
+      ...extraArgs,
+    ],
+    { cwd: tmpdir(), env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const stdout: string[] = [];
   const stderr: string[] = [];

@@ -14,10 +14,18 @@ describe('the local web UI server: who may load the page and open the socket', (
   let url: string;
   let port: number;
   const lines: string[] = [];
+  let signIns = 0;
 
   beforeEach(async () => {
     lines.length = 0;
-    host = new WebHost({ self: 'alice', assetsDir });
+    signIns = 0;
+    host = new WebHost({
+      self: 'alice',
+      assetsDir,
+      onSignIn: () => {
+        signIns += 1;
+      },
+    });
     host.attach({
       handle: (line) => lines.push(line),
       safetyNumberWith: (user) =>
@@ -57,9 +65,11 @@ describe('the local web UI server: who may load the page and open the socket', (
     expect(cookie).toMatch(
       new RegExp(`^securechat_${port}=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=/$`),
     );
+    expect(signIns).toBe(1); // the launcher file (if any) is removed now
     const again = await get(port, `/?token=${token}`);
     expect(again.status).toBe(403);
     expect(again.headers['set-cookie']).toBeUndefined();
+    expect(signIns).toBe(1);
     const session = cookie.split(';')[0] as string;
     const page = await get(port, '/', { cookie: session });
     expect(page.status).toBe(200);

@@ -41,6 +41,8 @@ export interface WebServerOptions {
   assetsDir?: string;
   /** A page opened its WebSocket (already authenticated). */
   onSocket(socket: WebSocket): void;
+  /** The one-time token was spent (a browser signed in). */
+  onSignIn?(): void;
 }
 
 /** The headers every answer carries: no script but ours, no framing, no referrer, no cache. */
@@ -173,6 +175,7 @@ export class WebServer {
           403,
           'this link is not valid (each link works once): use the page already open, or restart securechat --web for a new link',
         );
+      this.#options.onSignIn?.();
       // The token leaves the address bar at once; the cookie and the page key (in the
       // fragment, which the page moves to its storage and removes) carry on.
       return answer(303, 'signed in', {
