@@ -30,6 +30,14 @@ export function addConnectCommand(program: Command): void {
       flags: '--accept-new',
       help: 'trust an unknown server on first use without asking (scripts)',
     },
+    {
+      flags: '--web [address]',
+      help: 'the browser UI instead of the terminal UI, on 127.0.0.1 (or [::1]:PORT, PORT): prints a one-time link and opens it in the desktop browser',
+    },
+    {
+      flags: '--no-open',
+      help: 'with --web: only print the link, do not start a browser',
+    },
     { flags: '--json', help: 'print every event as one JSON line; read commands from stdin' },
     {
       flags: '--no-color',

@@ -20,6 +20,9 @@ import { ChatController } from './ui/controller.js';
 import { LineOutput } from './ui/line-output.js';
 import { isInteractive, terminalPrompter } from './ui/prompts.js';
 import { TerminalUI } from './ui/terminal.js';
+import { browserOpener, type Launcher, openInBrowser } from './web/open-browser.js';
+import { parseWebAddress, type WebAddress } from './web/web-address.js';
+import { WebHost } from './web/web-host.js';
 
 export interface ConnectOptions {
   user?: string;
@@ -37,12 +40,17 @@ export interface ConnectOptions {
   saveMessageHistory?: boolean;
   /** `--peer name=fingerprint`, repeatable. */
   peer?: string[];
+  /** `--web [address]`: the browser UI on loopback instead of the terminal UI. */
+  web?: string | true;
+  /** `--no-open`: with --web, only print the link (never start a browser). */
+  open?: boolean;
 }
 
 /** `securechat connect`: resolves arguments, identity and server trust, then runs the UI. */
 export async function runConnect(options: ConnectOptions): Promise<number> {
   const interactive = isInteractive() && !options.json;
   const prompter = interactive ? terminalPrompter : undefined;
+  const web = webAddress(options);
   const configDir = resolveConfigDir(options.home);
   ensurePrivateDir(configDir);
   const args = resolveArguments(options, configDir, prompter);
@@ -71,6 +79,7 @@ export async function runConnect(options: ConnectOptions): Promise<number> {
   let outcome: SessionOutcome | undefined;
   try {
     outcome = await runSession(options, {
+      web,
       configDir,
       interactive,
       prompter,
@@ -108,7 +117,20 @@ function discardNewIdentity(configDir: string, user: string): void {
     );
 }
 
+function webAddress(options: ConnectOptions): WebAddress | undefined {
+  if (options.web === undefined) return undefined;
+  if (options.json)
+    throw new CliError('--web and --json are two front ends: choose one', {
+      exitCode: ExitCode.usage,
+    });
+  const address = parseWebAddress(options.web);
+  if ('error' in address) throw new CliError(address.error, { exitCode: ExitCode.usage });
+  return address;
+}
+
 interface SessionSetup {
+  /** `--web`: where the browser UI listens. */
+  web: WebAddress | undefined;
   configDir: string;
   interactive: boolean;
   prompter: typeof terminalPrompter | undefined;
@@ -159,32 +181,51 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
     ...(identity && trust && state ? { identity, trust, state } : {}),
   });
   const color = interactive && options.color !== false && !process.env.NO_COLOR;
-  const ui = interactive
-    ? new TerminalUI({
-        input: process.stdin,
-        output: process.stdout,
+  let launcher: Launcher | undefined;
+  const web = setup.web
+    ? new WebHost({
+        ...setup.web,
+        onSignIn: () => launcher?.remove(),
         self: user,
-        color,
-        bell: options.bell !== false,
-        historyFile: join(configDir, 'history', `${nameKey(user)}.json`),
-        saveMessageHistory: options.saveMessageHistory === true,
+        ...(identity ? { identity: client.user.identityFingerprint() } : {}),
       })
-    : new LineOutput({
-        input: process.stdin,
-        output: process.stdout,
-        self: user,
-        json: options.json === true,
-        color: false,
-      });
-  // On a terminal a plain line goes to the active window, at start the public lobby;
-  // window 1 is the status window.
+    : undefined;
+  const ui =
+    web ??
+    (interactive
+      ? new TerminalUI({
+          input: process.stdin,
+          output: process.stdout,
+          self: user,
+          color,
+          bell: options.bell !== false,
+          historyFile: join(configDir, 'history', `${nameKey(user)}.json`),
+          saveMessageHistory: options.saveMessageHistory === true,
+        })
+      : new LineOutput({
+          input: process.stdin,
+          output: process.stdout,
+          self: user,
+          json: options.json === true,
+          color: false,
+        }));
+  // On a terminal a plain line goes to the active window, at start the public lobby, and
+  // window 1 is the status window; the page names its conversation on every line.
   const controller = new ChatController(client, ui, undefined, {
-    lobbyFirst: interactive,
-    quietLobby: interactive,
-    windows: interactive,
+    lobbyFirst: interactive && !web,
+    quietLobby: interactive && !web,
+    windows: interactive && !web,
     self: user,
   });
-  ui.attach(controller);
+  if (web) {
+    web.attach({
+      handle: (line) => controller.handle(line),
+      safetyNumberWith: (name) => client.trust.safetyNumberWith(name),
+    });
+    const url = await startWeb(web);
+    const opener = options.open === false ? undefined : browserOpener();
+    if (opener) launcher = openInBrowser(configDir, url, opener);
+  } else if (ui instanceof TerminalUI || ui instanceof LineOutput) ui.attach(controller);
 
   const started: ClientEvent = {
     kind: 'info',
@@ -241,7 +282,11 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
       finish(ExitCode.failure);
   });
   client.start();
+  const interrupt = () => ui.quit();
+  if (web) process.on('SIGINT', interrupt).on('SIGTERM', interrupt);
   await Promise.race([ui.closed, end]);
+  process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
+  launcher?.remove();
   // After a fatal refusal the input is still open: close it (restoring the terminal), or
   // the process would wait at a dead prompt, or for the end of piped input.
   ui.quit();
@@ -249,6 +294,26 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
   await client.close();
   if (interactive) process.stdout.write('\n');
   return { exitCode: exitCode ?? ExitCode.ok, welcomed: client.welcomedOnce };
+}
+
+/**
+ * Listens and prints the sign-in URL (returned). The token never goes on a browser's
+ * command line, which other local users can read in `ps`: open-browser.ts opens a private
+ * forwarding file instead.
+ */
+async function startWeb(web: WebHost): Promise<string> {
+  let url: string;
+  try {
+    url = await web.listen();
+  } catch (error) {
+    throw new CliError(`the web UI cannot listen: ${(error as Error).message}`, {
+      exitCode: ExitCode.usage,
+    });
+  }
+  process.stdout.write(
+    `securechat web UI: open this link in your browser (it works once; keep it private):\n  ${url}\nPress Ctrl-C here to quit.\n`,
+  );
+  return url;
 }
 
 /** After piped input ends: wait (bounded) until queued and unconfirmed messages settle. */

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { isDashboardPath, serveDashboard } from './admin-dashboard.js';
 import type { LabeledCounter, ServerStats } from './stats.js';
 
 export interface MetricsSources {
@@ -239,7 +240,10 @@ export function adminAllowed(
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** The opt-in admin listener: GET /metrics in the Prometheus text format, GET /who. */
+/**
+ * The opt-in admin listener: GET /metrics in the Prometheus text format, GET /who, and the
+ * read-only HTML dashboard at GET / (admin-dashboard.ts).
+ */
 export function startMetricsServer(
   registry: Registry,
   host: string,
@@ -261,14 +265,20 @@ export function startMetricsServer(
         .end(`${JSON.stringify({ users: endpoints.who() })}\n`);
       return;
     }
-    if (request.method !== 'GET' || (request.url !== '/metrics' && request.url !== '/')) {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    if (request.method === 'GET' && isDashboardPath(request.url ?? '')) {
+      if (
+        !adminAllowed(request.socket.remoteAddress, request.headers.authorization, endpoints.token)
+      ) {
+        response
+          .writeHead(403, { 'content-type': 'text/plain' })
+          .end('forbidden: the dashboard answers loopback callers, or with the admin token\n');
+        return;
+      }
+      serveDashboard(request, response);
       return;
     }
-    if (request.url === '/') {
-      response
-        .writeHead(200, { 'content-type': 'text/plain' })
-        .end('securechat admin: see /metrics\n');
+    if (request.method !== 'GET' || request.url !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
     registry.metrics().then(
