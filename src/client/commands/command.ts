@@ -61,6 +61,7 @@ export type CommandClient = Pick<
   | 'peerSummaries'
   | 'reconnect'
   | 'maxLineBytes'
+  | 'transfers'
 >;
 
 /** What a command acts on. */
