@@ -28,7 +28,7 @@ export const MAX_FILE_RECIPIENTS = 16;
 /** Most chunks one `fget` asks for; the server sends them as they fit the file queue budget. */
 export const MAX_FILE_GET_CHUNKS = 16;
 /** Longest file name a descriptor may carry (UTF-8 bytes); receivers shorten it further. */
-export const MAX_FILE_NAME_BYTES = 1024;
+export const MAX_FILE_NAME_BYTES = 16 * 1024;
 /** Longest media type a descriptor may carry. */
 export const MAX_FILE_TYPE_LENGTH = 127;
 /** A saved file's name is cut to this many UTF-8 bytes (most file systems allow 255). */

@@ -161,7 +161,7 @@ describe('file descriptor content', () => {
     ['tid', 'zz'],
     ['file', 'x'],
     ['cap', 'AAAA'],
-    ['name', 'x'.repeat(2000)],
+    ['name', 'x'.repeat(20_000)],
     ['name', 5],
     ['size', -1],
     ['size', 1.5],
