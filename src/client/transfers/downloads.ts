@@ -48,6 +48,7 @@ export class Downloads {
   #host: TransferHost;
   #dir: string;
   #active = new Map<string, Active>();
+  #starting = new Set<string>();
 
   constructor(host: TransferHost, downloadDir: string) {
     this.#host = host;
@@ -60,7 +61,16 @@ export class Downloads {
 
   /** Starts (or resumes) a download. */
   async start(record: DownloadRecord): Promise<void> {
-    if (this.#active.has(record.id)) return;
+    if (this.#active.has(record.id) || this.#starting.has(record.id)) return;
+    this.#starting.add(record.id);
+    try {
+      await this.#start(record);
+    } finally {
+      this.#starting.delete(record.id);
+    }
+  }
+
+  async #start(record: DownloadRecord): Promise<void> {
     await ensureDownloadDir(this.#dir);
     record.temp ??= tempPathFor(this.#dir, record.id);
     record.state = 'downloading';
@@ -203,14 +213,15 @@ export class Downloads {
     this.#host.progress(record, state, state === 'done' ? record.offer.size : 0, extra);
   }
 
+  /** Stops a download for good: what it wrote is deleted before the failure is reported. */
   #fail(active: Active, reason: string, code?: string): void {
     active.failed = true;
     this.#active.delete(active.record.id);
     void active.writes
       .then(() => active.handle.close())
       .catch(() => undefined)
-      .then(() => removeQuietly(active.record.temp));
-    this.#finish(active.record, 'failed', { reason, ...(code ? { code } : {}) });
+      .then(() => removeQuietly(active.record.temp))
+      .then(() => this.#finish(active.record, 'failed', { reason, ...(code ? { code } : {}) }));
   }
 
   /** The server refused a download (gone, expired, not uploaded): stop, keep nothing. */

@@ -27,6 +27,8 @@ export class StateTransferStore implements TransferPersistence {
   }
 
   save(record: TransferRecord): void {
+    // (a transfer may settle after the client closed its state: nothing more to keep)
+    if (!this.#db.db.open) return;
     const blob = this.#cipher.seal(TABLE, record.id, record);
     this.#db.write(() =>
       this.#db.db
@@ -36,6 +38,7 @@ export class StateTransferStore implements TransferPersistence {
   }
 
   remove(id: string): void {
+    if (!this.#db.db.open) return;
     this.#db.write(() => this.#db.db.prepare('DELETE FROM transfer WHERE id = ?').run(id));
   }
 

@@ -18,7 +18,7 @@ import type { TransferHost } from './transfer-host.js';
 import type { UploadRecord } from './transfer-record.js';
 
 /** Sealed chunks sent and not yet acknowledged, per upload (about 350 KB in flight). */
-export const UPLOAD_WINDOW = 8;
+export const UPLOAD_WINDOW = 32;
 
 interface Active {
   record: UploadRecord;
@@ -27,7 +27,12 @@ interface Active {
   next: number;
   acked: number;
   pumping: boolean;
+  /** Plaintext read ahead: chunks from `from` on, read in one go. */
+  block?: { from: number; bytes: Buffer };
 }
+
+/** Chunks read from the file in one read (1 MiB): one file system round trip per block. */
+const READ_AHEAD_CHUNKS = 32;
 
 /**
  * Our uploads: hash the file (streamed), announce it (`fnew`), send sealed chunks in order
@@ -130,10 +135,7 @@ export class Uploads {
         this.#host.ready()
       ) {
         const index = active.next;
-        const length = chunkPlainLength(record.size, index);
-        const plain = Buffer.allocUnsafe(length);
-        const { bytesRead } = await active.handle.read(plain, 0, length, index * FILE_CHUNK_BYTES);
-        if (bytesRead !== length) throw new Error('the file got shorter while it was sent');
+        const plain = await this.#plain(active, index);
         const sealed = sealChunk(
           fromBase64(record.key, 'key', 32),
           {
@@ -154,6 +156,24 @@ export class Uploads {
     } finally {
       active.pumping = false;
     }
+  }
+
+  /** The plaintext of chunk `index`, from the block read ahead (reading the next block when needed). */
+  async #plain(active: Active, index: number): Promise<Buffer> {
+    const { record } = active;
+    const block = active.block;
+    if (!block || index < block.from || index >= block.from + READ_AHEAD_CHUNKS) {
+      const to = Math.min(record.chunks, index + READ_AHEAD_CHUNKS);
+      const start = index * FILE_CHUNK_BYTES;
+      const length = Math.max(0, Math.min(record.size, to * FILE_CHUNK_BYTES) - start);
+      const bytes = Buffer.allocUnsafe(length);
+      const { bytesRead } = await active.handle!.read(bytes, 0, length, start);
+      if (bytesRead !== length) throw new Error('the file got shorter while it was sent');
+      active.block = { from: index, bytes };
+    }
+    const from = active.block!.from;
+    const at = (index - from) * FILE_CHUNK_BYTES;
+    return active.block!.bytes.subarray(at, at + chunkPlainLength(record.size, index));
   }
 
   /** `fack`: the server holds `have` chunks. */

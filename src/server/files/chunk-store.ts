@@ -75,6 +75,8 @@ export class ChunkStore {
   #files = new Map<string, FileRecord>();
   #have = new Map<string, number>();
   #handles = new Map<string, Promise<FileHandle>>();
+  /** Uploads with writes under way: the next chunk index taken, writes pending, the last write. */
+  #writes = new Map<string, { accepted: number; pending: number; tail: Promise<void> }>();
 
   constructor(dir: string, limits: ChunkStoreLimits) {
     this.dir = dir;
@@ -227,17 +229,47 @@ export class ChunkStore {
   }
 
   /**
-   * Stores chunk `index` (the next one; an earlier one is already stored and ignored, as a
-   * client resuming after a lost ack resends it). Returns the chunks stored.
+   * Takes chunk `index` (the next one; an earlier one is already taken and ignored, as a
+   * client resending after a lost ack does) and writes it after the chunks taken before it,
+   * without waiting: `written` resolves with the chunks stored once it is on disk, so a
+   * session can take the next chunk while this one is written. `pending` is how many
+   * writes of this file are under way (the caller waits when there are too many).
    * @throws FileStoreError `E_FILE_CHUNK` for a gap, a wrong length or a chunk past the end.
    */
-  async append(record: FileRecord, index: number, sealed: Buffer): Promise<number> {
-    const have = this.have(record.id);
-    if (index < have) return have;
-    if (index > have || index >= record.chunks)
-      throw new FileStoreError(ErrorCode.FILE_CHUNK, `expected chunk ${have}, got ${index}`);
+  append(
+    record: FileRecord,
+    index: number,
+    sealed: Buffer,
+  ): { written: Promise<number>; pending: number } {
+    const writes = this.#writes.get(record.id);
+    const accepted = writes?.accepted ?? this.have(record.id);
+    if (index < accepted) {
+      const done = writes?.tail ?? Promise.resolve();
+      return { written: done.then(() => this.have(record.id)), pending: writes?.pending ?? 0 };
+    }
+    if (index > accepted || index >= record.chunks)
+      throw new FileStoreError(ErrorCode.FILE_CHUNK, `expected chunk ${accepted}, got ${index}`);
     if (sealed.length !== sealedChunkLength(record.bytes, record.chunks, index))
       throw new FileStoreError(ErrorCode.FILE_CHUNK, `chunk ${index} has the wrong length`);
+    const queue = writes ?? { accepted, pending: 0, tail: Promise.resolve() };
+    this.#writes.set(record.id, queue);
+    queue.accepted = index + 1;
+    queue.pending++;
+    const written = queue.tail.then(() => this.#write(record, index, sealed));
+    queue.tail = written.then(
+      () => undefined,
+      () => undefined,
+    );
+    void queue.tail.then(() => {
+      queue.pending--;
+      if (queue.pending === 0 && this.#writes.get(record.id) === queue)
+        this.#writes.delete(record.id);
+    });
+    return { written, pending: queue.pending };
+  }
+
+  async #write(record: FileRecord, index: number, sealed: Buffer): Promise<number> {
+    if (!this.#files.has(record.id)) throw new FileStoreError(ErrorCode.NO_SUCH_FILE, 'deleted');
     let handle = this.#handles.get(record.id);
     if (!handle) {
       handle = open(this.#path(record.id, 'chunks'), 'r+');
@@ -257,15 +289,23 @@ export class ChunkStore {
     return now;
   }
 
-  /** Reads chunk `index` (stored already). */
-  async read(record: FileRecord, index: number): Promise<Buffer> {
-    const length = sealedChunkLength(record.bytes, record.chunks, index);
+  /** Reads chunks `from` to `to` (exclusive; stored already) in one read. */
+  async read(record: FileRecord, from: number, to: number): Promise<Buffer[]> {
+    const start = from * FILE_SEALED_CHUNK_BYTES;
+    const end =
+      (to - 1) * FILE_SEALED_CHUNK_BYTES + sealedChunkLength(record.bytes, record.chunks, to - 1);
     const handle = await open(this.#path(record.id, 'chunks'), 'r');
     try {
-      const buffer = Buffer.allocUnsafe(length);
-      const { bytesRead } = await handle.read(buffer, 0, length, index * FILE_SEALED_CHUNK_BYTES);
-      if (bytesRead !== length) throw new FileStoreError(ErrorCode.NO_SUCH_FILE, 'chunk missing');
-      return buffer;
+      const buffer = Buffer.allocUnsafe(end - start);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+      if (bytesRead !== buffer.length)
+        throw new FileStoreError(ErrorCode.NO_SUCH_FILE, 'chunk missing');
+      const chunks: Buffer[] = [];
+      for (let i = from; i < to; i++) {
+        const at = (i - from) * FILE_SEALED_CHUNK_BYTES;
+        chunks.push(buffer.subarray(at, at + sealedChunkLength(record.bytes, record.chunks, i)));
+      }
+      return chunks;
     } finally {
       await handle.close();
     }

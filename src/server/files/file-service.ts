@@ -37,7 +37,10 @@ export interface FileRooms<S> {
  * queue: well under the 1 MiB chat queue (`--max-send-queue`), so chat to a downloading
  * client is never dropped for lack of room, while a few chunks are always in flight.
  */
-export const FILE_QUEUE_BUDGET = 256 * 1024;
+export const FILE_QUEUE_BUDGET = 512 * 1024;
+
+/** Chunk writes of one upload under way before the session waits for them (about 1.4 MB). */
+const MAX_PENDING_WRITES = 32;
 
 /**
  * File transfer on the server (protocol `files`): announces, in-order chunk uploads into the
@@ -142,13 +145,33 @@ export class FileService<S extends FileSession> {
     session.reply(encodeFileOk(frame.id, record.id, cap), 'fok');
   }
 
+  /**
+   * Takes a chunk and answers `fack` once it is on disk; the session goes on to its next
+   * line meanwhile (uploads are pipelined), unless MAX_PENDING_WRITES of this file are still
+   * being written: then it waits, and the client's input waits with it.
+   */
   async #put(session: S, frame: FilePutFrame): Promise<void> {
     const record = this.#find(frame.file, session);
-    const have = await this.store.append(record, frame.i, Buffer.from(frame.data, 'base64'));
+    const { written, pending } = this.store.append(
+      record,
+      frame.i,
+      Buffer.from(frame.data, 'base64'),
+    );
     this.stats.chunksIn++;
     this.stats.bytesIn += frame.data.length;
-    if (have === record.chunks && frame.i === have - 1) this.stats.uploaded++;
-    if (session.open) session.reply(encodeFileAck(record.id, have), 'fack');
+    const answered = written.then(
+      (have) => {
+        if (have === record.chunks && frame.i === have - 1) this.stats.uploaded++;
+        if (session.open) session.reply(encodeFileAck(record.id, have), 'fack');
+      },
+      (error: unknown) => {
+        const code = error instanceof FileStoreError ? error.code : ErrorCode.INTERNAL;
+        this.stats.refused.inc(code);
+        if (session.open)
+          session.reply(encodeError(code, 'the chunk could not be stored', record.id), 'error');
+      },
+    );
+    if (pending > MAX_PENDING_WRITES) await answered;
   }
 
   async #get(session: S, frame: FileGetFrame): Promise<void> {
@@ -161,21 +184,21 @@ export class FileService<S extends FileSession> {
       );
     }
     const end = Math.min(frame.i + frame.n, have);
-    for (let index = frame.i; index < end; index++) {
+    const chunks = await this.#read(record, frame.i, end);
+    for (const [k, sealed] of chunks.entries()) {
       if (!session.open) return;
       if (session.queuedBytes > FILE_QUEUE_BUDGET) await session.whenDrained();
-      const sealed = await this.#read(record, index);
       if (!session.open) return;
       const data = sealed.toString('base64');
-      session.reply(encodeFileChunk(record.id, index, data), 'fchunk');
+      session.reply(encodeFileChunk(record.id, frame.i + k, data), 'fchunk');
       this.stats.chunksOut++;
       this.stats.bytesOut += data.length;
     }
   }
 
-  async #read(record: FileRecord, index: number): Promise<Buffer> {
+  async #read(record: FileRecord, from: number, to: number): Promise<Buffer[]> {
     try {
-      return await this.store.read(record, index);
+      return await this.store.read(record, from, to);
     } catch (error) {
       if (error instanceof FileStoreError) throw error;
       // deleted underneath us (TTL, the uploader, the last recipient)
