@@ -31,6 +31,8 @@ interface Active {
   /** Next chunk expected, and the first chunk not yet asked for. */
   expected: number;
   requested: number;
+  /** Chunks on disk (asking runs ahead of this by a bounded amount: memory stays bounded). */
+  written: number;
   /** Writes happen in order, one after the other. */
   writes: Promise<void>;
   failed: boolean;
@@ -90,6 +92,7 @@ export class Downloads {
       transferId: Buffer.from(offer.tid, 'hex'),
       expected: have,
       requested: have,
+      written: have,
       writes: Promise.resolve(),
       failed: false,
     };
@@ -102,7 +105,7 @@ export class Downloads {
     const { offer } = active.record;
     while (
       active.requested < offer.chunks &&
-      active.requested - active.expected < REQUESTS_AHEAD * MAX_FILE_GET_CHUNKS &&
+      active.requested - active.written < REQUESTS_AHEAD * MAX_FILE_GET_CHUNKS &&
       this.#host.ready()
     ) {
       const n = Math.min(MAX_FILE_GET_CHUNKS, offer.chunks - active.requested);
@@ -164,6 +167,8 @@ export class Downloads {
     active.writes = active.writes.then(async () => {
       if (active.failed) return;
       await active.handle.write(plain, 0, plain.length, position);
+      active.written = index + 1;
+      if (active.written < offer.chunks && !active.failed) this.#ask(active);
     });
     const done = active.expected === offer.chunks;
     if (done) void this.#complete(active);

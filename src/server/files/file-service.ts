@@ -69,42 +69,57 @@ export class FileService<S extends FileSession> {
     this.#logger = o.logger;
   }
 
-  async handle(session: S, frame: FileClientFrame): Promise<void> {
+  /**
+   * Handles a file frame. Returns a promise only when the session's next line must wait
+   * (a download being written out, an upload with too many writes under way): most `fput`
+   * lines return at once, so the next one is read without pausing the socket.
+   */
+  handle(session: S, frame: FileClientFrame): void | Promise<void> {
     try {
-      switch (frame.type) {
-        case 'fnew':
-          return this.#announce(session, frame);
-        case 'fput':
-          return await this.#put(session, frame);
-        case 'fstat': {
-          const record = this.#find(frame.file, session, frame.cap);
-          const have = this.store.have(record.id);
-          session.reply(encodeFileState(record.id, have, record.chunks, record.complete), 'fstate');
-          return;
-        }
-        case 'fget':
-          return await this.#get(session, frame);
-        case 'fdone': {
-          const record = this.#find(frame.file, session, frame.cap);
-          if (this.store.downloaded(record, session.name)) {
-            this.stats.deleted.inc('downloaded');
-            this.#logger.info({ event: 'file.downloaded', file: record.id });
-          }
-          return;
-        }
-        case 'fdel': {
-          const record = this.#find(frame.file, session);
-          this.store.delete(record.id);
-          this.stats.deleted.inc('withdrawn');
-          return;
-        }
-      }
+      const pending = this.#dispatch(session, frame);
+      if (pending) return pending.catch((error: unknown) => this.#refuse(session, frame, error));
     } catch (error) {
-      if (!(error instanceof FileStoreError)) throw error;
-      const ref = frame.type === 'fnew' ? frame.id : frame.file;
-      this.stats.refused.inc(error.code);
-      session.reply(encodeError(error.code, error.message, ref), 'error');
+      this.#refuse(session, frame, error);
     }
+  }
+
+  #dispatch(session: S, frame: FileClientFrame): void | Promise<void> {
+    switch (frame.type) {
+      case 'fnew':
+        return this.#announce(session, frame);
+      case 'fput':
+        return this.#put(session, frame);
+      case 'fstat': {
+        const record = this.#find(frame.file, session, frame.cap);
+        const have = this.store.have(record.id);
+        session.reply(encodeFileState(record.id, have, record.chunks, record.complete), 'fstate');
+        return;
+      }
+      case 'fget':
+        return this.#get(session, frame);
+      case 'fdone': {
+        const record = this.#find(frame.file, session, frame.cap);
+        if (this.store.downloaded(record, session.name)) {
+          this.stats.deleted.inc('downloaded');
+          this.#logger.info({ event: 'file.downloaded', file: record.id });
+        }
+        return;
+      }
+      case 'fdel': {
+        const record = this.#find(frame.file, session);
+        this.store.delete(record.id);
+        this.stats.deleted.inc('withdrawn');
+        return;
+      }
+    }
+  }
+
+  /** A refusal the client should hear (`E_FILE_*`, `E_NO_SUCH_FILE`); anything else is a bug. */
+  #refuse(session: S, frame: FileClientFrame, error: unknown): void {
+    if (!(error instanceof FileStoreError)) throw error;
+    const ref = frame.type === 'fnew' ? frame.id : frame.file;
+    this.stats.refused.inc(error.code);
+    session.reply(encodeError(error.code, error.message, ref), 'error');
   }
 
   /** The file, to its uploader (no capability given) or to a holder of its capability. */
@@ -150,7 +165,7 @@ export class FileService<S extends FileSession> {
    * line meanwhile (uploads are pipelined), unless MAX_PENDING_WRITES of this file are still
    * being written: then it waits, and the client's input waits with it.
    */
-  async #put(session: S, frame: FilePutFrame): Promise<void> {
+  #put(session: S, frame: FilePutFrame): void | Promise<void> {
     const record = this.#find(frame.file, session);
     const { written, pending } = this.store.append(
       record,
@@ -171,7 +186,7 @@ export class FileService<S extends FileSession> {
           session.reply(encodeError(code, 'the chunk could not be stored', record.id), 'error');
       },
     );
-    if (pending > MAX_PENDING_WRITES) await answered;
+    if (pending > MAX_PENDING_WRITES) return answered;
   }
 
   async #get(session: S, frame: FileGetFrame): Promise<void> {
