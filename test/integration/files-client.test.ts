@@ -253,6 +253,31 @@ describe('file transfer between real clients over TLS', () => {
     expect(fetched).toBeLessThanOrEqual(120 - Math.floor(written / FILE_CHUNK_BYTES) + 1);
   });
 
+  it('an upload resumes after the sender stops midway: the server keeps what it had', async () => {
+    let alice = await chat('alice');
+    const bob = await chat('bob');
+    const plain = randomBytes(100 * FILE_CHUNK_BYTES + 9);
+    // Alice's client stops taking acks after the 20th (as if killed there).
+    const manager = alice.client.transfers!;
+    const ack = manager.ack.bind(manager);
+    let acks = 0;
+    manager.ack = (frame) => {
+      if (++acks <= 20) ack(frame);
+    };
+    await manager.send('bob', file('up.bin', plain));
+    await alice.waitFor(() => acks > 20);
+    await alice.close();
+    chats.splice(chats.indexOf(alice), 1);
+    alice = await chat('alice');
+    const state = (await alice.waitForFrame((f) => f.type === 'fstate')) as { have: number };
+    expect(state.have).toBeGreaterThanOrEqual(20);
+    await alice.waitFor(isTransfer('done', 'up.bin'), 20_000);
+    const offer = (await bob.waitFor(isTransfer('offer', 'up.bin'))) as TransferEvent;
+    await bob.client.transfers!.accept(offer.id);
+    const done = (await bob.waitFor(isTransfer('done', 'up.bin'))) as TransferEvent;
+    expect(readFileSync(done.path!).equals(plain)).toBe(true);
+  });
+
   it('a file over the server limit fails with a clear error', async () => {
     const alice = await chat('alice');
     mkdirSync(join(root, 'big'), { recursive: true });
