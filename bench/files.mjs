@@ -5,7 +5,7 @@
 // `--record` appends it to bench/RESULTS.md. Run by `npm run bench -- --only files`.
 //
 //   node bench/files.mjs [--mib 200] [--record]
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   appendFileSync,
@@ -17,7 +17,6 @@ import {
   readFileSync,
   rmSync,
   statSync,
-  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -73,8 +72,7 @@ function lines(stream, sink) {
   stream.setEncoding('utf8');
   stream.on('data', (chunk) => {
     rest += chunk;
-    let i;
-    while ((i = rest.indexOf('\n')) >= 0) {
+    for (let i = rest.indexOf('\n'); i >= 0; i = rest.indexOf('\n')) {
       sink(rest.slice(0, i));
       rest = rest.slice(i + 1);
     }
