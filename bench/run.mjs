@@ -543,3 +543,4 @@ if (!quick || options.record) appendFileSync(resultsFile, `\n${report}\n`);
 else console.error('(quick run: not appended to bench/RESULTS.md; add --record to append)');
 
 if (only.has('cluster')) runCluster();
+if (only.has('files')) runFiles();
