@@ -40,6 +40,7 @@ const SCENARIOS = [
   'mailbox',
   'attacks',
   'cluster',
+  'files',
 ];
 const PEERS = ['ours', 'bare', 'ngircd', 'inspircd'];
 
@@ -65,9 +66,23 @@ const large = Boolean(options.large);
 const only = new Set((options.only ?? SCENARIOS.join(',')).split(','));
 for (const s of only) if (!SCENARIOS.includes(s)) usage(`unknown scenario: ${s}`);
 if (only.has('relay')) only.add('rtt'); // "relay" means all three relay scenarios
-if ([...only].every((s) => s === 'cluster')) {
-  runCluster();
+if ([...only].every((s) => s === 'cluster' || s === 'files')) {
+  if (only.has('cluster')) runCluster();
+  if (only.has('files')) runFiles();
   process.exit(0);
+}
+
+/** File transfer (bench/files.mjs): 200 MiB through the chunk store vs openssl over TLS. */
+function runFiles() {
+  execFileSync(
+    process.execPath,
+    [
+      join(ROOT, 'bench/files.mjs'),
+      ...(quick ? ['--mib', '20'] : []),
+      ...(options.record || !quick ? ['--record'] : []),
+    ],
+    { stdio: 'inherit' },
+  );
 }
 
 /** Scale-out over Redis (bench/cluster.mjs): its own processes and report section. */
@@ -528,3 +543,4 @@ if (!quick || options.record) appendFileSync(resultsFile, `\n${report}\n`);
 else console.error('(quick run: not appended to bench/RESULTS.md; add --record to append)');
 
 if (only.has('cluster')) runCluster();
+if (only.has('files')) runFiles();

@@ -55,6 +55,15 @@ export function addConnectCommand(program: Command): void {
     { flags: '--no-reconnect', help: 'exit instead of reconnecting when the connection drops' },
     { flags: '--no-bell', help: 'no terminal bell for direct messages while typing' },
     { flags: '--save-message-history', help: 'also keep message text in the input history file' },
+    {
+      flags: '--downloads <dir>',
+      help: 'where received files are saved (default: downloads in the config directory)',
+      env: 'SECURECHAT_DOWNLOADS',
+    },
+    {
+      flags: '--auto-accept <senders>',
+      help: 'accept files from these senders without asking, up to a size each: alice:10m,bob:500k (default 10m); off by default',
+    },
   ]).action(
     async (
       user: string | undefined,

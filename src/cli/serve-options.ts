@@ -16,6 +16,7 @@ const MIB = 1024 * KIB;
 
 /** `65536` → `64k`, `1048576` → `1m` (what --help shows as the default). */
 function size(bytes: number): string {
+  if (bytes % (1024 * MIB) === 0) return `${bytes / (1024 * MIB)}g`;
   if (bytes % MIB === 0) return `${bytes / MIB}m`;
   if (bytes % KIB === 0) return `${bytes / KIB}k`;
   return String(bytes);
@@ -97,6 +98,13 @@ const PLAIN: Plain[] = [
   '--name-ttl <duration> nameTtlMs: a name used on two days or more is freed this long after its last use',
   '--bundles-per-minute <n> bundlesPerMinute: bundle requests per requesting identity per minute',
   '--bundle-opks-per-target <n> bundleOpksPerTarget: one-time prekeys handed out per user per hour (then bundles come without)',
+  '--files-dir <file> filesDir: chunk store of file transfer (one directory, 0700; "" = "files" beside --data, none with --data :memory:); every node of a cluster must reach it',
+  '--max-file-size <bytes> maxFileBytes: largest file a client may send (e.g. 100m, 2g)',
+  '--file-ttl <duration> fileTtlMs: how long a sent file is kept (it goes once every recipient has it)',
+  '--file-quota <bytes> fileQuotaPerIdentity: bytes of files one identity may have stored',
+  '--file-total <bytes> fileQuotaTotal: bytes of files stored for everyone together',
+  '--file-bytes-per-second <bytes> fileBytesPerSecond: sustained upload bytes per connection (apart from the chat rate limit)',
+  '--file-byte-burst <bytes> fileByteBurst: upload bytes per connection in a burst',
   '--session-log-burst <n> sessionLogBurst: log lines one connection may cause in a burst',
   '--session-log-per-minute <n> sessionLogPerMinute: log lines one connection may cause per minute after the burst',
   '--redis-wait <duration> redisWaitMs: at start, how long to keep retrying (with backoff, logged) an unreachable --redis before giving up; 0 = forever',

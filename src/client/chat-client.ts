@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Capability, DEFAULT_MAX_LINE_BYTES, type ParsedServerFrame } from '../protocol/index.js';
+import {
+  Capability,
+  DEFAULT_MAX_LINE_BYTES,
+  type FileContent,
+  type ParsedServerFrame,
+} from '../protocol/index.js';
 import { systemTimers, type Timers } from './clock.js';
 import { DeliveryTracker } from './direct/delivery.js';
 import { IncomingMessages } from './direct/incoming.js';
@@ -27,6 +32,7 @@ import { ServerSession } from './net/server-session.js';
 import { RoomLimits } from './rooms/room-limits.js';
 import { RoomManager } from './rooms/room-manager.js';
 import type { StateDb } from './state/state-db.js';
+import type { TransferManager } from './transfers/transfer-manager.js';
 import { DirectorySync } from './trust/directory-sync.js';
 import { PeerBook } from './trust/peer-book.js';
 import { TrustActions } from './trust/trust-actions.js';
@@ -50,6 +56,11 @@ export interface ChatClientOptions {
   timers?: Timers;
   /** Messages typed while disconnected, kept until the next welcome. */
   maxQueued?: number;
+  /**
+   * File transfers (transfers/client-transfers.ts `createTransfers`), given what they need
+   * of this client; without it, offers are ignored and `/send` is refused.
+   */
+  transfers?: (client: ChatClient, sink: EventSink, link: ServerSession) => TransferManager;
 }
 
 /** Handles each server frame type (one entry per type: a new type fails to compile until routed). */
@@ -81,6 +92,8 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
   #outgoing: OutgoingMessages;
   #incoming: IncomingMessages;
   #directory: DirectorySync;
+  /** File transfers, when this client has them. */
+  readonly transfers: TransferManager | undefined;
 
   constructor(options: ChatClientOptions) {
     super();
@@ -145,6 +158,7 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
       limits: new RoomLimits(clientLimits(options.limits), now),
       sink,
       now,
+      onFileOffer: (from, content, room) => this.transfers?.offered(from, content, room),
     });
     this.#incoming = new IncomingMessages({
       user,
@@ -154,6 +168,7 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
       v1Keys,
       withheld,
       senderKeys: this.rooms,
+      onFileOffer: (from, content) => this.transfers?.offered(from, content),
       refreshDirectory: () => this.#directory.refresh(),
       sink,
       now,
@@ -165,6 +180,7 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
       sink,
       serverOffers: (cap) => link.offers(cap),
     });
+    this.transfers = options.transfers?.(this, sink, link);
     connection.on('state', (state) => this.#onState(state));
     connection.on('frame', (frame) => this.#route(frame));
     connection.on('badFrame', (error) =>
@@ -256,6 +272,15 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
     return this.#outgoing.send(to, text, options.action ?? false);
   }
 
+  /** Sends a file descriptor end to end: over the ratchet to a user, under our sender key to a #room. */
+  async sendFileOffer(target: string, content: FileContent): Promise<true | string> {
+    if (target.startsWith('#')) return this.rooms.sendFile(target, content);
+    const sent = await this.#outgoing.sendControl(target, content);
+    return sent
+      ? true
+      : `no end-to-end session with ${target} (a legacy client, or a key in question)`;
+  }
+
   /** Sends server-readable text (the server answers `echo: …`). */
   sendServer(text: string): SendOutcome {
     if (!this.ready) return { ok: false, reason: 'not connected' };
@@ -288,6 +313,7 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
       return;
     }
     if (this.#session.lost()) this.#delivery.connectionLost();
+    this.transfers?.disconnected();
     this.#bundles.failAll('connection lost');
     if (state.state === 'closed') this.#delivery.closed('not connected');
   }
@@ -305,6 +331,7 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
       this.#incoming.retryPending();
       for (const message of this.#delivery.drain()) this.#outgoing.transmit(message);
       if (this.#session.offers(Capability.rooms)) this.rooms.rejoin();
+      this.transfers?.welcomed();
     },
     users: (frame) => {
       this.#directory.snapshot(frame.users, frame.peers, false);
@@ -336,6 +363,7 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
     error: (frame) => {
       const { ref, code, text } = frame;
       if (ref !== undefined && this.#bundles.reject(ref, code, text)) return;
+      if (ref !== undefined && this.transfers?.refused(ref, code, text)) return;
       if (ref !== undefined && this.#delivery.refused(ref, text || code || 'refused by the server'))
         return;
       this.#session.error(code, text);
@@ -347,6 +375,10 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
     rooms: (frame) => this.rooms.onFrame(frame),
     motd: (frame) => this.rooms.onFrame(frame),
     dropped: (frame) => this.rooms.onFrame(frame),
+    fok: (frame) => this.transfers?.ok(frame),
+    fack: (frame) => this.transfers?.ack(frame),
+    fstate: (frame) => this.transfers?.state(frame),
+    fchunk: (frame) => this.transfers?.chunk(frame),
     pong: () => {}, // the connection's heartbeat already counted it
     unknown: () => {},
   };

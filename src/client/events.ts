@@ -169,6 +169,43 @@ export interface DeliveryEvent {
   reason?: string;
 }
 
+/**
+ * A file transfer (direction `up`: ours; `down`: offered to us). `offer`: a peer offers a
+ * file (accept with `/accept ID`); `progress`: bytes moved so far, with the rate and the
+ * time left (at most about once a second per transfer); `done` (a download: saved at
+ * `path`); `failed` (with a `code`), `cancelled`, `rejected`. Names are peer-supplied.
+ */
+export interface TransferEvent {
+  kind: 'transfer';
+  ts: number;
+  phase: 'offer' | 'started' | 'progress' | 'done' | 'failed' | 'cancelled' | 'rejected';
+  /** Short id to type (`/accept 3f9a2c`). */
+  id: string;
+  direction: 'up' | 'down';
+  /** The other side: the recipient (or #room) of an upload, the sender of a download. */
+  peer: string;
+  room?: string;
+  name: string;
+  mime?: string;
+  size: number;
+  /** Plaintext bytes moved so far. */
+  bytes: number;
+  /** Bytes per second over the transfer so far, and seconds left at that rate. */
+  rate?: number;
+  etaSeconds?: number;
+  /** Where a finished download was saved. */
+  path?: string;
+  code?: string;
+  reason?: string;
+}
+
+/** The answer to `/transfers`: every transfer this client knows, newest last. */
+export interface TransferListEvent {
+  kind: 'transfers';
+  ts: number;
+  transfers: Array<Omit<TransferEvent, 'kind' | 'ts' | 'phase'> & { state: string }>;
+}
+
 export type ConnectionState =
   | { state: 'connecting'; attempt: number }
   | { state: 'connected'; server: string; fingerprint: string }
@@ -192,7 +229,9 @@ export type ClientEvent =
   | RoomEvent
   | RoomListEvent
   | TrustEvent
-  | UndecryptableEvent;
+  | UndecryptableEvent
+  | TransferEvent
+  | TransferListEvent;
 
 /** Result of a send request, for the UI's immediate feedback (its fate follows as events). */
 export type SendOutcome = { ok: true; id: string } | { ok: false; reason: string };

@@ -1,5 +1,5 @@
 import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { commandName } from '../command-name.js';
 import { CliError, ExitCode } from '../errors.js';
 import { nameKey } from '../protocol/index.js';
@@ -15,6 +15,11 @@ import { formatPin, type ServerPin } from './net/pinning.js';
 import { resolveServerPin } from './net/server-trust.js';
 import { ensurePrivateDir, resolveConfigDir, writePrivateFileAtomic } from './state/config-dir.js';
 import { StateDb, statePaths } from './state/state-db.js';
+import {
+  createTransfers,
+  defaultDownloadDir,
+  parseAutoAccept,
+} from './transfers/client-transfers.js';
 import { TrustStore } from './trust/trust-store.js';
 import { ChatController } from './ui/controller.js';
 import { LineOutput } from './ui/line-output.js';
@@ -44,6 +49,10 @@ export interface ConnectOptions {
   web?: string | true;
   /** `--no-open`: with --web, only print the link (never start a browser). */
   open?: boolean;
+  /** `--downloads DIR`: where received files go (default: downloads in the config directory). */
+  downloads?: string;
+  /** `--auto-accept alice:10m,bob`: accept these senders' files unasked, up to a size. */
+  autoAccept?: string;
 }
 
 /** `securechat connect`: resolves arguments, identity and server trust, then runs the UI. */
@@ -175,10 +184,23 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
   const trust = identity ? new TrustStore(configDir, user) : undefined;
   for (const promise of expected)
     trust?.expect(formatPin(pin.sha256), promise.name, promise.fingerprint);
+  const autoAccept = options.autoAccept ? parseAutoAccept(options.autoAccept) : undefined;
+  if (typeof autoAccept === 'string') throw new CliError(autoAccept, { exitCode: ExitCode.usage });
   const client = new ChatClient({
     name: user,
     connection,
-    ...(identity && trust && state ? { identity, trust, state } : {}),
+    ...(identity && trust && state
+      ? {
+          identity,
+          trust,
+          state,
+          transfers: createTransfers({
+            downloadDir: resolve(options.downloads ?? defaultDownloadDir(configDir)),
+            ...(autoAccept ? { autoAccept } : {}),
+            state: { db: state, identity },
+          }),
+        }
+      : {}),
   });
   const color = interactive && options.color !== false && !process.env.NO_COLOR;
   let launcher: Launcher | undefined;

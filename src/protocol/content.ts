@@ -8,6 +8,7 @@
 import { base64DecodedLength, fromBase64, toBase64 } from './base64.js';
 import { ErrorCode, ProtocolError } from './errors.js';
 import { isValidRoom } from './fields.js';
+import { type FileContent, readFileContent } from './files/file-descriptor.js';
 import type { SenderKeyDistribution } from './sender-keys.js';
 
 /** The latest instant a JavaScript Date can represent (ECMA-262 §21.4.1.1). */
@@ -38,10 +39,10 @@ export interface SenderKeyContent {
 }
 
 /** What a pairwise (ratchet) message carries: a text, an action, or a room sender key. */
-export type PairwiseContent = TextContent | SenderKeyContent;
+export type PairwiseContent = TextContent | SenderKeyContent | FileContent;
 
-/** What a room message carries. */
-export type RoomContent = TextContent;
+/** What a room message carries: a text, an action, or a file offer. */
+export type RoomContent = TextContent | FileContent;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -79,6 +80,7 @@ export function decodePairwiseContent(text: string): PairwiseContent {
       ? { t: value.t, text: value.text, ts: ts as number }
       : { t: value.t, text: value.text };
   }
+  if (value.t === 'file') return readFileContent(value);
   if (value.t !== 'sk') throw new ProtocolError(ErrorCode.BAD_FIELD, 'unknown message content');
   if (
     !isValidRoom(value.room) ||
@@ -130,11 +132,13 @@ export function senderKeyOf(content: SenderKeyContent): SenderKeyDistribution {
 
 /** The plaintext bytes of a room message (UTF-8 JSON). */
 export function encodeRoomContent(content: RoomContent): Uint8Array {
+  if (content.t === 'file') return encoder.encode(JSON.stringify(content));
   return encoder.encode(JSON.stringify({ t: content.t, text: content.text }));
 }
 
 /**
- * Reads the decrypted bytes of a room message: a text (an action when `t` is `action`), or
+ * Reads the decrypted bytes of a room message: a text (an action when `t` is `action`), a
+ * file offer (`t` is `file`, every field checked), or
  * undefined for content without a text, which is not shown (newer clients may send more).
  * @throws ProtocolError `E_BAD_FIELD` when the bytes are not UTF-8 JSON.
  */
@@ -146,6 +150,8 @@ export function decodeRoomContent(bytes: Uint8Array): RoomContent | undefined {
     throw new ProtocolError(ErrorCode.BAD_FIELD, 'the content is not JSON text');
   }
   if (typeof value !== 'object' || value === null) return undefined;
+  if ((value as { t?: unknown }).t === 'file')
+    return readFileContent(value as Record<string, unknown>);
   const { t, text } = value as { t?: unknown; text?: unknown };
   if (typeof text !== 'string') return undefined;
   return { t: t === 'action' ? 'action' : 'text', text };

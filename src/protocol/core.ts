@@ -67,6 +67,12 @@ export const Capability = {
    * hands them out (bundle `kem`). Offered by servers whose line limit fits a KEM upload.
    */
   pq: 'pq',
+  /**
+   * End-to-end encrypted file transfer: the server keeps sealed chunks in its chunk store
+   * (`fnew`, `fput`, `fstat`, `fget`, `fdone`, `fdel`; files/file-frames.ts). Offered by
+   * servers whose line limit fits a chunk and that run a chunk store.
+   */
+  files: 'files',
 } as const;
 export type Capability = (typeof Capability)[keyof typeof Capability];
 
@@ -80,6 +86,7 @@ export const SERVER_CAPS: readonly Capability[] = [
   Capability.rooms,
   Capability.spk,
   Capability.pq,
+  Capability.files,
 ];
 
 // --- hello (C→S, first frame) -------------------------------------------------------------

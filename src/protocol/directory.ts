@@ -191,16 +191,26 @@ export function encodeWelcomeV1(usersJson: string): string {
   return `{"type":"welcome","users":${usersJson}}\n`;
 }
 
-const SERVER_CAPS_JSON = JSON.stringify(SERVER_CAPS);
-const SERVER_CAPS_NO_PQ_JSON = JSON.stringify(SERVER_CAPS.filter((c) => c !== 'pq'));
+const capsJson = (pq: boolean, files: boolean): string =>
+  JSON.stringify(SERVER_CAPS.filter((c) => (pq || c !== 'pq') && (files || c !== 'files')));
+const SERVER_CAPS_JSON = [
+  [capsJson(false, false), capsJson(false, true)],
+  [capsJson(true, false), capsJson(true, true)],
+] as const;
 
 /**
  * The welcome to a v2 client: the server's capabilities and the directory only in `peers`
  * (`users` stays an empty object for parsers that expect it).
  * @param peersJson from {@link encodePeersMap}; `{}` for a client that asks with `list`.
+ * @param pq offer `pq`; @param files offer `files` (a server with a chunk store).
  */
-export function encodeWelcomeV2(peersJson: string, pq = true, maxLineBytes?: number): string {
-  const caps = pq ? SERVER_CAPS_JSON : SERVER_CAPS_NO_PQ_JSON;
+export function encodeWelcomeV2(
+  peersJson: string,
+  pq = true,
+  maxLineBytes?: number,
+  files = true,
+): string {
+  const caps = SERVER_CAPS_JSON[pq ? 1 : 0][files ? 1 : 0];
   const maxline = Number.isSafeInteger(maxLineBytes) ? `,"maxline":${maxLineBytes}` : '';
   return `{"type":"welcome","v":2,"caps":${caps},"users":{},"peers":${peersJson}${maxline}}\n`;
 }

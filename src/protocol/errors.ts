@@ -54,6 +54,15 @@ export const ErrorCode = {
   NAME_QUOTA: 'E_NAME_QUOTA',
   /** A new room cannot be created: you own too many rooms, or the server holds its maximum. */
   ROOM_QUOTA: 'E_ROOM_QUOTA',
+  // files
+  /** The file is larger than the server's `--max-file-size`. */
+  FILE_TOO_BIG: 'E_FILE_TOO_BIG',
+  /** The file does not fit the uploader's quota or the chunk store's total. */
+  FILE_QUOTA: 'E_FILE_QUOTA',
+  /** No such file (never existed, expired, deleted, or the capability is wrong). */
+  NO_SUCH_FILE: 'E_NO_SUCH_FILE',
+  /** A chunk out of order, of the wrong length, or past the last one. */
+  FILE_CHUNK: 'E_FILE_CHUNK',
   // end-to-end (client side only; never sent by the server)
   DECRYPT_FAILED: 'E_DECRYPT_FAILED',
   /** A ratchet message would skip more message keys than allowed (MAX_SKIP). */

@@ -7,6 +7,7 @@ export * from './ed25519-verify.js';
 export * from './envelope.js';
 export * from './errors.js';
 export * from './fields.js';
+export * from './files/index.js';
 export * from './fingerprint.js';
 export * from './frame.js';
 export * from './identity.js';

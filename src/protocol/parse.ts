@@ -27,6 +27,12 @@ import {
 } from './directory.js';
 import { ErrorCode, ProtocolError } from './errors.js';
 import {
+  type FileClientFrame,
+  type FileServerFrame,
+  fileClientParsers,
+  fileServerParsers,
+} from './files/file-frames.js';
+import {
   type BundleFrame,
   type BundleRequestFrame,
   type FetchedFrame,
@@ -61,7 +67,8 @@ export type ClientFrame =
   | PrekeysUploadFrame
   | BundleRequestFrame
   | FetchedFrame
-  | RoomClientFrame;
+  | RoomClientFrame
+  | FileClientFrame;
 
 export type ServerFrame =
   | WelcomeFrame
@@ -73,7 +80,8 @@ export type ServerFrame =
   | PresenceFrame
   | BundleFrame
   | PrekeyCountFrame
-  | PongFrame;
+  | PongFrame
+  | FileServerFrame;
 
 /** A parsed server frame, or `unknown` for frame types this version does not know. */
 export type ParsedServerFrame =
@@ -97,6 +105,7 @@ const CLIENT_FRAME_PARSERS: Parsers<ClientFrame> = {
   fetched: readFetched,
   ...roomControlParsers,
   roommsg: readRoomMessage,
+  ...fileClientParsers,
 };
 
 /** Parser of each frame type a server sends. */
@@ -113,6 +122,7 @@ const SERVER_FRAME_PARSERS: Parsers<ServerFrame | RoomServerFrame> = {
   prekeys: readPrekeyCount,
   ...roomStatusParsers,
   roommsg: readRoomMessageDelivery,
+  ...fileServerParsers,
 };
 
 function parserOf<P>(table: P, type: unknown): P[keyof P] | undefined {

@@ -1,7 +1,9 @@
-import { PQ_MIN_MAX_LINE_BYTES } from '../protocol/index.js';
+import { dirname, join } from 'node:path';
+import { FILES_MIN_MAX_LINE_BYTES, PQ_MIN_MAX_LINE_BYTES } from '../protocol/index.js';
 import type { Clock } from './clock.js';
 import type { ServerConfig } from './config.js';
 import { PeerDirectory } from './directory.js';
+import { ChunkStore, FileService, FileStats } from './files/index.js';
 import { ConnectionLimiter } from './limits/connection-limiter.js';
 import type { Logger } from './logger.js';
 import { createMaintenance, type Maintenance } from './maintenance.js';
@@ -84,6 +86,7 @@ export async function composeServer(
       sessions,
       router: context.router,
       rooms: context.rooms,
+      ...(context.files ? { files: context.files } : {}),
       store,
       logger,
       now: () => clock.now(),
@@ -99,10 +102,21 @@ export async function composeServer(
     },
     async close() {
       for (const session of sessions) session.shutdown();
+      await context.files?.store.close();
       await hasher.close?.();
       await store.close();
     },
   };
+}
+
+/**
+ * The chunk store's directory: `--files-dir`, else `files` beside the database; none for an
+ * in-memory database without `--files-dir`, or a line limit too small for a chunk.
+ */
+export function chunkStoreDir(config: ServerConfig): string | undefined {
+  if (config.maxLineBytes < FILES_MIN_MAX_LINE_BYTES) return undefined;
+  if (config.filesDir !== '') return config.filesDir;
+  return config.dataPath === ':memory:' ? undefined : join(dirname(config.dataPath), 'files');
 }
 
 /** The services every session shares, built from the configuration. */
@@ -152,6 +166,38 @@ function createSessionContext(
     reserve: (source, room, at) => store.lockout.reserve(source, room, at, policy),
     settle: (source, room, ok, at) => store.lockout.settle(source, room, ok, at, policy),
   };
+  const rooms = new RoomService<Session>({
+    store,
+    gate: new PasswordGate(hasher, ledger, config.passwordQueue),
+    logger,
+    stats,
+    admins: new Set(config.admins),
+    ...(config.lobby ? { lobby: config.lobby } : {}),
+    limits: {
+      roomsPerIdentity: config.roomsPerIdentity,
+      maxRooms: config.maxRooms,
+      ttlMs: config.roomTtlMs,
+    },
+    router,
+    clock,
+    ...(deps.cluster ? { bus: deps.cluster.rooms } : {}),
+  });
+  const filesDir = chunkStoreDir(config);
+  const files =
+    filesDir === undefined
+      ? undefined
+      : new FileService<Session>({
+          store: new ChunkStore(filesDir, {
+            maxFileBytes: config.maxFileBytes,
+            perIdentityBytes: config.fileQuotaPerIdentity,
+            totalBytes: config.fileQuotaTotal,
+            ttlMs: config.fileTtlMs,
+          }),
+          rooms,
+          clock,
+          stats: new FileStats(),
+          logger,
+        });
   return {
     directory,
     presence: new PresenceBroadcaster(directory, setImmediate, deps.cluster),
@@ -175,22 +221,8 @@ function createSessionContext(
           }
         : {}),
     }),
-    rooms: new RoomService<Session>({
-      store,
-      gate: new PasswordGate(hasher, ledger, config.passwordQueue),
-      logger,
-      stats,
-      admins: new Set(config.admins),
-      ...(config.lobby ? { lobby: config.lobby } : {}),
-      limits: {
-        roomsPerIdentity: config.roomsPerIdentity,
-        maxRooms: config.maxRooms,
-        ttlMs: config.roomTtlMs,
-      },
-      router,
-      clock,
-      ...(deps.cluster ? { bus: deps.cluster.rooms } : {}),
-    }),
+    rooms,
+    ...(files ? { files } : {}),
     names: new NameQuota(store, nameLimits),
     ...(deps.cluster ? { sharedNames: deps.cluster.sharedNames(nameLimits) } : {}),
     store,
@@ -213,6 +245,7 @@ function createSessionContext(
             abuseLimit: config.abuseLimit,
             abuseWindowMs: 10_000,
           },
+          fileRate: { bytesPerSecond: config.fileBytesPerSecond, burst: config.fileByteBurst },
         }
       : {}),
     onAbuse({ addressKey: address, identityKey, reason }) {

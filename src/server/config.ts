@@ -98,6 +98,21 @@ export interface ServerConfig {
   maxRooms: number;
   /** Rooms empty this long are deleted (the lobby and rooms owned by an admin never). */
   roomTtlMs: number;
+  /**
+   * The chunk store of file transfer: its directory ('' = `files` beside `dataPath`; none,
+   * and no `files` capability, when `dataPath` is `:memory:` and this is '').
+   */
+  filesDir: string;
+  /** Largest file (plaintext bytes) a client may upload. */
+  maxFileBytes: number;
+  /** How long an uploaded file is kept (it goes earlier once every recipient has it). */
+  fileTtlMs: number;
+  /** Sealed bytes one identity may have in the chunk store, and all identities together. */
+  fileQuotaPerIdentity: number;
+  fileQuotaTotal: number;
+  /** Per-connection budget of chunk uploads (`fput` lines), apart from the chat rate limit. */
+  fileBytesPerSecond: number;
+  fileByteBurst: number;
   /** Room password checks waiting for the hashing worker before new ones get E_BUSY. */
   passwordQueue: number;
   /** Names one identity may hold, and new names per identity per day. */
@@ -182,6 +197,13 @@ export const defaultServerConfig: ServerConfig = {
   maxRooms: 1000,
   roomTtlMs: 7 * DAY,
   passwordQueue: 8,
+  filesDir: '',
+  maxFileBytes: 100 * MIB,
+  fileTtlMs: 48 * HOUR,
+  fileQuotaPerIdentity: 1024 * MIB,
+  fileQuotaTotal: 10 * 1024 * MIB,
+  fileBytesPerSecond: 64 * MIB,
+  fileByteBurst: 16 * MIB,
   namesPerIdentity: 5,
   newNamesPerIdentity: 5,
   newNamesPerAddress: 20,
@@ -210,12 +232,18 @@ export function parsePort(text: string, label = 'port'): number {
   return port;
 }
 
-/** Parses a byte size: `65536`, `64k`, `64KiB`, `1m`, `1MiB`. */
+/** Parses a byte size: `65536`, `64k`, `64KiB`, `1m`, `1MiB`, `10g`. */
 export function parseByteSize(text: string, label: string): number {
-  const match = /^(\d{1,12})\s*(b|k|kb|kib|m|mb|mib)?$/i.exec(text.trim());
+  const match = /^(\d{1,12})\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(text.trim());
   if (!match) throw new ConfigError(`${label} must be a size like 65536, 64k or 1m; got "${text}"`);
   const unit = (match[2] ?? 'b').toLowerCase();
-  const factor = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 * 1024 : 1;
+  const factor = unit.startsWith('k')
+    ? 1024
+    : unit.startsWith('m')
+      ? 1024 * 1024
+      : unit.startsWith('g')
+        ? 1024 * 1024 * 1024
+        : 1;
   return Number(match[1]) * factor;
 }
 
@@ -293,9 +321,13 @@ export function validateServerConfig(config: ServerConfig): ServerConfig {
     ['--names-per-identity', config.namesPerIdentity],
     ['--bundles-per-minute', config.bundlesPerMinute],
     ['--session-log-burst', config.sessionLogBurst],
+    ['--max-file-size', config.maxFileBytes],
+    ['--file-ttl', config.fileTtlMs],
   ] as const) {
     if (!(value >= 1)) throw new ConfigError(`${label} must be at least 1`);
   }
+  if (config.fileByteBurst < config.maxLineBytes + 1)
+    throw new ConfigError('--file-byte-burst must be larger than --max-line');
   if (config.redis !== undefined && config.redis !== 'embedded') validateRedisUrl(config.redis);
   return config;
 }

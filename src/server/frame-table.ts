@@ -1,10 +1,11 @@
 import {
-  type Capability,
+  Capability,
   type ClientFrame,
   ErrorCode,
   encodeAck,
   encodeError,
   encodeServerText,
+  type FileClientFrame,
   type HelloFrame,
   PONG_LINE,
   ProtocolError,
@@ -12,6 +13,7 @@ import {
   type RoomClientFrame,
 } from '../protocol/index.js';
 import type { DirectoryMember } from './directory.js';
+import type { FileService, FileSession } from './files/index.js';
 import { LOG_TEXT_PREFIX } from './logger.js';
 import type { MailboxDelivery } from './mailbox-delivery.js';
 import type { PrekeyOwner, PrekeyService } from './prekey-service.js';
@@ -26,7 +28,8 @@ export interface FrameSession
     RelaySender,
     RelayTarget,
     PrekeyOwner,
-    RoomMember {
+    RoomMember,
+    FileSession {
   readonly log: SessionLog;
   readonly state: 'awaiting-hello' | 'ready' | 'closed';
   readonly mailbox: MailboxDelivery;
@@ -50,6 +53,8 @@ export interface FrameContext<S extends FrameSession> {
   prekeys: PrekeyService<S>;
   rooms: RoomService<S>;
   stats: ServerStats;
+  /** The chunk store's service; undefined when this server keeps no files. */
+  files?: FileService<S>;
 }
 
 type Frame<K extends ClientFrame['type']> = Extract<ClientFrame, { type: K }>;
@@ -142,6 +147,16 @@ const room: FrameRule<RoomClientFrame> = {
   handle: (session, frame, _raw, ctx) => ctx.rooms.handle(session, frame),
 };
 
+const file: FrameRule<FileClientFrame> = {
+  identity: 'files',
+  capability: Capability.files,
+  handle(session, frame, _raw, ctx) {
+    if (ctx.files) return ctx.files.handle(session, frame);
+    const ref = frame.type === 'fnew' ? frame.id : frame.file;
+    session.reply(encodeError(ErrorCode.FORBIDDEN, 'this server keeps no files', ref), 'error');
+  },
+};
+
 /** Every frame type a client may send, with its handler and what it needs. */
 export const FRAME_TABLE: { [K in ClientFrame['type']]: FrameRule<Frame<K>> } = {
   hello: { phase: 'hello', handle: (session, frame) => session.admit(frame) },
@@ -184,6 +199,12 @@ export const FRAME_TABLE: { [K in ClientFrame['type']]: FrameRule<Frame<K>> } = 
   motd: room,
   moderate: room,
   roommsg: room,
+  fnew: file,
+  fput: file,
+  fstat: file,
+  fget: file,
+  fdone: file,
+  fdel: file,
 };
 
 /**

@@ -1,5 +1,6 @@
 import { nameKey } from '../protocol/index.js';
 import type { ServerConfig } from './config.js';
+import type { FileService } from './files/index.js';
 import type { Logger } from './logger.js';
 import type { RoomService } from './rooms/room-service.js';
 import type { RelayRouter } from './router.js';
@@ -19,13 +20,14 @@ export interface Maintenance {
  * The periodic housekeeping of one server, on its (injectable) clock: idle timeouts (v2
  * clients ping; v1 clients never do, so theirs is at least an hour), mailbox expiry, names
  * unused for their lifetime (online names are touched first, so nobody loses a name while
- * using it), and rooms empty for too long.
+ * using it), rooms empty for too long, and files past their time to live.
  */
 export function createMaintenance(o: {
   config: ServerConfig;
   sessions: ReadonlySet<Session>;
   router: RelayRouter<Session>;
   rooms: RoomService<Session>;
+  files?: FileService<Session>;
   store: ServerStore;
   logger: Logger;
   now: () => number;
@@ -61,6 +63,7 @@ export function createMaintenance(o: {
         (name) => online.has(nameKey(name)),
       );
       if (freed.length > 0) o.logger.info({ event: 'names.expired', names: freed.length });
+      o.files?.sweep();
       const rooms = await o.rooms.sweep();
       if (rooms > 0) o.logger.info({ event: 'rooms.expired', rooms });
     },

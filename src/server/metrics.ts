@@ -14,7 +14,12 @@ export interface MetricsSources {
 }
 
 /** A counter whose value is read from the stats at scrape time. */
-function counterFrom(registry: Registry, name: string, help: string, read: () => number): void {
+export function counterFrom(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => number,
+): void {
   new Counter({
     name,
     help,
@@ -26,7 +31,7 @@ function counterFrom(registry: Registry, name: string, help: string, read: () =>
   });
 }
 
-function labeledCounterFrom(
+export function labeledCounterFrom(
   registry: Registry,
   name: string,
   help: string,
@@ -45,7 +50,7 @@ function labeledCounterFrom(
   });
 }
 
-function gaugeFrom(
+export function gaugeFrom(
   registry: Registry,
   name: string,
   help: string,

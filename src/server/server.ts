@@ -9,6 +9,7 @@ import type { ServerConfig } from './config.js';
 import { parseListenAddress } from './config.js';
 import { ConnectionEvents } from './connection-events.js';
 import type { DirectoryMember, PeerDirectory } from './directory.js';
+import { registerFileMetrics } from './files/file-metrics.js';
 import { addressKey } from './limits/address-key.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry, startMetricsServer } from './metrics.js';
@@ -163,6 +164,7 @@ export async function startServer(
         penalizedAddresses: () => core.limiter.penalized,
         storedBytes: () => store.mailbox.totalBytes(),
       });
+      if (core.context.files) registerFileMetrics(registry, core.context.files);
       if (cluster) registerClusterMetrics(registry, () => cluster.figures(directory.size));
       metricsServer = await startMetricsServer(registry, host, port, {
         who: () =>

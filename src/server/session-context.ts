@@ -6,6 +6,7 @@ import type { RateLimits } from './limits/session-rate.js';
 import type { Logger } from './logger.js';
 import type { NameQuota, SharedNameRates } from './name-quota.js';
 import type { PresenceBroadcaster } from './presence.js';
+import type { FileRate } from './session-input.js';
 import type { SessionLogBudget } from './session-log.js';
 import type { ServerStore } from './store/index.js';
 
@@ -49,6 +50,8 @@ export interface SessionContext<S extends FrameSession> extends FrameContext<S> 
   limits: SessionLimits;
   /** Per-connection rate limits; undefined disables them. */
   rateLimits?: RateLimits;
+  /** Per-connection budget of chunk uploads; undefined: uploads count as chat (or are free with rate limits off). */
+  fileRate?: FileRate;
   /** Reports a disconnect for abuse (feeds the penalty box). */
   onAbuse?: (report: AbuseReport) => void;
   /** Milliseconds an identity is still refused for repeated abuse. */

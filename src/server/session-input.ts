@@ -1,5 +1,13 @@
-import { ErrorCode, encodeError, idOfLine, LineDecoder } from '../protocol/index.js';
+import {
+  ErrorCode,
+  encodeError,
+  FILE_PUT_PREFIX,
+  idOfLine,
+  LineDecoder,
+} from '../protocol/index.js';
+import type { Clock } from './clock.js';
 import { type RateLimits, SessionRate } from './limits/session-rate.js';
+import { TokenBucket } from './limits/token-bucket.js';
 import type { SessionLog } from './session-log.js';
 import type { ServerStats } from './stats.js';
 import type { Transport } from './transport.js';
@@ -22,6 +30,20 @@ export interface InputHost {
 }
 
 const NO_BYTES = new Uint8Array(0);
+const PUT_PREFIX = Buffer.from(FILE_PUT_PREFIX, 'latin1');
+
+/** The file budget: chunk uploads have their own byte rate, apart from the chat limits. */
+export interface FileRate {
+  bytesPerSecond: number;
+  burst: number;
+}
+
+/** True when `line` starts with the fixed prefix of an `fput` (charged to the file budget). */
+export function isFilePutLine(line: Uint8Array): boolean {
+  if (line.length < PUT_PREFIX.length) return false;
+  for (let i = 0; i < PUT_PREFIX.length; i++) if (line[i] !== PUT_PREFIX[i]) return false;
+  return true;
+}
 
 /**
  * One connection's input: bytes to lines (bounded, refused before the newline arrives),
@@ -37,6 +59,9 @@ export class SessionInput {
   #now: () => number;
   #decoder: LineDecoder;
   #rate: SessionRate | undefined;
+  #fileBucket: TokenBucket | undefined;
+  #clock: Clock | undefined;
+  #fileWait = false;
   #held: Uint8Array[] = [];
   #paused = false;
   #busy = false;
@@ -49,6 +74,8 @@ export class SessionInput {
     options: {
       maxLineBytes: number;
       rateLimits?: RateLimits;
+      /** With a clock to wait on: chunk uploads are paced by it instead of the chat limits. */
+      fileRate?: { rate: FileRate; clock: Clock };
       stats: ServerStats;
       now: () => number;
     },
@@ -60,6 +87,11 @@ export class SessionInput {
     this.#decoder = new LineDecoder(options.maxLineBytes);
     this.#lastActivity = this.#now();
     if (options.rateLimits) this.#rate = new SessionRate(options.rateLimits, this.#lastActivity);
+    if (options.fileRate) {
+      const { rate, clock } = options.fileRate;
+      this.#fileBucket = new TokenBucket(rate.bytesPerSecond, rate.burst, this.#lastActivity);
+      this.#clock = clock;
+    }
   }
 
   /** Time of the last line received (for the idle sweep). */
@@ -82,7 +114,11 @@ export class SessionInput {
       this.#lastActivity = now;
       for (const line of lines) {
         if (this.#host.closed) return;
-        const verdict = this.#rate?.check(line.length + 1, now) ?? 'ok';
+        // Chunk uploads are paced (not dropped) by the file budget in resume().
+        const verdict =
+          this.#fileBucket && isFilePutLine(line)
+            ? 'ok'
+            : (this.#rate?.check(line.length + 1, now) ?? 'ok');
         if (verdict === 'ok') this.#held.push(line);
         else this.#rateLimited(verdict, line, now);
       }
@@ -104,6 +140,10 @@ export class SessionInput {
         this.#host.waitForDrain();
         return;
       }
+      if (this.#fileWait || !this.#fileBudgetAllows(this.#held[0]!)) {
+        this.#pause();
+        return;
+      }
       const pending = this.#host.handleLine(this.#held.shift()!);
       if (pending) {
         this.#busy = true;
@@ -119,6 +159,25 @@ export class SessionInput {
       this.#paused = false;
       this.#transport.resume();
     }
+  }
+
+  /**
+   * Charges an upload line to the file budget; when the budget is spent, input pauses and
+   * resumes once enough bytes have accrued (uploads are slowed, never refused).
+   */
+  #fileBudgetAllows(line: Uint8Array): boolean {
+    const bucket = this.#fileBucket;
+    if (!bucket || !isFilePutLine(line)) return true;
+    const cost = Math.min(line.length + 1, bucket.burst);
+    const now = this.#now();
+    if (bucket.take(cost, now)) return true;
+    const waitMs = Math.max(1, Math.ceil(((cost - bucket.available(now)) * 1000) / bucket.rate));
+    this.#fileWait = true;
+    this.#clock!.setTimeout(() => {
+      this.#fileWait = false;
+      this.resume();
+    }, waitMs);
+    return false;
   }
 
   #pause(): void {

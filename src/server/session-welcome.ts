@@ -118,6 +118,8 @@ export async function welcomeSession<S extends WelcomedSession>(
           // `pq` only where a KEM prekey upload fits the line limit.
           ctx.limits.maxLineBytes >= PQ_MIN_MAX_LINE_BYTES,
           ctx.limits.maxLineBytes,
+          // `files` only with a chunk store (compose.ts chunkStoreDir).
+          ctx.files !== undefined,
         ),
     'welcome',
   );

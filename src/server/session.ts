@@ -64,6 +64,7 @@ export class Session extends SessionIdentity implements FrameSession {
     this.#input = new SessionInput(this.#inputHost(), transport, {
       maxLineBytes: ctx.limits.maxLineBytes,
       ...(ctx.rateLimits ? { rateLimits: ctx.rateLimits } : {}),
+      ...(ctx.fileRate ? { fileRate: { rate: ctx.fileRate, clock: ctx.clock } } : {}),
       stats: ctx.stats,
       now,
     });
@@ -163,6 +164,15 @@ export class Session extends SessionIdentity implements FrameSession {
     this.#output.drained();
     this.#guard(() => this.#notices.flush(), undefined);
     this.#input.resume();
+  }
+
+  /** FileSession: bytes queued for the client. */
+  get queuedBytes(): number {
+    return this.#transport.writableLength;
+  }
+  /** FileSession: resolves once the client read what was queued (or the session closed). */
+  whenDrained(): Promise<void> {
+    return new Promise((resolve) => this.#transport.whenDrained(resolve));
   }
 
   /** An answer to the client's own request: always queued (input pauses instead). */

@@ -48,7 +48,10 @@ describe('files the daemon writes', () => {
       ...readdirSync(logDir).map((f) => join(logDir, f)),
     ];
     expect(files.some((f) => f.endsWith('state.db'))).toBe(true);
-    for (const file of files) expect([file, mode(file)]).toEqual([file, 0o600]);
+    // (the chunk store of file transfer is a directory beside the database: 0700)
+    expect(files.some((f) => f.endsWith('files'))).toBe(true);
+    for (const file of files)
+      expect([file, mode(file)]).toEqual([file, statSync(file).isDirectory() ? 0o700 : 0o600]);
     expect(readFileSync(join(logDir, securityFile), 'utf8')).toContain(
       '"event":"server.listening"',
     );

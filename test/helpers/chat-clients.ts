@@ -11,6 +11,8 @@ import {
 } from '../../src/client/identity/keystore.js';
 import { ServerConnection, type ServerConnectionOptions } from '../../src/client/net/connection.js';
 import { parsePin } from '../../src/client/net/pinning.js';
+import { StateDb } from '../../src/client/state/state-db.js';
+import { createTransfers } from '../../src/client/transfers/client-transfers.js';
 import { TrustStore } from '../../src/client/trust/trust-store.js';
 import type { ParsedServerFrame } from '../../src/protocol/index.js';
 
@@ -54,7 +56,12 @@ export async function startChat(
   pin: string,
   home?: string,
   connectionOptions: Partial<ServerConnectionOptions> = {},
-  options: { now?: () => number; limits?: Partial<ClientLimits> } = {},
+  options: {
+    now?: () => number;
+    limits?: Partial<ClientLimits>;
+    /** File transfers, persisted in the identity's state (downloads into `downloadDir`). */
+    transfers?: { downloadDir: string; autoAccept?: ReadonlyMap<string, number> };
+  } = {},
 ): Promise<TestChat> {
   const dir = home ?? mkdtempSync(join(tmpdir(), `securechat-chat-${name}-`));
   // The same home again is the same user restarting.
@@ -68,12 +75,22 @@ export async function startChat(
     pin: parsePin(pin),
     ...connectionOptions,
   });
+  const state = options.transfers ? StateDb.open(dir, name) : undefined;
   const client = new ChatClient({
     name,
     connection,
     identity,
     trust: new TrustStore(dir, name),
-    configDir: dir,
+    ...(state && options.transfers
+      ? {
+          state,
+          transfers: createTransfers({
+            downloadDir: options.transfers.downloadDir,
+            ...(options.transfers.autoAccept ? { autoAccept: options.transfers.autoAccept } : {}),
+            state: { db: state, identity },
+          }),
+        }
+      : { configDir: dir }),
     ...(options.now ? { now: options.now } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
   });

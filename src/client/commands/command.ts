@@ -67,6 +67,7 @@ export type CommandClient = Pick<
   | 'peerSummaries'
   | 'reconnect'
   | 'maxLineBytes'
+  | 'transfers'
 >;
 
 /** What a command acts on. */

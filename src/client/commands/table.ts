@@ -2,7 +2,9 @@
  * Every command of the client, in the order `/help` lists them. A new command is its own
  * file (spec and handler, see command.ts) and one line here.
  */
+import { acceptCommand } from './accept.js';
 import { banCommand } from './ban.js';
+import { cancelCommand } from './cancel.js';
 import { clearCommand } from './clear.js';
 import type { Command, CommandTable } from './command.js';
 import { deopCommand } from './deop.js';
@@ -21,10 +23,13 @@ import { passwordCommand } from './password.js';
 import { queryCommand } from './query.js';
 import { quitCommand } from './quit.js';
 import { reconnectCommand } from './reconnect.js';
+import { rejectCommand } from './reject.js';
 import { roomsCommand } from './rooms.js';
+import { sendCommand } from './send.js';
 import { serverCommand } from './server.js';
 import { toCommand } from './to.js';
 import { topicCommand } from './topic.js';
+import { transfersCommand } from './transfers.js';
 import { trustCommand } from './trust.js';
 import { unbanCommand } from './unban.js';
 import { unignoreCommand } from './unignore.js';
@@ -36,6 +41,11 @@ export const COMMANDS: readonly Command[] = [
   queryCommand,
   meCommand,
   listCommand,
+  sendCommand,
+  acceptCommand,
+  rejectCommand,
+  transfersCommand,
+  cancelCommand,
   fpCommand,
   verifyCommand,
   trustCommand,

@@ -5,6 +5,7 @@ import {
   ALG_V2_RN,
   decodePairwiseContent,
   ErrorCode,
+  type FileContent,
   openV1,
   type PairwiseContent,
   type RelayDelivery,
@@ -43,6 +44,8 @@ export interface IncomingOptions {
   /** Messages from senders in question, kept until `/trust`. */
   withheld: WithheldMessages;
   senderKeys: SenderKeySink;
+  /** A peer offers us a file (its descriptor arrived over the ratchet). */
+  onFileOffer?: (from: string, content: FileContent) => void;
   /** Asks the server for the directory (to learn a sender's new key). */
   refreshDirectory(): void;
   sink: EventSink;
@@ -194,6 +197,10 @@ export class IncomingMessages {
       this.#undecryptable(relay, (error as Error).message, ErrorCode.BAD_FIELD);
       return;
     }
+    if (content.t === 'file') {
+      this.#fileOffer(relay.from, opened.identity, content);
+      return;
+    }
     const held: WithheldMessage = {
       event: this.#event(
         relay,
@@ -217,6 +224,20 @@ export class IncomingMessages {
       return;
     }
     this.#show(held, status);
+  }
+
+  /** A file offer from a sender in good standing goes to the transfers; else it is refused. */
+  #fileOffer(from: string, identity: string, content: FileContent): void {
+    const status = this.#options.peers.identityStatus(from, identity);
+    if (status === 'changed') {
+      this.#options.sink.notice(
+        'warning',
+        `refused a file offer from ${from}: their identity changed or offers less than before (see the TRUST alert)`,
+        'E_WITHHELD',
+      );
+      return;
+    }
+    this.#options.onFileOffer?.(from, content);
   }
 
   #reset(relay: RelayDelivery): void {

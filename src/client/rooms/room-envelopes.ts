@@ -5,6 +5,7 @@ import {
   decodeRoomContent,
   ErrorCode,
   encodeRoomContent,
+  type FileContent,
   fromBase64,
   isRoomAlg,
   nameKey,
@@ -33,15 +34,14 @@ function roomAlg(room: JoinedRoom, self: string): RoomAlg {
     : ALG_ROOM;
 }
 
-/** The `roommsg` frame for a text under our current chain. */
+/** The `roommsg` frame for a content (a text, an action, a file offer) under our current chain. */
 export function sealRoomFrame(
   room: JoinedRoom,
   self: string,
-  text: string,
-  action: boolean,
+  content: RoomContent,
   id: string,
 ): Record<string, unknown> {
-  const body = encodeRoomContent({ t: action ? 'action' : 'text', text });
+  const body = encodeRoomContent(content);
   const sealed = sealRoomMessage(room.own, room.name, self, body, { alg: roomAlg(room, self) });
   return {
     type: 'roommsg',
@@ -57,6 +57,8 @@ export function sealRoomFrame(
 
 export type OpenedRoomMessage =
   | { kind: 'text'; text: string; action: boolean; chain: ReceivedChain }
+  /** A file offer (its descriptor, every field checked). */
+  | { kind: 'file'; content: FileContent; chain: ReceivedChain }
   /** No key for it yet: kept in `room.waiting` until one arrives. */
   | { kind: 'waiting' }
   /** A replay, or content we do not show. */
@@ -115,5 +117,6 @@ export function openRoomFrame(
     return { kind: 'failed', code: error.code, reason: error.message };
   }
   if (!content) return { kind: 'ignored' };
+  if (content.t === 'file') return { kind: 'file', content, chain };
   return { kind: 'text', text: content.text, action: content.t === 'action', chain };
 }

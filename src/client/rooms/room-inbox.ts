@@ -1,4 +1,5 @@
 import {
+  type FileContent,
   nameKey,
   receiveSenderKey,
   type SenderKeyContent,
@@ -13,6 +14,8 @@ import type { JoinedRoom, RoomMessage } from './room-state.js';
 
 export interface RoomInboxOptions {
   peers: PeerBook;
+  /** A member offers a file to the room (its descriptor arrived under their sender key). */
+  onFileOffer?: (from: string, content: FileContent, room: string) => void;
   limits: RoomLimits;
   sink: EventSink;
   now: () => number;
@@ -65,7 +68,9 @@ export class RoomInbox {
     const opened = openRoomFrame(room, message, limits, this.#options.now());
     if (opened.kind === 'waiting' || opened.kind === 'ignored') return;
     const status: PeerStatus =
-      opened.kind === 'text' ? peers.identityStatus(message.from, opened.chain.identity) : 'known';
+      opened.kind !== 'failed'
+        ? peers.identityStatus(message.from, opened.chain.identity)
+        : 'known';
     if (opened.kind === 'failed' || status === 'changed') {
       sink.event({
         kind: 'undecryptable',
@@ -79,6 +84,10 @@ export class RoomInbox {
             }),
         ...(message.id ? { id: message.id } : {}),
       });
+      return;
+    }
+    if (opened.kind === 'file') {
+      this.#options.onFileOffer?.(message.from, opened.content, room.name);
       return;
     }
     const fingerprint = fingerprintOfKey(opened.chain.identity);

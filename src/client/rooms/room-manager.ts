@@ -1,4 +1,5 @@
 import {
+  type FileContent,
   type ModerationAction,
   nameKey,
   type RoomClientFrame,
@@ -33,6 +34,8 @@ export interface RoomOptions {
   limits: RoomLimits;
   sink: EventSink;
   now: () => number;
+  /** A member offers a file to a room. */
+  onFileOffer?: (from: string, content: FileContent, room: string) => void;
 }
 
 /** Moderation of a member (`password` is a room setting: {@link RoomManager.setPassword}). */
@@ -183,6 +186,13 @@ export class RoomManager {
     if (!this.#options.link.ready || joined.rejoining)
       return { ok: false, reason: `not connected to ${joined.name} yet` };
     return this.#outbox.send(joined, text, action);
+  }
+
+  /** Sends a file descriptor to a room we are in (the members shown now). */
+  sendFile(room: string, content: FileContent): Promise<true | string> {
+    const joined = this.#rooms.get(roomKey(room));
+    if (!joined) return Promise.resolve(`you are not in ${room}`);
+    return this.#outbox.sendFile(joined, content);
   }
 
   /** A member's sender key arrived over the pairwise ratchet (see SenderKeySink). */

@@ -1,6 +1,8 @@
 import {
   distributionOf,
+  type FileContent,
   nameKey,
+  type RoomContent,
   type SenderKeyContent,
   senderKeyContent,
 } from '../../protocol/index.js';
@@ -57,9 +59,27 @@ export class RoomOutbox {
     room.chain = room.chain.then(async () => {
       await this.#distribute(room, shown);
       if (this.#options.joined(room.name) !== room) return;
-      this.#options.link.send(sealRoomFrame(room, user.name, text, action, id));
+      const content: RoomContent = { t: action ? 'action' : 'text', text };
+      this.#options.link.send(sealRoomFrame(room, user.name, content, id));
     });
     return { ok: true, id };
+  }
+
+  /**
+   * Sends a file descriptor to the room (nothing is shown: the transfer reports itself),
+   * after our key went to the members shown now. Resolves true once sent, or why not.
+   */
+  sendFile(room: JoinedRoom, content: FileContent): Promise<true | string> {
+    const id = `r${(++this.#nextId).toString(36)}-${this.#options.now().toString(36)}`;
+    const shown = new Set(room.members.keys());
+    const sent = room.chain.then(async (): Promise<true | string> => {
+      await this.#distribute(room, shown);
+      if (this.#options.joined(room.name) !== room) return `you left ${room.name}`;
+      const { user, link } = this.#options;
+      return link.send(sealRoomFrame(room, user.name, content, id)) ? true : 'not connected';
+    });
+    room.chain = sent.then(() => undefined);
+    return sent;
   }
 
   /** Sends our current key to every member (shown at send time) who does not hold it yet. */

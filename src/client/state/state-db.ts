@@ -64,6 +64,8 @@ const MIGRATIONS: readonly string[] = [
      retired     INTEGER,
      data        BLOB NOT NULL
    ) STRICT;`,
+  // File transfers in progress (transfers/transfer-store.ts): sealed rows, keyed by transfer id.
+  `CREATE TABLE IF NOT EXISTS transfer (id TEXT PRIMARY KEY, data BLOB NOT NULL) STRICT;`,
 ];
 
 /** Where one identity's state lives in a config directory. */

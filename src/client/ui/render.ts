@@ -22,6 +22,7 @@ export {
   type RenderOptions,
 } from './render-context.js';
 
+import { renderTransfer, renderTransferList } from './progress.js';
 import {
   type Context,
   contextFor,
@@ -61,6 +62,10 @@ export function renderEvent(event: ClientEvent, opts: RenderOptions): string[] {
       return renderTrust(event, ctx);
     case 'undecryptable':
       return renderUndecryptable(event, ctx);
+    case 'transfer':
+      return renderTransfer(event, ctx);
+    case 'transfers':
+      return renderTransferList(event, ctx);
     default:
       return [];
   }

@@ -53,6 +53,11 @@ export class LiveRooms<M extends RoomMember> {
     return this.#rooms.get(key)?.members.get(nameKey(name));
   }
 
+  /** Names of the members of a room (by key) on this node now. */
+  memberNames(key: string): string[] {
+    return [...(this.#rooms.get(key)?.members.values() ?? [])].map((m) => m.name);
+  }
+
   /** Rooms `member` is in, by key. */
   *roomsOf(member: M): Generator<string> {
     for (const [key, room] of this.#rooms)

@@ -69,6 +69,11 @@ export class RoomService<M extends RoomMember> {
       await joinRoom(this.#live, member, { room: this.#o.lobby });
   }
 
+  /** The members of `room` now, when `member` is one of them (file recipients at send time). */
+  membersOf(room: string, member: M): string[] | undefined {
+    return this.#live.isMember(room, member) ? this.#live.memberNames(roomKey(room)) : undefined;
+  }
+
   /** The member disconnected: leave every room. */
   memberLeft(member: M): void {
     for (const key of [...this.#live.roomsOf(member)]) {

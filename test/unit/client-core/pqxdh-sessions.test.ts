@@ -167,7 +167,7 @@ describe('PQXDH sessions between clients', () => {
     bob.state.db.db.exec('DROP TABLE kem_prekey');
     bob.state.db.db.pragma('user_version = 1');
     bob = reopen(bob);
-    expect(bob.state.db.db.pragma('user_version', { simple: true })).toBe(2);
+    expect(bob.state.db.db.pragma('user_version', { simple: true })).toBe(3);
     expect(bob.state.kemPrekeys.lastResort.id).toBeGreaterThanOrEqual(0x80000000);
     const next = relay((await alice.peers.seal('bob', 'after it', { trusted: bob.idk })).envelope);
     expect(bob.peers.open(next, [alice.idk])).toMatchObject({

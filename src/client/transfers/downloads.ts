@@ -1,0 +1,261 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import {
+  ErrorCode,
+  FILE_CHUNK_BYTES,
+  fromBase64,
+  MAX_FILE_GET_CHUNKS,
+  openChunk,
+  ProtocolError,
+} from '../../protocol/index.js';
+import {
+  ensureDownloadDir,
+  hashFile,
+  openTemp,
+  removeQuietly,
+  saveUnique,
+  sizeOf,
+  tempPathFor,
+} from './file-io.js';
+import type { TransferHost } from './transfer-host.js';
+import type { DownloadRecord } from './transfer-record.js';
+
+/** `fget` requests of MAX_FILE_GET_CHUNKS chunks kept outstanding per download. */
+const REQUESTS_AHEAD = 2;
+
+interface Active {
+  record: DownloadRecord;
+  handle: FileHandle;
+  key: Uint8Array;
+  transferId: Uint8Array;
+  /** Next chunk expected, and the first chunk not yet asked for. */
+  expected: number;
+  requested: number;
+  /** Chunks on disk (asking runs ahead of this by a bounded amount: memory stays bounded). */
+  written: number;
+  /** Writes happen in order, one after the other. */
+  writes: Promise<void>;
+  failed: boolean;
+}
+
+/**
+ * Downloads of accepted offers: chunks asked for a window at a time (`fget`), each opened
+ * with the file key at its index (a tampered, moved, replayed or foreign chunk fails), and
+ * written at its offset in a 0600 temporary file in the download directory. When the last
+ * chunk (sealed as final) is in, the SHA-256 of the whole file is checked against the
+ * descriptor's before it is moved under a safe, never-overwriting name; a mismatch deletes
+ * it. After a restart a download goes on from the chunks its temporary file holds.
+ */
+export class Downloads {
+  #host: TransferHost;
+  #dir: string;
+  #active = new Map<string, Active>();
+  #starting = new Set<string>();
+
+  constructor(host: TransferHost, downloadDir: string) {
+    this.#host = host;
+    this.#dir = downloadDir;
+  }
+
+  get dir(): string {
+    return this.#dir;
+  }
+
+  /** Starts (or resumes) a download. */
+  async start(record: DownloadRecord): Promise<void> {
+    if (this.#active.has(record.id) || this.#starting.has(record.id)) return;
+    this.#starting.add(record.id);
+    try {
+      await this.#start(record);
+    } finally {
+      this.#starting.delete(record.id);
+    }
+  }
+
+  async #start(record: DownloadRecord): Promise<void> {
+    await ensureDownloadDir(this.#dir);
+    record.temp ??= tempPathFor(this.#dir, record.id);
+    record.state = 'downloading';
+    this.#host.save(record);
+    const { offer } = record;
+    // Chunks fully written before a restart stay; a partly written one is fetched again.
+    const have = Math.min(
+      offer.chunks - 1,
+      Math.floor((await sizeOf(record.temp)) / FILE_CHUNK_BYTES),
+    );
+    const handle = await openTemp(record.temp);
+    await handle.truncate(have * FILE_CHUNK_BYTES);
+    const active: Active = {
+      record,
+      handle,
+      key: fromBase64(offer.key, 'key', 32),
+      transferId: Buffer.from(offer.tid, 'hex'),
+      expected: have,
+      requested: have,
+      written: have,
+      writes: Promise.resolve(),
+      failed: false,
+    };
+    this.#active.set(record.id, active);
+    this.#host.progress(record, have === 0 ? 'started' : 'progress', have * FILE_CHUNK_BYTES);
+    this.#ask(active);
+  }
+
+  #ask(active: Active): void {
+    const { offer } = active.record;
+    while (
+      active.requested < offer.chunks &&
+      active.requested - active.written < REQUESTS_AHEAD * MAX_FILE_GET_CHUNKS &&
+      this.#host.ready()
+    ) {
+      const n = Math.min(MAX_FILE_GET_CHUNKS, offer.chunks - active.requested);
+      this.#host.send({ type: 'fget', file: offer.file, cap: offer.cap, i: active.requested, n });
+      active.requested += n;
+    }
+  }
+
+  /** The active download of a server file id. */
+  byFile(file: string): DownloadRecord | undefined {
+    for (const active of this.#active.values())
+      if (active.record.offer.file === file) return active.record;
+    return undefined;
+  }
+
+  /** One sealed chunk from the server. */
+  chunk(record: DownloadRecord, index: number, data: string): void {
+    const active = this.#active.get(record.id);
+    if (!active || active.failed) return;
+    const { offer } = record;
+    if (index !== active.expected) {
+      this.#fail(
+        active,
+        `chunk ${index} came when ${active.expected} was due`,
+        ErrorCode.FILE_CHUNK,
+      );
+      return;
+    }
+    let plain: Uint8Array;
+    try {
+      plain = openChunk(
+        active.key,
+        { transferId: active.transferId, index, final: index === offer.chunks - 1 },
+        Buffer.from(data, 'base64'),
+      );
+    } catch (error) {
+      const code = error instanceof ProtocolError ? error.code : ErrorCode.DECRYPT_FAILED;
+      this.#fail(
+        active,
+        `chunk ${index} failed authentication (altered, replayed, reordered or cut short): the download was deleted`,
+        code,
+      );
+      return;
+    }
+    const expectedLength = Math.max(
+      0,
+      Math.min(FILE_CHUNK_BYTES, offer.size - index * FILE_CHUNK_BYTES),
+    );
+    if (plain.length !== expectedLength) {
+      this.#fail(
+        active,
+        `chunk ${index} has the wrong length: the download was deleted`,
+        ErrorCode.FILE_CHUNK,
+      );
+      return;
+    }
+    active.expected = index + 1;
+    const position = index * FILE_CHUNK_BYTES;
+    active.writes = active.writes.then(async () => {
+      if (active.failed) return;
+      await active.handle.write(plain, 0, plain.length, position);
+      active.written = index + 1;
+      if (active.written < offer.chunks && !active.failed) this.#ask(active);
+    });
+    const done = active.expected === offer.chunks;
+    if (done) void this.#complete(active);
+    else {
+      this.#host.progress(
+        record,
+        'progress',
+        Math.min(offer.size, active.expected * FILE_CHUNK_BYTES),
+      );
+      this.#ask(active);
+    }
+  }
+
+  async #complete(active: Active): Promise<void> {
+    const { record } = active;
+    try {
+      await active.writes;
+      await active.handle.close();
+      this.#active.delete(record.id);
+      const digest = await hashFile(record.temp!);
+      const wanted = fromBase64(record.offer.digest, 'digest', 32);
+      if (!timingSafeEqual(digest, wanted)) {
+        await removeQuietly(record.temp);
+        this.#finish(record, 'failed', {
+          reason: 'the file does not match its digest: it was deleted',
+          code: ErrorCode.DECRYPT_FAILED,
+        });
+        return;
+      }
+      record.saved = await saveUnique(record.temp!, this.#dir, record.offer.name);
+      this.#host.send({ type: 'fdone', file: record.offer.file, cap: record.offer.cap });
+      this.#finish(record, 'done', { path: record.saved });
+    } catch (error) {
+      await removeQuietly(record.temp);
+      this.#finish(record, 'failed', { reason: `saving failed: ${(error as Error).message}` });
+    }
+  }
+
+  #finish(
+    record: DownloadRecord,
+    state: 'done' | 'failed' | 'cancelled',
+    extra: { reason?: string; code?: string; path?: string },
+  ): void {
+    record.state = state;
+    if (extra.reason) record.reason = extra.reason;
+    this.#host.save(record);
+    this.#host.progress(record, state, state === 'done' ? record.offer.size : 0, extra);
+  }
+
+  /** Stops a download for good: what it wrote is deleted before the failure is reported. */
+  #fail(active: Active, reason: string, code?: string): void {
+    active.failed = true;
+    this.#active.delete(active.record.id);
+    void active.writes
+      .then(() => active.handle.close())
+      .catch(() => undefined)
+      .then(() => removeQuietly(active.record.temp))
+      .then(() => this.#finish(active.record, 'failed', { reason, ...(code ? { code } : {}) }));
+  }
+
+  /** The server refused a download (gone, expired, not uploaded): stop, keep nothing. */
+  refused(record: DownloadRecord, code: string, text: string): void {
+    const active = this.#active.get(record.id);
+    if (active) this.#fail(active, `the server refused: ${text}`, code);
+    else this.#finish(record, 'failed', { reason: `the server refused: ${text}`, code });
+  }
+
+  /** Stops a download and deletes what it wrote. */
+  async cancel(record: DownloadRecord): Promise<void> {
+    const active = this.#active.get(record.id);
+    if (active) {
+      active.failed = true;
+      this.#active.delete(record.id);
+      await active.writes.catch(() => undefined);
+      await active.handle.close().catch(() => undefined);
+    }
+    await removeQuietly(record.temp);
+    this.#finish(record, 'cancelled', {});
+  }
+
+  /** The connection went down: requests in flight are lost; resumed after the welcome. */
+  async disconnected(): Promise<void> {
+    const actives = [...this.#active.values()];
+    this.#active.clear();
+    for (const active of actives) {
+      await active.writes.catch(() => undefined);
+      await active.handle.close().catch(() => undefined);
+    }
+  }
+}

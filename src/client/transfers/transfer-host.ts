@@ -1,0 +1,23 @@
+import type { FileContent } from '../../protocol/index.js';
+import type { TransferEvent } from '../events.js';
+import type { TransferRecord } from './transfer-record.js';
+
+/** What uploads and downloads need of the transfer manager (and through it, the client). */
+export interface TransferHost {
+  now(): number;
+  /** Welcomed, with the `files` capability. */
+  ready(): boolean;
+  send(frame: object): boolean;
+  save(record: TransferRecord): void;
+  /** `fresh` takes the place of `old` (an upload started over). */
+  replace(old: TransferRecord, fresh: TransferRecord): void;
+  /** Sends a descriptor end to end; true, or why not. */
+  sendOffer(target: string, content: FileContent): Promise<true | string>;
+  /** Reports a transfer's phase (progress is throttled by the manager). */
+  progress(
+    record: TransferRecord,
+    phase: TransferEvent['phase'],
+    bytes: number,
+    extra?: { reason?: string; code?: string; path?: string },
+  ): void;
+}

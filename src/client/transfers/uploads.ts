@@ -1,0 +1,287 @@
+import { randomBytes } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import {
+  chunkCount,
+  chunkPlainLength,
+  FILE_CHUNK_BYTES,
+  type FileContent,
+  fromBase64,
+  isValidName,
+  isValidRoom,
+  sealChunk,
+  toBase64,
+} from '../../protocol/index.js';
+import { guessMime, hashFile } from './file-io.js';
+import type { TransferHost } from './transfer-host.js';
+import type { UploadRecord } from './transfer-record.js';
+
+/** Sealed chunks sent and not yet acknowledged, per upload (about 350 KB in flight). */
+export const UPLOAD_WINDOW = 32;
+
+interface Active {
+  record: UploadRecord;
+  handle?: FileHandle;
+  /** Next chunk to send; chunks the server confirmed. */
+  next: number;
+  acked: number;
+  pumping: boolean;
+  /** Plaintext read ahead: chunks from `from` on, read in one go. */
+  block?: { from: number; bytes: Buffer };
+}
+
+/** Chunks read from the file in one read (1 MiB): one file system round trip per block. */
+const READ_AHEAD_CHUNKS = 32;
+
+/**
+ * Our uploads: hash the file (streamed), announce it (`fnew`), send sealed chunks in order
+ * with a bounded window (`fput`, acknowledged by `fack`), then send the descriptor inside
+ * the E2EE message. A restart or reconnect resumes from what the server reports (`fstat`);
+ * a file changed since it was hashed starts over as a new transfer, with a new key.
+ */
+export class Uploads {
+  #host: TransferHost;
+  #active = new Map<string, Active>();
+
+  constructor(host: TransferHost) {
+    this.#host = host;
+  }
+
+  /** Starts sending `path` to a user or #room. Resolves with the record or an error text. */
+  async send(target: string, path: string): Promise<UploadRecord | string> {
+    if (!isValidName(target) && !isValidRoom(target))
+      return `"${target}" is neither a user name nor a #room`;
+    let info: Awaited<ReturnType<typeof stat>>;
+    try {
+      info = await stat(path);
+    } catch (error) {
+      return `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`;
+    }
+    if (!info.isFile()) return `${path} is not a regular file`;
+    const record = await this.#fresh(target, path, info.size, info.mtimeMs);
+    this.#host.save(record);
+    this.#host.progress(record, 'started', 0);
+    this.#announce(record);
+    return record;
+  }
+
+  async #fresh(target: string, path: string, size: number, mtimeMs: number): Promise<UploadRecord> {
+    const digest = await hashFile(path);
+    const name = basename(path);
+    return {
+      dir: 'up',
+      id: randomBytes(16).toString('hex'),
+      path,
+      size,
+      mtimeMs,
+      target,
+      name,
+      mime: guessMime(name),
+      chunks: chunkCount(size),
+      key: toBase64(randomBytes(32)),
+      digest: toBase64(digest),
+      state: 'announcing',
+      created: this.#host.now(),
+    };
+  }
+
+  /** The message id of a record's `fnew` (fok and errors name it). */
+  static announceId(record: UploadRecord): string {
+    return `f${record.id.slice(0, 24)}`;
+  }
+
+  #announce(record: UploadRecord): void {
+    const sealedBytes = record.size + 16 * record.chunks;
+    const where = record.target.startsWith('#') ? { room: record.target } : { to: record.target };
+    this.#host.send({
+      type: 'fnew',
+      id: Uploads.announceId(record),
+      bytes: sealedBytes,
+      chunks: record.chunks,
+      ...where,
+    });
+  }
+
+  /** The server accepted an announce: upload. */
+  announced(record: UploadRecord, file: string, cap: string): void {
+    record.file = file;
+    record.cap = cap;
+    record.state = 'uploading';
+    this.#host.save(record);
+    this.#start(record, 0);
+  }
+
+  #start(record: UploadRecord, have: number): void {
+    const active: Active = { record, next: have, acked: have, pumping: false };
+    this.#active.set(record.id, active);
+    if (have >= record.chunks) {
+      void this.#finish(active);
+      return;
+    }
+    void this.#pump(active);
+  }
+
+  async #pump(active: Active): Promise<void> {
+    if (active.pumping) return;
+    active.pumping = true;
+    try {
+      const { record } = active;
+      active.handle ??= await open(record.path, 'r');
+      while (
+        this.#active.get(record.id) === active &&
+        active.next < record.chunks &&
+        active.next - active.acked < UPLOAD_WINDOW &&
+        this.#host.ready()
+      ) {
+        const index = active.next;
+        const plain = await this.#plain(active, index);
+        const sealed = sealChunk(
+          fromBase64(record.key, 'key', 32),
+          {
+            transferId: Buffer.from(record.id, 'hex'),
+            index,
+            final: index === record.chunks - 1,
+          },
+          plain,
+        );
+        // Field order matters: the server budgets lines starting {"type":"fput", (FILE_PUT_PREFIX).
+        this.#host.send({ type: 'fput', file: record.file, i: index, data: toBase64(sealed) });
+        active.next = index + 1;
+      }
+    } catch (error) {
+      // (an upload stopped meanwhile closed its handle: not a failure)
+      if (this.#active.get(active.record.id) === active)
+        this.fail(active.record, `cannot read ${active.record.path}: ${(error as Error).message}`);
+    } finally {
+      active.pumping = false;
+    }
+  }
+
+  /** The plaintext of chunk `index`, from the block read ahead (reading the next block when needed). */
+  async #plain(active: Active, index: number): Promise<Buffer> {
+    const { record } = active;
+    const block = active.block;
+    if (!block || index < block.from || index >= block.from + READ_AHEAD_CHUNKS) {
+      const to = Math.min(record.chunks, index + READ_AHEAD_CHUNKS);
+      const start = index * FILE_CHUNK_BYTES;
+      const length = Math.max(0, Math.min(record.size, to * FILE_CHUNK_BYTES) - start);
+      const bytes = Buffer.allocUnsafe(length);
+      const { bytesRead } = await active.handle!.read(bytes, 0, length, start);
+      if (bytesRead !== length) throw new Error('the file got shorter while it was sent');
+      active.block = { from: index, bytes };
+    }
+    const from = active.block!.from;
+    const at = (index - from) * FILE_CHUNK_BYTES;
+    return active.block!.bytes.subarray(at, at + chunkPlainLength(record.size, index));
+  }
+
+  /** `fack`: the server holds `have` chunks. */
+  acked(record: UploadRecord, have: number): void {
+    const active = this.#active.get(record.id);
+    if (!active) return;
+    active.acked = Math.max(active.acked, have);
+    this.#host.progress(record, 'progress', Math.min(record.size, have * FILE_CHUNK_BYTES));
+    if (active.acked >= record.chunks) void this.#finish(active);
+    else void this.#pump(active);
+  }
+
+  /** `fstate` after a reconnect: go on from what the server has. */
+  resumeFrom(record: UploadRecord, have: number): void {
+    this.#start(record, have);
+  }
+
+  async #finish(active: Active): Promise<void> {
+    const { record } = active;
+    this.#active.delete(record.id);
+    await active.handle?.close().catch(() => undefined);
+    record.state = 'offering';
+    this.#host.save(record);
+    await this.#offer(record);
+  }
+
+  async #offer(record: UploadRecord): Promise<void> {
+    const content: FileContent = {
+      t: 'file',
+      tid: record.id,
+      file: record.file!,
+      cap: record.cap!,
+      name: record.name,
+      size: record.size,
+      chunks: record.chunks,
+      mime: record.mime,
+      key: record.key,
+      digest: record.digest,
+      ts: this.#host.now(),
+    };
+    const sent = await this.#host.sendOffer(record.target, content);
+    if (sent !== true) {
+      this.fail(record, `the file is on the server but the offer could not be sent: ${sent}`);
+      return;
+    }
+    record.state = 'done';
+    this.#host.save(record);
+    this.#host.progress(record, 'done', record.size);
+  }
+
+  /**
+   * After a welcome: every unfinished upload goes on. One changed since it was hashed starts
+   * over as a new transfer (new key: a key never seals two different chunks at one index).
+   */
+  async resumeAll(records: UploadRecord[]): Promise<void> {
+    for (const record of records) {
+      if (this.#active.has(record.id)) this.#active.delete(record.id);
+      if (record.state === 'offering') {
+        await this.#offer(record);
+        continue;
+      }
+      if (record.state !== 'announcing' && record.state !== 'uploading') continue;
+      let info: Awaited<ReturnType<typeof stat>> | undefined;
+      try {
+        info = await stat(record.path);
+      } catch {
+        info = undefined;
+      }
+      if (!info) {
+        this.fail(record, `${record.path} is gone`);
+        continue;
+      }
+      if (info.size !== record.size || info.mtimeMs !== record.mtimeMs) {
+        if (record.file) this.#host.send({ type: 'fdel', file: record.file });
+        const fresh = await this.#fresh(record.target, record.path, info.size, info.mtimeMs);
+        this.#host.replace(record, fresh);
+        this.#announce(fresh);
+        continue;
+      }
+      if (record.state === 'announcing') this.#announce(record);
+      else this.#host.send({ type: 'fstat', file: record.file });
+    }
+  }
+
+  /** Stops an upload and withdraws the file from the server. */
+  cancel(record: UploadRecord): void {
+    const active = this.#active.get(record.id);
+    this.#active.delete(record.id);
+    void active?.handle?.close().catch(() => undefined);
+    if (record.file) this.#host.send({ type: 'fdel', file: record.file });
+    record.state = 'cancelled';
+    this.#host.save(record);
+    this.#host.progress(record, 'cancelled', 0);
+  }
+
+  fail(record: UploadRecord, reason: string, code?: string): void {
+    const active = this.#active.get(record.id);
+    this.#active.delete(record.id);
+    void active?.handle?.close().catch(() => undefined);
+    record.state = 'failed';
+    record.reason = reason;
+    this.#host.save(record);
+    this.#host.progress(record, 'failed', 0, { reason, ...(code ? { code } : {}) });
+  }
+
+  /** The connection went down: nothing is in flight any more (resumed after the welcome). */
+  disconnected(): void {
+    for (const active of this.#active.values()) void active.handle?.close().catch(() => undefined);
+    this.#active.clear();
+  }
+}

@@ -1,0 +1,233 @@
+import {
+  ErrorCode,
+  encodeError,
+  encodeFileAck,
+  encodeFileChunk,
+  encodeFileOk,
+  encodeFileState,
+  type FileClientFrame,
+  type FileGetFrame,
+  type FileNewFrame,
+  type FilePutFrame,
+} from '../../protocol/index.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import { type ChunkStore, type FileRecord, FileStoreError } from './chunk-store.js';
+import type { FileStats } from './file-stats.js';
+
+/** What the file service needs of a session. */
+export interface FileSession {
+  readonly name: string;
+  readonly identityKey: string | undefined;
+  readonly open: boolean;
+  reply(line: string, kind: string): boolean;
+  /** Bytes queued for the client, not yet written to the socket. */
+  readonly queuedBytes: number;
+  /** Resolves once the queued output drained. */
+  whenDrained(): Promise<void>;
+}
+
+/** Room membership as the file service needs it: a room's members now, if `member` is one. */
+export interface FileRooms<S> {
+  membersOf(room: string, member: S): string[] | undefined;
+}
+
+/**
+ * Queued bytes of chunk replies one download may keep waiting in its client's output
+ * queue: well under the 1 MiB chat queue (`--max-send-queue`), so chat to a downloading
+ * client is never dropped for lack of room, while a few chunks are always in flight.
+ */
+export const FILE_QUEUE_BUDGET = 512 * 1024;
+
+/** Chunk writes of one upload under way before the session waits for them (about 1.4 MB). */
+const MAX_PENDING_WRITES = 32;
+
+/**
+ * File transfer on the server (protocol `files`): announces, in-order chunk uploads into the
+ * chunk store, downloads paced by the client's output queue, completion and withdrawal.
+ * A recipient proves itself with the capability the uploader put in the E2EE descriptor
+ * (compared in constant time); the uploader is recognised by its identity key.
+ */
+export class FileService<S extends FileSession> {
+  readonly store: ChunkStore;
+  #rooms: FileRooms<S>;
+  #clock: Clock;
+  readonly stats: FileStats;
+  #logger: Logger;
+
+  constructor(o: {
+    store: ChunkStore;
+    rooms: FileRooms<S>;
+    clock: Clock;
+    stats: FileStats;
+    logger: Logger;
+  }) {
+    this.store = o.store;
+    this.#rooms = o.rooms;
+    this.#clock = o.clock;
+    this.stats = o.stats;
+    this.#logger = o.logger;
+  }
+
+  /**
+   * Handles a file frame. Returns a promise only when the session's next line must wait
+   * (a download being written out, an upload with too many writes under way): most `fput`
+   * lines return at once, so the next one is read without pausing the socket.
+   */
+  handle(session: S, frame: FileClientFrame): void | Promise<void> {
+    try {
+      const pending = this.#dispatch(session, frame);
+      if (pending) return pending.catch((error: unknown) => this.#refuse(session, frame, error));
+    } catch (error) {
+      this.#refuse(session, frame, error);
+    }
+  }
+
+  #dispatch(session: S, frame: FileClientFrame): void | Promise<void> {
+    switch (frame.type) {
+      case 'fnew':
+        return this.#announce(session, frame);
+      case 'fput':
+        return this.#put(session, frame);
+      case 'fstat': {
+        const record = this.#find(frame.file, session, frame.cap);
+        const have = this.store.have(record.id);
+        session.reply(encodeFileState(record.id, have, record.chunks, record.complete), 'fstate');
+        return;
+      }
+      case 'fget':
+        return this.#get(session, frame);
+      case 'fdone': {
+        const record = this.#find(frame.file, session, frame.cap);
+        if (this.store.downloaded(record, session.name)) {
+          this.stats.deleted.inc('downloaded');
+          this.#logger.info({ event: 'file.downloaded', file: record.id });
+        }
+        return;
+      }
+      case 'fdel': {
+        const record = this.#find(frame.file, session);
+        this.store.delete(record.id);
+        this.stats.deleted.inc('withdrawn');
+        return;
+      }
+    }
+  }
+
+  /** A refusal the client should hear (`E_FILE_*`, `E_NO_SUCH_FILE`); anything else is a bug. */
+  #refuse(session: S, frame: FileClientFrame, error: unknown): void {
+    if (!(error instanceof FileStoreError)) throw error;
+    const ref = frame.type === 'fnew' ? frame.id : frame.file;
+    this.stats.refused.inc(error.code);
+    session.reply(encodeError(error.code, error.message, ref), 'error');
+  }
+
+  /** The file, to its uploader (no capability given) or to a holder of its capability. */
+  #find(id: string, session: S, cap?: string): FileRecord {
+    const record = this.store.get(id, this.#clock.now());
+    const allowed =
+      record !== undefined &&
+      (cap === undefined
+        ? record.owner === session.identityKey
+        : this.store.capabilityMatches(record, cap));
+    if (!allowed) throw new FileStoreError(ErrorCode.NO_SUCH_FILE, 'no such file (or it expired)');
+    return record;
+  }
+
+  #announce(session: S, frame: FileNewFrame): void {
+    let recipients: string[];
+    if (frame.room !== undefined) {
+      const members = this.#rooms.membersOf(frame.room, session);
+      if (!members) throw new FileStoreError(ErrorCode.NOT_MEMBER, `you are not in ${frame.room}`);
+      recipients = members;
+    } else {
+      recipients = [frame.to!];
+    }
+    const { record, cap } = this.store.create(
+      { identityKey: session.identityKey!, name: session.name },
+      frame.bytes,
+      frame.chunks,
+      recipients,
+      this.#clock.now(),
+    );
+    this.stats.announced++;
+    this.#logger.info({
+      event: 'file.announced',
+      file: record.id,
+      bytes: record.bytes,
+      recipients: record.recipients.length,
+    });
+    session.reply(encodeFileOk(frame.id, record.id, cap), 'fok');
+  }
+
+  /**
+   * Takes a chunk and answers `fack` once it is on disk; the session goes on to its next
+   * line meanwhile (uploads are pipelined), unless MAX_PENDING_WRITES of this file are still
+   * being written: then it waits, and the client's input waits with it.
+   */
+  #put(session: S, frame: FilePutFrame): void | Promise<void> {
+    const record = this.#find(frame.file, session);
+    const { written, pending } = this.store.append(
+      record,
+      frame.i,
+      Buffer.from(frame.data, 'base64'),
+    );
+    this.stats.chunksIn++;
+    this.stats.bytesIn += frame.data.length;
+    const answered = written.then(
+      (have) => {
+        if (have === record.chunks && frame.i === have - 1) this.stats.uploaded++;
+        if (session.open) session.reply(encodeFileAck(record.id, have), 'fack');
+      },
+      (error: unknown) => {
+        const code = error instanceof FileStoreError ? error.code : ErrorCode.INTERNAL;
+        this.stats.refused.inc(code);
+        if (session.open)
+          session.reply(encodeError(code, 'the chunk could not be stored', record.id), 'error');
+      },
+    );
+    if (pending > MAX_PENDING_WRITES) return answered;
+  }
+
+  async #get(session: S, frame: FileGetFrame): Promise<void> {
+    const record = this.#find(frame.file, session, frame.cap);
+    const have = this.store.have(record.id);
+    if (frame.i >= have) {
+      throw new FileStoreError(
+        ErrorCode.FILE_CHUNK,
+        frame.i >= record.chunks ? 'past the last chunk' : 'that chunk is not uploaded yet',
+      );
+    }
+    const end = Math.min(frame.i + frame.n, have);
+    const chunks = await this.#read(record, frame.i, end);
+    for (const [k, sealed] of chunks.entries()) {
+      if (!session.open) return;
+      if (session.queuedBytes > FILE_QUEUE_BUDGET) await session.whenDrained();
+      if (!session.open) return;
+      const data = sealed.toString('base64');
+      session.reply(encodeFileChunk(record.id, frame.i + k, data), 'fchunk');
+      this.stats.chunksOut++;
+      this.stats.bytesOut += data.length;
+    }
+  }
+
+  async #read(record: FileRecord, from: number, to: number): Promise<Buffer[]> {
+    try {
+      return await this.store.read(record, from, to);
+    } catch (error) {
+      if (error instanceof FileStoreError) throw error;
+      // deleted underneath us (TTL, the uploader, the last recipient)
+      throw new FileStoreError(ErrorCode.NO_SUCH_FILE, 'no such file (or it expired)');
+    }
+  }
+
+  /** The sweep: expired files deleted. */
+  sweep(): number {
+    const expired = this.store.sweep(this.#clock.now());
+    if (expired > 0) {
+      this.stats.deleted.inc('expired', expired);
+      this.#logger.info({ event: 'files.expired', files: expired });
+    }
+    return expired;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './chunk-store.js';
+export * from './file-service.js';
+export * from './file-stats.js';
