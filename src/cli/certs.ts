@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { certificatePin, defaultServerConfig, writeCertificateFiles } from '../server/index.js';
+import { defaultServerConfig } from '../server/config.js';
 
 export function addCertsCommand(program: Command): void {
   program
@@ -21,6 +21,7 @@ export function addCertsCommand(program: Command): void {
     )
     .option('--name <cn>', 'certificate common name', 'securechat')
     .action(async (flags: { cert: string; key: string; force?: boolean; name: string }) => {
+      const { certificatePin, writeCertificateFiles } = await import('../server/certs.js');
       const generated = await writeCertificateFiles(
         { certPath: flags.cert, keyPath: flags.key },
         { force: flags.force ?? false, commonName: flags.name },

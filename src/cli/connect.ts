@@ -1,5 +1,4 @@
 import { type Command, Option } from 'commander';
-import { runConnect } from '../client/run.js';
 import { addOptions } from './options.js';
 
 export function addConnectCommand(program: Command): void {
@@ -71,6 +70,8 @@ export function addConnectCommand(program: Command): void {
       port: string | undefined,
       flags: Record<string, unknown>,
     ) => {
+      // The client loads only when it runs, so --help and the other commands start fast.
+      const { runConnect } = await import('../client/run.js');
       process.exitCode = await runConnect({
         ...(user ? { user } : {}),
         ...(host ? { host } : {}),

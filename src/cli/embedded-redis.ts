@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
-import { ConfigError } from '../server/index.js';
+import { ConfigError } from '../server/config.js';
 
 /** Path of the `redis-server` binary on PATH, if any. */
 export function findRedisServer(): string | undefined {

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command, Option } from 'commander';
-import { ConfigError } from '../server/index.js';
+import { ConfigError } from '../server/config.js';
 
 /** Keys whose options are `--no-<key>` (their value is true by default). */
 function optionFor(command: Command, key: string): Option | undefined {

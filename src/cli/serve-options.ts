@@ -1,5 +1,5 @@
-import type { ServerConfig } from '../server/index.js';
-import { defaultServerConfig as d } from '../server/index.js';
+import type { ServerConfig } from '../server/config.js';
+import { defaultServerConfig as d } from '../server/config.js';
 import type { OptionSpec } from './options.js';
 
 /** How a plain option's text becomes its config value. */

@@ -1,12 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import {
-  ConfigError,
-  type Logger,
-  loadOrCreateCertificate,
-  type ServerConfig,
-} from '../server/index.js';
+import { ConfigError, type ServerConfig } from '../server/config.js';
+import type { Logger } from '../server/logger.js';
 import { type EmbeddedRedis, startEmbeddedRedis } from './embedded-redis.js';
 
 /** Environment a worker gets from its primary: the resolved Redis URL. */
@@ -77,6 +73,7 @@ export async function startWorkers(
     throw new ConfigError(
       '--workers needs --redis URL (or --redis embedded): workers share state through Redis',
     );
+  const { loadOrCreateCertificate } = await import('../server/certs.js');
   await loadOrCreateCertificate({ certPath: config.certPath, keyPath: config.keyPath });
   let embedded: EmbeddedRedis | undefined;
   let url = config.redis;
