@@ -109,6 +109,8 @@ export class Downloads {
       this.#host.ready()
     ) {
       const n = Math.min(MAX_FILE_GET_CHUNKS, offer.chunks - active.requested);
+      // Field order matters: the server budgets lines starting {"type":"fget", (FILE_GET_PREFIX)
+      // as file traffic; under the chat frame limit a request could be dropped (a stall).
       this.#host.send({ type: 'fget', file: offer.file, cap: offer.cap, i: active.requested, n });
       active.requested += n;
     }
