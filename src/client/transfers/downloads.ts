@@ -20,8 +20,12 @@ import {
 import type { TransferHost } from './transfer-host.js';
 import type { DownloadRecord } from './transfer-record.js';
 
-/** `fget` requests of MAX_FILE_GET_CHUNKS chunks kept outstanding per download. */
-const REQUESTS_AHEAD = 2;
+/**
+ * `fget` requests of MAX_FILE_GET_CHUNKS chunks kept outstanding per download, beyond the
+ * chunks written to disk (96 chunks, about 3 MiB in flight: bounded memory). Two (1 MiB)
+ * left the link idle between batches: 200 MiB downloads went from ~67 to 75–97 MB/s.
+ */
+const REQUESTS_AHEAD = 6;
 
 interface Active {
   record: DownloadRecord;
