@@ -313,6 +313,7 @@ async function main() {
     'clients',
   );
   const t0 = process.hrtime.bigint();
+  if (verbose) console.error(`[${(performance.now() / 1000).toFixed(1)}s] /send`);
   alice.send(`/send bob ${input}`);
   const upDone = await transferEnd(alice, 'upload');
   const t1 = process.hrtime.bigint();
