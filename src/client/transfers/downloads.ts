@@ -23,7 +23,8 @@ import type { DownloadRecord } from './transfer-record.js';
 /**
  * `fget` requests of MAX_FILE_GET_CHUNKS chunks kept outstanding per download, beyond the
  * chunks written to disk (96 chunks, about 3 MiB in flight: bounded memory). Two (1 MiB)
- * left the link idle between batches: 200 MiB downloads went from ~67 to 75–97 MB/s.
+ * can leave the link idle between batches; single runs went from ~67 to 75–97 MB/s, medians
+ * on the loaded shared machine did not confirm it (bench/RESULTS.md).
  */
 const REQUESTS_AHEAD = 6;
 
