@@ -29,6 +29,11 @@ const CLI = join(ROOT, 'bin/securechat');
 const argv = process.argv.slice(2);
 const mib = Number(argv[argv.indexOf('--mib') + 1] ?? 0) || 200;
 const record = argv.includes('--record');
+const verbose = argv.includes('--verbose');
+const skipTls = argv.includes('--no-tls');
+// `--file-budget 256m`: the server's per-connection file budget (default 64 MiB/s), to show
+// what the code does when the budget is not the limit. Reported in the output.
+const fileBudget = argv.includes('--file-budget') ? argv[argv.indexOf('--file-budget') + 1] : '';
 const MiB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), 'sc-bench-files-'));
 const children = [];
@@ -67,6 +72,44 @@ function until(test, ms, what) {
   });
 }
 
+/**
+ * The end (done or failed) of a client's transfer, bounded twice: 5 minutes in all, and
+ * STALL_MS without any transfer event (progress comes about once a second) fails at once
+ * with the last event seen — a stalled transfer is reported, never waited on forever.
+ */
+const STALL_MS = 30_000;
+function transferEnd(client, what) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    let seen = 0;
+    let lastChange = Date.now();
+    const tick = () => {
+      const transfer = client.events.filter((e) => e.kind === 'transfer');
+      const end = transfer.find((e) => e.phase === 'done' || e.phase === 'failed');
+      if (end) return resolve(end);
+      if (transfer.length !== seen) {
+        seen = transfer.length;
+        lastChange = Date.now();
+      }
+      const last = JSON.stringify(transfer.at(-1) ?? null);
+      if (client.proc.exitCode !== null)
+        return reject(
+          new Error(`${what}: the client exited (${client.proc.exitCode}); last event ${last}`),
+        );
+      if (Date.now() - lastChange > STALL_MS)
+        return reject(
+          new Error(
+            `${what} stalled: no transfer event for ${STALL_MS / 1000} s; last event ${last}`,
+          ),
+        );
+      if (Date.now() - started > 300_000)
+        return reject(new Error(`${what} did not finish within 5 minutes; last event ${last}`));
+      setTimeout(tick, 50);
+    };
+    tick();
+  });
+}
+
 function lines(stream, sink) {
   let rest = '';
   stream.setEncoding('utf8');
@@ -96,6 +139,21 @@ async function sha256(path) {
   return hash.digest('hex');
 }
 
+/** True when something listens on 127.0.0.1:`port` (from /proc/net/tcp: state 0A). */
+function listening(port) {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  try {
+    return readFileSync('/proc/net/tcp', 'utf8')
+      .split('\n')
+      .some((row) => {
+        const f = row.trim().split(/\s+/);
+        return f[1]?.endsWith(`:${hex}`) && f[3] === '0A';
+      });
+  } catch {
+    return false;
+  }
+}
+
 /** `openssl s_server < file` to `openssl s_client > file`: seconds for the bytes to cross. */
 async function rawTls(cert, input, bytes) {
   const port = 20000 + Math.floor(Math.random() * 20000);
@@ -116,7 +174,9 @@ async function rawTls(cert, input, bytes) {
     { stdio: ['pipe', 'ignore', 'pipe'] },
   );
   children.push(server);
-  await new Promise((r) => setTimeout(r, 500));
+  // s_server accepts one connection: wait until it listens (not a fixed sleep, which a loaded
+  // machine can outlast), without connecting to it.
+  await until(() => listening(port), 20_000, `openssl s_server listening on ${port}`);
   const out = join(dir, 'tls.out');
   const client = spawn(
     'sh',
@@ -129,7 +189,16 @@ async function rawTls(cert, input, bytes) {
   const started = process.hrtime.bigint();
   const feed = createReadStream(input);
   feed.pipe(server.stdin);
-  await until(() => existsSync(out) && statSync(out).size >= bytes, 300_000, 'raw TLS bytes');
+  await until(
+    () => existsSync(out) && statSync(out).size >= bytes,
+    120_000,
+    'raw TLS bytes (openssl s_server → s_client)',
+  ).catch((error) => {
+    const got = existsSync(out) ? statSync(out).size : 0;
+    throw new Error(
+      `${error.message}: ${got} of ${bytes} bytes arrived (s_server exit ${server.exitCode}, s_client exit ${client.exitCode})`,
+    );
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   server.kill('SIGKILL');
   client.kill('SIGKILL');
@@ -158,7 +227,15 @@ function jsonClient(user, port, pin, extra) {
   );
   children.push(proc);
   const events = [];
-  lines(proc.stdout, (l) => l.startsWith('{') && events.push(JSON.parse(l)));
+  lines(proc.stdout, (l) => {
+    if (!l.startsWith('{')) return;
+    const event = JSON.parse(l);
+    events.push(event);
+    if (verbose && event.kind === 'transfer')
+      console.error(
+        `[${(performance.now() / 1000).toFixed(1)}s] ${user}: ${event.direction} ${event.phase} ${event.bytes}${event.reason ? ` ${event.reason}` : ''}`,
+      );
+  });
   lines(proc.stderr, () => {});
   return { proc, events, home, send: (line) => proc.stdin.write(`${line}\n`) };
 }
@@ -173,7 +250,7 @@ async function main() {
     .map((l) => l.toFixed(2))
     .join(' ');
 
-  const tls = await rawTls(cert, input, bytes);
+  const tls = skipTls ? Number.NaN : await rawTls(cert, input, bytes);
 
   const server = spawn(
     process.execPath,
@@ -199,6 +276,7 @@ async function main() {
       '1g',
       '--log-level',
       'warn',
+      ...(fileBudget ? ['--file-bytes-per-second', fileBudget] : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -235,22 +313,11 @@ async function main() {
     'clients',
   );
   const t0 = process.hrtime.bigint();
+  if (verbose) console.error(`[${(performance.now() / 1000).toFixed(1)}s] /send`);
   alice.send(`/send bob ${input}`);
-  const upDone = await until(
-    () =>
-      alice.events.find(
-        (e) => e.kind === 'transfer' && (e.phase === 'done' || e.phase === 'failed'),
-      ),
-    600_000,
-    'upload',
-  );
+  const upDone = await transferEnd(alice, 'upload');
   const t1 = process.hrtime.bigint();
-  const downDone = await until(
-    () =>
-      bob.events.find((e) => e.kind === 'transfer' && (e.phase === 'done' || e.phase === 'failed')),
-    600_000,
-    'download',
-  );
+  const downDone = await transferEnd(bob, 'download');
   const t2 = process.hrtime.bigint();
   const rss = {
     server: peakRss(server.pid),
@@ -275,7 +342,7 @@ async function main() {
   ];
   const text = [
     `## ${new Date().toISOString().slice(0, 10)} — file transfer, ${mib} MiB over loopback (issue 19) — ${describe(machine())}`,
-    `Command: \`npm run bench -- --only files\` (bench/files.mjs): one ${mib} MiB random file, \`/send\` between two \`connect --json\` clients through \`serve --max-file-size 256m\` (chunk store on local disk, rate limits on, file budget 64 MiB/s per connection), the recipient auto-accepting; beside it openssl piping the same bytes over TLS once. The machine has 2 cores and was **shared with four other developers** (load average ${load} at the start): figures are indicative only.`,
+    `Command: \`npm run bench -- --only files\` (bench/files.mjs): one ${mib} MiB random file, \`/send\` between two \`connect --json\` clients through \`serve --max-file-size 256m\` (chunk store on local disk, rate limits on, file budget ${fileBudget ? `**\`--file-bytes-per-second ${fileBudget}\` (raised from the default)**` : '64 MiB/s (the default)'} per connection), the recipient auto-accepting; beside it openssl piping the same bytes over TLS once. The machine has 2 cores and was **shared with four other developers** (load average ${load} at the start): figures are indicative only.`,
     '',
     '| path | seconds | MB/s |',
     '|---|---|---|',

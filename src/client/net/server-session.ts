@@ -75,7 +75,7 @@ export class ServerSession implements ServerLink {
     return this.#caps.has(cap);
   }
 
-  send(frame: object): boolean {
+  send(frame: object | string): boolean {
     return this.#options.connection.send(frame);
   }
 

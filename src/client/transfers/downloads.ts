@@ -20,8 +20,13 @@ import {
 import type { TransferHost } from './transfer-host.js';
 import type { DownloadRecord } from './transfer-record.js';
 
-/** `fget` requests of MAX_FILE_GET_CHUNKS chunks kept outstanding per download. */
-const REQUESTS_AHEAD = 2;
+/**
+ * `fget` requests of MAX_FILE_GET_CHUNKS chunks kept outstanding per download, beyond the
+ * chunks written to disk (96 chunks, about 3 MiB in flight: bounded memory). Two (1 MiB)
+ * can leave the link idle between batches; single runs went from ~67 to 75–97 MB/s, medians
+ * on the loaded shared machine did not confirm it (bench/RESULTS.md).
+ */
+const REQUESTS_AHEAD = 6;
 
 interface Active {
   record: DownloadRecord;
@@ -109,6 +114,8 @@ export class Downloads {
       this.#host.ready()
     ) {
       const n = Math.min(MAX_FILE_GET_CHUNKS, offer.chunks - active.requested);
+      // Field order matters: the server budgets lines starting {"type":"fget", (FILE_GET_PREFIX)
+      // as file traffic; under the chat frame limit a request could be dropped (a stall).
       this.#host.send({ type: 'fget', file: offer.file, cap: offer.cap, i: active.requested, n });
       active.requested += n;
     }

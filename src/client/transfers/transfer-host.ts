@@ -7,7 +7,8 @@ export interface TransferHost {
   now(): number;
   /** Welcomed, with the `files` capability. */
   ready(): boolean;
-  send(frame: object): boolean;
+  /** A frame, or a pre-encoded line (ending in a newline). */
+  send(frame: object | string): boolean;
   save(record: TransferRecord): void;
   /** `fresh` takes the place of `old` (an upload started over). */
   replace(old: TransferRecord, fresh: TransferRecord): void;

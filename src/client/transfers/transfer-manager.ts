@@ -30,7 +30,11 @@ export interface TransferOptions {
   downloadDir: string;
   /** Senders whose offers are accepted without asking, up to a size in bytes each. */
   autoAccept?: ReadonlyMap<string, number>;
-  link: { send(frame: object): boolean; readonly ready: boolean; offers(cap: string): boolean };
+  link: {
+    send(frame: object | string): boolean;
+    readonly ready: boolean;
+    offers(cap: string): boolean;
+  };
   /** Sends a descriptor end to end (ratchet to a user, sender key to a room). */
   sendOffer(target: string, content: FileContent): Promise<true | string>;
   sink: EventSink;

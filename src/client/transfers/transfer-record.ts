@@ -14,7 +14,7 @@ export interface UploadRecord {
   name: string;
   mime: string;
   chunks: number;
-  /** File key and plaintext SHA-256, Base64. */
+  /** File key and plaintext SHA-256, Base64 (the digest is empty until every chunk was sent). */
   key: string;
   digest: string;
   /** The server's file id and capability, once announced. */

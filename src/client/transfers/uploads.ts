@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, type Hash, randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
   chunkCount,
   chunkPlainLength,
+  encodeFilePut,
   FILE_CHUNK_BYTES,
   type FileContent,
   fromBase64,
@@ -29,15 +30,22 @@ interface Active {
   pumping: boolean;
   /** Plaintext read ahead: chunks from `from` on, read in one go. */
   block?: { from: number; bytes: Buffer };
+  /**
+   * SHA-256 of the plaintext sent so far, fed block by block as the upload reads the file
+   * (one pass over the file, not two). Dropped when the upload did not start at chunk 0
+   * (a resume): the digest is then computed from the file before the offer.
+   */
+  hash?: Hash;
+  hashedBytes: number;
 }
 
 /** Chunks read from the file in one read (1 MiB): one file system round trip per block. */
 const READ_AHEAD_CHUNKS = 32;
 
 /**
- * Our uploads: hash the file (streamed), announce it (`fnew`), send sealed chunks in order
- * with a bounded window (`fput`, acknowledged by `fack`), then send the descriptor inside
- * the E2EE message. A restart or reconnect resumes from what the server reports (`fstat`);
+ * Our uploads: announce the file (`fnew`), send sealed chunks in order with a bounded window
+ * (`fput`, acknowledged by `fack`) while hashing the plaintext as it is read, then send the
+ * descriptor (with that digest) inside the E2EE message. A restart or reconnect resumes from what the server reports (`fstat`);
  * a file changed since it was hashed starts over as a new transfer, with a new key.
  */
 export class Uploads {
@@ -67,7 +75,6 @@ export class Uploads {
   }
 
   async #fresh(target: string, path: string, size: number, mtimeMs: number): Promise<UploadRecord> {
-    const digest = await hashFile(path);
     const name = basename(path);
     return {
       dir: 'up',
@@ -80,7 +87,8 @@ export class Uploads {
       mime: guessMime(name),
       chunks: chunkCount(size),
       key: toBase64(randomBytes(32)),
-      digest: toBase64(digest),
+      // filled in once every chunk is sent (hashed while uploading), before the offer
+      digest: '',
       state: 'announcing',
       created: this.#host.now(),
     };
@@ -113,7 +121,14 @@ export class Uploads {
   }
 
   #start(record: UploadRecord, have: number): void {
-    const active: Active = { record, next: have, acked: have, pumping: false };
+    const active: Active = {
+      record,
+      next: have,
+      acked: have,
+      pumping: false,
+      ...(have === 0 && record.digest === '' ? { hash: createHash('sha256') } : {}),
+      hashedBytes: 0,
+    };
     this.#active.set(record.id, active);
     if (have >= record.chunks) {
       void this.#finish(active);
@@ -145,8 +160,9 @@ export class Uploads {
           },
           plain,
         );
-        // Field order matters: the server budgets lines starting {"type":"fput", (FILE_PUT_PREFIX).
-        this.#host.send({ type: 'fput', file: record.file, i: index, data: toBase64(sealed) });
+        // A pre-encoded line (no JSON.stringify of 43 KB); it starts with FILE_PUT_PREFIX, which
+        // the server budgets as file traffic.
+        this.#host.send(encodeFilePut(record.file!, index, toBase64(sealed)));
         active.next = index + 1;
       }
     } catch (error) {
@@ -170,6 +186,10 @@ export class Uploads {
       const { bytesRead } = await active.handle!.read(bytes, 0, length, start);
       if (bytesRead !== length) throw new Error('the file got shorter while it was sent');
       active.block = { from: index, bytes };
+      if (active.hash && start === active.hashedBytes) {
+        active.hash.update(bytes);
+        active.hashedBytes += length;
+      } else delete active.hash;
     }
     const from = active.block!.from;
     const at = (index - from) * FILE_CHUNK_BYTES;
@@ -195,6 +215,18 @@ export class Uploads {
     const { record } = active;
     this.#active.delete(record.id);
     await active.handle?.close().catch(() => undefined);
+    if (record.digest === '') {
+      try {
+        const digest =
+          active.hash && active.hashedBytes === record.size
+            ? active.hash.digest()
+            : await hashFile(record.path);
+        record.digest = toBase64(digest);
+      } catch (error) {
+        this.fail(record, `cannot read ${record.path}: ${(error as Error).message}`);
+        return;
+      }
+    }
     record.state = 'offering';
     this.#host.save(record);
     await this.#offer(record);

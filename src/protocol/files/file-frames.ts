@@ -307,6 +307,18 @@ export function encodeFileChunk(file: string, index: number, data: string): stri
  */
 export const FILE_PUT_PREFIX = '{"type":"fput",';
 
+/**
+ * The start every client writes an `fget` line with. Downloads are file traffic too: the
+ * server charges lines starting with it to the file budget, never to the chat frame limit
+ * (an `fget` dropped by the chat limit loses its chunks: the download stalls or fails).
+ */
+export const FILE_GET_PREFIX = '{"type":"fget",';
+
+/** A client's `fget` line (fields in the order {@link FILE_GET_PREFIX} expects). */
+export function encodeFileGet(file: string, cap: string, index: number, n: number): string {
+  return `${FILE_GET_PREFIX}"file":"${file}","cap":"${cap}","i":${index},"n":${n}}\n`;
+}
+
 /** A client's `fput` line (fields in the order {@link FILE_PUT_PREFIX} expects). */
 export function encodeFilePut(file: string, index: number, data: string): string {
   return `${FILE_PUT_PREFIX}"file":"${file}","i":${index},"data":"${data}"}\n`;
