@@ -289,7 +289,7 @@ export class Session extends SessionIdentity implements FrameSession {
     // The relay fast path (issue 16): a relay in our canonical encoding, after the hello.
     const relay = this.#state === 'ready' ? readCanonicalRelay(line) : undefined;
     if (relay) {
-      this.#ctx.stats.framesIn.inc('relay');
+      this.#input.relaysIn++; // counted once per read
       return this.#guard(() => routeRelay(this, relay, this.#ctx), relay.id);
     }
     let frame: ClientFrame;
