@@ -66,12 +66,13 @@ export class SplicedRelay implements RelayRoute {
   }
 }
 
-// Character classes, indexed by byte (anything ≥ 128 is in none of them).
+// Character classes, indexed by byte (anything ≥ 128 is in none of them; 256 entries so a
+// lookup never leaves the array, which would deoptimize the scan).
 const NAME = 1; // [A-Za-z0-9_.-]
 const ALG = 2; // [A-Za-z0-9+._-]
 const ID = 4; // [A-Za-z0-9_-]
 const B64 = 8; // [A-Za-z0-9+/]
-const CLASS = new Uint8Array(128);
+const CLASS = new Uint8Array(256);
 for (let c = 0; c < 128; c++) {
   const ch = String.fromCharCode(c);
   const alnum = /[A-Za-z0-9]/.test(ch);
@@ -104,7 +105,7 @@ function startsWith(line: Uint8Array, at: number, bytes: Uint8Array): boolean {
 function scanClass(line: Uint8Array, at: number, cls: number, max: number): number {
   let i = at;
   const limit = Math.min(line.length, at + max);
-  while (i < limit && ((CLASS[line[i]!] ?? 0) & cls) !== 0) i++;
+  while (i < limit && (CLASS[line[i]!]! & cls) !== 0) i++;
   if (i === at || (i < line.length && line[i] !== QUOTE)) return -1;
   return i;
 }
@@ -124,7 +125,7 @@ function sextet(code: number): number {
  */
 function scanBase64(line: Uint8Array, at: number): { end: number; bytes: number } | undefined {
   let i = at;
-  while (i < line.length && ((CLASS[line[i]!] ?? 0) & B64) !== 0) i++;
+  while (i < line.length && (CLASS[line[i]!]! & B64) !== 0) i++;
   const body = i - at;
   let padding = 0;
   while (padding < 2 && line[i] === 61) {
