@@ -84,30 +84,24 @@ for (let c = 0; c < 128; c++) {
   CLASS[c] = flags;
 }
 
-const ascii = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
-const HEAD = ascii('{"type":"relay","to":"');
-const ALG_KEY = ascii('","alg":"');
-const HEADER_KEY = ascii('","header":"');
-const NONCE_KEY = ascii('","nonce":"');
-const CIPHER_KEY = ascii('","cipher":"');
-const ID_KEY = ascii('","id":"');
+const HEAD = '{"type":"relay","to":"';
+const HEAD_BYTES = Uint8Array.from(HEAD, (c) => c.charCodeAt(0));
+const ALG_KEY = '","alg":"';
+const HEADER_KEY = '","header":"';
+const NONCE_KEY = '","nonce":"';
+const CIPHER_KEY = '","cipher":"';
+const ID_KEY = '","id":"';
 const QUOTE = 34;
+const EQUALS = 61;
 /** Offset of `"to"` in the line: what {@link SplicedRelay} keeps starts there. */
 const TAIL_START = '{"type":"relay",'.length;
 
-function startsWith(line: Uint8Array, at: number, bytes: Uint8Array): boolean {
-  if (at + bytes.length > line.length) return false;
-  for (let i = 0; i < bytes.length; i++) if (line[at + i] !== bytes[i]) return false;
-  return true;
-}
-
-/** End of a run of `cls` characters starting at `at` (1-`max` of them), or -1. */
-function scanClass(line: Uint8Array, at: number, cls: number, max: number): number {
+/** End of a run of `cls` characters starting at `at` (1-`max` of them) at a `"`, or -1. */
+function scanClass(text: string, at: number, cls: number, max: number): number {
   let i = at;
-  const limit = Math.min(line.length, at + max);
-  while (i < limit && (CLASS[line[i]!]! & cls) !== 0) i++;
-  if (i === at || (i < line.length && line[i] !== QUOTE)) return -1;
-  return i;
+  const limit = Math.min(text.length, at + max);
+  while (i < limit && (CLASS[text.charCodeAt(i)]! & cls) !== 0) i++;
+  return i === at || text.charCodeAt(i) !== QUOTE ? -1 : i;
 }
 
 /** Value of a Base64 alphabet character. */
@@ -120,32 +114,40 @@ function sextet(code: number): number {
 
 /**
  * Scans a canonical Base64 string (RFC 4648 §4, padded, spare bits zero: exactly what
- * `base64DecodedLength` accepts) starting at `at` and ending at a `"`. Returns the end
- * offset and the decoded byte length, or undefined. Nothing is decoded.
+ * `base64DecodedLength` accepts) starting at `at` and ending at a `"`. Returns the offset
+ * of that quote, or -1. Nothing is decoded; {@link decodedBytes} gives the length.
  */
-function scanBase64(line: Uint8Array, at: number): { end: number; bytes: number } | undefined {
+function scanBase64(text: string, at: number): number {
   let i = at;
-  while (i < line.length && (CLASS[line[i]!]! & B64) !== 0) i++;
+  const length = text.length;
+  while (i < length && (CLASS[text.charCodeAt(i)]! & B64) !== 0) i++;
   const body = i - at;
   let padding = 0;
-  while (padding < 2 && line[i] === 61) {
+  while (padding < 2 && text.charCodeAt(i) === EQUALS) {
     i++;
     padding++;
   }
-  if (line[i] !== QUOTE || (body + padding) % 4 !== 0) return undefined;
+  if (text.charCodeAt(i) !== QUOTE || (body + padding) % 4 !== 0) return -1;
   if (padding > 0) {
-    if (body === 0) return undefined;
-    if ((sextet(line[at + body - 1]!) & (padding === 2 ? 15 : 3)) !== 0) return undefined;
+    if (body === 0) return -1;
+    if ((sextet(text.charCodeAt(at + body - 1)) & (padding === 2 ? 15 : 3)) !== 0) return -1;
   }
-  return { end: i, bytes: ((body + padding) / 4) * 3 - padding };
+  return i;
 }
 
-const latin1 = (line: Uint8Array, start: number, end: number): string =>
-  Buffer.from(line.buffer, line.byteOffset + start, end - start).toString('latin1');
+/** Decoded length of the Base64 `text[start, end)` that {@link scanBase64} accepted. */
+function decodedBytes(text: string, start: number, end: number): number {
+  const padding =
+    end === start
+      ? 0
+      : (text.charCodeAt(end - 1) === EQUALS ? 1 : 0) +
+        (text.charCodeAt(end - 2) === EQUALS ? 1 : 0);
+  return ((end - start) / 4) * 3 - padding;
+}
 
 /**
- * The relay fast path: validates a client's relay line by one scan of its bytes when it is
- * in our own canonical encoding, exactly
+ * The relay fast path: validates a client's relay line by one scan when it is in our own
+ * canonical encoding, exactly
  * `{"type":"relay","to":T,"alg":A[,"header":H],"nonce":N,"cipher":C[,"id":I]}` with no
  * whitespace, no escapes, no other, duplicate or client-supplied `from` keys, every value
  * within the rules `readRelay` applies (names and ids by their character sets and lengths,
@@ -157,36 +159,42 @@ const latin1 = (line: Uint8Array, start: number, end: number): string =>
  *   full parser, which accepts or refuses it with its own error code. Never throws.
  */
 export function readCanonicalRelay(line: Uint8Array): SplicedRelay | undefined {
-  if (!startsWith(line, 0, HEAD)) return undefined;
+  if (line.length < HEAD_BYTES.length) return undefined;
+  for (let i = 0; i < HEAD_BYTES.length; i++) if (line[i] !== HEAD_BYTES[i]) return undefined;
+  // One latin1 decode (bytes map 1:1 to UTF-16 units, so a non-ASCII byte stays outside
+  // every class); the scan reads characters and keeps slices of this one string.
+  const text = Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1');
   const toStart = HEAD.length;
-  const toEnd = scanClass(line, toStart, NAME, MAX_NAME_LENGTH);
-  if (toEnd < 0 || !startsWith(line, toEnd, ALG_KEY)) return undefined;
-  const algEnd = scanClass(line, toEnd + ALG_KEY.length, ALG, MAX_ALG_LENGTH);
-  if (algEnd < 0) return undefined;
-  let at = algEnd;
-  if (startsWith(line, at, HEADER_KEY)) {
-    const header = scanBase64(line, at + HEADER_KEY.length);
-    if (!header || header.bytes < 1 || header.bytes > MAX_RELAY_HEADER_BYTES) return undefined;
-    at = header.end;
-  }
-  if (!startsWith(line, at, NONCE_KEY)) return undefined;
-  const nonce = scanBase64(line, at + NONCE_KEY.length);
-  if (!nonce || nonce.bytes !== GCM_NONCE_BYTES) return undefined;
-  if (!startsWith(line, nonce.end, CIPHER_KEY)) return undefined;
-  const cipherStart = nonce.end + CIPHER_KEY.length;
-  const cipher = scanBase64(line, cipherStart);
-  if (!cipher || cipher.bytes < GCM_TAG_BYTES) return undefined;
-  at = cipher.end;
-  let id: string | undefined;
-  if (startsWith(line, at, ID_KEY)) {
-    const idStart = at + ID_KEY.length;
-    at = scanClass(line, idStart, ID, MAX_MESSAGE_ID_LENGTH);
+  const toEnd = scanClass(text, toStart, NAME, MAX_NAME_LENGTH);
+  if (toEnd < 0 || !text.startsWith(ALG_KEY, toEnd)) return undefined;
+  let at = scanClass(text, toEnd + ALG_KEY.length, ALG, MAX_ALG_LENGTH);
+  if (at < 0) return undefined;
+  if (text.startsWith(HEADER_KEY, at)) {
+    const start = at + HEADER_KEY.length;
+    at = scanBase64(text, start);
     if (at < 0) return undefined;
-    id = latin1(line, idStart, at);
+    const bytes = decodedBytes(text, start, at);
+    if (bytes < 1 || bytes > MAX_RELAY_HEADER_BYTES) return undefined;
+  }
+  if (!text.startsWith(NONCE_KEY, at)) return undefined;
+  const nonceStart = at + NONCE_KEY.length;
+  at = scanBase64(text, nonceStart);
+  if (at < 0 || decodedBytes(text, nonceStart, at) !== GCM_NONCE_BYTES) return undefined;
+  if (!text.startsWith(CIPHER_KEY, at)) return undefined;
+  const cipherStart = at + CIPHER_KEY.length;
+  const cipherEnd = scanBase64(text, cipherStart);
+  if (cipherEnd < 0 || decodedBytes(text, cipherStart, cipherEnd) < GCM_TAG_BYTES) return undefined;
+  at = cipherEnd;
+  let id: string | undefined;
+  if (text.startsWith(ID_KEY, at)) {
+    const idStart = at + ID_KEY.length;
+    at = scanClass(text, idStart, ID, MAX_MESSAGE_ID_LENGTH);
+    if (at < 0) return undefined;
+    id = text.slice(idStart, at);
   }
   // `at` is on the closing quote of the last value: `"}` must end the line.
-  if (at + 2 !== line.length || line[at] !== QUOTE || line[at + 1] !== 125) return undefined;
-  const to = latin1(line, toStart, toEnd);
+  if (at + 2 !== text.length || text.charCodeAt(at + 1) !== 125) return undefined;
+  const to = text.slice(toStart, toEnd);
   if (isForbiddenKey(to)) return undefined;
-  return new SplicedRelay(to, id, cipher.end - cipherStart, latin1(line, TAIL_START, line.length));
+  return new SplicedRelay(to, id, cipherEnd - cipherStart, text.slice(TAIL_START));
 }
