@@ -4,6 +4,7 @@
 //
 //   node bench/loadgen.mjs relay     --proto sc|irc --port P --ca F --server-pid N
 //                                    --pairs 50 --messages 2000 --window 32 --warmup 300 --grace 2000
+//                                    [--turns 1]  (pipelined: a whole window per write, bench/pipelined.mjs)
 //   node bench/loadgen.mjs idle      --proto sc|irc --kind ours|bare|irc --port P --ca F
 //                                    --count 2000 --probes 50 [--hello v2|v1]
 //   node bench/loadgen.mjs admission --proto sc|sc2|irc --port P --ca F --server-pid N
@@ -104,6 +105,7 @@ async function relay() {
   const window = Number(args.window ?? 32);
   const warmup = Number(args.warmup ?? 0);
   const graceMs = Number(args.grace ?? 2000);
+  const turns = args.turns === '1';
   const serverPid = Number(args['server-pid']);
   const WARMUP = 1;
   const MEASURED = 2;
@@ -137,6 +139,7 @@ async function relay() {
 
   const pump = (i) => {
     const s = state[i];
+    if (turns && s.sent !== s.received) return; // pipelined: the next turn once all arrived
     let batch = '';
     while (sending && s.sent < s.limit && s.sent - s.received < window) {
       batch += relayLine(`r${i}`, payload(i, s.sent++, phase));

@@ -1,6 +1,8 @@
 // Renders a bench run (the bench/results/latest.json shape) as the Markdown printed and
 // appended to bench/RESULTS.md: one table per scenario, then each figure of ours as a ratio
 // to each peer measured in the same run.
+import { PIPELINED_TITLE, pipelinedIntro } from './pipelined.mjs';
+
 const NAMES = {
   ours: 'securechat',
   bare: 'bare Node forwarder',
@@ -108,6 +110,9 @@ export function renderReport(r) {
     table('Relay, 1 pair', r.relay1, relayColumns, { intro: relayIntro(r.counts.relay1) }),
     table('Unloaded round trip, 1 pair, 1 in flight', r.rtt, relayColumns, {
       intro: relayIntro(r.counts.rtt),
+    }),
+    table(PIPELINED_TITLE, r.pipelined, relayColumns, {
+      intro: r.counts.pipelined ? pipelinedIntro(r.counts.pipelined) : '',
     }),
   );
   if (r.idle?.error) parts.push(`### Idle clients\n\nnot run: ${r.idle.error}\n`);

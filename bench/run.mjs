@@ -18,6 +18,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAverage, machine, machineBusy, nofilePrefix, rssBytes } from './lib/proc.mjs';
 import { medianOf } from './lib/stats.mjs';
+import { PIPELINED_LABEL, pipelinedCounts } from './pipelined.mjs';
 import { renderReport } from './report.mjs';
 import {
   ensurePackages,
@@ -32,6 +33,7 @@ import {
 const ROOT = new URL('..', import.meta.url).pathname;
 const SCENARIOS = [
   'relay',
+  'pipelined',
   'rtt',
   'idle',
   'admission',
@@ -148,6 +150,7 @@ const counts = {
   relay50: { pairs: 50, messages: quick ? 200 : 2000, window: 32, warmup: quick ? 50 : 300 },
   relay1: { pairs: 1, messages: quick ? 2000 : 30_000, window: 32, warmup: quick ? 200 : 2000 },
   rtt: { pairs: 1, messages: quick ? 300 : 3000, window: 1, warmup: quick ? 50 : 300 },
+  pipelined: pipelinedCounts(quick),
   grace: quick ? 1000 : 2000,
   idle: large ? 10_000 : quick ? 200 : 2000,
   admission: quick ? 100 : 500,
@@ -251,6 +254,7 @@ function relayScenario(label, scenario) {
       String(counts.grace),
       '--timeout',
       '600',
+      ...(scenario.turns ? ['--turns', '1'] : []),
     ]);
     const { latencyMs, ...rest } = result;
     return {
@@ -493,6 +497,8 @@ try {
     results.relay1 = await relayScenario('relay 1 pair', counts.relay1);
   }
   if (only.has('rtt')) results.rtt = await relayScenario('round trip (1 in flight)', counts.rtt);
+  if (only.has('pipelined'))
+    results.pipelined = await relayScenario(PIPELINED_LABEL, counts.pipelined);
   if (only.has('idle')) results.idle = await idleScenario().catch((e) => ({ error: e.message }));
   if (only.has('admission')) results.admission = await admissionScenario();
   if (only.has('rooms') && peers.includes('ours')) results.rooms = await roomsScenario();
@@ -510,6 +516,7 @@ for (const [scenario, data] of Object.entries({
   relay50: results.relay50,
   relay1: results.relay1,
   rtt: results.rtt,
+  pipelined: results.pipelined,
 })) {
   for (const [peer, r] of Object.entries(data ?? {})) {
     if (r.stranded > 0 || r.lost > 0 || r.unsent > 0)

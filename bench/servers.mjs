@@ -197,6 +197,7 @@ export const TARGETS = {
     const proc = launch(
       process.execPath,
       [
+        ...(options.nodeArgs ?? []), // e.g. --cpu-prof (bench/profile.mjs)
         join(ROOT, 'bin/securechat'),
         'serve',
         '--host',

@@ -17,6 +17,7 @@ export * from './names.js';
 export * from './parse.js';
 export * from './prekeys.js';
 export * from './ratchet/index.js';
+export * from './relay-route.js';
 export * from './room-messages.js';
 export * from './rooms.js';
 export * from './safety-number.js';

@@ -1,6 +1,7 @@
 import {
   Capability,
   type ClientFrame,
+  EncodedRelay,
   ErrorCode,
   encodeAck,
   encodeError,
@@ -10,6 +11,7 @@ import {
   PONG_LINE,
   ProtocolError,
   type RelayFrame,
+  type RelayRoute,
   type RoomClientFrame,
 } from '../protocol/index.js';
 import type { DirectoryMember } from './directory.js';
@@ -95,6 +97,19 @@ function relay<S extends FrameSession>(
     session.log.warn({ event: 'spoof.attempt', claimed: String(raw.from).slice(0, 32) });
     ctx.stats.securityEvents.inc('spoof_attempt');
   }
+  return routeRelay(session, new EncodedRelay(frame), ctx);
+}
+
+/**
+ * Routes a validated relay and answers it: the slow path's `relay` rule above, and the fast
+ * path of `Session` (a canonical relay read by `readCanonicalRelay`, which carries no
+ * `from` and needs nothing but the hello, so no rule of this table refuses it).
+ */
+export function routeRelay<S extends FrameSession>(
+  session: S,
+  frame: RelayRoute,
+  ctx: FrameContext<S>,
+): void | Promise<void> {
   const outcome = ctx.router.route(session, frame);
   if (!(outcome instanceof Promise)) return relayAnswered(session, frame, outcome);
   // (same turn as the routing decision: the directory has not changed since)
@@ -126,7 +141,7 @@ function relay<S extends FrameSession>(
 /** Relays to other nodes a session may have unanswered before its next frame waits. */
 const MAX_FORWARDS_IN_FLIGHT = 64;
 
-function relayAnswered(session: FrameSession, frame: RelayFrame, outcome: RouteOutcome): void {
+function relayAnswered(session: FrameSession, frame: RelayRoute, outcome: RouteOutcome): void {
   if (outcome.kind === 'failed') {
     session.reply(encodeError(outcome.code, outcome.text, frame.id), 'error');
     return;
@@ -135,7 +150,7 @@ function relayAnswered(session: FrameSession, frame: RelayFrame, outcome: RouteO
     session.log.debug({
       event: 'relay',
       to: frame.to,
-      bytes: frame.cipher.length,
+      bytes: frame.cipherLength,
       stored: outcome.kind === 'stored',
     });
   }

@@ -1,10 +1,9 @@
 import {
   Capability,
   ErrorCode,
-  encodeRelayDelivery,
   encodeStoredDelivery,
   ProtocolError,
-  type RelayFrame,
+  type RelayRoute,
 } from '../protocol/index.js';
 import type { SendResult } from './session-output.js';
 import type { ServerStats } from './stats.js';
@@ -19,7 +18,7 @@ export interface RelayTarget {
   /** A message for this online client went to its mailbox (its queue was full). */
   mailboxWaiting(): void;
   /** A user connected to another node of a cluster: the relay goes to that node. */
-  forward?(from: RelaySender, relay: RelayFrame): Promise<RouteOutcome>;
+  forward?(from: RelaySender, relay: RelayRoute): Promise<RouteOutcome>;
 }
 
 /** Who sends, as quotas see it. */
@@ -104,19 +103,13 @@ export class RelayRouter<T extends RelayTarget> {
    * Routes a relay. Delivery to an online reader is synchronous (no promise on the hot
    * path); storing for later goes through the store and returns a promise.
    */
-  route(from: RelaySender, relay: RelayFrame): RouteOutcome | Promise<RouteOutcome> {
+  route(from: RelaySender, relay: RelayRoute): RouteOutcome | Promise<RouteOutcome> {
     const target = this.#online(relay.to);
     if (target?.forward) {
       this.#stats.relayForwarded++;
       return target.forward(from, relay);
     }
-    return this.#deliver(
-      from,
-      relay.to,
-      encodeRelayDelivery(from.name, relay),
-      relay.cipher.length,
-      target,
-    );
+    return this.#deliver(from, relay.to, relay.deliveryLine(from.name), relay.cipherLength, target);
   }
 
   /** True when a relay to `name` goes to another node of a cluster. */
@@ -126,7 +119,7 @@ export class RelayRouter<T extends RelayTarget> {
 
   /**
    * Routes a relay another node forwarded here, as the delivery line that node encoded
-   * ({@link encodeRelayDelivery}): to this node's own session of `to`, else to the mailbox
+   * ({@link RelayRoute.deliveryLine}): to this node's own session of `to`, else to the mailbox
    * (never forwarded again). `cipherBytes` is the envelope's size, for the statistics.
    */
   routeLocalLine(

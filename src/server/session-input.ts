@@ -59,6 +59,13 @@ export function fileLineCost(line: Uint8Array): number | undefined {
   return undefined;
 }
 
+/** Bytes the rate limit charges for `lines`: each line with its newline. */
+function lineBytes(lines: Uint8Array[]): number {
+  let bytes = 0;
+  for (const line of lines) bytes += line.length + 1;
+  return bytes;
+}
+
 /**
  * One connection's input: bytes to lines (bounded, refused before the newline arrives),
  * the per-connection rate limit, order, and backpressure. Lines are handled one at a time:
@@ -81,6 +88,11 @@ export class SessionInput {
   #busy = false;
   #lastActivity: number;
   #lastRateError = 0;
+  /**
+   * Relays the session's fast path handled since the last count: added to the `framesIn`
+   * metric once per read ({@link resume}) instead of once per frame.
+   */
+  relaysIn = 0;
 
   constructor(
     host: InputHost,
@@ -126,15 +138,24 @@ export class SessionInput {
     if (lines.length > 0) {
       const now = this.#now();
       this.#lastActivity = now;
-      for (const line of lines) {
-        if (this.#host.closed) return;
-        // Chunk uploads and download requests are paced (not dropped) by the file budget in resume().
-        const verdict =
-          this.#fileBucket && fileLineCost(line) !== undefined
-            ? 'ok'
-            : (this.#rate?.check(line.length + 1, now) ?? 'ok');
-        if (verdict === 'ok') this.#held.push(line);
-        else this.#rateLimited(verdict, line, now);
+      // Chunk uploads and download requests are paced (not dropped) by the file budget in
+      // resume(); the chat rate limit is charged once per read for the other lines when they
+      // all fit (the common case), and line by line, exactly as before, when some would not.
+      const rate = this.#rate;
+      const counted = rate === undefined ? [] : this.#chatLines(lines);
+      if (
+        rate === undefined ||
+        counted.length === 0 ||
+        rate.takeAll(counted.length, lineBytes(counted), now)
+      ) {
+        for (const line of lines) this.#held.push(line);
+      } else {
+        for (const line of lines) {
+          if (this.#host.closed) return;
+          const verdict = this.#isFileLine(line) ? 'ok' : rate.check(line.length + 1, now);
+          if (verdict === 'ok') this.#held.push(line);
+          else this.#rateLimited(verdict, line, now);
+        }
       }
       this.resume();
     }
@@ -142,8 +163,27 @@ export class SessionInput {
     if (this.#decoder.dead) this.receive(NO_BYTES);
   }
 
+  /** Whether the file budget, not the chat rate limit, pays for this line. */
+  #isFileLine(line: Uint8Array): boolean {
+    return this.#fileBucket !== undefined && fileLineCost(line) !== undefined;
+  }
+
+  /** The lines the chat rate limit counts (all of them when file transfer is off). */
+  #chatLines(lines: Uint8Array[]): Uint8Array[] {
+    if (this.#fileBucket === undefined) return lines;
+    return lines.filter((line) => fileLineCost(line) === undefined);
+  }
+
   /** Handles waiting lines while the client reads; pauses its socket otherwise. */
   resume(): void {
+    this.#handleHeld();
+    if (this.relaysIn > 0) {
+      this.#stats.framesIn.inc('relay', this.relaysIn);
+      this.relaysIn = 0;
+    }
+  }
+
+  #handleHeld(): void {
     while (this.#held.length > 0 && !this.#host.closed) {
       if (this.#busy) {
         this.#pause();

@@ -12,9 +12,16 @@ import {
   idOfLine,
   ProtocolError,
   parseClientFrame,
+  readCanonicalRelay,
 } from '../protocol/index.js';
 import type { TimerHandle } from './clock.js';
-import { FRAME_TABLE, type FrameRule, type FrameSession, refusalFor } from './frame-table.js';
+import {
+  FRAME_TABLE,
+  type FrameRule,
+  type FrameSession,
+  refusalFor,
+  routeRelay,
+} from './frame-table.js';
 import { MailboxDelivery } from './mailbox-delivery.js';
 import type { SessionContext } from './session-context.js';
 import { SessionIdentity } from './session-identity.js';
@@ -289,6 +296,12 @@ export class Session extends SessionIdentity implements FrameSession {
   }
 
   #handleLine(line: Uint8Array): Promise<void> | undefined {
+    // The relay fast path (issue 16): a relay in our canonical encoding, after the hello.
+    const relay = this.#state === 'ready' ? readCanonicalRelay(line) : undefined;
+    if (relay) {
+      this.#input.relaysIn++; // counted once per read
+      return this.#guard(() => routeRelay(this, relay, this.#ctx), relay.id);
+    }
     let frame: ClientFrame;
     let raw: Record<string, unknown> | undefined;
     try {

@@ -1,5 +1,5 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import type { RelayFrame } from '../../protocol/index.js';
+import type { RelayRoute } from '../../protocol/index.js';
 import type { Logger } from '../logger.js';
 import type { RelaySender, RouteOutcome } from '../router.js';
 import type { RedisKeys } from '../store/redis/scripts.js';
@@ -179,7 +179,7 @@ export class ClusterInbox {
    * Sends `relay` to `node` and resolves with that node's answer (or a failure at the
    * deadline). Relays to one node within one event-loop turn travel as one stream entry.
    */
-  forward(node: string, from: RelaySender, relay: RelayFrame): Promise<RouteOutcome> {
+  forward(node: string, from: RelaySender, relay: RelayRoute): Promise<RouteOutcome> {
     const corr = (++this.#next).toString(36);
     const deadline = Date.now() + this.#timeoutMs;
     this.figures.forwarded++;

@@ -1,4 +1,4 @@
-import { ErrorCode, encodeRelayDelivery, type RelayFrame } from '../../protocol/index.js';
+import { ErrorCode, type RelayRoute } from '../../protocol/index.js';
 import type { RelaySender, RouteOutcome } from '../router.js';
 
 /**
@@ -32,9 +32,9 @@ export function packRelay(
   corr: string,
   deadline: number,
   from: RelaySender,
-  relay: RelayFrame,
+  relay: RelayRoute,
 ): string {
-  return `${corr}\t${deadline}\t${from.name}\t${from.identityKey ?? ''}\t${from.addressKey ?? ''}\t${relay.to}\t${relay.cipher.length}\t${encodeRelayDelivery(from.name, relay)}`;
+  return `${corr}\t${deadline}\t${from.name}\t${from.identityKey ?? ''}\t${from.addressKey ?? ''}\t${relay.to}\t${relay.cipherLength}\t${relay.deliveryLine(from.name)}`;
 }
 
 /** The relays of a batch; a damaged item throws (the whole entry is refused). */

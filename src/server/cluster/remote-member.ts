@@ -1,4 +1,4 @@
-import type { RelayFrame } from '../../protocol/index.js';
+import type { RelayRoute } from '../../protocol/index.js';
 import type { RelaySender, RouteOutcome } from '../router.js';
 import type { SendResult } from '../session-output.js';
 
@@ -19,7 +19,7 @@ export interface OnlineEntry {
 }
 
 /** Sends a relay to the node holding its recipient and resolves with that node's answer. */
-export type Forward = (node: string, from: RelaySender, relay: RelayFrame) => Promise<RouteOutcome>;
+export type Forward = (node: string, from: RelaySender, relay: RelayRoute) => Promise<RouteOutcome>;
 
 /**
  * A directory entry for a user connected to another node: listed in `users`/`peers`
@@ -55,7 +55,7 @@ export class RemoteMember {
     return this.entry.sig || undefined;
   }
 
-  forward(from: RelaySender, relay: RelayFrame): Promise<RouteOutcome> {
+  forward(from: RelaySender, relay: RelayRoute): Promise<RouteOutcome> {
     return this.#forward(this.entry.node, from, relay);
   }
 

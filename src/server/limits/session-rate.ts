@@ -31,6 +31,20 @@ export class SessionRate {
     this.#windowStart = now;
   }
 
+  /**
+   * Charges all `count` lines of one read (`bytes` in all) at once when every one of them
+   * fits, and says so; charges nothing and answers false otherwise (then call
+   * {@link check} per line). When all fit, `count` calls of `check` would each have said
+   * `ok` and left the buckets exactly where this leaves them: token counts stay below 2^53
+   * and costs are integers, so subtracting them one by one or summed is exact either way.
+   */
+  takeAll(count: number, bytes: number, now: number): boolean {
+    if (this.#frames.available(now) < count || this.#bytes.available(now) < bytes) return false;
+    this.#frames.take(count, now);
+    this.#bytes.take(bytes, now);
+    return true;
+  }
+
   /** Charges one line of `bytes`; says whether it may be processed. */
   check(bytes: number, now: number): RateVerdict {
     if (this.#frames.take(1, now) && this.#bytes.take(bytes, now)) return 'ok';

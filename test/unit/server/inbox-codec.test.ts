@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { encodeRelayDelivery, type RelayFrame } from '../../../src/protocol/index.js';
+import {
+  EncodedRelay,
+  encodeRelayDelivery,
+  type RelayFrame,
+  readCanonicalRelay,
+} from '../../../src/protocol/index.js';
 import {
   packRelay,
   packReplies,
@@ -24,7 +29,8 @@ describe('inbox codec', () => {
     const v2 = { name: 'alice', identityKey: 'aWRr', addressKey: undefined };
     const v1 = { name: 'bob', identityKey: undefined, addressKey: '10.0.0.1' };
     const batch =
-      packRelay('1', 1000, v2, relay('carol', 'm1')) + packRelay('2', 2000, v1, relay('dave'));
+      packRelay('1', 1000, v2, new EncodedRelay(relay('carol', 'm1'))) +
+      packRelay('2', 2000, v1, new EncodedRelay(relay('dave')));
     const read = unpackRelays(batch);
     expect(read).toEqual([
       {
@@ -47,12 +53,23 @@ describe('inbox codec', () => {
     expect(unpackRelays('')).toEqual([]);
   });
 
+  it('packs a relay read by the fast path exactly as the same relay read by the parser', () => {
+    const frame = relay('carol', 'm1');
+    const line = `{"type":"relay","to":"carol","alg":"${frame.alg}","nonce":"${frame.nonce}","cipher":"${frame.cipher}","id":"m1"}`;
+    const spliced = readCanonicalRelay(Buffer.from(line, 'latin1'));
+    expect(spliced).toBeDefined();
+    const from = { name: 'alice', identityKey: 'aWRr', addressKey: undefined };
+    expect(packRelay('1', 1000, from, spliced!)).toBe(
+      packRelay('1', 1000, from, new EncodedRelay(frame)),
+    );
+  });
+
   it('refuses a damaged batch instead of delivering part of an item', () => {
     const item = packRelay(
       '1',
       1000,
       { name: 'a', identityKey: undefined, addressKey: undefined },
-      relay('b'),
+      new EncodedRelay(relay('b')),
     );
     expect(() => unpackRelays(item.slice(0, -1))).toThrow('unterminated');
     expect(() => unpackRelays('1\t2\t3\n')).toThrow('missing field');
