@@ -209,6 +209,7 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
         ...setup.web,
         onSignIn: () => launcher?.remove(),
         self: user,
+        ...(identity ? { uploadDir: join(configDir, 'web', 'uploads') } : {}),
         ...(identity ? { identity: client.user.identityFingerprint() } : {}),
       })
     : undefined;
