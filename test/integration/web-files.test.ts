@@ -58,6 +58,10 @@ describe('the page’s file upload: who may upload, and how much', () => {
     host.attach({
       handle: (line) => lines.push(line),
       safetyNumberWith: () => ({ ok: false, reason: '-' }),
+      sendFile: async (target, path) => {
+        lines.push(`/send ${target} ${path}`);
+        return target === 'carol' ? 'carol cannot receive files here' : true;
+      },
     });
   });
   afterAll(async () => {
@@ -99,6 +103,10 @@ describe('the page’s file upload: who may upload, and how much', () => {
     expect(sent.startsWith(join(dir, 'uploads'))).toBe(true);
     expect(sent.endsWith('/bashrc')).toBe(true);
     expect(readFileSync(sent, 'utf8')).toBe('hello');
+    // The core refuses the send: the page hears why, and the kept copy is gone.
+    const no = await post(port, '/upload?to=carol&name=c.txt', good, body);
+    expect(no).toMatchObject({ status: 409, body: 'carol cannot receive files here\n' });
+    expect(readdirSync(join(dir, 'uploads'))).toHaveLength(1); // bob's, still being sent
     // Downloads: only what the core reported saved, only with the key.
     expect((await get(port, '/download/abc', good)).status).toBe(404);
     expect((await get(port, '/download/abc', { cookie })).status).toBe(403);
@@ -162,6 +170,7 @@ describe('files between the page and a peer over real TLS', () => {
     host.attach({
       handle: (line) => controller.handle(line),
       safetyNumberWith: (user) => alice.client.trust.safetyNumberWith(user),
+      sendFile: (target, path) => alice.client.transfers!.send(target, path),
     });
     const url = await host.listen();
     try {

@@ -24,8 +24,8 @@ export interface WebFilesOptions {
   /** Where uploads are kept while they are sent (`<home>/web/uploads`). */
   dir: string;
   maxUploadBytes?: number;
-  /** Runs `/send target path` in the core. */
-  send(target: string, path: string): void;
+  /** Starts sending `path` to `target` as `/send` does: true, or why not. */
+  send(target: string, path: string): Promise<true | string>;
 }
 
 type Answer = (status: number, text: string, extra?: Record<string, string>) => true;
@@ -65,6 +65,13 @@ export class WebFiles {
       if (dir) rmSync(dir, { recursive: true, force: true });
       if (this.#uploads.get(k)?.length === 0) this.#uploads.delete(k);
     }
+  }
+
+  #forget(k: string, dir: string): void {
+    rmSync(dir, { recursive: true, force: true });
+    const rest = (this.#uploads.get(k) ?? []).filter((d) => d !== dir);
+    if (rest.length > 0) this.#uploads.set(k, rest);
+    else this.#uploads.delete(k);
   }
 
   /** Removes every upload still kept (the host is closing). */
@@ -115,8 +122,17 @@ export class WebFiles {
       if (received !== length) return fail(400, 'fewer bytes than Content-Length');
       const k = `${target}\0${name}`;
       this.#uploads.set(k, [...(this.#uploads.get(k) ?? []), dir]);
-      this.#o.send(target, path);
-      answer(202, 'sending');
+      void this.#o.send(target, path).then(
+        (outcome) => {
+          if (outcome === true) return answer(202, 'sending');
+          this.#forget(k, dir);
+          return answer(409, outcome);
+        },
+        (error: Error) => {
+          this.#forget(k, dir);
+          return answer(500, error.message);
+        },
+      );
     });
     request.pipe(out);
     return true;

@@ -16,6 +16,11 @@ export interface WebCore {
   handle(line: string): void;
   /** The 60-digit safety number with `user`. */
   safetyNumberWith(user: string): { ok: true; digits: string } | { ok: false; reason: string };
+  /**
+   * Starts sending a file the page uploaded (what `/send` runs): true, or why not. Without
+   * it the host runs the `/send` line and cannot tell the page whether it started.
+   */
+  sendFile?(target: string, path: string): Promise<true | string>;
 }
 
 export interface WebHostOptions extends Omit<WebServerOptions, 'onSocket' | 'files'> {
@@ -56,9 +61,7 @@ export class WebHost implements ControllerHost {
       ? new WebFiles({
           dir: uploadDir,
           ...(maxUploadBytes !== undefined ? { maxUploadBytes } : {}),
-          // The same /send as a typed line (target and path were checked: no spaces, no
-          // line breaks in either).
-          send: (target, path) => this.#core?.handle(`/send ${target} ${path}`),
+          send: (target, path) => this.#sendFile(target, path),
         })
       : undefined;
     this.server = new WebServer({
@@ -96,6 +99,16 @@ export class WebHost implements ControllerHost {
     this.#broadcast({ type: 'bye', reason: 'securechat stopped' });
     this.files?.close();
     void this.server.close().finally(() => this.#resolve());
+  }
+
+  async #sendFile(target: string, path: string): Promise<true | string> {
+    const core = this.#core;
+    if (!core) return 'securechat is still starting';
+    if (core.sendFile) return core.sendFile(target, path);
+    // The same /send as a typed line (the target is a checked name, the path has no line
+    // break); its outcome arrives as events.
+    core.handle(`/send ${target} ${path}`);
+    return true;
   }
 
   #open(socket: WebSocket): void {
