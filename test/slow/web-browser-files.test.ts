@@ -132,4 +132,37 @@ describe('file transfer in the web UI (Chromium)', () => {
     expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(pageErrors).toEqual([]);
   });
+
+  it('a file dropped on a room goes to its members', async () => {
+    await page.getByTestId('join-room').fill('#files');
+    await page.getByTestId('join').click();
+    await expect.poll(() => page.getByTestId('title').textContent()).toBe('#files');
+    bob.send('/join #files');
+    await bob.waitFor((e) => e.kind === 'room' && e.event === 'joined' && e.room === '#files');
+    await expect.poll(() => page.getByTestId('member').count(), { timeout: 15_000 }).toBe(2);
+    const data = 'dropped on the room\n'.repeat(1000);
+    // A drop as the browser makes it: a DataTransfer holding a File (built in the page).
+    const transferData = await page.evaluateHandle(`(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([${JSON.stringify(data)}], 'room-drop.txt', { type: 'text/plain' }));
+      return dt;
+    })()`);
+    await page.locator('main.chat').dispatchEvent('drop', { dataTransfer: transferData });
+    const offer = await bob.waitFor(
+      (e) => transfer('offer', 'down')(e) && e.name === 'room-drop.txt',
+      30_000,
+    );
+    expect(offer).toMatchObject({ peer: 'alice', room: '#files' });
+    bob.send(`/accept ${offer.id}`);
+    const got = await bob.waitFor(
+      (e) => transfer('done', 'down')(e) && e.name === 'room-drop.txt',
+      30_000,
+    );
+    expect(readFileSync(String(got.path), 'utf8')).toBe(data);
+    const card = page
+      .getByTestId('conversation-files')
+      .locator('[data-testid="transfer"]', { hasText: 'room-drop.txt' });
+    await expect.poll(() => card.getByTestId('transfer-state').textContent()).toBe('sent');
+    expect(pageErrors).toEqual([]);
+  });
 });
