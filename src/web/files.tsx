@@ -23,6 +23,12 @@ export async function uploadFile(
   file: File,
   refresh: () => void,
 ): Promise<void> {
+  const refusal = model.transfers.uploadRefusal(file.size);
+  if (refusal !== undefined) {
+    model.note('error', `cannot send ${file.name}: ${refusal}`);
+    refresh();
+    return;
+  }
   const waiting = { to, name: file.name, size: file.size };
   model.transfers.uploading.push(waiting);
   refresh();
@@ -187,6 +193,7 @@ export function TransfersPanel(props: FilesProps & { close(): void }) {
 /** A "Send file" button for the open conversation (drag and drop is on the chat pane). */
 export function SendFile({ model, refresh }: FilesProps) {
   const to = model.current.name;
+  if (model.transfers.maxUpload === undefined) return null;
   return (
     <label class="send-file" data-testid="send-file">
       Send file

@@ -163,6 +163,7 @@ export class ChatModel {
       case 'hello':
         this.self = message.self;
         this.identity = message.identity;
+        this.transfers.maxUpload = message.maxUpload;
         return undefined;
       case 'replay':
         this.reset();

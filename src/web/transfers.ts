@@ -68,6 +68,8 @@ export function rateText(transfer: Transfer): string {
 
 export class TransferBook {
   #all = new Map<string, Transfer>();
+  /** The largest upload the local securechat takes (from `hello`); undefined: none. */
+  maxUpload: number | undefined;
   /** Local uploads between the page's POST and the core's first event (by file name). */
   uploading: Array<{ to: string; name: string; size: number; error?: string }> = [];
 
@@ -83,6 +85,14 @@ export class TransferBook {
   /** The transfers of one conversation (key: lower-case name or #room), newest last. */
   of(conversation: string): Transfer[] {
     return this.list().filter((t) => transferConversation(t).toLowerCase() === conversation);
+  }
+
+  /** Why a file of `size` bytes cannot be sent from the page, or undefined. */
+  uploadRefusal(size: number): string | undefined {
+    if (this.maxUpload === undefined) return 'file transfer is not available here';
+    if (size > this.maxUpload)
+      return `it is larger than ${bytesText(this.maxUpload)}, the most the page can send`;
+    return undefined;
   }
 
   /** Offers waiting for an answer. */

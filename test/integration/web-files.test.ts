@@ -178,6 +178,7 @@ describe('files between the page and a peer over real TLS', () => {
       const port = host.server.port;
       const origin = `http://127.0.0.1:${port}`;
       const page = await openPage(port, { cookie, origin }, key);
+      await page.waitFor((m) => m.type === 'hello' && m.maxUpload === 100 * 1024 * 1024);
       const good = { cookie, origin, 'x-securechat-key': key };
       await alice.waitFor((e) => e.kind === 'presence' && e.user === 'bob');
       const up = Buffer.from('from the page: '.repeat(5000));

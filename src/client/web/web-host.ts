@@ -128,6 +128,7 @@ export class WebHost implements ControllerHost {
       type: 'hello',
       self: this.#options.self,
       ...(this.#options.identity ? { identity: this.#options.identity } : {}),
+      ...(this.files ? { maxUpload: this.files.maxUploadBytes } : {}),
     });
     this.#send(socket, { type: 'replay', events: this.#history });
   }

@@ -125,6 +125,15 @@ describe('the page’s file transfer state (from the core’s transfer events)',
     expect(book.list().length).toBeLessThanOrEqual(200);
   });
 
+  it('knows the upload limit from hello, and refuses a larger file before uploading', () => {
+    const m = new ChatModel();
+    m.receive({ type: 'hello', self: 'alice' }, true);
+    expect(m.transfers.uploadRefusal(1)).toMatch(/not available/);
+    m.receive({ type: 'hello', self: 'alice', maxUpload: 1000 }, true);
+    expect(m.transfers.uploadRefusal(1000)).toBeUndefined();
+    expect(m.transfers.uploadRefusal(1001)).toMatch(/larger than 1.0 kB/);
+  });
+
   it('formats sizes and long ETAs', () => {
     expect(bytesText(999)).toBe('999 B');
     expect(bytesText(1500)).toBe('1.5 kB');
