@@ -103,6 +103,7 @@ export class TransferBook {
   /** Applies one event; returns the transfer it changed. */
   apply(event: TransferEvent | TransferListEvent): Transfer | undefined {
     if (event.kind === 'transfers') {
+      // The list carries no progress (bytes 0): a known transfer only learns that it ended.
       for (const item of event.transfers) {
         const { state, ...rest } = item;
         const phase: TransferPhase =
@@ -111,12 +112,15 @@ export class TransferBook {
             : ['done', 'failed', 'cancelled', 'rejected'].includes(state)
               ? (state as TransferPhase)
               : 'progress';
-        this.#put({
-          ...this.#all.get(item.id),
-          ...rest,
-          phase,
-          ts: this.#all.get(item.id)?.ts ?? event.ts,
-        });
+        const known = this.#all.get(item.id);
+        if (!known) this.#put({ ...rest, phase, ts: event.ts });
+        else if (finished({ ...known, phase }) && !finished(known))
+          this.#put({
+            ...known,
+            ...rest,
+            bytes: phase === 'done' ? known.size : known.bytes,
+            phase,
+          });
       }
       return undefined;
     }

@@ -110,6 +110,38 @@ describe('the page’s file upload: who may upload, and how much', () => {
     // Downloads: only what the core reported saved, only with the key.
     expect((await get(port, '/download/abc', good)).status).toBe(404);
     expect((await get(port, '/download/abc', { cookie })).status).toBe(403);
+    // A file saved before this run, listed by /transfers (after a restart), is served too.
+    const earlier = join(dir, 'earlier.txt');
+    writeFileSync(earlier, 'saved earlier');
+    host.show({
+      kind: 'transfers',
+      ts: 1,
+      transfers: [
+        {
+          id: 'e1',
+          direction: 'down',
+          peer: 'bob',
+          name: 'earlier.txt',
+          size: 13,
+          bytes: 13,
+          state: 'done',
+          path: earlier,
+        },
+        {
+          id: 'e2',
+          direction: 'up',
+          peer: 'bob',
+          name: 'x',
+          size: 1,
+          bytes: 1,
+          state: 'done',
+          path: earlier,
+        },
+      ],
+    });
+    const listed = await get(port, '/download/e1', good);
+    expect(listed).toMatchObject({ status: 200, body: 'saved earlier' });
+    expect((await get(port, '/download/e2', good)).status).toBe(404);
   });
 
   it('names a download safely in Content-Disposition', () => {

@@ -53,6 +53,10 @@ export class WebFiles {
 
   /** Watches the core's events: saved downloads become fetchable; finished uploads go. */
   observe(event: ClientEvent): void {
+    if (event.kind === 'transfers')
+      for (const t of event.transfers)
+        if (t.direction === 'down' && t.state === 'done' && t.path)
+          this.#saved.set(t.id, { path: t.path, name: safeFileName(t.name) });
     if (event.kind !== 'transfer') return;
     if (event.direction === 'down' && event.phase === 'done' && event.path)
       this.#saved.set(event.id, { path: event.path, name: safeFileName(event.name) });

@@ -121,6 +121,24 @@ describe('the page’s file transfer state (from the core’s transfer events)',
       ['d', 'progress'],
       ['x', 'done'],
     ]);
+    // A later list (bytes 0) does not undo known progress; it can only end a transfer.
+    book.apply(transfer({ id: 'd', direction: 'up', phase: 'progress', bytes: 1, size: 2 }));
+    book.apply({
+      kind: 'transfers',
+      ts: 6,
+      transfers: [
+        { id: 'd', direction: 'up', peer: 'bob', name: 'n', size: 2, bytes: 0, state: 'uploading' },
+      ],
+    });
+    expect(book.get('d')).toMatchObject({ phase: 'progress', bytes: 1 });
+    book.apply({
+      kind: 'transfers',
+      ts: 7,
+      transfers: [
+        { id: 'd', direction: 'up', peer: 'bob', name: 'n', size: 2, bytes: 0, state: 'done' },
+      ],
+    });
+    expect(book.get('d')).toMatchObject({ phase: 'done', bytes: 2 });
     for (let i = 0; i < 300; i += 1) book.apply(transfer({ id: `f${i}`, phase: 'done' }));
     expect(book.list().length).toBeLessThanOrEqual(200);
   });
