@@ -209,6 +209,7 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
         ...setup.web,
         onSignIn: () => launcher?.remove(),
         self: user,
+        ...(identity ? { uploadDir: join(configDir, 'web', 'uploads') } : {}),
         ...(identity ? { identity: client.user.identityFingerprint() } : {}),
       })
     : undefined;
@@ -243,6 +244,10 @@ async function runSession(options: ConnectOptions, setup: SessionSetup): Promise
     web.attach({
       handle: (line) => controller.handle(line),
       safetyNumberWith: (name) => client.trust.safetyNumberWith(name),
+      sendFile: async (target, path) =>
+        client.transfers
+          ? client.transfers.send(target, path)
+          : 'file transfer needs a v2 identity',
     });
     const url = await startWeb(web);
     const opener = options.open === false ? undefined : browserOpener();

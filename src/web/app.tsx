@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { Composer } from './composer.js';
+import { ConversationFiles, SendFile, TransfersPanel, uploadFile } from './files.js';
 import { Members } from './members.js';
 import { MessageView } from './messages.js';
 import { type ChatModel, STATUS } from './model.js';
@@ -55,6 +56,7 @@ export function App({ model, run, askSafety, select, refresh }: AppProps) {
   const [verifying, setVerifying] = useState<string | undefined>(undefined);
   const [view, setView] = useState<'list' | 'chat'>('chat');
   const [showMembers, setShowMembers] = useState(false);
+  const [showTransfers, setShowTransfers] = useState(false);
   const [theme, setTheme] = useTheme();
   const [permission, setPermission] = useState(() =>
     typeof Notification === 'undefined' ? 'unsupported' : Notification.permission,
@@ -140,6 +142,15 @@ export function App({ model, run, askSafety, select, refresh }: AppProps) {
           </button>
         ) : null}
         <span class="tools">
+          <button
+            type="button"
+            data-testid="transfers-toggle"
+            aria-expanded={showTransfers}
+            onClick={() => setShowTransfers(!showTransfers)}
+          >
+            Transfers
+            {model.transfers.pending().length > 0 ? ` (${model.transfers.pending().length})` : ''}
+          </button>
           {permission === 'default' ? (
             <button
               type="button"
@@ -176,7 +187,19 @@ export function App({ model, run, askSafety, select, refresh }: AppProps) {
         </div>
       ) : null}
       <Sidebar model={model} select={open} run={run} />
-      <main class="chat" aria-label="conversation">
+      <main
+        class="chat"
+        aria-label="conversation"
+        onDragOver={(event) => {
+          if (conversation.key !== STATUS && !blocked) event.preventDefault();
+        }}
+        onDrop={(event) => {
+          if (conversation.key === STATUS || blocked) return;
+          event.preventDefault();
+          for (const file of Array.from(event.dataTransfer?.files ?? []))
+            void uploadFile(model, conversation.name, file, refresh);
+        }}
+      >
         <div class="chat-head">
           <h1>
             <bdi data-testid="title">
@@ -190,6 +213,7 @@ export function App({ model, run, askSafety, select, refresh }: AppProps) {
           ) : null}
           {conversation.key !== STATUS ? (
             <span class="head-actions">
+              {!blocked ? <SendFile model={model} run={run} refresh={refresh} /> : null}
               {!conversation.room ? (
                 <button
                   type="button"
@@ -258,6 +282,7 @@ export function App({ model, run, askSafety, select, refresh }: AppProps) {
             {visible(model.lastNotice.text)}
           </p>
         ) : null}
+        <ConversationFiles model={model} run={run} refresh={refresh} />
         <Composer
           blocked={blocked}
           placeholder={
@@ -279,6 +304,14 @@ export function App({ model, run, askSafety, select, refresh }: AppProps) {
           }}
           verify={verify}
           close={() => setShowMembers(false)}
+        />
+      ) : null}
+      {showTransfers ? (
+        <TransfersPanel
+          model={model}
+          run={run}
+          refresh={refresh}
+          close={() => setShowTransfers(false)}
         />
       ) : null}
       {verifying ? (

@@ -32,6 +32,9 @@ const link = new CoreLink(
   (message) => {
     const note = model.receive(message, focused());
     if (message.type === 'bye') link.stop();
+    // Transfers older than the replay (or from before a restart) come from the core's list.
+    if (message.type === 'hello' && message.maxUpload !== undefined)
+      link.send({ type: 'line', text: '/transfers' });
     if (note) notify(note);
     draw();
   },

@@ -5,10 +5,15 @@ import type {
   MessageEvent,
   PeerSummary,
   RoomEvent,
+  TransferEvent,
   TrustEvent,
 } from '../client/events.js';
 import type { CoreMessage } from '../client/web/bridge-messages.js';
 import type { RoomSummary } from '../protocol/index.js';
+import { roomEventText } from './room-text.js';
+import { bytesText, TransferBook, transferConversation } from './transfers.js';
+
+export { roomEventText };
 
 /**
  * The page's picture of the chat, built only from the core's events (the `--json` shapes):
@@ -68,34 +73,6 @@ export function conversationOf(event: MessageEvent): string {
   return event.direction === 'in' ? event.from : event.to;
 }
 
-/** A room event as one line of text (names and texts are peer-supplied: shown as text). */
-export function roomEventText(event: RoomEvent): string {
-  const by = event.by ? ` by ${event.by}` : '';
-  const why = event.reason ? ` (${event.reason})` : '';
-  switch (event.event) {
-    case 'joined':
-      return `you joined ${event.room}`;
-    case 'join':
-      return `${event.user ?? '?'} joined`;
-    case 'part':
-      return `${event.user ?? '?'} left`;
-    case 'kick':
-      return `${event.user ?? '?'} was kicked${by}${why}`;
-    case 'ban':
-      return `${event.user ?? '?'} was banned${by}${why}`;
-    case 'unban':
-      return `${event.user ?? '?'} was unbanned${by}`;
-    case 'topic':
-      return `topic${by}: ${event.text ?? ''}`;
-    case 'op':
-      return `${event.user ?? '?'} is now an operator${by}`;
-    case 'deop':
-      return `${event.user ?? '?'} is no longer an operator${by}`;
-    case 'password':
-      return `the room password was changed${by}`;
-  }
-}
-
 export class ChatModel {
   self = '';
   identity: string | undefined;
@@ -110,6 +87,8 @@ export class ChatModel {
   serverTrust: TrustEvent | undefined;
   lastNotice: Line | undefined;
   safety: { user: string; digits?: string; reason?: string } | undefined;
+  /** File transfers (kept across a replay: they are keyed by id). */
+  transfers = new TransferBook();
   #seq = 0;
   /** Banners taken down by a `/trust` the core has not answered yet. */
   #pendingTrust = new Map<string, TrustEvent>();
@@ -184,6 +163,7 @@ export class ChatModel {
       case 'hello':
         this.self = message.self;
         this.identity = message.identity;
+        this.transfers.maxUpload = message.maxUpload;
         return undefined;
       case 'replay':
         this.reset();
@@ -335,6 +315,11 @@ export class ChatModel {
         this.#notice('error', event.text, event.ts, event.code);
         return undefined;
       }
+      case 'transfers':
+        this.transfers.apply(event);
+        return undefined;
+      case 'transfer':
+        return this.#transfer(event, focused, replay);
       case 'undecryptable': {
         const conversation = this.conversation(event.room ?? event.from);
         this.#push(conversation, {
@@ -348,6 +333,24 @@ export class ChatModel {
         return undefined;
       }
     }
+  }
+
+  /** A transfer event: the transfer list, and a line for an offer or a received file. */
+  #transfer(event: TransferEvent, focused: boolean, replay: boolean): Notification | undefined {
+    this.transfers.apply(event);
+    if (event.direction !== 'down' || (event.phase !== 'offer' && event.phase !== 'done'))
+      return undefined;
+    const conversation = this.conversation(transferConversation(event));
+    const offer = event.phase === 'offer';
+    const text = offer
+      ? `${event.peer} offers ${event.name} (${bytesText(event.size)})`
+      : `received ${event.name} from ${event.peer}, saved as ${event.path ?? '?'}`;
+    this.#push(conversation, { ts: event.ts, kind: 'event', text, id: event.id });
+    if (!offer) return undefined;
+    const seen = conversation.key === this.active && focused;
+    if (!seen) conversation.unread += 1;
+    if (replay || seen) return undefined;
+    return { title: event.peer, body: text, conversation: conversation.key };
   }
 
   #room(event: RoomEvent): void {

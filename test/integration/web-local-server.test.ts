@@ -89,7 +89,7 @@ describe('the local web UI server: who may load the page and open the socket', (
       const csp = String(answer.headers['content-security-policy']);
       expect(csp).toContain("default-src 'none'");
       expect(csp).toContain("script-src 'self'");
-      expect(csp).toContain(`connect-src ws://127.0.0.1:${port}`);
+      expect(csp).toContain(`connect-src 'self' ws://127.0.0.1:${port}`);
       expect(csp).toContain("frame-ancestors 'none'");
       expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:|\*/);
       expect(answer.headers['x-content-type-options']).toBe('nosniff');

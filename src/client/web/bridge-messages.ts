@@ -15,7 +15,8 @@ export type PageMessage =
 
 /** Core → page. */
 export type CoreMessage =
-  | { type: 'hello'; self: string; identity?: string }
+  /** `maxUpload`: the largest file the page may upload to send (absent: no uploads). */
+  | { type: 'hello'; self: string; identity?: string; maxUpload?: number }
   /** Events kept since the page last looked (a reload, a reconnect): shown, not notified. */
   | { type: 'replay'; events: ClientEvent[] }
   | { type: 'event'; event: ClientEvent }

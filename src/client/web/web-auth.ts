@@ -66,6 +66,16 @@ export class WebAuth {
     );
   }
 
+  /** Whether a request carries the cookie and the page key (file upload and download). */
+  admitsKey(cookieHeader: string | undefined, name: string, key: unknown): boolean {
+    return (
+      this.admits(cookieHeader, name) &&
+      typeof key === 'string' &&
+      key.length <= 512 &&
+      sameSecret(key, (this.#session as WebSession).pageKey)
+    );
+  }
+
   /** Whether a WebSocket upgrade carries the cookie and, as a subprotocol, the page key. */
   admitsSocket(
     cookieHeader: string | undefined,

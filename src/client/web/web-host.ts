@@ -2,6 +2,7 @@ import type { WebSocket } from 'ws';
 import type { ClientEvent } from '../events.js';
 import type { ControllerHost } from '../ui/controller.js';
 import { type CoreMessage, type PageMessage, readPageMessage } from './bridge-messages.js';
+import { WebFiles } from './web-files.js';
 import { WebServer, type WebServerOptions } from './web-server.js';
 
 /** Events kept for a page that (re)opens: its history after a reload. */
@@ -15,10 +16,19 @@ export interface WebCore {
   handle(line: string): void;
   /** The 60-digit safety number with `user`. */
   safetyNumberWith(user: string): { ok: true; digits: string } | { ok: false; reason: string };
+  /**
+   * Starts sending a file the page uploaded (what `/send` runs): true, or why not. Without
+   * it the host runs the `/send` line and cannot tell the page whether it started.
+   */
+  sendFile?(target: string, path: string): Promise<true | string>;
 }
 
-export interface WebHostOptions extends Omit<WebServerOptions, 'onSocket'> {
+export interface WebHostOptions extends Omit<WebServerOptions, 'onSocket' | 'files'> {
   self: string;
+  /** Where page uploads wait while they are sent (`<home>/web/uploads`); none: no uploads. */
+  uploadDir?: string;
+  /** Largest upload the page may make (default: the server's default maximum file size). */
+  maxUploadBytes?: number;
   /** Our identity fingerprint, shown in the page header. */
   identity?: string;
 }
@@ -32,6 +42,7 @@ export interface WebHostOptions extends Omit<WebServerOptions, 'onSocket'> {
 export class WebHost implements ControllerHost {
   readonly closed: Promise<void>;
   readonly server: WebServer;
+  readonly files: WebFiles | undefined;
   #options: WebHostOptions;
   #core: WebCore | undefined;
   #pending: PageMessage[] = [];
@@ -45,7 +56,19 @@ export class WebHost implements ControllerHost {
     this.closed = new Promise((resolve) => {
       this.#resolve = resolve;
     });
-    this.server = new WebServer({ ...options, onSocket: (socket) => this.#open(socket) });
+    const { uploadDir, maxUploadBytes, ...serverOptions } = options;
+    this.files = uploadDir
+      ? new WebFiles({
+          dir: uploadDir,
+          ...(maxUploadBytes !== undefined ? { maxUploadBytes } : {}),
+          send: (target, path) => this.#sendFile(target, path),
+        })
+      : undefined;
+    this.server = new WebServer({
+      ...serverOptions,
+      ...(this.files ? { files: this.files } : {}),
+      onSocket: (socket) => this.#open(socket),
+    });
   }
 
   /** Starts listening; resolves with the URL holding the one-time token. */
@@ -59,6 +82,7 @@ export class WebHost implements ControllerHost {
   }
 
   show(event: ClientEvent): void {
+    this.files?.observe(event);
     this.#history.push(event);
     if (this.#history.length > REPLAY_EVENTS) this.#history.splice(0, REPLAY_EVENTS / 10);
     this.#broadcast({ type: 'event', event });
@@ -73,7 +97,18 @@ export class WebHost implements ControllerHost {
     if (this.#quit) return;
     this.#quit = true;
     this.#broadcast({ type: 'bye', reason: 'securechat stopped' });
+    this.files?.close();
     void this.server.close().finally(() => this.#resolve());
+  }
+
+  async #sendFile(target: string, path: string): Promise<true | string> {
+    const core = this.#core;
+    if (!core) return 'securechat is still starting';
+    if (core.sendFile) return core.sendFile(target, path);
+    // The same /send as a typed line (the target is a checked name, the path has no line
+    // break); its outcome arrives as events.
+    core.handle(`/send ${target} ${path}`);
+    return true;
   }
 
   #open(socket: WebSocket): void {
@@ -93,6 +128,7 @@ export class WebHost implements ControllerHost {
       type: 'hello',
       self: this.#options.self,
       ...(this.#options.identity ? { identity: this.#options.identity } : {}),
+      ...(this.files ? { maxUpload: this.files.maxUploadBytes } : {}),
     });
     this.#send(socket, { type: 'replay', events: this.#history });
   }

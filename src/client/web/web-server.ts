@@ -12,6 +12,7 @@ import {
   sessionCookieName,
   WebAuth,
 } from './web-auth.js';
+import { PAGE_KEY_HEADER, type WebFiles } from './web-files.js';
 
 /**
  * The built page (scripts/build-web.mjs writes it): the same path from src/client/web and
@@ -43,6 +44,8 @@ export interface WebServerOptions {
   onSocket(socket: WebSocket): void;
   /** The one-time token was spent (a browser signed in). */
   onSignIn?(): void;
+  /** File upload (`POST /upload`) and download (`GET /download/ID`), if any. */
+  files?: WebFiles;
 }
 
 /** The headers every answer carries: no script but ours, no framing, no referrer, no cache. */
@@ -53,7 +56,7 @@ export function securityHeaders(host: string): Record<string, string> {
       "script-src 'self'",
       "style-src 'self'",
       "img-src 'self'",
-      `connect-src ws://${host}`,
+      `connect-src 'self' ws://${host}`,
       "base-uri 'none'",
       "form-action 'none'",
       "frame-ancestors 'none'",
@@ -94,7 +97,8 @@ export class WebServer {
     });
     this.#http.on('upgrade', (request, socket, head) => this.#upgrade(request, socket, head));
     this.#http.headersTimeout = 10_000;
-    this.#http.requestTimeout = 10_000;
+    // Long enough for a large upload on loopback; slow headers are cut at 10 s.
+    this.#http.requestTimeout = 300_000;
   }
 
   /** Listens; resolves with the URL to open (it holds the one-time token). */
@@ -163,6 +167,8 @@ export class WebServer {
       return true as const;
     };
     if (refusal) return answer(403, `refused: ${refusal}`);
+    const files = this.#files(request, response, headers, answer);
+    if (files) return files;
     if (request.method !== 'GET' && request.method !== 'HEAD')
       return answer(405, 'method not allowed', { Allow: 'GET, HEAD' });
     const url = new URL(request.url ?? '/', `http://${host}`);
@@ -194,6 +200,28 @@ export class WebServer {
     response.writeHead(200, { ...headers, 'Content-Type': asset.type });
     response.end(request.method === 'HEAD' ? undefined : body);
     return true;
+  }
+
+  /** File routes: the cookie and the page key, and a page Origin for an upload. */
+  #files(
+    request: IncomingMessage,
+    response: ServerResponse,
+    headers: Record<string, string>,
+    answer: (status: number, text: string, extra?: Record<string, string>) => true,
+  ): true | undefined {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    const download = /^\/download\/([0-9a-f]{1,32})$/.exec(url.pathname);
+    if (url.pathname !== '/upload' && !download) return undefined;
+    const files = this.#options.files;
+    if (!files) return answer(404, 'not found');
+    const close = { Connection: 'close' };
+    if (url.pathname === '/upload' && request.headers.origin === undefined)
+      return answer(403, 'refused: an upload needs the page Origin', close);
+    const key = request.headers[PAGE_KEY_HEADER];
+    if (!this.auth.admitsKey(request.headers.cookie, sessionCookieName(this.#port), key))
+      return answer(403, 'not signed in (cookie and page key required)', close);
+    if (download) return files.download(request, response, download[1] as string, headers, answer);
+    return files.upload(request, response, url, answer);
   }
 
   #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): true {
