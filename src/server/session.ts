@@ -1,18 +1,13 @@
 import {
-  asFatal,
   Capability,
   type ClientFrame,
-  decodeJsonLine,
   ErrorCode,
   encodeError,
   encodeFetchedAck,
   encodeUsersV1,
   encodeUsersV2,
   type HelloFrame,
-  idOfLine,
   ProtocolError,
-  parseClientFrame,
-  readCanonicalRelay,
 } from '../protocol/index.js';
 import type { TimerHandle } from './clock.js';
 import {
@@ -26,6 +21,7 @@ import { MailboxDelivery } from './mailbox-delivery.js';
 import type { SessionContext } from './session-context.js';
 import { SessionIdentity } from './session-identity.js';
 import { SessionInput } from './session-input.js';
+import { readSessionLine } from './session-line.js';
 import { SessionLog } from './session-log.js';
 import { SessionNotices } from './session-notices.js';
 import { type SendResult, SessionOutput } from './session-output.js';
@@ -296,26 +292,17 @@ export class Session extends SessionIdentity implements FrameSession {
   }
 
   #handleLine(line: Uint8Array): Promise<void> | undefined {
-    // The relay fast path (issue 16): a relay in our canonical encoding, after the hello.
-    const relay = this.#state === 'ready' ? readCanonicalRelay(line) : undefined;
-    if (relay) {
+    const reading = readSessionLine(line, this.#state);
+    if (reading.kind === 'relay') {
       this.#input.relaysIn++; // counted once per read
+      const relay = reading.relay;
       return this.#guard(() => routeRelay(this, relay, this.#ctx), relay.id);
     }
-    let frame: ClientFrame;
-    let raw: Record<string, unknown> | undefined;
-    try {
-      raw = decodeJsonLine(line);
-      frame = parseClientFrame(raw);
-    } catch (error) {
-      if (this.#state === 'awaiting-hello' && raw?.type !== 'hello') {
-        // Anything but a (possibly malformed) hello before hello: not a client of ours.
-        this.#reject(asFatal(error));
-      } else {
-        this.#reject(error, this.#state === 'awaiting-hello' ? undefined : idOfLine(line));
-      }
+    if (reading.kind === 'refused') {
+      this.#reject(reading.error, reading.ref);
       return undefined;
     }
+    const { frame, raw } = reading;
     this.#ctx.stats.framesIn.inc(frame.type);
     const refusal = refusalFor(this, frame);
     if (refusal) {
@@ -329,9 +316,8 @@ export class Session extends SessionIdentity implements FrameSession {
       return undefined;
     }
     const rule = FRAME_TABLE[frame.type] as FrameRule<ClientFrame>;
-    const parsed = raw;
     return this.#guard(
-      () => rule.handle(this, frame, parsed, this.#ctx),
+      () => rule.handle(this, frame, raw, this.#ctx),
       (frame as { id?: string }).id,
     );
   }
