@@ -19,6 +19,7 @@ import { offeredFeatures, SecurityFeature } from '../trust/trust-floor.js';
 import { fingerprintOfKey } from '../trust/trust-store.js';
 import { trustAlert } from '../trust/trust-text.js';
 import type { DeliveryTracker, Outgoing } from './delivery.js';
+import { relayFrame, senderFieldFor } from './relay-frame.js';
 
 export interface OutgoingOptions {
   user: LocalUser;
@@ -114,12 +115,10 @@ export class OutgoingMessages {
       if (!this.usesRatchet(peer) || (peer && this.#refusalFor(peer))) return false;
       try {
         const envelope = await this.#sealRatchet(to, peer, encodePairwiseContent(content));
-        return this.#options.link.send({
-          type: 'relay',
-          to,
-          from: this.#options.user.name,
-          ...envelope,
-        });
+        const { link, user } = this.#options;
+        return link.send(
+          relayFrame(to, envelope, undefined, senderFieldFor(link.version, user.name)),
+        );
       } catch {
         return false;
       }
@@ -206,7 +205,9 @@ export class OutgoingMessages {
     if (this.#showWhenSealed.delete(message.id))
       this.#emit(message, ratchet ? Protection.ratchet : Protection.legacy, peer);
     if (
-      !link.send({ type: 'relay', to: message.to, from: user.name, ...envelope, id: message.id })
+      !link.send(
+        relayFrame(message.to, envelope, message.id, senderFieldFor(link.version, user.name)),
+      )
     ) {
       delivery.report(message, 'failed', 'connection lost');
       return;

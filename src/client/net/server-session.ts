@@ -18,6 +18,8 @@ export interface ServerLink {
   readonly ready: boolean;
   /** Writes a frame; false when not connected (the caller queues or fails what it sent). */
   send(frame: object): boolean;
+  /** Protocol version of the server's welcome (2: ours, which sets a relay's `from`). */
+  readonly version?: number;
 }
 
 export interface ServerSessionOptions {

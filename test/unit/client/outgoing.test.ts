@@ -16,6 +16,7 @@ import {
   ErrorCode,
   openV1,
   ProtocolError,
+  readCanonicalRelay,
   toBase64,
 } from '../../../src/protocol/index.js';
 import { fakeLink, freshTrust, listingOf, peerBook, recordingSink, v2User } from './fakes.js';
@@ -24,9 +25,15 @@ type Seal = Pick<RatchetPeers, 'seal'>;
 
 function outgoingFor(
   user: LocalUser,
-  options: { peers?: PeerBook; ratchet?: Seal; ready?: boolean; maxQueued?: number } = {},
+  options: {
+    peers?: PeerBook;
+    ratchet?: Seal;
+    ready?: boolean;
+    maxQueued?: number;
+    version?: number;
+  } = {},
 ) {
-  const link = fakeLink(options.ready ?? true);
+  const link = { ...fakeLink(options.ready ?? true), version: options.version };
   const recorder = recordingSink();
   const peers = options.peers ?? peerBook();
   const delivery = new DeliveryTracker(recorder.sink, options.maxQueued ?? 100);
@@ -149,6 +156,34 @@ describe('outgoing v1 messages', () => {
     expect(!outcome.ok && outcome.reason).toMatch(/^not sent: /);
     await settle();
     expect(link.sent).toEqual([]);
+  });
+
+  it('to our (v2) server: no `from`, canonical key order, so the relay takes its fast path', async () => {
+    const alice = v2User('alice');
+    const bob = v2User('bob');
+    const peers = peerBook();
+    peers.upsert('bob', { pub: listingOf(bob).pub, v: 1 });
+    const { outgoing, link } = outgoingFor(alice, { peers, version: 2 });
+    expect(outgoing.send('bob', 'hi bob', false).ok).toBe(true);
+    await settle();
+    expect(link.sent).toHaveLength(1);
+    const line = JSON.stringify(link.sent[0]);
+    expect(line).not.toContain('"from"');
+    const relay = readCanonicalRelay(new TextEncoder().encode(line));
+    expect(relay?.deliveryLine('alice')).toBe(
+      `{"type":"relay","from":"alice",${line.slice('{"type":"relay",'.length)}\n`,
+    );
+  });
+
+  it("to a seed (v1) server: `from` is still written (it forwards the client's)", async () => {
+    const alice = v2User('alice');
+    const bob = v2User('bob');
+    const peers = peerBook();
+    peers.upsert('bob', { pub: listingOf(bob).pub, v: 1 });
+    const { outgoing, link } = outgoingFor(alice, { peers, version: 1 });
+    expect(outgoing.send('bob', 'hi bob', false).ok).toBe(true);
+    await settle();
+    expect(link.sent[0]).toMatchObject({ type: 'relay', to: 'bob', from: 'alice' });
   });
 
   it('reports a message failed when the link drops it', async () => {
