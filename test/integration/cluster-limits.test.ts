@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../../src/server/config.js';
+import { clusterFixture } from '../helpers/cluster-fixture.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { newIdentity, v2Hello } from '../helpers/v2-hello.js';
 
@@ -9,27 +9,14 @@ import { newIdentity, v2Hello } from '../helpers/v2-hello.js';
  * Hostile-peers limits hold for the cluster, not per node (issue 17 with issue 13): a client
  * spreading its requests over two nodes gets no more than from one.
  */
-let redis: TestRedis;
-const nodes: TestServer[] = [];
-const clients: RawClient[] = [];
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  for (const node of nodes.splice(0)) await node.close();
-  const client = redis.client();
-  await client.flushall();
-  client.disconnect();
-});
+const fixture = clusterFixture();
+const { nodes, clients } = fixture;
 
 async function twoNodes(overrides: Partial<ServerConfig>): Promise<TestServer[]> {
   for (let i = 0; i < 2; i++)
-    nodes.push(await startTestServer({ redis: redis.url, clusterHeartbeatMs: 300, ...overrides }));
+    nodes.push(
+      await startTestServer({ redis: fixture.redis.url, clusterHeartbeatMs: 300, ...overrides }),
+    );
   return nodes.slice(-2);
 }
 

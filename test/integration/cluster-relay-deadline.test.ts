@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { clusterFixture } from '../helpers/cluster-fixture.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
 
@@ -9,23 +9,8 @@ import { until } from '../helpers/until.js';
  * it failed once the relay's deadline passed ("did not confirm delivery"), never left
  * waiting, and the stuck node delivers nothing.
  */
-let redis: TestRedis;
-const nodes: TestServer[] = [];
-const clients: RawClient[] = [];
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  for (const node of nodes.splice(0)) await node.close();
-  const client = redis.client();
-  await client.flushall();
-  client.disconnect();
-});
+const fixture = clusterFixture();
+const { nodes, clients } = fixture;
 
 describe('cross-node relay deadline', () => {
   it('reports E_PEER_OFFLINE to the sender when the other node does not answer in time', async () => {
@@ -33,7 +18,7 @@ describe('cross-node relay deadline', () => {
     for (let i = 0; i < 2; i++)
       nodes.push(
         await startTestServer({
-          redis: redis.url,
+          redis: fixture.redis.url,
           clusterHeartbeatMs: 60_000,
           clusterRelayTimeoutMs: 400,
         }),

@@ -1,10 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parsePrometheusText } from '../../src/stats/prometheus-text.js';
 import { snapshotFrom } from '../../src/stats/snapshot.js';
 import { makeCertificate } from '../helpers/certs.js';
 import { startChat } from '../helpers/chat-clients.js';
+import { clusterFixture } from '../helpers/cluster-fixture.js';
 import { barrier, RawClient } from '../helpers/raw-client.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
 import { newIdentity, type TestIdentity, v2Hello } from '../helpers/v2-hello.js';
@@ -26,27 +26,12 @@ const relay = (to: string, id?: string) => ({
   ...(id ? { id } : {}),
 });
 
-let redis: TestRedis;
-const nodes: TestServer[] = [];
-const clients: RawClient[] = [];
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  for (const node of nodes.splice(0)) await node.close();
-  const client = redis.client();
-  await client.flushall();
-  client.disconnect();
-});
+const fixture = clusterFixture();
+const { nodes, clients } = fixture;
 
 /** `n` daemons on one fresh key prefix (a fresh chat) of the shared Redis. */
 async function cluster(n: number): Promise<TestServer[]> {
-  const url = `${redis.url}/0`;
+  const url = `${fixture.redis.url}/0`;
   const started: TestServer[] = [];
   for (let i = 0; i < n; i++) {
     const node = await startTestServer({ redis: url, clusterHeartbeatMs: 300 }, {});
@@ -208,7 +193,7 @@ describe('a cluster of daemons over Redis', () => {
     const other = await makeCertificate();
     await expect(
       startTestServer({
-        redis: `${redis.url}/0`,
+        redis: `${fixture.redis.url}/0`,
         certPath: other.certPath,
         keyPath: other.keyPath,
       }),
@@ -316,7 +301,7 @@ describe('cluster metrics', () => {
     const [a, b] = await Promise.all(
       [0, 1].map(() =>
         startTestServer({
-          redis: `${redis.url}/0`,
+          redis: `${fixture.redis.url}/0`,
           clusterHeartbeatMs: 300,
           metrics: '127.0.0.1:0',
         }),
