@@ -59,13 +59,6 @@ export function fileLineCost(line: Uint8Array): number | undefined {
   return undefined;
 }
 
-/** Bytes the rate limit charges for `lines`: each line with its newline. */
-function lineBytes(lines: Uint8Array[]): number {
-  let bytes = 0;
-  for (const line of lines) bytes += line.length + 1;
-  return bytes;
-}
-
 /**
  * One connection's input: bytes to lines (bounded, refused before the newline arrives),
  * the per-connection rate limit, order, and backpressure. Lines are handled one at a time:
@@ -142,12 +135,7 @@ export class SessionInput {
       // resume(); the chat rate limit is charged once per read for the other lines when they
       // all fit (the common case), and line by line, exactly as before, when some would not.
       const rate = this.#rate;
-      const counted = rate === undefined ? [] : this.#chatLines(lines);
-      if (
-        rate === undefined ||
-        counted.length === 0 ||
-        rate.takeAll(counted.length, lineBytes(counted), now)
-      ) {
+      if (rate === undefined || this.#takeChatLines(rate, lines, now)) {
         for (const line of lines) this.#held.push(line);
       } else {
         for (const line of lines) {
@@ -168,10 +156,19 @@ export class SessionInput {
     return this.#fileBucket !== undefined && fileLineCost(line) !== undefined;
   }
 
-  /** The lines the chat rate limit counts (all of them when file transfer is off). */
-  #chatLines(lines: Uint8Array[]): Uint8Array[] {
-    if (this.#fileBucket === undefined) return lines;
-    return lines.filter((line) => fileLineCost(line) === undefined);
+  /**
+   * Charges the chat rate limit at once for the lines it counts (each with its newline; file
+   * lines are the file budget's) when all of them fit; false, charging nothing, otherwise.
+   */
+  #takeChatLines(rate: SessionRate, lines: Uint8Array[], now: number): boolean {
+    let count = 0;
+    let bytes = 0;
+    for (const line of lines) {
+      if (this.#isFileLine(line)) continue;
+      count++;
+      bytes += line.length + 1;
+    }
+    return count === 0 || rate.takeAll(count, bytes, now);
   }
 
   /** Handles waiting lines while the client reads; pauses its socket otherwise. */
