@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { type Command, Option } from 'commander';
-import { isValidRoom } from '../protocol/index.js';
+import { isValidRoom } from '../protocol/fields.js';
 import {
   ConfigError,
   defaultServerConfig,

@@ -8,7 +8,7 @@ import {
   MAX_MAX_LINE_BYTES,
   MIN_MAX_LINE_BYTES,
   MIN_V1_IDLE_TIMEOUT_MS,
-} from '../protocol/index.js';
+} from '../protocol/limits.js';
 
 /** Everything `securechat serve` can be told. Defaults below; see `--help`. */
 export interface ServerConfig {

@@ -32,6 +32,30 @@ function heavyPackagesLoadedBy(script: string): string[] {
   return JSON.parse(result.stdout) as string[];
 }
 
+/** The npm packages and our top folders whose ES modules a CLI run resolved. */
+function modulesResolvedBy(args: string[]): Set<string> {
+  const result = spawnSync(
+    process.execPath,
+    [
+      '--no-warnings',
+      '--experimental-loader',
+      join(root, 'test', 'helpers', 'module-trace-hook.mjs'),
+      join(root, 'bin', 'securechat'),
+      ...args,
+    ],
+    { cwd: root, encoding: 'utf8', timeout: 30_000 },
+  );
+  expect(result.status, result.stderr).toBe(0);
+  const seen = new Set<string>();
+  for (const line of result.stderr.split('\n')) {
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line);
+    if (pkg) seen.add(pkg[1]!);
+    const own = /\/dist\/([^/]+)\//.exec(line);
+    if (own) seen.add(`dist/${own[1]}`);
+  }
+  return seen;
+}
+
 describe('CLI start-up', () => {
   it('defining the commands loads neither the daemon nor the client (they load when run)', () => {
     expect(heavyPackagesLoadedBy(`import('./dist/cli.js')`)).toEqual([]);
@@ -41,5 +65,19 @@ describe('CLI start-up', () => {
     expect(heavyPackagesLoadedBy(`import('./dist/cli/serve-run.js')`)).toEqual(
       expect.arrayContaining(['better-sqlite3', 'ioredis', 'pino', 'prom-client']),
     );
+  });
+
+  it.each([['--version'], ['keys', '--help'], ['invite', '--help'], ['who', '--help']])(
+    '`%s %s` loads no crypto library and no client code (those load when a command runs)',
+    (...args) => {
+      const seen = modulesResolvedBy(args);
+      expect(seen.has('commander'), 'the probe sees modules').toBe(true);
+      expect([...seen].filter((m) => m.startsWith('@noble/') || m === 'dist/client')).toEqual([]);
+    },
+  );
+
+  it('the module probe sees the client when a command runs (the check above can fail)', () => {
+    const seen = modulesResolvedBy(['keys', '--home', join(root, 'test', 'no-such-home')]);
+    expect(seen.has('dist/client')).toBe(true);
   });
 });

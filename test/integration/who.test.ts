@@ -3,7 +3,7 @@
  * client and connected-since, only to loopback callers or with the admin token.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatWho } from '../../src/cli/who.js';
+import { formatWho } from '../../src/cli/who-run.js';
 import { adminAllowed } from '../../src/server/metrics.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
