@@ -67,10 +67,10 @@ describe('CLI start-up', () => {
     );
   });
 
-  it.each([['--version'], ['keys', '--help'], ['invite', '--help'], ['who', '--help']])(
-    '`%s %s` loads no crypto library and no client code (those load when a command runs)',
-    (...args) => {
-      const seen = modulesResolvedBy(args);
+  it.each(['--version', 'keys --help', 'invite --help', 'who --help'])(
+    '`%s` loads no crypto library and no client code (those load when a command runs)',
+    (command) => {
+      const seen = modulesResolvedBy(command.split(' '));
       expect(seen.has('commander'), 'the probe sees modules').toBe(true);
       expect([...seen].filter((m) => m.startsWith('@noble/') || m === 'dist/client')).toEqual([]);
     },
