@@ -10,6 +10,7 @@ import { systemTimers, type Timers } from './clock.js';
 import { DeliveryTracker } from './direct/delivery.js';
 import { IncomingMessages } from './direct/incoming.js';
 import { OutgoingMessages } from './direct/outgoing.js';
+import { senderFieldFor } from './direct/relay-frame.js';
 import { BundleRequests } from './e2ee/bundle-requests.js';
 import { ClientE2ee } from './e2ee/client-e2ee.js';
 import { type ClientLimits, clientLimits } from './e2ee/limits.js';
@@ -163,6 +164,7 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
     this.#incoming = new IncomingMessages({
       user,
       send: (frame) => link.send(frame),
+      senderField: () => senderFieldFor(link.version, user.name),
       peers,
       ratchet,
       v1Keys,

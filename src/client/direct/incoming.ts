@@ -26,6 +26,7 @@ import {
   withStatus,
 } from '../trust/withheld.js';
 import { PendingDecryptions, SeenEnvelopes } from './incoming-queues.js';
+import { relayFrame } from './relay-frame.js';
 
 /** Where room sender keys go that arrive over a pairwise session (the rooms). */
 export interface SenderKeySink {
@@ -37,6 +38,8 @@ export interface IncomingOptions {
   user: LocalUser;
   /** Writes a frame to the server (mailbox acknowledgements, reset notices). */
   send(frame: object): boolean;
+  /** The `from` our relays carry: undefined for a server that sets it (see relayFrame). */
+  senderField(): string | undefined;
   peers: PeerBook;
   /** Forward-secret sessions, when we have an identity and the server offers them. */
   ratchet: () => Pick<RatchetPeers, 'open' | 'resetNotice' | 'acceptReset'> | undefined;
@@ -152,7 +155,7 @@ export class IncomingMessages {
   }
 
   #openV2(relay: RelayDelivery): void {
-    const { peers, user } = this.#options;
+    const { peers } = this.#options;
     const ratchet = this.#options.ratchet();
     if (!ratchet) {
       this.#undecryptable(
@@ -181,7 +184,9 @@ export class IncomingMessages {
           this.#options.now(),
         );
         if (notice) {
-          this.#options.send({ type: 'relay', to: relay.from, from: user.name, ...notice });
+          this.#options.send(
+            relayFrame(relay.from, { ...notice }, undefined, this.#options.senderField()),
+          );
           reason += `; ${relay.from} was asked to start a new session (they may need to resend)`;
         }
       }

@@ -118,6 +118,7 @@ export function incomingFor(user: LocalUser, options: Partial<IncomingOptions> =
   const incoming = new IncomingMessages({
     user,
     send: (frame) => link.send(frame),
+    senderField: () => user.name,
     peers,
     ratchet: () => undefined,
     v1Keys: new V1KeyCache(user.keyPair),

@@ -14,10 +14,13 @@ import {
   distributionOf,
   ErrorCode,
   encodePairwiseContent,
+  generateIdentityKeyPair,
   type PairwiseContent,
   type RelayDelivery,
+  readCanonicalRelay,
   sealV1,
   senderKeyContent,
+  signReset,
   toBase64,
 } from '../../../src/protocol/index.js';
 import { directoryOf, freshTrust, incomingFor, listingOf, peerBook, v2User } from './fakes.js';
@@ -266,6 +269,37 @@ describe('incoming v2 (ratchet) messages', () => {
       expect.objectContaining({ type: 'relay', to: 'alice', from: 'bob', alg: ALG_RESET }),
     ]);
     expect(of('undecryptable')[0]?.reason).toContain('asked to start a new session');
+  });
+
+  it('writes the reset to our (v2) server without from, as a line its fast path takes', () => {
+    const alice = v2User('alice');
+    const idk = listingOf(alice).idk!;
+    const peers = peerBook();
+    peers.upsert('alice', listingOf(alice));
+    const { ratchet } = scriptedRatchet({
+      lost: {
+        ok: false,
+        code: ErrorCode.RATCHET_NO_SESSION,
+        reason: 'no session for that message',
+        reset: { peerIdentity: idk, ratchetKey: new Uint8Array(32) },
+      },
+    });
+    const bobIdentity = generateIdentityKeyPair();
+    ratchet.resetNotice = (peerIdentity, ratchetKey) =>
+      signReset(bobIdentity, peerIdentity, ratchetKey, 1_000);
+    const { incoming, link } = incomingFor(v2User('bob'), {
+      peers,
+      ratchet: () => ratchet,
+      senderField: () => undefined,
+    });
+    incoming.handle(v2From(alice, 'lost'));
+    expect(link.sent).toHaveLength(1);
+    expect(link.sent[0]).not.toHaveProperty('from');
+    const line = JSON.stringify(link.sent[0]);
+    const spliced = readCanonicalRelay(Buffer.from(line));
+    expect(spliced?.deliveryLine('bob')).toBe(
+      `{"type":"relay","from":"bob",${line.slice('{"type":"relay",'.length)}\n`,
+    );
   });
 
   it('says nothing about a duplicate, and reports content it cannot read', () => {
