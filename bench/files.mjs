@@ -49,6 +49,31 @@ const describe = (m) =>
         .filter(Boolean)
         .join(', ') || JSON.stringify(m);
 
+/** CPU seconds (user + system) a live process has used so far, from /proc/PID/stat. */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * The main (JavaScript) thread's scheduler times from /proc/PID/schedstat: seconds it ran
+ * and seconds it was runnable but waited for a CPU (the machine is shared). Wall time minus
+ * both is time it was blocked: waiting on the network, the disk or flow control.
+ */
+function sched(pid) {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { run: run / 1e9, wait: wait / 1e9 };
+  } catch {
+    return { run: Number.NaN, wait: Number.NaN };
+  }
+}
+
 /** Peak resident memory of a live process (VmHWM), in MiB. */
 function peakRss(pid) {
   try {
@@ -240,6 +265,12 @@ function jsonClient(user, port, pin, extra) {
   return { proc, events, home, send: (line) => proc.stdin.write(`${line}\n`) };
 }
 
+function split(k, a, b, wall) {
+  const run = b[k].run - a[k].run;
+  const wait = b[k].wait - a[k].wait;
+  return `${k} ${run.toFixed(2)} / ${wait.toFixed(2)} / ${(wall - run - wait).toFixed(2)}`;
+}
+
 async function main() {
   const bytes = mib * MiB;
   const input = join(dir, 'input.bin');
@@ -312,13 +343,21 @@ async function main() {
     30_000,
     'clients',
   );
+  const procs = { server: server.pid, alice: alice.proc.pid, bob: bob.proc.pid };
+  const cpuNow = () =>
+    Object.fromEntries(
+      Object.entries(procs).map(([k, pid]) => [k, { cpu: cpuSeconds(pid), ...sched(pid) }]),
+    );
+  const c0 = cpuNow();
   const t0 = process.hrtime.bigint();
   if (verbose) console.error(`[${(performance.now() / 1000).toFixed(1)}s] /send`);
   alice.send(`/send bob ${input}`);
   const upDone = await transferEnd(alice, 'upload');
   const t1 = process.hrtime.bigint();
+  const c1 = cpuNow();
   const downDone = await transferEnd(bob, 'download');
   const t2 = process.hrtime.bigint();
+  const c2 = cpuNow();
   const rss = {
     server: peakRss(server.pid),
     alice: peakRss(alice.proc.pid),
@@ -349,6 +388,18 @@ async function main() {
     ...rows.map(([what, s, rate]) => `| ${what} | ${s.toFixed(2)} | ${rate.toFixed(1)} |`),
     '',
     `End to end (the bytes cross TLS twice, plus hashing twice) = **${((100 * (mb / (up + down))) / (mb / tls)).toFixed(0)} %** of raw TLS one way (target ≥ 50 %). Download = ${((100 * (mb / down)) / (mb / tls)).toFixed(0)} %, upload = ${((100 * (mb / up)) / (mb / tls)).toFixed(0)} % of raw TLS.`,
+    `CPU seconds per process (wall: upload ${up.toFixed(2)} s, download ${down.toFixed(2)} s): ${Object.keys(
+      procs,
+    )
+      .map(
+        (k) => `${k} ${(c1[k].cpu - c0[k].cpu).toFixed(2)} + ${(c2[k].cpu - c1[k].cpu).toFixed(2)}`,
+      )
+      .join(', ')} (upload + download legs, all threads).`,
+    `Main thread (run / runnable but waiting for a CPU / blocked), upload leg: ${Object.keys(procs)
+      .map((k) => split(k, c0, c1, up))
+      .join(', ')}; download leg: ${Object.keys(procs)
+      .map((k) => split(k, c1, c2, down))
+      .join(', ')} (seconds).`,
     `Peak RSS (VmHWM): server ${rss.server.toFixed(0)} MiB, sender ${rss.alice.toFixed(0)} MiB, recipient ${rss.bob.toFixed(0)} MiB (the file is ${mib} MiB: streamed, never held). Digest of the saved file matches: ${same}. sshd: ${sshd}.`,
     '',
   ].join('\n');
