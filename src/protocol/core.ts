@@ -73,6 +73,12 @@ export const Capability = {
    * servers whose line limit fits a chunk and that run a chunk store.
    */
   files: 'files',
+  /**
+   * Binary chunk mode of file transfer: sealed chunks travel as raw bytes after a short
+   * header line (`fputb`, `fchunkb`) instead of Base64 inside JSON. Offered with `files`;
+   * used in a direction only when both sides announced it (docs/PROTOCOL.md "Files").
+   */
+  fbin: 'fbin',
 } as const;
 export type Capability = (typeof Capability)[keyof typeof Capability];
 
@@ -87,6 +93,7 @@ export const SERVER_CAPS: readonly Capability[] = [
   Capability.spk,
   Capability.pq,
   Capability.files,
+  Capability.fbin,
 ];
 
 // --- hello (C→S, first frame) -------------------------------------------------------------

@@ -192,7 +192,9 @@ export function encodeWelcomeV1(usersJson: string): string {
 }
 
 const capsJson = (pq: boolean, files: boolean): string =>
-  JSON.stringify(SERVER_CAPS.filter((c) => (pq || c !== 'pq') && (files || c !== 'files')));
+  JSON.stringify(
+    SERVER_CAPS.filter((c) => (pq || c !== 'pq') && (files || (c !== 'files' && c !== 'fbin'))),
+  );
 const SERVER_CAPS_JSON = [
   [capsJson(false, false), capsJson(false, true)],
   [capsJson(true, false), capsJson(true, true)],

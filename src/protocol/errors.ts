@@ -7,6 +7,8 @@ export const ErrorCode = {
   TLS_REQUIRED: 'E_TLS_REQUIRED',
   // framing (fatal: the decoder is dead after these)
   FRAME_TOO_LONG: 'E_FRAME_TOO_LONG',
+  /** A binary chunk header announced more bytes than the negotiated maximum (`fbin`). */
+  BODY_TOO_LONG: 'E_BODY_TOO_LONG',
   // per-frame validation (the frame is dropped, the connection goes on)
   BAD_UTF8: 'E_BAD_UTF8',
   BAD_JSON: 'E_BAD_JSON',

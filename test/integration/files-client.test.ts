@@ -100,6 +100,31 @@ describe('file transfer between real clients over TLS', () => {
     },
   );
 
+  it('moves chunks as raw bytes both ways (fbin): the server reads and writes about the sealed size, not Base64', async () => {
+    const alice = await chat('alice');
+    const bob = await chat('bob');
+    const size = 32 * FILE_CHUNK_BYTES;
+    const plain = Buffer.alloc(size, 7);
+    const path = file('raw.bin', plain);
+    const inBefore = t.server.stats.bytesIn;
+    expect(await alice.client.transfers!.send('bob', path)).toBe(true);
+    const offer = (await bob.waitFor(isTransfer('offer', 'raw.bin'))) as TransferEvent;
+    await alice.waitFor(isTransfer('done', 'raw.bin'));
+    const uploaded = t.server.stats.bytesIn - inBefore;
+    const outBefore = t.server.stats.bytesOut;
+    expect(await bob.client.transfers!.accept(offer.id)).toBe(true);
+    const done = (await bob.waitFor(isTransfer('done', 'raw.bin'))) as TransferEvent;
+    expect(readFileSync(done.path!).equals(plain)).toBe(true);
+    const downloaded = t.server.stats.bytesOut - outBefore;
+    // Base64 in JSON would be over 4/3 of the size each way
+    expect(uploaded).toBeGreaterThan(size);
+    expect(uploaded).toBeLessThan(1.1 * size);
+    expect(downloaded).toBeGreaterThan(size);
+    expect(downloaded).toBeLessThan(1.1 * size);
+    await bob.sync();
+    await alice.sync();
+  });
+
   it('never overwrites: the same name twice lands as "name (1)"', async () => {
     const alice = await chat('alice');
     const bob = await chat('bob', { autoAccept: new Map([['alice', 1024]]) });

@@ -77,7 +77,8 @@ export class ServerSession implements ServerLink {
     return this.#caps.has(cap);
   }
 
-  send(frame: object | string): boolean {
+  /** A frame, a pre-encoded line, or raw bytes (a binary chunk's body, after its header). */
+  send(frame: object | string | Uint8Array): boolean {
     return this.#options.connection.send(frame);
   }
 

@@ -129,7 +129,7 @@ export class Downloads {
   }
 
   /** One sealed chunk from the server. */
-  chunk(record: DownloadRecord, index: number, data: string): void {
+  chunk(record: DownloadRecord, index: number, sealed: Uint8Array): void {
     const active = this.#active.get(record.id);
     if (!active || active.failed) return;
     const { offer } = record;
@@ -146,7 +146,7 @@ export class Downloads {
       plain = openChunk(
         active.key,
         { transferId: active.transferId, index, final: index === offer.chunks - 1 },
-        Buffer.from(data, 'base64'),
+        sealed,
       );
     } catch (error) {
       const code = error instanceof ProtocolError ? error.code : ErrorCode.DECRYPT_FAILED;

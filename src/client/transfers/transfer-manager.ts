@@ -31,7 +31,7 @@ export interface TransferOptions {
   /** Senders whose offers are accepted without asking, up to a size in bytes each. */
   autoAccept?: ReadonlyMap<string, number>;
   link: {
-    send(frame: object | string): boolean;
+    send(frame: object | string | Uint8Array): boolean;
     readonly ready: boolean;
     offers(cap: string): boolean;
   };
@@ -60,6 +60,7 @@ export class TransferManager {
     const host: TransferHost = {
       now: options.now,
       ready: () => this.ready,
+      binaryChunks: () => options.link.offers(Capability.fbin),
       send: (frame) => options.link.send(frame),
       save: (record) => {
         this.#records.set(record.id, record);
@@ -187,7 +188,7 @@ export class TransferManager {
 
   chunk(frame: FileChunkFrame): void {
     const record = this.#downloads.byFile(frame.file);
-    if (record) this.#downloads.chunk(record, frame.i, frame.data);
+    if (record) this.#downloads.chunk(record, frame.i, frame.sealed);
   }
 
   /** An error whose `ref` names one of our transfers; false when it is not ours. */

@@ -6,6 +6,7 @@ import {
   chunkCount,
   chunkPlainLength,
   encodeFilePut,
+  encodeFilePutHeader,
   FILE_CHUNK_BYTES,
   type FileContent,
   fromBase64,
@@ -143,6 +144,7 @@ export class Uploads {
     try {
       const { record } = active;
       active.handle ??= await open(record.path, 'r');
+      const binary = this.#host.binaryChunks();
       while (
         this.#active.get(record.id) === active &&
         active.next < record.chunks &&
@@ -160,9 +162,15 @@ export class Uploads {
           },
           plain,
         );
-        // A pre-encoded line (no JSON.stringify of 43 KB); it starts with FILE_PUT_PREFIX, which
-        // the server budgets as file traffic.
-        this.#host.send(encodeFilePut(record.file!, index, toBase64(sealed)));
+        if (binary) {
+          // binary chunk mode: a short header line, then the sealed bytes as they are
+          this.#host.send(encodeFilePutHeader(record.file!, index, sealed.length));
+          this.#host.send(sealed);
+        } else {
+          // A pre-encoded line (no JSON.stringify of 43 KB); it starts with FILE_PUT_PREFIX,
+          // which the server budgets as file traffic.
+          this.#host.send(encodeFilePut(record.file!, index, toBase64(sealed)));
+        }
         active.next = index + 1;
       }
     } catch (error) {

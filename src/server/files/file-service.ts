@@ -3,6 +3,7 @@ import {
   encodeError,
   encodeFileAck,
   encodeFileChunk,
+  encodeFileChunkHeader,
   encodeFileOk,
   encodeFileState,
   type FileClientFrame,
@@ -21,6 +22,10 @@ export interface FileSession {
   readonly identityKey: string | undefined;
   readonly open: boolean;
   reply(line: string, kind: string): boolean;
+  /** Binary chunk mode (`fbin`): chunks go out as a header line and raw bytes. */
+  readonly binaryChunks: boolean;
+  /** Queues a header line and the raw bytes after it. */
+  replyBytes(header: string, body: Uint8Array): boolean;
   /** Bytes queued for the client, not yet written to the socket. */
   readonly queuedBytes: number;
   /** Resolves once the queued output drained. */
@@ -170,10 +175,10 @@ export class FileService<S extends FileSession> {
     const { written, pending } = this.store.append(
       record,
       frame.i,
-      Buffer.from(frame.data, 'base64'),
+      Buffer.from(frame.sealed.buffer, frame.sealed.byteOffset, frame.sealed.byteLength),
     );
     this.stats.chunksIn++;
-    this.stats.bytesIn += frame.data.length;
+    this.stats.bytesIn += frame.sealed.length;
     const answered = written.then(
       (have) => {
         if (have === record.chunks && frame.i === have - 1) this.stats.uploaded++;
@@ -204,10 +209,12 @@ export class FileService<S extends FileSession> {
       if (!session.open) return;
       if (session.queuedBytes > FILE_QUEUE_BUDGET) await session.whenDrained();
       if (!session.open) return;
-      const data = sealed.toString('base64');
-      session.reply(encodeFileChunk(record.id, frame.i + k, data), 'fchunk');
+      if (session.binaryChunks)
+        session.replyBytes(encodeFileChunkHeader(record.id, frame.i + k, sealed.length), sealed);
+      else
+        session.reply(encodeFileChunk(record.id, frame.i + k, sealed.toString('base64')), 'fchunk');
       this.stats.chunksOut++;
-      this.stats.bytesOut += data.length;
+      this.stats.bytesOut += sealed.length;
     }
   }
 
