@@ -8,6 +8,7 @@ import {
   openChunk,
   ProtocolError,
 } from '../../protocol/index.js';
+import { systemTimers, type Timer, type Timers } from '../clock.js';
 import {
   ensureDownloadDir,
   hashFile,
@@ -28,6 +29,13 @@ import type { DownloadRecord } from './transfer-record.js';
  */
 const REQUESTS_AHEAD = 6;
 
+/**
+ * How often the download watchdog looks: a download with requests outstanding that got no
+ * chunk between two looks (20–40 s) gives them up and asks again from the chunk it waits
+ * for. A lost request (an old server dropping it, say) then costs seconds, not the transfer.
+ */
+export const DOWNLOAD_STALL_MS = 20_000;
+
 interface Active {
   record: DownloadRecord;
   handle: FileHandle;
@@ -41,6 +49,8 @@ interface Active {
   /** Writes happen in order, one after the other. */
   writes: Promise<void>;
   failed: boolean;
+  /** `expected` at the watchdog's last look (-1 before the first). */
+  watched: number;
 }
 
 /**
@@ -56,10 +66,13 @@ export class Downloads {
   #dir: string;
   #active = new Map<string, Active>();
   #starting = new Set<string>();
+  #timers: Timers;
+  #watchdog: Timer | undefined;
 
-  constructor(host: TransferHost, downloadDir: string) {
+  constructor(host: TransferHost, downloadDir: string, timers: Timers = systemTimers) {
     this.#host = host;
     this.#dir = downloadDir;
+    this.#timers = timers;
   }
 
   get dir(): string {
@@ -100,8 +113,10 @@ export class Downloads {
       written: have,
       writes: Promise.resolve(),
       failed: false,
+      watched: -1,
     };
     this.#active.set(record.id, active);
+    this.#watchdog ??= this.#timers.every(DOWNLOAD_STALL_MS, () => this.#watch());
     this.#host.progress(record, have === 0 ? 'started' : 'progress', have * FILE_CHUNK_BYTES);
     this.#ask(active);
   }
@@ -121,6 +136,24 @@ export class Downloads {
     }
   }
 
+  /** The watchdog's look: stalled downloads ask again; it stops when none is active. */
+  #watch(): void {
+    if (this.#active.size === 0) {
+      this.#watchdog?.cancel();
+      this.#watchdog = undefined;
+      return;
+    }
+    for (const active of this.#active.values()) {
+      const stalled = active.watched === active.expected && active.requested > active.expected;
+      active.watched = active.expected;
+      if (!stalled || !this.#host.ready()) continue;
+      // What was asked and never came is given up on: ask again from the chunk due. A late
+      // chunk of the old requests is then a duplicate, which chunk() skips.
+      active.requested = active.expected;
+      this.#ask(active);
+    }
+  }
+
   /** The active download of a server file id. */
   byFile(file: string): DownloadRecord | undefined {
     for (const active of this.#active.values())
@@ -133,6 +166,8 @@ export class Downloads {
     const active = this.#active.get(record.id);
     if (!active || active.failed) return;
     const { offer } = record;
+    // a chunk we already have (asked again after a stall, or replayed): nothing to write
+    if (index < active.expected) return;
     if (index !== active.expected) {
       this.#fail(
         active,

@@ -9,6 +9,7 @@ import {
   formatBytes,
   nameKey,
 } from '../../protocol/index.js';
+import type { Timers } from '../clock.js';
 import type { EventSink, TransferEvent, TransferListEvent } from '../events.js';
 import { Downloads } from './downloads.js';
 import type { TransferHost } from './transfer-host.js';
@@ -39,6 +40,8 @@ export interface TransferOptions {
   sendOffer(target: string, content: FileContent): Promise<true | string>;
   sink: EventSink;
   now: () => number;
+  /** The client's timers (the download watchdog); Node's by default. */
+  timers?: Timers;
 }
 
 /**
@@ -76,7 +79,7 @@ export class TransferManager {
       progress: (record, phase, bytes, extra) => this.#progress(record, phase, bytes, extra),
     };
     this.#uploads = new Uploads(host);
-    this.#downloads = new Downloads(host, options.downloadDir);
+    this.#downloads = new Downloads(host, options.downloadDir, options.timers);
   }
 
   /** Welcomed by a server that keeps files. */
