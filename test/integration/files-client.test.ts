@@ -125,6 +125,33 @@ describe('file transfer between real clients over TLS', () => {
     await alice.sync();
   });
 
+  it('offers the file while it is still being uploaded, and the recipient downloads alongside', async () => {
+    const alice = await chat('alice');
+    const bob = await chat('bob');
+    const plain = randomBytes(40 * FILE_CHUNK_BYTES + 5);
+    const send = alice.client.sendFileOffer.bind(alice.client);
+    const statesAtOffer: string[] = [];
+    alice.client.sendFileOffer = (target: string, c: FileContent) => {
+      const record = alice.client.transfers!.find(c.tid.slice(0, 6), [
+        'announcing',
+        'uploading',
+        'offering',
+        'done',
+      ]);
+      statesAtOffer.push(typeof record === 'string' ? record : record.state);
+      return send(target, c);
+    };
+    expect(await alice.client.transfers!.send('bob', file('early.bin', plain))).toBe(true);
+    const offer = (await bob.waitFor(isTransfer('offer', 'early.bin'))) as TransferEvent;
+    expect(await bob.client.transfers!.accept(offer.id)).toBe(true);
+    const done = (await bob.waitFor(isTransfer('done', 'early.bin'))) as TransferEvent;
+    expect(readFileSync(done.path!).equals(plain)).toBe(true);
+    await alice.waitFor(isTransfer('done', 'early.bin'));
+    // one offer, sent while the upload was under way (before: only once it had finished)
+    expect(statesAtOffer).toEqual(['uploading']);
+    alice.client.sendFileOffer = send;
+  });
+
   it('never overwrites: the same name twice lands as "name (1)"', async () => {
     const alice = await chat('alice');
     const bob = await chat('bob', { autoAccept: new Map([['alice', 1024]]) });
@@ -181,6 +208,8 @@ describe('file transfer between real clients over TLS', () => {
       const data = Buffer.alloc(3 * FILE_CHUNK_BYTES, name);
       await alice.client.transfers!.send('bob', file(name, data));
       const offer = (await bob.waitFor(isTransfer('offer', name))) as TransferEvent;
+      // the offer comes during the upload: damage the store once it is all there
+      await alice.waitFor(isTransfer('done', name));
       damage(join(root, 'files', `${file_}.chunks`));
       await bob.client.transfers!.accept(offer.id);
       const failed = (await bob.waitFor(isTransfer('failed', name))) as TransferEvent;

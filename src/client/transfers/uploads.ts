@@ -69,8 +69,15 @@ export class Uploads {
     }
     if (!info.isFile()) return `${path} is not a regular file`;
     const record = await this.#fresh(target, path, info.size, info.mtimeMs);
-    this.#host.save(record);
     this.#host.progress(record, 'started', 0);
+    // The digest first (one read of the file before the upload's), so the offer can go out
+    // as soon as the server accepts the announce: recipients download alongside the upload.
+    try {
+      record.digest = toBase64(await hashFile(path));
+    } catch (error) {
+      return `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`;
+    }
+    this.#host.save(record);
     this.#announce(record);
     return record;
   }
@@ -112,13 +119,33 @@ export class Uploads {
     });
   }
 
-  /** The server accepted an announce: upload. */
+  /**
+   * The server accepted an announce: upload, and (the digest being known) offer the file at
+   * once, so recipients fetch chunks while the rest is uploaded (the server holds their
+   * requests for chunks not stored yet).
+   */
   announced(record: UploadRecord, file: string, cap: string): void {
     record.file = file;
     record.cap = cap;
     record.state = 'uploading';
     this.#host.save(record);
     this.#start(record, 0);
+    if (record.digest !== '') this.#offerEarly(record);
+  }
+
+  /** The offer sent during the upload, per transfer id (the upload's end waits for it). */
+  #early = new Map<string, Promise<true | string>>();
+
+  #offerEarly(record: UploadRecord): void {
+    if (record.offered || this.#early.has(record.id)) return;
+    const sent = this.#host.sendOffer(record.target, this.#content(record)).then((outcome) => {
+      if (outcome === true) {
+        record.offered = true;
+        if (record.state === 'uploading') this.#host.save(record);
+      }
+      return outcome;
+    });
+    this.#early.set(record.id, sent);
   }
 
   #start(record: UploadRecord, have: number): void {
@@ -237,11 +264,15 @@ export class Uploads {
     }
     record.state = 'offering';
     this.#host.save(record);
-    await this.#offer(record);
+    const early = this.#early.get(record.id);
+    this.#early.delete(record.id);
+    if (early) await early;
+    if (record.offered) this.#offered(record);
+    else await this.#offer(record);
   }
 
-  async #offer(record: UploadRecord): Promise<void> {
-    const content: FileContent = {
+  #content(record: UploadRecord): FileContent {
+    return {
       t: 'file',
       tid: record.id,
       file: record.file!,
@@ -254,11 +285,20 @@ export class Uploads {
       digest: record.digest,
       ts: this.#host.now(),
     };
-    const sent = await this.#host.sendOffer(record.target, content);
+  }
+
+  async #offer(record: UploadRecord): Promise<void> {
+    const sent = await this.#host.sendOffer(record.target, this.#content(record));
     if (sent !== true) {
       this.fail(record, `the file is on the server but the offer could not be sent: ${sent}`);
       return;
     }
+    record.offered = true;
+    this.#offered(record);
+  }
+
+  /** Every chunk is stored and the recipients have the offer. */
+  #offered(record: UploadRecord): void {
     record.state = 'done';
     this.#host.save(record);
     this.#host.progress(record, 'done', record.size);
@@ -272,7 +312,8 @@ export class Uploads {
     for (const record of records) {
       if (this.#active.has(record.id)) this.#active.delete(record.id);
       if (record.state === 'offering') {
-        await this.#offer(record);
+        if (record.offered) this.#offered(record);
+        else await this.#offer(record);
         continue;
       }
       if (record.state !== 'announcing' && record.state !== 'uploading') continue;
