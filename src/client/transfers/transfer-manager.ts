@@ -35,6 +35,8 @@ export interface TransferOptions {
     send(frame: object | string | Uint8Array): boolean;
     readonly ready: boolean;
     offers(cap: string): boolean;
+    /** The server's `--max-file-size`, when its welcome said. */
+    readonly maxFile?: number | undefined;
   };
   /** Sends a descriptor end to end (ratchet to a user, sender key to a room). */
   sendOffer(target: string, content: FileContent): Promise<true | string>;
@@ -97,7 +99,7 @@ export class TransferManager {
       return this.#o.link.ready
         ? 'this server does not keep files (no "files" capability)'
         : 'not connected';
-    const outcome = await this.#uploads.send(target, path);
+    const outcome = await this.#uploads.send(target, path, this.#o.link.maxFile);
     return typeof outcome === 'string' ? outcome : true;
   }
 

@@ -6,6 +6,7 @@ import {
   chunkCount,
   chunkPlainLength,
   encodeFilePut,
+  formatBytes,
   encodeFilePutHeader,
   FILE_CHUNK_BYTES,
   type FileContent,
@@ -57,8 +58,12 @@ export class Uploads {
     this.#host = host;
   }
 
-  /** Starts sending `path` to a user or #room. Resolves with the record or an error text. */
-  async send(target: string, path: string): Promise<UploadRecord | string> {
+  /**
+   * Starts sending `path` to a user or #room. Resolves with the record or an error text.
+   * @param maxBytes the server's `--max-file-size` from its welcome: a larger file is refused
+   *   here, before it is hashed or announced.
+   */
+  async send(target: string, path: string, maxBytes?: number): Promise<UploadRecord | string> {
     if (!isValidName(target) && !isValidRoom(target))
       return `"${target}" is neither a user name nor a #room`;
     let info: Awaited<ReturnType<typeof stat>>;
@@ -68,6 +73,8 @@ export class Uploads {
       return `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`;
     }
     if (!info.isFile()) return `${path} is not a regular file`;
+    if (maxBytes !== undefined && info.size > maxBytes)
+      return `${basename(path)} (${formatBytes(info.size)}) is larger than this server takes (${formatBytes(maxBytes)})`;
     const record = await this.#fresh(target, path, info.size, info.mtimeMs);
     this.#host.progress(record, 'started', 0);
     // The digest first (one read of the file before the upload's), so the offer can go out

@@ -226,7 +226,9 @@ export class FileService<S extends FileSession> {
     let next = frame.i;
     while (next < end) {
       let have = this.store.have(record.id);
-      if (next >= have) have = await this.#arrival(record.id, next + 1);
+      // Not stored yet: wait for the rest of this request at once (one read per batch, not
+      // an open and a read per chunk while the download chases the upload).
+      if (next >= have) have = await this.#arrival(record.id, end);
       const chunks = await this.#read(record, next, Math.min(end, have));
       for (const sealed of chunks) {
         if (!session.open) return;
