@@ -220,8 +220,7 @@ export function encodeWelcomeV2(
 ): string {
   const caps = SERVER_CAPS_JSON[pq ? 1 : 0][files ? 1 : 0];
   const maxline = Number.isSafeInteger(maxLineBytes) ? `,"maxline":${maxLineBytes}` : '';
-  const maxfile =
-    files && Number.isSafeInteger(maxFileBytes) ? `,"maxfile":${maxFileBytes}` : '';
+  const maxfile = files && Number.isSafeInteger(maxFileBytes) ? `,"maxfile":${maxFileBytes}` : '';
   return `{"type":"welcome","v":2,"caps":${caps},"users":{},"peers":${peersJson}${maxline}${maxfile}}\n`;
 }
 

@@ -46,6 +46,9 @@ export interface TransferOptions {
   timers?: Timers;
 }
 
+/** How long a finished (done, failed, cancelled, rejected) transfer stays listed: 7 days. */
+export const FINISHED_KEEP_MS = 7 * 24 * 3600 * 1000;
+
 /**
  * The client's file transfers: the uploads and downloads, their persistence, the commands'
  * entry points (/send, /accept, /reject, /cancel, /transfers), the server's file frames,
@@ -61,7 +64,14 @@ export class TransferManager {
 
   constructor(options: TransferOptions) {
     this.#o = options;
-    for (const record of options.persistence.load()) this.#records.set(record.id, record);
+    // Finished transfers are kept a while for /transfers, then pruned (the state database
+    // would otherwise grow by one row per file for good).
+    const horizon = options.now() - FINISHED_KEEP_MS;
+    for (const record of options.persistence.load()) {
+      if (FINISHED.has(record.state) && record.created < horizon)
+        options.persistence.remove(record.id);
+      else this.#records.set(record.id, record);
+    }
     const host: TransferHost = {
       now: options.now,
       ready: () => this.ready,
