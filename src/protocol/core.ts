@@ -79,6 +79,12 @@ export const Capability = {
    * used in a direction only when both sides announced it (docs/PROTOCOL.md "Files").
    */
   fbin: 'fbin',
+  /**
+   * The server holds an `fget` for chunks not uploaded yet until they are (bounded), so a
+   * sender may offer a file as soon as the announce is accepted and recipients download
+   * alongside the upload. Offered with `files`; senders offer early only to servers with it.
+   */
+  fhold: 'fhold',
 } as const;
 export type Capability = (typeof Capability)[keyof typeof Capability];
 
@@ -94,6 +100,7 @@ export const SERVER_CAPS: readonly Capability[] = [
   Capability.pq,
   Capability.files,
   Capability.fbin,
+  Capability.fhold,
 ];
 
 // --- hello (C→S, first frame) -------------------------------------------------------------

@@ -195,10 +195,10 @@ export function encodeWelcomeV1(usersJson: string): string {
   return `{"type":"welcome","users":${usersJson}}\n`;
 }
 
+/** Capabilities offered only with a chunk store. */
+const FILE_CAPS: ReadonlySet<string> = new Set(['files', 'fbin', 'fhold']);
 const capsJson = (pq: boolean, files: boolean): string =>
-  JSON.stringify(
-    SERVER_CAPS.filter((c) => (pq || c !== 'pq') && (files || (c !== 'files' && c !== 'fbin'))),
-  );
+  JSON.stringify(SERVER_CAPS.filter((c) => (pq || c !== 'pq') && (files || !FILE_CAPS.has(c))));
 const SERVER_CAPS_JSON = [
   [capsJson(false, false), capsJson(false, true)],
   [capsJson(true, false), capsJson(true, true)],

@@ -65,6 +65,8 @@ export const ErrorCode = {
   NO_SUCH_FILE: 'E_NO_SUCH_FILE',
   /** A chunk out of order, of the wrong length, or past the last one. */
   FILE_CHUNK: 'E_FILE_CHUNK',
+  /** A chunk not uploaded yet, and the upload did not go on in time: ask again later. */
+  FILE_PENDING: 'E_FILE_PENDING',
   // end-to-end (client side only; never sent by the server)
   DECRYPT_FAILED: 'E_DECRYPT_FAILED',
   /** A ratchet message would skip more message keys than allowed (MAX_SKIP). */

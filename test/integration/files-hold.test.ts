@@ -98,7 +98,7 @@ describe('fget held for chunks still being uploaded (real TLS)', () => {
     expect(bob.frames.filter((x) => x.type === 'error')).toEqual([]);
   });
 
-  it('refuses after FILE_HOLD_MS when the upload does not go on, and the connection goes on', async () => {
+  it('refuses after FILE_HOLD_MS when the upload does not go on (E_FILE_PENDING), then at once, and the connection goes on', async () => {
     const alice = await login('alice');
     const bob = await login('bob');
     const ok = await announce(alice, 'h2', 2);
@@ -108,8 +108,12 @@ describe('fget held for chunks still being uploaded (real TLS)', () => {
     await bob.next((x) => x.type === 'fchunk' && x.i === 0);
     time.advance(FILE_HOLD_MS - 1);
     time.advance(1);
-    const error = await bob.error('E_FILE_CHUNK');
+    const error = await bob.error('E_FILE_PENDING');
     expect(error.ref).toBe(ok.file);
+    await bob.sync();
+    // the upload stored nothing for FILE_HOLD_MS: the next request is not held at all
+    bob.send({ type: 'fget', file: ok.file, cap: ok.cap, i: 1, n: 1 });
+    await bob.error('E_FILE_PENDING');
     await bob.sync();
   });
 

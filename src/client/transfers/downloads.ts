@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, type Hash, timingSafeEqual } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import {
   ErrorCode,
@@ -36,6 +36,14 @@ const REQUESTS_AHEAD = 6;
  */
 export const DOWNLOAD_STALL_MS = 20_000;
 
+/**
+ * A chunk the server does not have yet, its upload stalled (`E_FILE_PENDING`): asked again
+ * after this long, at most PENDING_RETRIES times in a row (about 10 minutes), then the
+ * download fails.
+ */
+export const PENDING_RETRY_MS = 30_000;
+export const PENDING_RETRIES = 20;
+
 interface Active {
   record: DownloadRecord;
   handle: FileHandle;
@@ -51,6 +59,15 @@ interface Active {
   failed: boolean;
   /** `expected` at the watchdog's last look (-1 before the first). */
   watched: number;
+  /**
+   * SHA-256 of the plaintext, fed chunk by chunk in order as it is opened (no second read
+   * of the file at the end); absent for a resumed download, which hashes the file instead.
+   */
+  hash?: Hash;
+  /** Asking again after E_FILE_PENDING: the timer, and how many times in a row. */
+  retry?: Timer;
+  pendings: number;
+  pendingAt: number;
 }
 
 /**
@@ -114,6 +131,9 @@ export class Downloads {
       writes: Promise.resolve(),
       failed: false,
       watched: -1,
+      ...(have === 0 ? { hash: createHash('sha256') } : {}),
+      pendings: 0,
+      pendingAt: -1,
     };
     this.#active.set(record.id, active);
     this.#watchdog ??= this.#timers.every(DOWNLOAD_STALL_MS, () => this.#watch());
@@ -205,6 +225,7 @@ export class Downloads {
       return;
     }
     active.expected = index + 1;
+    active.hash?.update(plain);
     const position = index * FILE_CHUNK_BYTES;
     active.writes = active.writes.then(async () => {
       if (active.failed) return;
@@ -230,7 +251,8 @@ export class Downloads {
       await active.writes;
       await active.handle.close();
       this.#active.delete(record.id);
-      const digest = await hashFile(record.temp!);
+      // the plaintext as opened and written, in order (a resumed download: the file)
+      const digest = active.hash ? active.hash.digest() : await hashFile(record.temp!);
       const wanted = fromBase64(record.offer.digest, 'digest', 32);
       if (!timingSafeEqual(digest, wanted)) {
         await removeQuietly(record.temp);
@@ -260,9 +282,28 @@ export class Downloads {
     this.#host.progress(record, state, state === 'done' ? record.offer.size : 0, extra);
   }
 
+  /**
+   * The upload this download follows stalled: what was asked is given up on and asked again
+   * in PENDING_RETRY_MS (the other outstanding requests' refusals join this retry). False
+   * after PENDING_RETRIES retries without a chunk.
+   */
+  #askLater(active: Active): boolean {
+    if (active.retry) return true;
+    active.pendings = active.pendingAt === active.expected ? active.pendings + 1 : 1;
+    active.pendingAt = active.expected;
+    if (active.pendings > PENDING_RETRIES) return false;
+    active.requested = active.expected;
+    active.retry = this.#timers.after(PENDING_RETRY_MS, () => {
+      active.retry = undefined;
+      if (this.#active.get(active.record.id) === active && !active.failed) this.#ask(active);
+    });
+    return true;
+  }
+
   /** Stops a download for good: what it wrote is deleted before the failure is reported. */
   #fail(active: Active, reason: string, code?: string): void {
     active.failed = true;
+    active.retry?.cancel();
     this.#active.delete(active.record.id);
     void active.writes
       .then(() => active.handle.close())
@@ -274,6 +315,7 @@ export class Downloads {
   /** The server refused a download (gone, expired, not uploaded): stop, keep nothing. */
   refused(record: DownloadRecord, code: string, text: string): void {
     const active = this.#active.get(record.id);
+    if (active && code === ErrorCode.FILE_PENDING && this.#askLater(active)) return;
     if (active) this.#fail(active, `the server refused: ${text}`, code);
     else this.#finish(record, 'failed', { reason: `the server refused: ${text}`, code });
   }

@@ -9,6 +9,8 @@ export interface TransferHost {
   ready(): boolean;
   /** The server offers binary chunks (`fbin`): uploads send `fputb` headers and raw bytes. */
   binaryChunks(): boolean;
+  /** The server holds fgets for chunks not stored yet (`fhold`): offer during the upload. */
+  offerEarly(): boolean;
   /** A frame, a pre-encoded line (ending in a newline), or raw bytes (a binary chunk's body). */
   send(frame: object | string | Uint8Array): boolean;
   save(record: TransferRecord): void;

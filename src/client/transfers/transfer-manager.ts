@@ -76,6 +76,7 @@ export class TransferManager {
       now: options.now,
       ready: () => this.ready,
       binaryChunks: () => options.link.offers(Capability.fbin),
+      offerEarly: () => options.link.offers(Capability.fhold),
       send: (frame) => options.link.send(frame),
       save: (record) => {
         this.#records.set(record.id, record);

@@ -137,7 +137,8 @@ export class Uploads {
     record.state = 'uploading';
     this.#host.save(record);
     this.#start(record, 0);
-    if (record.digest !== '') this.#offerEarly(record);
+    // (a server without `fhold` refuses an fget for a chunk not stored yet: offer at the end)
+    if (record.digest !== '' && this.#host.offerEarly()) this.#offerEarly(record);
   }
 
   /** The offer sent during the upload, per transfer id (the upload's end waits for it). */

@@ -51,9 +51,16 @@ const MAX_PENDING_WRITES = 32;
  * How long an `fget` for a chunk not uploaded yet is held, waiting for the upload (a
  * recipient downloads while the sender still uploads). The session's later frames wait
  * behind it, as behind any download, so each connection holds at most one; after this it
- * is refused (`E_FILE_CHUNK`, "not uploaded yet").
+ * is refused (`E_FILE_PENDING`: ask again later), and so is at once any `fget` for a file
+ * whose upload stored nothing for this long (a client waits at most this long in all).
  */
 export const FILE_HOLD_MS = 30_000;
+
+const pending = () =>
+  new FileStoreError(
+    ErrorCode.FILE_PENDING,
+    'that chunk is not uploaded yet and the upload is not going on: ask again later',
+  );
 
 /** A held `fget`: woken when the file has `want` chunks, or when it goes away. */
 interface Waiter {
@@ -76,6 +83,8 @@ export class FileService<S extends FileSession> {
   #logger: Logger;
   /** Held `fget`s per file id (bounded: one per connection). */
   #waiters = new Map<string, Set<Waiter>>();
+  /** When each upload under way last stored a chunk (a stalled one is not waited for). */
+  #lastStored = new Map<string, number>();
 
   constructor(o: {
     store: ChunkStore;
@@ -130,6 +139,7 @@ export class FileService<S extends FileSession> {
       case 'fdel': {
         const record = this.#find(frame.file, session);
         this.store.delete(record.id);
+        this.#lastStored.delete(record.id);
         this.#gone(record.id);
         this.stats.deleted.inc('withdrawn');
         return;
@@ -200,6 +210,8 @@ export class FileService<S extends FileSession> {
     const answered = written.then(
       (have) => {
         if (have === record.chunks && frame.i === have - 1) this.stats.uploaded++;
+        if (have === record.chunks) this.#lastStored.delete(record.id);
+        else this.#lastStored.set(record.id, this.#clock.now());
         this.#wake(record.id, have);
         if (session.open) session.reply(encodeFileAck(record.id, have), 'fack');
       },
@@ -228,7 +240,13 @@ export class FileService<S extends FileSession> {
       let have = this.store.have(record.id);
       // Not stored yet: wait for the rest of this request at once (one read per batch, not
       // an open and a read per chunk while the download chases the upload).
-      if (next >= have) have = await this.#arrival(record.id, end);
+      if (next >= have) {
+        // An upload that stored nothing for FILE_HOLD_MS is stalled: no hold (a client's
+        // later requests would each wait the whole time), ask again later.
+        const last = this.#lastStored.get(record.id) ?? record.created;
+        if (this.#clock.now() - last >= FILE_HOLD_MS) throw pending();
+        have = await this.#arrival(record.id, end);
+      }
       const chunks = await this.#read(record, next, Math.min(end, have));
       for (const sealed of chunks) {
         if (!session.open) return;
@@ -267,7 +285,7 @@ export class FileService<S extends FileSession> {
       };
       const timer = this.#clock.setTimeout(() => {
         done();
-        reject(new FileStoreError(ErrorCode.FILE_CHUNK, 'that chunk is not uploaded yet'));
+        reject(pending());
       }, FILE_HOLD_MS);
       waiters.add(waiter);
     });

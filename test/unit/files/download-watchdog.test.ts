@@ -3,7 +3,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DOWNLOAD_STALL_MS, Downloads } from '../../../src/client/transfers/downloads.js';
+import {
+  DOWNLOAD_STALL_MS,
+  Downloads,
+  PENDING_RETRIES,
+  PENDING_RETRY_MS,
+} from '../../../src/client/transfers/downloads.js';
 import type { TransferHost } from '../../../src/client/transfers/transfer-host.js';
 import type { DownloadRecord } from '../../../src/client/transfers/transfer-record.js';
 import {
@@ -64,6 +69,7 @@ function setup() {
     now: time.now,
     ready: () => true,
     binaryChunks: () => true,
+    offerEarly: () => true,
     send: (frame) => {
       if (typeof frame === 'object' && !(frame instanceof Uint8Array))
         sent.push(frame as Record<string, unknown>);
@@ -102,6 +108,29 @@ describe('download watchdog (injected timers)', () => {
     // nothing active: the next look stops the watchdog
     time.advance(DOWNLOAD_STALL_MS);
     expect(time.pending).toBe(0);
+  });
+
+  it('asks again after E_FILE_PENDING (once for all refused requests), and gives up after PENDING_RETRIES', async () => {
+    const { sealed, record, time, downloads, gets, phases } = setup();
+    await downloads.start(record);
+    downloads.chunk(record, 0, sealed[0]!);
+    downloads.refused(record, 'E_FILE_PENDING', 'not uploaded yet');
+    downloads.refused(record, 'E_FILE_PENDING', 'not uploaded yet');
+    time.advance(PENDING_RETRY_MS - 1);
+    expect(gets()).toEqual([[0, 4]]);
+    time.advance(1);
+    expect(gets()).toEqual([
+      [0, 4],
+      [1, 3],
+    ]);
+    for (let k = 1; k < PENDING_RETRIES; k++) {
+      downloads.refused(record, 'E_FILE_PENDING', 'not uploaded yet');
+      time.advance(PENDING_RETRY_MS);
+    }
+    expect(gets()).toHaveLength(PENDING_RETRIES + 1);
+    expect(phases.some((p) => p.phase === 'failed')).toBe(false);
+    downloads.refused(record, 'E_FILE_PENDING', 'not uploaded yet');
+    expect(await until(() => phases.some((p) => p.phase === 'failed'))).toBe(true);
   });
 
   it('asks nothing again while chunks keep coming', async () => {
