@@ -21,7 +21,7 @@ import {
 } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { machine } from './lib/proc.mjs';
+import { cpuSeconds, machine, schedTimes } from './lib/proc.mjs';
 import { makeCertificate } from './servers.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -48,31 +48,6 @@ const describe = (m) =>
     : [m.cpu ?? m.model, m.cores ? `${m.cores} cores` : '', m.node ? `Node ${m.node}` : '']
         .filter(Boolean)
         .join(', ') || JSON.stringify(m);
-
-/** CPU seconds (user + system) a live process has used so far, from /proc/PID/stat. */
-function cpuSeconds(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/**
- * The main (JavaScript) thread's scheduler times from /proc/PID/schedstat: seconds it ran
- * and seconds it was runnable but waited for a CPU (the machine is shared). Wall time minus
- * both is time it was blocked: waiting on the network, the disk or flow control.
- */
-function sched(pid) {
-  try {
-    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
-    return { run: run / 1e9, wait: wait / 1e9 };
-  } catch {
-    return { run: Number.NaN, wait: Number.NaN };
-  }
-}
 
 /** Peak resident memory of a live process (VmHWM), in MiB. */
 function peakRss(pid) {
@@ -347,7 +322,7 @@ async function main() {
   const procs = { server: server.pid, alice: alice.proc.pid, bob: bob.proc.pid };
   const cpuNow = () =>
     Object.fromEntries(
-      Object.entries(procs).map(([k, pid]) => [k, { cpu: cpuSeconds(pid), ...sched(pid) }]),
+      Object.entries(procs).map(([k, pid]) => [k, { cpu: cpuSeconds(pid), ...schedTimes(pid) }]),
     );
   const c0 = cpuNow();
   const t0 = performance.now();
