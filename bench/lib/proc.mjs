@@ -15,6 +15,20 @@ export function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
+/**
+ * The main (JavaScript) thread's scheduler times from /proc/PID/schedstat: seconds it ran
+ * and seconds it was runnable but waited for a CPU (the machine is shared). Wall time minus
+ * both is time it was blocked: waiting on the network, the disk or flow control.
+ */
+export function schedTimes(pid) {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { run: run / 1e9, wait: wait / 1e9 };
+  } catch {
+    return { run: Number.NaN, wait: Number.NaN };
+  }
+}
+
 /** Resident set size in bytes (VmRSS). */
 export function rssBytes(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

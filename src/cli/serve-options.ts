@@ -103,7 +103,7 @@ const PLAIN: Plain[] = [
   '--file-ttl <duration> fileTtlMs: how long a sent file is kept (it goes once every recipient has it)',
   '--file-quota <bytes> fileQuotaPerIdentity: bytes of files one identity may have stored',
   '--file-total <bytes> fileQuotaTotal: bytes of files stored for everyone together',
-  '--file-bytes-per-second <bytes> fileBytesPerSecond: sustained file bytes per connection: fput lines and fget requests (apart from the chat rate limit)',
+  '--file-bytes-per-second <bytes> fileBytesPerSecond: sustained file bytes per connection: fput lines, fputb headers with their raw bodies and fget requests (apart from the chat rate limit)',
   '--file-byte-burst <bytes> fileByteBurst: upload bytes per connection in a burst',
   '--session-log-burst <n> sessionLogBurst: log lines one connection may cause in a burst',
   '--session-log-per-minute <n> sessionLogPerMinute: log lines one connection may cause per minute after the burst',

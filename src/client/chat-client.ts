@@ -95,11 +95,14 @@ export class ChatClient extends EventEmitter<{ event: [ClientEvent]; fatal: [Err
   #directory: DirectorySync;
   /** File transfers, when this client has them. */
   readonly transfers: TransferManager | undefined;
+  /** The client's timers (injected in tests). */
+  readonly timers: Timers;
 
   constructor(options: ChatClientOptions) {
     super();
     const now = options.now ?? Date.now;
     const timers = options.timers ?? systemTimers;
+    this.timers = timers;
     const user = new LocalUser(options.name, options.identity);
     const connection = options.connection;
     const sink = eventSink((event) => this.emit('event', event), now);

@@ -73,6 +73,18 @@ export const Capability = {
    * servers whose line limit fits a chunk and that run a chunk store.
    */
   files: 'files',
+  /**
+   * Binary chunk mode of file transfer: sealed chunks travel as raw bytes after a short
+   * header line (`fputb`, `fchunkb`) instead of Base64 inside JSON. Offered with `files`;
+   * used in a direction only when both sides announced it (docs/PROTOCOL.md "Files").
+   */
+  fbin: 'fbin',
+  /**
+   * The server holds an `fget` for chunks not uploaded yet until they are (bounded), so a
+   * sender may offer a file as soon as the announce is accepted and recipients download
+   * alongside the upload. Offered with `files`; senders offer early only to servers with it.
+   */
+  fhold: 'fhold',
 } as const;
 export type Capability = (typeof Capability)[keyof typeof Capability];
 
@@ -87,6 +99,8 @@ export const SERVER_CAPS: readonly Capability[] = [
   Capability.spk,
   Capability.pq,
   Capability.files,
+  Capability.fbin,
+  Capability.fhold,
 ];
 
 // --- hello (C→S, first frame) -------------------------------------------------------------

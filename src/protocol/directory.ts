@@ -47,6 +47,8 @@ export interface WelcomeFrame {
   peers?: ReadonlyMap<string, PeerInfo>;
   /** The server's line limit in bytes (v2, optional): longer lines close the connection. */
   maxline?: number;
+  /** Largest file (plaintext bytes) the server takes (v2 with `files`, optional). */
+  maxfile?: number;
 }
 export interface UsersFrame {
   type: 'users';
@@ -135,6 +137,8 @@ export function readWelcome(frame: Record<string, unknown>): WelcomeFrame {
     (frame.maxline as number) <= MAX_MAX_LINE_BYTES
   )
     welcome.maxline = frame.maxline as number;
+  if (Number.isSafeInteger(frame.maxfile) && (frame.maxfile as number) >= 0)
+    welcome.maxfile = frame.maxfile as number;
   return welcome;
 }
 
@@ -191,8 +195,10 @@ export function encodeWelcomeV1(usersJson: string): string {
   return `{"type":"welcome","users":${usersJson}}\n`;
 }
 
+/** Capabilities offered only with a chunk store. */
+const FILE_CAPS: ReadonlySet<string> = new Set(['files', 'fbin', 'fhold']);
 const capsJson = (pq: boolean, files: boolean): string =>
-  JSON.stringify(SERVER_CAPS.filter((c) => (pq || c !== 'pq') && (files || c !== 'files')));
+  JSON.stringify(SERVER_CAPS.filter((c) => (pq || c !== 'pq') && (files || !FILE_CAPS.has(c))));
 const SERVER_CAPS_JSON = [
   [capsJson(false, false), capsJson(false, true)],
   [capsJson(true, false), capsJson(true, true)],
@@ -202,17 +208,20 @@ const SERVER_CAPS_JSON = [
  * The welcome to a v2 client: the server's capabilities and the directory only in `peers`
  * (`users` stays an empty object for parsers that expect it).
  * @param peersJson from {@link encodePeersMap}; `{}` for a client that asks with `list`.
- * @param pq offer `pq`; @param files offer `files` (a server with a chunk store).
+ * @param pq offer `pq`; @param files offer `files` (a server with a chunk store), and with
+ * it `maxFileBytes`, its `--max-file-size` (clients refuse a larger file before uploading).
  */
 export function encodeWelcomeV2(
   peersJson: string,
   pq = true,
   maxLineBytes?: number,
   files = true,
+  maxFileBytes?: number,
 ): string {
   const caps = SERVER_CAPS_JSON[pq ? 1 : 0][files ? 1 : 0];
   const maxline = Number.isSafeInteger(maxLineBytes) ? `,"maxline":${maxLineBytes}` : '';
-  return `{"type":"welcome","v":2,"caps":${caps},"users":{},"peers":${peersJson}${maxline}}\n`;
+  const maxfile = files && Number.isSafeInteger(maxFileBytes) ? `,"maxfile":${maxFileBytes}` : '';
+  return `{"type":"welcome","v":2,"caps":${caps},"users":{},"peers":${peersJson}${maxline}${maxfile}}\n`;
 }
 
 /** The v1 `users` frame (answer to `list`, and the push on every change). */

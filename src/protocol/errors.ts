@@ -7,6 +7,8 @@ export const ErrorCode = {
   TLS_REQUIRED: 'E_TLS_REQUIRED',
   // framing (fatal: the decoder is dead after these)
   FRAME_TOO_LONG: 'E_FRAME_TOO_LONG',
+  /** A binary chunk header announced more bytes than the negotiated maximum (`fbin`). */
+  BODY_TOO_LONG: 'E_BODY_TOO_LONG',
   // per-frame validation (the frame is dropped, the connection goes on)
   BAD_UTF8: 'E_BAD_UTF8',
   BAD_JSON: 'E_BAD_JSON',
@@ -63,6 +65,8 @@ export const ErrorCode = {
   NO_SUCH_FILE: 'E_NO_SUCH_FILE',
   /** A chunk out of order, of the wrong length, or past the last one. */
   FILE_CHUNK: 'E_FILE_CHUNK',
+  /** A chunk not uploaded yet, and the upload did not go on in time: ask again later. */
+  FILE_PENDING: 'E_FILE_PENDING',
   // end-to-end (client side only; never sent by the server)
   DECRYPT_FAILED: 'E_DECRYPT_FAILED',
   /** A ratchet message would skip more message keys than allowed (MAX_SKIP). */

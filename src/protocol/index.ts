@@ -23,3 +23,4 @@ export * from './rooms.js';
 export * from './safety-number.js';
 export * from './sender-keys.js';
 export * from './session-reset.js';
+export * from './stream-decoder.js';

@@ -26,6 +26,7 @@ import {
   type WelcomeFrame,
 } from './directory.js';
 import { ErrorCode, ProtocolError } from './errors.js';
+import { fileBinaryClientParsers, fileBinaryServerParsers } from './files/file-binary.js';
 import {
   type FileClientFrame,
   type FileServerFrame,
@@ -106,6 +107,7 @@ const CLIENT_FRAME_PARSERS: Parsers<ClientFrame> = {
   ...roomControlParsers,
   roommsg: readRoomMessage,
   ...fileClientParsers,
+  ...fileBinaryClientParsers,
 };
 
 /** Parser of each frame type a server sends. */
@@ -123,6 +125,7 @@ const SERVER_FRAME_PARSERS: Parsers<ServerFrame | RoomServerFrame> = {
   ...roomStatusParsers,
   roommsg: readRoomMessageDelivery,
   ...fileServerParsers,
+  ...fileBinaryServerParsers,
 };
 
 function parserOf<P>(table: P, type: unknown): P[keyof P] | undefined {

@@ -110,7 +110,7 @@ export interface ServerConfig {
   /** Sealed bytes one identity may have in the chunk store, and all identities together. */
   fileQuotaPerIdentity: number;
   fileQuotaTotal: number;
-  /** Per-connection budget of chunk uploads (`fput` lines), apart from the chat rate limit. */
+  /** Per-connection budget of chunk uploads (`fput` lines, `fputb` with bodies) and `fget`s, apart from the chat rate limit. */
   fileBytesPerSecond: number;
   fileByteBurst: number;
   /** Room password checks waiting for the hashing worker before new ones get E_BUSY. */

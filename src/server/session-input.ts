@@ -2,10 +2,14 @@ import {
   ErrorCode,
   encodeError,
   FILE_GET_PREFIX,
+  FILE_PUT_BINARY_PREFIX,
   FILE_PUT_PREFIX,
   FILE_SEALED_CHUNK_BYTES,
   idOfLine,
-  LineDecoder,
+  PUT_BODY_RULE,
+  RawBody,
+  StreamDecoder,
+  type StreamItem,
 } from '../protocol/index.js';
 import type { Clock } from './clock.js';
 import { type RateLimits, SessionRate } from './limits/session-rate.js';
@@ -19,8 +23,11 @@ export interface InputHost {
   readonly closed: boolean;
   /** True while the client's output queue is full: its input waits until it reads. */
   readonly congested: boolean;
-  /** Handles one line; a promise means the next line waits until it settled (never rejects). */
-  handleLine(line: Uint8Array): Promise<void> | undefined;
+  /**
+   * Handles one line (with the raw body that followed it, for a binary chunk header); a
+   * promise means the next line waits until it settled (never rejects).
+   */
+  handleLine(line: Uint8Array, body?: Uint8Array): Promise<void> | undefined;
   readonly log: SessionLog;
   reply(line: string, kind: string): boolean;
   /** The decoder refused the input (an over-long line): the connection ends. */
@@ -34,6 +41,7 @@ export interface InputHost {
 const NO_BYTES = new Uint8Array(0);
 const PUT_PREFIX = Buffer.from(FILE_PUT_PREFIX, 'latin1');
 const GET_PREFIX = Buffer.from(FILE_GET_PREFIX, 'latin1');
+const PUT_BINARY_PREFIX = Buffer.from(FILE_PUT_BINARY_PREFIX, 'latin1');
 
 /** The file budget: chunk uploads have their own byte rate, apart from the chat limits. */
 export interface FileRate {
@@ -54,7 +62,7 @@ function startsWith(line: Uint8Array, prefix: Uint8Array): boolean {
  * output queue, are never dropped by the chat frame limit.
  */
 export function fileLineCost(line: Uint8Array): number | undefined {
-  if (startsWith(line, PUT_PREFIX)) return line.length + 1;
+  if (startsWith(line, PUT_PREFIX) || startsWith(line, PUT_BINARY_PREFIX)) return line.length + 1;
   if (startsWith(line, GET_PREFIX)) return line.length + 1 + FILE_SEALED_CHUNK_BYTES;
   return undefined;
 }
@@ -71,12 +79,13 @@ export class SessionInput {
   #transport: Transport;
   #stats: ServerStats;
   #now: () => number;
-  #decoder: LineDecoder;
+  #decoder: StreamDecoder;
   #rate: SessionRate | undefined;
   #fileBucket: TokenBucket | undefined;
   #clock: Clock | undefined;
   #fileWait = false;
-  #held: Uint8Array[] = [];
+  /** Lines waiting, each binary chunk header followed by its raw body. */
+  #held: StreamItem[] = [];
   #paused = false;
   #busy = false;
   #lastActivity: number;
@@ -103,7 +112,7 @@ export class SessionInput {
     this.#transport = transport;
     this.#stats = options.stats;
     this.#now = options.now;
-    this.#decoder = new LineDecoder(options.maxLineBytes);
+    this.#decoder = new StreamDecoder(options.maxLineBytes);
     this.#lastActivity = this.#now();
     if (options.rateLimits) this.#rate = new SessionRate(options.rateLimits, this.#lastActivity);
     if (options.fileRate) {
@@ -111,6 +120,14 @@ export class SessionInput {
       this.#fileBucket = new TokenBucket(rate.bytesPerSecond, rate.burst, this.#lastActivity);
       this.#clock = clock;
     }
+  }
+
+  /**
+   * Binary chunk mode negotiated (`fbin`): from now on an `fputb` header line is followed by
+   * its raw body, which is never read as a line.
+   */
+  enableBinaryChunks(): void {
+    this.#decoder.enableBodies(PUT_BODY_RULE);
   }
 
   /** Time of the last line received (for the idle sweep). */
@@ -121,7 +138,7 @@ export class SessionInput {
   receive(chunk: Uint8Array): void {
     if (this.#host.closed) return;
     this.#stats.bytesIn += chunk.length;
-    let lines: Uint8Array[];
+    let lines: StreamItem[];
     try {
       lines = this.#decoder.push(chunk);
     } catch (error) {
@@ -140,7 +157,11 @@ export class SessionInput {
       } else {
         for (const line of lines) {
           if (this.#host.closed) return;
-          const verdict = this.#isFileLine(line) ? 'ok' : rate.check(line.length + 1, now);
+          if (line instanceof RawBody || this.#isFileLine(line)) {
+            this.#held.push(line);
+            continue;
+          }
+          const verdict = rate.check(line.length + 1, now);
           if (verdict === 'ok') this.#held.push(line);
           else this.#rateLimited(verdict, line, now);
         }
@@ -160,11 +181,11 @@ export class SessionInput {
    * Charges the chat rate limit at once for the lines it counts (each with its newline; file
    * lines are the file budget's) when all of them fit; false, charging nothing, otherwise.
    */
-  #takeChatLines(rate: SessionRate, lines: Uint8Array[], now: number): boolean {
+  #takeChatLines(rate: SessionRate, lines: StreamItem[], now: number): boolean {
     let count = 0;
     let bytes = 0;
     for (const line of lines) {
-      if (this.#isFileLine(line)) continue;
+      if (line instanceof RawBody || this.#isFileLine(line)) continue;
       count++;
       bytes += line.length + 1;
     }
@@ -191,11 +212,21 @@ export class SessionInput {
         this.#host.waitForDrain();
         return;
       }
-      if (this.#fileWait || !this.#fileBudgetAllows(this.#held[0]!)) {
+      const line = this.#held[0]!;
+      if (line instanceof RawBody) {
+        // the body of a header the rate limit dropped: dropped with it
+        this.#held.shift();
+        continue;
+      }
+      const next = this.#held[1];
+      const body = next instanceof RawBody ? next.bytes : undefined;
+      if (this.#fileWait || !this.#fileBudgetAllows(line, body?.length ?? 0)) {
         this.#pause();
         return;
       }
-      const pending = this.#host.handleLine(this.#held.shift()!);
+      this.#held.shift();
+      if (body !== undefined) this.#held.shift();
+      const pending = this.#host.handleLine(line, body);
       if (pending) {
         this.#busy = true;
         if (this.#held.length > 0) this.#pause();
@@ -216,11 +247,11 @@ export class SessionInput {
    * Charges an upload line to the file budget; when the budget is spent, input pauses and
    * resumes once enough bytes have accrued (uploads are slowed, never refused).
    */
-  #fileBudgetAllows(line: Uint8Array): boolean {
+  #fileBudgetAllows(line: Uint8Array, bodyBytes: number): boolean {
     const bucket = this.#fileBucket;
     const lineCost = bucket ? fileLineCost(line) : undefined;
     if (!bucket || lineCost === undefined) return true;
-    const cost = Math.min(lineCost, bucket.burst);
+    const cost = Math.min(lineCost + bodyBytes, bucket.burst);
     const now = this.#now();
     if (bucket.take(cost, now)) return true;
     const waitMs = Math.max(1, Math.ceil(((cost - bucket.available(now)) * 1000) / bucket.rate));

@@ -1,8 +1,11 @@
 import {
   asFatal,
+  attachBody,
   type ClientFrame,
   decodeJsonLine,
+  ErrorCode,
   idOfLine,
+  ProtocolError,
   parseClientFrame,
   readCanonicalRelay,
   type SplicedRelay,
@@ -19,18 +22,31 @@ export type LineReading =
 /**
  * Reads one line of a session in `state`: the relay fast path once the session is ready,
  * else the full parser. Anything but a (possibly malformed) hello before the hello is not
- * a client of ours, so that error is fatal.
+ * a client of ours, so that error is fatal. `body` is the raw body that followed a binary
+ * chunk header (`fputb`): joined to it here; a body after anything else (a header whose JSON
+ * names another type twice) is fatal, a binary header without one is refused.
  */
 export function readSessionLine(
   line: Uint8Array,
   state: 'awaiting-hello' | 'ready' | 'closed',
+  body?: Uint8Array,
 ): LineReading {
-  const relay = state === 'ready' ? readCanonicalRelay(line) : undefined;
+  const relay = state === 'ready' && body === undefined ? readCanonicalRelay(line) : undefined;
   if (relay) return { kind: 'relay', relay };
   let raw: Record<string, unknown> | undefined;
   try {
     raw = decodeJsonLine(line);
-    return { kind: 'frame', frame: parseClientFrame(raw), raw };
+    const frame = parseClientFrame(raw);
+    if (frame.type === 'fput' || body !== undefined) {
+      const joined = attachBody(frame as { sealed: Uint8Array; binary?: number }, body);
+      if (typeof joined === 'string') {
+        const error = new ProtocolError(ErrorCode.BAD_FIELD, joined, {
+          fatal: body !== undefined,
+        });
+        return { kind: 'refused', error, ref: idOfLine(line) };
+      }
+    }
+    return { kind: 'frame', frame, raw };
   } catch (error) {
     if (state !== 'awaiting-hello') return { kind: 'refused', error, ref: idOfLine(line) };
     if (raw?.type !== 'hello') return { kind: 'refused', error: asFatal(error), ref: undefined };

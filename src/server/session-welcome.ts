@@ -120,6 +120,7 @@ export async function welcomeSession<S extends WelcomedSession>(
           ctx.limits.maxLineBytes,
           // `files` only with a chunk store (compose.ts chunkStoreDir).
           ctx.files !== undefined,
+          ctx.files?.store.limits.maxFileBytes,
         ),
     'welcome',
   );

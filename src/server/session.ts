@@ -144,7 +144,7 @@ export class Session extends SessionIdentity implements FrameSession {
       get congested() {
         return session.#output.congested;
       },
-      handleLine: (line: Uint8Array) => this.#handleLine(line),
+      handleLine: (line: Uint8Array, body?: Uint8Array) => this.#handleLine(line, body),
       get log() {
         return session.log;
       },
@@ -176,6 +176,25 @@ export class Session extends SessionIdentity implements FrameSession {
   /** FileSession: resolves once the client read what was queued (or the session closed). */
   whenDrained(): Promise<void> {
     return new Promise((resolve) => this.#transport.whenDrained(resolve));
+  }
+
+  /** FileSession: binary chunk mode (`fbin`) on this server and announced by the client. */
+  get binaryChunks(): boolean {
+    return this.#ctx.files !== undefined && this.has(Capability.fbin);
+  }
+  /**
+   * FileSession: a binary chunk, its header line then its raw bytes, as one write (one TLS
+   * record run instead of a tiny record for the header); an answer, like reply.
+   */
+  replyBytes(header: string, body: Uint8Array): boolean {
+    if (this.#state === 'closed') return false;
+    const frame = Buffer.allocUnsafe(header.length + body.length);
+    frame.write(header, 0, 'latin1'); // (ASCII: ids and numbers)
+    frame.set(body, header.length);
+    this.#transport.write(frame);
+    this.#ctx.stats.framesOut.inc('fchunk');
+    this.#ctx.stats.bytesOut += frame.length;
+    return true;
   }
 
   /** An answer to the client's own request: always queued (input pauses instead). */
@@ -291,8 +310,8 @@ export class Session extends SessionIdentity implements FrameSession {
     this.#ctx.onAbuse?.({ addressKey: this.addressKey, identityKey: this.identityKey, reason });
   }
 
-  #handleLine(line: Uint8Array): Promise<void> | undefined {
-    const reading = readSessionLine(line, this.#state);
+  #handleLine(line: Uint8Array, body?: Uint8Array): Promise<void> | undefined {
+    const reading = readSessionLine(line, this.#state, body);
     if (reading.kind === 'relay') {
       this.#input.relaysIn++; // counted once per read
       const relay = reading.relay;
@@ -360,6 +379,8 @@ export class Session extends SessionIdentity implements FrameSession {
           throw new Error('the directory refused an admitted session');
         this.#ctx.clock.clearTimeout(this.#helloTimer);
         this.#state = 'ready';
+        // binary chunk mode (fbin), before the welcome offers it: the client's next byte may use it
+        if (this.binaryChunks) this.#input.enableBinaryChunks();
       },
     });
   }

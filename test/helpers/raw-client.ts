@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type TLSSocket } from 'node:tls';
+import { CHUNK_BODY_RULE, RawBody, StreamDecoder } from '../../src/protocol/index.js';
 
 export interface RawClientOptions {
   port: number;
@@ -114,8 +115,38 @@ export class RawClient {
     this.socket.destroy();
   }
 
-  #onData(chunk: Buffer): void {
-    this.received.push(chunk);
+  /**
+   * From now on, read `fchunkb` headers with their raw bodies (binary chunk mode, for a
+   * client that announced `fbin`): the body is the frame's `body` (a Buffer).
+   */
+  binaryChunks(): void {
+    this.#stream = new StreamDecoder(1 << 20);
+    this.#stream.enableBodies(CHUNK_BODY_RULE);
+    if (this.#buffer) {
+      const rest = Buffer.from(this.#buffer, 'utf8');
+      this.#buffer = '';
+      this.#onData(rest, false);
+    }
+  }
+  #stream: StreamDecoder | undefined;
+
+  #onData(chunk: Buffer, record = true): void {
+    if (record) this.received.push(chunk);
+    if (this.#stream) {
+      for (const item of this.#stream.push(chunk)) {
+        if (item instanceof RawBody) {
+          const last = this.#last!;
+          last.body = Buffer.from(item.bytes);
+          this.#deliver(last);
+          this.#last = undefined;
+          continue;
+        }
+        const frame = JSON.parse(Buffer.from(item).toString('utf8')) as Record<string, unknown>;
+        if (frame.type === 'fchunkb') this.#last = frame;
+        else this.#deliver(frame);
+      }
+      return;
+    }
     this.#buffer += chunk.toString('utf8');
     let newline = this.#buffer.indexOf('\n');
     while (newline !== -1) {
@@ -123,14 +154,18 @@ export class RawClient {
       this.#buffer = this.#buffer.slice(newline + 1);
       newline = this.#buffer.indexOf('\n');
       if (!line) continue;
-      const frame = JSON.parse(line) as Record<string, unknown>;
-      const waiter = this.#waiters.find((w) => w.test(frame));
-      if (waiter) {
-        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        waiter.resolve(frame);
-      } else {
-        this.frames.push(frame);
-      }
+      this.#deliver(JSON.parse(line) as Record<string, unknown>);
+    }
+  }
+  #last: Record<string, unknown> | undefined;
+
+  #deliver(frame: Record<string, unknown>): void {
+    const waiter = this.#waiters.find((w) => w.test(frame));
+    if (waiter) {
+      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+      waiter.resolve(frame);
+    } else {
+      this.frames.push(frame);
     }
   }
 }

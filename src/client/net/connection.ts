@@ -2,12 +2,17 @@ import { EventEmitter } from 'node:events';
 import { connect, type TLSSocket, type ConnectionOptions as TlsConnectOptions } from 'node:tls';
 import { networkHint } from '../../errors.js';
 import {
+  attachBody,
+  CHUNK_BODY_RULE,
   DEFAULT_CLIENT_MAX_LINE_BYTES,
   decodeJsonLine,
-  LineDecoder,
+  ErrorCode,
   type ParsedServerFrame,
   ProtocolError,
   parseServerFrame,
+  RawBody,
+  StreamDecoder,
+  type StreamItem,
 } from '../../protocol/index.js';
 import { systemTimers, type Timer, type Timers } from '../clock.js';
 import type { ConnectionState } from '../events.js';
@@ -124,10 +129,15 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   }
 
   /** Writes one frame; returns false when not connected (the caller queues or fails it). */
-  send(frame: object | string): boolean {
+  send(frame: object | string | Uint8Array): boolean {
     const socket = this.#socket;
     if (!socket || !this.connected) return false;
-    socket.write(typeof frame === 'string' ? frame : `${JSON.stringify(frame)}\n`);
+    // raw bytes: the body of a binary chunk, right after its header line
+    socket.write(
+      typeof frame === 'string' || frame instanceof Uint8Array
+        ? frame
+        : `${JSON.stringify(frame)}\n`,
+    );
     this.#heartbeat?.sent();
     return true;
   }
@@ -198,7 +208,9 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
   #open(): void {
     const { host, port, pin } = this.options;
     this.#setState({ state: 'connecting', attempt: this.#attempt + 1 });
-    const decoder = new LineDecoder(this.options.maxLineBytes ?? DEFAULT_CLIENT_MAX_LINE_BYTES);
+    const decoder = new StreamDecoder(this.options.maxLineBytes ?? DEFAULT_CLIENT_MAX_LINE_BYTES);
+    // Our hello announces binary chunks (fbin): a server may follow an fchunkb header with raw bytes.
+    decoder.enableBodies(CHUNK_BODY_RULE);
     const tlsOptions: TlsConnectOptions = {
       host,
       port,
@@ -251,7 +263,7 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     });
     socket.on('data', (chunk: Buffer) => {
       this.#heartbeat?.received();
-      let lines: Uint8Array[];
+      let lines: StreamItem[];
       try {
         lines = decoder.push(chunk);
       } catch (error) {
@@ -260,10 +272,18 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
         socket.destroy();
         return;
       }
-      for (const line of lines) {
+      for (let k = 0; k < lines.length; k++) {
+        const line = lines[k]!;
+        if (line instanceof RawBody) continue; // its header took it
+        const next = lines[k + 1];
+        const body = next instanceof RawBody ? next.bytes : undefined;
         let frame: ParsedServerFrame;
         try {
           frame = parseServerFrame(decodeJsonLine(line));
+          if (frame.type === 'fchunk' || body !== undefined) {
+            const joined = attachBody(frame as { sealed: Uint8Array; binary?: number }, body);
+            if (typeof joined === 'string') throw new ProtocolError(ErrorCode.BAD_FIELD, joined);
+          }
         } catch (error) {
           if (error instanceof ProtocolError) this.emit('badFrame', error);
           continue;

@@ -58,6 +58,12 @@ export class ServerSession implements ServerLink {
   }
 
   /** The server's line limit in bytes, when its welcome announced one. */
+  /** The largest file the server takes, when its welcome said (`maxfile`). */
+  get maxFile(): number | undefined {
+    return this.#maxFile;
+  }
+  #maxFile: number | undefined;
+
   get maxLine(): number | undefined {
     return this.#maxLine;
   }
@@ -77,7 +83,8 @@ export class ServerSession implements ServerLink {
     return this.#caps.has(cap);
   }
 
-  send(frame: object | string): boolean {
+  /** A frame, a pre-encoded line, or raw bytes (a binary chunk's body, after its header). */
+  send(frame: object | string | Uint8Array): boolean {
     return this.#options.connection.send(frame);
   }
 
@@ -104,9 +111,10 @@ export class ServerSession implements ServerLink {
   }
 
   /** The server welcomed us: ready, with what it offers, and a heartbeat if it answers pings. */
-  welcome(frame: { v: number; caps: readonly string[]; maxline?: number }): void {
+  welcome(frame: { v: number; caps: readonly string[]; maxline?: number; maxfile?: number }): void {
     this.#ready = true;
     this.#maxLine = frame.maxline;
+    this.#maxFile = frame.maxfile;
     this.#welcomedOnce = true;
     this.#options.connection.accepted();
     this.#version = frame.v;

@@ -42,6 +42,7 @@ export function createTransfers(setup: TransferSetup) {
       sendOffer: (target, content) => client.sendFileOffer(target, content),
       sink,
       now: () => client.now(),
+      timers: client.timers,
     });
   };
 }

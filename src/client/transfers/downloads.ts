@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, type Hash, timingSafeEqual } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import {
   ErrorCode,
@@ -8,6 +8,7 @@ import {
   openChunk,
   ProtocolError,
 } from '../../protocol/index.js';
+import { systemTimers, type Timer, type Timers } from '../clock.js';
 import {
   ensureDownloadDir,
   hashFile,
@@ -28,6 +29,21 @@ import type { DownloadRecord } from './transfer-record.js';
  */
 const REQUESTS_AHEAD = 6;
 
+/**
+ * How often the download watchdog looks: a download with requests outstanding that got no
+ * chunk between two looks (20–40 s) gives them up and asks again from the chunk it waits
+ * for. A lost request (an old server dropping it, say) then costs seconds, not the transfer.
+ */
+export const DOWNLOAD_STALL_MS = 20_000;
+
+/**
+ * A chunk the server does not have yet, its upload stalled (`E_FILE_PENDING`): asked again
+ * after this long, at most PENDING_RETRIES times in a row (about 10 minutes), then the
+ * download fails.
+ */
+export const PENDING_RETRY_MS = 30_000;
+export const PENDING_RETRIES = 20;
+
 interface Active {
   record: DownloadRecord;
   handle: FileHandle;
@@ -41,6 +57,17 @@ interface Active {
   /** Writes happen in order, one after the other. */
   writes: Promise<void>;
   failed: boolean;
+  /** `expected` at the watchdog's last look (-1 before the first). */
+  watched: number;
+  /**
+   * SHA-256 of the plaintext, fed chunk by chunk in order as it is opened (no second read
+   * of the file at the end); absent for a resumed download, which hashes the file instead.
+   */
+  hash?: Hash;
+  /** Asking again after E_FILE_PENDING: the timer, and how many times in a row. */
+  retry?: Timer;
+  pendings: number;
+  pendingAt: number;
 }
 
 /**
@@ -56,10 +83,13 @@ export class Downloads {
   #dir: string;
   #active = new Map<string, Active>();
   #starting = new Set<string>();
+  #timers: Timers;
+  #watchdog: Timer | undefined;
 
-  constructor(host: TransferHost, downloadDir: string) {
+  constructor(host: TransferHost, downloadDir: string, timers: Timers = systemTimers) {
     this.#host = host;
     this.#dir = downloadDir;
+    this.#timers = timers;
   }
 
   get dir(): string {
@@ -100,8 +130,13 @@ export class Downloads {
       written: have,
       writes: Promise.resolve(),
       failed: false,
+      watched: -1,
+      ...(have === 0 ? { hash: createHash('sha256') } : {}),
+      pendings: 0,
+      pendingAt: -1,
     };
     this.#active.set(record.id, active);
+    this.#watchdog ??= this.#timers.every(DOWNLOAD_STALL_MS, () => this.#watch());
     this.#host.progress(record, have === 0 ? 'started' : 'progress', have * FILE_CHUNK_BYTES);
     this.#ask(active);
   }
@@ -121,6 +156,24 @@ export class Downloads {
     }
   }
 
+  /** The watchdog's look: stalled downloads ask again; it stops when none is active. */
+  #watch(): void {
+    if (this.#active.size === 0) {
+      this.#watchdog?.cancel();
+      this.#watchdog = undefined;
+      return;
+    }
+    for (const active of this.#active.values()) {
+      const stalled = active.watched === active.expected && active.requested > active.expected;
+      active.watched = active.expected;
+      if (!stalled || !this.#host.ready()) continue;
+      // What was asked and never came is given up on: ask again from the chunk due. A late
+      // chunk of the old requests is then a duplicate, which chunk() skips.
+      active.requested = active.expected;
+      this.#ask(active);
+    }
+  }
+
   /** The active download of a server file id. */
   byFile(file: string): DownloadRecord | undefined {
     for (const active of this.#active.values())
@@ -129,10 +182,12 @@ export class Downloads {
   }
 
   /** One sealed chunk from the server. */
-  chunk(record: DownloadRecord, index: number, data: string): void {
+  chunk(record: DownloadRecord, index: number, sealed: Uint8Array): void {
     const active = this.#active.get(record.id);
     if (!active || active.failed) return;
     const { offer } = record;
+    // a chunk we already have (asked again after a stall, or replayed): nothing to write
+    if (index < active.expected) return;
     if (index !== active.expected) {
       this.#fail(
         active,
@@ -146,7 +201,7 @@ export class Downloads {
       plain = openChunk(
         active.key,
         { transferId: active.transferId, index, final: index === offer.chunks - 1 },
-        Buffer.from(data, 'base64'),
+        sealed,
       );
     } catch (error) {
       const code = error instanceof ProtocolError ? error.code : ErrorCode.DECRYPT_FAILED;
@@ -170,6 +225,7 @@ export class Downloads {
       return;
     }
     active.expected = index + 1;
+    active.hash?.update(plain);
     const position = index * FILE_CHUNK_BYTES;
     active.writes = active.writes.then(async () => {
       if (active.failed) return;
@@ -195,7 +251,8 @@ export class Downloads {
       await active.writes;
       await active.handle.close();
       this.#active.delete(record.id);
-      const digest = await hashFile(record.temp!);
+      // the plaintext as opened and written, in order (a resumed download: the file)
+      const digest = active.hash ? active.hash.digest() : await hashFile(record.temp!);
       const wanted = fromBase64(record.offer.digest, 'digest', 32);
       if (!timingSafeEqual(digest, wanted)) {
         await removeQuietly(record.temp);
@@ -225,9 +282,28 @@ export class Downloads {
     this.#host.progress(record, state, state === 'done' ? record.offer.size : 0, extra);
   }
 
+  /**
+   * The upload this download follows stalled: what was asked is given up on and asked again
+   * in PENDING_RETRY_MS (the other outstanding requests' refusals join this retry). False
+   * after PENDING_RETRIES retries without a chunk.
+   */
+  #askLater(active: Active): boolean {
+    if (active.retry) return true;
+    active.pendings = active.pendingAt === active.expected ? active.pendings + 1 : 1;
+    active.pendingAt = active.expected;
+    if (active.pendings > PENDING_RETRIES) return false;
+    active.requested = active.expected;
+    active.retry = this.#timers.after(PENDING_RETRY_MS, () => {
+      active.retry = undefined;
+      if (this.#active.get(active.record.id) === active && !active.failed) this.#ask(active);
+    });
+    return true;
+  }
+
   /** Stops a download for good: what it wrote is deleted before the failure is reported. */
   #fail(active: Active, reason: string, code?: string): void {
     active.failed = true;
+    active.retry?.cancel();
     this.#active.delete(active.record.id);
     void active.writes
       .then(() => active.handle.close())
@@ -239,6 +315,7 @@ export class Downloads {
   /** The server refused a download (gone, expired, not uploaded): stop, keep nothing. */
   refused(record: DownloadRecord, code: string, text: string): void {
     const active = this.#active.get(record.id);
+    if (active && code === ErrorCode.FILE_PENDING && this.#askLater(active)) return;
     if (active) this.#fail(active, `the server refused: ${text}`, code);
     else this.#finish(record, 'failed', { reason: `the server refused: ${text}`, code });
   }

@@ -7,8 +7,12 @@ export interface TransferHost {
   now(): number;
   /** Welcomed, with the `files` capability. */
   ready(): boolean;
-  /** A frame, or a pre-encoded line (ending in a newline). */
-  send(frame: object | string): boolean;
+  /** The server offers binary chunks (`fbin`): uploads send `fputb` headers and raw bytes. */
+  binaryChunks(): boolean;
+  /** The server holds fgets for chunks not stored yet (`fhold`): offer during the upload. */
+  offerEarly(): boolean;
+  /** A frame, a pre-encoded line (ending in a newline), or raw bytes (a binary chunk's body). */
+  send(frame: object | string | Uint8Array): boolean;
   save(record: TransferRecord): void;
   /** `fresh` takes the place of `old` (an upload started over). */
   replace(old: TransferRecord, fresh: TransferRecord): void;

@@ -9,6 +9,7 @@ import {
   formatBytes,
   nameKey,
 } from '../../protocol/index.js';
+import type { Timers } from '../clock.js';
 import type { EventSink, TransferEvent, TransferListEvent } from '../events.js';
 import { Downloads } from './downloads.js';
 import type { TransferHost } from './transfer-host.js';
@@ -31,15 +32,22 @@ export interface TransferOptions {
   /** Senders whose offers are accepted without asking, up to a size in bytes each. */
   autoAccept?: ReadonlyMap<string, number>;
   link: {
-    send(frame: object | string): boolean;
+    send(frame: object | string | Uint8Array): boolean;
     readonly ready: boolean;
     offers(cap: string): boolean;
+    /** The server's `--max-file-size`, when its welcome said. */
+    readonly maxFile?: number | undefined;
   };
   /** Sends a descriptor end to end (ratchet to a user, sender key to a room). */
   sendOffer(target: string, content: FileContent): Promise<true | string>;
   sink: EventSink;
   now: () => number;
+  /** The client's timers (the download watchdog); Node's by default. */
+  timers?: Timers;
 }
+
+/** How long a finished (done, failed, cancelled, rejected) transfer stays listed: 7 days. */
+export const FINISHED_KEEP_MS = 7 * 24 * 3600 * 1000;
 
 /**
  * The client's file transfers: the uploads and downloads, their persistence, the commands'
@@ -56,10 +64,19 @@ export class TransferManager {
 
   constructor(options: TransferOptions) {
     this.#o = options;
-    for (const record of options.persistence.load()) this.#records.set(record.id, record);
+    // Finished transfers are kept a while for /transfers, then pruned (the state database
+    // would otherwise grow by one row per file for good).
+    const horizon = options.now() - FINISHED_KEEP_MS;
+    for (const record of options.persistence.load()) {
+      if (FINISHED.has(record.state) && record.created < horizon)
+        options.persistence.remove(record.id);
+      else this.#records.set(record.id, record);
+    }
     const host: TransferHost = {
       now: options.now,
       ready: () => this.ready,
+      binaryChunks: () => options.link.offers(Capability.fbin),
+      offerEarly: () => options.link.offers(Capability.fhold),
       send: (frame) => options.link.send(frame),
       save: (record) => {
         this.#records.set(record.id, record);
@@ -75,7 +92,7 @@ export class TransferManager {
       progress: (record, phase, bytes, extra) => this.#progress(record, phase, bytes, extra),
     };
     this.#uploads = new Uploads(host);
-    this.#downloads = new Downloads(host, options.downloadDir);
+    this.#downloads = new Downloads(host, options.downloadDir, options.timers);
   }
 
   /** Welcomed by a server that keeps files. */
@@ -93,7 +110,7 @@ export class TransferManager {
       return this.#o.link.ready
         ? 'this server does not keep files (no "files" capability)'
         : 'not connected';
-    const outcome = await this.#uploads.send(target, path);
+    const outcome = await this.#uploads.send(target, path, this.#o.link.maxFile);
     return typeof outcome === 'string' ? outcome : true;
   }
 
@@ -187,7 +204,7 @@ export class TransferManager {
 
   chunk(frame: FileChunkFrame): void {
     const record = this.#downloads.byFile(frame.file);
-    if (record) this.#downloads.chunk(record, frame.i, frame.data);
+    if (record) this.#downloads.chunk(record, frame.i, frame.sealed);
   }
 
   /** An error whose `ref` names one of our transfers; false when it is not ours. */

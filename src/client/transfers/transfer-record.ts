@@ -21,6 +21,8 @@ export interface UploadRecord {
   file?: string;
   cap?: string;
   state: 'announcing' | 'uploading' | 'offering' | 'done' | 'failed' | 'cancelled';
+  /** The offer went out (during the upload, once the server accepted the announce). */
+  offered?: boolean;
   created: number;
   reason?: string;
 }

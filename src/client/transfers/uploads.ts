@@ -6,8 +6,10 @@ import {
   chunkCount,
   chunkPlainLength,
   encodeFilePut,
+  encodeFilePutHeader,
   FILE_CHUNK_BYTES,
   type FileContent,
+  formatBytes,
   fromBase64,
   isValidName,
   isValidRoom,
@@ -56,8 +58,12 @@ export class Uploads {
     this.#host = host;
   }
 
-  /** Starts sending `path` to a user or #room. Resolves with the record or an error text. */
-  async send(target: string, path: string): Promise<UploadRecord | string> {
+  /**
+   * Starts sending `path` to a user or #room. Resolves with the record or an error text.
+   * @param maxBytes the server's `--max-file-size` from its welcome: a larger file is refused
+   *   here, before it is hashed or announced.
+   */
+  async send(target: string, path: string, maxBytes?: number): Promise<UploadRecord | string> {
     if (!isValidName(target) && !isValidRoom(target))
       return `"${target}" is neither a user name nor a #room`;
     let info: Awaited<ReturnType<typeof stat>>;
@@ -67,9 +73,18 @@ export class Uploads {
       return `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`;
     }
     if (!info.isFile()) return `${path} is not a regular file`;
+    if (maxBytes !== undefined && info.size > maxBytes)
+      return `${basename(path)} (${formatBytes(info.size)}) is larger than this server takes (${formatBytes(maxBytes)})`;
     const record = await this.#fresh(target, path, info.size, info.mtimeMs);
-    this.#host.save(record);
     this.#host.progress(record, 'started', 0);
+    // The digest first (one read of the file before the upload's), so the offer can go out
+    // as soon as the server accepts the announce: recipients download alongside the upload.
+    try {
+      record.digest = toBase64(await hashFile(path));
+    } catch (error) {
+      return `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`;
+    }
+    this.#host.save(record);
     this.#announce(record);
     return record;
   }
@@ -111,13 +126,34 @@ export class Uploads {
     });
   }
 
-  /** The server accepted an announce: upload. */
+  /**
+   * The server accepted an announce: upload, and (the digest being known) offer the file at
+   * once, so recipients fetch chunks while the rest is uploaded (the server holds their
+   * requests for chunks not stored yet).
+   */
   announced(record: UploadRecord, file: string, cap: string): void {
     record.file = file;
     record.cap = cap;
     record.state = 'uploading';
     this.#host.save(record);
     this.#start(record, 0);
+    // (a server without `fhold` refuses an fget for a chunk not stored yet: offer at the end)
+    if (record.digest !== '' && this.#host.offerEarly()) this.#offerEarly(record);
+  }
+
+  /** The offer sent during the upload, per transfer id (the upload's end waits for it). */
+  #early = new Map<string, Promise<true | string>>();
+
+  #offerEarly(record: UploadRecord): void {
+    if (record.offered || this.#early.has(record.id)) return;
+    const sent = this.#host.sendOffer(record.target, this.#content(record)).then((outcome) => {
+      if (outcome === true) {
+        record.offered = true;
+        if (record.state === 'uploading') this.#host.save(record);
+      }
+      return outcome;
+    });
+    this.#early.set(record.id, sent);
   }
 
   #start(record: UploadRecord, have: number): void {
@@ -143,6 +179,7 @@ export class Uploads {
     try {
       const { record } = active;
       active.handle ??= await open(record.path, 'r');
+      const binary = this.#host.binaryChunks();
       while (
         this.#active.get(record.id) === active &&
         active.next < record.chunks &&
@@ -160,9 +197,19 @@ export class Uploads {
           },
           plain,
         );
-        // A pre-encoded line (no JSON.stringify of 43 KB); it starts with FILE_PUT_PREFIX, which
-        // the server budgets as file traffic.
-        this.#host.send(encodeFilePut(record.file!, index, toBase64(sealed)));
+        if (binary) {
+          // binary chunk mode: a short header line, then the sealed bytes as they are, in one
+          // write (a separate one would cost a TLS record and a syscall of its own)
+          const header = encodeFilePutHeader(record.file!, index, sealed.length);
+          const frame = Buffer.allocUnsafe(header.length + sealed.length);
+          frame.write(header, 0, 'latin1');
+          frame.set(sealed, header.length);
+          this.#host.send(frame);
+        } else {
+          // A pre-encoded line (no JSON.stringify of 43 KB); it starts with FILE_PUT_PREFIX,
+          // which the server budgets as file traffic.
+          this.#host.send(encodeFilePut(record.file!, index, toBase64(sealed)));
+        }
         active.next = index + 1;
       }
     } catch (error) {
@@ -229,11 +276,15 @@ export class Uploads {
     }
     record.state = 'offering';
     this.#host.save(record);
-    await this.#offer(record);
+    const early = this.#early.get(record.id);
+    this.#early.delete(record.id);
+    if (early) await early;
+    if (record.offered) this.#offered(record);
+    else await this.#offer(record);
   }
 
-  async #offer(record: UploadRecord): Promise<void> {
-    const content: FileContent = {
+  #content(record: UploadRecord): FileContent {
+    return {
       t: 'file',
       tid: record.id,
       file: record.file!,
@@ -246,11 +297,20 @@ export class Uploads {
       digest: record.digest,
       ts: this.#host.now(),
     };
-    const sent = await this.#host.sendOffer(record.target, content);
+  }
+
+  async #offer(record: UploadRecord): Promise<void> {
+    const sent = await this.#host.sendOffer(record.target, this.#content(record));
     if (sent !== true) {
       this.fail(record, `the file is on the server but the offer could not be sent: ${sent}`);
       return;
     }
+    record.offered = true;
+    this.#offered(record);
+  }
+
+  /** Every chunk is stored and the recipients have the offer. */
+  #offered(record: UploadRecord): void {
     record.state = 'done';
     this.#host.save(record);
     this.#host.progress(record, 'done', record.size);
@@ -264,7 +324,8 @@ export class Uploads {
     for (const record of records) {
       if (this.#active.has(record.id)) this.#active.delete(record.id);
       if (record.state === 'offering') {
-        await this.#offer(record);
+        if (record.offered) this.#offered(record);
+        else await this.#offer(record);
         continue;
       }
       if (record.state !== 'announcing' && record.state !== 'uploading') continue;

@@ -33,19 +33,20 @@ export function isValidFileId(value: unknown): value is string {
   return typeof value === 'string' && FILE_ID.test(value);
 }
 
-function requireFileId(frame: Record<string, unknown>): string {
+export function requireFileId(frame: Record<string, unknown>): string {
   const file = frame.file;
   if (!isValidFileId(file)) badField('field "file" must be 32 lowercase hex digits');
   return file;
 }
 
 /**
- * A sealed chunk's Base64 (`data`): 16 bytes to one full sealed chunk, standard, padded and
- * canonical. Checked by decoding and encoding again (native code): on 43 KB strings far
- * cheaper than a character scan in JavaScript, and just as strict (anything outside the
- * alphabet, or non-canonical padding bits, does not survive the round trip).
+ * A sealed chunk's Base64 (`data`), decoded: 16 bytes to one full sealed chunk, standard,
+ * padded and canonical. Checked by decoding and encoding again (native code): on 43 KB
+ * strings far cheaper than a character scan in JavaScript, and just as strict (anything
+ * outside the alphabet, or non-canonical padding bits, does not survive the round trip).
+ * The bytes are returned, so no one decodes the same chunk twice.
  */
-function requireSealedData(frame: Record<string, unknown>): string {
+function requireSealedData(frame: Record<string, unknown>): Uint8Array {
   const data = frame.data;
   if (typeof data !== 'string') badField('field "data" must be a Base64 string');
   const maxChars = 4 * Math.ceil(FILE_SEALED_CHUNK_BYTES / 3);
@@ -58,10 +59,10 @@ function requireSealedData(frame: Record<string, unknown>): string {
     bytes.toString('base64') !== data
   )
     badField('field "data" is not standard padded canonical Base64');
-  return data;
+  return bytes;
 }
 
-function requireIndex(frame: Record<string, unknown>, field: string): number {
+export function requireIndex(frame: Record<string, unknown>, field: string): number {
   const index = requireCount(frame, field, 'must be a chunk index');
   if (index >= MAX_FILE_CHUNKS) badField(`field "${field}" is beyond the last possible chunk`);
   return index;
@@ -98,8 +99,10 @@ export interface FilePutFrame {
   type: 'fput';
   file: string;
   i: number;
-  /** Base64 of the sealed chunk. */
-  data: string;
+  /** The sealed chunk (decoded from `data`, or the raw body of an `fputb`). */
+  sealed: Uint8Array;
+  /** Binary mode (`fputb`): the body length its header announced; the session attaches the body. */
+  binary?: number;
 }
 
 export interface FileStatFrame {
@@ -156,7 +159,7 @@ export function readFilePut(frame: Record<string, unknown>): FilePutFrame {
     type: 'fput',
     file: requireFileId(frame),
     i: requireIndex(frame, 'i'),
-    data: requireSealedData(frame),
+    sealed: requireSealedData(frame),
   };
 }
 
@@ -231,7 +234,10 @@ export interface FileChunkFrame {
   type: 'fchunk';
   file: string;
   i: number;
-  data: string;
+  /** The sealed chunk (decoded from `data`, or the raw body of an `fchunkb`). */
+  sealed: Uint8Array;
+  /** Binary mode (`fchunkb`): the body length its header announced; the connection attaches it. */
+  binary?: number;
 }
 
 export type FileServerFrame = FileOkFrame | FileAckFrame | FileStateFrame | FileChunkFrame;
@@ -266,7 +272,7 @@ export function readFileChunk(frame: Record<string, unknown>): FileChunkFrame {
     type: 'fchunk',
     file: requireFileId(frame),
     i: requireIndex(frame, 'i'),
-    data: requireSealedData(frame),
+    sealed: requireSealedData(frame),
   };
 }
 

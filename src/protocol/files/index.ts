@@ -1,3 +1,4 @@
+export * from './file-binary.js';
 export * from './file-crypto.js';
 export * from './file-descriptor.js';
 export * from './file-frames.js';

@@ -29,8 +29,16 @@ export function registerFileMetrics<S extends FileSession>(
     ['securechat_files_uploaded_total', 'File uploads completed', () => s.uploaded],
     ['securechat_file_chunks_in_total', 'Sealed chunks stored', () => s.chunksIn],
     ['securechat_file_chunks_out_total', 'Sealed chunks sent to recipients', () => s.chunksOut],
-    ['securechat_file_bytes_in_total', 'Base64 chunk bytes received', () => s.bytesIn],
-    ['securechat_file_bytes_out_total', 'Base64 chunk bytes sent', () => s.bytesOut],
+    [
+      'securechat_file_bytes_in_total',
+      'Sealed chunk bytes received (ciphertext and tags, without Base64)',
+      () => s.bytesIn,
+    ],
+    [
+      'securechat_file_bytes_out_total',
+      'Sealed chunk bytes sent (ciphertext and tags, without Base64)',
+      () => s.bytesOut,
+    ],
   ];
   for (const [name, help, read] of counters) counterFrom(registry, name, help, read);
   labeledCounterFrom(

@@ -3,6 +3,7 @@ import {
   encodeError,
   encodeFileAck,
   encodeFileChunk,
+  encodeFileChunkHeader,
   encodeFileOk,
   encodeFileState,
   type FileClientFrame,
@@ -21,6 +22,10 @@ export interface FileSession {
   readonly identityKey: string | undefined;
   readonly open: boolean;
   reply(line: string, kind: string): boolean;
+  /** Binary chunk mode (`fbin`): chunks go out as a header line and raw bytes. */
+  readonly binaryChunks: boolean;
+  /** Queues a header line and the raw bytes after it. */
+  replyBytes(header: string, body: Uint8Array): boolean;
   /** Bytes queued for the client, not yet written to the socket. */
   readonly queuedBytes: number;
   /** Resolves once the queued output drained. */
@@ -43,6 +48,28 @@ export const FILE_QUEUE_BUDGET = 512 * 1024;
 const MAX_PENDING_WRITES = 32;
 
 /**
+ * How long an `fget` for a chunk not uploaded yet is held, waiting for the upload (a
+ * recipient downloads while the sender still uploads). The session's later frames wait
+ * behind it, as behind any download, so each connection holds at most one; after this it
+ * is refused (`E_FILE_PENDING`: ask again later), and so is at once any `fget` for a file
+ * whose upload stored nothing for this long (a client waits at most this long in all).
+ */
+export const FILE_HOLD_MS = 30_000;
+
+const pending = () =>
+  new FileStoreError(
+    ErrorCode.FILE_PENDING,
+    'that chunk is not uploaded yet and the upload is not going on: ask again later',
+  );
+
+/** A held `fget`: woken when the file has `want` chunks, or when it goes away. */
+interface Waiter {
+  want: number;
+  wake(have: number): void;
+  gone(): void;
+}
+
+/**
  * File transfer on the server (protocol `files`): announces, in-order chunk uploads into the
  * chunk store, downloads paced by the client's output queue, completion and withdrawal.
  * A recipient proves itself with the capability the uploader put in the E2EE descriptor
@@ -54,6 +81,10 @@ export class FileService<S extends FileSession> {
   #clock: Clock;
   readonly stats: FileStats;
   #logger: Logger;
+  /** Held `fget`s per file id (bounded: one per connection). */
+  #waiters = new Map<string, Set<Waiter>>();
+  /** When each upload under way last stored a chunk (a stalled one is not waited for). */
+  #lastStored = new Map<string, number>();
 
   constructor(o: {
     store: ChunkStore;
@@ -108,6 +139,8 @@ export class FileService<S extends FileSession> {
       case 'fdel': {
         const record = this.#find(frame.file, session);
         this.store.delete(record.id);
+        this.#lastStored.delete(record.id);
+        this.#gone(record.id);
         this.stats.deleted.inc('withdrawn');
         return;
       }
@@ -170,13 +203,16 @@ export class FileService<S extends FileSession> {
     const { written, pending } = this.store.append(
       record,
       frame.i,
-      Buffer.from(frame.data, 'base64'),
+      Buffer.from(frame.sealed.buffer, frame.sealed.byteOffset, frame.sealed.byteLength),
     );
     this.stats.chunksIn++;
-    this.stats.bytesIn += frame.data.length;
+    this.stats.bytesIn += frame.sealed.length;
     const answered = written.then(
       (have) => {
         if (have === record.chunks && frame.i === have - 1) this.stats.uploaded++;
+        if (have === record.chunks) this.#lastStored.delete(record.id);
+        else this.#lastStored.set(record.id, this.#clock.now());
+        this.#wake(record.id, have);
         if (session.open) session.reply(encodeFileAck(record.id, have), 'fack');
       },
       (error: unknown) => {
@@ -189,26 +225,83 @@ export class FileService<S extends FileSession> {
     if (pending > MAX_PENDING_WRITES) return answered;
   }
 
+  /**
+   * Sends chunks `i` to `i + n` (within the file) in order, each only while the client's
+   * queue is under FILE_QUEUE_BUDGET. A chunk not uploaded yet is waited for (the upload is
+   * still under way: the recipient downloads alongside it), up to FILE_HOLD_MS.
+   */
   async #get(session: S, frame: FileGetFrame): Promise<void> {
     const record = this.#find(frame.file, session, frame.cap);
-    const have = this.store.have(record.id);
-    if (frame.i >= have) {
-      throw new FileStoreError(
-        ErrorCode.FILE_CHUNK,
-        frame.i >= record.chunks ? 'past the last chunk' : 'that chunk is not uploaded yet',
-      );
+    if (frame.i >= record.chunks)
+      throw new FileStoreError(ErrorCode.FILE_CHUNK, 'past the last chunk');
+    const end = Math.min(frame.i + frame.n, record.chunks);
+    let next = frame.i;
+    while (next < end) {
+      let have = this.store.have(record.id);
+      // Not stored yet: wait for the rest of this request at once (one read per batch, not
+      // an open and a read per chunk while the download chases the upload).
+      if (next >= have) {
+        // An upload that stored nothing for FILE_HOLD_MS is stalled: no hold (a client's
+        // later requests would each wait the whole time), ask again later.
+        const last = this.#lastStored.get(record.id) ?? record.created;
+        if (this.#clock.now() - last >= FILE_HOLD_MS) throw pending();
+        have = await this.#arrival(record.id, end);
+      }
+      const chunks = await this.#read(record, next, Math.min(end, have));
+      for (const sealed of chunks) {
+        if (!session.open) return;
+        if (session.queuedBytes > FILE_QUEUE_BUDGET) await session.whenDrained();
+        if (!session.open) return;
+        if (session.binaryChunks)
+          session.replyBytes(encodeFileChunkHeader(record.id, next, sealed.length), sealed);
+        else session.reply(encodeFileChunk(record.id, next, sealed.toString('base64')), 'fchunk');
+        this.stats.chunksOut++;
+        this.stats.bytesOut += sealed.length;
+        next++;
+      }
     }
-    const end = Math.min(frame.i + frame.n, have);
-    const chunks = await this.#read(record, frame.i, end);
-    for (const [k, sealed] of chunks.entries()) {
-      if (!session.open) return;
-      if (session.queuedBytes > FILE_QUEUE_BUDGET) await session.whenDrained();
-      if (!session.open) return;
-      const data = sealed.toString('base64');
-      session.reply(encodeFileChunk(record.id, frame.i + k, data), 'fchunk');
-      this.stats.chunksOut++;
-      this.stats.bytesOut += data.length;
-    }
+  }
+
+  /** Resolves once file `id` holds `want` chunks; refused after FILE_HOLD_MS or when it goes. */
+  #arrival(id: string, want: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.#waiters.get(id) ?? new Set<Waiter>();
+      this.#waiters.set(id, waiters);
+      const done = () => {
+        this.#clock.clearTimeout(timer);
+        waiters.delete(waiter);
+        if (waiters.size === 0 && this.#waiters.get(id) === waiters) this.#waiters.delete(id);
+      };
+      const waiter: Waiter = {
+        want,
+        wake: (have) => {
+          done();
+          resolve(have);
+        },
+        gone: () => {
+          done();
+          reject(new FileStoreError(ErrorCode.NO_SUCH_FILE, 'no such file (or it expired)'));
+        },
+      };
+      const timer = this.#clock.setTimeout(() => {
+        done();
+        reject(pending());
+      }, FILE_HOLD_MS);
+      waiters.add(waiter);
+    });
+  }
+
+  /** File `id` now holds `have` chunks: the held `fget`s it satisfies go on. */
+  #wake(id: string, have: number): void {
+    const waiters = this.#waiters.get(id);
+    if (!waiters) return;
+    for (const waiter of [...waiters]) if (have >= waiter.want) waiter.wake(have);
+  }
+
+  /** File `id` was deleted: its held `fget`s are refused. */
+  #gone(id: string): void {
+    const waiters = this.#waiters.get(id);
+    if (waiters) for (const waiter of [...waiters]) waiter.gone();
   }
 
   async #read(record: FileRecord, from: number, to: number): Promise<Buffer[]> {

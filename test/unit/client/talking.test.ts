@@ -168,6 +168,18 @@ describe('the v2 welcome announces the line limit', () => {
   });
 });
 
+describe('the v2 welcome announces the largest file (files servers only)', () => {
+  it('round-trips with files, is left out without, and a nonsense value is ignored', () => {
+    const files = parseServerFrame(JSON.parse(encodeWelcomeV2('{}', true, 65_536, true, 4096)));
+    expect(files).toMatchObject({ type: 'welcome', maxfile: 4096 });
+    const none = parseServerFrame(JSON.parse(encodeWelcomeV2('{}', true, 65_536, false, 4096)));
+    expect(none).not.toHaveProperty('maxfile');
+    const odd = JSON.parse(encodeWelcomeV2('{}', true, 65_536, true, 4096));
+    odd.maxfile = -1;
+    expect(parseServerFrame(odd)).not.toHaveProperty('maxfile');
+  });
+});
+
 describe('windows (/window N, Alt-N)', () => {
   const joined = (room: string): ClientEvent => ({ kind: 'room', ts: 0, room, event: 'joined' });
   const said = (from: string, to: string, text: string): ClientEvent => ({

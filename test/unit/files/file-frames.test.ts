@@ -59,7 +59,7 @@ describe('file frames', () => {
       type: 'fchunk',
       file: FILE,
       i: 7,
-      data,
+      sealed: Buffer.from(data, 'base64'),
     });
   });
 
@@ -69,7 +69,12 @@ describe('file frames', () => {
     expect(put.startsWith(FILE_PUT_PREFIX)).toBe(true);
     expect(put.length).toBeLessThan(48 * 1024);
     expect(put).toBe(`${JSON.stringify({ type: 'fput', file: FILE, i: 0, data })}\n`);
-    expect(parseClientFrame(line(put))).toEqual({ type: 'fput', file: FILE, i: 0, data });
+    expect(parseClientFrame(line(put))).toEqual({
+      type: 'fput',
+      file: FILE,
+      i: 0,
+      sealed: Buffer.from(data, 'base64'),
+    });
   });
 
   it('reads valid client frames', () => {
