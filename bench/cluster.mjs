@@ -5,6 +5,9 @@
 // N nodes from the per-message Redis cost. Loopback only; every loop bounded.
 //
 //   node bench/cluster.mjs [--pairs 20] [--messages 1500] [--window 16] [--warmup 500] [--record]
+//                          [--only single,same,rtt,cross,workers] [--json]
+// --only runs those parts and prints one JSON line (per-pid µs CPU per relay, the ratio)
+// instead of the report: what bench/cluster-ab.sh compares between two builds.
 // Each measured load follows an unmeasured one of --warmup relays per pair on the same
 // daemons (servers run for days: what is measured is compiled code, not the JIT warming up).
 import { spawn, spawnSync } from 'node:child_process';
@@ -34,15 +37,26 @@ const RTT = { PAIRS: 1, MESSAGES: Math.min(SHAPE.MESSAGES, 1000), WINDOW: 1 };
 /** Relays per pair sent to fresh daemons before measuring (JIT warm-up; not counted). */
 const WARMUP = opt('warmup', 500);
 const RECORD = args.includes('--record');
+/** Which parts to run (`--only same,cross`): single, same, rtt, cross, workers; all by default. */
+const ONLY = (() => {
+  const i = args.indexOf('--only');
+  return new Set(i === -1 ? ['single', 'same', 'rtt', 'cross', 'workers'] : args[i + 1].split(','));
+})();
+/** `--json`: one line of raw results at the end (per-pid CPU), for scripted comparisons. */
+const JSON_OUT = args.includes('--json');
 const children = new Set();
 process.on('exit', () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
 function start(command, argv, ready) {
+  // BENCH_PROF=1: V8 profiles (wall time) in /tmp/prof; BENCH_PROF=perf: JIT symbols for
+  // `perf record -e cpu-clock` (CPU time only, which V8 profiles cannot show on a loaded machine).
   const prof =
     process.env.BENCH_PROF && command === process.execPath
-      ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']
+      ? process.env.BENCH_PROF === 'perf'
+        ? ['--perf-basic-prof']
+        : ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']
       : [];
   const child = spawn(command, [...prof, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
@@ -277,73 +291,87 @@ async function main() {
   const results = {};
   try {
     // 1 node, no Redis (the default)
-    const solo = await daemon(cert);
-    await warm(certPem, [solo.port], [solo.port]);
-    results.single = await load(certPem, [solo.port], [solo.port], [solo.child.pid]);
-    await stop(solo.child);
+    if (ONLY.has('single')) {
+      const solo = await daemon(cert);
+      await warm(certPem, [solo.port], [solo.port]);
+      results.single = await load(certPem, [solo.port], [solo.port], [solo.child.pid]);
+      await stop(solo.child);
+    }
 
     const redis = await redisServer(dir);
     // 1 node with --redis: every pair on the same node (Redis off the hot path)
-    const one = await daemon(cert, redis.url);
-    await warm(certPem, [one.port], [one.port]);
-    results.sameNode = await load(
-      certPem,
-      [one.port],
-      [one.port],
-      [one.child.pid, redis.child.pid],
-    );
-    results.sameNodeRtt = await load(
-      certPem,
-      [one.port],
-      [one.port],
-      [one.child.pid, redis.child.pid],
-      RTT,
-    );
-    await stop(one.child);
+    if (ONLY.has('same') || ONLY.has('rtt')) {
+      const one = await daemon(cert, redis.url);
+      await warm(certPem, [one.port], [one.port]);
+      const pids = [one.child.pid, redis.child.pid];
+      if (ONLY.has('same')) results.sameNode = await load(certPem, [one.port], [one.port], pids);
+      if (ONLY.has('rtt'))
+        results.sameNodeRtt = await load(certPem, [one.port], [one.port], pids, RTT);
+      await stop(one.child);
+    }
     // 2 nodes, every pair split: senders on a, receivers on b and the other way round
-    const a = await daemon(cert, redis.url);
-    const b = await daemon(cert, redis.url);
-    await warm(certPem, [a.port, b.port], [b.port, a.port]);
-    redisCli(redis.url, ['CONFIG', 'RESETSTAT']);
-    results.crossNode = await load(
-      certPem,
-      [a.port, b.port],
-      [b.port, a.port],
-      [a.child.pid, b.child.pid, redis.child.pid],
-    );
-    results.redisCalls = commandCalls(redis.url);
-    results.crossNodeRtt = await load(
-      certPem,
-      [a.port],
-      [b.port],
-      [a.child.pid, b.child.pid, redis.child.pid],
-      RTT,
-    );
-    // Redis's share of the split-pairs run only (its pid was measured last).
-    results.redisCpuTotal = results.crossNode.cpuByPid.at(-1);
-    await stop(a.child);
-    await stop(b.child);
+    if (ONLY.has('cross') || ONLY.has('rtt')) {
+      const a = await daemon(cert, redis.url);
+      const b = await daemon(cert, redis.url);
+      await warm(certPem, [a.port, b.port], [b.port, a.port]);
+      const pids = [a.child.pid, b.child.pid, redis.child.pid];
+      if (ONLY.has('cross')) {
+        redisCli(redis.url, ['CONFIG', 'RESETSTAT']);
+        results.crossNode = await load(certPem, [a.port, b.port], [b.port, a.port], pids);
+        results.redisCalls = commandCalls(redis.url);
+        // Redis's share of the split-pairs run only (its pid was measured last).
+        results.redisCpuTotal = results.crossNode.cpuByPid.at(-1);
+      }
+      if (ONLY.has('rtt'))
+        results.crossNodeRtt = await load(certPem, [a.port], [b.port], pids, RTT);
+      await stop(a.child);
+      await stop(b.child);
+    }
     // `serve --workers 2`: one port; the primary hands connections to the workers in turn,
     // so a pair's receiver and sender (connected one after the other) land on different
     // workers. CPU: the primary, both workers and Redis.
-    const workers = await daemon(cert, redis.url, ['--workers', '2']);
-    const workerPids = childPids(workers.child.pid);
-    await warm(certPem, [workers.port], [workers.port]);
-    redisCli(redis.url, ['CONFIG', 'RESETSTAT']);
-    results.workers = await load(
-      certPem,
-      [workers.port],
-      [workers.port],
-      [workers.child.pid, ...workerPids, redis.child.pid],
-    );
-    results.workersCalls = commandCalls(redis.url);
-    results.workerCount = workerPids.length;
-    await stop(workers.child);
+    if (ONLY.has('workers')) {
+      const workers = await daemon(cert, redis.url, ['--workers', '2']);
+      const workerPids = childPids(workers.child.pid);
+      await warm(certPem, [workers.port], [workers.port]);
+      redisCli(redis.url, ['CONFIG', 'RESETSTAT']);
+      results.workers = await load(
+        certPem,
+        [workers.port],
+        [workers.port],
+        [workers.child.pid, ...workerPids, redis.child.pid],
+      );
+      results.workersCalls = commandCalls(redis.url);
+      results.workerCount = workerPids.length;
+      await stop(workers.child);
+    }
     await stop(redis.child);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   const load1 = loadAverage();
+  if (JSON_OUT || ONLY.size < 5) {
+    // A partial run (A/B comparisons): per-pid CPU in µs per relay and the ratio, no report.
+    const perRelay = (r) => r?.cpuByPid.map((s) => +((s / r.delivered) * 1e6).toFixed(1));
+    const summary = {
+      load: [load0, load1],
+      sameUs: perRelay(results.sameNode),
+      crossUs: perRelay(results.crossNode),
+      ratio:
+        results.sameNode && results.crossNode
+          ? +(
+              results.crossNode.cpuSeconds /
+              results.crossNode.delivered /
+              (results.sameNode.cpuSeconds / results.sameNode.delivered)
+            ).toFixed(2)
+          : undefined,
+      lost: Object.values(results).reduce((n, r) => n + (r?.lost ?? 0), 0),
+      crossRttP50: results.crossNodeRtt?.p50,
+      results,
+    };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    if (ONLY.size < 5) return;
+  }
   const fmt = (n, d = 0) =>
     n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const row = (name, r) =>
