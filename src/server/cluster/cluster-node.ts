@@ -147,7 +147,8 @@ export class ClusterNode {
       keys: this.keys,
       node: this.id,
       logger: this.#logger,
-      forward: (node, from, relay) => this.inbox.forward(node, from, relay),
+      forward: (node, from, relay, answered, context) =>
+        this.inbox.forward(node, from, relay, answered, context),
       kick: (entry) => this.inbox.kick(entry.node, entry.name, entry.sid),
     });
   }
