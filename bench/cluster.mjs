@@ -4,14 +4,15 @@
 // of the servers *and* Redis, latency p50/p99 (send → delivery), lost; then a projection to
 // N nodes from the per-message Redis cost. Loopback only; every loop bounded.
 //
-//   node bench/cluster.mjs [--pairs 20] [--messages 1500] [--window 16] [--warmup 500] [--record]
+//   node bench/cluster.mjs [--pairs 20] [--messages 1500] [--window 16] [--warmup 500]
+//                          [--warmup-rounds 1] [--record]
 //                          [--only single,same,rtt,cross,workers] [--json]
 // --only runs those parts and prints one JSON line (per-pid µs CPU per relay, the ratio)
 // instead of the report: what bench/cluster-ab.sh compares between two builds.
 // Each measured load follows an unmeasured one of --warmup relays per pair on the same
 // daemons (servers run for days: what is measured is compiled code, not the JIT warming up).
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -36,6 +37,15 @@ const { PAIRS, MESSAGES, WINDOW } = SHAPE;
 const RTT = { PAIRS: 1, MESSAGES: Math.min(SHAPE.MESSAGES, 1000), WINDOW: 1 };
 /** Relays per pair sent to fresh daemons before measuring (JIT warm-up; not counted). */
 const WARMUP = opt('warmup', 500);
+/**
+ * Warm-up: WARMUP_ROUNDS loads of WARMUP relays per pair, each on its own connections, then
+ * WARMUP more on the measured connections before the measured part. Clients closing
+ * deoptimize the relay path (V8 "wrong map" / code dependencies, seen with --trace-deopt:
+ * Node's stream code is shared by the TLS and Redis sockets), so a load that started right
+ * after one ended paid for recompiling it (TurboFan threads: up to a quarter of the
+ * cross-node CPU of a short run); a daemon that has run for a while keeps its code.
+ */
+const WARMUP_ROUNDS = opt('warmup-rounds', 1);
 const RECORD = args.includes('--record');
 /** Which parts to run (`--only same,cross`): single, same, rtt, cross, workers; all by default. */
 const ONLY = (() => {
@@ -58,7 +68,16 @@ function start(command, argv, ready) {
         ? ['--perf-basic-prof']
         : ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']
       : [];
-  const child = spawn(command, [...prof, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_NODE_ARGS: more flags for the daemons (e.g. --trace-deopt; their output is read).
+  const extra =
+    process.env.BENCH_NODE_ARGS && command === process.execPath
+      ? process.env.BENCH_NODE_ARGS.split(' ')
+      : [];
+  const child = spawn(command, [...prof, ...extra, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (process.env.BENCH_TRACE_DIR)
+    child.stdout.on('data', (chunk) =>
+      appendFileSync(join(process.env.BENCH_TRACE_DIR, `${child.pid}.log`), chunk),
+    );
   children.add(child);
   let output = '';
   return new Promise((resolve, reject) => {
@@ -148,6 +167,18 @@ function childPids(pid) {
     .filter((n) => n > 0);
 }
 
+/** Read and write system calls (/proc/<pid>/io) and voluntary context switches of `pid`. */
+function syscalls(pid) {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const num = (text, key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(text)?.[1] ?? 0);
+    return [num(io, 'syscr'), num(io, 'syscw'), num(status, 'voluntary_ctxt_switches')];
+  } catch {
+    return [0, 0, 0];
+  }
+}
+
 /** Runs `redis-cli` against the bench's Redis; undefined when it is not installed. */
 function redisCli(url, argv) {
   const run = spawnSync('redis-cli', ['-p', url.split(':').at(-1), ...argv], { encoding: 'utf8' });
@@ -209,55 +240,69 @@ async function load(certPem, senderPorts, receiverPorts, measuredPids, shape = {
     senders.push(await client(senderPorts[i % senderPorts.length], certPem, `s${tag}${i}`));
   }
   await new Promise((resolve) => setTimeout(resolve, 1500)); // presence reached every node
-  const latencies = [];
-  let delivered = 0;
-  let failed = 0;
   const nonce = Buffer.alloc(12).toString('base64');
+  /** MESSAGES relays per pair, WINDOW in flight per sender; resolves once all are answered. */
+  const phase = (messages) => {
+    const counts = { delivered: 0, failed: 0, latencies: [] };
+    return Promise.all(
+      senders.map(
+        (sender, i) =>
+          new Promise((resolve) => {
+            const receiver = receivers[i];
+            let sent = 0;
+            let answered = 0;
+            let got = 0;
+            let failedHere = 0;
+            const sendOne = () => {
+              const stamp = Buffer.alloc(16);
+              stamp.writeDoubleLE(performance.now(), 0);
+              stamp.writeUInt32LE(sent, 8);
+              sender.socket.write(
+                `${JSON.stringify({ type: 'relay', to: receiver.user, alg: 'X25519+AESGCM', nonce, cipher: stamp.toString('base64'), id: `m${sent}` })}\n`,
+              );
+              sent++;
+            };
+            const done = () => answered === messages && got + failedHere === messages && resolve();
+            receiver.onLine = (frame) => {
+              if (frame.type !== 'relay') return;
+              const stamp = Buffer.from(frame.cipher, 'base64');
+              counts.latencies.push(performance.now() - stamp.readDoubleLE(0));
+              got++;
+              counts.delivered++;
+              done();
+            };
+            sender.onLine = (frame) => {
+              if (frame.type === 'error') {
+                counts.failed++;
+                failedHere++;
+              }
+              if (frame.type !== 'ack' && frame.type !== 'error') return;
+              answered++;
+              if (sent < messages) sendOne();
+              done();
+            };
+            for (let k = 0; k < Math.min(WINDOW, messages); k++) sendOne();
+          }),
+      ),
+    ).then(() => counts);
+  };
+  // Unmeasured relays on these same connections first (see WARMUP_ROUNDS).
+  const warm = shape.warm ?? WARMUP;
+  if (warm > 0) await phase(warm);
+  const mark = (text) => {
+    if (!process.env.BENCH_TRACE_DIR) return;
+    for (const pid of measuredPids)
+      appendFileSync(join(process.env.BENCH_TRACE_DIR, `${pid}.log`), `=== ${text}\n`);
+  };
+  mark('measured load starts');
   const cpu0 = measuredPids.map(cpuSeconds);
+  const sys0 = measuredPids.map(syscalls);
   const t0 = performance.now();
-  await Promise.all(
-    senders.map(
-      (sender, i) =>
-        new Promise((resolve) => {
-          const receiver = receivers[i];
-          let sent = 0;
-          let answered = 0;
-          let got = 0;
-          const sendOne = () => {
-            const stamp = Buffer.alloc(16);
-            stamp.writeDoubleLE(performance.now(), 0);
-            stamp.writeUInt32LE(sent, 8);
-            sender.socket.write(
-              `${JSON.stringify({ type: 'relay', to: receiver.user, alg: 'X25519+AESGCM', nonce, cipher: stamp.toString('base64'), id: `m${sent}` })}\n`,
-            );
-            sent++;
-          };
-          const done = () => answered === MESSAGES && got + failedHere === MESSAGES && resolve();
-          let failedHere = 0;
-          receiver.onLine = (frame) => {
-            if (frame.type !== 'relay') return;
-            const stamp = Buffer.from(frame.cipher, 'base64');
-            latencies.push(performance.now() - stamp.readDoubleLE(0));
-            got++;
-            delivered++;
-            done();
-          };
-          sender.onLine = (frame) => {
-            if (frame.type === 'error') {
-              failed++;
-              failedHere++;
-            }
-            if (frame.type !== 'ack' && frame.type !== 'error') return;
-            answered++;
-            if (sent < MESSAGES) sendOne();
-            done();
-          };
-          for (let k = 0; k < Math.min(WINDOW, MESSAGES); k++) sendOne();
-        }),
-    ),
-  );
+  const { delivered, failed, latencies } = await phase(MESSAGES);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = measuredPids.map((pid, k) => cpuSeconds(pid) - cpu0[k]);
+  mark('measured load ends');
+  const sys = measuredPids.map((pid, k) => syscalls(pid).map((n, j) => n - sys0[k][j]));
   for (const c of [...senders, ...receivers]) c.socket.destroy();
   latencies.sort((a, b) => a - b);
   const sent = PAIRS * MESSAGES;
@@ -270,6 +315,12 @@ async function load(certPem, senderPorts, receiverPorts, measuredPids, shape = {
     /** CPU-s per measured pid, in the order given. */
     cpuByPid: cpu,
     cpuSeconds: cpu.reduce((a, b) => a + b, 0),
+    /** Per measured pid and delivered relay: read and write calls, and voluntary wake-ups. */
+    perRelay: sys.map(([r, w, v]) => ({
+      reads: +(r / delivered).toFixed(2),
+      writes: +(w / delivered).toFixed(2),
+      wakeups: +(v / delivered).toFixed(2),
+    })),
     msgsPerCpuSecond: delivered / cpu.reduce((a, b) => a + b, 0),
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
@@ -278,13 +329,13 @@ async function load(certPem, senderPorts, receiverPorts, measuredPids, shape = {
 
 /** The same load, unmeasured, so the daemons' code is compiled before the measured run. */
 async function warm(certPem, senderPorts, receiverPorts) {
-  if (WARMUP > 0) await load(certPem, senderPorts, receiverPorts, [], { MESSAGES: WARMUP });
+  for (let round = 0; WARMUP > 0 && round < WARMUP_ROUNDS; round++)
+    await load(certPem, senderPorts, receiverPorts, [], { MESSAGES: WARMUP, warm: 0 });
 }
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'securechat-bench-cluster-'));
   const cert = await makeCertificate(dir);
-  const { readFileSync } = await import('node:fs');
   const certPem = readFileSync(cert.certPath, 'utf8');
   const info = machine();
   const load0 = loadAverage();
@@ -381,7 +432,7 @@ async function main() {
   const report = [
     '',
     `## ${new Date().toISOString().slice(0, 10)} — scale-out over Redis (issue 17) — ${info.model}, ${info.cores} cores, Node ${info.node}`,
-    `Command: \`npm run bench:cluster\` — ${PAIRS} pairs × ${fmt(MESSAGES)} v1 relays (128-bit payload) after ${fmt(WARMUP)} unmeasured relays per pair on the same daemons (warm-up), ${WINDOW} in flight per sender (a sender's next relay goes when an ack or error came back), TLS on loopback, no CPU pinning. CPU = utime+stime of the daemons **and redis-server** over the run. The machine has ${info.cores} cores and was shared with other work (load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after): figures are indicative.`,
+    `Command: \`npm run bench:cluster\` — ${PAIRS} pairs × ${fmt(MESSAGES)} v1 relays (128-bit payload) after ${fmt(WARMUP)} unmeasured relays per pair on the same daemons (warm-up, ${WARMUP_ROUNDS} round(s) on connections then closed) and ${fmt(WARMUP)} more on the measured connections, ${WINDOW} in flight per sender (a sender's next relay goes when an ack or error came back), TLS on loopback, no CPU pinning. CPU = utime+stime of the daemons **and redis-server** over the run. The machine has ${info.cores} cores and was shared with other work (load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after): figures are indicative.`,
     '',
     '| setup | delivered / sent | failed | lost | msgs/s | CPU-s (servers + Redis) | msgs per CPU-s | p50 ms | p99 ms |',
     '|---|---|---|---|---|---|---|---|---|',
