@@ -1,7 +1,11 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { EncodedRelay, ErrorCode, type RelayFrame } from '../../src/protocol/index.js';
-import { ClusterInbox, type LocalRouter } from '../../src/server/cluster/cluster-inbox.js';
+import {
+  ClusterInbox,
+  type LocalRouter,
+  TRIM_EVERY,
+} from '../../src/server/cluster/cluster-inbox.js';
 import { MAX_FORWARDS_IN_FLIGHT } from '../../src/server/frame-table.js';
 import { createLogger } from '../../src/server/logger.js';
 import type { RouteOutcome } from '../../src/server/router.js';
@@ -166,6 +170,21 @@ describe('cross-node relays', () => {
         reason: 'cluster_unavailable',
       });
       expect(x.figures).toMatchObject({ forwarded: 4, replies: 4, timedOut: 0 });
+      // Handled entries are trimmed away (every TRIM_EVERY of them), not kept.
+      const turns = TRIM_EVERY + 44;
+      for (let i = 0; i < turns; i++) {
+        x.forward(
+          'y',
+          from,
+          frame('fast'),
+          (list: typeof answers, relay, o) => list.push([relay.to, o]),
+          answers,
+        );
+        await new Promise((resolve) => setImmediate(resolve)); // one entry each
+      }
+      expect(await until(() => answers.length === 4 + turns, 10_000)).toBe(true);
+      const redis = connect();
+      expect(await redis.xlen(y.stream('y'))).toBeLessThan(turns);
     } finally {
       await x.stop();
       await y.stop();

@@ -36,6 +36,9 @@ const GROUP = 'node';
 
 const MAXLEN = 100_000;
 
+/** Handled entries between two trims of this node's stream (see {@link ClusterInbox}). */
+export const TRIM_EVERY = 256;
+
 /** What one read of the stream answers to one origin node, in the order read. */
 interface OriginReplies {
   corrs: string[];
@@ -71,6 +74,7 @@ export class ClusterInbox {
   #kicked: ((name: string, sid: string) => void) | undefined;
   #roomEntry: ((json: string) => void) | undefined;
   #running = false;
+  #untrimmed = 0;
   #loop: Promise<void> | undefined;
   readonly figures: InboxFigures = {
     forwarded: 0,
@@ -362,11 +366,15 @@ export class ClusterInbox {
             'x',
             packReplies(corrs, outcomes),
           );
+      pipeline.xack(this.stream(this.#node), GROUP, ...ids);
       // One reader handles the stream in order: every entry before `last` is handled and
-      // acknowledged, so trimming up to it replaces deleting each entry.
-      pipeline
-        .xack(this.stream(this.#node), GROUP, ...ids)
-        .xtrim(this.stream(this.#node), 'MINID', '~', last);
+      // acknowledged, so trimming up to it replaces deleting each entry; once every
+      // TRIM_EVERY entries (a command per read cost more than the few entries kept).
+      this.#untrimmed += ids.length;
+      if (this.#untrimmed >= TRIM_EVERY) {
+        this.#untrimmed = 0;
+        pipeline.xtrim(this.stream(this.#node), 'MINID', '~', last);
+      }
     };
   }
 
