@@ -4,7 +4,7 @@
 // of the servers *and* Redis, latency p50/p99 (send → delivery), lost; then a projection to
 // N nodes from the per-message Redis cost. Loopback only; every loop bounded.
 //
-//   node bench/cluster.mjs [--pairs 20] [--messages 1500] [--window 16] [--warmup 500]
+//   node bench/cluster.mjs [--pairs 20] [--messages 3000] [--window 16] [--warmup 2000]
 //                          [--warmup-rounds 1] [--record]
 //                          [--only single,same,rtt,cross,workers] [--json]
 // --only runs those parts and prints one JSON line (per-pid µs CPU per relay, the ratio)
@@ -29,14 +29,14 @@ const opt = (name, fallback) => {
 };
 const SHAPE = {
   PAIRS: opt('pairs', 20),
-  MESSAGES: opt('messages', 1500),
+  MESSAGES: opt('messages', 3000),
   WINDOW: opt('window', 16),
 };
 const { PAIRS, MESSAGES, WINDOW } = SHAPE;
 /** Latency alone: one pair, one relay in flight. */
 const RTT = { PAIRS: 1, MESSAGES: Math.min(SHAPE.MESSAGES, 1000), WINDOW: 1 };
 /** Relays per pair sent to fresh daemons before measuring (JIT warm-up; not counted). */
-const WARMUP = opt('warmup', 500);
+const WARMUP = opt('warmup', 2000);
 /**
  * Warm-up: WARMUP_ROUNDS loads of WARMUP relays per pair, each on its own connections, then
  * WARMUP more on the measured connections before the measured part. Clients closing
