@@ -239,8 +239,10 @@ export class ClusterNode {
       this.#logger.warn({ event: 'cluster.reregister' }, 'Redis lost this node: registering again');
       await this.#register();
       await this.presence.reregister();
-      await this.connections.resync(this.#connectionCounts?.() ?? new Map());
     }
+    // Every beat, not only after a reconnect: a close that could not be counted while Redis
+    // was unreachable (or raced a reconnect) leaves the shared counts off until put right.
+    await this.connections.resync(this.#connectionCounts?.() ?? new Map());
     const nodes = await this.redis.smembers(this.keys.key('nodes'));
     let live = 0;
     for (const node of nodes) {
