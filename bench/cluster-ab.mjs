@@ -23,8 +23,10 @@ if (!base) {
   process.exit(2);
 }
 const here = new URL('..', import.meta.url).pathname;
-// The same bench script measures both builds: copied beside the other checkout's bench files.
+// The same bench script measures both builds: copied beside the other checkout's bench files
+// (bench/.cluster-ab.mjs and bench/lib/cluster-procs.mjs there are overwritten).
 copyFileSync(join(here, 'bench/cluster.mjs'), join(base, 'bench/.cluster-ab.mjs'));
+copyFileSync(join(here, 'bench/lib/cluster-procs.mjs'), join(base, 'bench/lib/cluster-procs.mjs'));
 const builds = [
   { name: 'base', script: join(base, 'bench/.cluster-ab.mjs'), runs: [] },
   { name: 'this', script: join(here, 'bench/cluster.mjs'), runs: [] },

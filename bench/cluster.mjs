@@ -11,17 +11,24 @@
 // instead of the report: what bench/cluster-ab.sh compares between two builds.
 // Each measured load follows an unmeasured one of --warmup relays per pair on the same
 // daemons (servers run for days: what is measured is compiled code, not the JIT warming up).
-import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
+import {
+  childPids,
+  commandCalls,
+  daemon,
+  redisCli,
+  redisServer,
+  stop,
+  syscalls,
+} from './lib/cluster-procs.mjs';
 import { cpuSeconds, loadAverage, machine } from './lib/proc.mjs';
 import { percentile } from './lib/stats.mjs';
-import { freePort, makeCertificate } from './servers.mjs';
+import { makeCertificate } from './servers.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const CLI = join(ROOT, 'bin/securechat');
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
@@ -54,147 +61,6 @@ const ONLY = (() => {
 })();
 /** `--json`: one line of raw results at the end (per-pid CPU), for scripted comparisons. */
 const JSON_OUT = args.includes('--json');
-const children = new Set();
-process.on('exit', () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-});
-
-function start(command, argv, ready) {
-  // BENCH_PROF=1: V8 profiles (wall time) in /tmp/prof; BENCH_PROF=perf: JIT symbols for
-  // `perf record -e cpu-clock` (CPU time only, which V8 profiles cannot show on a loaded machine).
-  const prof =
-    process.env.BENCH_PROF && command === process.execPath
-      ? process.env.BENCH_PROF === 'perf'
-        ? ['--perf-basic-prof']
-        : ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']
-      : [];
-  // BENCH_NODE_ARGS: more flags for the daemons (e.g. --trace-deopt; their output is read).
-  const extra =
-    process.env.BENCH_NODE_ARGS && command === process.execPath
-      ? process.env.BENCH_NODE_ARGS.split(' ')
-      : [];
-  const child = spawn(command, [...prof, ...extra, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-  if (process.env.BENCH_TRACE_DIR)
-    child.stdout.on('data', (chunk) =>
-      appendFileSync(join(process.env.BENCH_TRACE_DIR, `${child.pid}.log`), chunk),
-    );
-  children.add(child);
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${command} did not start:\n${output}`)),
-      30_000,
-    );
-    const look = (chunk) => {
-      output += chunk;
-      const found = ready(output);
-      if (found !== undefined) {
-        clearTimeout(timer);
-        resolve({ child, found });
-      }
-    };
-    child.stdout.on('data', look);
-    child.stderr.on('data', look);
-    child.once('exit', (code) =>
-      reject(new Error(`${command} exited ${code}:\n${output.slice(-2000)}`)),
-    );
-  });
-}
-
-async function stop(child) {
-  if (child.exitCode !== null) return;
-  await new Promise((resolve) => {
-    child.once('exit', resolve);
-    child.kill('SIGTERM');
-  });
-  children.delete(child);
-}
-
-async function redisServer(dir) {
-  const port = await freePort();
-  const { child } = await start(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--appendonly',
-      'yes',
-      '--save',
-      '',
-    ],
-    (out) => (out.includes('Ready to accept connections') ? true : undefined),
-  );
-  return { child, url: `redis://127.0.0.1:${port}` };
-}
-
-async function daemon(cert, redisUrl, more = []) {
-  const extra = [...(redisUrl ? ['--redis', redisUrl] : []), ...more];
-  const { child, found } = await start(
-    process.execPath,
-    [
-      CLI,
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--cert',
-      cert.certPath,
-      '--key',
-      cert.keyPath,
-      '--data',
-      ':memory:',
-      '--log-level',
-      'warn',
-      '--no-rate-limit',
-      ...extra,
-    ],
-    (out) => /securechat listening on [^:]+:(\d+)/.exec(out)?.[1],
-  );
-  return { child, port: Number(found) };
-}
-
-/** Child processes of `pid` (the workers of a `--workers` primary). */
-function childPids(pid) {
-  const run = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
-  return run.stdout
-    .split('\n')
-    .map((line) => Number(line.trim()))
-    .filter((n) => n > 0);
-}
-
-/** Read and write system calls (/proc/<pid>/io) and voluntary context switches of `pid`. */
-function syscalls(pid) {
-  try {
-    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const num = (text, key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(text)?.[1] ?? 0);
-    return [num(io, 'syscr'), num(io, 'syscw'), num(status, 'voluntary_ctxt_switches')];
-  } catch {
-    return [0, 0, 0];
-  }
-}
-
-/** Runs `redis-cli` against the bench's Redis; undefined when it is not installed. */
-function redisCli(url, argv) {
-  const run = spawnSync('redis-cli', ['-p', url.split(':').at(-1), ...argv], { encoding: 'utf8' });
-  return run.status === 0 ? run.stdout : undefined;
-}
-
-/** Calls per command since the last CONFIG RESETSTAT (INFO commandstats). */
-function commandCalls(url) {
-  const calls = {};
-  for (const line of (redisCli(url, ['INFO', 'commandstats']) ?? '').split('\n')) {
-    const match = /^cmdstat_(\w+):calls=(\d+)/.exec(line);
-    if (match) calls[match[1]] = Number(match[2]);
-  }
-  return calls;
-}
-
 /** A v1 line client: hello, then relays with ids (acks come back). */
 function client(port, certPem, user) {
   return new Promise((resolve, reject) => {
