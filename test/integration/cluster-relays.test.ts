@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EncodedRelay, ErrorCode, type RelayFrame } from '../../src/protocol/index.js';
 import {
   ClusterInbox,
@@ -14,16 +14,28 @@ import { clusterFixture } from '../helpers/cluster-fixture.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
+import { newIdentity, v2Hello } from '../helpers/v2-hello.js';
 
 /**
  * Relays between nodes (issue 17). A relay to a user on a node that stops reading its
  * stream: the sender is told it failed once the relay's deadline passed ("did not confirm
  * delivery"), never left waiting, and the stuck node delivers nothing. A sender with many
  * relays unanswered by other nodes waits (its next frame) past the cap. Answers that take a
- * store round trip on the receiving node come back in order with the others.
+ * store round trip on the receiving node come back in order with the others. E_REPLACED
+ * travels on the older session's node stream (acknowledged), not only on the presence
+ * channel: with that node's subscription killed (CLIENT KILL on the real redis-server, kept
+ * from reconnecting by maxclients), the older session is still told it was replaced.
  */
 const fixture = clusterFixture();
 const { nodes, clients } = fixture;
+let admin: Redis;
+beforeAll(() => {
+  admin = fixture.redis.client();
+});
+// Registered after the fixture's, so it runs before the fixture's cleanup (hooks unwind).
+afterEach(async () => {
+  await admin.config('SET', 'maxclients', '10000');
+});
 
 describe('cross-node relays', () => {
   it('reports E_PEER_OFFLINE to the sender when the other node does not answer in time', async () => {
@@ -231,5 +243,34 @@ describe('cross-node relays', () => {
       await y.stop();
       for (const client of connections) client.disconnect();
     }
+  });
+
+  it('tells the older session E_REPLACED even when its node lost its subscription', async () => {
+    const a = await startTestServer({ redis: fixture.redis.url, clusterHeartbeatMs: 300 });
+    const b = await startTestServer({ redis: fixture.redis.url, clusterHeartbeatMs: 300 });
+    nodes.push(a, b);
+    const who = newIdentity();
+    const first = await RawClient.connect({ port: a.port, certPem: a.certPem });
+    clients.push(first);
+    first.send(v2Hello(first.socket, 'alice', who));
+    await first.next((f) => f.type === 'welcome');
+    expect(await until(() => b.server.directory.get('alice') !== undefined)).toBe(true);
+
+    const list = String(await admin.client('LIST'))
+      .split('\n')
+      .filter((line) => line.trim() !== '');
+    const sub = list.find((line) => line.includes(` name=sub:${a.server.cluster!.id} `));
+    expect(sub, 'the subscriber connection is named').toBeDefined();
+    await admin.config('SET', 'maxclients', String(list.length - 1));
+    await admin.client('KILL', 'ID', /(?:^|\s)id=(\d+)/.exec(sub!)![1]!);
+
+    const second = await RawClient.connect({ port: b.port, certPem: b.certPem });
+    clients.push(second);
+    second.send(v2Hello(second.socket, 'alice', who));
+    expect(await second.next((f) => f.type === 'welcome' || f.type === 'error')).toMatchObject({
+      type: 'welcome',
+    });
+    await first.error('E_REPLACED');
+    expect(a.logs.events('cluster.resubscribed')).toHaveLength(0); // not via a reload
   });
 });
