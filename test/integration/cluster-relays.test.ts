@@ -131,16 +131,6 @@ describe('cross-node relays', () => {
       });
     const x = inbox('x');
     const y = inbox('y');
-    const answers: Array<[string, RouteOutcome]> = [];
-    const from = { name: 'alice', identityKey: undefined, addressKey: '127.0.0.1' };
-    const frame = (to: string) =>
-      new EncodedRelay({
-        type: 'relay',
-        to,
-        alg: 'X25519+AESGCM',
-        nonce: Buffer.alloc(12, 7).toString('base64'),
-        cipher: Buffer.alloc(40, 9).toString('base64'),
-      } as RelayFrame);
     // On y: "slow" is stored after a store round trip, "broken" fails in the store, the
     // rest are delivered at once.
     const router: LocalRouter = {
@@ -150,34 +140,26 @@ describe('cross-node relays', () => {
             setTimeout(() => resolve({ kind: 'stored', seq: 7 }), 20),
           );
         if (to === 'broken') return Promise.reject(new Error('store down'));
-        // "echo" makes y send a relay back to x in the same turn as its answer.
-        if (to === 'echo')
-          y.forward(
-            'x',
-            { name: 'echo', identityKey: undefined, addressKey: undefined },
-            frame('alice'),
-            (list: typeof answers, relay, o) => list.push([`back:${relay.to}`, o]),
-            answers,
-          );
         return { kind: 'delivered' };
       },
     };
-    const atX: string[] = [];
-    x.attach(
-      {
-        routeLocalLine: (from, to) => {
-          atX.push(`${from.name}>${to}`);
-          return { kind: 'delivered' };
-        },
-      },
-      () => {},
-    );
+    x.attach({ routeLocalLine: () => ({ kind: 'delivered' }) }, () => {});
     y.attach(router, () => {});
     try {
       for (const box of [x, y]) {
         await box.prepare();
         box.start();
       }
+      const answers: Array<[string, RouteOutcome]> = [];
+      const from = { name: 'alice', identityKey: undefined, addressKey: '127.0.0.1' };
+      const frame = (to: string) =>
+        new EncodedRelay({
+          type: 'relay',
+          to,
+          alg: 'X25519+AESGCM',
+          nonce: Buffer.alloc(12, 7).toString('base64'),
+          cipher: Buffer.alloc(40, 9).toString('base64'),
+        } as RelayFrame);
       // One event-loop turn: one stream entry, read by y in one batch.
       for (const to of ['slow', 'fast', 'broken', 'fast'])
         x.forward(
@@ -215,29 +197,6 @@ describe('cross-node relays', () => {
       expect(await until(() => answers.length === 4 + turns, 10_000)).toBe(true);
       const redis = connect();
       expect(await redis.xlen(y.stream('y'))).toBeLessThan(turns);
-      // Traffic both ways in one turn: y's relay to x carries y's answer to x's relay, in
-      // one entry of x's stream (t relays, x the relay, r the answer).
-      answers.length = 0;
-      const before = await redis.xrevrange(x.stream('x'), '+', '-', 'COUNT', 1);
-      x.forward(
-        'y',
-        from,
-        frame('echo'),
-        (list: typeof answers, relay, o) => list.push([relay.to, o]),
-        answers,
-      );
-      expect(await until(() => answers.length === 2 && atX.includes('echo>alice'), 5000)).toBe(
-        true,
-      );
-      expect(answers.map(([to, o]) => [to, o.kind]).sort()).toEqual([
-        ['back:alice', 'delivered'],
-        ['echo', 'delivered'],
-      ]);
-      const entries = await redis.xrange(x.stream('x'), before[0]?.[0] ?? '-', '+');
-      const both = entries.filter(
-        ([, fields]) => fields.includes('r') && fields.includes('relays'),
-      );
-      expect(both).toHaveLength(1);
     } finally {
       await x.stop();
       await y.stop();

@@ -13,7 +13,6 @@ import {
   unconfirmed,
   unpackRelays,
 } from './inbox-codec.js';
-import { InboxOutbox, MAXLEN } from './inbox-outbox.js';
 
 /** What the inbox needs of this node's router: delivery to its own sessions only. */
 export interface LocalRouter {
@@ -34,6 +33,8 @@ export interface InboxFigures {
 }
 
 const GROUP = 'node';
+
+const MAXLEN = 100_000;
 
 /** Handled entries between two trims of this node's stream (see {@link ClusterInbox}). */
 export const TRIM_EVERY = 256;
@@ -69,7 +70,7 @@ export class ClusterInbox {
     if (this.#inFlight.answer(corr, outcome)) this.figures.replies++;
   };
   #sweeper: NodeJS.Timeout | undefined;
-  #outbox: InboxOutbox;
+  #outgoing = new Map<string, string[]>();
   #kicked: ((name: string, sid: string) => void) | undefined;
   #roomEntry: ((json: string) => void) | undefined;
   #running = false;
@@ -97,16 +98,6 @@ export class ClusterInbox {
     this.#node = options.node;
     this.#logger = options.logger;
     this.#timeoutMs = options.timeoutMs;
-    this.#outbox = new InboxOutbox({
-      redis: options.redis,
-      stream: (node) => this.stream(node),
-      origin: options.node,
-      logger: options.logger,
-      failed: (relays) => {
-        for (const item of relays)
-          this.#inFlight.answer(Number(item.slice(0, item.indexOf('\t'))), unavailable());
-      },
-    });
   }
 
   stream(node: string): string {
@@ -199,13 +190,49 @@ export class ClusterInbox {
     const deadline = Date.now() + this.#timeoutMs;
     const corr = this.#inFlight.add(answered, context, relay, deadline);
     this.figures.forwarded++;
-    this.#outbox.relay(node, packRelay(corr, deadline, from, relay));
+    let batch = this.#outgoing.get(node);
+    if (!batch) {
+      batch = [];
+      this.#outgoing.set(node, batch);
+      if (this.#outgoing.size === 1) setImmediate(() => this.#flush());
+    }
+    batch.push(packRelay(corr, deadline, from, relay));
+  }
+
+  /** Sends the relays gathered this turn: one entry per target node, in order. */
+  #flush(): void {
+    const outgoing = this.#outgoing;
+    this.#outgoing = new Map();
+    for (const [node, batch] of outgoing) {
+      this.#redis
+        .xadd(
+          this.stream(node),
+          'MAXLEN',
+          '~',
+          MAXLEN,
+          '*',
+          't',
+          'relays',
+          'o',
+          this.#node,
+          'x',
+          batch.join(''),
+        )
+        .catch((error: unknown) => {
+          this.#logger.warn(
+            { event: 'cluster.forward_failed', err: error },
+            'could not forward relays',
+          );
+          for (const item of batch)
+            this.#inFlight.answer(Number(item.slice(0, item.indexOf('\t'))), unavailable());
+        });
+    }
   }
 
   /**
-   * Reads this node's stream. The acknowledgement (and now and then the trimming) of what a
-   * batch handled goes out in one write with the next read, on the reader's connection;
-   * the answers go to the outbox, with this turn's relays to the same nodes.
+   * Reads this node's stream. What a batch calls for (answers to other nodes, the
+   * acknowledgement and trimming of what was handled) goes out in one write with the next
+   * read, on the reader's connection: one round trip per batch.
    */
   async #run(): Promise<void> {
     let backoff = 100;
@@ -264,8 +291,8 @@ export class ClusterInbox {
   /**
    * Handles one read of the stream: answers are handed on, relays delivered in stream order
    * (synchronously when the recipient reads; storing for later is awaited together, and
-   * only then is anything awaited). The outcomes go to the outbox, per origin node in the
-   * order read; returns what to send with the next read: the acknowledgement of the entries
+   * only then is anything awaited). Returns what to send with the next read: the outcomes,
+   * one entry per origin node in the order read, and the acknowledgement of the entries
    * (then trimmed: everything before them was handled).
    */
   async #handleBatch(
@@ -277,9 +304,6 @@ export class ClusterInbox {
       try {
         const type = field(fields, 't');
         if (type === 'relays') {
-          // Answers to this node's relays travel with the other node's relays (see InboxOutbox).
-          const answers = field(fields, 'r');
-          if (answers !== undefined) readReplies(answers, this.#answer);
           const origin = field(fields, 'o') ?? '';
           let replies = byOrigin.get(origin);
           if (!replies) {
@@ -323,14 +347,25 @@ export class ClusterInbox {
       }
     }
     if (waits) await Promise.all(waits);
-    for (const [origin, { corrs, outcomes }] of byOrigin)
-      if (corrs.length > 0) this.#outbox.replies(origin, packReplies(corrs, outcomes));
     // A plain loop: `entries.map` deoptimized here once per daemon, late ("wrong map" on
     // the reply arrays), and recompiling this function cost more than the loop ever will.
     const ids: string[] = [];
     for (let i = 0; i < entries.length; i++) ids.push((entries[i] as [string, string[]])[0]);
     const last = ids[ids.length - 1] as string;
     return (pipeline) => {
+      for (const [origin, { corrs, outcomes }] of byOrigin)
+        if (corrs.length > 0)
+          pipeline.xadd(
+            this.stream(origin),
+            'MAXLEN',
+            '~',
+            MAXLEN,
+            '*',
+            't',
+            'replies',
+            'x',
+            packReplies(corrs, outcomes),
+          );
       pipeline.xack(this.stream(this.#node), GROUP, ...ids);
       // One reader handles the stream in order: every entry before `last` is handled and
       // acknowledged, so trimming up to it replaces deleting each entry; once every
