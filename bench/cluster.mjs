@@ -4,20 +4,31 @@
 // of the servers *and* Redis, latency p50/p99 (send → delivery), lost; then a projection to
 // N nodes from the per-message Redis cost. Loopback only; every loop bounded.
 //
-//   node bench/cluster.mjs [--pairs 20] [--messages 1500] [--window 16] [--warmup 500] [--record]
+//   node bench/cluster.mjs [--pairs 20] [--messages 3000] [--window 16] [--warmup 2000]
+//                          [--warmup-rounds 1] [--record]
+//                          [--only single,same,rtt,cross,workers] [--json]
+// --only runs those parts and prints one JSON line (per-pid µs CPU per relay, the ratio)
+// instead of the report: what bench/cluster-ab.sh compares between two builds.
 // Each measured load follows an unmeasured one of --warmup relays per pair on the same
 // daemons (servers run for days: what is measured is compiled code, not the JIT warming up).
-import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
+import {
+  childPids,
+  commandCalls,
+  daemon,
+  redisCli,
+  redisServer,
+  stop,
+  syscalls,
+} from './lib/cluster-procs.mjs';
 import { cpuSeconds, loadAverage, machine } from './lib/proc.mjs';
 import { percentile } from './lib/stats.mjs';
-import { freePort, makeCertificate } from './servers.mjs';
+import { makeCertificate } from './servers.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const CLI = join(ROOT, 'bin/securechat');
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
@@ -25,131 +36,31 @@ const opt = (name, fallback) => {
 };
 const SHAPE = {
   PAIRS: opt('pairs', 20),
-  MESSAGES: opt('messages', 1500),
+  MESSAGES: opt('messages', 3000),
   WINDOW: opt('window', 16),
 };
 const { PAIRS, MESSAGES, WINDOW } = SHAPE;
 /** Latency alone: one pair, one relay in flight. */
 const RTT = { PAIRS: 1, MESSAGES: Math.min(SHAPE.MESSAGES, 1000), WINDOW: 1 };
 /** Relays per pair sent to fresh daemons before measuring (JIT warm-up; not counted). */
-const WARMUP = opt('warmup', 500);
+const WARMUP = opt('warmup', 2000);
+/**
+ * Warm-up: WARMUP_ROUNDS loads of WARMUP relays per pair, each on its own connections, then
+ * WARMUP more on the measured connections before the measured part. Clients closing
+ * deoptimize the relay path (V8 "wrong map" / code dependencies, seen with --trace-deopt:
+ * Node's stream code is shared by the TLS and Redis sockets), so a load that started right
+ * after one ended paid for recompiling it (TurboFan threads: up to a quarter of the
+ * cross-node CPU of a short run); a daemon that has run for a while keeps its code.
+ */
+const WARMUP_ROUNDS = opt('warmup-rounds', 1);
 const RECORD = args.includes('--record');
-const children = new Set();
-process.on('exit', () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-});
-
-function start(command, argv, ready) {
-  const prof =
-    process.env.BENCH_PROF && command === process.execPath
-      ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']
-      : [];
-  const child = spawn(command, [...prof, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${command} did not start:\n${output}`)),
-      30_000,
-    );
-    const look = (chunk) => {
-      output += chunk;
-      const found = ready(output);
-      if (found !== undefined) {
-        clearTimeout(timer);
-        resolve({ child, found });
-      }
-    };
-    child.stdout.on('data', look);
-    child.stderr.on('data', look);
-    child.once('exit', (code) =>
-      reject(new Error(`${command} exited ${code}:\n${output.slice(-2000)}`)),
-    );
-  });
-}
-
-async function stop(child) {
-  if (child.exitCode !== null) return;
-  await new Promise((resolve) => {
-    child.once('exit', resolve);
-    child.kill('SIGTERM');
-  });
-  children.delete(child);
-}
-
-async function redisServer(dir) {
-  const port = await freePort();
-  const { child } = await start(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--appendonly',
-      'yes',
-      '--save',
-      '',
-    ],
-    (out) => (out.includes('Ready to accept connections') ? true : undefined),
-  );
-  return { child, url: `redis://127.0.0.1:${port}` };
-}
-
-async function daemon(cert, redisUrl, more = []) {
-  const extra = [...(redisUrl ? ['--redis', redisUrl] : []), ...more];
-  const { child, found } = await start(
-    process.execPath,
-    [
-      CLI,
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--cert',
-      cert.certPath,
-      '--key',
-      cert.keyPath,
-      '--data',
-      ':memory:',
-      '--log-level',
-      'warn',
-      '--no-rate-limit',
-      ...extra,
-    ],
-    (out) => /securechat listening on [^:]+:(\d+)/.exec(out)?.[1],
-  );
-  return { child, port: Number(found) };
-}
-
-/** Child processes of `pid` (the workers of a `--workers` primary). */
-function childPids(pid) {
-  const run = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
-  return run.stdout
-    .split('\n')
-    .map((line) => Number(line.trim()))
-    .filter((n) => n > 0);
-}
-
-/** Runs `redis-cli` against the bench's Redis; undefined when it is not installed. */
-function redisCli(url, argv) {
-  const run = spawnSync('redis-cli', ['-p', url.split(':').at(-1), ...argv], { encoding: 'utf8' });
-  return run.status === 0 ? run.stdout : undefined;
-}
-
-/** Calls per command since the last CONFIG RESETSTAT (INFO commandstats). */
-function commandCalls(url) {
-  const calls = {};
-  for (const line of (redisCli(url, ['INFO', 'commandstats']) ?? '').split('\n')) {
-    const match = /^cmdstat_(\w+):calls=(\d+)/.exec(line);
-    if (match) calls[match[1]] = Number(match[2]);
-  }
-  return calls;
-}
-
+/** Which parts to run (`--only same,cross`): single, same, rtt, cross, workers; all by default. */
+const ONLY = (() => {
+  const i = args.indexOf('--only');
+  return new Set(i === -1 ? ['single', 'same', 'rtt', 'cross', 'workers'] : args[i + 1].split(','));
+})();
+/** `--json`: one line of raw results at the end (per-pid CPU), for scripted comparisons. */
+const JSON_OUT = args.includes('--json');
 /** A v1 line client: hello, then relays with ids (acks come back). */
 function client(port, certPem, user) {
   return new Promise((resolve, reject) => {
@@ -195,55 +106,69 @@ async function load(certPem, senderPorts, receiverPorts, measuredPids, shape = {
     senders.push(await client(senderPorts[i % senderPorts.length], certPem, `s${tag}${i}`));
   }
   await new Promise((resolve) => setTimeout(resolve, 1500)); // presence reached every node
-  const latencies = [];
-  let delivered = 0;
-  let failed = 0;
   const nonce = Buffer.alloc(12).toString('base64');
+  /** MESSAGES relays per pair, WINDOW in flight per sender; resolves once all are answered. */
+  const phase = (messages) => {
+    const counts = { delivered: 0, failed: 0, latencies: [] };
+    return Promise.all(
+      senders.map(
+        (sender, i) =>
+          new Promise((resolve) => {
+            const receiver = receivers[i];
+            let sent = 0;
+            let answered = 0;
+            let got = 0;
+            let failedHere = 0;
+            const sendOne = () => {
+              const stamp = Buffer.alloc(16);
+              stamp.writeDoubleLE(performance.now(), 0);
+              stamp.writeUInt32LE(sent, 8);
+              sender.socket.write(
+                `${JSON.stringify({ type: 'relay', to: receiver.user, alg: 'X25519+AESGCM', nonce, cipher: stamp.toString('base64'), id: `m${sent}` })}\n`,
+              );
+              sent++;
+            };
+            const done = () => answered === messages && got + failedHere === messages && resolve();
+            receiver.onLine = (frame) => {
+              if (frame.type !== 'relay') return;
+              const stamp = Buffer.from(frame.cipher, 'base64');
+              counts.latencies.push(performance.now() - stamp.readDoubleLE(0));
+              got++;
+              counts.delivered++;
+              done();
+            };
+            sender.onLine = (frame) => {
+              if (frame.type === 'error') {
+                counts.failed++;
+                failedHere++;
+              }
+              if (frame.type !== 'ack' && frame.type !== 'error') return;
+              answered++;
+              if (sent < messages) sendOne();
+              done();
+            };
+            for (let k = 0; k < Math.min(WINDOW, messages); k++) sendOne();
+          }),
+      ),
+    ).then(() => counts);
+  };
+  // Unmeasured relays on these same connections first (see WARMUP_ROUNDS).
+  const warm = shape.warm ?? WARMUP;
+  if (warm > 0) await phase(warm);
+  const mark = (text) => {
+    if (!process.env.BENCH_TRACE_DIR) return;
+    for (const pid of measuredPids)
+      appendFileSync(join(process.env.BENCH_TRACE_DIR, `${pid}.log`), `=== ${text}\n`);
+  };
+  mark('measured load starts');
   const cpu0 = measuredPids.map(cpuSeconds);
+  const sys0 = measuredPids.map(syscalls);
   const t0 = performance.now();
-  await Promise.all(
-    senders.map(
-      (sender, i) =>
-        new Promise((resolve) => {
-          const receiver = receivers[i];
-          let sent = 0;
-          let answered = 0;
-          let got = 0;
-          const sendOne = () => {
-            const stamp = Buffer.alloc(16);
-            stamp.writeDoubleLE(performance.now(), 0);
-            stamp.writeUInt32LE(sent, 8);
-            sender.socket.write(
-              `${JSON.stringify({ type: 'relay', to: receiver.user, alg: 'X25519+AESGCM', nonce, cipher: stamp.toString('base64'), id: `m${sent}` })}\n`,
-            );
-            sent++;
-          };
-          const done = () => answered === MESSAGES && got + failedHere === MESSAGES && resolve();
-          let failedHere = 0;
-          receiver.onLine = (frame) => {
-            if (frame.type !== 'relay') return;
-            const stamp = Buffer.from(frame.cipher, 'base64');
-            latencies.push(performance.now() - stamp.readDoubleLE(0));
-            got++;
-            delivered++;
-            done();
-          };
-          sender.onLine = (frame) => {
-            if (frame.type === 'error') {
-              failed++;
-              failedHere++;
-            }
-            if (frame.type !== 'ack' && frame.type !== 'error') return;
-            answered++;
-            if (sent < MESSAGES) sendOne();
-            done();
-          };
-          for (let k = 0; k < Math.min(WINDOW, MESSAGES); k++) sendOne();
-        }),
-    ),
-  );
+  const { delivered, failed, latencies } = await phase(MESSAGES);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = measuredPids.map((pid, k) => cpuSeconds(pid) - cpu0[k]);
+  mark('measured load ends');
+  const sys = measuredPids.map((pid, k) => syscalls(pid).map((n, j) => n - sys0[k][j]));
   for (const c of [...senders, ...receivers]) c.socket.destroy();
   latencies.sort((a, b) => a - b);
   const sent = PAIRS * MESSAGES;
@@ -256,6 +181,12 @@ async function load(certPem, senderPorts, receiverPorts, measuredPids, shape = {
     /** CPU-s per measured pid, in the order given. */
     cpuByPid: cpu,
     cpuSeconds: cpu.reduce((a, b) => a + b, 0),
+    /** Per measured pid and delivered relay: read and write calls, and voluntary wake-ups. */
+    perRelay: sys.map(([r, w, v]) => ({
+      reads: +(r / delivered).toFixed(2),
+      writes: +(w / delivered).toFixed(2),
+      wakeups: +(v / delivered).toFixed(2),
+    })),
     msgsPerCpuSecond: delivered / cpu.reduce((a, b) => a + b, 0),
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
@@ -264,86 +195,100 @@ async function load(certPem, senderPorts, receiverPorts, measuredPids, shape = {
 
 /** The same load, unmeasured, so the daemons' code is compiled before the measured run. */
 async function warm(certPem, senderPorts, receiverPorts) {
-  if (WARMUP > 0) await load(certPem, senderPorts, receiverPorts, [], { MESSAGES: WARMUP });
+  for (let round = 0; WARMUP > 0 && round < WARMUP_ROUNDS; round++)
+    await load(certPem, senderPorts, receiverPorts, [], { MESSAGES: WARMUP, warm: 0 });
 }
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'securechat-bench-cluster-'));
   const cert = await makeCertificate(dir);
-  const { readFileSync } = await import('node:fs');
   const certPem = readFileSync(cert.certPath, 'utf8');
   const info = machine();
   const load0 = loadAverage();
   const results = {};
   try {
     // 1 node, no Redis (the default)
-    const solo = await daemon(cert);
-    await warm(certPem, [solo.port], [solo.port]);
-    results.single = await load(certPem, [solo.port], [solo.port], [solo.child.pid]);
-    await stop(solo.child);
+    if (ONLY.has('single')) {
+      const solo = await daemon(cert);
+      await warm(certPem, [solo.port], [solo.port]);
+      results.single = await load(certPem, [solo.port], [solo.port], [solo.child.pid]);
+      await stop(solo.child);
+    }
 
     const redis = await redisServer(dir);
     // 1 node with --redis: every pair on the same node (Redis off the hot path)
-    const one = await daemon(cert, redis.url);
-    await warm(certPem, [one.port], [one.port]);
-    results.sameNode = await load(
-      certPem,
-      [one.port],
-      [one.port],
-      [one.child.pid, redis.child.pid],
-    );
-    results.sameNodeRtt = await load(
-      certPem,
-      [one.port],
-      [one.port],
-      [one.child.pid, redis.child.pid],
-      RTT,
-    );
-    await stop(one.child);
+    if (ONLY.has('same') || ONLY.has('rtt')) {
+      const one = await daemon(cert, redis.url);
+      await warm(certPem, [one.port], [one.port]);
+      const pids = [one.child.pid, redis.child.pid];
+      if (ONLY.has('same')) results.sameNode = await load(certPem, [one.port], [one.port], pids);
+      if (ONLY.has('rtt'))
+        results.sameNodeRtt = await load(certPem, [one.port], [one.port], pids, RTT);
+      await stop(one.child);
+    }
     // 2 nodes, every pair split: senders on a, receivers on b and the other way round
-    const a = await daemon(cert, redis.url);
-    const b = await daemon(cert, redis.url);
-    await warm(certPem, [a.port, b.port], [b.port, a.port]);
-    redisCli(redis.url, ['CONFIG', 'RESETSTAT']);
-    results.crossNode = await load(
-      certPem,
-      [a.port, b.port],
-      [b.port, a.port],
-      [a.child.pid, b.child.pid, redis.child.pid],
-    );
-    results.redisCalls = commandCalls(redis.url);
-    results.crossNodeRtt = await load(
-      certPem,
-      [a.port],
-      [b.port],
-      [a.child.pid, b.child.pid, redis.child.pid],
-      RTT,
-    );
-    // Redis's share of the split-pairs run only (its pid was measured last).
-    results.redisCpuTotal = results.crossNode.cpuByPid.at(-1);
-    await stop(a.child);
-    await stop(b.child);
+    if (ONLY.has('cross') || ONLY.has('rtt')) {
+      const a = await daemon(cert, redis.url);
+      const b = await daemon(cert, redis.url);
+      await warm(certPem, [a.port, b.port], [b.port, a.port]);
+      const pids = [a.child.pid, b.child.pid, redis.child.pid];
+      if (ONLY.has('cross')) {
+        redisCli(redis.url, ['CONFIG', 'RESETSTAT']);
+        results.crossNode = await load(certPem, [a.port, b.port], [b.port, a.port], pids);
+        results.redisCalls = commandCalls(redis.url);
+        // Redis's share of the split-pairs run only (its pid was measured last).
+        results.redisCpuTotal = results.crossNode.cpuByPid.at(-1);
+      }
+      if (ONLY.has('rtt'))
+        results.crossNodeRtt = await load(certPem, [a.port], [b.port], pids, RTT);
+      await stop(a.child);
+      await stop(b.child);
+    }
     // `serve --workers 2`: one port; the primary hands connections to the workers in turn,
     // so a pair's receiver and sender (connected one after the other) land on different
     // workers. CPU: the primary, both workers and Redis.
-    const workers = await daemon(cert, redis.url, ['--workers', '2']);
-    const workerPids = childPids(workers.child.pid);
-    await warm(certPem, [workers.port], [workers.port]);
-    redisCli(redis.url, ['CONFIG', 'RESETSTAT']);
-    results.workers = await load(
-      certPem,
-      [workers.port],
-      [workers.port],
-      [workers.child.pid, ...workerPids, redis.child.pid],
-    );
-    results.workersCalls = commandCalls(redis.url);
-    results.workerCount = workerPids.length;
-    await stop(workers.child);
+    if (ONLY.has('workers')) {
+      const workers = await daemon(cert, redis.url, ['--workers', '2']);
+      const workerPids = childPids(workers.child.pid);
+      await warm(certPem, [workers.port], [workers.port]);
+      redisCli(redis.url, ['CONFIG', 'RESETSTAT']);
+      results.workers = await load(
+        certPem,
+        [workers.port],
+        [workers.port],
+        [workers.child.pid, ...workerPids, redis.child.pid],
+      );
+      results.workersCalls = commandCalls(redis.url);
+      results.workerCount = workerPids.length;
+      await stop(workers.child);
+    }
     await stop(redis.child);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   const load1 = loadAverage();
+  if (JSON_OUT || ONLY.size < 5) {
+    // A partial run (A/B comparisons): per-pid CPU in µs per relay and the ratio, no report.
+    const perRelay = (r) => r?.cpuByPid.map((s) => +((s / r.delivered) * 1e6).toFixed(1));
+    const summary = {
+      load: [load0, load1],
+      sameUs: perRelay(results.sameNode),
+      crossUs: perRelay(results.crossNode),
+      ratio:
+        results.sameNode && results.crossNode
+          ? +(
+              results.crossNode.cpuSeconds /
+              results.crossNode.delivered /
+              (results.sameNode.cpuSeconds / results.sameNode.delivered)
+            ).toFixed(2)
+          : undefined,
+      lost: Object.values(results).reduce((n, r) => n + (r?.lost ?? 0), 0),
+      crossRttP50: results.crossNodeRtt?.p50,
+      results,
+    };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    if (ONLY.size < 5) return;
+  }
   const fmt = (n, d = 0) =>
     n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const row = (name, r) =>
@@ -353,7 +298,7 @@ async function main() {
   const report = [
     '',
     `## ${new Date().toISOString().slice(0, 10)} — scale-out over Redis (issue 17) — ${info.model}, ${info.cores} cores, Node ${info.node}`,
-    `Command: \`npm run bench:cluster\` — ${PAIRS} pairs × ${fmt(MESSAGES)} v1 relays (128-bit payload) after ${fmt(WARMUP)} unmeasured relays per pair on the same daemons (warm-up), ${WINDOW} in flight per sender (a sender's next relay goes when an ack or error came back), TLS on loopback, no CPU pinning. CPU = utime+stime of the daemons **and redis-server** over the run. The machine has ${info.cores} cores and was shared with other work (load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after): figures are indicative.`,
+    `Command: \`npm run bench:cluster\` — ${PAIRS} pairs × ${fmt(MESSAGES)} v1 relays (128-bit payload) after ${fmt(WARMUP)} unmeasured relays per pair on the same daemons (warm-up, ${WARMUP_ROUNDS} round(s) on connections then closed) and ${fmt(WARMUP)} more on the measured connections, ${WINDOW} in flight per sender (a sender's next relay goes when an ack or error came back), TLS on loopback, no CPU pinning. CPU = utime+stime of the daemons **and redis-server** over the run. The machine has ${info.cores} cores and was shared with other work (load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after): figures are indicative.`,
     '',
     '| setup | delivered / sent | failed | lost | msgs/s | CPU-s (servers + Redis) | msgs per CPU-s | p50 ms | p99 ms |',
     '|---|---|---|---|---|---|---|---|---|',

@@ -110,36 +110,40 @@ export function routeRelay<S extends FrameSession>(
   frame: RelayRoute,
   ctx: FrameContext<S>,
 ): void | Promise<void> {
-  const outcome = ctx.router.route(session, frame);
-  if (!(outcome instanceof Promise)) return relayAnswered(session, frame, outcome);
-  // (same turn as the routing decision: the directory has not changed since)
-  if (session.forwardsInFlight < MAX_FORWARDS_IN_FLIGHT && ctx.router.forwards(frame.to)) {
-    // To another node of a cluster: the next frame need not wait for that node's answer
-    // (relays to one node stay in order on its stream); the ack follows when it comes.
-    // One reaction per forwarded relay (not a then/catch/finally chain): this runs for every
-    // relay to another node.
-    session.forwardsInFlight++;
-    outcome.then(
-      (o) => {
-        session.forwardsInFlight--;
-        try {
-          relayAnswered(session, frame, o);
-        } catch (error) {
-          session.failed(error, frame.id);
-        }
-      },
-      (error: unknown) => {
-        session.forwardsInFlight--;
-        session.failed(error, frame.id);
-      },
-    );
-    return;
+  const outcome = ctx.router.route(session, frame, forwardAnswered, session);
+  if (outcome === undefined) {
+    // Forwarded to another node of a cluster: the next frame need not wait for that node's
+    // answer (relays to one node stay in order on its stream); the ack follows when it
+    // comes, to forwardAnswered. Past the cap, this frame waits for its own answer.
+    if (++session.forwardsInFlight <= MAX_FORWARDS_IN_FLIGHT) return;
+    return new Promise<void>((resolve) => waitingForAnswer.set(frame, resolve));
   }
+  if (!(outcome instanceof Promise)) return relayAnswered(session, frame, outcome);
   return outcome.then((o) => relayAnswered(session, frame, o));
 }
 
 /** Relays to other nodes a session may have unanswered before its next frame waits. */
-const MAX_FORWARDS_IN_FLIGHT = 64;
+export const MAX_FORWARDS_IN_FLIGHT = 64;
+
+/** Forwarded relays past the cap, and what lets their session read on once answered. */
+const waitingForAnswer = new Map<RelayRoute, () => void>();
+
+/** The answer to a relay forwarded to another node (see {@link routeRelay}). */
+function forwardAnswered(session: FrameSession, frame: RelayRoute, outcome: RouteOutcome): void {
+  session.forwardsInFlight--;
+  try {
+    relayAnswered(session, frame, outcome);
+  } catch (error) {
+    session.failed(error, frame.id);
+  }
+  if (waitingForAnswer.size > 0) {
+    const resume = waitingForAnswer.get(frame);
+    if (resume) {
+      waitingForAnswer.delete(frame);
+      resume();
+    }
+  }
+}
 
 function relayAnswered(session: FrameSession, frame: RelayRoute, outcome: RouteOutcome): void {
   if (outcome.kind === 'failed') {

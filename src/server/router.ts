@@ -17,9 +17,18 @@ export interface RelayTarget {
   offer(line: string, kind: string): SendResult;
   /** A message for this online client went to its mailbox (its queue was full). */
   mailboxWaiting(): void;
-  /** A user connected to another node of a cluster: the relay goes to that node. */
-  forward?(from: RelaySender, relay: RelayRoute): Promise<RouteOutcome>;
+  /**
+   * A user connected to another node of a cluster: the relay goes to that node, and its
+   * answer comes later to `answered` (with `context`), never before this returns.
+   */
+  forward?<C>(from: RelaySender, relay: RelayRoute, answered: Answered<C>, context: C): void;
 }
+
+/**
+ * Where the answer to a relay forwarded to another node goes: a plain function and its
+ * context rather than a promise or a closure per relay (this runs for every such relay).
+ */
+export type Answered<C> = (context: C, relay: RelayRoute, outcome: RouteOutcome) => void;
 
 /** Who sends, as quotas see it. */
 export interface RelaySender {
@@ -101,20 +110,23 @@ export class RelayRouter<T extends RelayTarget> {
 
   /**
    * Routes a relay. Delivery to an online reader is synchronous (no promise on the hot
-   * path); storing for later goes through the store and returns a promise.
+   * path); storing for later goes through the store and returns a promise. A relay to a
+   * user on another node of a cluster is forwarded there: then this returns undefined, and
+   * that node's answer goes to `answered` (with `context`) when it comes.
    */
-  route(from: RelaySender, relay: RelayRoute): RouteOutcome | Promise<RouteOutcome> {
+  route<C>(
+    from: RelaySender,
+    relay: RelayRoute,
+    answered: Answered<C>,
+    context: C,
+  ): RouteOutcome | Promise<RouteOutcome> | undefined {
     const target = this.#online(relay.to);
     if (target?.forward) {
       this.#stats.relayForwarded++;
-      return target.forward(from, relay);
+      target.forward(from, relay, answered, context);
+      return undefined;
     }
     return this.#deliver(from, relay.to, relay.deliveryLine(from.name), relay.cipherLength, target);
-  }
-
-  /** True when a relay to `name` goes to another node of a cluster. */
-  forwards(name: string): boolean {
-    return this.#online(name)?.forward !== undefined;
   }
 
   /**

@@ -95,6 +95,21 @@ describe('connection caps across the cluster', () => {
     expect(await refused(a, '127.0.0.6')).toBe('global_cap');
   });
 
+  it('puts the shared counts right at every heartbeat, not only after a reconnect', async () => {
+    const a = await node({ maxConnectionsPerIp: 3, clusterHeartbeatMs: 60_000 }); // beats by hand
+    await open(a);
+    await open(a);
+    expect(await settles(async () => (await held('127.0.0.1')) === 2)).toBe(true);
+    // One low, as after a close counted twice around an outage (the node still holds two).
+    const share = `securechat:conns:${a.server.cluster!.id}`;
+    await client.hincrby('securechat:conns', 'a:127.0.0.1', -1);
+    await client.hincrby(share, 'a:127.0.0.1', -1);
+    expect(await held('127.0.0.1')).toBe(1);
+    await a.server.cluster!.beat();
+    expect(await held('127.0.0.1')).toBe(2);
+    expect(Number(await client.hget(share, 'a:127.0.0.1'))).toBe(2);
+  });
+
   it('gives back the slots of a node that died once it is reaped', async () => {
     const a = await node({ maxConnectionsPerIp: 2 });
     const b = await node({ maxConnectionsPerIp: 2 });

@@ -67,7 +67,7 @@ export interface ClusterConnectionLimits {
  * (`securechat:penalized:<address>`, set by the node that penalized it, expiring with the
  * penalty). Each node also keeps what it holds in `securechat:conns:<node>`, so the slots
  * of a node that dies are given back when it is reaped, and a node that reconnects after
- * losing Redis puts in exactly what it holds now.
+ * losing Redis (and every node at each heartbeat) puts in exactly what it holds now.
  *
  * The node's own {@link ConnectionLimiter} is checked first (a refusal costs no round
  * trip) and stays the floor: while Redis cannot be reached (an error, or no answer within
@@ -152,7 +152,7 @@ export class ClusterConnections implements ConnectionGate {
     if (count <= 1) this.#counted.delete(address);
     else this.#counted.set(address, count - 1);
     CLOSE.run(this.#redis, [this.#totals, this.#held(this.#node)], [`a:${address}`]).catch(() => {
-      // Redis unreachable: the count is put right when the node reconnects (resync).
+      // Redis unreachable: the count is put right at the next heartbeat (resync).
     });
   }
 

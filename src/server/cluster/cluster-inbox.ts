@@ -1,16 +1,17 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { RelayRoute } from '../../protocol/index.js';
 import type { Logger } from '../logger.js';
-import type { RelaySender, RouteOutcome } from '../router.js';
+import type { Answered, RelaySender, RouteOutcome } from '../router.js';
 import type { RedisKeys } from '../store/redis/scripts.js';
+import { InFlight } from './in-flight.js';
 import {
   type ForwardedRelay,
   packRelay,
   packReplies,
+  readReplies,
   unavailable,
   unconfirmed,
   unpackRelays,
-  unpackReplies,
 } from './inbox-codec.js';
 
 /** What the inbox needs of this node's router: delivery to its own sessions only. */
@@ -35,11 +36,13 @@ const GROUP = 'node';
 
 const MAXLEN = 100_000;
 
-/** A relay waiting for its answer from another node. */
-interface Waiting {
-  resolve: (outcome: RouteOutcome) => void;
-  deadline: number;
-  to: string;
+/** Handled entries between two trims of this node's stream (see {@link ClusterInbox}). */
+export const TRIM_EVERY = 256;
+
+/** What one read of the stream answers to one origin node, in the order read. */
+interface OriginReplies {
+  corrs: string[];
+  outcomes: Array<RouteOutcome | Promise<RouteOutcome>>;
 }
 
 /**
@@ -60,14 +63,18 @@ export class ClusterInbox {
   #logger: Logger;
   #timeoutMs: number;
   #router: LocalRouter | undefined;
-  /** In the order sent, which is deadline order (one timeout for all). */
-  #pending = new Map<string, Waiting>();
+  #inFlight = new InFlight();
+  /** Answers a reply entry to this node. */
+  #answer = (corr: number, outcome: RouteOutcome): void => {
+    // (unknown: too late, the sender was told it failed and the relay dropped)
+    if (this.#inFlight.answer(corr, outcome)) this.figures.replies++;
+  };
   #sweeper: NodeJS.Timeout | undefined;
-  #next = 0;
   #outgoing = new Map<string, string[]>();
   #kicked: ((name: string, sid: string) => void) | undefined;
   #roomEntry: ((json: string) => void) | undefined;
   #running = false;
+  #untrimmed = 0;
   #loop: Promise<void> | undefined;
   readonly figures: InboxFigures = {
     forwarded: 0,
@@ -155,14 +162,9 @@ export class ClusterInbox {
   }
 
   #expire(now: number): void {
-    for (const [corr, waiting] of this.#pending) {
-      if (waiting.deadline > now) return;
-      this.#pending.delete(corr);
-      this.figures.timedOut++;
-      waiting.resolve(
-        unconfirmed(`${waiting.to}'s server did not confirm delivery: message not delivered`),
-      );
-    }
+    this.figures.timedOut += this.#inFlight.expire(now, (to) =>
+      unconfirmed(`${to}'s server did not confirm delivery: message not delivered`),
+    );
   }
 
   async stop(): Promise<void> {
@@ -170,29 +172,31 @@ export class ClusterInbox {
     clearInterval(this.#sweeper);
     this.#reader.disconnect();
     await this.#loop?.catch(() => {});
-    for (const [, waiting] of this.#pending)
-      waiting.resolve(unconfirmed('the server is shutting down'));
-    this.#pending.clear();
+    this.#inFlight.answerAll(unconfirmed('the server is shutting down'));
   }
 
   /**
-   * Sends `relay` to `node` and resolves with that node's answer (or a failure at the
-   * deadline). Relays to one node within one event-loop turn travel as one stream entry.
+   * Sends `relay` to `node`; that node's answer (or a failure at the deadline) goes to
+   * `answered` with `context`, never before this returns. Relays to one node within one
+   * event-loop turn travel as one stream entry.
    */
-  forward(node: string, from: RelaySender, relay: RelayRoute): Promise<RouteOutcome> {
-    const corr = (++this.#next).toString(36);
+  forward<C>(
+    node: string,
+    from: RelaySender,
+    relay: RelayRoute,
+    answered: Answered<C>,
+    context: C,
+  ): void {
     const deadline = Date.now() + this.#timeoutMs;
+    const corr = this.#inFlight.add(answered, context, relay, deadline);
     this.figures.forwarded++;
-    return new Promise<RouteOutcome>((resolve) => {
-      this.#pending.set(corr, { resolve, deadline, to: relay.to });
-      let batch = this.#outgoing.get(node);
-      if (!batch) {
-        batch = [];
-        this.#outgoing.set(node, batch);
-        if (this.#outgoing.size === 1) setImmediate(() => this.#flush());
-      }
-      batch.push(packRelay(corr, deadline, from, relay));
-    });
+    let batch = this.#outgoing.get(node);
+    if (!batch) {
+      batch = [];
+      this.#outgoing.set(node, batch);
+      if (this.#outgoing.size === 1) setImmediate(() => this.#flush());
+    }
+    batch.push(packRelay(corr, deadline, from, relay));
   }
 
   /** Sends the relays gathered this turn: one entry per target node, in order. */
@@ -219,13 +223,8 @@ export class ClusterInbox {
             { event: 'cluster.forward_failed', err: error },
             'could not forward relays',
           );
-          for (const item of batch) {
-            const corr = item.slice(0, item.indexOf('\t'));
-            const waiting = this.#pending.get(corr);
-            if (!waiting) continue;
-            this.#pending.delete(corr);
-            waiting.resolve(unavailable());
-          }
+          for (const item of batch)
+            this.#inFlight.answer(Number(item.slice(0, item.indexOf('\t'))), unavailable());
         });
     }
   }
@@ -290,34 +289,56 @@ export class ClusterInbox {
   }
 
   /**
-   * Handles one read of the stream: answers are resolved, relays delivered in stream order
-   * (synchronously when the recipient reads; storing for later is awaited together).
-   * Returns what to send with the next read: the outcomes, one entry per origin node, and
-   * the acknowledgement of the entries (then trimmed: everything before them was handled).
+   * Handles one read of the stream: answers are handed on, relays delivered in stream order
+   * (synchronously when the recipient reads; storing for later is awaited together, and
+   * only then is anything awaited). Returns what to send with the next read: the outcomes,
+   * one entry per origin node in the order read, and the acknowledgement of the entries
+   * (then trimmed: everything before them was handled).
    */
   async #handleBatch(
     entries: Array<[string, string[]]>,
   ): Promise<(pipeline: ChainableCommander) => void> {
-    const replies: Array<{
-      origin: string;
-      corr: string;
-      outcome: Promise<RouteOutcome> | RouteOutcome;
-    }> = [];
+    const byOrigin = new Map<string, OriginReplies>();
+    let waits: Array<Promise<void>> | undefined;
     for (const [, fields] of entries) {
-      const f = new Map<string, string>();
-      for (let i = 0; i + 1 < fields.length; i += 2)
-        f.set(fields[i] as string, fields[i + 1] as string);
       try {
-        const type = f.get('t');
+        const type = field(fields, 't');
         if (type === 'relays') {
-          const origin = f.get('o') ?? '';
-          for (const relay of unpackRelays(f.get('x') ?? '')) {
-            const outcome = this.#relay(relay);
-            if (outcome) replies.push({ origin, corr: relay.corr, outcome });
+          const origin = field(fields, 'o') ?? '';
+          let replies = byOrigin.get(origin);
+          if (!replies) {
+            replies = { corrs: [], outcomes: [] };
+            byOrigin.set(origin, replies);
           }
-        } else if (type === 'replies') this.#answeredAll(f.get('x') ?? '');
-        else if (type === 'kick') this.#kicked?.(f.get('u') ?? '', f.get('s') ?? '');
-        else if (type === 'room') this.#roomEntry?.(f.get('x') ?? '');
+          for (const relay of unpackRelays(field(fields, 'x') ?? '')) {
+            const outcome = this.#relay(relay);
+            if (!outcome) continue;
+            if (outcome instanceof Promise) {
+              const list = replies.outcomes;
+              const at = list.length;
+              waits ??= [];
+              waits.push(
+                outcome.then(
+                  (settled) => {
+                    list[at] = settled;
+                  },
+                  (error: unknown) => {
+                    this.#logger.warn(
+                      { event: 'cluster.relay_failed', err: error },
+                      'a forwarded relay failed',
+                    );
+                    list[at] = unavailable();
+                  },
+                ),
+              );
+            }
+            replies.corrs.push(relay.corr);
+            replies.outcomes.push(outcome);
+          }
+        } else if (type === 'replies') readReplies(field(fields, 'x') ?? '', this.#answer);
+        else if (type === 'kick')
+          this.#kicked?.(field(fields, 'u') ?? '', field(fields, 's') ?? '');
+        else if (type === 'room') this.#roomEntry?.(field(fields, 'x') ?? '');
       } catch (error) {
         this.#logger.error(
           { event: 'internal_error', where: 'cluster_inbox', err: error },
@@ -325,46 +346,35 @@ export class ClusterInbox {
         );
       }
     }
-    const outcomes = await Promise.all(
-      replies.map(({ outcome }) =>
-        Promise.resolve(outcome).catch((error: unknown): RouteOutcome => {
-          this.#logger.warn(
-            { event: 'cluster.relay_failed', err: error },
-            'a forwarded relay failed',
-          );
-          return unavailable();
-        }),
-      ),
-    );
-    const byOrigin = new Map<string, Array<[string, RouteOutcome]>>();
-    replies.forEach(({ origin, corr }, i) => {
-      let list = byOrigin.get(origin);
-      if (!list) {
-        list = [];
-        byOrigin.set(origin, list);
-      }
-      list.push([corr, outcomes[i] as RouteOutcome]);
-    });
-    const ids = entries.map(([id]) => id);
-    const last = ids.at(-1) as string;
+    if (waits) await Promise.all(waits);
+    // A plain loop: `entries.map` deoptimized here once per daemon, late ("wrong map" on
+    // the reply arrays), and recompiling this function cost more than the loop ever will.
+    const ids: string[] = [];
+    for (let i = 0; i < entries.length; i++) ids.push((entries[i] as [string, string[]])[0]);
+    const last = ids[ids.length - 1] as string;
     return (pipeline) => {
-      for (const [origin, list] of byOrigin)
-        pipeline.xadd(
-          this.stream(origin),
-          'MAXLEN',
-          '~',
-          MAXLEN,
-          '*',
-          't',
-          'replies',
-          'x',
-          packReplies(list),
-        );
+      for (const [origin, { corrs, outcomes }] of byOrigin)
+        if (corrs.length > 0)
+          pipeline.xadd(
+            this.stream(origin),
+            'MAXLEN',
+            '~',
+            MAXLEN,
+            '*',
+            't',
+            'replies',
+            'x',
+            packReplies(corrs, outcomes),
+          );
+      pipeline.xack(this.stream(this.#node), GROUP, ...ids);
       // One reader handles the stream in order: every entry before `last` is handled and
-      // acknowledged, so trimming up to it replaces deleting each entry.
-      pipeline
-        .xack(this.stream(this.#node), GROUP, ...ids)
-        .xtrim(this.stream(this.#node), 'MINID', '~', last);
+      // acknowledged, so trimming up to it replaces deleting each entry; once every
+      // TRIM_EVERY entries (a command per read cost more than the few entries kept).
+      this.#untrimmed += ids.length;
+      if (this.#untrimmed >= TRIM_EVERY) {
+        this.#untrimmed = 0;
+        pipeline.xtrim(this.stream(this.#node), 'MINID', '~', last);
+      }
     };
   }
 
@@ -381,14 +391,10 @@ export class ClusterInbox {
     if (!router) return unavailable();
     return router.routeLocalLine(relay.from, relay.to, relay.line, relay.cipherBytes);
   }
+}
 
-  #answeredAll(text: string): void {
-    for (const [corr, outcome] of unpackReplies(text)) {
-      const waiting = this.#pending.get(corr);
-      if (!waiting) continue; // too late: the sender was told it failed (and the relay dropped)
-      this.#pending.delete(corr);
-      this.figures.replies++;
-      waiting.resolve(outcome);
-    }
-  }
+/** The value of `name` in a stream entry's flat field list, if present. */
+function field(fields: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
 }

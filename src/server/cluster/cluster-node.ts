@@ -147,7 +147,8 @@ export class ClusterNode {
       keys: this.keys,
       node: this.id,
       logger: this.#logger,
-      forward: (node, from, relay) => this.inbox.forward(node, from, relay),
+      forward: (node, from, relay, answered, context) =>
+        this.inbox.forward(node, from, relay, answered, context),
       kick: (entry) => this.inbox.kick(entry.node, entry.name, entry.sid),
     });
   }
@@ -238,8 +239,10 @@ export class ClusterNode {
       this.#logger.warn({ event: 'cluster.reregister' }, 'Redis lost this node: registering again');
       await this.#register();
       await this.presence.reregister();
-      await this.connections.resync(this.#connectionCounts?.() ?? new Map());
     }
+    // Every beat, not only after a reconnect: a close that could not be counted while Redis
+    // was unreachable (or raced a reconnect) leaves the shared counts off until put right.
+    await this.connections.resync(this.#connectionCounts?.() ?? new Map());
     const nodes = await this.redis.smembers(this.keys.key('nodes'));
     let live = 0;
     for (const node of nodes) {

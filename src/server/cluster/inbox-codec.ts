@@ -25,11 +25,9 @@ export interface ForwardedRelay {
   line: string;
 }
 
-const RELAY_FIELDS = 7;
-
 /** One relay of a batch (see the module comment). */
 export function packRelay(
-  corr: string,
+  corr: number,
   deadline: number,
   from: RelaySender,
   relay: RelayRoute,
@@ -44,60 +42,83 @@ export function unpackRelays(batch: string): ForwardedRelay[] {
   while (start < batch.length) {
     const end = batch.indexOf('\n', start);
     if (end === -1) throw new Error('relay batch: unterminated item');
-    const fields: string[] = [];
-    let at = start;
-    for (let i = 0; i < RELAY_FIELDS; i++) {
-      const tab = batch.indexOf('\t', at);
-      if (tab === -1 || tab > end) throw new Error('relay batch: missing field');
-      fields.push(batch.slice(at, tab));
-      at = tab + 1;
-    }
-    const [corr, deadline, name, identityKey, addressKey, to, cipherBytes] = fields as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
+    // The seven fields before the line, each up to its tab (none may run past the item).
+    const t1 = fieldEnd(batch, start, end);
+    const t2 = fieldEnd(batch, t1 + 1, end);
+    const t3 = fieldEnd(batch, t2 + 1, end);
+    const t4 = fieldEnd(batch, t3 + 1, end);
+    const t5 = fieldEnd(batch, t4 + 1, end);
+    const t6 = fieldEnd(batch, t5 + 1, end);
+    const t7 = fieldEnd(batch, t6 + 1, end);
     relays.push({
-      corr,
-      deadline: Number(deadline),
+      corr: batch.slice(start, t1),
+      deadline: Number(batch.slice(t1 + 1, t2)),
       from: {
-        name,
-        identityKey: identityKey === '' ? undefined : identityKey,
-        addressKey: addressKey === '' ? undefined : addressKey,
+        name: batch.slice(t2 + 1, t3),
+        identityKey: t4 === t3 + 1 ? undefined : batch.slice(t3 + 1, t4),
+        addressKey: t5 === t4 + 1 ? undefined : batch.slice(t4 + 1, t5),
       },
-      to,
-      cipherBytes: Number(cipherBytes),
-      line: batch.slice(at, end + 1),
+      to: batch.slice(t5 + 1, t6),
+      cipherBytes: Number(batch.slice(t6 + 1, t7)),
+      line: batch.slice(t7 + 1, end + 1),
     });
     start = end + 1;
   }
   return relays;
 }
 
-/** Answers to relays of one origin node (see the module comment). */
-export function packReplies(answers: ReadonlyArray<readonly [string, RouteOutcome]>): string {
+/** The tab ending the field that starts at `at`, within the item ending at `end`. */
+function fieldEnd(batch: string, at: number, end: number): number {
+  const tab = batch.indexOf('\t', at);
+  if (tab === -1 || tab > end) throw new Error('relay batch: missing field');
+  return tab;
+}
+
+/**
+ * Answers to relays of one origin node (see the module comment), in the order of
+ * `corrs` (`outcomes[i]` answers `corrs[i]`).
+ */
+export function packReplies(
+  corrs: readonly string[],
+  outcomes: ReadonlyArray<RouteOutcome | Promise<RouteOutcome>>,
+): string {
   let out = '';
-  for (const [corr, outcome] of answers)
-    out += outcome.kind === 'delivered' ? `${corr}\n` : `${corr}\t${JSON.stringify(outcome)}\n`;
+  for (let i = 0; i < corrs.length; i++) {
+    const outcome = outcomes[i] as RouteOutcome;
+    out +=
+      outcome.kind === 'delivered' ? `${corrs[i]}\n` : `${corrs[i]}\t${JSON.stringify(outcome)}\n`;
+  }
   return out;
 }
 
 const DELIVERED: RouteOutcome = { kind: 'delivered' };
 
-/** The answers of {@link packReplies}. */
-export function unpackReplies(text: string): Array<[string, RouteOutcome]> {
-  const answers: Array<[string, RouteOutcome]> = [];
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const tab = line.indexOf('\t');
-    if (tab === -1) answers.push([line, DELIVERED]);
-    else answers.push([line.slice(0, tab), JSON.parse(line.slice(tab + 1)) as RouteOutcome]);
+/**
+ * Reads the answers of {@link packReplies} in order, each to `answer`. The sending node
+ * numbers its relays in decimal: a `corr` of anything but digits answers nothing.
+ */
+export function readReplies(
+  text: string,
+  answer: (corr: number, outcome: RouteOutcome) => void,
+): void {
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    let corr = 0;
+    let at = start;
+    for (; at < end; at++) {
+      const digit = text.charCodeAt(at) - 48;
+      if (digit < 0 || digit > 9) break;
+      corr = corr * 10 + digit;
+    }
+    const tab = at < end && text.charCodeAt(at) === 9;
+    // Digits (at most 15: an exact integer), then the end of the line or a tab; anything
+    // else is not one of ours and answers nothing.
+    if (at > start && at - start <= 15 && (tab || at === end))
+      answer(corr, tab ? (JSON.parse(text.slice(at + 1, end)) as RouteOutcome) : DELIVERED);
+    start = end + 1;
   }
-  return answers;
 }
 
 /** The sender's node got no answer in time. */

@@ -1,5 +1,5 @@
 import type { RelayRoute } from '../../protocol/index.js';
-import type { RelaySender, RouteOutcome } from '../router.js';
+import type { Answered, RelaySender } from '../router.js';
 import type { SendResult } from '../session-output.js';
 
 /** A user online on another node, as the online hash records it. */
@@ -18,8 +18,14 @@ export interface OnlineEntry {
   v: number;
 }
 
-/** Sends a relay to the node holding its recipient and resolves with that node's answer. */
-export type Forward = (node: string, from: RelaySender, relay: RelayRoute) => Promise<RouteOutcome>;
+/** Sends a relay to the node holding its recipient; that node's answer goes to `answered`. */
+export type Forward = <C>(
+  node: string,
+  from: RelaySender,
+  relay: RelayRoute,
+  answered: Answered<C>,
+  context: C,
+) => void;
 
 /**
  * A directory entry for a user connected to another node: listed in `users`/`peers`
@@ -55,8 +61,8 @@ export class RemoteMember {
     return this.entry.sig || undefined;
   }
 
-  forward(from: RelaySender, relay: RelayRoute): Promise<RouteOutcome> {
-    return this.#forward(this.entry.node, from, relay);
+  forward<C>(from: RelaySender, relay: RelayRoute, answered: Answered<C>, context: C): void {
+    this.#forward(this.entry.node, from, relay, answered, context);
   }
 
   /** Nothing is pushed to a remote user from here. */

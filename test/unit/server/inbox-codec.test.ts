@@ -8,8 +8,8 @@ import {
 import {
   packRelay,
   packReplies,
+  readReplies,
   unpackRelays,
-  unpackReplies,
 } from '../../../src/server/cluster/inbox-codec.js';
 import type { RouteOutcome } from '../../../src/server/router.js';
 
@@ -29,8 +29,8 @@ describe('inbox codec', () => {
     const v2 = { name: 'alice', identityKey: 'aWRr', addressKey: undefined };
     const v1 = { name: 'bob', identityKey: undefined, addressKey: '10.0.0.1' };
     const batch =
-      packRelay('1', 1000, v2, new EncodedRelay(relay('carol', 'm1'))) +
-      packRelay('2', 2000, v1, new EncodedRelay(relay('dave')));
+      packRelay(1, 1000, v2, new EncodedRelay(relay('carol', 'm1'))) +
+      packRelay(2, 2000, v1, new EncodedRelay(relay('dave')));
     const read = unpackRelays(batch);
     expect(read).toEqual([
       {
@@ -59,14 +59,14 @@ describe('inbox codec', () => {
     const spliced = readCanonicalRelay(Buffer.from(line, 'latin1'));
     expect(spliced).toBeDefined();
     const from = { name: 'alice', identityKey: 'aWRr', addressKey: undefined };
-    expect(packRelay('1', 1000, from, spliced!)).toBe(
-      packRelay('1', 1000, from, new EncodedRelay(frame)),
+    expect(packRelay(1, 1000, from, spliced!)).toBe(
+      packRelay(1, 1000, from, new EncodedRelay(frame)),
     );
   });
 
   it('refuses a damaged batch instead of delivering part of an item', () => {
     const item = packRelay(
-      '1',
+      1,
       1000,
       { name: 'a', identityKey: undefined, addressKey: undefined },
       new EncodedRelay(relay('b')),
@@ -82,11 +82,26 @@ describe('inbox codec', () => {
       text: 'bob is offline and their mailbox is full',
       reason: 'recipient_full',
     } as RouteOutcome;
-    const answers: Array<[string, RouteOutcome]> = [
-      ['a', { kind: 'delivered' }],
-      ['b', { kind: 'stored', seq: 7 }],
-      ['c', failed],
+    const answers: Array<[number, RouteOutcome]> = [
+      [1, { kind: 'delivered' }],
+      [22, { kind: 'stored', seq: 7 }],
+      [333, failed],
     ];
-    expect(unpackReplies(packReplies(answers))).toEqual(answers);
+    const text = packReplies(
+      answers.map(([corr]) => String(corr)),
+      answers.map(([, outcome]) => outcome),
+    );
+    expect(text.startsWith('1\n22\t')).toBe(true); // delivered: the corr alone
+    const read: Array<[number, RouteOutcome]> = [];
+    readReplies(text, (corr, outcome) => read.push([corr, outcome]));
+    expect(read).toEqual(answers);
+  });
+
+  it('answers nothing for a corr this node did not write (not decimal digits)', () => {
+    const read: number[] = [];
+    readReplies('x1\n1a\n\n12\n9999999999999999\n\t{}\n7\t{"kind":"delivered"}', (corr) =>
+      read.push(corr),
+    );
+    expect(read).toEqual([12, 7]);
   });
 });

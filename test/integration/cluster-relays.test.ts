@@ -1,0 +1,235 @@
+import { Redis } from 'ioredis';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EncodedRelay, ErrorCode, type RelayFrame } from '../../src/protocol/index.js';
+import {
+  ClusterInbox,
+  type LocalRouter,
+  TRIM_EVERY,
+} from '../../src/server/cluster/cluster-inbox.js';
+import { MAX_FORWARDS_IN_FLIGHT } from '../../src/server/frame-table.js';
+import { createLogger } from '../../src/server/logger.js';
+import type { RouteOutcome } from '../../src/server/router.js';
+import { RedisKeys } from '../../src/server/store/redis/scripts.js';
+import { clusterFixture } from '../helpers/cluster-fixture.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
+import { newIdentity, v2Hello } from '../helpers/v2-hello.js';
+
+/**
+ * Relays between nodes (issue 17). A relay to a user on a node that stops reading its
+ * stream: the sender is told it failed once the relay's deadline passed ("did not confirm
+ * delivery"), never left waiting, and the stuck node delivers nothing. A sender with many
+ * relays unanswered by other nodes waits (its next frame) past the cap. Answers that take a
+ * store round trip on the receiving node come back in order with the others. E_REPLACED
+ * travels on the older session's node stream (acknowledged), not only on the presence
+ * channel: with that node's subscription killed (CLIENT KILL on the real redis-server, kept
+ * from reconnecting by maxclients), the older session is still told it was replaced.
+ */
+const fixture = clusterFixture();
+const { nodes, clients } = fixture;
+let admin: Redis;
+beforeAll(() => {
+  admin = fixture.redis.client();
+});
+// Registered after the fixture's, so it runs before the fixture's cleanup (hooks unwind).
+afterEach(async () => {
+  await admin.config('SET', 'maxclients', '10000');
+});
+
+describe('cross-node relays', () => {
+  it('reports E_PEER_OFFLINE to the sender when the other node does not answer in time', async () => {
+    // Heartbeats slow enough that the stuck node is not reaped during the test.
+    for (let i = 0; i < 2; i++)
+      nodes.push(
+        await startTestServer({
+          redis: fixture.redis.url,
+          clusterHeartbeatMs: 60_000,
+          clusterRelayTimeoutMs: 400,
+        }),
+      );
+    const [a, b] = nodes as [TestServer, TestServer];
+    const alice = await RawClient.hello({ port: a.port, certPem: a.certPem, user: 'alice' });
+    const bob = await RawClient.hello({ port: b.port, certPem: b.certPem, user: 'bob' });
+    clients.push(alice, bob);
+    expect(await until(() => a.server.directory.get('bob') !== undefined)).toBe(true);
+    b.server.cluster!.freeze(); // stops reading its stream, as a hung process would
+    const sentAt = Date.now();
+    alice.send({
+      type: 'relay',
+      to: 'bob',
+      alg: 'X25519+AESGCM',
+      nonce: Buffer.alloc(12, 7).toString('base64'),
+      cipher: Buffer.alloc(40, 9).toString('base64'),
+      id: 'late',
+    });
+    const error = await alice.next((f) => f.type === 'error' || f.type === 'ack', 5000);
+    expect(error).toMatchObject({ type: 'error', code: 'E_PEER_OFFLINE' });
+    expect(String(error.text)).toContain('did not confirm delivery');
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(390);
+    expect(a.server.cluster!.figures(0).timedOut).toBe(1);
+    await alice.sync();
+    expect(bob.frames.some((f) => f.type === 'relay')).toBe(false);
+  });
+
+  it('makes a sender with too many relays unanswered by another node wait for the next one', async () => {
+    for (let i = 0; i < 2; i++)
+      nodes.push(
+        await startTestServer({
+          redis: fixture.redis.url,
+          clusterHeartbeatMs: 60_000,
+          clusterRelayTimeoutMs: 400,
+        }),
+      );
+    const [a, b] = nodes as [TestServer, TestServer];
+    const alice = await RawClient.hello({ port: a.port, certPem: a.certPem, user: 'alice' });
+    const bob = await RawClient.hello({ port: b.port, certPem: b.certPem, user: 'bob' });
+    clients.push(alice, bob);
+    expect(await until(() => a.server.directory.get('bob') !== undefined)).toBe(true);
+    b.server.cluster!.freeze(); // no answers: each relay is answered at its deadline
+    const count = MAX_FORWARDS_IN_FLIGHT + 2;
+    for (let i = 0; i < count; i++)
+      alice.send({
+        type: 'relay',
+        to: 'bob',
+        alg: 'X25519+AESGCM',
+        nonce: Buffer.alloc(12, 7).toString('base64'),
+        cipher: Buffer.alloc(40, 9).toString('base64'),
+        id: `r${i}`,
+      });
+    alice.send({ type: 'ping' });
+    const answered = (f: Record<string, unknown>) => f.type === 'error' || f.type === 'pong';
+    expect(await until(() => alice.frames.filter(answered).length === count + 1, 5000)).toBe(true);
+    const order = alice.frames.filter(answered).map((f) => String(f.ref ?? f.type));
+    // The first MAX went on at once; the one past the cap held the session until its own
+    // answer came (at its deadline, with the others); then the last one and the ping.
+    expect(order.indexOf('pong')).toBeGreaterThan(order.indexOf(`r${MAX_FORWARDS_IN_FLIGHT}`));
+    expect(order.indexOf('pong')).toBeLessThan(order.indexOf(`r${count - 1}`));
+    expect(new Set(order).size).toBe(count + 1); // each relay answered once
+    expect(
+      alice.frames.filter((f) => f.type === 'error').every((f) => f.code === 'E_PEER_OFFLINE'),
+    ).toBe(true);
+  });
+
+  it('answers relays whose delivery waits on the store in order with the others', async () => {
+    const keys = new RedisKeys(`t${Date.now()}`);
+    const logger = createLogger({ level: 'silent' });
+    const connections: Redis[] = [];
+    const connect = () => {
+      const client = new Redis(fixture.redis.url, { maxRetriesPerRequest: 1 });
+      connections.push(client);
+      return client;
+    };
+    const inbox = (node: string) =>
+      new ClusterInbox({
+        redis: connect(),
+        reader: connect(),
+        keys,
+        node,
+        logger,
+        timeoutMs: 5000,
+      });
+    const x = inbox('x');
+    const y = inbox('y');
+    // On y: "slow" is stored after a store round trip, "broken" fails in the store, the
+    // rest are delivered at once.
+    const router: LocalRouter = {
+      routeLocalLine(_from, to) {
+        if (to === 'slow')
+          return new Promise<RouteOutcome>((resolve) =>
+            setTimeout(() => resolve({ kind: 'stored', seq: 7 }), 20),
+          );
+        if (to === 'broken') return Promise.reject(new Error('store down'));
+        return { kind: 'delivered' };
+      },
+    };
+    x.attach({ routeLocalLine: () => ({ kind: 'delivered' }) }, () => {});
+    y.attach(router, () => {});
+    try {
+      for (const box of [x, y]) {
+        await box.prepare();
+        box.start();
+      }
+      const answers: Array<[string, RouteOutcome]> = [];
+      const from = { name: 'alice', identityKey: undefined, addressKey: '127.0.0.1' };
+      const frame = (to: string) =>
+        new EncodedRelay({
+          type: 'relay',
+          to,
+          alg: 'X25519+AESGCM',
+          nonce: Buffer.alloc(12, 7).toString('base64'),
+          cipher: Buffer.alloc(40, 9).toString('base64'),
+        } as RelayFrame);
+      // One event-loop turn: one stream entry, read by y in one batch.
+      for (const to of ['slow', 'fast', 'broken', 'fast'])
+        x.forward(
+          'y',
+          from,
+          frame(to),
+          (list: typeof answers, relay, outcome) => list.push([relay.to, outcome]),
+          answers,
+        );
+      expect(await until(() => answers.length === 4, 5000)).toBe(true);
+      expect(answers.map(([to, outcome]) => [to, outcome.kind])).toEqual([
+        ['slow', 'stored'],
+        ['fast', 'delivered'],
+        ['broken', 'failed'],
+        ['fast', 'delivered'],
+      ]);
+      expect(answers[0]?.[1]).toEqual({ kind: 'stored', seq: 7 });
+      expect(answers[2]?.[1]).toMatchObject({
+        code: ErrorCode.BUSY,
+        reason: 'cluster_unavailable',
+      });
+      expect(x.figures).toMatchObject({ forwarded: 4, replies: 4, timedOut: 0 });
+      // Handled entries are trimmed away (every TRIM_EVERY of them), not kept.
+      const turns = TRIM_EVERY + 44;
+      for (let i = 0; i < turns; i++) {
+        x.forward(
+          'y',
+          from,
+          frame('fast'),
+          (list: typeof answers, relay, o) => list.push([relay.to, o]),
+          answers,
+        );
+        await new Promise((resolve) => setImmediate(resolve)); // one entry each
+      }
+      expect(await until(() => answers.length === 4 + turns, 10_000)).toBe(true);
+      const redis = connect();
+      expect(await redis.xlen(y.stream('y'))).toBeLessThan(turns);
+    } finally {
+      await x.stop();
+      await y.stop();
+      for (const client of connections) client.disconnect();
+    }
+  });
+
+  it('tells the older session E_REPLACED even when its node lost its subscription', async () => {
+    const a = await startTestServer({ redis: fixture.redis.url, clusterHeartbeatMs: 300 });
+    const b = await startTestServer({ redis: fixture.redis.url, clusterHeartbeatMs: 300 });
+    nodes.push(a, b);
+    const who = newIdentity();
+    const first = await RawClient.connect({ port: a.port, certPem: a.certPem });
+    clients.push(first);
+    first.send(v2Hello(first.socket, 'alice', who));
+    await first.next((f) => f.type === 'welcome');
+    expect(await until(() => b.server.directory.get('alice') !== undefined)).toBe(true);
+
+    const list = String(await admin.client('LIST'))
+      .split('\n')
+      .filter((line) => line.trim() !== '');
+    const sub = list.find((line) => line.includes(` name=sub:${a.server.cluster!.id} `));
+    expect(sub, 'the subscriber connection is named').toBeDefined();
+    await admin.config('SET', 'maxclients', String(list.length - 1));
+    await admin.client('KILL', 'ID', /(?:^|\s)id=(\d+)/.exec(sub!)![1]!);
+
+    const second = await RawClient.connect({ port: b.port, certPem: b.certPem });
+    clients.push(second);
+    second.send(v2Hello(second.socket, 'alice', who));
+    expect(await second.next((f) => f.type === 'welcome' || f.type === 'error')).toMatchObject({
+      type: 'welcome',
+    });
+    await first.error('E_REPLACED');
+    expect(a.logs.events('cluster.resubscribed')).toHaveLength(0); // not via a reload
+  });
+});
