@@ -71,11 +71,10 @@ export class Session extends SessionIdentity implements FrameSession {
       stats: ctx.stats,
       now,
     });
-    this.log = new SessionLog(
-      ctx.logger.child({ sid: id, remote: transport.remote }),
-      ctx.limits.log,
-      now,
-    );
+    this.log = new SessionLog(ctx.logger, ctx.limits.log, now, {
+      sid: id,
+      remote: transport.remote,
+    });
     this.mailbox = new MailboxDelivery(this, ctx.router, ctx.stats);
     this.#output = new SessionOutput(
       transport,
@@ -359,6 +358,7 @@ export class Session extends SessionIdentity implements FrameSession {
         if (!this.#ctx.directory.tryAdd(this))
           throw new Error('the directory refused an admitted session');
         this.#ctx.clock.clearTimeout(this.#helloTimer);
+        this.#helloTimer = undefined; // a held session keeps no timer
         this.#state = 'ready';
       },
     });
