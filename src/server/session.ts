@@ -9,7 +9,7 @@ import {
   type HelloFrame,
   ProtocolError,
 } from '../protocol/index.js';
-import type { TimerHandle } from './clock.js';
+import { nowOf, type TimerHandle } from './clock.js';
 import {
   FRAME_TABLE,
   type FrameRule,
@@ -20,7 +20,7 @@ import {
 import { MailboxDelivery } from './mailbox-delivery.js';
 import type { SessionContext } from './session-context.js';
 import { SessionIdentity } from './session-identity.js';
-import { SessionInput } from './session-input.js';
+import { type InputHost, SessionInput } from './session-input.js';
 import { readSessionLine } from './session-line.js';
 import { SessionLog } from './session-log.js';
 import { SessionNotices } from './session-notices.js';
@@ -41,7 +41,7 @@ export type SessionState = 'awaiting-hello' | 'ready' | 'closed';
  * timers; never touches a socket directly (see Transport). A handler error costs that
  * session one `E_INTERNAL`, never the process.
  */
-export class Session extends SessionIdentity implements FrameSession {
+export class Session extends SessionIdentity implements FrameSession, InputHost {
   readonly id: string;
   readonly log: SessionLog;
   readonly mailbox: MailboxDelivery;
@@ -63,8 +63,8 @@ export class Session extends SessionIdentity implements FrameSession {
     this.#transport = transport;
     this.#ctx = ctx;
     this.connectedAt = ctx.clock.now();
-    const now = () => ctx.clock.now();
-    this.#input = new SessionInput(this.#inputHost(), transport, {
+    const now = nowOf(ctx.clock);
+    this.#input = new SessionInput(this, transport, {
       maxLineBytes: ctx.limits.maxLineBytes,
       ...(ctx.rateLimits ? { rateLimits: ctx.rateLimits } : {}),
       ...(ctx.fileRate ? { fileRate: { rate: ctx.fileRate, clock: ctx.clock } } : {}),
@@ -134,30 +134,27 @@ export class Session extends SessionIdentity implements FrameSession {
     this.#input.receive(chunk);
   }
 
-  #inputHost() {
-    const session = this;
-    return {
-      get closed() {
-        return session.#state === 'closed';
-      },
-      get congested() {
-        return session.#output.congested;
-      },
-      handleLine: (line: Uint8Array) => this.#handleLine(line),
-      get log() {
-        return session.log;
-      },
-      reply: (line: string, kind: string) => this.reply(line, kind),
-      refuse: (error: unknown) => {
-        this.#reject(error);
-        this.#abuse('oversized line');
-      },
-      flooding: () => {
-        this.#close('rate limit abuse', { end: true });
-        this.#abuse('flooding');
-      },
-      waitForDrain: () => this.#notices.watch(),
-    };
+  // InputHost: what this session's SessionInput asks of it (the session is its own host,
+  // so a held connection carries no adapter object and closures for it).
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+  get congested(): boolean {
+    return this.#output.congested;
+  }
+  handleLine(line: Uint8Array): Promise<void> | undefined {
+    return this.#handleLine(line);
+  }
+  refuse(error: unknown): void {
+    this.#reject(error);
+    this.#abuse('oversized line');
+  }
+  flooding(): void {
+    this.#close('rate limit abuse', { end: true });
+    this.#abuse('flooding');
+  }
+  waitForDrain(): void {
+    this.#notices.watch();
   }
 
   /** The client read what was queued: tell it what it missed, then go on with its input. */

@@ -157,7 +157,8 @@ export class TlsListener {
       socket.destroy();
       return;
     }
-    socket.once('close', () => this.#options.limiter.close(key));
+    const { limiter } = this.#options;
+    socket.once('close', release(limiter, key));
     const gate = this.#options.gate;
     if (!gate) {
       admitted();
@@ -174,7 +175,7 @@ export class TlsListener {
         socket.destroy();
         return;
       }
-      socket.once('close', () => gate.close(key));
+      socket.once('close', release(gate, key));
       admitted();
     });
   }
@@ -318,6 +319,14 @@ export class TlsListener {
     socket.end(reply);
     this.#clock.setTimeout(() => socket.destroy(), PLAINTEXT_CLOSE_MS);
   }
+}
+
+/**
+ * A close listener giving back `key`'s slot, made apart from the listener's closures so a
+ * held connection keeps only the limiter and the key, not what the handshake used.
+ */
+function release(limits: { close(key: string): void }, key: string): () => void {
+  return () => limits.close(key);
 }
 
 function classifyTlsError(error: NodeJS.ErrnoException): RejectReason {
