@@ -102,8 +102,8 @@ export class MailboxDelivery {
         for (const message of page.lines) {
           const sender = senderOf(message.line);
           if (sender) {
-            const senders = (this.#senders ??= new Map());
-            if (senders.size < MAX_TRACKED) senders.set(message.seq, sender);
+            this.#senders ??= new Map();
+            if (this.#senders.size < MAX_TRACKED) this.#senders.set(message.seq, sender);
           }
           this.#owner.reply(message.line, 'relay');
           this.#stats.mailboxDelivered++;

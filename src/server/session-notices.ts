@@ -48,7 +48,8 @@ export class SessionNotices {
   }
 
   missedRoomMessage(room: string): void {
-    const missed = (this.#missedRooms ??= new Map());
+    this.#missedRooms ??= new Map();
+    const missed = this.#missedRooms;
     const count = missed.get(room);
     if (count !== undefined || missed.size < MAX_MISSED_ROOMS) missed.set(room, (count ?? 0) + 1);
     this.watch();
@@ -69,7 +70,8 @@ export class SessionNotices {
     const target = this.#target;
     const missed = this.#missedRooms;
     this.#missedRooms = undefined;
-    for (const [room, messages] of missed ?? []) target.reply(encodeDropped(room, messages), 'dropped');
+    for (const [room, messages] of missed ?? [])
+      target.reply(encodeDropped(room, messages), 'dropped');
     if (this.#directory) {
       this.#directory = false;
       if (target.version === 1 || target.wantsPresence) target.reply(target.usersLine(), 'users');
