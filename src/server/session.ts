@@ -292,7 +292,12 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
     if (reading.kind === 'relay') {
       this.#input.relaysIn++; // counted once per read
       const relay = reading.relay;
-      return this.#guard(() => routeRelay(this, relay, this.#ctx), relay.id);
+      try {
+        // Not through #guard: no closure per relay (the hot path), the same handling.
+        return this.#caught(routeRelay(this, relay, this.#ctx), relay.id);
+      } catch (error) {
+        return this.#fail(error, relay.id);
+      }
     }
     if (reading.kind === 'refused') {
       this.#reject(reading.error, reading.ref);
@@ -326,17 +331,21 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
     run: () => Promise<void> | undefined | void,
     ref: string | undefined,
   ): Promise<void> | undefined {
-    const fail = (error: unknown) => {
-      if (error instanceof ProtocolError) this.#reject(error, ref);
-      else this.failed(error, ref);
-    };
     try {
-      const pending = run();
-      return pending ? pending.catch(fail) : undefined;
+      return this.#caught(run(), ref);
     } catch (error) {
-      fail(error);
-      return undefined;
+      return this.#fail(error, ref);
     }
+  }
+
+  #caught(pending: Promise<void> | undefined | void, ref: string | undefined) {
+    return pending ? pending.catch((error: unknown) => this.#fail(error, ref)) : undefined;
+  }
+
+  #fail(error: unknown, ref: string | undefined): undefined {
+    if (error instanceof ProtocolError) this.#reject(error, ref);
+    else this.failed(error, ref);
+    return undefined;
   }
 
   /** Admission of the hello, then the welcome (session-welcome.ts). */
