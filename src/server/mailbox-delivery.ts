@@ -43,8 +43,10 @@ export class MailboxDelivery {
   #sentUpto = 0;
   #ackedUpto = 0;
   #fetching = false;
-  /** Who sent each message of the page out (by seq), to tell them once it is fetched. */
-  /** Made when the first stored message with a sender is delivered (most sessions never). */
+  /**
+   * Who sent each message of the page out (by seq), to tell them once it is fetched; made
+   * when the first stored message with a sender is delivered (most sessions never).
+   */
   #senders: Map<number, { from: string; id: string }> | undefined;
 
   constructor(

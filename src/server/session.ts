@@ -19,6 +19,7 @@ import {
 } from './frame-table.js';
 import { MailboxDelivery } from './mailbox-delivery.js';
 import type { SessionContext } from './session-context.js';
+import { answerFailure } from './session-failure.js';
 import { SessionIdentity } from './session-identity.js';
 import { type InputHost, SessionInput } from './session-input.js';
 import { readSessionLine } from './session-line.js';
@@ -26,7 +27,6 @@ import { SessionLog } from './session-log.js';
 import { SessionNotices } from './session-notices.js';
 import { type SendResult, SessionOutput } from './session-output.js';
 import { welcomeSession } from './session-welcome.js';
-import { storeUnavailable } from './store/unavailable.js';
 import type { Transport } from './transport.js';
 
 export type { SessionContext, SessionLimits } from './session-context.js';
@@ -44,7 +44,6 @@ export type SessionState = 'awaiting-hello' | 'ready' | 'closed';
 export class Session extends SessionIdentity implements FrameSession, InputHost {
   readonly id: string;
   readonly log: SessionLog;
-  readonly mailbox: MailboxDelivery;
   forwardsInFlight = 0;
   /** When the connection was accepted (server clock), for `securechat who`. */
   readonly connectedAt: number;
@@ -54,7 +53,10 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
   #state: SessionState = 'awaiting-hello';
   #helloTimer: TimerHandle | undefined;
   #output: SessionOutput;
-  #notices: SessionNotices;
+  /** Made when first needed (a missed push, a congested queue): most sessions never. */
+  #notices: SessionNotices | undefined;
+  /** Made when first needed (a mailbox page, an acknowledgement). */
+  #mailbox: MailboxDelivery | undefined;
   #refusal: { at: number; bytesRead: number } | undefined;
 
   constructor(id: string, transport: Transport, ctx: SessionContext<Session>) {
@@ -75,7 +77,6 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
       sid: id,
       remote: transport.remote,
     });
-    this.mailbox = new MailboxDelivery(this, ctx.router, ctx.stats);
     this.#output = new SessionOutput(
       transport,
       ctx.stats,
@@ -86,7 +87,6 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
       now,
       (queued) => this.#slowReader(queued),
     );
-    this.#notices = new SessionNotices(this, transport, () => this.#drained());
     this.#helloTimer = ctx.clock.setTimeout(() => this.#helloTimedOut(), ctx.limits.helloTimeoutMs);
     this.log.info({ event: 'connection.opened' });
   }
@@ -126,7 +126,15 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
     return this.#input.lastActivity;
   }
   get pageOutstanding(): boolean {
-    return this.mailbox.pageOutstanding;
+    return this.#mailbox?.pageOutstanding ?? false;
+  }
+  get mailbox(): MailboxDelivery {
+    this.#mailbox ??= new MailboxDelivery(this, this.#ctx.router, this.#ctx.stats);
+    return this.#mailbox;
+  }
+  get #notes(): SessionNotices {
+    this.#notices ??= new SessionNotices(this, this.#transport, () => this.#drained());
+    return this.#notices;
   }
 
   /** Feeds bytes read from the connection. Never throws. */
@@ -154,14 +162,14 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
     this.#abuse('flooding');
   }
   waitForDrain(): void {
-    this.#notices.watch();
+    this.#notes.watch();
   }
 
   /** The client read what was queued: tell it what it missed, then go on with its input. */
   #drained(): void {
     if (this.#state === 'closed') return;
     this.#output.drained();
-    this.#guard(() => this.#notices.flush(), undefined);
+    this.#guard(() => this.#notices?.flush(), undefined);
     this.#input.resume();
   }
 
@@ -190,13 +198,13 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
     return this.#output.push(line, kind);
   }
   missedRoomMessage(room: string): void {
-    this.#notices.missedRoomMessage(room);
+    this.#notes.missedRoomMessage(room);
   }
   directoryMissed(): void {
-    this.#notices.directoryMissed();
+    this.#notes.directoryMissed();
   }
   mailboxWaiting(): void {
-    this.#notices.mailboxWaiting();
+    this.#notes.mailboxWaiting();
   }
   usersLine(): string {
     const { directory } = this.#ctx;
@@ -210,26 +218,8 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
 
   /** A handler failed: `E_INTERNAL` for this session only, logged with its stack. */
   failed(error: unknown, ref?: string): void {
-    if (storeUnavailable(error)) {
-      // The cluster's Redis is unreachable: what needs shared state is refused, clearly.
-      this.#ctx.stats.internalErrors.inc('store_unavailable');
-      this.log.warn({ event: 'store.unavailable', err: (error as Error).message });
-      if (this.#state === 'closed') return;
-      this.reply(
-        encodeError(
-          ErrorCode.BUSY,
-          'shared state is unreachable right now; try again shortly',
-          ref,
-        ),
-        'error',
-      );
-      return;
-    }
-    this.#ctx.stats.internalErrors.inc('session');
-    this.log.error({ event: 'internal_error', err: error }, 'a handler failed');
-    if (this.#state === 'closed') return;
-    this.reply(encodeError(ErrorCode.INTERNAL, 'internal error (logged); try again', ref), 'error');
-    if (this.#state === 'awaiting-hello') this.#close('internal error', { end: true });
+    const internal = answerFailure(this, this.#ctx.stats, error, ref);
+    if (internal && this.#state === 'awaiting-hello') this.#close('internal error', { end: true });
   }
 
   /** Called by the listener when the connection is gone. */
