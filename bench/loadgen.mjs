@@ -419,7 +419,14 @@ async function admission() {
   const serverPid = Number(args['server-pid']);
   // Hook for the identity-proof hello: `--proto sc2` signs a v2 hello per connection (keys
   // generated beforehand, outside the measured window).
-  const identities = proto === 'sc2' ? await makeIdentities(count) : [];
+  // `--warmup N` unmeasured connects first (a fresh server compiles its connect path on the
+  // first few hundred: a daemon that has run for a while pays none of that).
+  const warmup = Number(args.warmup ?? 0);
+  const identities = proto === 'sc2' ? await makeIdentities(count + warmup) : [];
+  await pool(warmup, concurrency, async (i) => {
+    const socket = await register(`warm${i}`, () => {}, { identity: identities[count + i] });
+    socket.destroy();
+  });
   await sleep(200);
   const connectMs = [];
   let failures = 0;

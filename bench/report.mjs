@@ -171,7 +171,7 @@ export function renderReport(r) {
         r.admission.v1,
         admissionColumns,
         {
-          intro: `${fmt(r.counts.admission)} connects, ${r.counts.admissionConcurrency} at a time. securechat and the bare forwarder: v1 hello; IRC: NICK/USER until 001.`,
+          intro: `${fmt(r.counts.admission)} connects, ${r.counts.admissionConcurrency} at a time${r.counts.admissionWarmup ? `, after ${fmt(r.counts.admissionWarmup)} unmeasured ones (warm-up)` : ''}. securechat and the bare forwarder: v1 hello; IRC: NICK/USER until 001.`,
         },
       ),
     );

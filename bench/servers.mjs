@@ -256,7 +256,13 @@ export const TARGETS = {
     const port = await freePort();
     const proc = launch(
       process.execPath,
-      [join(ROOT, 'bench/bare-forwarder.mjs'), String(port), cert.certPath, cert.keyPath],
+      [
+        ...(options.nodeArgs ?? []),
+        join(ROOT, 'bench/bare-forwarder.mjs'),
+        String(port),
+        cert.certPath,
+        cert.keyPath,
+      ],
       options,
     );
     return started('bare Node forwarder', proc, port, { proto: 'sc', kind: 'bare' });

@@ -27,3 +27,15 @@ export const systemClock: Clock = {
 export function clockWith(now: () => number): Clock {
   return { ...systemClock, now };
 }
+
+const nows = new WeakMap<Clock, () => number>();
+
+/** `clock.now` as a function of its own, made once per clock (every session shares it). */
+export function nowOf(clock: Clock): () => number {
+  let now = nows.get(clock);
+  if (now === undefined) {
+    now = () => clock.now();
+    nows.set(clock, now);
+  }
+  return now;
+}

@@ -6,7 +6,7 @@ export interface DirectoryMember {
   readonly name: string;
   /** Base64 X25519 key from the hello. */
   readonly pub: string;
-  /** JSON of this member's v2 directory entry (`PeerInfo`), built once at hello. */
+  /** JSON of this member's v2 directory entry (`PeerInfo`), built when first asked for. */
   readonly peerJson: string;
   /** v1 clients: full `users` frames pushed on every change. */
   readonly wantsUserFrames: boolean;
@@ -25,6 +25,8 @@ export interface DirectoryMember {
  */
 export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
   #byKey = new Map<string, M>();
+  /** Members that get pushes on changes (v1 `users` frames, v2 `presence` deltas). */
+  #listening = new Set<M>();
   #usersJson: string | undefined;
   #peersJson: string | undefined;
 
@@ -37,6 +39,8 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
     const key = nameKey(member.name);
     if (this.#byKey.has(key)) return false;
     this.#byKey.set(key, member);
+    // What a member wants is fixed by its hello, which came before it was added.
+    if (member.wantsUserFrames || member.wantsPresence) this.#listening.add(member);
     this.#invalidate();
     return true;
   }
@@ -46,6 +50,7 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
     const key = nameKey(member.name);
     if (this.#byKey.get(key) !== member) return false;
     this.#byKey.delete(key);
+    this.#listening.delete(member);
     this.#invalidate();
     return true;
   }
@@ -56,6 +61,14 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
 
   members(): IterableIterator<M> {
     return this.#byKey.values();
+  }
+
+  /**
+   * The members that get pushes on changes, in the order they joined: a join or leave costs
+   * O(listeners), not O(everyone online) (thousands of idle v2 clients want none).
+   */
+  listening(): IterableIterator<M> {
+    return this.#listening.values();
   }
 
   /** JSON of `{ name: pub, ... }` (v1 `users`), cached until the next change. */

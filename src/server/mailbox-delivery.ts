@@ -43,8 +43,11 @@ export class MailboxDelivery {
   #sentUpto = 0;
   #ackedUpto = 0;
   #fetching = false;
-  /** Who sent each message of the page out (by seq), to tell them once it is fetched. */
-  #senders = new Map<number, { from: string; id: string }>();
+  /**
+   * Who sent each message of the page out (by seq), to tell them once it is fetched; made
+   * when the first stored message with a sender is delivered (most sessions never).
+   */
+  #senders: Map<number, { from: string; id: string }> | undefined;
 
   constructor(
     owner: MailboxOwner,
@@ -65,9 +68,10 @@ export class MailboxDelivery {
   async acknowledged(upto: number): Promise<void> {
     await this.#router.acknowledge(this.#owner.name, upto);
     this.#ackedUpto = Math.max(this.#ackedUpto, upto);
-    for (const [seq, sender] of this.#senders) {
+    const senders = this.#senders;
+    for (const [seq, sender] of senders ?? []) {
       if (seq > upto) continue;
-      this.#senders.delete(seq);
+      senders!.delete(seq);
       await this.#owner.fetched?.(sender.from, sender.id);
     }
     await this.deliver();
@@ -99,7 +103,10 @@ export class MailboxDelivery {
         }
         for (const message of page.lines) {
           const sender = senderOf(message.line);
-          if (sender && this.#senders.size < MAX_TRACKED) this.#senders.set(message.seq, sender);
+          if (sender) {
+            this.#senders ??= new Map();
+            if (this.#senders.size < MAX_TRACKED) this.#senders.set(message.seq, sender);
+          }
           this.#owner.reply(message.line, 'relay');
           this.#stats.mailboxDelivered++;
         }

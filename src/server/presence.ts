@@ -36,21 +36,27 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
 
   /** `member` came online (or replaced its own earlier session). */
   joined(member: M): void {
-    this.#delta(encodePresenceJoin(member.name, member.peerJson), member);
+    this.#delta(member, true);
     this.#changed();
     this.#observer?.joined(member);
   }
 
   /** `member` went offline. */
   left(member: M): void {
-    this.#delta(encodePresenceLeave(member.name), member);
+    this.#delta(member, false);
     this.#changed();
     this.#observer?.left(member);
   }
 
-  #delta(line: string, subject: M): void {
-    for (const member of this.#directory.members()) {
-      if (member.wantsPresence && member !== subject) this.#offer(member, line, 'presence');
+  /** The delta about `subject`, encoded only when someone wants it (a join reads peerJson). */
+  #delta(subject: M, join: boolean): void {
+    let line: string | undefined;
+    for (const member of this.#directory.listening()) {
+      if (!member.wantsPresence || member === subject) continue;
+      line ??= join
+        ? encodePresenceJoin(subject.name, subject.peerJson)
+        : encodePresenceLeave(subject.name);
+      this.#offer(member, line, 'presence');
     }
   }
 
@@ -66,7 +72,7 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
   /** Sends the current `users` frame to every v1 member. */
   flush(): void {
     let line: string | undefined;
-    for (const member of this.#directory.members()) {
+    for (const member of this.#directory.listening()) {
       if (!member.wantsUserFrames) continue;
       line ??= encodeUsersV1(this.#directory.usersJson());
       this.#offer(member, line, 'users');

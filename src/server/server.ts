@@ -93,6 +93,7 @@ export async function startServer(
   const sharedAddresses = new Set(config.sharedAddresses.map((a) => normalizeAddress(a)));
   const events = new ConnectionEvents(logger, stats, clock, sharedAddresses);
 
+  const transportClose = { graceMs: config.closeGraceMs, clock };
   const listener = new TlsListener({
     certPem: certificate.certPem,
     keyPem: certificate.keyPem,
@@ -110,11 +111,11 @@ export async function startServer(
         raw,
         remote,
         shared ? undefined : addressKey(remote.address),
-        { graceMs: config.closeGraceMs, clock },
+        transportClose,
       );
       const session = core.openSession(transport);
       socket.on('data', (chunk: Buffer) => session.receive(chunk));
-      socket.on('error', () => socket.destroy());
+      socket.on('error', destroyEmitter);
       socket.once('close', () => core.closed(session));
     },
     onRejected: (reason, remote, detail) => events.rejected(reason, remote, detail),
@@ -240,6 +241,11 @@ export async function startServer(
     await core.close();
     throw error;
   }
+}
+
+/** A socket's `error` listener (shared by all of them: `this` is the socket). */
+function destroyEmitter(this: { destroy(): void }): void {
+  this.destroy();
 }
 
 /** Connects to the cluster's Redis and checks this node serves the cluster's certificate. */

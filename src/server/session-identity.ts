@@ -8,20 +8,29 @@ import {
 
 /**
  * What a session knows about its client once a hello was accepted: name, keys, version,
- * capabilities, and the directory entry built from them (once, at the hello).
+ * capabilities, and the directory entry built from them. Only these facts of the hello are
+ * kept (its proof and uploads are done with once admitted), and the directory entry and
+ * fingerprint are made when first asked for: most held sessions are never listed.
  */
 export class SessionIdentity {
+  /** The hello's facts (not its proof, prekey or KEM key). */
   #hello: HelloFrame | undefined;
-  #peerJson = '';
+  #peerJson: string | undefined;
   #identityFingerprint: string | undefined;
 
   /** Takes the accepted hello's facts (undefined: forget them again). */
   protected setHello(hello: HelloFrame | undefined): void {
-    this.#hello = hello;
-    this.#peerJson = hello ? encodePeerInfo(hello) : '';
-    this.#identityFingerprint = hello?.idk
-      ? identityFingerprint(fromBase64(hello.idk, 'idk', 32))
-      : undefined;
+    this.#hello = hello && {
+      type: 'hello',
+      user: hello.user,
+      pub: hello.pub,
+      v: hello.v,
+      caps: hello.caps,
+      ...(hello.idk !== undefined ? { idk: hello.idk } : {}),
+      ...(hello.pubsig !== undefined ? { pubsig: hello.pubsig } : {}),
+    };
+    this.#peerJson = undefined;
+    this.#identityFingerprint = undefined;
   }
 
   get name(): string {
@@ -42,9 +51,15 @@ export class SessionIdentity {
   }
   /** Fingerprint of the proven identity key (v2), as administrators are configured. */
   get identityFingerprint(): string | undefined {
+    const idk = this.#hello?.idk;
+    if (idk === undefined) return undefined;
+    this.#identityFingerprint ??= identityFingerprint(fromBase64(idk, 'idk', 32));
     return this.#identityFingerprint;
   }
   get peerJson(): string {
+    const hello = this.#hello;
+    if (hello === undefined) return '';
+    this.#peerJson ??= encodePeerInfo(hello);
     return this.#peerJson;
   }
   get wantsUserFrames(): boolean {

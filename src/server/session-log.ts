@@ -18,58 +18,96 @@ const ALWAYS = new Set(['connection.closed', 'connection.released']);
  * throttled so one client cannot flood the log: ordinary lines and security events each
  * have a budget per session; what is held back is counted and reported when the session
  * ends. The counters in metrics still see everything.
+ *
+ * Lazy, because most sessions never log a line at the configured level (a connect costs
+ * two `info` lines, and production runs at `info` but benches and busy servers at `warn`):
+ * the pino child (with its serialized bindings) and the two budgets are made on the first
+ * line that is written; a line below the logger's level is neither charged nor counted.
  */
 export class SessionLog {
-  #logger: Logger;
-  #general: TokenBucket;
-  #security: TokenBucket;
+  #parent: Logger;
+  #bindings: Record<string, unknown> | undefined;
+  #logger: Logger | undefined;
+  #budget: SessionLogBudget;
+  #general: TokenBucket | undefined;
+  #security: TokenBucket | undefined;
   #now: () => number;
-  #suppressed = { general: 0, security: 0 };
+  #suppressedGeneral = 0;
+  #suppressedSecurity = 0;
 
-  constructor(logger: Logger, budget: SessionLogBudget, now: () => number) {
-    this.#logger = logger;
+  /** `bindings` go on every line (the child logger is made when the first line is written). */
+  constructor(
+    logger: Logger,
+    budget: SessionLogBudget,
+    now: () => number,
+    bindings?: Record<string, unknown>,
+  ) {
+    this.#parent = logger;
+    this.#bindings = bindings;
+    this.#budget = budget;
     this.#now = now;
-    const rate = Math.max(budget.perMinute, 1) / 60;
-    this.#general = new TokenBucket(rate, Math.max(budget.burst, 1), now());
-    this.#security = new TokenBucket(rate, Math.max(budget.burst, 1), now());
   }
 
   /** Adds fields (the user name after the hello) to every later line. */
   bind(fields: Record<string, unknown>): void {
-    this.#logger = this.#logger.child(fields);
+    if (this.#logger) this.#logger = this.#logger.child(fields);
+    else this.#bindings = { ...this.#bindings, ...fields };
   }
 
   /** Lines held back so far, ordinary and security. */
   get suppressed(): { general: number; security: number } {
-    return { ...this.#suppressed };
+    return { general: this.#suppressedGeneral, security: this.#suppressedSecurity };
   }
 
   get debugEnabled(): boolean {
-    return this.#logger.isLevelEnabled('debug');
+    return this.#parent.isLevelEnabled('debug');
   }
 
   debug(fields: Fields, message?: string): void {
-    if (this.debugEnabled && this.#allow(fields)) this.#logger.debug(fields, message);
+    if (this.#allow('debug', fields)) this.#child().debug(fields, message);
   }
 
   info(fields: Fields, message?: string): void {
-    if (this.#allow(fields)) this.#logger.info(fields, message);
+    if (this.#allow('info', fields)) this.#child().info(fields, message);
   }
 
   warn(fields: Fields, message?: string): void {
-    if (this.#allow(fields)) this.#logger.warn(fields, message);
+    if (this.#allow('warn', fields)) this.#child().warn(fields, message);
   }
 
   error(fields: Fields, message?: string): void {
-    if (this.#allow(fields)) this.#logger.error(fields, message);
+    if (this.#allow('error', fields)) this.#child().error(fields, message);
   }
 
-  #allow(fields: Fields): boolean {
+  #child(): Logger {
+    if (this.#logger) return this.#logger;
+    const bindings = this.#bindings;
+    this.#bindings = undefined;
+    this.#logger = bindings ? this.#parent.child(bindings) : this.#parent;
+    return this.#logger;
+  }
+
+  #allow(level: 'debug' | 'info' | 'warn' | 'error', fields: Fields): boolean {
+    if (!this.#parent.isLevelEnabled(level)) return false;
     const event = fields.event;
     if (event !== undefined && ALWAYS.has(event)) return true;
     const security = event !== undefined && SECURITY_EVENTS.has(event);
-    if ((security ? this.#security : this.#general).take(1, this.#now())) return true;
-    this.#suppressed[security ? 'security' : 'general']++;
+    const now = this.#now();
+    if (security) {
+      this.#security ??= this.#bucket(now);
+      if (this.#security.take(1, now)) return true;
+      this.#suppressedSecurity++;
+      return false;
+    }
+    this.#general ??= this.#bucket(now);
+    if (this.#general.take(1, now)) return true;
+    this.#suppressedGeneral++;
     return false;
+  }
+
+  /** A full budget (what a bucket made at connect time would hold by now, unused). */
+  #bucket(now: number): TokenBucket {
+    const { perMinute, burst } = this.#budget;
+    return new TokenBucket(Math.max(perMinute, 1) / 60, Math.max(burst, 1), now);
   }
 }

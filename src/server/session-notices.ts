@@ -26,7 +26,8 @@ export class SessionNotices {
   #transport: Transport;
   #onDrained: () => void;
   #watching = false;
-  #missedRooms = new Map<string, number>();
+  /** Made on the first missed room message (most sessions never miss one). */
+  #missedRooms: Map<string, number> | undefined;
   #directory = false;
   #mailbox = false;
 
@@ -47,9 +48,10 @@ export class SessionNotices {
   }
 
   missedRoomMessage(room: string): void {
-    const count = this.#missedRooms.get(room);
-    if (count !== undefined || this.#missedRooms.size < MAX_MISSED_ROOMS)
-      this.#missedRooms.set(room, (count ?? 0) + 1);
+    this.#missedRooms ??= new Map();
+    const missed = this.#missedRooms;
+    const count = missed.get(room);
+    if (count !== undefined || missed.size < MAX_MISSED_ROOMS) missed.set(room, (count ?? 0) + 1);
     this.watch();
   }
 
@@ -66,9 +68,10 @@ export class SessionNotices {
   /** Sends what is owed (answers the client is entitled to, never refused). */
   flush(): void {
     const target = this.#target;
-    for (const [room, messages] of this.#missedRooms)
+    const missed = this.#missedRooms;
+    this.#missedRooms = undefined;
+    for (const [room, messages] of missed ?? [])
       target.reply(encodeDropped(room, messages), 'dropped');
-    this.#missedRooms.clear();
     if (this.#directory) {
       this.#directory = false;
       if (target.version === 1 || target.wantsPresence) target.reply(target.usersLine(), 'users');

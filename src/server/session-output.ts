@@ -99,7 +99,7 @@ export class SessionOutput {
 
   #write(line: string, kind: string): void {
     this.#stats.bytesOut += line.length;
-    this.#stats.framesOut.inc(kind);
+    this.#stats.framesOut.tally(kind); // folded into the counter when it is read
     this.#transport.write(line);
   }
 }

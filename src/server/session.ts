@@ -9,7 +9,7 @@ import {
   type HelloFrame,
   ProtocolError,
 } from '../protocol/index.js';
-import type { TimerHandle } from './clock.js';
+import { nowOf, type TimerHandle } from './clock.js';
 import {
   FRAME_TABLE,
   type FrameRule,
@@ -19,14 +19,14 @@ import {
 } from './frame-table.js';
 import { MailboxDelivery } from './mailbox-delivery.js';
 import type { SessionContext } from './session-context.js';
+import { answerFailure } from './session-failure.js';
 import { SessionIdentity } from './session-identity.js';
-import { SessionInput } from './session-input.js';
+import { type InputHost, SessionInput } from './session-input.js';
 import { readSessionLine } from './session-line.js';
 import { SessionLog } from './session-log.js';
 import { SessionNotices } from './session-notices.js';
 import { type SendResult, SessionOutput } from './session-output.js';
 import { welcomeSession } from './session-welcome.js';
-import { storeUnavailable } from './store/unavailable.js';
 import type { Transport } from './transport.js';
 
 export type { SessionContext, SessionLimits } from './session-context.js';
@@ -41,10 +41,9 @@ export type SessionState = 'awaiting-hello' | 'ready' | 'closed';
  * timers; never touches a socket directly (see Transport). A handler error costs that
  * session one `E_INTERNAL`, never the process.
  */
-export class Session extends SessionIdentity implements FrameSession {
+export class Session extends SessionIdentity implements FrameSession, InputHost {
   readonly id: string;
   readonly log: SessionLog;
-  readonly mailbox: MailboxDelivery;
   forwardsInFlight = 0;
   /** When the connection was accepted (server clock), for `securechat who`. */
   readonly connectedAt: number;
@@ -54,7 +53,10 @@ export class Session extends SessionIdentity implements FrameSession {
   #state: SessionState = 'awaiting-hello';
   #helloTimer: TimerHandle | undefined;
   #output: SessionOutput;
-  #notices: SessionNotices;
+  /** Made when first needed (a missed push, a congested queue): most sessions never. */
+  #notices: SessionNotices | undefined;
+  /** Made when first needed (a mailbox page, an acknowledgement). */
+  #mailbox: MailboxDelivery | undefined;
   #refusal: { at: number; bytesRead: number } | undefined;
 
   constructor(id: string, transport: Transport, ctx: SessionContext<Session>) {
@@ -63,20 +65,18 @@ export class Session extends SessionIdentity implements FrameSession {
     this.#transport = transport;
     this.#ctx = ctx;
     this.connectedAt = ctx.clock.now();
-    const now = () => ctx.clock.now();
-    this.#input = new SessionInput(this.#inputHost(), transport, {
+    const now = nowOf(ctx.clock);
+    this.#input = new SessionInput(this, transport, {
       maxLineBytes: ctx.limits.maxLineBytes,
       ...(ctx.rateLimits ? { rateLimits: ctx.rateLimits } : {}),
       ...(ctx.fileRate ? { fileRate: { rate: ctx.fileRate, clock: ctx.clock } } : {}),
       stats: ctx.stats,
       now,
     });
-    this.log = new SessionLog(
-      ctx.logger.child({ sid: id, remote: transport.remote }),
-      ctx.limits.log,
-      now,
-    );
-    this.mailbox = new MailboxDelivery(this, ctx.router, ctx.stats);
+    this.log = new SessionLog(ctx.logger, ctx.limits.log, now, {
+      sid: id,
+      remote: transport.remote,
+    });
     this.#output = new SessionOutput(
       transport,
       ctx.stats,
@@ -87,7 +87,6 @@ export class Session extends SessionIdentity implements FrameSession {
       now,
       (queued) => this.#slowReader(queued),
     );
-    this.#notices = new SessionNotices(this, transport, () => this.#drained());
     this.#helloTimer = ctx.clock.setTimeout(() => this.#helloTimedOut(), ctx.limits.helloTimeoutMs);
     this.log.info({ event: 'connection.opened' });
   }
@@ -127,7 +126,15 @@ export class Session extends SessionIdentity implements FrameSession {
     return this.#input.lastActivity;
   }
   get pageOutstanding(): boolean {
-    return this.mailbox.pageOutstanding;
+    return this.#mailbox?.pageOutstanding ?? false;
+  }
+  get mailbox(): MailboxDelivery {
+    this.#mailbox ??= new MailboxDelivery(this, this.#ctx.router, this.#ctx.stats);
+    return this.#mailbox;
+  }
+  get #notes(): SessionNotices {
+    this.#notices ??= new SessionNotices(this, this.#transport, () => this.#drained());
+    return this.#notices;
   }
 
   /** Feeds bytes read from the connection. Never throws. */
@@ -135,37 +142,34 @@ export class Session extends SessionIdentity implements FrameSession {
     this.#input.receive(chunk);
   }
 
-  #inputHost() {
-    const session = this;
-    return {
-      get closed() {
-        return session.#state === 'closed';
-      },
-      get congested() {
-        return session.#output.congested;
-      },
-      handleLine: (line: Uint8Array, body?: Uint8Array) => this.#handleLine(line, body),
-      get log() {
-        return session.log;
-      },
-      reply: (line: string, kind: string) => this.reply(line, kind),
-      refuse: (error: unknown) => {
-        this.#reject(error);
-        this.#abuse('oversized line');
-      },
-      flooding: () => {
-        this.#close('rate limit abuse', { end: true });
-        this.#abuse('flooding');
-      },
-      waitForDrain: () => this.#notices.watch(),
-    };
+  // InputHost: what this session's SessionInput asks of it (the session is its own host,
+  // so a held connection carries no adapter object and closures for it).
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+  get congested(): boolean {
+    return this.#output.congested;
+  }
+  handleLine(line: Uint8Array, body?: Uint8Array): Promise<void> | undefined {
+    return this.#handleLine(line, body);
+  }
+  refuse(error: unknown): void {
+    this.#reject(error);
+    this.#abuse('oversized line');
+  }
+  flooding(): void {
+    this.#close('rate limit abuse', { end: true });
+    this.#abuse('flooding');
+  }
+  waitForDrain(): void {
+    this.#notes.watch();
   }
 
   /** The client read what was queued: tell it what it missed, then go on with its input. */
   #drained(): void {
     if (this.#state === 'closed') return;
     this.#output.drained();
-    this.#guard(() => this.#notices.flush(), undefined);
+    this.#guard(() => this.#notices?.flush(), undefined);
     this.#input.resume();
   }
 
@@ -213,13 +217,13 @@ export class Session extends SessionIdentity implements FrameSession {
     return this.#output.push(line, kind);
   }
   missedRoomMessage(room: string): void {
-    this.#notices.missedRoomMessage(room);
+    this.#notes.missedRoomMessage(room);
   }
   directoryMissed(): void {
-    this.#notices.directoryMissed();
+    this.#notes.directoryMissed();
   }
   mailboxWaiting(): void {
-    this.#notices.mailboxWaiting();
+    this.#notes.mailboxWaiting();
   }
   usersLine(): string {
     const { directory } = this.#ctx;
@@ -233,26 +237,8 @@ export class Session extends SessionIdentity implements FrameSession {
 
   /** A handler failed: `E_INTERNAL` for this session only, logged with its stack. */
   failed(error: unknown, ref?: string): void {
-    if (storeUnavailable(error)) {
-      // The cluster's Redis is unreachable: what needs shared state is refused, clearly.
-      this.#ctx.stats.internalErrors.inc('store_unavailable');
-      this.log.warn({ event: 'store.unavailable', err: (error as Error).message });
-      if (this.#state === 'closed') return;
-      this.reply(
-        encodeError(
-          ErrorCode.BUSY,
-          'shared state is unreachable right now; try again shortly',
-          ref,
-        ),
-        'error',
-      );
-      return;
-    }
-    this.#ctx.stats.internalErrors.inc('session');
-    this.log.error({ event: 'internal_error', err: error }, 'a handler failed');
-    if (this.#state === 'closed') return;
-    this.reply(encodeError(ErrorCode.INTERNAL, 'internal error (logged); try again', ref), 'error');
-    if (this.#state === 'awaiting-hello') this.#close('internal error', { end: true });
+    const internal = answerFailure(this, this.#ctx.stats, error, ref);
+    if (internal && this.#state === 'awaiting-hello') this.#close('internal error', { end: true });
   }
 
   /** Called by the listener when the connection is gone. */
@@ -315,7 +301,12 @@ export class Session extends SessionIdentity implements FrameSession {
     if (reading.kind === 'relay') {
       this.#input.relaysIn++; // counted once per read
       const relay = reading.relay;
-      return this.#guard(() => routeRelay(this, relay, this.#ctx), relay.id);
+      try {
+        // Not through #guard: no closure per relay (the hot path), the same handling.
+        return this.#caught(routeRelay(this, relay, this.#ctx), relay.id);
+      } catch (error) {
+        return this.#fail(error, relay.id);
+      }
     }
     if (reading.kind === 'refused') {
       this.#reject(reading.error, reading.ref);
@@ -349,17 +340,21 @@ export class Session extends SessionIdentity implements FrameSession {
     run: () => Promise<void> | undefined | void,
     ref: string | undefined,
   ): Promise<void> | undefined {
-    const fail = (error: unknown) => {
-      if (error instanceof ProtocolError) this.#reject(error, ref);
-      else this.failed(error, ref);
-    };
     try {
-      const pending = run();
-      return pending ? pending.catch(fail) : undefined;
+      return this.#caught(run(), ref);
     } catch (error) {
-      fail(error);
-      return undefined;
+      return this.#fail(error, ref);
     }
+  }
+
+  #caught(pending: Promise<void> | undefined | void, ref: string | undefined) {
+    return pending ? pending.catch((error: unknown) => this.#fail(error, ref)) : undefined;
+  }
+
+  #fail(error: unknown, ref: string | undefined): undefined {
+    if (error instanceof ProtocolError) this.#reject(error, ref);
+    else this.failed(error, ref);
+    return undefined;
   }
 
   /** Admission of the hello, then the welcome (session-welcome.ts). */
@@ -378,6 +373,7 @@ export class Session extends SessionIdentity implements FrameSession {
         if (!this.#ctx.directory.tryAdd(this))
           throw new Error('the directory refused an admitted session');
         this.#ctx.clock.clearTimeout(this.#helloTimer);
+        this.#helloTimer = undefined; // a held session keeps no timer
         this.#state = 'ready';
         // binary chunk mode (fbin), before the welcome offers it: the client's next byte may use it
         if (this.binaryChunks) this.#input.enableBinaryChunks();

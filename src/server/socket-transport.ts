@@ -5,59 +5,102 @@ import type { Clock } from './clock.js';
 import type { Remote } from './tls-listener.js';
 import type { Transport } from './transport.js';
 
+/** How a transport ends: a peer that has not let go within `graceMs` is destroyed. */
+export interface TransportClose {
+  graceMs: number;
+  clock: Clock;
+}
+
 /**
  * Adapts a TLS socket to the session's {@link Transport}: batched writes, input pausing,
  * drain notification, and a close that stops reading at once and destroys the socket if
  * the peer has not let go within `close.graceMs` (a client refused for a fatal error must
- * not keep the server reading and decrypting).
+ * not keep the server reading and decrypting). A class rather than an object of closures:
+ * every held connection has one, so its methods live once on the prototype.
  */
+export class SocketTransport extends BatchedWriter implements Transport {
+  readonly remoteAddress: string;
+  readonly addressKey: string | undefined;
+  #tls: TLSSocket;
+  #raw: Socket;
+  #port: number;
+  #close: TransportClose;
+
+  constructor(
+    socket: TLSSocket,
+    raw: Socket,
+    remote: Remote,
+    addressKey: string | undefined,
+    close: TransportClose,
+  ) {
+    super(socket);
+    this.#tls = socket;
+    this.#raw = raw;
+    this.remoteAddress = remote.address;
+    this.#port = remote.port;
+    this.addressKey = addressKey;
+    this.#close = close;
+  }
+
+  /** `ip:port` (`[ip]:port` for IPv6), made when asked (the session log binds it once). */
+  get remote(): string {
+    const address = this.remoteAddress;
+    return address.includes(':') ? `[${address}]:${this.#port}` : `${address}:${this.#port}`;
+  }
+
+  get bytesRead(): number {
+    return this.#raw.bytesRead;
+  }
+
+  override write(data: string | Uint8Array): void {
+    if (typeof data === 'string') super.write(data);
+    else {
+      this.flush();
+      this.#tls.write(data);
+    }
+  }
+
+  pause(): void {
+    this.#tls.pause();
+  }
+
+  resume(): void {
+    this.#tls.resume();
+  }
+
+  whenDrained(callback: () => void): void {
+    this.flush();
+    const socket = this.#tls;
+    if (socket.destroyed) return;
+    if (socket.writableNeedDrain) socket.once('drain', callback);
+    else setImmediate(callback); // the next turn, as 'drain' would be: not a timeout
+  }
+
+  end(): void {
+    const socket = this.#tls;
+    socket.pause();
+    this.flush();
+    socket.end();
+    this.#close.clock.setTimeout(() => socket.destroy(), this.#close.graceMs);
+  }
+
+  destroy(): void {
+    this.discard();
+    this.#tls.destroy();
+  }
+
+  exportKeyingMaterial(length: number, label: string, context?: Uint8Array): Uint8Array {
+    return this.#tls.exportKeyingMaterial(length, label, Buffer.from(context ?? []));
+  }
+}
+
+/** The {@link Transport} of a TLS socket (see {@link SocketTransport}). */
 export function socketTransport(
   socket: TLSSocket,
   raw: Socket,
   remote: Remote,
   addressKey: string | undefined,
-  close: { graceMs: number; clock: Clock },
+  close: TransportClose,
 ): Transport {
-  const display = remote.address.includes(':')
-    ? `[${remote.address}]:${remote.port}`
-    : `${remote.address}:${remote.port}`;
-  const writer = new BatchedWriter(socket);
-  return {
-    remote: display,
-    remoteAddress: remote.address,
-    addressKey,
-    get writableLength() {
-      return writer.writableLength;
-    },
-    get bytesRead() {
-      return raw.bytesRead;
-    },
-    write: (data) => {
-      if (typeof data === 'string') writer.write(data);
-      else {
-        writer.flush();
-        socket.write(data);
-      }
-    },
-    pause: () => socket.pause(),
-    resume: () => socket.resume(),
-    whenDrained: (callback) => {
-      writer.flush();
-      if (socket.destroyed) return;
-      if (socket.writableNeedDrain) socket.once('drain', callback);
-      else setImmediate(callback); // the next turn, as 'drain' would be: not a timeout
-    },
-    end: () => {
-      socket.pause();
-      writer.flush();
-      socket.end();
-      close.clock.setTimeout(() => socket.destroy(), close.graceMs);
-    },
-    destroy: () => {
-      writer.discard();
-      socket.destroy();
-    },
-    exportKeyingMaterial: (length, label, context) =>
-      socket.exportKeyingMaterial(length, label, Buffer.from(context ?? [])),
-  };
+  return new SocketTransport(socket, raw, remote, addressKey, close);
 }

@@ -1,9 +1,39 @@
-/** A counter split by one label, as plain numbers (cheap on the hot path). */
+/** Labels a counter keeps apart before it folds its pending tallies into the map. */
+const PENDING_LABELS = 8;
+
+/**
+ * A counter split by one label, as plain numbers (cheap on the hot path). {@link tally} is
+ * the per-frame path: it adds one to a short list of pending labels (compared by identity
+ * first: the hot labels are literals) instead of a Map read and write per frame; the list
+ * is folded into the map whenever the counter is read, so every reader sees exact counts.
+ */
 export class LabeledCounter {
-  readonly values = new Map<string, number>();
+  readonly #values = new Map<string, number>();
+  #labels: string[] = [];
+  #counts: number[] = [];
+
+  /** Counts by label, pending tallies included. */
+  get values(): ReadonlyMap<string, number> {
+    this.#settle();
+    return this.#values;
+  }
 
   inc(label: string, by = 1): void {
-    this.values.set(label, (this.values.get(label) ?? 0) + by);
+    this.#values.set(label, (this.#values.get(label) ?? 0) + by);
+  }
+
+  /** Adds one to `label` (the same as `inc(label)`, batched until the next read). */
+  tally(label: string): void {
+    const labels = this.#labels;
+    for (let i = 0; i < labels.length; i++) {
+      if (labels[i] === label) {
+        this.#counts[i]!++;
+        return;
+      }
+    }
+    if (labels.length >= PENDING_LABELS) this.#settle();
+    this.#labels.push(label);
+    this.#counts.push(1);
   }
 
   get(label: string): number {
@@ -14,6 +44,15 @@ export class LabeledCounter {
     let sum = 0;
     for (const value of this.values.values()) sum += value;
     return sum;
+  }
+
+  #settle(): void {
+    const labels = this.#labels;
+    if (labels.length === 0) return;
+    const counts = this.#counts;
+    for (let i = 0; i < labels.length; i++) this.inc(labels[i]!, counts[i]!);
+    this.#labels = [];
+    this.#counts = [];
   }
 }
 

@@ -21,6 +21,9 @@ export const TLS12_CIPHERS = [
 /** How long a plaintext client answered in plain text may keep the socket. */
 const PLAINTEXT_CLOSE_MS = 1000;
 
+const EMPTY = Buffer.alloc(0);
+const ignoreError = () => {};
+
 /** First byte of a TLS handshake record (ContentType handshake, RFC 8446 §5.1). */
 const TLS_HANDSHAKE_RECORD = 0x16;
 
@@ -134,7 +137,7 @@ export class TlsListener {
     const peer = normalizeAddress(socket.remoteAddress);
     const remote: Remote = { address: peer, port: socket.remotePort ?? 0 };
     const trustedForwarder = this.#options.trustedProxies.has(peer);
-    socket.on('error', () => {});
+    socket.on('error', ignoreError);
     // Without a trusted forwarder in front, the socket address is the client: check now,
     // before spending anything on it (the socket stays paused until admitted).
     if (trustedForwarder) this.#handshake(socket, remote, true);
@@ -154,7 +157,8 @@ export class TlsListener {
       socket.destroy();
       return;
     }
-    socket.once('close', () => this.#options.limiter.close(key));
+    const { limiter } = this.#options;
+    socket.once('close', release(limiter, key));
     const gate = this.#options.gate;
     if (!gate) {
       admitted();
@@ -171,32 +175,37 @@ export class TlsListener {
         socket.destroy();
         return;
       }
-      socket.once('close', () => gate.close(key));
+      socket.once('close', release(gate, key));
       admitted();
     });
   }
 
-  /** Reads a PROXY header (from a trusted forwarder), then starts TLS under a timeout. */
+  /**
+   * Reads a PROXY header (from a trusted forwarder), then starts TLS under a timeout. What
+   * this needs (the first bytes, the timer, the listeners below) is let go of once the
+   * handshake settled: a held connection keeps none of it.
+   */
   #handshake(socket: Socket, client: Remote, readProxy: boolean): void {
     let remote = client;
     this.#pending.add(socket);
     let settled = false;
+    const onClose = () => {
+      if (settled) return;
+      settle();
+      this.#options.onRejected('reset', remote);
+    };
     const settle = () => {
       settled = true;
       this.#clock.clearTimeout(timer);
       this.#pending.delete(socket);
+      socket.off('close', onClose);
     };
     const timer = this.#clock.setTimeout(() => {
       settle();
       this.#options.onRejected('handshake_timeout', remote);
       socket.destroy();
     }, this.#options.handshakeTimeoutMs);
-    socket.once('close', () => {
-      if (!settled) {
-        settle();
-        this.#options.onRejected('reset', remote);
-      }
-    });
+    socket.once('close', onClose);
 
     let head: Buffer = Buffer.alloc(0);
     let proxyDone = !readProxy;
@@ -208,12 +217,19 @@ export class TlsListener {
         return;
       }
       socket.pause();
-      if (head[0] !== TLS_HANDSHAKE_RECORD) {
+      const first = head;
+      head = EMPTY;
+      if (first[0] !== TLS_HANDSHAKE_RECORD) {
         settle();
-        this.#rejectPlaintext(socket, head, remote);
+        this.#rejectPlaintext(socket, first, remote);
         return;
       }
-      this.#startTls(socket, head, remote, () => settled, settle);
+      this.#startTls(socket, first, remote, {
+        get settled() {
+          return settled;
+        },
+        settle,
+      });
     };
     const onData = (chunk: Buffer) => {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
@@ -259,8 +275,7 @@ export class TlsListener {
     socket: Socket,
     head: Buffer,
     remote: Remote,
-    isSettled: () => boolean,
-    settle: () => void,
+    handshake: { readonly settled: boolean; settle(): void },
   ): void {
     // Bytes already read are handed back; TLSSocket feeds buffered data to OpenSSL first.
     socket.unshift(head);
@@ -270,17 +285,22 @@ export class TlsListener {
       requestCert: false,
       rejectUnauthorized: false,
     });
-    tlsSocket.once('secure', () => {
-      if (isSettled()) return;
-      settle();
-      this.#options.onSecure(tlsSocket, remote, socket);
-    });
-    tlsSocket.on('error', (error: NodeJS.ErrnoException) => {
-      if (isSettled()) return;
-      settle();
+    const onError = (error: NodeJS.ErrnoException) => {
+      if (handshake.settled) return;
+      handshake.settle();
       this.#options.onRejected(classifyTlsError(error), remote, error.code ?? error.message);
       tlsSocket.destroy();
+    };
+    tlsSocket.once('secure', () => {
+      if (handshake.settled) return;
+      handshake.settle();
+      // From here on the session's own error listener (onSecure) takes over.
+      tlsSocket.off('error', onError);
+      tlsSocket.on('error', ignoreError);
+      this.#options.onSecure(tlsSocket, remote, socket);
+      tlsSocket.off('error', ignoreError);
     });
+    tlsSocket.on('error', onError);
   }
 
   #rejectPlaintext(socket: Socket, chunk: Buffer, remote: Remote): void {
@@ -299,6 +319,14 @@ export class TlsListener {
     socket.end(reply);
     this.#clock.setTimeout(() => socket.destroy(), PLAINTEXT_CLOSE_MS);
   }
+}
+
+/**
+ * A close listener giving back `key`'s slot, made apart from the listener's closures so a
+ * held connection keeps only the limiter and the key, not what the handshake used.
+ */
+function release(limits: { close(key: string): void }, key: string): () => void {
+  return () => limits.close(key);
 }
 
 function classifyTlsError(error: NodeJS.ErrnoException): RejectReason {

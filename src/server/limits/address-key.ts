@@ -6,6 +6,8 @@ import { isIPv6 } from 'node:net';
  * so keying by full address would hand an attacker 2^64 fresh addresses).
  */
 export function addressKey(address: string): string {
+  // IPv4 (no colon, no zone id): as it is, without the IPv6 pattern (runs twice per connect).
+  if (!address.includes(':') && !address.includes('%')) return address;
   const bare = address.split('%')[0]!; // zone id
   if (!isIPv6(bare)) return bare;
   const [head = '', tail] = bare.split('::') as [string, string | undefined];

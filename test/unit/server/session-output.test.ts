@@ -34,15 +34,56 @@ describe('SessionOutput', () => {
     const { transport, drain } = stuckTransport();
     const clock = { now: 0 };
     const stuck: number[] = [];
+    const stats = new ServerStats();
     const output = new SessionOutput(
       transport,
-      new ServerStats(),
+      stats,
       { maxQueueBytes: 1000, slowReaderGraceMs: grace },
       () => clock.now,
       (queued) => stuck.push(queued),
     );
-    return { output, clock, stuck, drain };
+    return { output, clock, stuck, drain, stats };
   };
+
+  it('counts every frame written, by kind, and only those (read at any moment)', () => {
+    const { output, drain, stats } = setup();
+    output.reply('a'.repeat(100), 'ack');
+    output.offer('r'.repeat(100), 'relay');
+    expect(stats.framesOut.get('relay')).toBe(1);
+    for (let i = 0; i < 10; i++) output.offer('r'.repeat(100), 'relay'); // 8 fit, 2 dropped
+    output.reply('a'.repeat(100), 'ack');
+    expect(stats.copiesDropped.get('relay')).toBe(2);
+    drain();
+    for (const kind of [
+      'users',
+      'presence',
+      'pong',
+      'error',
+      'welcome',
+      'room',
+      'dropped',
+      'other',
+      'relay',
+    ])
+      output.push('x', kind);
+    expect(Object.fromEntries(stats.framesOut.values)).toEqual({
+      ack: 2,
+      relay: 10,
+      users: 1,
+      presence: 1,
+      pong: 1,
+      error: 1,
+      welcome: 1,
+      room: 1,
+      dropped: 1,
+      other: 1,
+    });
+    expect(stats.framesOut.total).toBe(20);
+    expect(stats.bytesOut).toBe(100 * 11 + 9);
+    output.close();
+    output.reply('late', 'ack');
+    expect(stats.framesOut.get('ack')).toBe(2);
+  });
 
   it('always queues replies, whatever is queued: a client is never punished for asking', () => {
     const { output, stuck } = setup();
