@@ -69,6 +69,21 @@ export class SessionOutput {
     return true;
   }
 
+  /**
+   * A binary chunk (`fbin`): its header line then its raw bytes as one write (one TLS record
+   * run instead of a tiny record for the header); an answer, like reply.
+   */
+  replyBytes(header: string, body: Uint8Array): boolean {
+    if (this.#closed) return false;
+    const frame = Buffer.allocUnsafe(header.length + body.length);
+    frame.write(header, 0, 'latin1'); // (ASCII: ids and numbers)
+    frame.set(body, header.length);
+    this.#stats.bytesOut += frame.length;
+    this.#stats.framesOut.tally('fchunk');
+    this.#transport.write(frame);
+    return true;
+  }
+
   offer(line: string, kind: string): SendResult {
     return this.#queue(line, kind, this.#limits.maxQueueBytes, false);
   }

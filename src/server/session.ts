@@ -186,19 +186,9 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
   get binaryChunks(): boolean {
     return this.#ctx.files !== undefined && this.has(Capability.fbin);
   }
-  /**
-   * FileSession: a binary chunk, its header line then its raw bytes, as one write (one TLS
-   * record run instead of a tiny record for the header); an answer, like reply.
-   */
+  /** FileSession: a binary chunk as one write (SessionOutput.replyBytes). */
   replyBytes(header: string, body: Uint8Array): boolean {
-    if (this.#state === 'closed') return false;
-    const frame = Buffer.allocUnsafe(header.length + body.length);
-    frame.write(header, 0, 'latin1'); // (ASCII: ids and numbers)
-    frame.set(body, header.length);
-    this.#transport.write(frame);
-    this.#ctx.stats.framesOut.inc('fchunk');
-    this.#ctx.stats.bytesOut += frame.length;
-    return true;
+    return this.#output.replyBytes(header, body);
   }
 
   /** An answer to the client's own request: always queued (input pauses instead). */
@@ -261,25 +251,20 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
   /** Server shutdown: tell the client, then close gracefully. */
   shutdown(): void {
     if (this.#state === 'closed') return;
-    this.reply(encodeError(ErrorCode.SHUTTING_DOWN, 'server is shutting down'), 'error');
-    this.#close('server shutdown', { end: true });
+    this.#endWith(ErrorCode.SHUTTING_DOWN, 'server is shutting down', 'server shutdown');
   }
 
   /** A newer connection proved the same identity and takes over the name. */
   replaced(): void {
-    this.reply(
-      encodeError(ErrorCode.REPLACED, 'this name was taken over by your newer connection'),
-      'error',
-    );
-    this.#close('replaced by a newer connection', { end: true, silent: true });
+    const message = 'this name was taken over by your newer connection';
+    this.#endWith(ErrorCode.REPLACED, message, 'replaced by a newer connection', true);
   }
 
   /** Closes a session silent for too long (the server picks the timeout by version). */
   idleTimeout(): void {
     if (this.#state !== 'ready') return;
     this.log.info({ event: 'idle.timeout', v: this.version });
-    this.reply(encodeError(ErrorCode.IDLE_TIMEOUT, 'no traffic for too long'), 'error');
-    this.#close('idle timeout', { end: true });
+    this.#endWith(ErrorCode.IDLE_TIMEOUT, 'no traffic for too long', 'idle timeout');
   }
 
   #slowReader(queuedBytes: number): void {
@@ -395,8 +380,13 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
   #helloTimedOut(): void {
     if (this.#state !== 'awaiting-hello') return;
     this.log.info({ event: 'hello.timeout' });
-    this.reply(encodeError(ErrorCode.HELLO_TIMEOUT, 'no hello received in time'), 'error');
-    this.#close('hello timeout', { end: true });
+    this.#endWith(ErrorCode.HELLO_TIMEOUT, 'no hello received in time', 'hello timeout');
+  }
+
+  /** Tells the client why (`code`), then ends the connection gracefully. */
+  #endWith(code: ErrorCode, message: string, reason: string, silent = false): void {
+    this.reply(encodeError(code, message), 'error');
+    this.#close(reason, { end: true, silent });
   }
 
   #close(reason: string, how: { end?: boolean; destroy?: boolean; silent?: boolean } = {}): void {
