@@ -22,6 +22,7 @@ async function offersDuringUpload(fhold: boolean): Promise<boolean> {
     now: () => 0,
     ready: () => false, // nothing is sent: only the offer's timing matters here
     binaryChunks: () => true,
+    chunkBytes: () => 32 * 1024,
     offerEarly: () => fhold,
     send: () => true,
     save: () => undefined,
