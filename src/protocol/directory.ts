@@ -10,6 +10,7 @@ import {
   requireBase64,
   requireName,
 } from './fields.js';
+import { isValidChunkBytes, MAX_FILE_CHUNK_BYTES } from './files/file-limits.js';
 import {
   ED25519_PUBLIC_KEY_BYTES,
   ED25519_SIGNATURE_BYTES,
@@ -49,6 +50,8 @@ export interface WelcomeFrame {
   maxline?: number;
   /** Largest file (plaintext bytes) the server takes (v2 with `files`, optional). */
   maxfile?: number;
+  /** Largest chunk size (plaintext bytes) the server takes in binary mode (`fbin`, optional). */
+  maxchunk?: number;
 }
 export interface UsersFrame {
   type: 'users';
@@ -139,6 +142,7 @@ export function readWelcome(frame: Record<string, unknown>): WelcomeFrame {
     welcome.maxline = frame.maxline as number;
   if (Number.isSafeInteger(frame.maxfile) && (frame.maxfile as number) >= 0)
     welcome.maxfile = frame.maxfile as number;
+  if (isValidChunkBytes(frame.maxchunk)) welcome.maxchunk = frame.maxchunk;
   return welcome;
 }
 
@@ -221,7 +225,9 @@ export function encodeWelcomeV2(
   const caps = SERVER_CAPS_JSON[pq ? 1 : 0][files ? 1 : 0];
   const maxline = Number.isSafeInteger(maxLineBytes) ? `,"maxline":${maxLineBytes}` : '';
   const maxfile = files && Number.isSafeInteger(maxFileBytes) ? `,"maxfile":${maxFileBytes}` : '';
-  return `{"type":"welcome","v":2,"caps":${caps},"users":{},"peers":${peersJson}${maxline}${maxfile}}\n`;
+  // with files comes fbin, and with it chunks up to MAX_FILE_CHUNK_BYTES
+  const maxchunk = files ? `,"maxchunk":${MAX_FILE_CHUNK_BYTES}` : '';
+  return `{"type":"welcome","v":2,"caps":${caps},"users":{},"peers":${peersJson}${maxline}${maxfile}${maxchunk}}\n`;
 }
 
 /** The v1 `users` frame (answer to `list`, and the push on every change). */

@@ -13,7 +13,12 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientEvent, TransferEvent } from '../../src/client/events.js';
-import { FILE_CHUNK_BYTES, type FileContent, toBase64 } from '../../src/protocol/index.js';
+import {
+  FILE_BINARY_CHUNK_BYTES,
+  FILE_CHUNK_BYTES,
+  type FileContent,
+  toBase64,
+} from '../../src/protocol/index.js';
 import { startChat, type TestChat } from '../helpers/chat-clients.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -281,20 +286,22 @@ describe('file transfer between real clients over TLS', () => {
   it('a download resumes after the client stops midway, fetching only what it lacked', async () => {
     const alice = await chat('alice');
     let bob = await chat('bob');
-    const plain = randomBytes(120 * FILE_CHUNK_BYTES);
-    await alice.client.transfers!.send('bob', file('big.bin', plain));
+    // binary mode: 256 KiB chunks (the resumed download keeps the descriptor's chunk size)
+    const CS = FILE_BINARY_CHUNK_BYTES;
+    const plain = randomBytes(14 * CS); // (the test server takes at most 4 MiB)
+    expect(await alice.client.transfers!.send('bob', file('big.bin', plain))).toBe(true);
     const offer = (await bob.waitFor(isTransfer('offer', 'big.bin'))) as TransferEvent;
     await bob.client.transfers!.accept(offer.id);
     const dl = join(homes.get('bob')!, 'dl');
     const part = () => readdirSync(dl).find((n) => n.endsWith('.part'));
-    // Bob's client stops taking chunks after the 20th (as if killed there).
+    // Bob's client stops taking chunks after the 4th (as if killed there).
     const manager = bob.client.transfers!;
     const take = manager.chunk.bind(manager);
     let seen = 0;
     manager.chunk = (frame) => {
-      if (++seen <= 20) take(frame);
+      if (++seen <= 4) take(frame);
     };
-    await bob.waitFor(() => seen > 20);
+    await bob.waitFor(() => seen > 4);
     await bob.close();
     chats.splice(chats.indexOf(bob), 1);
     const written = statSync(join(dl, part()!)).size;
@@ -303,29 +310,41 @@ describe('file transfer between real clients over TLS', () => {
     const done = (await bob.waitFor(isTransfer('done', 'big.bin'), 20_000)) as TransferEvent;
     expect(readFileSync(done.path!).equals(plain)).toBe(true);
     const fetched = bob.frames.filter((f) => f.type === 'fchunk').length;
-    expect(written).toBeLessThan(120 * FILE_CHUNK_BYTES);
-    expect(fetched).toBeLessThanOrEqual(120 - Math.floor(written / FILE_CHUNK_BYTES) + 1);
+    expect(written).toBeLessThan(14 * CS);
+    expect(fetched).toBeLessThanOrEqual(14 - Math.floor(written / CS) + 1);
   });
 
   it('an upload resumes after the sender stops midway: the server keeps what it had', async () => {
     let alice = await chat('alice');
     const bob = await chat('bob');
-    const plain = randomBytes(100 * FILE_CHUNK_BYTES + 9);
-    // Alice's client stops taking acks after the 20th (as if killed there).
+    // binary mode: 256 KiB chunks, and not a multiple of them
+    const plain = randomBytes(15 * FILE_BINARY_CHUNK_BYTES + 9); // (under the 4 MiB limit)
+    // Alice's client stops taking acks after the 5th (as if killed there).
     const manager = alice.client.transfers!;
     const ack = manager.ack.bind(manager);
     let acks = 0;
     manager.ack = (frame) => {
-      if (++acks <= 20) ack(frame);
+      if (++acks <= 5) ack(frame);
     };
     await manager.send('bob', file('up.bin', plain));
-    await alice.waitFor(() => acks > 20);
+    await alice.waitFor(() => acks > 5);
     await alice.close();
     chats.splice(chats.indexOf(alice), 1);
     alice = await chat('alice');
     const state = (await alice.waitForFrame((f) => f.type === 'fstate')) as { have: number };
-    expect(state.have).toBeGreaterThanOrEqual(20);
+    expect(state.have).toBeGreaterThanOrEqual(5);
+    expect(state.have).toBeLessThan(16);
     await alice.waitFor(isTransfer('done', 'up.bin'), 20_000);
+    // the server kept the record's chunk size across the resume (offsets come from it)
+    const records = storeEntries()
+      .filter((n) => n.endsWith('.json'))
+      .map((n) => JSON.parse(readFileSync(join(root, 'files', n), 'utf8')) as { bytes: number });
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        bytes: plain.length + 16 * 16,
+        chunkBytes: FILE_BINARY_CHUNK_BYTES,
+      }),
+    );
     const offer = (await bob.waitFor(isTransfer('offer', 'up.bin'))) as TransferEvent;
     await bob.client.transfers!.accept(offer.id);
     const done = (await bob.waitFor(isTransfer('done', 'up.bin'))) as TransferEvent;

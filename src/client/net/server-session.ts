@@ -64,6 +64,12 @@ export class ServerSession implements ServerLink {
   }
   #maxFile: number | undefined;
 
+  /** The largest chunk size the server takes in binary mode, when its welcome said (`maxchunk`). */
+  get maxChunk(): number | undefined {
+    return this.#maxChunk;
+  }
+  #maxChunk: number | undefined;
+
   get maxLine(): number | undefined {
     return this.#maxLine;
   }
@@ -111,10 +117,17 @@ export class ServerSession implements ServerLink {
   }
 
   /** The server welcomed us: ready, with what it offers, and a heartbeat if it answers pings. */
-  welcome(frame: { v: number; caps: readonly string[]; maxline?: number; maxfile?: number }): void {
+  welcome(frame: {
+    v: number;
+    caps: readonly string[];
+    maxline?: number;
+    maxfile?: number;
+    maxchunk?: number;
+  }): void {
     this.#ready = true;
     this.#maxLine = frame.maxline;
     this.#maxFile = frame.maxfile;
+    this.#maxChunk = frame.maxchunk;
     this.#welcomedOnce = true;
     this.#options.connection.accepted();
     this.#version = frame.v;

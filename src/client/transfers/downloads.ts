@@ -1,10 +1,12 @@
 import { createHash, type Hash, timingSafeEqual } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import {
+  chunkBytesOf,
+  chunkPlainLength,
   ErrorCode,
-  FILE_CHUNK_BYTES,
   fromBase64,
-  MAX_FILE_GET_CHUNKS,
+  MAX_FILE_GET_BYTES,
+  maxGetChunks,
   openChunk,
   ProtocolError,
 } from '../../protocol/index.js';
@@ -28,6 +30,12 @@ import type { DownloadRecord } from './transfer-record.js';
  * on the loaded shared machine did not confirm it (bench/RESULTS.md).
  */
 const REQUESTS_AHEAD = 6;
+/**
+ * The look-ahead in bytes (six requests of sixteen 32 KiB chunks): with bigger chunks
+ * (`cs`), requests of maxGetChunks(cs) chunks, and as many chunks ahead as fit these bytes,
+ * so memory in flight does not grow with the chunk size.
+ */
+const AHEAD_BYTES = REQUESTS_AHEAD * MAX_FILE_GET_BYTES;
 
 /**
  * How often the download watchdog looks: a download with requests outstanding that got no
@@ -113,13 +121,11 @@ export class Downloads {
     record.state = 'downloading';
     this.#host.save(record);
     const { offer } = record;
+    const chunkBytes = chunkBytesOf(offer);
     // Chunks fully written before a restart stay; a partly written one is fetched again.
-    const have = Math.min(
-      offer.chunks - 1,
-      Math.floor((await sizeOf(record.temp)) / FILE_CHUNK_BYTES),
-    );
+    const have = Math.min(offer.chunks - 1, Math.floor((await sizeOf(record.temp)) / chunkBytes));
     const handle = await openTemp(record.temp);
-    await handle.truncate(have * FILE_CHUNK_BYTES);
+    await handle.truncate(have * chunkBytes);
     const active: Active = {
       record,
       handle,
@@ -137,18 +143,21 @@ export class Downloads {
     };
     this.#active.set(record.id, active);
     this.#watchdog ??= this.#timers.every(DOWNLOAD_STALL_MS, () => this.#watch());
-    this.#host.progress(record, have === 0 ? 'started' : 'progress', have * FILE_CHUNK_BYTES);
+    this.#host.progress(record, have === 0 ? 'started' : 'progress', have * chunkBytes);
     this.#ask(active);
   }
 
   #ask(active: Active): void {
     const { offer } = active.record;
+    const chunkBytes = chunkBytesOf(offer);
+    const perGet = maxGetChunks(chunkBytes);
+    const ahead = Math.max(2 * perGet, Math.floor(AHEAD_BYTES / chunkBytes));
     while (
       active.requested < offer.chunks &&
-      active.requested - active.written < REQUESTS_AHEAD * MAX_FILE_GET_CHUNKS &&
+      active.requested - active.written < ahead &&
       this.#host.ready()
     ) {
-      const n = Math.min(MAX_FILE_GET_CHUNKS, offer.chunks - active.requested);
+      const n = Math.min(perGet, offer.chunks - active.requested);
       // Field order matters: the server budgets lines starting {"type":"fget", (FILE_GET_PREFIX)
       // as file traffic; under the chat frame limit a request could be dropped (a stall).
       this.#host.send({ type: 'fget', file: offer.file, cap: offer.cap, i: active.requested, n });
@@ -212,10 +221,8 @@ export class Downloads {
       );
       return;
     }
-    const expectedLength = Math.max(
-      0,
-      Math.min(FILE_CHUNK_BYTES, offer.size - index * FILE_CHUNK_BYTES),
-    );
+    const chunkBytes = chunkBytesOf(offer);
+    const expectedLength = chunkPlainLength(offer.size, index, chunkBytes);
     if (plain.length !== expectedLength) {
       this.#fail(
         active,
@@ -226,7 +233,7 @@ export class Downloads {
     }
     active.expected = index + 1;
     active.hash?.update(plain);
-    const position = index * FILE_CHUNK_BYTES;
+    const position = index * chunkBytes;
     active.writes = active.writes.then(async () => {
       if (active.failed) return;
       await active.handle.write(plain, 0, plain.length, position);
@@ -236,11 +243,7 @@ export class Downloads {
     const done = active.expected === offer.chunks;
     if (done) void this.#complete(active);
     else {
-      this.#host.progress(
-        record,
-        'progress',
-        Math.min(offer.size, active.expected * FILE_CHUNK_BYTES),
-      );
+      this.#host.progress(record, 'progress', Math.min(offer.size, active.expected * chunkBytes));
       this.#ask(active);
     }
   }

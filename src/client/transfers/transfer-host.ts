@@ -9,6 +9,11 @@ export interface TransferHost {
   ready(): boolean;
   /** The server offers binary chunks (`fbin`): uploads send `fputb` headers and raw bytes. */
   binaryChunks(): boolean;
+  /**
+   * Plaintext bytes per chunk for a new upload: FILE_BINARY_CHUNK_BYTES (or the server's
+   * `maxchunk`, if smaller) in binary mode, else FILE_CHUNK_BYTES.
+   */
+  chunkBytes(): number;
   /** The server holds fgets for chunks not stored yet (`fhold`): offer during the upload. */
   offerEarly(): boolean;
   /** A frame, a pre-encoded line (ending in a newline), or raw bytes (a binary chunk's body). */

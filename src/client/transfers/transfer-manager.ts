@@ -1,6 +1,8 @@
 import {
   Capability,
   displayFileName,
+  FILE_BINARY_CHUNK_BYTES,
+  FILE_CHUNK_BYTES,
   type FileAckFrame,
   type FileChunkFrame,
   type FileContent,
@@ -37,6 +39,8 @@ export interface TransferOptions {
     offers(cap: string): boolean;
     /** The server's `--max-file-size`, when its welcome said. */
     readonly maxFile?: number | undefined;
+    /** The largest chunk size the server takes in binary mode, when its welcome said. */
+    readonly maxChunk?: number | undefined;
   };
   /** Sends a descriptor end to end (ratchet to a user, sender key to a room). */
   sendOffer(target: string, content: FileContent): Promise<true | string>;
@@ -76,6 +80,10 @@ export class TransferManager {
       now: options.now,
       ready: () => this.ready,
       binaryChunks: () => options.link.offers(Capability.fbin),
+      chunkBytes: () =>
+        options.link.offers(Capability.fbin) && options.link.maxChunk !== undefined
+          ? Math.min(FILE_BINARY_CHUNK_BYTES, options.link.maxChunk)
+          : FILE_CHUNK_BYTES,
       offerEarly: () => options.link.offers(Capability.fhold),
       send: (frame) => options.link.send(frame),
       save: (record) => {

@@ -14,6 +14,11 @@ export interface UploadRecord {
   name: string;
   mime: string;
   chunks: number;
+  /**
+   * Plaintext bytes per chunk when not FILE_CHUNK_BYTES (binary mode's bigger chunks);
+   * kept for resume, and announced in `fnew` and the descriptor (`cs`).
+   */
+  chunkBytes?: number;
   /** File key and plaintext SHA-256, Base64 (the digest is empty until every chunk was sent). */
   key: string;
   digest: string;

@@ -20,8 +20,15 @@ import { guessMime, hashFile } from './file-io.js';
 import type { TransferHost } from './transfer-host.js';
 import type { UploadRecord } from './transfer-record.js';
 
-/** Sealed chunks sent and not yet acknowledged, per upload (about 350 KB in flight). */
+/** Sealed chunks sent and not yet acknowledged, per upload (about 1 MiB in flight). */
 export const UPLOAD_WINDOW = 32;
+/** The window and the read-ahead in bytes: with bigger chunks, fewer of them (at least two). */
+const WINDOW_BYTES = UPLOAD_WINDOW * FILE_CHUNK_BYTES;
+const chunksIn = (bytes: number, chunkBytes: number): number =>
+  Math.max(2, Math.floor(bytes / chunkBytes));
+/** A record's plaintext bytes per chunk (records from before big chunks: 32 KiB). */
+export const uploadChunkBytes = (record: UploadRecord): number =>
+  record.chunkBytes ?? FILE_CHUNK_BYTES;
 
 interface Active {
   record: UploadRecord;
@@ -41,8 +48,8 @@ interface Active {
   hashedBytes: number;
 }
 
-/** Chunks read from the file in one read (1 MiB): one file system round trip per block. */
-const READ_AHEAD_CHUNKS = 32;
+/** Bytes read from the file in one read (1 MiB): one file system round trip per block. */
+const READ_AHEAD_BYTES = 32 * FILE_CHUNK_BYTES;
 
 /**
  * Our uploads: announce the file (`fnew`), send sealed chunks in order with a bounded window
@@ -91,6 +98,7 @@ export class Uploads {
 
   async #fresh(target: string, path: string, size: number, mtimeMs: number): Promise<UploadRecord> {
     const name = basename(path);
+    const chunkBytes = this.#host.chunkBytes();
     return {
       dir: 'up',
       id: randomBytes(16).toString('hex'),
@@ -100,7 +108,8 @@ export class Uploads {
       target,
       name,
       mime: guessMime(name),
-      chunks: chunkCount(size),
+      chunks: chunkCount(size, chunkBytes),
+      ...(chunkBytes !== FILE_CHUNK_BYTES ? { chunkBytes } : {}),
       key: toBase64(randomBytes(32)),
       // filled in once every chunk is sent (hashed while uploading), before the offer
       digest: '',
@@ -122,6 +131,7 @@ export class Uploads {
       id: Uploads.announceId(record),
       bytes: sealedBytes,
       chunks: record.chunks,
+      ...(record.chunkBytes !== undefined ? { cs: record.chunkBytes } : {}),
       ...where,
     });
   }
@@ -180,10 +190,11 @@ export class Uploads {
       const { record } = active;
       active.handle ??= await open(record.path, 'r');
       const binary = this.#host.binaryChunks();
+      const window = chunksIn(WINDOW_BYTES, uploadChunkBytes(record));
       while (
         this.#active.get(record.id) === active &&
         active.next < record.chunks &&
-        active.next - active.acked < UPLOAD_WINDOW &&
+        active.next - active.acked < window &&
         this.#host.ready()
       ) {
         const index = active.next;
@@ -225,10 +236,12 @@ export class Uploads {
   async #plain(active: Active, index: number): Promise<Buffer> {
     const { record } = active;
     const block = active.block;
-    if (!block || index < block.from || index >= block.from + READ_AHEAD_CHUNKS) {
-      const to = Math.min(record.chunks, index + READ_AHEAD_CHUNKS);
-      const start = index * FILE_CHUNK_BYTES;
-      const length = Math.max(0, Math.min(record.size, to * FILE_CHUNK_BYTES) - start);
+    const chunkBytes = uploadChunkBytes(record);
+    const ahead = chunksIn(READ_AHEAD_BYTES, chunkBytes);
+    if (!block || index < block.from || index >= block.from + ahead) {
+      const to = Math.min(record.chunks, index + ahead);
+      const start = index * chunkBytes;
+      const length = Math.max(0, Math.min(record.size, to * chunkBytes) - start);
       const bytes = Buffer.allocUnsafe(length);
       const { bytesRead } = await active.handle!.read(bytes, 0, length, start);
       if (bytesRead !== length) throw new Error('the file got shorter while it was sent');
@@ -239,8 +252,8 @@ export class Uploads {
       } else delete active.hash;
     }
     const from = active.block!.from;
-    const at = (index - from) * FILE_CHUNK_BYTES;
-    return active.block!.bytes.subarray(at, at + chunkPlainLength(record.size, index));
+    const at = (index - from) * chunkBytes;
+    return active.block!.bytes.subarray(at, at + chunkPlainLength(record.size, index, chunkBytes));
   }
 
   /** `fack`: the server holds `have` chunks. */
@@ -248,7 +261,7 @@ export class Uploads {
     const active = this.#active.get(record.id);
     if (!active) return;
     active.acked = Math.max(active.acked, have);
-    this.#host.progress(record, 'progress', Math.min(record.size, have * FILE_CHUNK_BYTES));
+    this.#host.progress(record, 'progress', Math.min(record.size, have * uploadChunkBytes(record)));
     if (active.acked >= record.chunks) void this.#finish(active);
     else void this.#pump(active);
   }
@@ -292,6 +305,7 @@ export class Uploads {
       name: record.name,
       size: record.size,
       chunks: record.chunks,
+      ...(record.chunkBytes !== undefined ? { cs: record.chunkBytes } : {}),
       mime: record.mime,
       key: record.key,
       digest: record.digest,
@@ -339,7 +353,11 @@ export class Uploads {
         this.fail(record, `${record.path} is gone`);
         continue;
       }
-      if (info.size !== record.size || info.mtimeMs !== record.mtimeMs) {
+      // Not announced yet and the server now takes another chunk size (a reconnect to an
+      // older server, say): started over at the size this server takes.
+      const resized =
+        record.state === 'announcing' && uploadChunkBytes(record) !== this.#host.chunkBytes();
+      if (info.size !== record.size || info.mtimeMs !== record.mtimeMs || resized) {
         if (record.file) this.#host.send({ type: 'fdel', file: record.file });
         const fresh = await this.#fresh(record.target, record.path, info.size, info.mtimeMs);
         this.#host.replace(record, fresh);

@@ -7,7 +7,7 @@ import {
   requireFileId,
   requireIndex,
 } from './file-frames.js';
-import { FILE_SEALED_CHUNK_BYTES } from './file-limits.js';
+import { MAX_FILE_CHUNK_BYTES, sealedChunkBytes } from './file-limits.js';
 
 /**
  * Binary chunk mode (capability `fbin`; docs/PROTOCOL.md "Files"): a sealed chunk travels as
@@ -18,8 +18,11 @@ import { FILE_SEALED_CHUNK_BYTES } from './file-limits.js';
  * ({@link MAX_BINARY_BODY_BYTES}); the stream decoder refuses more (fatal `E_BODY_TOO_LONG`).
  */
 
-/** Largest raw body a header may announce: one full sealed chunk. */
-export const MAX_BINARY_BODY_BYTES = FILE_SEALED_CHUNK_BYTES;
+/**
+ * Largest raw body a header may announce: one full sealed chunk of the largest chunk size
+ * (MAX_FILE_CHUNK_BYTES). Each file record's own chunk size bounds its chunks further.
+ */
+export const MAX_BINARY_BODY_BYTES = sealedChunkBytes(MAX_FILE_CHUNK_BYTES);
 
 /** Every upload header starts with these bytes (the decoder and the file budget look for them). */
 export const FILE_PUT_BINARY_PREFIX = '{"type":"fputb",';

@@ -4,8 +4,10 @@ import { chunkCount } from './file-crypto.js';
 import { isValidFileId } from './file-frames.js';
 import {
   FILE_CAP_BYTES,
+  FILE_CHUNK_BYTES,
   FILE_DIGEST_BYTES,
   FILE_KEY_BYTES,
+  isValidChunkBytes,
   MAX_FILE_BYTES,
   MAX_FILE_NAME_BYTES,
   MAX_FILE_TYPE_LENGTH,
@@ -28,6 +30,11 @@ export interface FileContent {
   /** Plaintext bytes, and the chunk count they make. */
   size: number;
   chunks: number;
+  /**
+   * Plaintext bytes per chunk (binary mode's bigger chunks); absent means FILE_CHUNK_BYTES
+   * (32 KiB), so older senders' descriptors read as before.
+   */
+  cs?: number;
   /** Media type as the sender guessed it (shown, never acted on). */
   mime: string;
   /** AES-256-GCM file key and SHA-256 of the plaintext, Base64 (32 bytes each). */
@@ -51,7 +58,7 @@ const isB64 = (value: unknown, bytes: number): value is string =>
  * @throws ProtocolError `E_BAD_FIELD`.
  */
 export function readFileContent(value: Record<string, unknown>): FileContent {
-  const { tid, file, cap, name, size, chunks, mime, key, digest, ts } = value;
+  const { tid, file, cap, name, size, chunks, mime, key, digest, ts, cs } = value;
   const bad = (what: string): never => {
     throw new ProtocolError(ErrorCode.BAD_FIELD, `a file offer with ${what}`);
   };
@@ -62,7 +69,10 @@ export function readFileContent(value: Record<string, unknown>): FileContent {
     bad('a bad name');
   if (!Number.isSafeInteger(size) || (size as number) < 0 || (size as number) > MAX_FILE_BYTES)
     bad('a bad size');
-  if (chunks !== chunkCount(size as number)) bad('a chunk count that does not match its size');
+  if (cs !== undefined && !isValidChunkBytes(cs)) bad('a bad chunk size');
+  const chunkBytes = (cs as number | undefined) ?? FILE_CHUNK_BYTES;
+  if (chunks !== chunkCount(size as number, chunkBytes))
+    bad('a chunk count that does not match its size');
   if (!isB64(key, FILE_KEY_BYTES)) bad('a bad key');
   if (!isB64(digest, FILE_DIGEST_BYTES)) bad('a bad digest');
   const type =
@@ -81,7 +91,12 @@ export function readFileContent(value: Record<string, unknown>): FileContent {
     key: key as string,
     digest: digest as string,
   };
+  if (chunkBytes !== FILE_CHUNK_BYTES) content.cs = chunkBytes;
   if (Number.isSafeInteger(ts) && (ts as number) > 0 && (ts as number) <= 8.64e15)
     content.ts = ts as number;
   return content;
 }
+
+/** Plaintext bytes per chunk of a descriptor's file. */
+export const chunkBytesOf = (content: { cs?: number | undefined }): number =>
+  content.cs ?? FILE_CHUNK_BYTES;

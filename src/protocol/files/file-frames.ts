@@ -9,7 +9,10 @@ import {
 } from '../fields.js';
 import {
   FILE_CAP_BYTES,
+  FILE_CHUNK_BYTES,
   FILE_SEALED_CHUNK_BYTES,
+  isValidChunkBytes,
+  MAX_FILE_CHUNK_BYTES,
   MAX_FILE_CHUNKS,
   MAX_FILE_GET_CHUNKS,
 } from './file-limits.js';
@@ -68,18 +71,28 @@ export function requireIndex(frame: Record<string, unknown>, field: string): num
   return index;
 }
 
-/** Sealed bytes of a whole upload of `chunks` chunks is within these bounds. */
-export function sealedSizeFits(bytes: number, chunks: number): boolean {
+/**
+ * Sealed bytes of a whole upload of `chunks` chunks is within these bounds (`full`: the
+ * sealed length of a full chunk of its chunk size).
+ */
+export function sealedSizeFits(
+  bytes: number,
+  chunks: number,
+  full: number = FILE_SEALED_CHUNK_BYTES,
+): boolean {
   if (chunks < 1 || chunks > MAX_FILE_CHUNKS) return false;
-  const last = bytes - (chunks - 1) * FILE_SEALED_CHUNK_BYTES;
-  return last >= 16 && last <= FILE_SEALED_CHUNK_BYTES;
+  const last = bytes - (chunks - 1) * full;
+  return last >= 16 && last <= full;
 }
 
-/** Sealed length chunk `index` of an upload must have. */
-export function sealedChunkLength(bytes: number, chunks: number, index: number): number {
-  return index < chunks - 1
-    ? FILE_SEALED_CHUNK_BYTES
-    : bytes - (chunks - 1) * FILE_SEALED_CHUNK_BYTES;
+/** Sealed length chunk `index` of an upload must have (`full`: a full chunk's sealed length). */
+export function sealedChunkLength(
+  bytes: number,
+  chunks: number,
+  index: number,
+  full: number = FILE_SEALED_CHUNK_BYTES,
+): number {
+  return index < chunks - 1 ? full : bytes - (chunks - 1) * full;
 }
 
 export interface FileNewFrame {
@@ -89,6 +102,8 @@ export interface FileNewFrame {
   /** Total sealed bytes (every chunk with its 16-byte tag). */
   bytes: number;
   chunks: number;
+  /** Plaintext bytes per chunk (`cs`; binary mode only): absent means FILE_CHUNK_BYTES. */
+  cs?: number;
   /** The recipient, or … */
   to?: string;
   /** … a room: its members at this moment are the recipients. */
@@ -145,13 +160,24 @@ export function readFileNew(frame: Record<string, unknown>): FileNewFrame {
   if (id === undefined) badField('fnew needs an "id"');
   const bytes = requireCount(frame, 'bytes', 'must be the sealed size in bytes');
   const chunks = requireCount(frame, 'chunks', 'must be a chunk count');
-  if (!sealedSizeFits(bytes, chunks)) badField('"bytes" does not match "chunks"');
+  let cs: number | undefined;
+  if (frame.cs !== undefined && frame.cs !== null) {
+    if (!isValidChunkBytes(frame.cs))
+      badField(
+        `field "cs" must be a power of two from ${FILE_CHUNK_BYTES} to ${MAX_FILE_CHUNK_BYTES}`,
+      );
+    cs = frame.cs;
+  }
+  if (!sealedSizeFits(bytes, chunks, (cs ?? FILE_CHUNK_BYTES) + 16))
+    badField('"bytes" does not match "chunks"');
   const hasTo = frame.to !== undefined && frame.to !== null;
   const hasRoom = frame.room !== undefined && frame.room !== null;
   if (hasTo === hasRoom) badField('fnew names either "to" or "room"');
-  return hasTo
+  const announce: FileNewFrame = hasTo
     ? { type: 'fnew', id, bytes, chunks, to: requireName(frame, 'to') }
     : { type: 'fnew', id, bytes, chunks, room: requireRoom(frame) };
+  if (cs !== undefined && cs !== FILE_CHUNK_BYTES) announce.cs = cs;
+  return announce;
 }
 
 export function readFilePut(frame: Record<string, unknown>): FilePutFrame {

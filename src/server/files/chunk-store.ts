@@ -15,9 +15,10 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ErrorCode,
-  FILE_SEALED_CHUNK_BYTES,
+  FILE_CHUNK_BYTES,
   isValidFileId,
   nameKey,
+  sealedChunkBytes,
   sealedChunkLength,
 } from '../../protocol/index.js';
 
@@ -39,6 +40,11 @@ export interface FileRecord {
   ownerName: string;
   bytes: number;
   chunks: number;
+  /**
+   * Plaintext bytes per chunk when not FILE_CHUNK_BYTES (`cs` of the `fnew`, binary mode):
+   * chunks sit at multiples of its sealed size. Absent in records from before big chunks.
+   */
+  chunkBytes?: number;
   /** Name keys of the recipients (a room's members when it was sent). */
   recipients: string[];
   /** SHA-256 (hex) of the download capability: the capability itself is never stored. */
@@ -68,6 +74,16 @@ export class FileStoreError extends Error {
 }
 
 const capHashOf = (cap: Buffer): string => createHash('sha256').update(cap).digest('hex');
+
+/** A record's plaintext bytes per chunk. */
+export const recordChunkBytes = (record: FileRecord): number =>
+  record.chunkBytes ?? FILE_CHUNK_BYTES;
+/** Sealed bytes of a full chunk of a record (its chunks' stride in the chunk file). */
+export const recordSealedChunk = (record: FileRecord): number =>
+  sealedChunkBytes(recordChunkBytes(record));
+/** Sealed length of chunk `index` of a record. */
+const lengthOf = (record: FileRecord, index: number): number =>
+  sealedChunkLength(record.bytes, record.chunks, index, recordSealedChunk(record));
 
 export class ChunkStore {
   readonly dir: string;
@@ -122,11 +138,10 @@ export class ChunkStore {
     } catch {
       return 0;
     }
-    const full = Math.min(record.chunks - 1, Math.floor(length / FILE_SEALED_CHUNK_BYTES));
-    const last = sealedChunkLength(record.bytes, record.chunks, record.chunks - 1);
-    return full === record.chunks - 1 && length >= full * FILE_SEALED_CHUNK_BYTES + last
-      ? record.chunks
-      : full;
+    const stride = recordSealedChunk(record);
+    const full = Math.min(record.chunks - 1, Math.floor(length / stride));
+    const last = lengthOf(record, record.chunks - 1);
+    return full === record.chunks - 1 && length >= full * stride + last ? record.chunks : full;
   }
 
   #save(record: FileRecord): void {
@@ -183,6 +198,7 @@ export class ChunkStore {
     chunks: number,
     recipients: string[],
     now: number,
+    chunkBytes: number = FILE_CHUNK_BYTES,
   ): { record: FileRecord; cap: string } {
     // (the plaintext size: every chunk carries a 16-byte tag)
     if (bytes - 16 * chunks > this.limits.maxFileBytes) {
@@ -209,6 +225,7 @@ export class ChunkStore {
       ownerName: owner.name,
       bytes,
       chunks,
+      ...(chunkBytes !== FILE_CHUNK_BYTES ? { chunkBytes } : {}),
       recipients: [...new Set(recipients.map(nameKey))].filter((n) => n !== nameKey(owner.name)),
       capHash: capHashOf(cap),
       created: now,
@@ -249,7 +266,7 @@ export class ChunkStore {
     }
     if (index > accepted || index >= record.chunks)
       throw new FileStoreError(ErrorCode.FILE_CHUNK, `expected chunk ${accepted}, got ${index}`);
-    if (sealed.length !== sealedChunkLength(record.bytes, record.chunks, index))
+    if (sealed.length !== lengthOf(record, index))
       throw new FileStoreError(ErrorCode.FILE_CHUNK, `chunk ${index} has the wrong length`);
     const queue = writes ?? { accepted, pending: 0, tail: Promise.resolve() };
     this.#writes.set(record.id, queue);
@@ -276,7 +293,7 @@ export class ChunkStore {
       this.#handles.set(record.id, handle);
     }
     const h = await handle;
-    await h.write(sealed, 0, sealed.length, index * FILE_SEALED_CHUNK_BYTES);
+    await h.write(sealed, 0, sealed.length, index * recordSealedChunk(record));
     if (!this.#files.has(record.id)) throw new FileStoreError(ErrorCode.NO_SUCH_FILE, 'deleted');
     const now = index + 1;
     this.#have.set(record.id, now);
@@ -291,9 +308,9 @@ export class ChunkStore {
 
   /** Reads chunks `from` to `to` (exclusive; stored already) in one read. */
   async read(record: FileRecord, from: number, to: number): Promise<Buffer[]> {
-    const start = from * FILE_SEALED_CHUNK_BYTES;
-    const end =
-      (to - 1) * FILE_SEALED_CHUNK_BYTES + sealedChunkLength(record.bytes, record.chunks, to - 1);
+    const stride = recordSealedChunk(record);
+    const start = from * stride;
+    const end = (to - 1) * stride + lengthOf(record, to - 1);
     const handle = await open(this.#path(record.id, 'chunks'), 'r');
     try {
       const buffer = Buffer.allocUnsafe(end - start);
@@ -302,8 +319,8 @@ export class ChunkStore {
         throw new FileStoreError(ErrorCode.NO_SUCH_FILE, 'chunk missing');
       const chunks: Buffer[] = [];
       for (let i = from; i < to; i++) {
-        const at = (i - from) * FILE_SEALED_CHUNK_BYTES;
-        chunks.push(buffer.subarray(at, at + sealedChunkLength(record.bytes, record.chunks, i)));
+        const at = (i - from) * stride;
+        chunks.push(buffer.subarray(at, at + lengthOf(record, i)));
       }
       return chunks;
     } finally {

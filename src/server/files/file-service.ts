@@ -6,14 +6,21 @@ import {
   encodeFileChunkHeader,
   encodeFileOk,
   encodeFileState,
+  FILE_CHUNK_BYTES,
   type FileClientFrame,
   type FileGetFrame,
   type FileNewFrame,
   type FilePutFrame,
+  maxGetChunks,
 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import { type ChunkStore, type FileRecord, FileStoreError } from './chunk-store.js';
+import {
+  type ChunkStore,
+  type FileRecord,
+  FileStoreError,
+  recordChunkBytes,
+} from './chunk-store.js';
 import type { FileStats } from './file-stats.js';
 
 /** What the file service needs of a session. */
@@ -44,8 +51,20 @@ export interface FileRooms<S> {
  */
 export const FILE_QUEUE_BUDGET = 512 * 1024;
 
-/** Chunk writes of one upload under way before the session waits for them (about 1.4 MB). */
+/** Chunk writes of one upload under way before the session waits for them (about 1 MiB). */
 const MAX_PENDING_WRITES = 32;
+/** The same in bytes: with bigger chunks, fewer writes (at least two) may be under way. */
+const pendingWritesFor = (record: FileRecord): number =>
+  Math.max(2, Math.floor((MAX_PENDING_WRITES * FILE_CHUNK_BYTES) / recordChunkBytes(record)));
+
+/** Chunks bigger than 32 KiB travel in binary mode only (a JSON line would exceed the limit). */
+const needsBinary = (chunkBytes: number, session: FileSession): FileStoreError | undefined =>
+  chunkBytes > FILE_CHUNK_BYTES && !session.binaryChunks
+    ? new FileStoreError(
+        ErrorCode.FILE_CHUNK,
+        `this file's chunks are ${chunkBytes} bytes: only binary mode (fbin) carries chunks over ${FILE_CHUNK_BYTES} bytes`,
+      )
+    : undefined;
 
 /**
  * How long an `fget` for a chunk not uploaded yet is held, waiting for the upload (a
@@ -176,12 +195,16 @@ export class FileService<S extends FileSession> {
     } else {
       recipients = [frame.to!];
     }
+    const chunkBytes = frame.cs ?? FILE_CHUNK_BYTES;
+    const refusal = needsBinary(chunkBytes, session);
+    if (refusal) throw refusal;
     const { record, cap } = this.store.create(
       { identityKey: session.identityKey!, name: session.name },
       frame.bytes,
       frame.chunks,
       recipients,
       this.#clock.now(),
+      chunkBytes,
     );
     this.stats.announced++;
     this.#logger.info({
@@ -222,7 +245,7 @@ export class FileService<S extends FileSession> {
           session.reply(encodeError(code, 'the chunk could not be stored', record.id), 'error');
       },
     );
-    if (pending > MAX_PENDING_WRITES) return answered;
+    if (pending > pendingWritesFor(record)) return answered;
   }
 
   /**
@@ -234,6 +257,15 @@ export class FileService<S extends FileSession> {
     const record = this.#find(frame.file, session, frame.cap);
     if (frame.i >= record.chunks)
       throw new FileStoreError(ErrorCode.FILE_CHUNK, 'past the last chunk');
+    const chunkBytes = recordChunkBytes(record);
+    const refusal = needsBinary(chunkBytes, session);
+    if (refusal) throw refusal;
+    // One request reads at most MAX_FILE_GET_BYTES into memory, whatever the chunk size.
+    if (frame.n > maxGetChunks(chunkBytes))
+      throw new FileStoreError(
+        ErrorCode.FILE_CHUNK,
+        `at most ${maxGetChunks(chunkBytes)} chunks of this file per fget (its chunks are ${chunkBytes} bytes)`,
+      );
     const end = Math.min(frame.i + frame.n, record.chunks);
     let next = frame.i;
     while (next < end) {
@@ -250,7 +282,10 @@ export class FileService<S extends FileSession> {
       const chunks = await this.#read(record, next, Math.min(end, have));
       for (const sealed of chunks) {
         if (!session.open) return;
-        if (session.queuedBytes > FILE_QUEUE_BUDGET) await session.whenDrained();
+        // (a chunk goes out while the queue holds less than the budget with it, or nothing:
+        // with big chunks too, this download's share of the queue stays near the budget)
+        if (session.queuedBytes > 0 && session.queuedBytes + sealed.length > FILE_QUEUE_BUDGET)
+          await session.whenDrained();
         if (!session.open) return;
         if (session.binaryChunks)
           session.replyBytes(encodeFileChunkHeader(record.id, next, sealed.length), sealed);

@@ -69,6 +69,7 @@ function setup() {
     now: time.now,
     ready: () => true,
     binaryChunks: () => true,
+    chunkBytes: () => 32 * 1024,
     offerEarly: () => true,
     send: (frame) => {
       if (typeof frame === 'object' && !(frame instanceof Uint8Array))

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { TransferHost } from '../../../src/client/transfers/transfer-host.js';
 import type { UploadRecord } from '../../../src/client/transfers/transfer-record.js';
 import { Uploads } from '../../../src/client/transfers/uploads.js';
+import type { FileContent } from '../../../src/protocol/index.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -22,6 +23,7 @@ async function offersDuringUpload(fhold: boolean): Promise<boolean> {
     now: () => 0,
     ready: () => false, // nothing is sent: only the offer's timing matters here
     binaryChunks: () => true,
+    chunkBytes: () => 32 * 1024,
     offerEarly: () => fhold,
     send: () => true,
     save: () => undefined,
@@ -46,5 +48,56 @@ describe('uploads offer early only to servers that hold fgets (fhold)', () => {
   });
   it('waits for the whole upload without it (an older server would refuse the fgets)', async () => {
     expect(await offersDuringUpload(false)).toBe(false);
+  });
+});
+
+/** What an upload announces (`fnew`) and offers (descriptor) at a given chunk size. */
+async function announcedAt(chunkBytes: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'sc-cs-'));
+  dirs.push(dir);
+  const path = join(dir, 'f.bin');
+  writeFileSync(path, Buffer.alloc(3 * 256 * 1024 + 123, 1));
+  const sent: Record<string, unknown>[] = [];
+  const offers: FileContent[] = [];
+  const host: TransferHost = {
+    now: () => 0,
+    ready: () => false,
+    binaryChunks: () => true,
+    chunkBytes: () => chunkBytes,
+    offerEarly: () => true,
+    send: (frame) => {
+      if (typeof frame === 'object' && !(frame instanceof Uint8Array))
+        sent.push(frame as Record<string, unknown>);
+      return true;
+    },
+    save: () => undefined,
+    replace: () => undefined,
+    sendOffer: async (_target, content) => {
+      offers.push(content);
+      return true;
+    },
+    progress: () => undefined,
+  };
+  const uploads = new Uploads(host);
+  const record = (await uploads.send('bob', path)) as UploadRecord;
+  uploads.announced(record, '0123456789abcdef0123456789abcdef', 'cap');
+  await Promise.resolve();
+  return { fnew: sent.find((f) => f.type === 'fnew')!, offer: offers[0]!, record };
+}
+
+describe('uploads announce their chunk size (cs) only when it is not 32 KiB', () => {
+  it('256 KiB: cs in fnew, in the descriptor and in the record (resume keeps it)', async () => {
+    const { fnew, offer, record } = await announcedAt(256 * 1024);
+    expect(fnew).toMatchObject({ cs: 256 * 1024, chunks: 4, bytes: 3 * 256 * 1024 + 123 + 64 });
+    expect(offer).toMatchObject({ cs: 256 * 1024, chunks: 4 });
+    expect(record.chunkBytes).toBe(256 * 1024);
+  });
+  it('32 KiB (JSON mode, or a server without maxchunk): no cs anywhere, as older clients', async () => {
+    const { fnew, offer, record } = await announcedAt(32 * 1024);
+    expect(fnew).not.toHaveProperty('cs');
+    expect(fnew.chunks).toBe(25);
+    expect(offer).not.toHaveProperty('cs');
+    expect(offer.chunks).toBe(25);
+    expect(record).not.toHaveProperty('chunkBytes');
   });
 });

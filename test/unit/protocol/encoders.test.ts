@@ -169,6 +169,8 @@ describe('directory encoders', () => {
           v: 2,
           caps: [...SERVER_CAPS],
           peers: peerMap,
+          // with files (and fbin) comes the largest chunk size taken in binary mode
+          maxchunk: 1024 * 1024,
         });
         expect(parse(encodeUsersV1(usersJson))).toEqual({ type: 'users', users });
         expect(parse(encodeUsersV2(peersJson))).toEqual({

@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ErrorCode,
+  encodeFilePutHeader,
+  FILE_BINARY_CHUNK_BYTES,
+  MAX_FILE_CHUNK_BYTES,
+} from '../../src/protocol/index.js';
+import { ALL_CAPS, helloV2, loginV2 } from '../helpers/hostile.js';
+import { type RawClient, TestClock } from '../helpers/raw-client.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { newIdentity } from '../helpers/v2-hello.js';
+
+const FBIN = [...ALL_CAPS, 'files', 'fbin'];
+const JSON_ONLY = [...ALL_CAPS, 'files'];
+const CS = FILE_BINARY_CHUNK_BYTES;
+/** A two-chunk "file" of 256 KiB chunks: a full sealed chunk, then a short last one. */
+const FULL = randomBytes(CS + 16);
+const LAST = randomBytes(100 + 16);
+
+describe('big chunks in binary mode (cs) over real TLS', () => {
+  let t: TestServer;
+  let dir: string;
+  const clock = new TestClock();
+  const clients: RawClient[] = [];
+  const identities = new Map<string, ReturnType<typeof newIdentity>>();
+  const who = (name: string) => {
+    if (!identities.has(name)) identities.set(name, newIdentity());
+    return identities.get(name)!;
+  };
+  const login = async (name: string, caps = FBIN) => {
+    const c = await loginV2(t, name, who(name), { caps });
+    clients.push(c);
+    return c;
+  };
+  const announce = (alice: RawClient, id: string, cs: unknown = CS) =>
+    alice.send({
+      type: 'fnew',
+      id,
+      bytes: FULL.length + LAST.length,
+      chunks: 2,
+      cs,
+      to: 'bob',
+    });
+  const upload = async (alice: RawClient, id: string) => {
+    announce(alice, id);
+    const ok = await alice.next((x) => x.type === 'fok' && x.id === id);
+    const file = ok.file as string;
+    alice.send(Buffer.concat([Buffer.from(encodeFilePutHeader(file, 0, FULL.length)), FULL]));
+    alice.send(Buffer.concat([Buffer.from(encodeFilePutHeader(file, 1, LAST.length)), LAST]));
+    await alice.next((x) => x.type === 'fack' && x.file === file && x.have === 2);
+    return { file, cap: ok.cap as string };
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sc-bigchunk-'));
+    t = await startTestServer(
+      { filesDir: join(dir, 'files'), idleTimeoutMs: 60_000 },
+      { now: clock.now },
+    );
+  });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+  });
+  afterAll(async () => {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('announces its largest chunk size in the welcome (maxchunk)', async () => {
+    const { client, answer } = await helloV2(t, 'alice', who('alice'), { caps: FBIN });
+    clients.push(client);
+    expect(answer.maxchunk).toBe(MAX_FILE_CHUNK_BYTES);
+  });
+
+  it('stores 256 KiB chunks at offsets of their own size and sends them back as they were', async () => {
+    const alice = await login('alice');
+    const bob = await login('bob');
+    const { file, cap } = await upload(alice, 'g1');
+    // the chunk file holds exactly the sealed bytes: offsets came from the record's cs
+    expect(statSync(join(dir, 'files', `${file}.chunks`)).size).toBe(FULL.length + LAST.length);
+    bob.binaryChunks();
+    bob.send({ type: 'fget', file, cap, i: 0, n: 2 });
+    const c0 = await bob.next((x) => x.type === 'fchunkb' && x.file === file && x.i === 0);
+    const c1 = await bob.next((x) => x.type === 'fchunkb' && x.file === file && x.i === 1);
+    expect(Buffer.compare(c0.body as Buffer, FULL)).toBe(0);
+    expect(Buffer.compare(c1.body as Buffer, LAST)).toBe(0);
+    bob.send({ type: 'fstat', file, cap });
+    expect(await bob.next((x) => x.type === 'fstate' && x.file === file)).toMatchObject({
+      have: 2,
+      chunks: 2,
+      complete: true,
+    });
+  });
+
+  it('refuses a chunk of the old size in a big-chunk upload (E_FILE_CHUNK)', async () => {
+    const alice = await login('alice');
+    announce(alice, 'g2');
+    const ok = await alice.next((x) => x.type === 'fok' && x.id === 'g2');
+    const small = randomBytes(32 * 1024 + 16);
+    alice.send(
+      Buffer.concat([Buffer.from(encodeFilePutHeader(ok.file as string, 0, small.length)), small]),
+    );
+    const refused = await alice.error(ErrorCode.FILE_CHUNK);
+    expect(refused.ref).toBe(ok.file);
+    await alice.sync();
+  });
+
+  it.each([
+    ['over the maximum', 2 * MAX_FILE_CHUNK_BYTES],
+    ['not a power of two', 300_000],
+    ['under 32 KiB', 16 * 1024],
+    ['not a number', '262144'],
+  ])(
+    'refuses an announced chunk size %s with E_BAD_FIELD, keeping the connection',
+    async (_what, cs) => {
+      const alice = await login('alice');
+      announce(alice, 'g3', cs);
+      const refused = await alice.error(ErrorCode.BAD_FIELD);
+      expect(refused.ref).toBe('g3');
+      expect(String(refused.reason ?? refused.message ?? refused.text)).toMatch(/"cs"/);
+      await alice.sync();
+      expect(alice.frames.some((x) => x.type === 'fok')).toBe(false);
+    },
+  );
+
+  it('refuses big chunks from a client without binary mode (E_FILE_CHUNK): JSON lines cannot carry them', async () => {
+    const alice = await login('alice', JSON_ONLY);
+    announce(alice, 'g4');
+    const refused = await alice.error(ErrorCode.FILE_CHUNK);
+    expect(refused.ref).toBe('g4');
+    expect(String(refused.reason ?? refused.message ?? refused.text)).toMatch(/binary mode/);
+    await alice.sync();
+  });
+
+  it('gives a JSON-mode recipient of a big-chunk file a clear E_FILE_CHUNK, not a broken line', async () => {
+    const alice = await login('alice');
+    const bob = await login('bob', JSON_ONLY);
+    const { file, cap } = await upload(alice, 'g5');
+    bob.send({ type: 'fget', file, cap, i: 0, n: 1 });
+    const refused = await bob.error(ErrorCode.FILE_CHUNK);
+    expect(refused.ref).toBe(file);
+    expect(String(refused.reason ?? refused.message ?? refused.text)).toMatch(
+      /binary mode \(fbin\)/,
+    );
+    await bob.sync();
+    expect(bob.frames.some((x) => x.type === 'fchunk')).toBe(false);
+  });
+
+  it('bounds one fget in bytes: more big chunks than fit 512 KiB are refused', async () => {
+    const alice = await login('alice');
+    const bob = await login('bob');
+    const { file, cap } = await upload(alice, 'g6');
+    bob.binaryChunks();
+    bob.send({ type: 'fget', file, cap, i: 0, n: 3 });
+    const refused = await bob.error(ErrorCode.FILE_CHUNK);
+    expect(String(refused.reason ?? refused.message ?? refused.text)).toMatch(/at most 2 chunks/);
+    await bob.sync();
+  });
+});
