@@ -8,7 +8,12 @@ import { isInteractive, terminalPrompter } from '../client/ui/prompts.js';
 import { commandName } from '../command-name.js';
 import { CliError, ExitCode } from '../errors.js';
 import { isValidName } from '../protocol/index.js';
-import type { InviteFlags } from './invite.js';
+
+export interface InviteFlags {
+  pin?: string;
+  cert?: string;
+  home?: string;
+}
 
 /** `securechat invite`: prints the invite for user at host:port. */
 export function runInvite(user: string, host: string, port: string, flags: InviteFlags): void {

@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
+import type { InviteFlags } from './invite-run.js';
 import { addOptions } from './options.js';
-
-export interface InviteFlags {
-  pin?: string;
-  cert?: string;
-  home?: string;
-}
 
 /**
  * `securechat invite <user> <host> <port>`: prints one copyable string with the server's

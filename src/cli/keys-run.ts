@@ -19,7 +19,16 @@ import { formatLocalDateTime } from '../client/ui/render.js';
 import { commandName } from '../command-name.js';
 import { CliError, ExitCode } from '../errors.js';
 import { isValidName, nameKey } from '../protocol/index.js';
-import type { KeysFlags } from './keys.js';
+
+/** The flags of `securechat keys` (run by keys-run.ts, loaded when the command runs). */
+export interface KeysFlags {
+  home?: string;
+  export?: string;
+  import?: string;
+  passwd?: boolean;
+  force?: boolean;
+  plaintext?: boolean;
+}
 
 function passphraseFrom(variable: string, question: string, confirm: boolean): string | undefined {
   const fromEnv = process.env[variable];

@@ -1,15 +1,6 @@
 import type { Command } from 'commander';
+import type { KeysFlags } from './keys-run.js';
 import { addOptions } from './options.js';
-
-/** The flags of `securechat keys` (run by keys-run.ts, loaded when the command runs). */
-export interface KeysFlags {
-  home?: string;
-  export?: string;
-  import?: string;
-  passwd?: boolean;
-  force?: boolean;
-  plaintext?: boolean;
-}
 
 /** `securechat keys <user>`: show, export, import or re-protect an identity key. */
 export function addKeysCommand(program: Command): void {

@@ -3,7 +3,12 @@ import { ensurePrivateDir, resolveConfigDir } from '../client/state/config-dir.j
 import { acceptRotation } from '../client/trust/server-rotation.js';
 import { isInteractive, terminalPrompter } from '../client/ui/prompts.js';
 import { CliError, ExitCode } from '../errors.js';
-import type { ServerCertFlags } from './server-cert.js';
+
+export interface ServerCertFlags {
+  pin?: string;
+  cert?: string;
+  home?: string;
+}
 
 /** `securechat server-cert`: accepts (or refuses) the server's new certificate. */
 export async function runServerCert(

@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
 import { addOptions } from './options.js';
-
-export interface ServerCertFlags {
-  pin?: string;
-  cert?: string;
-  home?: string;
-}
+import type { ServerCertFlags } from './server-cert-run.js';
 
 /**
  * `securechat server-cert <host> <port> --pin <new>`: the explicit step that accepts a

@@ -1,7 +1,12 @@
 import { formatLocalDateTime } from '../client/ui/render.js';
 import { CliError } from '../errors.js';
 import type { ConnectedUser } from '../server/metrics.js';
-import type { WhoFlags } from './who.js';
+
+export interface WhoFlags {
+  admin: string;
+  token?: string;
+  json?: boolean;
+}
 
 /** The rows `securechat who` prints (pure, for tests). */
 export function formatWho(users: readonly ConnectedUser[]): string[] {

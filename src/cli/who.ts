@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
 import { addOptions } from './options.js';
-
-export interface WhoFlags {
-  admin: string;
-  token?: string;
-  json?: boolean;
-}
+import type { WhoFlags } from './who-run.js';
 
 /** `securechat who`: who is connected, from the admin listener (`serve --metrics`). */
 export function addWhoCommand(program: Command): void {
