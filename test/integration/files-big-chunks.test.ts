@@ -160,4 +160,54 @@ describe('big chunks in binary mode (cs) over real TLS', () => {
     expect(String(refused.reason ?? refused.message ?? refused.text)).toMatch(/at most 2 chunks/);
     await bob.sync();
   });
+
+  it('serves the largest chunks it announces (maxchunk, 1 MiB): three fgets of one chunk each, all answered', async () => {
+    const alice = await login('alice');
+    const bob = await login('bob');
+    const big = MAX_FILE_CHUNK_BYTES;
+    const chunks = [randomBytes(big + 16), randomBytes(big + 16), randomBytes(10 + 16)];
+    alice.send({
+      type: 'fnew',
+      id: 'g7',
+      bytes: chunks.reduce((sum, c) => sum + c.length, 0),
+      chunks: 3,
+      cs: big,
+      to: 'bob',
+    });
+    const ok = await alice.next((x) => x.type === 'fok' && x.id === 'g7');
+    const file = ok.file as string;
+    for (const [i, c] of chunks.entries())
+      alice.send(Buffer.concat([Buffer.from(encodeFilePutHeader(file, i, c.length)), c]));
+    await alice.next((x) => x.type === 'fack' && x.file === file && x.have === 3);
+    bob.binaryChunks();
+    for (let i = 0; i < 3; i++) bob.send({ type: 'fget', file, cap: ok.cap, i, n: 1 });
+    for (let i = 0; i < 3; i++) {
+      const got = await bob.next((x) => x.type === 'fchunkb' && x.file === file && x.i === i);
+      expect(Buffer.compare(got.body as Buffer, chunks[i]!)).toBe(0);
+    }
+  });
+  it('serves the largest chunks while they are uploaded: fgets held before the chunks arrive are answered', async () => {
+    const alice = await login('alice');
+    const bob = await login('bob');
+    const big = MAX_FILE_CHUNK_BYTES;
+    const chunks = [randomBytes(big + 16), randomBytes(big + 16), randomBytes(10 + 16)];
+    alice.send({
+      type: 'fnew',
+      id: 'g8',
+      bytes: chunks.reduce((sum, c) => sum + c.length, 0),
+      chunks: 3,
+      cs: big,
+      to: 'bob',
+    });
+    const ok = await alice.next((x) => x.type === 'fok' && x.id === 'g8');
+    const file = ok.file as string;
+    bob.binaryChunks();
+    for (let i = 0; i < 3; i++) bob.send({ type: 'fget', file, cap: ok.cap, i, n: 1 });
+    for (const [i, c] of chunks.entries())
+      alice.send(Buffer.concat([Buffer.from(encodeFilePutHeader(file, i, c.length)), c]));
+    for (let i = 0; i < 3; i++) {
+      const got = await bob.next((x) => x.type === 'fchunkb' && x.file === file && x.i === i);
+      expect(Buffer.compare(got.body as Buffer, chunks[i]!)).toBe(0);
+    }
+  });
 });
