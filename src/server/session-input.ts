@@ -237,9 +237,14 @@ export class SessionInput {
         return;
       }
     }
-    if (this.#paused && !this.#busy && !this.#host.closed && !this.#host.congested) {
-      this.#paused = false;
-      this.#transport.resume();
+    if (this.#paused && !this.#busy && !this.#host.closed) {
+      // Still congested with nothing held (a handler's answer filled the queue): resume once
+      // the client read it, or the socket would stay paused with no one to wake it.
+      if (this.#host.congested) this.#host.waitForDrain();
+      else {
+        this.#paused = false;
+        this.#transport.resume();
+      }
     }
   }
 
