@@ -1,41 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ErrorCode,
   encodeFilePutHeader,
   FILE_BINARY_CHUNK_BYTES,
   MAX_FILE_CHUNK_BYTES,
 } from '../../src/protocol/index.js';
-import { ALL_CAPS, helloV2, loginV2 } from '../helpers/hostile.js';
-import { type RawClient, TestClock } from '../helpers/raw-client.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { newIdentity } from '../helpers/v2-hello.js';
+import { FBIN, filesFixture, JSON_ONLY } from '../helpers/files-fixture.js';
+import { helloV2 } from '../helpers/hostile.js';
+import type { RawClient } from '../helpers/raw-client.js';
 
-const FBIN = [...ALL_CAPS, 'files', 'fbin'];
-const JSON_ONLY = [...ALL_CAPS, 'files'];
 const CS = FILE_BINARY_CHUNK_BYTES;
 /** A two-chunk "file" of 256 KiB chunks: a full sealed chunk, then a short last one. */
 const FULL = randomBytes(CS + 16);
 const LAST = randomBytes(100 + 16);
 
 describe('big chunks in binary mode (cs) over real TLS', () => {
-  let t: TestServer;
-  let dir: string;
-  const clock = new TestClock();
-  const clients: RawClient[] = [];
-  const identities = new Map<string, ReturnType<typeof newIdentity>>();
-  const who = (name: string) => {
-    if (!identities.has(name)) identities.set(name, newIdentity());
-    return identities.get(name)!;
-  };
-  const login = async (name: string, caps = FBIN) => {
-    const c = await loginV2(t, name, who(name), { caps });
-    clients.push(c);
-    return c;
-  };
+  const fx = filesFixture('sc-bigchunk-');
+  const { clients, who, login } = fx;
   const announce = (alice: RawClient, id: string, cs: unknown = CS) =>
     alice.send({
       type: 'fnew',
@@ -55,23 +39,8 @@ describe('big chunks in binary mode (cs) over real TLS', () => {
     return { file, cap: ok.cap as string };
   };
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sc-bigchunk-'));
-    t = await startTestServer(
-      { filesDir: join(dir, 'files'), idleTimeoutMs: 60_000 },
-      { now: clock.now },
-    );
-  });
-  afterEach(() => {
-    for (const c of clients.splice(0)) c.close();
-  });
-  afterAll(async () => {
-    await t.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it('announces its largest chunk size in the welcome (maxchunk)', async () => {
-    const { client, answer } = await helloV2(t, 'alice', who('alice'), { caps: FBIN });
+    const { client, answer } = await helloV2(fx.t, 'alice', who('alice'), { caps: FBIN });
     clients.push(client);
     expect(answer.maxchunk).toBe(MAX_FILE_CHUNK_BYTES);
   });
@@ -81,7 +50,7 @@ describe('big chunks in binary mode (cs) over real TLS', () => {
     const bob = await login('bob');
     const { file, cap } = await upload(alice, 'g1');
     // the chunk file holds exactly the sealed bytes: offsets came from the record's cs
-    expect(statSync(join(dir, 'files', `${file}.chunks`)).size).toBe(FULL.length + LAST.length);
+    expect(statSync(join(fx.dir, 'files', `${file}.chunks`)).size).toBe(FULL.length + LAST.length);
     bob.binaryChunks();
     bob.send({ type: 'fget', file, cap, i: 0, n: 2 });
     const c0 = await bob.next((x) => x.type === 'fchunkb' && x.file === file && x.i === 0);

@@ -1,16 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, encodeFilePutHeader, MAX_BINARY_BODY_BYTES } from '../../src/protocol/index.js';
-import { ALL_CAPS, barrier, helloV2, loginV2 } from '../helpers/hostile.js';
-import { type RawClient, TestClock } from '../helpers/raw-client.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { FBIN, filesFixture, JSON_ONLY } from '../helpers/files-fixture.js';
+import { barrier, helloV2 } from '../helpers/hostile.js';
+import type { RawClient } from '../helpers/raw-client.js';
 import { until } from '../helpers/until.js';
-import { newIdentity } from '../helpers/v2-hello.js';
-
-const FBIN = [...ALL_CAPS, 'files', 'fbin'];
-const JSON_ONLY = [...ALL_CAPS, 'files'];
 
 /**
  * "Sealed chunks" the server cannot tell from real ones (it never opens them): bytes that
@@ -22,20 +15,8 @@ const HOSTILE_BODY = Buffer.from(
 const SECOND = Buffer.concat([Buffer.from([0, 0x0a, 0xff, 0x0d, 0x0a]), Buffer.alloc(30, 0x0a)]);
 
 describe('binary chunk mode (fbin) over real TLS', () => {
-  let t: TestServer;
-  let dir: string;
-  const clock = new TestClock();
-  const clients: RawClient[] = [];
-  const identities = new Map<string, ReturnType<typeof newIdentity>>();
-  const who = (name: string) => {
-    if (!identities.has(name)) identities.set(name, newIdentity());
-    return identities.get(name)!;
-  };
-  const login = async (name: string, caps = FBIN) => {
-    const c = await loginV2(t, name, who(name), { caps });
-    clients.push(c);
-    return c;
-  };
+  const fx = filesFixture('sc-fbin-');
+  const { clock, clients, who, login } = fx;
   /** Announces a two-chunk "file" of HOSTILE_BODY and SECOND, as alice to bob. */
   const announce = async (alice: RawClient, id: string) => {
     alice.send({
@@ -49,23 +30,8 @@ describe('binary chunk mode (fbin) over real TLS', () => {
   };
   const first = Buffer.concat([HOSTILE_BODY, Buffer.alloc((1 << 15) + 16 - HOSTILE_BODY.length)]);
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sc-fbin-'));
-    t = await startTestServer(
-      { filesDir: join(dir, 'files'), idleTimeoutMs: 60_000 },
-      { now: clock.now },
-    );
-  });
-  afterEach(() => {
-    for (const c of clients.splice(0)) c.close();
-  });
-  afterAll(async () => {
-    await t.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it('offers fbin with files; raw bodies are stored as sent, never read as lines, and chat keeps its order', async () => {
-    const { client: alice, answer } = await helloV2(t, 'alice', who('alice'), { caps: FBIN });
+    const { client: alice, answer } = await helloV2(fx.t, 'alice', who('alice'), { caps: FBIN });
     clients.push(alice);
     expect(answer.caps).toEqual(expect.arrayContaining(['files', 'fbin']));
     const bob = await login('bob');
@@ -140,13 +106,13 @@ describe('binary chunk mode (fbin) over real TLS', () => {
     const alice = await login('alice');
     const ok = await announce(alice, 'b6');
     clock.advance(50_000);
-    const before = t.server.stats.bytesIn;
+    const before = fx.t.server.stats.bytesIn;
     alice.send(Buffer.from(encodeFilePutHeader(ok.file as string, 0, first.length)));
     alice.send(first.subarray(0, 1000));
     // no answer can come inside a body (no barrier): wait until the server has read the bytes
-    expect(await until(() => t.server.stats.bytesIn >= before + 1000)).toBe(true);
+    expect(await until(() => fx.t.server.stats.bytesIn >= before + 1000)).toBe(true);
     clock.advance(20_000); // 70 s after the last complete line, 20 s after the partial body
-    await t.server.sweep();
+    await fx.t.server.sweep();
     await alice.error(ErrorCode.IDLE_TIMEOUT);
     await alice.closed;
   });
