@@ -13,7 +13,7 @@ import {
   fromBase64,
   isValidName,
   isValidRoom,
-  sealChunk,
+  sealChunkParts,
   toBase64,
 } from '../../protocol/index.js';
 import { guessMime, hashFile } from './file-io.js';
@@ -39,6 +39,11 @@ interface Active {
   pumping: boolean;
   /** Plaintext read ahead: chunks from `from` on, read in one go. */
   block?: { from: number; bytes: Buffer };
+  /**
+   * The one buffer every block is read into (a block is sealed, synchronously, before the
+   * next read): no new buffer per megabyte read, so no garbage-collector work for it.
+   */
+  readBuffer?: Buffer;
   /**
    * SHA-256 of the plaintext sent so far, fed block by block as the upload reads the file
    * (one pass over the file, not two). Dropped when the upload did not start at chunk 0
@@ -199,7 +204,7 @@ export class Uploads {
       ) {
         const index = active.next;
         const plain = await this.#plain(active, index);
-        const sealed = sealChunk(
+        const [body, tag] = sealChunkParts(
           fromBase64(record.key, 'key', 32),
           {
             transferId: Buffer.from(record.id, 'hex'),
@@ -209,16 +214,15 @@ export class Uploads {
           plain,
         );
         if (binary) {
-          // binary chunk mode: a short header line, then the sealed bytes as they are, in one
-          // write (a separate one would cost a TLS record and a syscall of its own)
-          const header = encodeFilePutHeader(record.file!, index, sealed.length);
-          const frame = Buffer.allocUnsafe(header.length + sealed.length);
-          frame.write(header, 0, 'latin1');
-          frame.set(sealed, header.length);
-          this.#host.send(frame);
+          // binary chunk mode: a short header line, then the sealed bytes (ciphertext, tag) as
+          // they are, written together (one TLS write; no copy of the chunk to join them)
+          const length = body.length + tag.length;
+          const header = Buffer.from(encodeFilePutHeader(record.file!, index, length), 'latin1');
+          this.#host.send([header, body, tag]);
         } else {
           // A pre-encoded line (no JSON.stringify of 43 KB); it starts with FILE_PUT_PREFIX,
           // which the server budgets as file traffic.
+          const sealed = Buffer.concat([body, tag]);
           this.#host.send(encodeFilePut(record.file!, index, toBase64(sealed)));
         }
         active.next = index + 1;
@@ -242,7 +246,8 @@ export class Uploads {
       const to = Math.min(record.chunks, index + ahead);
       const start = index * chunkBytes;
       const length = Math.max(0, Math.min(record.size, to * chunkBytes) - start);
-      const bytes = Buffer.allocUnsafe(length);
+      active.readBuffer ??= Buffer.allocUnsafeSlow(ahead * chunkBytes);
+      const bytes = active.readBuffer.subarray(0, length);
       const { bytesRead } = await active.handle!.read(bytes, 0, length, start);
       if (bytesRead !== length) throw new Error('the file got shorter while it was sent');
       active.block = { from: index, bytes };
