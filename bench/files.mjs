@@ -140,7 +140,7 @@ async function main() {
   children.push(server);
   const banner = [];
   lines(server.stderr, (l) => banner.push(l));
-  lines(server.stdout, () => {});
+  lines(server.stdout, (l) => verbose && console.error(`server: ${l}`));
   await until(
     () =>
       banner.find((l) => l.startsWith('fingerprint ')) &&
