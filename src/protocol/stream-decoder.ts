@@ -67,6 +67,7 @@ export class StreamDecoder {
    * valid only until the next push), and whether this push already returned it.
    */
   #reuse = false;
+  #allocate: ((length: number) => Uint8Array) | undefined;
   #spare: Buffer | undefined;
   #lent = false;
 
@@ -82,10 +83,16 @@ export class StreamDecoder {
    * @param options.reuseBodies read every body into one buffer, reused by the bodies of later
    *   pushes (never two bodies of one push): for a caller that is done with a body before it
    *   pushes again (it opens each chunk at once), so no buffer is allocated per body.
+   * @param options.allocate where bodies are read (a buffer of exactly the length asked):
+   *   a caller that keeps bodies a while can hand out pooled buffers and take them back.
    */
-  enableBodies(rule: BodyRule, options: { reuseBodies?: boolean } = {}): void {
+  enableBodies(
+    rule: BodyRule,
+    options: { reuseBodies?: boolean; allocate?: (length: number) => Uint8Array } = {},
+  ): void {
     this.#rule = rule;
     this.#reuse = options.reuseBodies === true;
+    this.#allocate = options.allocate;
   }
 
   /** Bytes of the unfinished line, or of the header and body being read, held so far. */
@@ -186,6 +193,7 @@ export class StreamDecoder {
 
   /** A buffer for a body of `length` bytes: the reused one when allowed and free. */
   #bodyBuffer(length: number): Uint8Array {
+    if (this.#allocate) return this.#allocate(length);
     if (!this.#reuse || this.#lent) return Buffer.allocUnsafe(length);
     if (!this.#spare || this.#spare.length < length) this.#spare = Buffer.allocUnsafeSlow(length);
     return this.#spare.subarray(0, length);

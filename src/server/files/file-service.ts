@@ -15,6 +15,7 @@ import {
 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import { BodyPool } from './body-pool.js';
 import {
   type ChunkStore,
   type FileRecord,
@@ -110,6 +111,10 @@ export class FileService<S extends FileSession> {
   #lastStored = new Map<string, number>();
   /** The buffers downloads read chunks into (reused, bounded). */
   readonly readBuffers = new ReadBuffers();
+  /** The buffers uploaded chunks' bodies are read into (back once on disk; bounded). */
+  readonly bodies = new BodyPool();
+  /** For a session's stream decoder: a body buffer of `length` bytes. */
+  readonly bodyBuffer = (length: number): Uint8Array => this.bodies.allocate(length);
 
   constructor(o: {
     store: ChunkStore;
@@ -238,6 +243,7 @@ export class FileService<S extends FileSession> {
     this.stats.bytesIn += frame.sealed.length;
     const answered = written.then(
       (have) => {
+        this.bodies.release(frame.sealed); // (on disk: its buffer goes back to the pool)
         if (have === record.chunks && frame.i === have - 1) this.stats.uploaded++;
         if (have === record.chunks) this.#lastStored.delete(record.id);
         else this.#lastStored.set(record.id, this.#clock.now());
@@ -245,6 +251,7 @@ export class FileService<S extends FileSession> {
         if (session.open) session.reply(encodeFileAck(record.id, have), 'fack');
       },
       (error: unknown) => {
+        this.bodies.release(frame.sealed);
         const code = error instanceof FileStoreError ? error.code : ErrorCode.INTERNAL;
         this.stats.refused.inc(code);
         if (session.open)

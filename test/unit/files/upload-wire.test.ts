@@ -55,7 +55,10 @@ describe('uploads in binary mode: what goes on the wire', () => {
     // the window is 1 MiB: acknowledge what was sent until every chunk went out (bounded)
     let acked = 0;
     await until(() => {
-      if (sent.length > acked) uploads.acked(record, (acked = sent.length));
+      if (sent.length > acked) {
+        acked = sent.length;
+        uploads.acked(record, acked);
+      }
       return sent.length === record.chunks;
     }, 10_000);
     expect(sent.length).toBe(record.chunks);
