@@ -17,10 +17,11 @@ describe('ReadBuffers (download read buffers, reused and bounded)', () => {
     const a = pool.take();
     const b = pool.take();
     expect(a?.length).toBe(READ_BUFFER_BYTES);
-    expect(b).not.toBe(a);
+    // (identity as booleans: a failed toBe deep-compares a megabyte, which takes seconds)
+    expect(b === a).toBe(false);
     expect(pool.take()).toBeUndefined(); // all in use: the read allocates its own
     pool.put(a);
-    expect(pool.take()).toBe(a); // reused, not a new one
+    expect(pool.take() === a).toBe(true); // reused, not a new one
     pool.put(undefined); // (a read that had none)
     expect(pool.take()).toBeUndefined();
   });
@@ -49,10 +50,10 @@ describe('ChunkStore.read into a scratch buffer', () => {
     const scratch = Buffer.alloc(READ_BUFFER_BYTES);
     const chunks = await store.read(record, 0, 3, scratch);
     expect(chunks.map((c) => c.equals(sealed[chunks.indexOf(c)]!))).toEqual([true, true, true]);
-    for (const chunk of chunks) expect(chunk.buffer).toBe(scratch.buffer); // views: no copy
+    for (const chunk of chunks) expect(chunk.buffer === scratch.buffer).toBe(true); // views: no copy
     const small = Buffer.alloc(10);
     const [first] = await store.read(record, 0, 1, small);
-    expect(first!.buffer).not.toBe(small.buffer);
+    expect(first!.buffer === small.buffer).toBe(false);
     expect(first!.equals(sealed[0]!)).toBe(true);
     await store.close();
   });
