@@ -6,21 +6,20 @@
 //
 //   node bench/files.mjs [--mib 200] [--record]
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  appendFileSync,
-  closeSync,
-  createReadStream,
-  existsSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  lines,
+  makeInput,
+  peakRss,
+  perfWindow,
+  rawTls,
+  sha256,
+  threadCpu,
+  transferEnd,
+  until,
+} from './lib/files-lib.mjs';
 import { cpuSeconds, machine, schedTimes } from './lib/proc.mjs';
 import { makeCertificate } from './servers.mjs';
 
@@ -34,6 +33,9 @@ const skipTls = argv.includes('--no-tls');
 // `--file-budget 256m`: the server's per-connection file budget (default 64 MiB/s), to show
 // what the code does when the budget is not the limit. Reported in the output.
 const fileBudget = argv.includes('--file-budget') ? argv[argv.indexOf('--file-budget') + 1] : '';
+// `--perf FILE`: perf record (cpu-clock) of the three processes over the transfer only; set
+// BENCH_SERVER_NODE_ARGS / BENCH_CLIENT_NODE_ARGS to --perf-basic-prof for JIT symbols.
+const perfFile = argv.includes('--perf') ? argv[argv.indexOf('--perf') + 1] : '';
 const MiB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), 'sc-bench-files-'));
 const children = [];
@@ -48,162 +50,6 @@ const describe = (m) =>
     : [m.cpu ?? m.model, m.cores ? `${m.cores} cores` : '', m.node ? `Node ${m.node}` : '']
         .filter(Boolean)
         .join(', ') || JSON.stringify(m);
-
-/** Peak resident memory of a live process (VmHWM), in MiB. */
-function peakRss(pid) {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : Number.NaN;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-function until(test, ms, what) {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + ms;
-    const tick = () => {
-      const value = test();
-      if (value) return resolve(value);
-      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
-
-/**
- * The end (done or failed) of a client's transfer, bounded twice: 5 minutes in all, and
- * STALL_MS without any transfer event (progress comes about once a second) fails at once
- * with the last event seen — a stalled transfer is reported, never waited on forever.
- */
-const STALL_MS = 30_000;
-function transferEnd(client, what) {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    let seen = 0;
-    let lastChange = Date.now();
-    const tick = () => {
-      const transfer = client.events.filter((e) => e.kind === 'transfer');
-      const end = transfer.find((e) => e.phase === 'done' || e.phase === 'failed');
-      if (end) return resolve(end);
-      if (transfer.length !== seen) {
-        seen = transfer.length;
-        lastChange = Date.now();
-      }
-      const last = JSON.stringify(transfer.at(-1) ?? null);
-      if (client.proc.exitCode !== null)
-        return reject(
-          new Error(`${what}: the client exited (${client.proc.exitCode}); last event ${last}`),
-        );
-      if (Date.now() - lastChange > STALL_MS)
-        return reject(
-          new Error(
-            `${what} stalled: no transfer event for ${STALL_MS / 1000} s; last event ${last}`,
-          ),
-        );
-      if (Date.now() - started > 300_000)
-        return reject(new Error(`${what} did not finish within 5 minutes; last event ${last}`));
-      setTimeout(tick, 50);
-    };
-    tick();
-  });
-}
-
-function lines(stream, sink) {
-  let rest = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk) => {
-    rest += chunk;
-    for (let i = rest.indexOf('\n'); i >= 0; i = rest.indexOf('\n')) {
-      sink(rest.slice(0, i));
-      rest = rest.slice(i + 1);
-    }
-  });
-}
-
-function makeInput(path, bytes) {
-  const fd = openSync(path, 'w');
-  const block = randomBytes(MiB);
-  for (let i = 0; i < bytes / MiB; i++)
-    writeSync(
-      fd,
-      block.map((b) => b ^ i),
-    );
-  closeSync(fd);
-}
-
-async function sha256(path) {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk);
-  return hash.digest('hex');
-}
-
-/** True when something listens on 127.0.0.1:`port` (from /proc/net/tcp: state 0A). */
-function listening(port) {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  try {
-    return readFileSync('/proc/net/tcp', 'utf8')
-      .split('\n')
-      .some((row) => {
-        const f = row.trim().split(/\s+/);
-        return f[1]?.endsWith(`:${hex}`) && f[3] === '0A';
-      });
-  } catch {
-    return false;
-  }
-}
-
-/** `openssl s_server < file` to `openssl s_client > file`: seconds for the bytes to cross. */
-async function rawTls(cert, input, bytes) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const server = spawn(
-    'openssl',
-    [
-      's_server',
-      '-quiet',
-      '-accept',
-      `127.0.0.1:${port}`,
-      '-cert',
-      cert.certPath,
-      '-key',
-      cert.keyPath,
-      '-naccept',
-      '1',
-    ],
-    { stdio: ['pipe', 'ignore', 'pipe'] },
-  );
-  children.push(server);
-  // s_server accepts one connection: wait until it listens (not a fixed sleep, which a loaded
-  // machine can outlast), without connecting to it.
-  await until(() => listening(port), 20_000, `openssl s_server listening on ${port}`);
-  const out = join(dir, 'tls.out');
-  const client = spawn(
-    'sh',
-    ['-c', `openssl s_client -quiet -connect 127.0.0.1:${port} > ${out} 2>/dev/null`],
-    { stdio: ['pipe', 'ignore', 'ignore'] },
-  );
-  children.push(client);
-  await new Promise((r) => setTimeout(r, 200));
-  // s_server sends what it reads on stdin to the client once connected
-  const started = process.hrtime.bigint();
-  const feed = createReadStream(input);
-  feed.pipe(server.stdin);
-  await until(
-    () => existsSync(out) && statSync(out).size >= bytes,
-    120_000,
-    'raw TLS bytes (openssl s_server → s_client)',
-  ).catch((error) => {
-    const got = existsSync(out) ? statSync(out).size : 0;
-    throw new Error(
-      `${error.message}: ${got} of ${bytes} bytes arrived (s_server exit ${server.exitCode}, s_client exit ${client.exitCode})`,
-    );
-  });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  server.kill('SIGKILL');
-  client.kill('SIGKILL');
-  return seconds;
-}
 
 function jsonClient(user, port, pin, extra) {
   const home = mkdtempSync(join(dir, `${user}-`));
@@ -228,7 +74,11 @@ function jsonClient(user, port, pin, extra) {
   children.push(proc);
   const events = [];
   lines(proc.stdout, (l) => {
-    if (!l.startsWith('{')) return;
+    if (!l.startsWith('{')) {
+      // (--verbose: whatever else the client prints, e.g. --trace-gc through BENCH_CLIENT_NODE_ARGS)
+      if (verbose) console.error(`${user}: ${l}`);
+      return;
+    }
     const event = JSON.parse(l);
     event.at = performance.now(); // when the bench saw it (ms)
     events.push(event);
@@ -257,7 +107,7 @@ async function main() {
     .map((l) => l.toFixed(2))
     .join(' ');
 
-  const tls = skipTls ? Number.NaN : await rawTls(cert, input, bytes);
+  const tls = skipTls ? Number.NaN : await rawTls(cert, input, bytes, dir, children);
 
   const server = spawn(
     process.execPath,
@@ -290,7 +140,7 @@ async function main() {
   children.push(server);
   const banner = [];
   lines(server.stderr, (l) => banner.push(l));
-  lines(server.stdout, () => {});
+  lines(server.stdout, (l) => verbose && console.error(`server: ${l}`));
   await until(
     () =>
       banner.find((l) => l.startsWith('fingerprint ')) &&
@@ -322,8 +172,13 @@ async function main() {
   const procs = { server: server.pid, alice: alice.proc.pid, bob: bob.proc.pid };
   const cpuNow = () =>
     Object.fromEntries(
-      Object.entries(procs).map(([k, pid]) => [k, { cpu: cpuSeconds(pid), ...schedTimes(pid) }]),
+      Object.entries(procs).map(([k, pid]) => [
+        k,
+        { cpu: cpuSeconds(pid), ...schedTimes(pid), threads: threadCpu(pid) },
+      ]),
     );
+  const stopPerf = perfFile ? perfWindow(perfFile, Object.values(procs)) : undefined;
+  if (stopPerf) await new Promise((r) => setTimeout(r, 500)); // (perf attached)
   const c0 = cpuNow();
   const t0 = performance.now();
   if (verbose) console.error(`[${(performance.now() / 1000).toFixed(1)}s] /send`);
@@ -334,6 +189,7 @@ async function main() {
     transferEnd(bob, 'download'),
   ]);
   const c1 = cpuNow();
+  await stopPerf?.();
   const rss = {
     server: peakRss(server.pid),
     alice: peakRss(alice.proc.pid),
@@ -379,7 +235,12 @@ async function main() {
       procs,
     )
       .map((k) => split(k, c0, c1, e2e))
-      .join(', ')} (seconds).`,
+      .join(', ')} (seconds). Main thread / other threads CPU-s: ${Object.keys(procs)
+      .map(
+        (k) =>
+          `${k} ${(c1[k].threads.main - c0[k].threads.main).toFixed(2)} / ${(c1[k].threads.other - c0[k].threads.other).toFixed(2)}`,
+      )
+      .join(', ')}.`,
     `Peak RSS (VmHWM): server ${rss.server.toFixed(0)} MiB, sender ${rss.alice.toFixed(0)} MiB, recipient ${rss.bob.toFixed(0)} MiB (the file is ${mib} MiB: streamed, never held). Digest of the saved file matches: ${same}. sshd: ${sshd}.`,
     '',
   ].join('\n');

@@ -62,6 +62,14 @@ export class StreamDecoder {
   #body: Uint8Array | undefined;
   #bodyFilled = 0;
   #dead: ProtocolError | undefined;
+  /**
+   * `reuseBodies`: the buffer bodies are read into, kept for the next body (a body is then
+   * valid only until the next push), and whether this push already returned it.
+   */
+  #reuse = false;
+  #allocate: ((length: number) => Uint8Array) | undefined;
+  #spare: Buffer | undefined;
+  #lent = false;
 
   constructor(maxLineBytes: number) {
     if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {
@@ -70,9 +78,21 @@ export class StreamDecoder {
     this.maxLineBytes = maxLineBytes;
   }
 
-  /** From now on, lines matching `rule` announce a raw body (after negotiation). */
-  enableBodies(rule: BodyRule): void {
+  /**
+   * From now on, lines matching `rule` announce a raw body (after negotiation).
+   * @param options.reuseBodies read every body into one buffer, reused by the bodies of later
+   *   pushes (never two bodies of one push): for a caller that is done with a body before it
+   *   pushes again (it opens each chunk at once), so no buffer is allocated per body.
+   * @param options.allocate where bodies are read (a buffer of exactly the length asked):
+   *   a caller that keeps bodies a while can hand out pooled buffers and take them back.
+   */
+  enableBodies(
+    rule: BodyRule,
+    options: { reuseBodies?: boolean; allocate?: (length: number) => Uint8Array } = {},
+  ): void {
     this.#rule = rule;
+    this.#reuse = options.reuseBodies === true;
+    this.#allocate = options.allocate;
   }
 
   /** Bytes of the unfinished line, or of the header and body being read, held so far. */
@@ -93,6 +113,7 @@ export class StreamDecoder {
   push(chunk: Uint8Array): StreamItem[] {
     if (this.#dead) throw this.#dead;
     const items: StreamItem[] = [];
+    this.#lent = false;
     let start = 0;
     while (start < chunk.length) {
       const body = this.#body;
@@ -138,6 +159,7 @@ export class StreamDecoder {
   /** A body is complete: its header and it, side by side. */
   #bodyDone(items: StreamItem[]): void {
     items.push(this.#header!, new RawBody(this.#body!));
+    if (this.#spare !== undefined && this.#body!.buffer === this.#spare.buffer) this.#lent = true;
     this.#header = undefined;
     this.#body = undefined;
     this.#bodyFilled = 0;
@@ -164,9 +186,17 @@ export class StreamDecoder {
         `binary body of ${length} bytes exceeds the ${rule.maxBodyBytes}-byte limit`,
         { fatal: true },
       );
-    this.#body = Buffer.allocUnsafe(length);
+    this.#body = this.#bodyBuffer(length);
     this.#bodyFilled = 0;
     return undefined;
+  }
+
+  /** A buffer for a body of `length` bytes: the reused one when allowed and free. */
+  #bodyBuffer(length: number): Uint8Array {
+    if (this.#allocate) return this.#allocate(length);
+    if (!this.#reuse || this.#lent) return Buffer.allocUnsafe(length);
+    if (!this.#spare || this.#spare.length < length) this.#spare = Buffer.allocUnsafeSlow(length);
+    return this.#spare.subarray(0, length);
   }
 
   #concatPending(tail: Uint8Array): Uint8Array {

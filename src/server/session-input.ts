@@ -124,10 +124,10 @@ export class SessionInput {
 
   /**
    * Binary chunk mode negotiated (`fbin`): from now on an `fputb` header line is followed by
-   * its raw body, which is never read as a line.
+   * its raw body, which is never read as a line (into `allocate`'s buffers when given).
    */
-  enableBinaryChunks(): void {
-    this.#decoder.enableBodies(PUT_BODY_RULE);
+  enableBinaryChunks(allocate?: (length: number) => Uint8Array): void {
+    this.#decoder.enableBodies(PUT_BODY_RULE, allocate ? { allocate } : {});
   }
 
   /** Time of the last line received (for the idle sweep). */

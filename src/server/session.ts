@@ -361,7 +361,7 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
         this.#helloTimer = undefined; // a held session keeps no timer
         this.#state = 'ready';
         // binary chunk mode (fbin), before the welcome offers it: the client's next byte may use it
-        if (this.binaryChunks) this.#input.enableBinaryChunks();
+        if (this.binaryChunks) this.#input.enableBinaryChunks(this.#ctx.files?.bodyBuffer);
       },
     });
   }

@@ -164,6 +164,35 @@ describe('client framing', () => {
   });
 });
 
+describe('ServerConnection.send with the parts of one frame', () => {
+  it('writes the parts back to back, in order, not as JSON (a binary chunk header, ciphertext and tag)', async () => {
+    const cert = await testCertificate();
+    const received: Buffer[] = [];
+    const raw: Server = createServer({ cert: cert.certPem, key: cert.keyPem }, (socket) => {
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => raw.close(() => resolve())));
+    const connection = new ServerConnection({
+      host: '127.0.0.1',
+      port: (raw.address() as AddressInfo).port,
+      pin: parsePin(certificatePin(cert.certPem)),
+    });
+    cleanups.push(() => connection.close());
+    const header = Buffer.from('{"type":"fputb","len":70000}\n');
+    const body = Buffer.alloc(69_984, 0x5a);
+    const tag = Buffer.alloc(16, 0x07);
+    connection.on('state', (state) => {
+      if (state.state === 'connected') connection.send([header, body, tag]);
+    });
+    connection.start();
+    const wanted = Buffer.concat([header, body, tag]);
+    await until(() => Buffer.concat(received).length >= wanted.length, 5000, 'the parts');
+    expect(Buffer.concat(received).equals(wanted)).toBe(true);
+  });
+});
+
 describe('legacy client reconnecting while the server still holds its name', () => {
   function legacyClient(port: number, pin: string, reconnect: boolean) {
     const connection = new ServerConnection({

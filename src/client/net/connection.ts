@@ -128,10 +128,22 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     if (!this.#socket) this.#open();
   }
 
-  /** Writes one frame; returns false when not connected (the caller queues or fails it). */
-  send(frame: object | string | Uint8Array): boolean {
+  /**
+   * Writes one frame (an object, a pre-encoded line, raw bytes, or the parts of one binary
+   * frame written together); returns false when not connected (the caller queues or fails it).
+   */
+  send(frame: object | string | Uint8Array | readonly Uint8Array[]): boolean {
     const socket = this.#socket;
     if (!socket || !this.connected) return false;
+    if (Array.isArray(frame)) {
+      // parts of one frame (a binary chunk's header, ciphertext and tag): written together,
+      // as one TLS write, without joining them into a new buffer first
+      socket.cork();
+      for (const part of frame as readonly Uint8Array[]) socket.write(part);
+      socket.uncork();
+      this.#heartbeat?.sent();
+      return true;
+    }
     // raw bytes: the body of a binary chunk, right after its header line
     socket.write(
       typeof frame === 'string' || frame instanceof Uint8Array
@@ -210,7 +222,9 @@ export class ServerConnection extends EventEmitter<ServerConnectionEvents> {
     this.#setState({ state: 'connecting', attempt: this.#attempt + 1 });
     const decoder = new StreamDecoder(this.options.maxLineBytes ?? DEFAULT_CLIENT_MAX_LINE_BYTES);
     // Our hello announces binary chunks (fbin): a server may follow an fchunkb header with raw bytes.
-    decoder.enableBodies(CHUNK_BODY_RULE);
+    // Bodies share one buffer: every frame of a push is routed (a chunk opened) before the
+    // next push, synchronously ('frame' listeners must not keep `sealed`).
+    decoder.enableBodies(CHUNK_BODY_RULE, { reuseBodies: true });
     const tlsOptions: TlsConnectOptions = {
       host,
       port,

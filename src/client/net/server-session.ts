@@ -90,7 +90,7 @@ export class ServerSession implements ServerLink {
   }
 
   /** A frame, a pre-encoded line, or raw bytes (a binary chunk's body, after its header). */
-  send(frame: object | string | Uint8Array): boolean {
+  send(frame: object | string | Uint8Array | readonly Uint8Array[]): boolean {
     return this.#options.connection.send(frame);
   }
 

@@ -16,8 +16,11 @@ export interface TransferHost {
   chunkBytes(): number;
   /** The server holds fgets for chunks not stored yet (`fhold`): offer during the upload. */
   offerEarly(): boolean;
-  /** A frame, a pre-encoded line (ending in a newline), or raw bytes (a binary chunk's body). */
-  send(frame: object | string | Uint8Array): boolean;
+  /**
+   * A frame, a pre-encoded line (ending in a newline), raw bytes, or the parts of one binary
+   * chunk (header, ciphertext, tag) written together.
+   */
+  send(frame: object | string | Uint8Array | readonly Uint8Array[]): boolean;
   save(record: TransferRecord): void;
   /** `fresh` takes the place of `old` (an upload started over). */
   replace(old: TransferRecord, fresh: TransferRecord): void;

@@ -34,7 +34,7 @@ export interface TransferOptions {
   /** Senders whose offers are accepted without asking, up to a size in bytes each. */
   autoAccept?: ReadonlyMap<string, number>;
   link: {
-    send(frame: object | string | Uint8Array): boolean;
+    send(frame: object | string | Uint8Array | readonly Uint8Array[]): boolean;
     readonly ready: boolean;
     offers(cap: string): boolean;
     /** The server's `--max-file-size`, when its welcome said. */

@@ -5,20 +5,18 @@ import { basename } from 'node:path';
 import {
   chunkCount,
   chunkPlainLength,
-  encodeFilePut,
-  encodeFilePutHeader,
   FILE_CHUNK_BYTES,
   type FileContent,
   formatBytes,
-  fromBase64,
   isValidName,
   isValidRoom,
-  sealChunk,
   toBase64,
 } from '../../protocol/index.js';
 import { guessMime, hashFile } from './file-io.js';
+import { hashFileOffThread } from './hash-worker.js';
 import type { TransferHost } from './transfer-host.js';
 import type { UploadRecord } from './transfer-record.js';
+import { chunkFrame, fileContent } from './upload-frames.js';
 
 /** Sealed chunks sent and not yet acknowledged, per upload (about 1 MiB in flight). */
 export const UPLOAD_WINDOW = 32;
@@ -39,6 +37,11 @@ interface Active {
   pumping: boolean;
   /** Plaintext read ahead: chunks from `from` on, read in one go. */
   block?: { from: number; bytes: Buffer };
+  /**
+   * The one buffer every block is read into (a block is sealed, synchronously, before the
+   * next read): no new buffer per megabyte read, so no garbage-collector work for it.
+   */
+  readBuffer?: Buffer;
   /**
    * SHA-256 of the plaintext sent so far, fed block by block as the upload reads the file
    * (one pass over the file, not two). Dropped when the upload did not start at chunk 0
@@ -84,16 +87,31 @@ export class Uploads {
       return `${basename(path)} (${formatBytes(info.size)}) is larger than this server takes (${formatBytes(maxBytes)})`;
     const record = await this.#fresh(target, path, info.size, info.mtimeMs);
     this.#host.progress(record, 'started', 0);
-    // The digest first (one read of the file before the upload's), so the offer can go out
-    // as soon as the server accepts the announce: recipients download alongside the upload.
-    try {
-      record.digest = toBase64(await hashFile(path));
-    } catch (error) {
-      return `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`;
-    }
+    // The digest on a worker thread while the upload goes on: the offer (which carries it)
+    // goes out as soon as both the announce is accepted and the hash is done, so recipients
+    // download alongside the upload, and the upload does not wait for the hash.
+    this.#hashing.set(record.id, hashFileOffThread(path));
     this.#host.save(record);
     this.#announce(record);
     return record;
+  }
+
+  /** Digests being computed off the main thread, per transfer id (a reason when unreadable). */
+  #hashing = new Map<string, Promise<Buffer | string>>();
+
+  /** True once the record's digest is known (its hashing awaited); a reason when it cannot be. */
+  digestOf(record: UploadRecord): Promise<true | string> {
+    return this.#digest(record);
+  }
+
+  async #digest(record: UploadRecord): Promise<true | string> {
+    if (record.digest !== '') return true;
+    const hashing = this.#hashing.get(record.id);
+    if (!hashing) return 'not hashed';
+    const digest = await hashing;
+    if (typeof digest === 'string') return `cannot read ${record.path}: ${digest}`;
+    record.digest ||= toBase64(digest);
+    return true;
   }
 
   async #fresh(target: string, path: string, size: number, mtimeMs: number): Promise<UploadRecord> {
@@ -148,7 +166,8 @@ export class Uploads {
     this.#host.save(record);
     this.#start(record, 0);
     // (a server without `fhold` refuses an fget for a chunk not stored yet: offer at the end)
-    if (record.digest !== '' && this.#host.offerEarly()) this.#offerEarly(record);
+    if ((record.digest !== '' || this.#hashing.has(record.id)) && this.#host.offerEarly())
+      this.#offerEarly(record);
   }
 
   /** The offer sent during the upload, per transfer id (the upload's end waits for it). */
@@ -156,7 +175,10 @@ export class Uploads {
 
   #offerEarly(record: UploadRecord): void {
     if (record.offered || this.#early.has(record.id)) return;
-    const sent = this.#host.sendOffer(record.target, this.#content(record)).then((outcome) => {
+    // (set at once, the hash awaited inside: the upload's end always finds and awaits it)
+    const sent = this.#digest(record).then(async (hashed) => {
+      if (hashed !== true) return hashed;
+      const outcome = await this.#host.sendOffer(record.target, this.#content(record));
       if (outcome === true) {
         record.offered = true;
         if (record.state === 'uploading') this.#host.save(record);
@@ -172,7 +194,9 @@ export class Uploads {
       next: have,
       acked: have,
       pumping: false,
-      ...(have === 0 && record.digest === '' ? { hash: createHash('sha256') } : {}),
+      ...(have === 0 && record.digest === '' && !this.#hashing.has(record.id)
+        ? { hash: createHash('sha256') }
+        : {}),
       hashedBytes: 0,
     };
     this.#active.set(record.id, active);
@@ -199,28 +223,7 @@ export class Uploads {
       ) {
         const index = active.next;
         const plain = await this.#plain(active, index);
-        const sealed = sealChunk(
-          fromBase64(record.key, 'key', 32),
-          {
-            transferId: Buffer.from(record.id, 'hex'),
-            index,
-            final: index === record.chunks - 1,
-          },
-          plain,
-        );
-        if (binary) {
-          // binary chunk mode: a short header line, then the sealed bytes as they are, in one
-          // write (a separate one would cost a TLS record and a syscall of its own)
-          const header = encodeFilePutHeader(record.file!, index, sealed.length);
-          const frame = Buffer.allocUnsafe(header.length + sealed.length);
-          frame.write(header, 0, 'latin1');
-          frame.set(sealed, header.length);
-          this.#host.send(frame);
-        } else {
-          // A pre-encoded line (no JSON.stringify of 43 KB); it starts with FILE_PUT_PREFIX,
-          // which the server budgets as file traffic.
-          this.#host.send(encodeFilePut(record.file!, index, toBase64(sealed)));
-        }
+        this.#host.send(chunkFrame(record, index, plain, binary));
         active.next = index + 1;
       }
     } catch (error) {
@@ -242,7 +245,8 @@ export class Uploads {
       const to = Math.min(record.chunks, index + ahead);
       const start = index * chunkBytes;
       const length = Math.max(0, Math.min(record.size, to * chunkBytes) - start);
-      const bytes = Buffer.allocUnsafe(length);
+      active.readBuffer ??= Buffer.allocUnsafeSlow(ahead * chunkBytes);
+      const bytes = active.readBuffer.subarray(0, length);
       const { bytesRead } = await active.handle!.read(bytes, 0, length, start);
       if (bytesRead !== length) throw new Error('the file got shorter while it was sent');
       active.block = { from: index, bytes };
@@ -275,6 +279,14 @@ export class Uploads {
     const { record } = active;
     this.#active.delete(record.id);
     await active.handle?.close().catch(() => undefined);
+    if (record.digest === '' && this.#hashing.has(record.id)) {
+      const hashed = await this.#digest(record);
+      this.#hashing.delete(record.id);
+      if (hashed !== true) {
+        this.fail(record, hashed);
+        return;
+      }
+    }
     if (record.digest === '') {
       try {
         const digest =
@@ -297,20 +309,7 @@ export class Uploads {
   }
 
   #content(record: UploadRecord): FileContent {
-    return {
-      t: 'file',
-      tid: record.id,
-      file: record.file!,
-      cap: record.cap!,
-      name: record.name,
-      size: record.size,
-      chunks: record.chunks,
-      ...(record.chunkBytes !== undefined ? { cs: record.chunkBytes } : {}),
-      mime: record.mime,
-      key: record.key,
-      digest: record.digest,
-      ts: this.#host.now(),
-    };
+    return fileContent(record, this.#host.now());
   }
 
   async #offer(record: UploadRecord): Promise<void> {
@@ -373,6 +372,7 @@ export class Uploads {
   cancel(record: UploadRecord): void {
     const active = this.#active.get(record.id);
     this.#active.delete(record.id);
+    this.#hashing.delete(record.id);
     void active?.handle?.close().catch(() => undefined);
     if (record.file) this.#host.send({ type: 'fdel', file: record.file });
     record.state = 'cancelled';
@@ -383,6 +383,7 @@ export class Uploads {
   fail(record: UploadRecord, reason: string, code?: string): void {
     const active = this.#active.get(record.id);
     this.#active.delete(record.id);
+    this.#hashing.delete(record.id);
     void active?.handle?.close().catch(() => undefined);
     record.state = 'failed';
     record.reason = reason;

@@ -306,14 +306,20 @@ export class ChunkStore {
     return now;
   }
 
-  /** Reads chunks `from` to `to` (exclusive; stored already) in one read. */
-  async read(record: FileRecord, from: number, to: number): Promise<Buffer[]> {
+  /**
+   * Reads chunks `from` to `to` (exclusive; stored already) in one read, into `scratch` when
+   * it is big enough (the chunks returned are views of it), else into a new buffer.
+   */
+  async read(record: FileRecord, from: number, to: number, scratch?: Buffer): Promise<Buffer[]> {
     const stride = recordSealedChunk(record);
     const start = from * stride;
     const end = (to - 1) * stride + lengthOf(record, to - 1);
     const handle = await open(this.#path(record.id, 'chunks'), 'r');
     try {
-      const buffer = Buffer.allocUnsafe(end - start);
+      const buffer =
+        scratch && scratch.length >= end - start
+          ? scratch.subarray(0, end - start)
+          : Buffer.allocUnsafe(end - start);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
       if (bytesRead !== buffer.length)
         throw new FileStoreError(ErrorCode.NO_SUCH_FILE, 'chunk missing');

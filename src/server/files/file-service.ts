@@ -15,6 +15,7 @@ import {
 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import { BodyPool } from './body-pool.js';
 import {
   type ChunkStore,
   type FileRecord,
@@ -22,6 +23,7 @@ import {
   recordChunkBytes,
 } from './chunk-store.js';
 import type { FileStats } from './file-stats.js';
+import { ReadBuffers } from './read-buffers.js';
 
 /** What the file service needs of a session. */
 export interface FileSession {
@@ -31,7 +33,10 @@ export interface FileSession {
   reply(line: string, kind: string): boolean;
   /** Binary chunk mode (`fbin`): chunks go out as a header line and raw bytes. */
   readonly binaryChunks: boolean;
-  /** Queues a header line and the raw bytes after it. */
+  /**
+   * Queues a header line and the raw bytes after it. The bytes are copied before it returns
+   * (downloads read chunks into buffers they reuse for the next batch).
+   */
   replyBytes(header: string, body: Uint8Array): boolean;
   /** Bytes queued for the client, not yet written to the socket. */
   readonly queuedBytes: number;
@@ -104,6 +109,12 @@ export class FileService<S extends FileSession> {
   #waiters = new Map<string, Set<Waiter>>();
   /** When each upload under way last stored a chunk (a stalled one is not waited for). */
   #lastStored = new Map<string, number>();
+  /** The buffers downloads read chunks into (reused, bounded). */
+  readonly readBuffers = new ReadBuffers();
+  /** The buffers uploaded chunks' bodies are read into (back once on disk; bounded). */
+  readonly bodies = new BodyPool();
+  /** For a session's stream decoder: a body buffer of `length` bytes. */
+  readonly bodyBuffer = (length: number): Uint8Array => this.bodies.allocate(length);
 
   constructor(o: {
     store: ChunkStore;
@@ -232,6 +243,7 @@ export class FileService<S extends FileSession> {
     this.stats.bytesIn += frame.sealed.length;
     const answered = written.then(
       (have) => {
+        this.bodies.release(frame.sealed); // (on disk: its buffer goes back to the pool)
         if (have === record.chunks && frame.i === have - 1) this.stats.uploaded++;
         if (have === record.chunks) this.#lastStored.delete(record.id);
         else this.#lastStored.set(record.id, this.#clock.now());
@@ -239,6 +251,7 @@ export class FileService<S extends FileSession> {
         if (session.open) session.reply(encodeFileAck(record.id, have), 'fack');
       },
       (error: unknown) => {
+        this.bodies.release(frame.sealed);
         const code = error instanceof FileStoreError ? error.code : ErrorCode.INTERNAL;
         this.stats.refused.inc(code);
         if (session.open)
@@ -279,20 +292,27 @@ export class FileService<S extends FileSession> {
         if (this.#clock.now() - last >= FILE_HOLD_MS) throw pending();
         have = await this.#arrival(record.id, end);
       }
-      const chunks = await this.#read(record, next, Math.min(end, have));
-      for (const sealed of chunks) {
-        if (!session.open) return;
-        // (a chunk goes out while the queue holds less than the budget with it, or nothing:
-        // with big chunks too, this download's share of the queue stays near the budget)
-        if (session.queuedBytes > 0 && session.queuedBytes + sealed.length > FILE_QUEUE_BUDGET)
-          await session.whenDrained();
-        if (!session.open) return;
-        if (session.binaryChunks)
-          session.replyBytes(encodeFileChunkHeader(record.id, next, sealed.length), sealed);
-        else session.reply(encodeFileChunk(record.id, next, sealed.toString('base64')), 'fchunk');
-        this.stats.chunksOut++;
-        this.stats.bytesOut += sealed.length;
-        next++;
+      // (taken after the wait: a held request holds no buffer)
+      const scratch = this.readBuffers.take();
+      try {
+        const chunks = await this.#read(record, next, Math.min(end, have), scratch);
+        for (const sealed of chunks) {
+          if (!session.open) return;
+          // (a chunk goes out while the queue holds less than the budget with it, or nothing:
+          // with big chunks too, this download's share of the queue stays near the budget)
+          if (session.queuedBytes > 0 && session.queuedBytes + sealed.length > FILE_QUEUE_BUDGET)
+            await session.whenDrained();
+          if (!session.open) return;
+          // (both copy the chunk: the read buffer is reused once this batch is out)
+          if (session.binaryChunks)
+            session.replyBytes(encodeFileChunkHeader(record.id, next, sealed.length), sealed);
+          else session.reply(encodeFileChunk(record.id, next, sealed.toString('base64')), 'fchunk');
+          this.stats.chunksOut++;
+          this.stats.bytesOut += sealed.length;
+          next++;
+        }
+      } finally {
+        this.readBuffers.put(scratch);
       }
     }
   }
@@ -339,9 +359,14 @@ export class FileService<S extends FileSession> {
     if (waiters) for (const waiter of [...waiters]) waiter.gone();
   }
 
-  async #read(record: FileRecord, from: number, to: number): Promise<Buffer[]> {
+  async #read(
+    record: FileRecord,
+    from: number,
+    to: number,
+    scratch: Buffer | undefined,
+  ): Promise<Buffer[]> {
     try {
-      return await this.store.read(record, from, to);
+      return await this.store.read(record, from, to, scratch);
     } catch (error) {
       if (error instanceof FileStoreError) throw error;
       // deleted underneath us (TTL, the uploader, the last recipient)

@@ -10,6 +10,7 @@ import {
   openChunk,
   ProtocolError,
   sealChunk,
+  sealChunkParts,
 } from '../../../src/protocol/index.js';
 
 const key = new Uint8Array(32).fill(7);
@@ -48,6 +49,17 @@ describe('file chunk crypto', () => {
     expect(a.subarray(0, 24).toString()).toBe('securechat-file-chunk-v1');
     expect(a.equals(Buffer.from(chunkAad(tid, 1, true)))).toBe(false);
     expect(a.equals(Buffer.from(chunkAad(tid, 2, false)))).toBe(false);
+  });
+
+  it('sealChunkParts gives the ciphertext and the tag whose concatenation is the sealed chunk', () => {
+    const plain = randomBytes(3000);
+    const at = { transferId: tid, index: 9, final: false };
+    const [body, tag] = sealChunkParts(key, at, plain);
+    expect(body.length).toBe(3000);
+    expect(tag.length).toBe(16);
+    const joined = Buffer.concat([body, tag]);
+    expect(joined.equals(Buffer.from(sealChunk(key, at, plain)))).toBe(true);
+    expect(Buffer.from(openChunk(key, at, joined)).equals(plain)).toBe(true);
   });
 
   it('round-trips and matches a reference AES-256-GCM computation', () => {

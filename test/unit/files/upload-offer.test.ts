@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,9 +37,14 @@ async function offersDuringUpload(fhold: boolean): Promise<boolean> {
   };
   const uploads = new Uploads(host);
   const record = (await uploads.send('bob', path)) as UploadRecord;
-  expect(record.digest).not.toBe(''); // hashed before the announce
   uploads.announced(record, '0123456789abcdef0123456789abcdef', 'cap');
-  await Promise.resolve();
+  // the hash runs on a worker thread meanwhile: once it is known (a barrier, not a sleep),
+  // and the microtasks after it ran, an early offer has gone out or never will
+  expect(await uploads.digestOf(record)).toBe(true);
+  await new Promise((r) => setImmediate(r));
+  expect(record.digest).toBe(
+    createHash('sha256').update(Buffer.alloc(100_000, 1)).digest('base64'),
+  );
   return offers.length === 1 && offers[0] === record.digest;
 }
 
@@ -81,7 +87,8 @@ async function announcedAt(chunkBytes: number) {
   const uploads = new Uploads(host);
   const record = (await uploads.send('bob', path)) as UploadRecord;
   uploads.announced(record, '0123456789abcdef0123456789abcdef', 'cap');
-  await Promise.resolve();
+  await uploads.digestOf(record);
+  await new Promise((r) => setImmediate(r));
   return { fnew: sent.find((f) => f.type === 'fnew')!, offer: offers[0]!, record };
 }
 

@@ -43,6 +43,15 @@ function cut(bytes: Uint8Array, at: number[]): Uint8Array[] {
   return parts;
 }
 
+/** True when two views share bytes. */
+function overlap(a: Uint8Array, b: Uint8Array): boolean {
+  return (
+    a.buffer === b.buffer &&
+    a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
 function fatalCode(run: () => unknown): string | undefined {
   try {
     run();
@@ -94,46 +103,89 @@ describe('StreamDecoder (binary chunk mode framing)', () => {
     }
   });
 
-  it('property: lines and bodies in any order and any cutting come back as sent', () => {
-    const item = fc.oneof(
-      fc
-        .string({ minLength: 1, maxLength: 40 })
-        .filter((s) => !s.includes('\n') && !s.includes('\r') && !s.startsWith('{"type":"fputb",'))
-        .map((text) => ({ kind: 'line' as const, text })),
-      fc
-        .uint8Array({ minLength: 0, maxLength: 64 })
-        .map((bytes) => ({ kind: 'body' as const, bytes })),
-    );
-    fc.assert(
-      fc.property(
-        fc.array(item, { maxLength: 12 }),
-        fc.array(fc.nat(), { maxLength: 8 }),
-        (items, cuts) => {
-          const parts: Buffer[] = [];
-          const expected: string[] = [];
-          for (const [k, it] of items.entries()) {
-            if (it.kind === 'line') {
-              parts.push(enc(`${it.text}\n`));
-              expected.push(`line:${enc(it.text).toString('latin1')}`);
-            } else {
-              const header = encodeFilePutHeader(FILE, k, it.bytes.length);
-              parts.push(enc(header), Buffer.from(it.bytes));
-              expected.push(
-                `line:${header.trimEnd()}`,
-                `body:${Buffer.from(it.bytes).toString('hex')}`,
-              );
+  it.each([false, true])(
+    'property: lines and bodies in any order and any cutting come back as sent (reuseBodies %s)',
+    (reuseBodies) => {
+      const item = fc.oneof(
+        fc
+          .string({ minLength: 1, maxLength: 40 })
+          .filter(
+            (s) => !s.includes('\n') && !s.includes('\r') && !s.startsWith('{"type":"fputb",'),
+          )
+          .map((text) => ({ kind: 'line' as const, text })),
+        fc
+          .uint8Array({ minLength: 0, maxLength: 64 })
+          .map((bytes) => ({ kind: 'body' as const, bytes })),
+      );
+      fc.assert(
+        fc.property(
+          fc.array(item, { maxLength: 12 }),
+          fc.array(fc.nat(), { maxLength: 8 }),
+          (items, cuts) => {
+            const parts: Buffer[] = [];
+            const expected: string[] = [];
+            for (const [k, it] of items.entries()) {
+              if (it.kind === 'line') {
+                parts.push(enc(`${it.text}\n`));
+                expected.push(`line:${enc(it.text).toString('latin1')}`);
+              } else {
+                const header = encodeFilePutHeader(FILE, k, it.bytes.length);
+                parts.push(enc(header), Buffer.from(it.bytes));
+                expected.push(
+                  `line:${header.trimEnd()}`,
+                  `body:${Buffer.from(it.bytes).toString('hex')}`,
+                );
+              }
             }
-          }
-          const stream = Buffer.concat(parts);
-          const decoder = new StreamDecoder(1024);
-          decoder.enableBodies(PUT_BODY_RULE);
-          const points = cuts.map((c) => (stream.length === 0 ? 0 : c % (stream.length + 1)));
-          expect(decodeAll(decoder, cut(stream, points))).toEqual(expected);
-          expect(decoder.bufferedBytes).toBe(0);
-        },
-      ),
-      { numRuns: 300 },
-    );
+            const stream = Buffer.concat(parts);
+            const decoder = new StreamDecoder(1024);
+            // (decodeAll reads each push's items before the next push: the reuse contract)
+            decoder.enableBodies(PUT_BODY_RULE, { reuseBodies });
+            const points = cuts.map((c) => (stream.length === 0 ? 0 : c % (stream.length + 1)));
+            expect(decodeAll(decoder, cut(stream, points))).toEqual(expected);
+            expect(decoder.bufferedBytes).toBe(0);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    },
+  );
+
+  it('reuseBodies: bodies of later pushes share one buffer, two bodies of one push never do', () => {
+    const body = (n: number, fill: number) => Buffer.alloc(n, fill);
+    const frame = (i: number, b: Buffer) =>
+      Buffer.concat([enc(encodeFilePutHeader(FILE, i, b.length)), b]);
+    const bodiesOf = (items: StreamItem[]) =>
+      items.filter((item): item is RawBody => item instanceof RawBody).map((item) => item.bytes);
+    const reusing = new StreamDecoder(1024);
+    reusing.enableBodies(PUT_BODY_RULE, { reuseBodies: true });
+    const [first] = bodiesOf(reusing.push(frame(0, body(5000, 1))));
+    expect(Buffer.from(first!)).toEqual(body(5000, 1));
+    // the next push: a body cut across two pushes, then two bodies in one push
+    const whole = Buffer.concat([
+      frame(1, body(4500, 2)),
+      frame(2, body(100, 3)),
+      frame(3, body(50, 4)),
+    ]);
+    expect(bodiesOf(reusing.push(whole.subarray(0, 1000)))).toEqual([]);
+    const [second, third, fourth] = bodiesOf(reusing.push(whole.subarray(1000)));
+    expect(overlap(second!, first!)).toBe(true); // reused: no new buffer for it (over 4 KiB: not Node's pool)
+    // same push: memory of their own (small buffers may share Node's pool, never bytes)
+    expect(overlap(third!, second!)).toBe(false);
+    expect(overlap(fourth!, second!)).toBe(false);
+    expect(overlap(fourth!, third!)).toBe(false);
+    expect([second, third, fourth].map((b) => Buffer.from(b!))).toEqual([
+      body(4500, 2),
+      body(100, 3),
+      body(50, 4),
+    ]);
+    // without the option every body has its own buffer
+    const fresh = new StreamDecoder(1024);
+    fresh.enableBodies(PUT_BODY_RULE);
+    const [a] = bodiesOf(fresh.push(frame(0, body(300, 1))));
+    const [b] = bodiesOf(fresh.push(frame(1, body(300, 2))));
+    expect(overlap(a!, b!)).toBe(false);
+    expect(Buffer.from(a!)).toEqual(body(300, 1));
   });
 
   it('without bodies enabled, splits lines exactly as LineDecoder does', () => {
