@@ -26,21 +26,6 @@ async function pair(): Promise<{ server: Socket; client: Socket; close(): void }
 }
 
 describe('BatchedWriter', () => {
-  it('joins the lines of one turn into one write', async () => {
-    const { server, client, close } = await pair();
-    try {
-      const received: string[] = [];
-      client.on('data', (chunk: Buffer) => received.push(chunk.toString('latin1')));
-      const writer = new BatchedWriter(server);
-      writer.write('a\n');
-      writer.write('b\n');
-      expect(writer.writableLength).toBe(4);
-      expect(await until(() => received.join('') === 'a\nb\n')).toBe(true);
-    } finally {
-      close();
-    }
-  });
-
   it('drops what is queued for a peer that already closed, without an EPIPE error', async () => {
     const { server, client, close } = await pair();
     try {
