@@ -85,23 +85,32 @@ for (let c = 0; c < 128; c++) {
 }
 
 const HEAD = '{"type":"relay","to":"';
-const HEAD_BYTES = Uint8Array.from(HEAD, (c) => c.charCodeAt(0));
-const ALG_KEY = '","alg":"';
-const HEADER_KEY = '","header":"';
-const NONCE_KEY = '","nonce":"';
-const CIPHER_KEY = '","cipher":"';
-const ID_KEY = '","id":"';
+const bytesOf = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+const HEAD_BYTES = bytesOf(HEAD);
+const ALG_KEY = bytesOf('","alg":"');
+const HEADER_KEY = bytesOf('","header":"');
+const NONCE_KEY = bytesOf('","nonce":"');
+const CIPHER_KEY = bytesOf('","cipher":"');
+const ID_KEY = bytesOf('","id":"');
 const QUOTE = 34;
 const EQUALS = 61;
+const CLOSE_BRACE = 125;
 /** Offset of `"to"` in the line: what {@link SplicedRelay} keeps starts there. */
 const TAIL_START = '{"type":"relay",'.length;
 
+/** Whether `line` holds `key` at `at`. */
+function hasAt(line: Uint8Array, at: number, key: Uint8Array): boolean {
+  if (at + key.length > line.length) return false;
+  for (let i = 0; i < key.length; i++) if (line[at + i] !== key[i]) return false;
+  return true;
+}
+
 /** End of a run of `cls` characters starting at `at` (1-`max` of them) at a `"`, or -1. */
-function scanClass(text: string, at: number, cls: number, max: number): number {
+function scanClass(line: Uint8Array, at: number, cls: number, max: number): number {
   let i = at;
-  const limit = Math.min(text.length, at + max);
-  while (i < limit && (CLASS[text.charCodeAt(i)]! & cls) !== 0) i++;
-  return i === at || text.charCodeAt(i) !== QUOTE ? -1 : i;
+  const limit = Math.min(line.length, at + max);
+  while (i < limit && (CLASS[line[i]!]! & cls) !== 0) i++;
+  return i === at || i >= line.length || line[i] !== QUOTE ? -1 : i;
 }
 
 /** Value of a Base64 alphabet character. */
@@ -115,33 +124,41 @@ function sextet(code: number): number {
 /**
  * Scans a canonical Base64 string (RFC 4648 §4, padded, spare bits zero: exactly what
  * `base64DecodedLength` accepts) starting at `at` and ending at a `"`. Returns the offset
- * of that quote, or -1. Nothing is decoded; {@link decodedBytes} gives the length.
+ * of that quote, or -1. Nothing is decoded; {@link decodedBytes} gives the length. Reads
+ * the bytes four at a time (the hot loop of the relay path: a cipher is most of a line).
  */
-function scanBase64(text: string, at: number): number {
+function scanBase64(line: Uint8Array, at: number): number {
   let i = at;
-  const length = text.length;
-  while (i < length && (CLASS[text.charCodeAt(i)]! & B64) !== 0) i++;
+  const length = line.length;
+  while (
+    i + 4 <= length &&
+    (CLASS[line[i]!]! &
+      CLASS[line[i + 1]!]! &
+      CLASS[line[i + 2]!]! &
+      CLASS[line[i + 3]!]! &
+      B64) !==
+      0
+  )
+    i += 4;
+  while (i < length && (CLASS[line[i]!]! & B64) !== 0) i++;
   const body = i - at;
   let padding = 0;
-  while (padding < 2 && text.charCodeAt(i) === EQUALS) {
+  while (padding < 2 && i < length && line[i] === EQUALS) {
     i++;
     padding++;
   }
-  if (text.charCodeAt(i) !== QUOTE || (body + padding) % 4 !== 0) return -1;
+  if (i >= length || line[i] !== QUOTE || (body + padding) % 4 !== 0) return -1;
   if (padding > 0) {
     if (body === 0) return -1;
-    if ((sextet(text.charCodeAt(at + body - 1)) & (padding === 2 ? 15 : 3)) !== 0) return -1;
+    if ((sextet(line[at + body - 1]!) & (padding === 2 ? 15 : 3)) !== 0) return -1;
   }
   return i;
 }
 
-/** Decoded length of the Base64 `text[start, end)` that {@link scanBase64} accepted. */
-function decodedBytes(text: string, start: number, end: number): number {
+/** Decoded length of the Base64 `line[start, end)` that {@link scanBase64} accepted. */
+function decodedBytes(line: Uint8Array, start: number, end: number): number {
   const padding =
-    end === start
-      ? 0
-      : (text.charCodeAt(end - 1) === EQUALS ? 1 : 0) +
-        (text.charCodeAt(end - 2) === EQUALS ? 1 : 0);
+    end === start ? 0 : (line[end - 1] === EQUALS ? 1 : 0) + (line[end - 2] === EQUALS ? 1 : 0);
   return ((end - start) / 4) * 3 - padding;
 }
 
@@ -159,42 +176,44 @@ function decodedBytes(text: string, start: number, end: number): number {
  *   full parser, which accepts or refuses it with its own error code. Never throws.
  */
 export function readCanonicalRelay(line: Uint8Array): SplicedRelay | undefined {
-  if (line.length < HEAD_BYTES.length) return undefined;
-  for (let i = 0; i < HEAD_BYTES.length; i++) if (line[i] !== HEAD_BYTES[i]) return undefined;
-  // One latin1 decode (bytes map 1:1 to UTF-16 units, so a non-ASCII byte stays outside
-  // every class); the scan reads characters and keeps slices of this one string.
-  const text = Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1');
-  const toStart = HEAD.length;
-  const toEnd = scanClass(text, toStart, NAME, MAX_NAME_LENGTH);
-  if (toEnd < 0 || !text.startsWith(ALG_KEY, toEnd)) return undefined;
-  let at = scanClass(text, toEnd + ALG_KEY.length, ALG, MAX_ALG_LENGTH);
+  // The scan reads the bytes (a byte ≥ 128 is in no class); strings are made only of what
+  // is kept: the recipient, the id and the tail (ASCII, so latin1 maps them 1:1).
+  if (!hasAt(line, 0, HEAD_BYTES)) return undefined;
+  const toStart = HEAD_BYTES.length;
+  const toEnd = scanClass(line, toStart, NAME, MAX_NAME_LENGTH);
+  if (toEnd < 0 || !hasAt(line, toEnd, ALG_KEY)) return undefined;
+  let at = scanClass(line, toEnd + ALG_KEY.length, ALG, MAX_ALG_LENGTH);
   if (at < 0) return undefined;
-  if (text.startsWith(HEADER_KEY, at)) {
+  if (hasAt(line, at, HEADER_KEY)) {
     const start = at + HEADER_KEY.length;
-    at = scanBase64(text, start);
+    at = scanBase64(line, start);
     if (at < 0) return undefined;
-    const bytes = decodedBytes(text, start, at);
+    const bytes = decodedBytes(line, start, at);
     if (bytes < 1 || bytes > MAX_RELAY_HEADER_BYTES) return undefined;
   }
-  if (!text.startsWith(NONCE_KEY, at)) return undefined;
+  if (!hasAt(line, at, NONCE_KEY)) return undefined;
   const nonceStart = at + NONCE_KEY.length;
-  at = scanBase64(text, nonceStart);
-  if (at < 0 || decodedBytes(text, nonceStart, at) !== GCM_NONCE_BYTES) return undefined;
-  if (!text.startsWith(CIPHER_KEY, at)) return undefined;
+  at = scanBase64(line, nonceStart);
+  if (at < 0 || decodedBytes(line, nonceStart, at) !== GCM_NONCE_BYTES) return undefined;
+  if (!hasAt(line, at, CIPHER_KEY)) return undefined;
   const cipherStart = at + CIPHER_KEY.length;
-  const cipherEnd = scanBase64(text, cipherStart);
-  if (cipherEnd < 0 || decodedBytes(text, cipherStart, cipherEnd) < GCM_TAG_BYTES) return undefined;
+  const cipherEnd = scanBase64(line, cipherStart);
+  if (cipherEnd < 0 || decodedBytes(line, cipherStart, cipherEnd) < GCM_TAG_BYTES) return undefined;
   at = cipherEnd;
-  let id: string | undefined;
-  if (text.startsWith(ID_KEY, at)) {
-    const idStart = at + ID_KEY.length;
-    at = scanClass(text, idStart, ID, MAX_MESSAGE_ID_LENGTH);
+  let idStart = -1;
+  if (hasAt(line, at, ID_KEY)) {
+    idStart = at + ID_KEY.length;
+    at = scanClass(line, idStart, ID, MAX_MESSAGE_ID_LENGTH);
     if (at < 0) return undefined;
-    id = text.slice(idStart, at);
   }
   // `at` is on the closing quote of the last value: `"}` must end the line.
-  if (at + 2 !== text.length || text.charCodeAt(at + 1) !== 125) return undefined;
-  const to = text.slice(toStart, toEnd);
+  if (at + 2 !== line.length || line[at + 1] !== CLOSE_BRACE) return undefined;
+  // One latin1 decode, of the tail; the recipient and the id are slices of it.
+  const tail = (
+    line instanceof Buffer ? line : Buffer.from(line.buffer, line.byteOffset, line.byteLength)
+  ).toString('latin1', TAIL_START);
+  const to = tail.slice(toStart - TAIL_START, toEnd - TAIL_START);
   if (isForbiddenKey(to)) return undefined;
-  return new SplicedRelay(to, id, cipherEnd - cipherStart, text.slice(TAIL_START));
+  const id = idStart < 0 ? undefined : tail.slice(idStart - TAIL_START, at - TAIL_START);
+  return new SplicedRelay(to, id, cipherEnd - cipherStart, tail);
 }

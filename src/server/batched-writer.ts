@@ -43,8 +43,14 @@ export class BatchedWriter {
     if (this.#pending.length === 0) return;
     const data = this.#pending;
     this.#pending = '';
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    // The peer closed (its FIN ended our half too) before the line went out, e.g. a presence
+    // push racing a client that left: Node would build an EPIPE error, stack and all, only to
+    // destroy the socket. Destroy it without one (a connect storm paid that per connection).
+    if (socket.writableEnded) socket.destroy();
     // Every server line is ASCII (the protocol encoders escape the rest: asciiJson in protocol/fields.ts): latin1 skips UTF-8 encoding.
-    if (!this.#socket.destroyed) this.#socket.write(data, 'latin1');
+    else socket.write(data, 'latin1');
   }
 
   /** Drops anything not yet written (the connection is being destroyed). */

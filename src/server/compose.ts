@@ -231,6 +231,7 @@ function createSessionContext(
     limits: {
       maxLineBytes: config.maxLineBytes,
       helloTimeoutMs: config.helloTimeoutMs,
+      keepAliveV2: config.idleTimeoutMs === 0,
       maxSendQueueBytes: config.maxSendQueueBytes,
       slowReaderGraceMs: config.slowReaderGraceMs,
       log: { burst: config.sessionLogBurst, perMinute: config.sessionLogPerMinute },

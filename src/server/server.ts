@@ -104,8 +104,7 @@ export async function startServer(
     trustedProxies: new Set(config.trustedProxies.map((address) => normalizeAddress(address))),
     onSecure(socket, remote, raw) {
       const shared = events.secured(socket, remote);
-      // v1 clients never ping: TCP keepalive finds dead peers for them.
-      socket.setKeepAlive(true, 60_000);
+      // TCP keepalive is set per session after its hello (v1 only: Session.admit), not here.
       const transport = socketTransport(
         socket,
         raw,

@@ -17,6 +17,11 @@ export interface SessionLimits {
   maxSendQueueBytes: number;
   /** A client whose queue stays full this long while peers keep sending is disconnected. */
   slowReaderGraceMs: number;
+  /**
+   * TCP keepalive for v2 sessions too: when their idle timeout is off, nothing else finds a
+   * dead v2 peer (v1 sessions always get it; seed clients never ping).
+   */
+  keepAliveV2?: boolean;
   /** Log lines one session may cause (the rest is counted). */
   log: SessionLogBudget;
 }

@@ -41,3 +41,19 @@ export function answerFailure(
   );
   return true;
 }
+
+/**
+ * A refused connection is gone: how much it still sent after the refusal, and for how long
+ * (a refused client must not keep the server reading; docs/SECURITY.md).
+ */
+export function reportReleased(
+  log: SessionLog,
+  stats: ServerStats,
+  refusal: { at: number; bytesRead: number },
+  bytesRead: number,
+  now: number,
+): void {
+  const readAfterRefusal = bytesRead - refusal.bytesRead;
+  stats.bytesAfterRefusal += readAfterRefusal;
+  log.info({ event: 'connection.released', readAfterRefusal, msAfterRefusal: now - refusal.at });
+}

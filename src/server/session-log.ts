@@ -8,6 +8,9 @@ export interface SessionLogBudget {
   perMinute: number;
 }
 
+/** pino's number for `debug` (its default levels, which the server's logger uses). */
+const DEBUG_LEVEL = 20;
+
 type Fields = Record<string, unknown> & { event?: string };
 
 /** Lines written once per session whatever the budget: the record of its end. */
@@ -59,8 +62,9 @@ export class SessionLog {
     return { general: this.#suppressedGeneral, security: this.#suppressedSecurity };
   }
 
+  /** Asked once per relay: pino's `levelVal` (a field read) instead of `isLevelEnabled`. */
   get debugEnabled(): boolean {
-    return this.#parent.isLevelEnabled('debug');
+    return this.#parent.levelVal <= DEBUG_LEVEL;
   }
 
   debug(fields: Fields, message?: string): void {

@@ -39,6 +39,23 @@ export class SessionOutput {
   #fullSince: number | undefined;
   #closed = false;
 
+  /** A session's queue, with the server's limits. */
+  static of(
+    transport: Transport,
+    ctx: { stats: ServerStats; limits: { maxSendQueueBytes: number; slowReaderGraceMs: number } },
+    now: () => number,
+    onStuck: (queuedBytes: number) => void,
+  ): SessionOutput {
+    const { maxSendQueueBytes: maxQueueBytes, slowReaderGraceMs } = ctx.limits;
+    return new SessionOutput(
+      transport,
+      ctx.stats,
+      { maxQueueBytes, slowReaderGraceMs },
+      now,
+      onStuck,
+    );
+  }
+
   constructor(
     transport: Transport,
     stats: ServerStats,

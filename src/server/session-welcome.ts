@@ -2,6 +2,8 @@ import {
   Capability,
   ErrorCode,
   encodeError,
+  encodeUsersV1,
+  encodeUsersV2,
   encodeWelcomeV1,
   encodeWelcomeV2,
   type HelloFrame,
@@ -11,6 +13,14 @@ import {
 import { admitHello, reportRefusal } from './admission.js';
 import type { FrameSession } from './frame-table.js';
 import type { SessionContext } from './session-context.js';
+
+/** The directory as a `users` frame for a client of `version` (v1: names and keys). */
+export function usersLineOf(
+  version: number,
+  directory: { usersJson(): string; peersJson(): string },
+): string {
+  return version < 2 ? encodeUsersV1(directory.usersJson()) : encodeUsersV2(directory.peersJson());
+}
 
 /** What admission needs of a session besides the frame-table view. */
 export interface WelcomedSession extends FrameSession {

@@ -4,8 +4,6 @@ import {
   ErrorCode,
   encodeError,
   encodeFetchedAck,
-  encodeUsersV1,
-  encodeUsersV2,
   type HelloFrame,
   ProtocolError,
 } from '../protocol/index.js';
@@ -19,14 +17,14 @@ import {
 } from './frame-table.js';
 import { MailboxDelivery } from './mailbox-delivery.js';
 import type { SessionContext } from './session-context.js';
-import { answerFailure } from './session-failure.js';
+import { answerFailure, reportReleased } from './session-failure.js';
 import { SessionIdentity } from './session-identity.js';
 import { type InputHost, SessionInput } from './session-input.js';
 import { readSessionLine } from './session-line.js';
 import { SessionLog } from './session-log.js';
 import { SessionNotices } from './session-notices.js';
 import { type SendResult, SessionOutput } from './session-output.js';
-import { welcomeSession } from './session-welcome.js';
+import { usersLineOf, welcomeSession } from './session-welcome.js';
 import type { Transport } from './transport.js';
 
 export type { SessionContext, SessionLimits } from './session-context.js';
@@ -77,16 +75,7 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
       sid: id,
       remote: transport.remote,
     });
-    this.#output = new SessionOutput(
-      transport,
-      ctx.stats,
-      {
-        maxQueueBytes: ctx.limits.maxSendQueueBytes,
-        slowReaderGraceMs: ctx.limits.slowReaderGraceMs,
-      },
-      now,
-      (queued) => this.#slowReader(queued),
-    );
+    this.#output = SessionOutput.of(transport, ctx, now, (queued) => this.#slowReader(queued));
     this.#helloTimer = ctx.clock.setTimeout(() => this.#helloTimedOut(), ctx.limits.helloTimeoutMs);
     this.log.info({ event: 'connection.opened' });
   }
@@ -216,10 +205,7 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
     this.#notes.mailboxWaiting();
   }
   usersLine(): string {
-    const { directory } = this.#ctx;
-    return this.version < 2
-      ? encodeUsersV1(directory.usersJson())
-      : encodeUsersV2(directory.peersJson());
+    return usersLineOf(this.version, this.#ctx.directory);
   }
   deliverMailbox(): void {
     this.#guard(() => this.mailbox.deliver(), undefined);
@@ -238,13 +224,8 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
       return;
     }
     if (!this.#refusal) return;
-    const readAfterRefusal = this.#transport.bytesRead - this.#refusal.bytesRead;
-    this.#ctx.stats.bytesAfterRefusal += readAfterRefusal;
-    this.log.info({
-      event: 'connection.released',
-      readAfterRefusal,
-      msAfterRefusal: this.#ctx.clock.now() - this.#refusal.at,
-    });
+    const { bytesRead } = this.#transport;
+    reportReleased(this.log, this.#ctx.stats, this.#refusal, bytesRead, this.#ctx.clock.now());
     this.#refusal = undefined;
   }
 
@@ -360,6 +341,7 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
         this.#ctx.clock.clearTimeout(this.#helloTimer);
         this.#helloTimer = undefined; // a held session keeps no timer
         this.#state = 'ready';
+        if (this.version < 2 || this.#ctx.limits.keepAliveV2) transport.keepAlive?.();
         // binary chunk mode (fbin), before the welcome offers it: the client's next byte may use it
         if (this.binaryChunks) this.#input.enableBinaryChunks(this.#ctx.files?.bodyBuffer);
       },

@@ -5,6 +5,9 @@ import type { Clock } from './clock.js';
 import type { Remote } from './tls-listener.js';
 import type { Transport } from './transport.js';
 
+/** Idle time before the first TCP keepalive probe (docs/PROTOCOL.md: 60 s from the server). */
+export const KEEPALIVE_IDLE_MS = 60_000;
+
 /** How a transport ends: a peer that has not let go within `graceMs` is destroyed. */
 export interface TransportClose {
   graceMs: number;
@@ -58,6 +61,10 @@ export class SocketTransport extends BatchedWriter implements Transport {
       this.flush();
       this.#tls.write(data);
     }
+  }
+
+  keepAlive(): void {
+    this.#tls.setKeepAlive(true, KEEPALIVE_IDLE_MS);
   }
 
   pause(): void {

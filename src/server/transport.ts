@@ -32,6 +32,11 @@ export interface Transport {
   end(): void;
   /** Closes at once, dropping anything queued. */
   destroy(): void;
+  /**
+   * Turns on TCP keepalive: called once a session's hello is admitted, for the sessions
+   * nothing else finds dead (v1 clients never ping), not on every connect.
+   */
+  keepAlive?(): void;
   /** RFC 5705 keying material exporter of the TLS session (for v2 hello proofs). */
   exportKeyingMaterial?(length: number, label: string, context?: Uint8Array): Uint8Array;
 }

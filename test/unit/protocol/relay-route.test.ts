@@ -116,4 +116,19 @@ describe('relay fast path (readCanonicalRelay)', () => {
       { numRuns: 200 },
     );
   });
+
+  it('refuses every cut of a canonical line without reading past it, inside a larger buffer too', () => {
+    const text = canonical(`,"header":"${HEADER}"`, ',"id":"m1"');
+    // The line as the decoder hands it out: a view into a bigger chunk, bytes after it.
+    const chunk = Buffer.from(`xx${text}\n{"type":"relay"`, 'latin1');
+    const whole = chunk.subarray(2, 2 + text.length);
+    expect(readCanonicalRelay(whole)?.deliveryLine('a')).toBe(
+      `{"type":"relay","from":"a",${text.slice('{"type":"relay",'.length)}\n`,
+    );
+    expect(readCanonicalRelay(whole)?.id).toBe('m1');
+    for (let cut = 0; cut < text.length; cut++) {
+      expect(readCanonicalRelay(whole.subarray(0, cut))).toBeUndefined();
+      expect(readCanonicalRelay(bytes(text.slice(0, cut)))).toBeUndefined();
+    }
+  });
 });

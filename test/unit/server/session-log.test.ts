@@ -13,6 +13,25 @@ function setup(level: string, budget = { burst: 2, perMinute: 60 }) {
 }
 
 describe('SessionLog', () => {
+  it('debugEnabled follows the logger level, also when it changes at run time', () => {
+    for (const [level, enabled] of [
+      ['trace', true],
+      ['debug', true],
+      ['info', false],
+      ['warn', false],
+      ['silent', false],
+    ] as const)
+      expect(setup(level).log.debugEnabled, level).toBe(enabled);
+    const sink = new LogSink();
+    const logger = createLogger({ level: 'info', destination: sink });
+    const log = new SessionLog(logger, { burst: 5, perMinute: 5 }, () => 0);
+    expect(log.debugEnabled).toBe(false);
+    logger.level = 'debug';
+    expect(log.debugEnabled).toBe(true);
+    logger.level = 'error';
+    expect(log.debugEnabled).toBe(false);
+  });
+
   it('makes no child logger while nothing reaches the configured level', () => {
     const { sink, child, log } = setup('warn');
     log.info({ event: 'connection.opened' });

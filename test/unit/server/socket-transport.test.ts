@@ -18,6 +18,9 @@ class FakeSocket extends EventEmitter {
     this.written.push(data);
     return true;
   }
+  setKeepAlive(enable: boolean, delay: number) {
+    this.calls.push(`keepalive:${enable}:${delay}`);
+  }
   pause() {
     this.calls.push('pause');
   }
@@ -77,6 +80,13 @@ describe('socketTransport', () => {
     expect(v6.transport.remote).toBe('[2001:db8::1]:5000');
     expect(v6.transport.addressKey).toBeUndefined();
     expect(v6.transport.bytesRead).toBe(42);
+  });
+
+  it('sets TCP keepalive only when asked (after a v1 hello), with the documented 60 s idle', () => {
+    const { socket, transport } = open();
+    expect(socket.calls).toEqual([]);
+    transport.keepAlive?.();
+    expect(socket.calls).toEqual(['keepalive:true:60000']);
   });
 
   it('joins the lines of one turn into one latin1 write; bytes flush what was queued first', async () => {
