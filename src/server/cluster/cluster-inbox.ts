@@ -5,10 +5,11 @@ import type { Answered, RelaySender, RouteOutcome } from '../router.js';
 import type { RedisKeys } from '../store/redis/scripts.js';
 import { InFlight } from './in-flight.js';
 import {
+  appendRelay,
   type ForwardedRelay,
-  packRelay,
   packReplies,
   readReplies,
+  relayCorrs,
   unavailable,
   unconfirmed,
   unpackRelays,
@@ -110,8 +111,7 @@ export class ClusterInbox {
           { event: 'cluster.forward_failed', err: error },
           'could not forward relays',
         );
-        for (const item of batch)
-          this.#inFlight.answer(Number(item.slice(0, item.indexOf('\t'))), unavailable());
+        for (const corr of relayCorrs(batch)) this.#inFlight.answer(corr, unavailable());
       },
     });
   }
@@ -206,7 +206,7 @@ export class ClusterInbox {
     const deadline = Date.now() + this.#timeoutMs;
     const corr = this.#inFlight.add(answered, context, relay, deadline);
     this.figures.forwarded++;
-    this.#outbox.add(node, packRelay(corr, deadline, from, relay));
+    appendRelay(this.#outbox.parts(node), corr, deadline, from, relay);
   }
 
   /**

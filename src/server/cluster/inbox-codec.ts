@@ -32,7 +32,68 @@ export function packRelay(
   from: RelaySender,
   relay: RelayRoute,
 ): string {
-  return `${corr}\t${deadline}\t${from.name}\t${from.identityKey ?? ''}\t${from.addressKey ?? ''}\t${relay.to}\t${relay.cipherLength}\t${relay.deliveryLine(from.name)}`;
+  const parts: Array<string | number> = [];
+  appendRelay(parts, corr, deadline, from, relay);
+  return parts.join('');
+}
+
+/** `TAB sender TAB identity TAB address TAB` of a session, made once per session. */
+const senderFields = new WeakMap<RelaySender, string>();
+let lastDeadline = 0;
+let lastDeadlineText = '0';
+
+/**
+ * Appends one relay of a batch (the item of {@link packRelay}) to `parts`, to be joined
+ * with the others at once: no string is built per field (a template literal of the eight
+ * fields made some fifteen intermediate strings per relay). Relays of one turn share their
+ * deadline's text, and a session's own fields are one string made once.
+ */
+export function appendRelay(
+  parts: Array<string | number>,
+  corr: number,
+  deadline: number,
+  from: RelaySender,
+  relay: RelayRoute,
+): void {
+  let sender = senderFields.get(from);
+  if (
+    sender === undefined ||
+    sender.charCodeAt(from.name.length + 1) !== 9 ||
+    !sender.startsWith(from.name, 1)
+  ) {
+    sender = `\t${from.name}\t${from.identityKey ?? ''}\t${from.addressKey ?? ''}\t`;
+    senderFields.set(from, sender);
+  }
+  if (deadline !== lastDeadline) {
+    lastDeadline = deadline;
+    lastDeadlineText = String(deadline);
+  }
+  parts.push(
+    corr,
+    '\t',
+    lastDeadlineText,
+    sender,
+    relay.to,
+    '\t',
+    relay.cipherLength,
+    '\t',
+    relay.deliveryLine(from.name),
+  );
+}
+
+/** The numbers of the relays in a batch of {@link packRelay} items (each starts with it). */
+export function relayCorrs(batch: string): number[] {
+  const corrs: number[] = [];
+  let start = 0;
+  while (start < batch.length) {
+    const tab = batch.indexOf('\t', start);
+    if (tab === -1) break;
+    corrs.push(Number(batch.slice(start, tab)));
+    const end = batch.indexOf('\n', tab);
+    if (end === -1) break;
+    start = end + 1;
+  }
+  return corrs;
 }
 
 /** The relays of a batch; a damaged item throws (the whole entry is refused). */

@@ -17,9 +17,9 @@ export class Outbox {
   #redis: Redis;
   #origin: string;
   #stream: (node: string) => string;
-  #failed: (batch: readonly string[], error: unknown) => void;
-  /** Items gathered per target node, not sent yet. */
-  #waiting = new Map<string, string[]>();
+  #failed: (batch: string, error: unknown) => void;
+  /** Pieces of the items gathered per target node (joined when sent), not sent yet. */
+  #waiting = new Map<string, Array<string | number>>();
   /** Target nodes with an entry on its way. */
   #sending = new Set<string>();
   #scheduled = false;
@@ -33,14 +33,14 @@ export class Outbox {
   };
 
   /**
-   * `stream(node)` names a node's stream; `failed` hears of the items of an entry that could
-   * not be added (each item starts with its relay's number and a tab).
+   * `stream(node)` names a node's stream; `failed` hears of the batch of an entry that
+   * could not be added.
    */
   constructor(options: {
     redis: Redis;
     origin: string;
     stream: (node: string) => string;
-    failed: (batch: readonly string[], error: unknown) => void;
+    failed: (batch: string, error: unknown) => void;
   }) {
     this.#redis = options.redis;
     this.#origin = options.origin;
@@ -48,8 +48,8 @@ export class Outbox {
     this.#failed = options.failed;
   }
 
-  /** Queues one packed relay for `node`. */
-  add(node: string, item: string): void {
+  /** The pieces of the next entry to `node`, for one more item ({@link appendRelay}). */
+  parts(node: string): Array<string | number> {
     let batch = this.#waiting.get(node);
     if (!batch) {
       batch = [];
@@ -59,11 +59,12 @@ export class Outbox {
         setImmediate(this.#flush);
       }
     }
-    batch.push(item);
+    return batch;
   }
 
-  #send(node: string, batch: string[]): void {
+  #send(node: string, parts: Array<string | number>): void {
     this.#sending.add(node);
+    const batch = parts.join('');
     this.#redis
       .xadd(
         this.#stream(node),
@@ -76,7 +77,7 @@ export class Outbox {
         'o',
         this.#origin,
         'x',
-        batch.join(''),
+        batch,
       )
       .then(
         () => this.#sent(node),

@@ -6,9 +6,11 @@ import {
   readCanonicalRelay,
 } from '../../../src/protocol/index.js';
 import {
+  appendRelay,
   packRelay,
   packReplies,
   readReplies,
+  relayCorrs,
   unpackRelays,
 } from '../../../src/server/cluster/inbox-codec.js';
 import type { RouteOutcome } from '../../../src/server/router.js';
@@ -61,6 +63,29 @@ describe('inbox codec', () => {
     const from = { name: 'alice', identityKey: 'aWRr', addressKey: undefined };
     expect(packRelay(1, 1000, from, spliced!)).toBe(
       packRelay(1, 1000, from, new EncodedRelay(frame)),
+    );
+  });
+
+  it('packs items as the previous version did (rolling upgrade), many per batch', () => {
+    const from = { name: 'alice', identityKey: 'aWRr', addressKey: '10.0.0.1' };
+    const frame = relay('carol', 'm1');
+    const line = encodeRelayDelivery('alice', frame);
+    // The previous version's item, a template literal of the eight fields.
+    const old = (corr: number, deadline: number) =>
+      `${corr}\t${deadline}\talice\taWRr\t10.0.0.1\tcarol\t${frame.cipher.length}\t${line}`;
+    const parts: Array<string | number> = [];
+    appendRelay(parts, 7, 1000, from, new EncodedRelay(frame));
+    appendRelay(parts, 8, 1000, from, new EncodedRelay(frame));
+    appendRelay(parts, 9, 1001, from, new EncodedRelay(frame));
+    const batch = parts.join('');
+    expect(batch).toBe(old(7, 1000) + old(8, 1000) + old(9, 1001));
+    expect(relayCorrs(batch)).toEqual([7, 8, 9]);
+    // A sender's fields are made once, and again when its name is not the one they hold.
+    const renamed = { ...from };
+    appendRelay([], 1, 1, renamed, new EncodedRelay(frame));
+    renamed.name = 'al';
+    expect(packRelay(1, 1, renamed, new EncodedRelay(frame))).toBe(
+      `1\t1\tal\taWRr\t10.0.0.1\tcarol\t${frame.cipher.length}\t${encodeRelayDelivery('al', frame)}`,
     );
   });
 
