@@ -44,7 +44,7 @@ export const TRIM_EVERY = 256;
 
 /** What one read of the stream answers to one origin node, in the order read. */
 interface OriginReplies {
-  corrs: string[];
+  corrs: number[];
   outcomes: Array<RouteOutcome | Promise<RouteOutcome>>;
 }
 

@@ -33,10 +33,17 @@ describe('inbox codec', () => {
     const batch =
       packRelay(1, 1000, v2, new EncodedRelay(relay('carol', 'm1'))) +
       packRelay(2, 2000, v1, new EncodedRelay(relay('dave')));
-    const read = unpackRelays(batch);
+    const read = unpackRelays(batch).map((r) => ({
+      corr: r.corr,
+      deadline: r.deadline,
+      from: { name: r.from.name, identityKey: r.from.identityKey, addressKey: r.from.addressKey },
+      to: r.to,
+      cipherBytes: r.cipherBytes,
+      line: r.line,
+    }));
     expect(read).toEqual([
       {
-        corr: '1',
+        corr: 1,
         deadline: 1000,
         from: v2,
         to: 'carol',
@@ -44,7 +51,7 @@ describe('inbox codec', () => {
         line: encodeRelayDelivery('alice', relay('carol', 'm1')),
       },
       {
-        corr: '2',
+        corr: 2,
         deadline: 2000,
         from: v1,
         to: 'dave',
@@ -53,6 +60,10 @@ describe('inbox codec', () => {
       },
     ]);
     expect(unpackRelays('')).toEqual([]);
+    // Numbers that are not (a damaged or foreign item) read as Number() reads them.
+    const odd = unpackRelays(`x1\t\talice\t\t\tbob\t12a\t{}\n`)[0];
+    expect([odd?.corr, odd?.deadline, odd?.cipherBytes]).toEqual([Number.NaN, 0, Number.NaN]);
+    expect([odd?.from.identityKey, odd?.from.addressKey]).toEqual([undefined, undefined]);
   });
 
   it('packs a relay read by the fast path exactly as the same relay read by the parser', () => {
