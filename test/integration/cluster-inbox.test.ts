@@ -6,6 +6,7 @@ import {
   type LocalRouter,
   TRIM_EVERY,
 } from '../../src/server/cluster/cluster-inbox.js';
+import { relayCorrs } from '../../src/server/cluster/inbox-codec.js';
 import { Outbox } from '../../src/server/cluster/outbox.js';
 import { createLogger } from '../../src/server/logger.js';
 import type { Answered, RouteOutcome } from '../../src/server/router.js';
@@ -207,5 +208,23 @@ describe('cluster inbox streams', () => {
     expect(entries).toEqual(['1\ta\n', '2\tb\n3\tc\n4\td\n']);
     expect(await read(keys.key('inbox', 'z'))).toEqual(['5\te\n']);
     expect(failed).toEqual([]);
+  });
+
+  it('reports the relays of an entry that could not be added, and goes on with the next', async () => {
+    const redis = new Redis(fixture.redis.url, { lazyConnect: true, enableOfflineQueue: false });
+    const failed: string[] = [];
+    const outbox = new Outbox({
+      redis, // never connected: every XADD fails at once
+      origin: 'x',
+      stream: (node) => `t:${node}`,
+      failed: (batch) => failed.push(batch),
+    });
+    outbox.parts('y').push('1\ta\n', '2\tb\n');
+    expect(await until(() => failed.length === 1)).toBe(true);
+    outbox.parts('y').push('3\tc\n');
+    expect(await until(() => failed.length === 2)).toBe(true);
+    expect(failed).toEqual(['1\ta\n2\tb\n', '3\tc\n']);
+    expect(failed.flatMap(relayCorrs)).toEqual([1, 2, 3]);
+    redis.disconnect();
   });
 });
