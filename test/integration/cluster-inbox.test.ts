@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freeLoopbackPort } from '../../src/cli/embedded-redis.js';
 import { EncodedRelay, ErrorCode, type RelayFrame } from '../../src/protocol/index.js';
 import {
   ClusterInbox,
@@ -211,10 +212,16 @@ describe('cluster inbox streams', () => {
   });
 
   it('reports the relays of an entry that could not be added, and goes on with the next', async () => {
-    const redis = new Redis(fixture.redis.url, { lazyConnect: true, enableOfflineQueue: false });
+    // Nothing listens there, and the client does not retry: every XADD fails.
+    const redis = new Redis(await freeLoopbackPort(), '127.0.0.1', {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
+    redis.on('error', () => {});
     const failed: string[] = [];
     const outbox = new Outbox({
-      redis, // never connected: every XADD fails at once
+      redis,
       origin: 'x',
       stream: (node) => `t:${node}`,
       failed: (batch) => failed.push(batch),
