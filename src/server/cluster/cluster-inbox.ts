@@ -5,14 +5,16 @@ import type { Answered, RelaySender, RouteOutcome } from '../router.js';
 import type { RedisKeys } from '../store/redis/scripts.js';
 import { InFlight } from './in-flight.js';
 import {
+  appendRelay,
   type ForwardedRelay,
-  packRelay,
   packReplies,
   readReplies,
+  relayCorrs,
   unavailable,
   unconfirmed,
   unpackRelays,
 } from './inbox-codec.js';
+import { MAXLEN, Outbox } from './outbox.js';
 
 /** What the inbox needs of this node's router: delivery to its own sessions only. */
 export interface LocalRouter {
@@ -34,14 +36,15 @@ export interface InboxFigures {
 
 const GROUP = 'node';
 
-const MAXLEN = 100_000;
-
-/** Handled entries between two trims of this node's stream (see {@link ClusterInbox}). */
+/**
+ * Handled entries between two acknowledgements (and trims) of this node's stream (see
+ * {@link ClusterInbox}); they are also acknowledged before any re-read of pending entries.
+ */
 export const TRIM_EVERY = 256;
 
 /** What one read of the stream answers to one origin node, in the order read. */
 interface OriginReplies {
-  corrs: string[];
+  corrs: number[];
   outcomes: Array<RouteOutcome | Promise<RouteOutcome>>;
 }
 
@@ -70,11 +73,12 @@ export class ClusterInbox {
     if (this.#inFlight.answer(corr, outcome)) this.figures.replies++;
   };
   #sweeper: NodeJS.Timeout | undefined;
-  #outgoing = new Map<string, string[]>();
+  #outbox: Outbox;
   #kicked: ((name: string, sid: string) => void) | undefined;
   #roomEntry: ((json: string) => void) | undefined;
   #running = false;
-  #untrimmed = 0;
+  /** Ids of entries handled and not yet acknowledged, in stream order. */
+  #handled: string[] = [];
   #loop: Promise<void> | undefined;
   readonly figures: InboxFigures = {
     forwarded: 0,
@@ -98,6 +102,18 @@ export class ClusterInbox {
     this.#node = options.node;
     this.#logger = options.logger;
     this.#timeoutMs = options.timeoutMs;
+    this.#outbox = new Outbox({
+      redis: this.#redis,
+      origin: this.#node,
+      stream: (node) => this.stream(node),
+      failed: (batch, error) => {
+        this.#logger.warn(
+          { event: 'cluster.forward_failed', err: error },
+          'could not forward relays',
+        );
+        for (const corr of relayCorrs(batch)) this.#inFlight.answer(corr, unavailable());
+      },
+    });
   }
 
   stream(node: string): string {
@@ -177,8 +193,8 @@ export class ClusterInbox {
 
   /**
    * Sends `relay` to `node`; that node's answer (or a failure at the deadline) goes to
-   * `answered` with `context`, never before this returns. Relays to one node within one
-   * event-loop turn travel as one stream entry.
+   * `answered` with `context`, never before this returns. Relays to one node travel in
+   * order, many to an entry ({@link Outbox}).
    */
   forward<C>(
     node: string,
@@ -190,58 +206,34 @@ export class ClusterInbox {
     const deadline = Date.now() + this.#timeoutMs;
     const corr = this.#inFlight.add(answered, context, relay, deadline);
     this.figures.forwarded++;
-    let batch = this.#outgoing.get(node);
-    if (!batch) {
-      batch = [];
-      this.#outgoing.set(node, batch);
-      if (this.#outgoing.size === 1) setImmediate(() => this.#flush());
-    }
-    batch.push(packRelay(corr, deadline, from, relay));
-  }
-
-  /** Sends the relays gathered this turn: one entry per target node, in order. */
-  #flush(): void {
-    const outgoing = this.#outgoing;
-    this.#outgoing = new Map();
-    for (const [node, batch] of outgoing) {
-      this.#redis
-        .xadd(
-          this.stream(node),
-          'MAXLEN',
-          '~',
-          MAXLEN,
-          '*',
-          't',
-          'relays',
-          'o',
-          this.#node,
-          'x',
-          batch.join(''),
-        )
-        .catch((error: unknown) => {
-          this.#logger.warn(
-            { event: 'cluster.forward_failed', err: error },
-            'could not forward relays',
-          );
-          for (const item of batch)
-            this.#inFlight.answer(Number(item.slice(0, item.indexOf('\t'))), unavailable());
-        });
-    }
+    appendRelay(this.#outbox.parts(node), corr, deadline, from, relay);
   }
 
   /**
-   * Reads this node's stream. What a batch calls for (answers to other nodes, the
-   * acknowledgement and trimming of what was handled) goes out in one write with the next
-   * read, on the reader's connection: one round trip per batch.
+   * Reads this node's stream. What a batch calls for (answers to other nodes) goes out in
+   * one write with the next read, on the reader's connection: one round trip per batch.
+   * Handled entries are acknowledged TRIM_EVERY at a time, then trimmed (one reader handles
+   * the stream in order: everything before the last of them was handled and acknowledged),
+   * and always before a read of what is pending (after a reconnect), so no handled entry is
+   * read, and delivered, again.
    */
   async #run(): Promise<void> {
     let backoff = 100;
     let cursor = '0'; // first what was left pending (after a reconnect), then new entries
     let after: ((pipeline: ChainableCommander) => void) | undefined;
+    const stream = this.stream(this.#node);
     while (this.#running) {
       try {
         const pipeline = this.#reader.pipeline();
         after?.(pipeline);
+        const acking =
+          this.#handled.length > 0 && (cursor === '0' || this.#handled.length >= TRIM_EVERY)
+            ? this.#handled
+            : undefined;
+        if (acking) {
+          pipeline.xack(stream, GROUP, ...acking);
+          pipeline.xtrim(stream, 'MINID', '~', acking[acking.length - 1] as string);
+        }
         const replies = (await pipeline
           .xreadgroup(
             'GROUP',
@@ -252,7 +244,7 @@ export class ClusterInbox {
             'BLOCK',
             2000,
             'STREAMS',
-            this.stream(this.#node),
+            stream,
             cursor,
           )
           .exec()) as Array<[Error | null, unknown]> | null;
@@ -265,6 +257,8 @@ export class ClusterInbox {
             { event: 'cluster.inbox_error', err: failed.message },
             'sending answers or acknowledgements failed',
           );
+        // Acknowledged (else kept, and sent again with the next read).
+        else if (acking) this.#handled = this.#handled.slice(acking.length);
         backoff = 100;
         const result = read[1] as Array<[string, Array<[string, string[]]>]> | null;
         const entries = result?.[0]?.[1] ?? [];
@@ -279,8 +273,8 @@ export class ClusterInbox {
             { event: 'cluster.inbox_error', err: message },
             'inbox read failed; retrying',
           );
-        // The answers and acknowledgements of a batch that did not go out are sent again
-        // with the next read, before it looks at what is still pending.
+        // The answers of a batch that did not go out are sent again with the next read, and
+        // what was handled is acknowledged before it looks at what is still pending.
         cursor = '0';
         await new Promise((resolve) => setTimeout(resolve, backoff));
         backoff = Math.min(backoff * 2, 5000);
@@ -292,8 +286,7 @@ export class ClusterInbox {
    * Handles one read of the stream: answers are handed on, relays delivered in stream order
    * (synchronously when the recipient reads; storing for later is awaited together, and
    * only then is anything awaited). Returns what to send with the next read: the outcomes,
-   * one entry per origin node in the order read, and the acknowledgement of the entries
-   * (then trimmed: everything before them was handled).
+   * one entry per origin node in the order read; the entries join those to acknowledge.
    */
   async #handleBatch(
     entries: Array<[string, string[]]>,
@@ -349,9 +342,8 @@ export class ClusterInbox {
     if (waits) await Promise.all(waits);
     // A plain loop: `entries.map` deoptimized here once per daemon, late ("wrong map" on
     // the reply arrays), and recompiling this function cost more than the loop ever will.
-    const ids: string[] = [];
-    for (let i = 0; i < entries.length; i++) ids.push((entries[i] as [string, string[]])[0]);
-    const last = ids[ids.length - 1] as string;
+    for (let i = 0; i < entries.length; i++)
+      this.#handled.push((entries[i] as [string, string[]])[0]);
     return (pipeline) => {
       for (const [origin, { corrs, outcomes }] of byOrigin)
         if (corrs.length > 0)
@@ -366,15 +358,6 @@ export class ClusterInbox {
             'x',
             packReplies(corrs, outcomes),
           );
-      pipeline.xack(this.stream(this.#node), GROUP, ...ids);
-      // One reader handles the stream in order: every entry before `last` is handled and
-      // acknowledged, so trimming up to it replaces deleting each entry; once every
-      // TRIM_EVERY entries (a command per read cost more than the few entries kept).
-      this.#untrimmed += ids.length;
-      if (this.#untrimmed >= TRIM_EVERY) {
-        this.#untrimmed = 0;
-        pipeline.xtrim(this.stream(this.#node), 'MINID', '~', last);
-      }
     };
   }
 

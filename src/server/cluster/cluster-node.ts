@@ -104,8 +104,13 @@ export class ClusterNode {
       retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5000),
       lazyConnect: true,
     };
-    // Commands issued in one event-loop turn go out in one write (relays to other nodes).
-    this.redis = new Redis(options.url, { ...connection, enableAutoPipelining: true });
+    // Commands issued in one event-loop turn go out in one write; not XADD: the relays to
+    // other nodes are batched already (Outbox), and go at once.
+    this.redis = new Redis(options.url, {
+      ...connection,
+      enableAutoPipelining: true,
+      autoPipeliningIgnoredCommands: ['xadd'],
+    });
     // Named, so an operator (or a test) can tell it apart in CLIENT LIST.
     this.#sub = new Redis(options.url, { ...connection, connectionName: `sub:${this.id}` });
     const reader = new Redis(options.url, { ...connection, enableOfflineQueue: true });

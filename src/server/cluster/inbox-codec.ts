@@ -13,16 +13,66 @@ import type { RelaySender, RouteOutcome } from '../router.js';
  * `corr` alone for delivered, else `corr TAB outcome JSON`.
  */
 
-/** A relay forwarded by another node, as read from its batch. */
-export interface ForwardedRelay {
-  corr: string;
+/**
+ * A relay forwarded by another node, read in place from its batch: who sent it is cut out
+ * of the batch only when asked for (only storing for later needs it), and the numbers are
+ * read without a string each.
+ */
+export class ForwardedRelay implements RelaySender {
+  readonly corr: number;
   /** Epoch ms after which the sender's node has reported the relay failed. */
-  deadline: number;
-  from: RelaySender;
-  to: string;
-  cipherBytes: number;
+  readonly deadline: number;
+  readonly to: string;
+  readonly cipherBytes: number;
   /** The delivery line, newline included. */
-  line: string;
+  readonly line: string;
+  readonly #batch: string;
+  /** Where the sender, identity and address fields start, and where the address ends. */
+  readonly #fields: number;
+  constructor(batch: string, start: number, tabs: readonly number[], end: number) {
+    const t1 = tabs[0] as number;
+    const t2 = tabs[1] as number;
+    const t5 = tabs[4] as number;
+    const t6 = tabs[5] as number;
+    const t7 = tabs[6] as number;
+    this.corr = decimal(batch, start, t1);
+    this.deadline = decimal(batch, t1 + 1, t2);
+    this.to = batch.slice(t5 + 1, t6);
+    this.cipherBytes = decimal(batch, t6 + 1, t7);
+    this.line = batch.slice(t7 + 1, end + 1);
+    this.#batch = batch;
+    this.#fields = t2;
+  }
+  /** The sender (this relay itself: its fields are read on demand). */
+  get from(): RelaySender {
+    return this;
+  }
+  get name(): string {
+    return this.#field(0);
+  }
+  get identityKey(): string | undefined {
+    return this.#field(1) || undefined;
+  }
+  get addressKey(): string | undefined {
+    return this.#field(2) || undefined;
+  }
+  /** Field `n` after the deadline (0: sender, 1: identity, 2: address). */
+  #field(n: number): string {
+    let start = this.#fields + 1;
+    for (let i = 0; i < n; i++) start = this.#batch.indexOf('\t', start) + 1;
+    return this.#batch.slice(start, this.#batch.indexOf('\t', start));
+  }
+}
+
+/** The decimal number in `text[start, end)`: 0 when empty, NaN for anything but digits (as Number()). */
+function decimal(text: string, start: number, end: number): number {
+  let value = 0;
+  for (let at = start; at < end; at++) {
+    const digit = text.charCodeAt(at) - 48;
+    if (digit < 0 || digit > 9) return Number(text.slice(start, end));
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 /** One relay of a batch (see the module comment). */
@@ -32,36 +82,85 @@ export function packRelay(
   from: RelaySender,
   relay: RelayRoute,
 ): string {
-  return `${corr}\t${deadline}\t${from.name}\t${from.identityKey ?? ''}\t${from.addressKey ?? ''}\t${relay.to}\t${relay.cipherLength}\t${relay.deliveryLine(from.name)}`;
+  const parts: Array<string | number> = [];
+  appendRelay(parts, corr, deadline, from, relay);
+  return parts.join('');
+}
+
+/** `TAB sender TAB identity TAB address TAB` of a session, made once per session. */
+const senderFields = new WeakMap<RelaySender, string>();
+let lastDeadline = 0;
+let lastDeadlineText = '0';
+
+/**
+ * Appends one relay of a batch (the item of {@link packRelay}) to `parts`, to be joined
+ * with the others at once: no string is built per field (a template literal of the eight
+ * fields made some fifteen intermediate strings per relay). Relays of one turn share their
+ * deadline's text, and a session's own fields are one string made once.
+ */
+export function appendRelay(
+  parts: Array<string | number>,
+  corr: number,
+  deadline: number,
+  from: RelaySender,
+  relay: RelayRoute,
+): void {
+  let sender = senderFields.get(from);
+  if (
+    sender === undefined ||
+    sender.charCodeAt(from.name.length + 1) !== 9 ||
+    !sender.startsWith(from.name, 1)
+  ) {
+    sender = `\t${from.name}\t${from.identityKey ?? ''}\t${from.addressKey ?? ''}\t`;
+    senderFields.set(from, sender);
+  }
+  if (deadline !== lastDeadline) {
+    lastDeadline = deadline;
+    lastDeadlineText = String(deadline);
+  }
+  parts.push(
+    corr,
+    '\t',
+    lastDeadlineText,
+    sender,
+    relay.to,
+    '\t',
+    relay.cipherLength,
+    '\t',
+    relay.deliveryLine(from.name),
+  );
+}
+
+/** The numbers of the relays in a batch of {@link packRelay} items (each starts with it). */
+export function relayCorrs(batch: string): number[] {
+  const corrs: number[] = [];
+  let start = 0;
+  while (start < batch.length) {
+    const tab = batch.indexOf('\t', start);
+    if (tab === -1) break;
+    corrs.push(Number(batch.slice(start, tab)));
+    const end = batch.indexOf('\n', tab);
+    if (end === -1) break;
+    start = end + 1;
+  }
+  return corrs;
 }
 
 /** The relays of a batch; a damaged item throws (the whole entry is refused). */
 export function unpackRelays(batch: string): ForwardedRelay[] {
   const relays: ForwardedRelay[] = [];
+  const tabs = [0, 0, 0, 0, 0, 0, 0];
   let start = 0;
   while (start < batch.length) {
     const end = batch.indexOf('\n', start);
     if (end === -1) throw new Error('relay batch: unterminated item');
     // The seven fields before the line, each up to its tab (none may run past the item).
-    const t1 = fieldEnd(batch, start, end);
-    const t2 = fieldEnd(batch, t1 + 1, end);
-    const t3 = fieldEnd(batch, t2 + 1, end);
-    const t4 = fieldEnd(batch, t3 + 1, end);
-    const t5 = fieldEnd(batch, t4 + 1, end);
-    const t6 = fieldEnd(batch, t5 + 1, end);
-    const t7 = fieldEnd(batch, t6 + 1, end);
-    relays.push({
-      corr: batch.slice(start, t1),
-      deadline: Number(batch.slice(t1 + 1, t2)),
-      from: {
-        name: batch.slice(t2 + 1, t3),
-        identityKey: t4 === t3 + 1 ? undefined : batch.slice(t3 + 1, t4),
-        addressKey: t5 === t4 + 1 ? undefined : batch.slice(t4 + 1, t5),
-      },
-      to: batch.slice(t5 + 1, t6),
-      cipherBytes: Number(batch.slice(t6 + 1, t7)),
-      line: batch.slice(t7 + 1, end + 1),
-    });
+    let at = start;
+    for (let i = 0; i < 7; i++) {
+      at = fieldEnd(batch, at, end);
+      tabs[i] = at++;
+    }
+    relays.push(new ForwardedRelay(batch, start, tabs, end));
     start = end + 1;
   }
   return relays;
@@ -79,7 +178,7 @@ function fieldEnd(batch: string, at: number, end: number): number {
  * `corrs` (`outcomes[i]` answers `corrs[i]`).
  */
 export function packReplies(
-  corrs: readonly string[],
+  corrs: ReadonlyArray<number | string>,
   outcomes: ReadonlyArray<RouteOutcome | Promise<RouteOutcome>>,
 ): string {
   let out = '';

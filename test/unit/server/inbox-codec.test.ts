@@ -6,9 +6,11 @@ import {
   readCanonicalRelay,
 } from '../../../src/protocol/index.js';
 import {
+  appendRelay,
   packRelay,
   packReplies,
   readReplies,
+  relayCorrs,
   unpackRelays,
 } from '../../../src/server/cluster/inbox-codec.js';
 import type { RouteOutcome } from '../../../src/server/router.js';
@@ -31,10 +33,17 @@ describe('inbox codec', () => {
     const batch =
       packRelay(1, 1000, v2, new EncodedRelay(relay('carol', 'm1'))) +
       packRelay(2, 2000, v1, new EncodedRelay(relay('dave')));
-    const read = unpackRelays(batch);
+    const read = unpackRelays(batch).map((r) => ({
+      corr: r.corr,
+      deadline: r.deadline,
+      from: { name: r.from.name, identityKey: r.from.identityKey, addressKey: r.from.addressKey },
+      to: r.to,
+      cipherBytes: r.cipherBytes,
+      line: r.line,
+    }));
     expect(read).toEqual([
       {
-        corr: '1',
+        corr: 1,
         deadline: 1000,
         from: v2,
         to: 'carol',
@@ -42,7 +51,7 @@ describe('inbox codec', () => {
         line: encodeRelayDelivery('alice', relay('carol', 'm1')),
       },
       {
-        corr: '2',
+        corr: 2,
         deadline: 2000,
         from: v1,
         to: 'dave',
@@ -51,6 +60,10 @@ describe('inbox codec', () => {
       },
     ]);
     expect(unpackRelays('')).toEqual([]);
+    // Numbers that are not (a damaged or foreign item) read as Number() reads them.
+    const odd = unpackRelays(`x1\t\talice\t\t\tbob\t12a\t{}\n`)[0];
+    expect([odd?.corr, odd?.deadline, odd?.cipherBytes]).toEqual([Number.NaN, 0, Number.NaN]);
+    expect([odd?.from.identityKey, odd?.from.addressKey]).toEqual([undefined, undefined]);
   });
 
   it('packs a relay read by the fast path exactly as the same relay read by the parser', () => {
@@ -61,6 +74,29 @@ describe('inbox codec', () => {
     const from = { name: 'alice', identityKey: 'aWRr', addressKey: undefined };
     expect(packRelay(1, 1000, from, spliced!)).toBe(
       packRelay(1, 1000, from, new EncodedRelay(frame)),
+    );
+  });
+
+  it('packs items as the previous version did (rolling upgrade), many per batch', () => {
+    const from = { name: 'alice', identityKey: 'aWRr', addressKey: '10.0.0.1' };
+    const frame = relay('carol', 'm1');
+    const line = encodeRelayDelivery('alice', frame);
+    // The previous version's item, a template literal of the eight fields.
+    const old = (corr: number, deadline: number) =>
+      `${corr}\t${deadline}\talice\taWRr\t10.0.0.1\tcarol\t${frame.cipher.length}\t${line}`;
+    const parts: Array<string | number> = [];
+    appendRelay(parts, 7, 1000, from, new EncodedRelay(frame));
+    appendRelay(parts, 8, 1000, from, new EncodedRelay(frame));
+    appendRelay(parts, 9, 1001, from, new EncodedRelay(frame));
+    const batch = parts.join('');
+    expect(batch).toBe(old(7, 1000) + old(8, 1000) + old(9, 1001));
+    expect(relayCorrs(batch)).toEqual([7, 8, 9]);
+    // A sender's fields are made once, and again when its name is not the one they hold.
+    const renamed = { ...from };
+    appendRelay([], 1, 1, renamed, new EncodedRelay(frame));
+    renamed.name = 'al';
+    expect(packRelay(1, 1, renamed, new EncodedRelay(frame))).toBe(
+      `1\t1\tal\taWRr\t10.0.0.1\tcarol\t${frame.cipher.length}\t${encodeRelayDelivery('al', frame)}`,
     );
   });
 
