@@ -11,16 +11,38 @@ export interface PresenceObserver<M> {
  * Pushes directory changes to clients.
  * - v1 clients get the whole `users` map. Joins and leaves within one event-loop turn are
  *   coalesced into one frame per client (a burst of reconnects after a restart would
- *   otherwise cost O(N²) frames), serialized once and written to every v1 client.
+ *   otherwise cost O(N²) frames), serialized once and written to every v1 client. After a
+ *   push, changes wait out a quiet period (`quietMs`, 50 ms by default) and then go as one
+ *   more push: a lone join is pushed at once, a storm of connects costs at most one
+ *   `users` frame per v1 client per quiet period instead of two per connect (the frame
+ *   always carries the whole, current map, so nothing is lost by waiting).
  * - v2 clients with the `presence` capability get one small delta per change, at once.
  * - v2 clients without it get nothing pushed (they ask with `list`); this is what lets
  *   one server hold many thousands of idle clients.
  * A member that is not reading misses pushes and gets a fresh directory once it reads.
  */
+/** How `users` pushes to v1 clients are paced (injected in tests). */
+export interface UsersPacing {
+  /** After a push, further changes wait this long and then go as one push (0: no wait). */
+  quietMs: number;
+  /** Runs `task` after `ms` (must not keep the process alive). */
+  delay(task: () => void, ms: number): void;
+}
+
+export const DEFAULT_USERS_PACING: UsersPacing = {
+  quietMs: 50,
+  delay: (task, ms) => {
+    setTimeout(task, ms).unref();
+  },
+};
+
 export class PresenceBroadcaster<M extends DirectoryMember> {
   #directory: PeerDirectory<M>;
   #scheduled = false;
+  /** Within the quiet period after a push: the next push waits for its end. */
+  #quiet = false;
   #schedule: (task: () => void) => void;
+  #pacing: UsersPacing;
 
   #observer: PresenceObserver<M> | undefined;
 
@@ -28,10 +50,12 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
     directory: PeerDirectory<M>,
     schedule: (task: () => void) => void = setImmediate,
     observer?: PresenceObserver<M>,
+    pacing: UsersPacing = DEFAULT_USERS_PACING,
   ) {
     this.#directory = directory;
     this.#schedule = schedule;
     this.#observer = observer;
+    this.#pacing = pacing;
   }
 
   /** `member` came online (or replaced its own earlier session). */
@@ -63,10 +87,20 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
   #changed(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    this.#schedule(() => {
-      this.#scheduled = false;
-      this.flush();
-    });
+    if (this.#quiet) return; // (the end of the quiet period pushes)
+    this.#schedule(() => this.#push());
+  }
+
+  /** Pushes what changed, then keeps quiet for `quietMs` (changes meanwhile wait for its end). */
+  #push(): void {
+    this.#scheduled = false;
+    this.flush();
+    if (this.#pacing.quietMs <= 0) return;
+    this.#quiet = true;
+    this.#pacing.delay(() => {
+      this.#quiet = false;
+      if (this.#scheduled) this.#push();
+    }, this.#pacing.quietMs);
   }
 
   /** Sends the current `users` frame to every v1 member. */

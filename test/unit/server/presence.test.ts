@@ -27,7 +27,11 @@ class Member implements DirectoryMember {
 function setup() {
   const directory = new PeerDirectory<Member>();
   const scheduled: Array<() => void> = [];
-  const presence = new PresenceBroadcaster(directory, (task) => scheduled.push(task));
+  const delayed: Array<{ task: () => void; ms: number }> = [];
+  const presence = new PresenceBroadcaster(directory, (task) => scheduled.push(task), undefined, {
+    quietMs: 50,
+    delay: (task, ms) => delayed.push({ task, ms }),
+  });
   const join = (member: Member) => {
     expect(directory.tryAdd(member)).toBe(true);
     presence.joined(member);
@@ -39,12 +43,19 @@ function setup() {
   const turn = () => {
     for (const task of scheduled.splice(0)) task();
   };
-  return { directory, join, leave, turn };
+  /** The quiet periods running now end. */
+  const quietEnds = () => {
+    for (const { task, ms } of delayed.splice(0)) {
+      expect(ms).toBe(50);
+      task();
+    }
+  };
+  return { directory, join, leave, turn, quietEnds, delayed };
 }
 
 describe('presence pushes', () => {
   it('go to v1 members (users frames, once per turn) and presence members (deltas), nobody else', () => {
-    const { directory, join, leave, turn } = setup();
+    const { directory, join, leave, turn, quietEnds } = setup();
     const seed = new Member('seed', true);
     const watcher = new Member('watcher', false, true);
     const idle = new Member('idle');
@@ -66,13 +77,50 @@ describe('presence pushes', () => {
     });
     leave(idle);
     turn();
+    // the delta at once; the users frame after the quiet period that followed the last push
     expect(watcher.got.at(-1)).toEqual([
       'presence',
       '{"type":"presence","event":"leave","user":"idle"}\n',
     ]);
+    expect(seed.got).toHaveLength(1);
+    quietEnds();
+    expect(seed.got).toHaveLength(2);
     expect(JSON.parse(seed.got.at(-1)![1]).users).toEqual({ seed: seed.pub, watcher: watcher.pub });
     leave(watcher);
     expect([...directory.listening()]).toEqual([seed]);
+  });
+
+  it('a storm of joins and leaves costs a v1 member one users frame per quiet period, and the last one is current', () => {
+    const { join, leave, turn, quietEnds, delayed } = setup();
+    const seed = new Member('seed', true);
+    join(seed);
+    turn();
+    expect(seed.got).toHaveLength(1); // a lone join: pushed at once
+    const storm = Array.from({ length: 20 }, (_, i) => new Member(`m${i}`, true));
+    for (const member of storm) {
+      join(member);
+      turn();
+      leave(member);
+      turn();
+    }
+    // 40 turns with a change each, inside one quiet period: nothing more yet
+    expect(seed.got).toHaveLength(1);
+    expect(delayed).toHaveLength(1);
+    join(storm[0]!);
+    turn();
+    quietEnds();
+    expect(seed.got).toHaveLength(2);
+    expect(Object.keys(JSON.parse(seed.got[1]![1]).users).sort()).toEqual(['m0', 'seed']);
+    expect(storm[0]!.got).toHaveLength(1); // (m0 joined again: it gets the one push too)
+    // quiet period after that push; nothing changes in it: no push at its end, none pending
+    quietEnds();
+    expect(seed.got).toHaveLength(2);
+    expect(delayed).toHaveLength(0);
+    // and the next lone change goes at once again
+    leave(storm[0]!);
+    turn();
+    expect(seed.got).toHaveLength(3);
+    expect(Object.keys(JSON.parse(seed.got[2]![1]).users)).toEqual(['seed']);
   });
 
   it('a join nobody listens to does not build the joiner’s directory entry', () => {
