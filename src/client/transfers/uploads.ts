@@ -213,6 +213,8 @@ export class Uploads {
     try {
       const { record } = active;
       active.handle ??= await open(record.path, 'r');
+      // (stopped while the file was being opened: nobody else closes it)
+      if (this.#active.get(record.id) !== active) return void (await active.handle.close());
       const binary = this.#host.binaryChunks();
       const window = chunksIn(WINDOW_BYTES, uploadChunkBytes(record));
       while (

@@ -1,0 +1,63 @@
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TransferHost } from '../../../src/client/transfers/transfer-host.js';
+import type { UploadRecord } from '../../../src/client/transfers/transfer-record.js';
+import { Uploads } from '../../../src/client/transfers/uploads.js';
+import { until } from '../../helpers/until.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** Descriptors this process holds open on `path` (Linux /proc). */
+function openOn(path: string): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === path) n++;
+    } catch {
+      // (closed while listed)
+    }
+  }
+  return n;
+}
+
+const host: TransferHost = {
+  now: () => 0,
+  ready: () => false, // nothing is sent: only the file handle matters here
+  binaryChunks: () => true,
+  chunkBytes: () => 32 * 1024,
+  offerEarly: () => false,
+  send: () => true,
+  save: () => undefined,
+  replace: () => undefined,
+  sendOffer: async () => true,
+  progress: () => undefined,
+};
+
+describe.runIf(process.platform === 'linux')(
+  'an upload stopped while its file is being opened',
+  () => {
+    for (const stop of ['cancel', 'fail', 'disconnected'] as const) {
+      it(`closes the file (${stop} before the open finished)`, async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'sc-handles-'));
+        dirs.push(dir);
+        const path = join(dir, 'f.bin');
+        writeFileSync(path, Buffer.alloc(100_000, 1));
+        const uploads = new Uploads(host);
+        const record = (await uploads.send('bob', path)) as UploadRecord;
+        await uploads.digestOf(record); // (the hashing thread's own descriptor is closed)
+        expect(openOn(path)).toBe(0);
+        uploads.announced(record, '0123456789abcdef0123456789abcdef', 'cap'); // starts the open
+        if (stop === 'cancel') uploads.cancel(record);
+        else if (stop === 'fail') uploads.fail(record, 'test');
+        else uploads.disconnected();
+        // the open finishes after the stop: its descriptor must not stay open until a GC
+        expect(await until(() => openOn(path) === 0, 2000)).toBe(true);
+      });
+    }
+  },
+);
