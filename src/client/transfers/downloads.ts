@@ -93,6 +93,10 @@ export class Downloads {
   #starting = new Set<string>();
   #timers: Timers;
   #watchdog: Timer | undefined;
+  /** Counts disconnections: a download that started before one does not go on after it. */
+  #epoch = 0;
+  /** Downloads cancelled while starting. */
+  #stopped = new Set<string>();
 
   constructor(host: TransferHost, downloadDir: string, timers: Timers = systemTimers) {
     this.#host = host;
@@ -112,10 +116,12 @@ export class Downloads {
       await this.#start(record);
     } finally {
       this.#starting.delete(record.id);
+      this.#stopped.delete(record.id);
     }
   }
 
   async #start(record: DownloadRecord): Promise<void> {
+    const epoch = this.#epoch;
     await ensureDownloadDir(this.#dir);
     record.temp ??= tempPathFor(this.#dir, record.id);
     record.state = 'downloading';
@@ -125,7 +131,23 @@ export class Downloads {
     // Chunks fully written before a restart stay; a partly written one is fetched again.
     const have = Math.min(offer.chunks - 1, Math.floor((await sizeOf(record.temp)) / chunkBytes));
     const handle = await openTemp(record.temp);
-    await handle.truncate(have * chunkBytes);
+    try {
+      await handle.truncate(have * chunkBytes);
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
+    // Stopped while starting (cancelled, or the connection went down): nobody else knows
+    // this handle; a cancelled download keeps no file (the open made it again).
+    const cancelled = this.#stopped.delete(record.id);
+    if (cancelled || epoch !== this.#epoch) {
+      await handle.close().catch(() => undefined);
+      if (!cancelled) return;
+      await removeQuietly(record.temp);
+      record.state = 'cancelled'; // (the start said downloading after the cancel said so)
+      this.#host.save(record);
+      return;
+    }
     const active: Active = {
       record,
       handle,
@@ -325,6 +347,7 @@ export class Downloads {
 
   /** Stops a download and deletes what it wrote. */
   async cancel(record: DownloadRecord): Promise<void> {
+    if (this.#starting.has(record.id)) this.#stopped.add(record.id); // (it stops once started)
     const active = this.#active.get(record.id);
     if (active) {
       active.failed = true;
@@ -338,6 +361,7 @@ export class Downloads {
 
   /** The connection went down: requests in flight are lost; resumed after the welcome. */
   async disconnected(): Promise<void> {
+    this.#epoch++; // (downloads still starting stop too)
     const actives = [...this.#active.values()];
     this.#active.clear();
     for (const active of actives) {
