@@ -1,30 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Downloads } from '../../../src/client/transfers/downloads.js';
-import type { TransferHost } from '../../../src/client/transfers/transfer-host.js';
 import type { DownloadRecord } from '../../../src/client/transfers/transfer-record.js';
+import { fakeTransferHost, openOn } from '../../helpers/transfer-fakes.js';
 import { manualTimers } from '../client/fakes.js';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-/** Descriptors this process holds open on `path` (Linux /proc). */
-function openOn(path: string): number {
-  let n = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) === path) n++;
-    } catch {
-      // (closed while listed)
-    }
-  }
-  return n;
-}
 
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'sc-dl-start-'));
@@ -53,24 +40,18 @@ function setup() {
   const time = manualTimers();
   const sent: string[] = [];
   const phases: string[] = [];
-  const host: TransferHost = {
+  const host = fakeTransferHost({
     now: time.now,
     ready: () => true,
-    binaryChunks: () => true,
-    chunkBytes: () => 32 * 1024,
-    offerEarly: () => true,
     send: (frame) => {
       if (typeof frame === 'object' && !(frame instanceof Uint8Array))
         sent.push(String((frame as { type?: unknown }).type));
       return true;
     },
-    save: () => undefined,
-    replace: () => undefined,
-    sendOffer: async () => true,
     progress: (_record, phase) => {
       phases.push(phase);
     },
-  };
+  });
   const downloads = new Downloads(host, join(dir, 'downloads'), time.timers);
   return { downloads, record, sent, phases };
 }

@@ -9,7 +9,6 @@ import {
   PENDING_RETRIES,
   PENDING_RETRY_MS,
 } from '../../../src/client/transfers/downloads.js';
-import type { TransferHost } from '../../../src/client/transfers/transfer-host.js';
 import type { DownloadRecord } from '../../../src/client/transfers/transfer-record.js';
 import {
   chunkCount,
@@ -17,6 +16,7 @@ import {
   FILE_CHUNK_BYTES,
   sealChunk,
 } from '../../../src/protocol/index.js';
+import { fakeTransferHost } from '../../helpers/transfer-fakes.js';
 import { until } from '../../helpers/until.js';
 import { manualTimers } from '../client/fakes.js';
 
@@ -65,22 +65,16 @@ function setup() {
   const time = manualTimers();
   const sent: Array<Record<string, unknown>> = [];
   const phases: Array<{ phase: string; path?: string }> = [];
-  const host: TransferHost = {
+  const host = fakeTransferHost({
     now: time.now,
     ready: () => true,
-    binaryChunks: () => true,
-    chunkBytes: () => 32 * 1024,
-    offerEarly: () => true,
     send: (frame) => {
       if (typeof frame === 'object' && !(frame instanceof Uint8Array))
         sent.push(frame as Record<string, unknown>);
       return true;
     },
-    save: () => undefined,
-    replace: () => undefined,
-    sendOffer: async () => true,
     progress: (_record, phase, _bytes, extra) => phases.push({ phase, ...extra }),
-  };
+  });
   const downloads = new Downloads(host, dir, time.timers);
   const gets = () => sent.filter((f) => f.type === 'fget').map((f) => [f.i, f.n]);
   return { plain, sealed, record, time, downloads, gets, phases };

@@ -1,10 +1,10 @@
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TransferHost } from '../../../src/client/transfers/transfer-host.js';
 import type { UploadRecord } from '../../../src/client/transfers/transfer-record.js';
 import { Uploads } from '../../../src/client/transfers/uploads.js';
+import { fakeTransferHost, openOn } from '../../helpers/transfer-fakes.js';
 import { until } from '../../helpers/until.js';
 
 const dirs: string[] = [];
@@ -12,31 +12,8 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** Descriptors this process holds open on `path` (Linux /proc). */
-function openOn(path: string): number {
-  let n = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) === path) n++;
-    } catch {
-      // (closed while listed)
-    }
-  }
-  return n;
-}
-
-const host: TransferHost = {
-  now: () => 0,
-  ready: () => false, // nothing is sent: only the file handle matters here
-  binaryChunks: () => true,
-  chunkBytes: () => 32 * 1024,
-  offerEarly: () => false,
-  send: () => true,
-  save: () => undefined,
-  replace: () => undefined,
-  sendOffer: async () => true,
-  progress: () => undefined,
-};
+// (never ready: nothing is sent, only the file handle matters here)
+const host = fakeTransferHost({ offerEarly: () => false });
 
 describe.runIf(process.platform === 'linux')(
   'an upload stopped while its file is being opened',

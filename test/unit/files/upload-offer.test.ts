@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TransferHost } from '../../../src/client/transfers/transfer-host.js';
 import type { UploadRecord } from '../../../src/client/transfers/transfer-record.js';
 import { Uploads } from '../../../src/client/transfers/uploads.js';
 import type { FileContent } from '../../../src/protocol/index.js';
+import { fakeTransferHost } from '../../helpers/transfer-fakes.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -20,21 +20,14 @@ async function offersDuringUpload(fhold: boolean): Promise<boolean> {
   const path = join(dir, 'f.bin');
   writeFileSync(path, Buffer.alloc(100_000, 1));
   const offers: string[] = [];
-  const host: TransferHost = {
-    now: () => 0,
-    ready: () => false, // nothing is sent: only the offer's timing matters here
-    binaryChunks: () => true,
-    chunkBytes: () => 32 * 1024,
+  // (never ready: nothing is sent, only the offer's timing matters here)
+  const host = fakeTransferHost({
     offerEarly: () => fhold,
-    send: () => true,
-    save: () => undefined,
-    replace: () => undefined,
     sendOffer: async (_target, content) => {
       offers.push(content.digest);
       return true;
     },
-    progress: () => undefined,
-  };
+  });
   const uploads = new Uploads(host);
   const record = (await uploads.send('bob', path)) as UploadRecord;
   uploads.announced(record, '0123456789abcdef0123456789abcdef', 'cap');
@@ -65,25 +58,18 @@ async function announcedAt(chunkBytes: number) {
   writeFileSync(path, Buffer.alloc(3 * 256 * 1024 + 123, 1));
   const sent: Record<string, unknown>[] = [];
   const offers: FileContent[] = [];
-  const host: TransferHost = {
-    now: () => 0,
-    ready: () => false,
-    binaryChunks: () => true,
+  const host = fakeTransferHost({
     chunkBytes: () => chunkBytes,
-    offerEarly: () => true,
     send: (frame) => {
       if (typeof frame === 'object' && !(frame instanceof Uint8Array))
         sent.push(frame as Record<string, unknown>);
       return true;
     },
-    save: () => undefined,
-    replace: () => undefined,
     sendOffer: async (_target, content) => {
       offers.push(content);
       return true;
     },
-    progress: () => undefined,
-  };
+  });
   const uploads = new Uploads(host);
   const record = (await uploads.send('bob', path)) as UploadRecord;
   uploads.announced(record, '0123456789abcdef0123456789abcdef', 'cap');

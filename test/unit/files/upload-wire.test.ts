@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashFile } from '../../../src/client/transfers/file-io.js';
-import type { TransferHost } from '../../../src/client/transfers/transfer-host.js';
 import type { UploadRecord } from '../../../src/client/transfers/transfer-record.js';
 import { Uploads } from '../../../src/client/transfers/uploads.js';
 import {
@@ -13,6 +12,7 @@ import {
   fromBase64,
   openChunk,
 } from '../../../src/protocol/index.js';
+import { fakeTransferHost } from '../../helpers/transfer-fakes.js';
 import { until } from '../../helpers/until.js';
 
 const dirs: string[] = [];
@@ -34,21 +34,14 @@ describe('uploads in binary mode: what goes on the wire', () => {
     const file = randomBytes(2 * 1024 * 1024 + 512 * 1024 + 777);
     const path = tempFile(file);
     const sent: (readonly Uint8Array[])[] = [];
-    const host: TransferHost = {
-      now: () => 0,
+    const host = fakeTransferHost({
       ready: () => true,
-      binaryChunks: () => true,
       chunkBytes: () => FILE_CHUNK_BYTES,
-      offerEarly: () => true,
       send: (frame) => {
         if (Array.isArray(frame)) sent.push(frame as readonly Uint8Array[]);
         return true;
       },
-      save: () => undefined,
-      replace: () => undefined,
-      sendOffer: async () => true,
-      progress: () => undefined,
-    };
+    });
     const uploads = new Uploads(host);
     const record = (await uploads.send('bob', path)) as UploadRecord;
     uploads.announced(record, '0123456789abcdef0123456789abcdef', 'cap');
