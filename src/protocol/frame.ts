@@ -1,6 +1,7 @@
 import { isAscii } from 'node:buffer';
 import { ErrorCode, ProtocolError } from './errors.js';
 import { MAX_FRAME_FIELDS, MAX_JSON_DEPTH, MAX_JSON_NODES } from './limits.js';
+import { PartialLine } from './partial-line.js';
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
@@ -24,8 +25,7 @@ const CARRIAGE_RETURN = 0x0d;
  */
 export class LineDecoder {
   readonly maxLineBytes: number;
-  #pending: Uint8Array[] = [];
-  #pendingBytes = 0;
+  #partial = new PartialLine();
   #dead: ProtocolError | undefined;
 
   constructor(maxLineBytes: number) {
@@ -37,7 +37,7 @@ export class LineDecoder {
 
   /** Bytes of the unfinished line held so far. */
   get bufferedBytes(): number {
-    return this.#pendingBytes;
+    return this.#partial.bytes;
   }
 
   /** True once a fatal error has occurred. */
@@ -56,12 +56,7 @@ export class LineDecoder {
     let start = 0;
     let newline = chunk.indexOf(NEWLINE, start);
     while (newline !== -1) {
-      let line: Uint8Array;
-      if (this.#pendingBytes === 0) {
-        line = chunk.subarray(start, newline);
-      } else {
-        line = this.#concatPending(chunk.subarray(start, newline));
-      }
+      let line = this.#partial.complete(chunk.subarray(start, newline));
       if (line.length > this.maxLineBytes) return this.#fail(line.length, lines);
       if (line.length > 0 && line[line.length - 1] === CARRIAGE_RETURN) {
         line = line.subarray(0, line.length - 1);
@@ -72,28 +67,12 @@ export class LineDecoder {
     }
     if (start < chunk.length) {
       const rest = chunk.subarray(start);
-      if (this.#pendingBytes + rest.length > this.maxLineBytes) {
-        return this.#fail(this.#pendingBytes + rest.length, lines);
+      if (this.#partial.bytes + rest.length > this.maxLineBytes) {
+        return this.#fail(this.#partial.bytes + rest.length, lines);
       }
-      // Copy: the caller may reuse its buffer after push returns.
-      this.#pending.push(rest.slice());
-      this.#pendingBytes += rest.length;
+      this.#partial.add(rest);
     }
     return lines;
-  }
-
-  #concatPending(tail: Uint8Array): Uint8Array {
-    const total = this.#pendingBytes + tail.length;
-    const line = new Uint8Array(total);
-    let offset = 0;
-    for (const part of this.#pending) {
-      line.set(part, offset);
-      offset += part.length;
-    }
-    line.set(tail, offset);
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    return line;
   }
 
   /**
@@ -102,8 +81,7 @@ export class LineDecoder {
    * thrown by the next `push`; with none, it is thrown now.
    */
   #fail(length: number, completed: Uint8Array[]): Uint8Array[] {
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    this.#partial.clear();
     this.#dead = new ProtocolError(
       ErrorCode.FRAME_TOO_LONG,
       `line of at least ${length} bytes exceeds the ${this.maxLineBytes}-byte limit`,

@@ -1,4 +1,5 @@
 import { ErrorCode, ProtocolError } from './errors.js';
+import { PartialLine } from './partial-line.js';
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
@@ -54,8 +55,7 @@ function startsWith(line: Uint8Array, prefix: Uint8Array): boolean {
  */
 export class StreamDecoder {
   readonly maxLineBytes: number;
-  #pending: Uint8Array[] = [];
-  #pendingBytes = 0;
+  #partial = new PartialLine();
   #rule: BodyRule | undefined;
   /** The header of the body being read (returned with it, never alone), and the body. */
   #header: Uint8Array | undefined;
@@ -97,7 +97,7 @@ export class StreamDecoder {
 
   /** Bytes of the unfinished line, or of the header and body being read, held so far. */
   get bufferedBytes(): number {
-    return this.#body ? this.#header!.length + this.#bodyFilled : this.#pendingBytes;
+    return this.#body ? this.#header!.length + this.#bodyFilled : this.#partial.bytes;
   }
 
   /** True once a fatal error has occurred. */
@@ -128,17 +128,12 @@ export class StreamDecoder {
       const newline = chunk.indexOf(NEWLINE, start);
       if (newline === -1) {
         const rest = chunk.subarray(start);
-        if (this.#pendingBytes + rest.length > this.maxLineBytes)
-          return this.#fail(this.#tooLong(this.#pendingBytes + rest.length), items);
-        // Copy: the caller may reuse its buffer after push returns.
-        this.#pending.push(rest.slice());
-        this.#pendingBytes += rest.length;
+        if (this.#partial.bytes + rest.length > this.maxLineBytes)
+          return this.#fail(this.#tooLong(this.#partial.bytes + rest.length), items);
+        this.#partial.add(rest);
         break;
       }
-      let line =
-        this.#pendingBytes === 0
-          ? chunk.subarray(start, newline)
-          : this.#concatPending(chunk.subarray(start, newline));
+      let line = this.#partial.complete(chunk.subarray(start, newline));
       start = newline + 1;
       if (line.length > this.maxLineBytes) return this.#fail(this.#tooLong(line.length), items);
       if (line.length > 0 && line[line.length - 1] === CARRIAGE_RETURN)
@@ -199,19 +194,6 @@ export class StreamDecoder {
     return this.#spare.subarray(0, length);
   }
 
-  #concatPending(tail: Uint8Array): Uint8Array {
-    const line = new Uint8Array(this.#pendingBytes + tail.length);
-    let offset = 0;
-    for (const part of this.#pending) {
-      line.set(part, offset);
-      offset += part.length;
-    }
-    line.set(tail, offset);
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    return line;
-  }
-
   #tooLong(length: number): ProtocolError {
     return new ProtocolError(
       ErrorCode.FRAME_TOO_LONG,
@@ -222,8 +204,7 @@ export class StreamDecoder {
 
   /** Kills the decoder: items already complete are returned, the error thrown next time. */
   #fail(error: ProtocolError, completed: StreamItem[]): StreamItem[] {
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    this.#partial.clear();
     this.#header = undefined;
     this.#body = undefined;
     this.#dead = error;
