@@ -1,0 +1,66 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RawClient, randomPub } from '../helpers/raw-client.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
+
+/**
+ * Hostile users churning connections (as many names and connections as the limits allow)
+ * against a v1 watcher: every join and leave changes the `users` map, which goes whole to
+ * every v1 client. Pacing bounds what the churn costs each watcher, and the map it ends
+ * with is the current one.
+ */
+describe('a storm of v1 connects and closes, watched by a v1 client', () => {
+  let t: TestServer;
+  const clients: RawClient[] = [];
+  const hello = async (user: string, pub?: string) => {
+    const client = await RawClient.hello({
+      port: t.port,
+      certPem: t.certPem,
+      user,
+      ...(pub ? { pub } : {}),
+    });
+    clients.push(client);
+    return client;
+  };
+
+  beforeEach(async () => {
+    t = await startTestServer();
+  });
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    await t.close();
+  });
+
+  it('costs the watcher at most one users frame per 50 ms quiet period, and the last frame is the current map', async () => {
+    const alicePub = randomPub();
+    const alice = await hello('alice', alicePub);
+    await alice.sync();
+    alice.frames.splice(0);
+    const started = Date.now();
+    for (let round = 0; round < 3; round++) {
+      const storm = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => hello(`s${round}x${i}`)),
+      );
+      for (const client of storm) client.close();
+    }
+    const zedPub = randomPub();
+    await hello('zed', zedPub);
+    // nothing is lost by waiting: the map settles on who is really online
+    const settled = await until(() => {
+      const users = alice.frames.findLast((f) => f.type === 'users')?.users as
+        | Record<string, string>
+        | undefined;
+      return (
+        users !== undefined &&
+        Object.keys(users).length === 2 &&
+        users.alice === alicePub &&
+        users.zed === zedPub
+      );
+    }, 10_000);
+    expect(settled).toBe(true);
+    const elapsed = Date.now() - started;
+    const pushes = alice.frames.filter((f) => f.type === 'users').length;
+    // 61 changes (30 joins, 30 leaves, zed); unpaced, about one frame each
+    expect(pushes).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 2);
+  });
+});
