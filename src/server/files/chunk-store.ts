@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
@@ -13,14 +13,14 @@ import {
 } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ErrorCode, FILE_CHUNK_BYTES, isValidFileId, nameKey } from '../../protocol/index.js';
 import {
-  ErrorCode,
-  FILE_CHUNK_BYTES,
-  isValidFileId,
-  nameKey,
-  sealedChunkBytes,
-  sealedChunkLength,
-} from '../../protocol/index.js';
+  capHashOf,
+  type FileRecord,
+  FileStoreError,
+  lengthOf,
+  recordSealedChunk,
+} from './file-record.js';
 
 /**
  * The chunk store: sealed file chunks on disk, one directory (0700) beside the database.
@@ -33,28 +33,6 @@ import {
  * (`<id>.got.<name>`), so no two processes rewrite one record.
  */
 
-export interface FileRecord {
-  id: string;
-  /** Identity key (Base64) and name of the uploader. */
-  owner: string;
-  ownerName: string;
-  bytes: number;
-  chunks: number;
-  /**
-   * Plaintext bytes per chunk when not FILE_CHUNK_BYTES (`cs` of the `fnew`, binary mode):
-   * chunks sit at multiples of its sealed size. Absent in records from before big chunks.
-   */
-  chunkBytes?: number;
-  /** Name keys of the recipients (a room's members when it was sent). */
-  recipients: string[];
-  /** SHA-256 (hex) of the download capability: the capability itself is never stored. */
-  capHash: string;
-  created: number;
-  expires: number;
-  /** The last chunk arrived. */
-  complete: boolean;
-}
-
 export interface ChunkStoreLimits {
   /** Largest sealed upload. */
   maxFileBytes: number;
@@ -65,25 +43,7 @@ export interface ChunkStoreLimits {
   ttlMs: number;
 }
 
-export class FileStoreError extends Error {
-  readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-const capHashOf = (cap: Buffer): string => createHash('sha256').update(cap).digest('hex');
-
-/** A record's plaintext bytes per chunk. */
-export const recordChunkBytes = (record: FileRecord): number =>
-  record.chunkBytes ?? FILE_CHUNK_BYTES;
-/** Sealed bytes of a full chunk of a record (its chunks' stride in the chunk file). */
-export const recordSealedChunk = (record: FileRecord): number =>
-  sealedChunkBytes(recordChunkBytes(record));
-/** Sealed length of chunk `index` of a record. */
-const lengthOf = (record: FileRecord, index: number): number =>
-  sealedChunkLength(record.bytes, record.chunks, index, recordSealedChunk(record));
+export { type FileRecord, FileStoreError, recordChunkBytes } from './file-record.js';
 
 export class ChunkStore {
   readonly dir: string;
