@@ -187,12 +187,17 @@ function createSessionContext(
     filesDir === undefined
       ? undefined
       : new FileService<Session>({
-          store: new ChunkStore(filesDir, {
-            maxFileBytes: config.maxFileBytes,
-            perIdentityBytes: config.fileQuotaPerIdentity,
-            totalBytes: config.fileQuotaTotal,
-            ttlMs: config.fileTtlMs,
-          }),
+          store: new ChunkStore(
+            filesDir,
+            {
+              maxFileBytes: config.maxFileBytes,
+              perIdentityBytes: config.fileQuotaPerIdentity,
+              totalBytes: config.fileQuotaTotal,
+              ttlMs: config.fileTtlMs,
+            },
+            // (the nodes of a cluster share the directory: each sees the others' uploads)
+            { shared: deps.cluster !== undefined },
+          ),
           rooms,
           clock,
           stats: new FileStats(),

@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
+  existsSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -54,9 +55,17 @@ export class ChunkStore {
   /** Uploads with writes under way: the next chunk index taken, writes pending, the last write. */
   #writes = new Map<string, { accepted: number; pending: number; tail: Promise<void> }>();
 
-  constructor(dir: string, limits: ChunkStoreLimits) {
+  /**
+   * Other processes (the nodes of a cluster) write to this directory too: what this one
+   * read of a file may be out of date, so `have` reads the chunk file's length again while
+   * the file is incomplete and not being written here.
+   */
+  readonly shared: boolean;
+
+  constructor(dir: string, limits: ChunkStoreLimits, options: { shared?: boolean } = {}) {
     this.dir = dir;
     this.limits = limits;
+    this.shared = options.shared ?? false;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
     this.#refresh();
@@ -130,9 +139,32 @@ export class ChunkStore {
     return record;
   }
 
-  /** Chunks of `id` stored so far. */
+  /**
+   * Chunks of `id` stored so far. In a shared directory, an incomplete file that this
+   * process is not writing is measured again (another node may be storing it: chunks are
+   * written in order, so the length counts the ones fully on disk).
+   */
   have(id: string): number {
-    return this.#have.get(id) ?? 0;
+    const have = this.#have.get(id) ?? 0;
+    if (!this.shared || this.#writes.has(id)) return have;
+    const record = this.#files.get(id);
+    if (!record || have >= record.chunks) return have;
+    const now = this.#storedChunks(record);
+    if (now <= have) return have;
+    this.#have.set(id, now);
+    if (now === record.chunks) record.complete = true;
+    return now;
+  }
+
+  /**
+   * False when file `id` was deleted (by any process, in a shared directory): this process
+   * forgets it then.
+   */
+  exists(id: string): boolean {
+    if (!this.#files.has(id)) return false;
+    if (!this.shared || existsSync(this.#path(id, 'json'))) return true;
+    this.#forget(id);
+    return false;
   }
 
   /** Sealed bytes stored (announced) by one identity, and in all. */

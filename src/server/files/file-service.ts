@@ -13,7 +13,7 @@ import {
   type FilePutFrame,
   maxGetChunks,
 } from '../../protocol/index.js';
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { BodyPool } from './body-pool.js';
 import {
@@ -80,6 +80,12 @@ const needsBinary = (chunkBytes: number, session: FileSession): FileStoreError |
  */
 export const FILE_HOLD_MS = 30_000;
 
+/**
+ * In a cluster, how often a held `fget` looks at the chunk file again: the upload may go on
+ * through another node, whose writes wake nobody here.
+ */
+export const FILE_POLL_MS = 100;
+
 const pending = () =>
   new FileStoreError(
     ErrorCode.FILE_PENDING,
@@ -109,6 +115,8 @@ export class FileService<S extends FileSession> {
   #waiters = new Map<string, Set<Waiter>>();
   /** When each upload under way last stored a chunk (a stalled one is not waited for). */
   #lastStored = new Map<string, number>();
+  /** In a cluster: chunks of each upload under way last seen here (to notice progress). */
+  #seen = new Map<string, number>();
   /** The buffers downloads read chunks into (reused, bounded). */
   readonly readBuffers = new ReadBuffers();
   /** The buffers uploaded chunks' bodies are read into (back once on disk; bounded). */
@@ -170,6 +178,7 @@ export class FileService<S extends FileSession> {
         const record = this.#find(frame.file, session);
         this.store.delete(record.id);
         this.#lastStored.delete(record.id);
+        this.#seen.delete(record.id);
         this.#gone(record.id);
         this.stats.deleted.inc('withdrawn');
         return;
@@ -282,7 +291,7 @@ export class FileService<S extends FileSession> {
     const end = Math.min(frame.i + frame.n, record.chunks);
     let next = frame.i;
     while (next < end) {
-      let have = this.store.have(record.id);
+      let have = this.#stored(record);
       // Not stored yet: wait for the rest of this request at once (one read per batch, not
       // an open and a read per chunk while the download chases the upload).
       if (next >= have) {
@@ -290,7 +299,7 @@ export class FileService<S extends FileSession> {
         // later requests would each wait the whole time), ask again later.
         const last = this.#lastStored.get(record.id) ?? record.created;
         if (this.#clock.now() - last >= FILE_HOLD_MS) throw pending();
-        have = await this.#arrival(record.id, end);
+        have = await this.#arrival(record, end);
       }
       // (taken after the wait: a held request holds no buffer)
       const scratch = this.readBuffers.take();
@@ -317,13 +326,42 @@ export class FileService<S extends FileSession> {
     }
   }
 
-  /** Resolves once file `id` holds `want` chunks; refused after FILE_HOLD_MS or when it goes. */
-  #arrival(id: string, want: number): Promise<number> {
+  /**
+   * Chunks of `record` stored. In a cluster another node may be storing them: progress seen
+   * here counts as a chunk stored now (a stalled upload is not waited for).
+   */
+  #stored(record: FileRecord): number {
+    const have = this.store.have(record.id);
+    if (!this.store.shared || have <= (this.#seen.get(record.id) ?? 0)) return have;
+    if (have === record.chunks) {
+      this.#seen.delete(record.id);
+      this.#lastStored.delete(record.id);
+    } else {
+      this.#seen.set(record.id, have);
+      this.#lastStored.set(record.id, this.#clock.now());
+    }
+    return have;
+  }
+
+  /**
+   * Resolves once `record` holds `want` chunks; refused after FILE_HOLD_MS or when it goes.
+   * Woken by this process's writes; in a cluster it also looks every FILE_POLL_MS.
+   */
+  #arrival(record: FileRecord, want: number): Promise<number> {
+    const id = record.id;
     return new Promise((resolve, reject) => {
       const waiters = this.#waiters.get(id) ?? new Set<Waiter>();
       this.#waiters.set(id, waiters);
+      let poll: TimerHandle | undefined;
+      const look = () => {
+        if (!this.store.exists(id)) return waiter.gone();
+        const have = this.#stored(record);
+        if (have >= want) return waiter.wake(have);
+        poll = this.#clock.setTimeout(look, FILE_POLL_MS);
+      };
       const done = () => {
         this.#clock.clearTimeout(timer);
+        if (poll !== undefined) this.#clock.clearTimeout(poll);
         waiters.delete(waiter);
         if (waiters.size === 0 && this.#waiters.get(id) === waiters) this.#waiters.delete(id);
       };
@@ -343,6 +381,7 @@ export class FileService<S extends FileSession> {
         reject(pending());
       }, FILE_HOLD_MS);
       waiters.add(waiter);
+      if (this.store.shared) poll = this.#clock.setTimeout(look, FILE_POLL_MS);
     });
   }
 
