@@ -207,6 +207,8 @@ async function main() {
   const e2e = (downDone.at - t0) / 1000;
   const overlap = Math.max(0, (upDone.at - offerAt) / 1000);
   const mb = bytes / 1e6;
+  // the least upload time the server's default file budget allows (docs/OPERATIONS.md)
+  const capSeconds = Math.max(0, bytes - 16 * MiB) / (64 * MiB);
   const sshd = existsSync('/usr/sbin/sshd')
     ? 'present (not measured: no keys set up for localhost)'
     : 'absent: scp not measured';
@@ -225,6 +227,11 @@ async function main() {
     ...rows.map(([what, s, rate]) => `| ${what} | ${s.toFixed(2)} | ${rate.toFixed(1)} |`),
     '',
     `End to end (the bytes cross TLS twice, plus hashing twice) = **${((100 * (mb / e2e)) / (mb / tls)).toFixed(0)} %** of raw TLS one way (target ≥ 50 %). Download = ${((100 * (mb / down)) / (mb / tls)).toFixed(0)} %, upload = ${((100 * (mb / up)) / (mb / tls)).toFixed(0)} % of raw TLS. The legs overlapped for ${overlap.toFixed(2)} s (the offer came before the upload ended).`,
+    ...(fileBudget || up > 1.15 * capSeconds
+      ? []
+      : [
+          `**The upload ran at the file budget's cap**: the default 64 MiB/s per connection after a 16 MiB burst lets ${mib} MiB upload in no less than ${capSeconds.toFixed(2)} s (${(mb / capSeconds).toFixed(0)} MB/s); for what the CPU allows, run with \`--file-budget 1g\`.`,
+        ]),
     `CPU seconds per process over the whole transfer (${e2e.toFixed(2)} s of wall time): ${Object.keys(
       procs,
     )
