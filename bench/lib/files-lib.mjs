@@ -108,7 +108,7 @@ export async function sha256(path) {
 }
 
 /** True when something listens on 127.0.0.1:`port` (from /proc/net/tcp: state 0A). */
-function listening(port) {
+export function listening(port) {
   const hex = port.toString(16).toUpperCase().padStart(4, '0');
   try {
     return readFileSync('/proc/net/tcp', 'utf8')

@@ -63,6 +63,24 @@ export class SocketTransport extends BatchedWriter implements Transport {
     }
   }
 
+  /**
+   * Header and body corked into one TLS write; `written` runs from the socket's write
+   * callback (Node calls it once the bytes are handed on, or with an error when the socket
+   * is destroyed first), so the body's buffer can go back to its pool only then.
+   */
+  writeLent(header: string, body: Uint8Array, written: () => void): void {
+    this.flush();
+    const socket = this.#tls;
+    if (socket.destroyed) {
+      written();
+      return;
+    }
+    socket.cork();
+    socket.write(header, 'latin1');
+    socket.write(body, () => written());
+    socket.uncork();
+  }
+
   keepAlive(): void {
     this.#tls.setKeepAlive(true, KEEPALIVE_IDLE_MS);
   }

@@ -23,6 +23,12 @@ export interface Transport {
    * {@link writableLength}, see session-output.ts).
    */
   write(data: string | Uint8Array): void;
+  /**
+   * Queues a header line and the bytes after it as one write, without copying `body`: the
+   * caller keeps it unchanged until `written` is called (once: the socket is done with it,
+   * written out or the connection destroyed). Optional: without it, the caller copies.
+   */
+  writeLent?(header: string, body: Uint8Array, written: () => void): void;
   /** Stops reading from the connection (the session cannot keep up, or refused it). */
   pause(): void;
   resume(): void;

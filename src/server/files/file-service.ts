@@ -15,6 +15,7 @@ import {
 } from '../../protocol/index.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../logger.js';
+import { lendUntilWritten } from '../session-output.js';
 import { BodyPool } from './body-pool.js';
 import {
   type ChunkStore,
@@ -34,8 +35,10 @@ export interface FileSession {
   /** Binary chunk mode (`fbin`): chunks go out as a header line and raw bytes. */
   readonly binaryChunks: boolean;
   /**
-   * Queues a header line and the raw bytes after it. The bytes are copied before it returns
-   * (downloads read chunks into buffers they reuse for the next batch).
+   * Queues a header line and the raw bytes after it. The bytes are copied before it returns,
+   * unless the body was lent (`lendUntilWritten`, session-output.ts): then they are written
+   * as they are and the lender is told once they are no longer needed (downloads read chunks
+   * into buffers that go back to a pool only then).
    */
   replyBytes(header: string, body: Uint8Array): boolean;
   /** Bytes queued for the client, not yet written to the socket. */
@@ -303,6 +306,12 @@ export class FileService<S extends FileSession> {
       }
       // (taken after the wait: a held request holds no buffer)
       const scratch = this.readBuffers.take();
+      // The batch's buffer goes back once the batch ended and every chunk lent out of it was
+      // written (each chunk's reply holds one count until the socket is done with it).
+      let holds = 1;
+      const letGo = () => {
+        if (--holds === 0) this.readBuffers.put(scratch);
+      };
       try {
         const chunks = await this.#read(record, next, Math.min(end, have), scratch);
         for (const sealed of chunks) {
@@ -312,16 +321,18 @@ export class FileService<S extends FileSession> {
           if (session.queuedBytes > 0 && session.queuedBytes + sealed.length > FILE_QUEUE_BUDGET)
             await session.whenDrained();
           if (!session.open) return;
-          // (both copy the chunk: the read buffer is reused once this batch is out)
-          if (session.binaryChunks)
-            session.replyBytes(encodeFileChunkHeader(record.id, next, sealed.length), sealed);
-          else session.reply(encodeFileChunk(record.id, next, sealed.toString('base64')), 'fchunk');
+          if (session.binaryChunks) {
+            holds++;
+            const header = encodeFileChunkHeader(record.id, next, sealed.length);
+            session.replyBytes(header, lendUntilWritten(sealed, letGo));
+          } else
+            session.reply(encodeFileChunk(record.id, next, sealed.toString('base64')), 'fchunk');
           this.stats.chunksOut++;
           this.stats.bytesOut += sealed.length;
           next++;
         }
       } finally {
-        this.readBuffers.put(scratch);
+        letGo();
       }
     }
   }

@@ -39,6 +39,11 @@ export class ReadBuffers {
     return Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
   }
 
+  /** Buffers waiting to be taken (for tests). */
+  get free(): number {
+    return this.#free.length;
+  }
+
   /** Puts back a buffer from `take` once nothing refers to its bytes any more. */
   put(buffer: Buffer | undefined): void {
     if (buffer) this.#free.push(buffer);

@@ -21,7 +21,10 @@ import { until } from '../../helpers/until.js';
 import { manualTimers } from '../client/fakes.js';
 
 const dirs: string[] = [];
-afterEach(() => {
+/** Downloads a test started: their files are closed after it (not by the collector). */
+const live: Downloads[] = [];
+afterEach(async () => {
+  for (const downloads of live.splice(0)) await downloads.disconnected();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -76,6 +79,7 @@ function setup() {
     progress: (_record, phase, _bytes, extra) => phases.push({ phase, ...extra }),
   });
   const downloads = new Downloads(host, dir, time.timers);
+  live.push(downloads);
   const gets = () => sent.filter((f) => f.type === 'fget').map((f) => [f.i, f.n]);
   return { plain, sealed, record, time, downloads, gets, phases };
 }

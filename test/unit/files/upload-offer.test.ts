@@ -9,7 +9,10 @@ import type { FileContent } from '../../../src/protocol/index.js';
 import { fakeTransferHost } from '../../helpers/transfer-fakes.js';
 
 const dirs: string[] = [];
+/** Uploads a test started: their files are closed after it (not by the collector). */
+const live: Uploads[] = [];
 afterEach(() => {
+  for (const uploads of live.splice(0)) uploads.disconnected();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -29,6 +32,7 @@ async function offersDuringUpload(fhold: boolean): Promise<boolean> {
     },
   });
   const uploads = new Uploads(host);
+  live.push(uploads);
   const record = (await uploads.send('bob', path)) as UploadRecord;
   uploads.announced(record, '0123456789abcdef0123456789abcdef', 'cap');
   // the hash runs on a worker thread meanwhile: once it is known (a barrier, not a sleep),
@@ -72,6 +76,7 @@ async function announcedAt(chunkBytes: number) {
     },
   });
   const uploads = new Uploads(host);
+  live.push(uploads);
   const record = (await uploads.send('bob', path)) as UploadRecord;
   uploads.announced(record, '0123456789abcdef0123456789abcdef', 'cap');
   await uploads.digestOf(record);

@@ -16,7 +16,10 @@ import { fakeTransferHost } from '../../helpers/transfer-fakes.js';
 import { until } from '../../helpers/until.js';
 
 const dirs: string[] = [];
+/** Uploads a test started: their files are closed after it (not by the collector). */
+const live: Uploads[] = [];
 afterEach(() => {
+  for (const uploads of live.splice(0)) uploads.disconnected();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -43,6 +46,7 @@ describe('uploads in binary mode: what goes on the wire', () => {
       },
     });
     const uploads = new Uploads(host);
+    live.push(uploads);
     const record = (await uploads.send('bob', path)) as UploadRecord;
     uploads.announced(record, '0123456789abcdef0123456789abcdef', 'cap');
     // the window is 1 MiB: acknowledge what was sent until every chunk went out (bounded)
