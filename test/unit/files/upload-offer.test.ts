@@ -42,7 +42,6 @@ async function offersDuringUpload(fhold: boolean): Promise<boolean> {
   expect(record.digest).toBe(
     createHash('sha256').update(Buffer.alloc(100_000, 1)).digest('base64'),
   );
-  uploads.disconnected(); // (closes the file the upload opened)
   return offers.length === 1 && offers[0] === record.digest;
 }
 
@@ -81,7 +80,6 @@ async function announcedAt(chunkBytes: number) {
   uploads.announced(record, '0123456789abcdef0123456789abcdef', 'cap');
   await uploads.digestOf(record);
   await new Promise((r) => setImmediate(r));
-  uploads.disconnected(); // (closes the file the upload opened)
   return { fnew: sent.find((f) => f.type === 'fnew')!, offer: offers[0]!, record };
 }
 
