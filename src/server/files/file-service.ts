@@ -13,7 +13,7 @@ import {
   type FilePutFrame,
   maxGetChunks,
 } from '../../protocol/index.js';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { lendUntilWritten } from '../session-output.js';
 import { BodyPool } from './body-pool.js';
@@ -23,6 +23,10 @@ import {
   FileStoreError,
   recordChunkBytes,
 } from './chunk-store.js';
+import { FileHolds } from './file-holds.js';
+
+export { FILE_HOLD_MS, FILE_POLL_MS } from './file-holds.js';
+
 import type { FileStats } from './file-stats.js';
 import { ReadBuffers } from './read-buffers.js';
 
@@ -75,34 +79,6 @@ const needsBinary = (chunkBytes: number, session: FileSession): FileStoreError |
     : undefined;
 
 /**
- * How long an `fget` for a chunk not uploaded yet is held, waiting for the upload (a
- * recipient downloads while the sender still uploads). The session's later frames wait
- * behind it, as behind any download, so each connection holds at most one; after this it
- * is refused (`E_FILE_PENDING`: ask again later), and so is at once any `fget` for a file
- * whose upload stored nothing for this long (a client waits at most this long in all).
- */
-export const FILE_HOLD_MS = 30_000;
-
-/**
- * In a cluster, how often a held `fget` looks at the chunk file again: the upload may go on
- * through another node, whose writes wake nobody here.
- */
-export const FILE_POLL_MS = 100;
-
-const pending = () =>
-  new FileStoreError(
-    ErrorCode.FILE_PENDING,
-    'that chunk is not uploaded yet and the upload is not going on: ask again later',
-  );
-
-/** A held `fget`: woken when the file has `want` chunks, or when it goes away. */
-interface Waiter {
-  want: number;
-  wake(have: number): void;
-  gone(): void;
-}
-
-/**
  * File transfer on the server (protocol `files`): announces, in-order chunk uploads into the
  * chunk store, downloads paced by the client's output queue, completion and withdrawal.
  * A recipient proves itself with the capability the uploader put in the E2EE descriptor
@@ -114,12 +90,8 @@ export class FileService<S extends FileSession> {
   #clock: Clock;
   readonly stats: FileStats;
   #logger: Logger;
-  /** Held `fget`s per file id (bounded: one per connection). */
-  #waiters = new Map<string, Set<Waiter>>();
-  /** When each upload under way last stored a chunk (a stalled one is not waited for). */
-  #lastStored = new Map<string, number>();
-  /** In a cluster: chunks of each upload under way last seen here (to notice progress). */
-  #seen = new Map<string, number>();
+  /** `fget`s waiting for chunks still being uploaded. */
+  #holds: FileHolds;
   /** The buffers downloads read chunks into (reused, bounded). */
   readonly readBuffers = new ReadBuffers();
   /** The buffers uploaded chunks' bodies are read into (back once on disk; bounded). */
@@ -139,6 +111,7 @@ export class FileService<S extends FileSession> {
     this.#clock = o.clock;
     this.stats = o.stats;
     this.#logger = o.logger;
+    this.#holds = new FileHolds(o.store, o.clock);
   }
 
   /**
@@ -180,9 +153,7 @@ export class FileService<S extends FileSession> {
       case 'fdel': {
         const record = this.#find(frame.file, session);
         this.store.delete(record.id);
-        this.#lastStored.delete(record.id);
-        this.#seen.delete(record.id);
-        this.#gone(record.id);
+        this.#holds.gone(record.id);
         this.stats.deleted.inc('withdrawn');
         return;
       }
@@ -257,9 +228,7 @@ export class FileService<S extends FileSession> {
       (have) => {
         this.bodies.release(frame.sealed); // (on disk: its buffer goes back to the pool)
         if (have === record.chunks && frame.i === have - 1) this.stats.uploaded++;
-        if (have === record.chunks) this.#lastStored.delete(record.id);
-        else this.#lastStored.set(record.id, this.#clock.now());
-        this.#wake(record.id, have);
+        this.#holds.stored(record, have);
         if (session.open) session.reply(encodeFileAck(record.id, have), 'fack');
       },
       (error: unknown) => {
@@ -294,15 +263,11 @@ export class FileService<S extends FileSession> {
     const end = Math.min(frame.i + frame.n, record.chunks);
     let next = frame.i;
     while (next < end) {
-      let have = this.#stored(record);
+      let have = this.#holds.have(record);
       // Not stored yet: wait for the rest of this request at once (one read per batch, not
       // an open and a read per chunk while the download chases the upload).
       if (next >= have) {
-        // An upload that stored nothing for FILE_HOLD_MS is stalled: no hold (a client's
-        // later requests would each wait the whole time), ask again later.
-        const last = this.#lastStored.get(record.id) ?? record.created;
-        if (this.#clock.now() - last >= FILE_HOLD_MS) throw pending();
-        have = await this.#arrival(record, end);
+        have = await this.#holds.arrival(record, end);
       }
       // (taken after the wait: a held request holds no buffer)
       const scratch = this.readBuffers.take();
@@ -335,78 +300,6 @@ export class FileService<S extends FileSession> {
         letGo();
       }
     }
-  }
-
-  /**
-   * Chunks of `record` stored. In a cluster another node may be storing them: progress seen
-   * here counts as a chunk stored now (a stalled upload is not waited for).
-   */
-  #stored(record: FileRecord): number {
-    const have = this.store.have(record.id);
-    if (!this.store.shared || have <= (this.#seen.get(record.id) ?? 0)) return have;
-    if (have === record.chunks) {
-      this.#seen.delete(record.id);
-      this.#lastStored.delete(record.id);
-    } else {
-      this.#seen.set(record.id, have);
-      this.#lastStored.set(record.id, this.#clock.now());
-    }
-    return have;
-  }
-
-  /**
-   * Resolves once `record` holds `want` chunks; refused after FILE_HOLD_MS or when it goes.
-   * Woken by this process's writes; in a cluster it also looks every FILE_POLL_MS.
-   */
-  #arrival(record: FileRecord, want: number): Promise<number> {
-    const id = record.id;
-    return new Promise((resolve, reject) => {
-      const waiters = this.#waiters.get(id) ?? new Set<Waiter>();
-      this.#waiters.set(id, waiters);
-      let poll: TimerHandle | undefined;
-      const look = () => {
-        if (!this.store.exists(id)) return waiter.gone();
-        const have = this.#stored(record);
-        if (have >= want) return waiter.wake(have);
-        poll = this.#clock.setTimeout(look, FILE_POLL_MS);
-      };
-      const done = () => {
-        this.#clock.clearTimeout(timer);
-        if (poll !== undefined) this.#clock.clearTimeout(poll);
-        waiters.delete(waiter);
-        if (waiters.size === 0 && this.#waiters.get(id) === waiters) this.#waiters.delete(id);
-      };
-      const waiter: Waiter = {
-        want,
-        wake: (have) => {
-          done();
-          resolve(have);
-        },
-        gone: () => {
-          done();
-          reject(new FileStoreError(ErrorCode.NO_SUCH_FILE, 'no such file (or it expired)'));
-        },
-      };
-      const timer = this.#clock.setTimeout(() => {
-        done();
-        reject(pending());
-      }, FILE_HOLD_MS);
-      waiters.add(waiter);
-      if (this.store.shared) poll = this.#clock.setTimeout(look, FILE_POLL_MS);
-    });
-  }
-
-  /** File `id` now holds `have` chunks: the held `fget`s it satisfies go on. */
-  #wake(id: string, have: number): void {
-    const waiters = this.#waiters.get(id);
-    if (!waiters) return;
-    for (const waiter of [...waiters]) if (have >= waiter.want) waiter.wake(have);
-  }
-
-  /** File `id` was deleted: its held `fget`s are refused. */
-  #gone(id: string): void {
-    const waiters = this.#waiters.get(id);
-    if (waiters) for (const waiter of [...waiters]) waiter.gone();
   }
 
   async #read(
