@@ -59,7 +59,12 @@ describe('relay fast path over TLS', () => {
     expect(await alice.next((f) => f.id === 'm5')).toEqual({ type: 'ack', id: 'm5' });
     expect(await alice.next((f) => f.ref === 'm6')).toMatchObject({ code: 'E_PEER_OFFLINE' });
     await bob.sync();
-    const lines = Buffer.concat(bob.received).toString('latin1');
+    // (a v1 `users` push paced after the two connects may land anywhere in between)
+    const lines = Buffer.concat(bob.received)
+      .toString('latin1')
+      .split('\n')
+      .filter((line) => !line.startsWith('{"type":"users"'))
+      .join('\n');
     expect(lines).toBe(
       `${delivery('alice', 'bob', 'm1')}${delivery('alice', 'bob', 'm2')}${delivery('alice', 'bob', 'm4')}${delivery('alice', 'bob', 'm5')}{"type":"pong"}\n`,
     );
