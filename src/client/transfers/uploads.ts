@@ -1,5 +1,4 @@
-import { createHash, type Hash, randomBytes } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
@@ -16,43 +15,14 @@ import { guessMime, hashFile } from './file-io.js';
 import { hashFileOffThread } from './hash-worker.js';
 import type { TransferHost } from './transfer-host.js';
 import type { UploadRecord } from './transfer-record.js';
+import {
+  type Active,
+  chunksIn,
+  READ_AHEAD_BYTES,
+  uploadChunkBytes,
+  WINDOW_BYTES,
+} from './upload-active.js';
 import { chunkFrame, fileContent } from './upload-frames.js';
-
-/** Sealed chunks sent and not yet acknowledged, per upload (about 1 MiB in flight). */
-export const UPLOAD_WINDOW = 32;
-/** The window and the read-ahead in bytes: with bigger chunks, fewer of them (at least two). */
-const WINDOW_BYTES = UPLOAD_WINDOW * FILE_CHUNK_BYTES;
-const chunksIn = (bytes: number, chunkBytes: number): number =>
-  Math.max(2, Math.floor(bytes / chunkBytes));
-/** A record's plaintext bytes per chunk (records from before big chunks: 32 KiB). */
-export const uploadChunkBytes = (record: UploadRecord): number =>
-  record.chunkBytes ?? FILE_CHUNK_BYTES;
-
-interface Active {
-  record: UploadRecord;
-  handle?: FileHandle;
-  /** Next chunk to send; chunks the server confirmed. */
-  next: number;
-  acked: number;
-  pumping: boolean;
-  /** Plaintext read ahead: chunks from `from` on, read in one go. */
-  block?: { from: number; bytes: Buffer };
-  /**
-   * The one buffer every block is read into (a block is sealed, synchronously, before the
-   * next read): no new buffer per megabyte read, so no garbage-collector work for it.
-   */
-  readBuffer?: Buffer;
-  /**
-   * SHA-256 of the plaintext sent so far, fed block by block as the upload reads the file
-   * (one pass over the file, not two). Dropped when the upload did not start at chunk 0
-   * (a resume): the digest is then computed from the file before the offer.
-   */
-  hash?: Hash;
-  hashedBytes: number;
-}
-
-/** Bytes read from the file in one read (1 MiB): one file system round trip per block. */
-const READ_AHEAD_BYTES = 32 * FILE_CHUNK_BYTES;
 
 /**
  * Our uploads: announce the file (`fnew`), send sealed chunks in order with a bounded window
@@ -189,6 +159,11 @@ export class Uploads {
   }
 
   #start(record: UploadRecord, have: number): void {
+    // (started again while active: the run it replaces stops, and closes its file)
+    void this.#active
+      .get(record.id)
+      ?.handle?.close()
+      .catch(() => undefined);
     const active: Active = {
       record,
       next: have,

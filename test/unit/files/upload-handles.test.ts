@@ -38,3 +38,27 @@ describe.runIf(process.platform === 'linux')(
     }
   },
 );
+
+describe.runIf(process.platform === 'linux')('an upload started again while active', () => {
+  it('closes the file of the run it replaces (a server repeating fok or fstate)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sc-handles-'));
+    dirs.push(dir);
+    const path = join(dir, 'f.bin');
+    writeFileSync(path, Buffer.alloc(100_000, 1));
+    const uploads = new Uploads(host);
+    const record = (await uploads.send('bob', path)) as UploadRecord;
+    await uploads.digestOf(record);
+    uploads.announced(record, '0123456789abcdef0123456789abcdef', 'cap');
+    expect(await until(() => openOn(path) === 1, 2000)).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      uploads.resumeFrom(record, 0);
+      // (each run opens the file anew: wait until this one has)
+      await until(() => openOn(path) >= 1, 2000);
+      await new Promise((r) => setImmediate(r));
+    }
+    // one upload, one descriptor: the replaced runs closed theirs
+    expect(await until(() => openOn(path) === 1, 2000)).toBe(true);
+    uploads.disconnected();
+    expect(await until(() => openOn(path) === 0, 2000)).toBe(true);
+  });
+});
