@@ -6,8 +6,6 @@ import type { RedisKeys } from '../store/redis/scripts.js';
 import { InFlight } from './in-flight.js';
 import {
   appendRelay,
-  type BufferReads,
-  entriesOf,
   type ForwardedRelay,
   field,
   packReplies,
@@ -253,9 +251,8 @@ export class ClusterInbox {
           pipeline.xack(stream, GROUP, ...acking);
           pipeline.xtrim(stream, 'MINID', '~', acking[acking.length - 1] as string);
         }
-        // As Buffers ({@link entriesOf}); ioredis's types lack the method on a pipeline.
-        const replies = (await (pipeline as unknown as BufferReads)
-          .xreadgroupBuffer(
+        const replies = (await pipeline
+          .xreadgroup(
             'GROUP',
             GROUP,
             this.#node,
@@ -280,7 +277,8 @@ export class ClusterInbox {
         // Acknowledged (else kept, and sent again with the next read).
         else if (acking) this.#handled = this.#handled.slice(acking.length);
         backoff = 100;
-        const entries = entriesOf(read[1]);
+        const result = read[1] as Array<[string, Array<[string, string[]]>]> | null;
+        const entries = result?.[0]?.[1] ?? [];
         if (cursor === '0' && entries.length === 0) cursor = '>';
         if (entries.length > 0) {
           this.figures.reads++;

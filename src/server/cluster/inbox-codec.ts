@@ -1,4 +1,3 @@
-import type { ChainableCommander } from 'ioredis';
 import { ErrorCode, type RelayRoute } from '../../protocol/index.js';
 import type { RelaySender, RouteOutcome } from '../router.js';
 
@@ -240,31 +239,4 @@ export function unavailable(): RouteOutcome {
 export function field(fields: string[], name: string): string | undefined {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
   return undefined;
-}
-
-/** A pipeline's XREADGROUP with Buffer replies (ioredis has it; its types do not). */
-export type BufferReads = {
-  xreadgroupBuffer(...args: Array<string | number>): ChainableCommander;
-};
-
-/**
- * The entries of an XREADGROUP reply read as Buffers (`[[stream, [[id, fields]…]]]`, or
- * null), as strings: ids and field names as Latin-1 (ASCII), values as UTF-8 (what ioredis
- * made of them). Read as strings, ioredis's copy of every entry outlived two scavenges on
- * the receiving node (reached through its reader pipeline) and was promoted: the entry text
- * was most of what a cross-node daemon's garbage collector moved to old space. As Buffers
- * that copy is views of the socket's chunks, off the V8 heap; these strings die young.
- */
-export function entriesOf(reply: unknown): Array<[string, string[]]> {
-  const streams = reply as Array<[Buffer, Array<[Buffer, Buffer[] | null]>]> | null;
-  const raw = streams?.[0]?.[1] ?? [];
-  const entries: Array<[string, string[]]> = [];
-  for (const [id, fields] of raw) {
-    const strings: string[] = [];
-    if (fields)
-      for (let i = 0; i < fields.length; i++)
-        strings.push((fields[i] as Buffer).toString(i % 2 === 0 ? 'latin1' : 'utf8'));
-    entries.push([id.toString('latin1'), strings]);
-  }
-  return entries;
 }

@@ -7,7 +7,6 @@ import {
 } from '../../../src/protocol/index.js';
 import {
   appendRelay,
-  entriesOf,
   packRelay,
   packReplies,
   readReplies,
@@ -140,25 +139,5 @@ describe('inbox codec', () => {
       read.push(corr),
     );
     expect(read).toEqual([12, 7]);
-  });
-});
-
-describe('entriesOf (the stream read as Buffers)', () => {
-  it('gives ids and fields as the strings ioredis made, UTF-8 values included', () => {
-    const b = (text: string) => Buffer.from(text, 'utf8');
-    const reply = [
-      [
-        b('inbox:y'),
-        [
-          [b('1-0'), [b('t'), b('kick'), b('u'), b('zoë'), b('s'), b('sid1')]],
-          [b('2-0'), null], // an entry deleted while pending: no fields
-        ],
-      ],
-    ];
-    expect(entriesOf(reply)).toEqual([
-      ['1-0', ['t', 'kick', 'u', 'zoë', 's', 'sid1']],
-      ['2-0', []],
-    ]);
-    expect(entriesOf(null)).toEqual([]);
   });
 });
