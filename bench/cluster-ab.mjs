@@ -53,15 +53,27 @@ for (let rep = 0; rep < reps; rep++) {
     const r = JSON.parse(line);
     const same = r.sameUs.reduce((a, b) => a + b, 0);
     const cross = r.crossUs.reduce((a, b) => a + b, 0);
-    build.runs.push({ same, cross, ratio: r.ratio, nodes: r.crossUs, lost: r.lost, load: r.load });
+    // The daemons' main threads alone (without V8's GC and compiler threads), when measured.
+    const sameMain = r.sameMainUs?.[0] ?? Number.NaN;
+    const crossMain = (r.crossMainUs?.[0] ?? Number.NaN) + (r.crossMainUs?.[1] ?? Number.NaN);
+    build.runs.push({
+      same,
+      cross,
+      ratio: r.ratio,
+      sameMain,
+      crossMain,
+      nodes: r.crossUs,
+      lost: r.lost,
+      load: r.load,
+    });
     console.log(
-      `${build.name} rep ${rep + 1}: same ${same.toFixed(1)} µs, cross ${cross.toFixed(1)} µs (a ${r.crossUs[0]}, b ${r.crossUs[1]}, redis ${r.crossUs[2]}), ratio ${r.ratio}, lost ${r.lost}, load ${r.load[0][0]}→${r.load[1][0]}`,
+      `${build.name} rep ${rep + 1}: same ${same.toFixed(1)} µs, cross ${cross.toFixed(1)} µs (a ${r.crossUs[0]}, b ${r.crossUs[1]}, redis ${r.crossUs[2]}), ratio ${r.ratio}, main threads same ${sameMain.toFixed(1)} / cross ${crossMain.toFixed(1)} µs, entries ${r.crossCalls?.xadd ?? '?'} / reads ${r.crossCalls?.xreadgroup ?? '?'} per relay, lost ${r.lost}, load ${r.load[0][0]}→${r.load[1][0]}`,
     );
   }
 }
 for (const build of builds) {
   const m = (key) => median(build.runs.map((run) => run[key]));
   console.log(
-    `${build.name} medians of ${reps}: same ${m('same').toFixed(1)} µs, cross ${m('cross').toFixed(1)} µs, ratio ${m('ratio').toFixed(2)}, lost ${build.runs.reduce((n, run) => n + run.lost, 0)}`,
+    `${build.name} medians of ${reps}: same ${m('same').toFixed(1)} µs, cross ${m('cross').toFixed(1)} µs, ratio ${m('ratio').toFixed(2)}, main threads same ${m('sameMain').toFixed(1)} / cross ${m('crossMain').toFixed(1)} µs, lost ${build.runs.reduce((n, run) => n + run.lost, 0)}`,
   );
 }

@@ -24,7 +24,7 @@ import {
   stop,
   syscalls,
 } from './lib/cluster-procs.mjs';
-import { cpuSeconds, loadAverage, machine } from './lib/proc.mjs';
+import { cpuSeconds, loadAverage, machine, schedTimes } from './lib/proc.mjs';
 import { percentile } from './lib/stats.mjs';
 import { makeCertificate } from './servers.mjs';
 
@@ -161,12 +161,16 @@ async function load(certPem, senderPorts, receiverPorts, measuredPids, shape = {
       appendFileSync(join(process.env.BENCH_TRACE_DIR, `${pid}.log`), `=== ${text}\n`);
   };
   mark('measured load starts');
+  // (Redis's command counts start here: the warm-up above ran on the same daemons.)
+  shape.measuring?.();
   const cpu0 = measuredPids.map(cpuSeconds);
+  const main0 = measuredPids.map((pid) => schedTimes(pid).run);
   const sys0 = measuredPids.map(syscalls);
   const t0 = performance.now();
   const { delivered, failed, latencies } = await phase(MESSAGES);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = measuredPids.map((pid, k) => cpuSeconds(pid) - cpu0[k]);
+  const main = measuredPids.map((pid, k) => schedTimes(pid).run - main0[k]);
   mark('measured load ends');
   const sys = measuredPids.map((pid, k) => syscalls(pid).map((n, j) => n - sys0[k][j]));
   for (const c of [...senders, ...receivers]) c.socket.destroy();
@@ -181,6 +185,9 @@ async function load(certPem, senderPorts, receiverPorts, measuredPids, shape = {
     /** CPU-s per measured pid, in the order given. */
     cpuByPid: cpu,
     cpuSeconds: cpu.reduce((a, b) => a + b, 0),
+    /** CPU-s of each measured pid's main thread (JavaScript, I/O); the rest is V8's helper
+     * threads (garbage collection, compilation) and libuv's pool. */
+    mainByPid: main,
     /** Per measured pid and delivered relay: read and write calls, and voluntary wake-ups. */
     perRelay: sys.map(([r, w, v]) => ({
       reads: +(r / delivered).toFixed(2),
@@ -233,8 +240,9 @@ async function main() {
       await warm(certPem, [a.port, b.port], [b.port, a.port]);
       const pids = [a.child.pid, b.child.pid, redis.child.pid];
       if (ONLY.has('cross')) {
-        redisCli(redis.url, ['CONFIG', 'RESETSTAT']);
-        results.crossNode = await load(certPem, [a.port, b.port], [b.port, a.port], pids);
+        results.crossNode = await load(certPem, [a.port, b.port], [b.port, a.port], pids, {
+          measuring: () => redisCli(redis.url, ['CONFIG', 'RESETSTAT']),
+        });
         results.redisCalls = commandCalls(redis.url);
         // Redis's share of the split-pairs run only (its pid was measured last).
         results.redisCpuTotal = results.crossNode.cpuByPid.at(-1);
@@ -251,12 +259,12 @@ async function main() {
       const workers = await daemon(cert, redis.url, ['--workers', '2']);
       const workerPids = childPids(workers.child.pid);
       await warm(certPem, [workers.port], [workers.port]);
-      redisCli(redis.url, ['CONFIG', 'RESETSTAT']);
       results.workers = await load(
         certPem,
         [workers.port],
         [workers.port],
         [workers.child.pid, ...workerPids, redis.child.pid],
+        { measuring: () => redisCli(redis.url, ['CONFIG', 'RESETSTAT']) },
       );
       results.workersCalls = commandCalls(redis.url);
       results.workerCount = workerPids.length;
@@ -269,11 +277,19 @@ async function main() {
   const load1 = loadAverage();
   if (JSON_OUT || ONLY.size < 5) {
     // A partial run (A/B comparisons): per-pid CPU in µs per relay and the ratio, no report.
-    const perRelay = (r) => r?.cpuByPid.map((s) => +((s / r.delivered) * 1e6).toFixed(1));
+    const perRelay = (r, key = 'cpuByPid') =>
+      r?.[key].map((s) => +((s / r.delivered) * 1e6).toFixed(1));
+    const calls = (name) =>
+      results.redisCalls &&
+      +((results.redisCalls[name] ?? 0) / results.crossNode.delivered).toFixed(4);
     const summary = {
       load: [load0, load1],
       sameUs: perRelay(results.sameNode),
       crossUs: perRelay(results.crossNode),
+      sameMainUs: perRelay(results.sameNode, 'mainByPid'),
+      crossMainUs: perRelay(results.crossNode, 'mainByPid'),
+      // Stream entries (XADD: relay entries and answer entries) and reads per cross-node relay.
+      crossCalls: results.redisCalls && { xadd: calls('xadd'), xreadgroup: calls('xreadgroup') },
       ratio:
         results.sameNode && results.crossNode
           ? +(
@@ -293,6 +309,7 @@ async function main() {
     n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const row = (name, r) =>
     `| ${name} | ${fmt(r.delivered)} / ${fmt(r.sent)} | ${fmt(r.failed)} | ${fmt(r.lost)} | ${fmt(r.msgsPerSecond)} | ${fmt(r.cpuSeconds, 2)} | **${fmt(r.msgsPerCpuSecond)}** | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} |`;
+  const sum = (xs) => xs.reduce((x, y) => x + y, 0);
   const cpuPerMsgSame = results.sameNode.cpuSeconds / results.sameNode.delivered;
   const cpuPerMsgCross = results.crossNode.cpuSeconds / results.crossNode.delivered;
   const report = [
@@ -312,7 +329,7 @@ async function main() {
       results.workers,
     ),
     '',
-    `Cross-node relay cost: ${fmt(cpuPerMsgCross * 1e6, 1)} µs CPU per message (daemons + Redis) vs ${fmt(cpuPerMsgSame * 1e6, 1)} µs same-node: ${fmt(cpuPerMsgCross / cpuPerMsgSame, 2)}× (target ≤ 2×). Redis alone: ${fmt((results.redisCpuTotal / results.crossNode.delivered) * 1e6, 1)} µs per cross-node message.`,
+    `Cross-node relay cost: ${fmt(cpuPerMsgCross * 1e6, 1)} µs CPU per message (daemons + Redis) vs ${fmt(cpuPerMsgSame * 1e6, 1)} µs same-node: ${fmt(cpuPerMsgCross / cpuPerMsgSame, 2)}× (target ≤ 2×). Redis alone: ${fmt((results.redisCpuTotal / results.crossNode.delivered) * 1e6, 1)} µs per cross-node message. Daemons' main threads alone (the rest is V8's garbage collection and compiler threads): ${fmt((sum(results.crossNode.mainByPid.slice(0, 2)) / results.crossNode.delivered) * 1e6, 1)} µs cross-node vs ${fmt((results.sameNode.mainByPid[0] / results.sameNode.delivered) * 1e6, 1)} µs same-node.`,
     `Redis commands per cross-node relay (split-pairs run, INFO commandstats): ${[
       'xadd',
       'xreadgroup',

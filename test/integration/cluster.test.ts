@@ -311,11 +311,18 @@ describe('cluster metrics', () => {
     const alice = await v1(a!, 'alice');
     await v1(b!, 'bob');
     await seenEverywhere([a!, b!], 'bob');
-    alice.send(relay('bob'));
-    await until(() => a!.server.stats.relayForwarded === 1);
+    alice.send(relay('bob', 'm1'));
+    // (the ack comes back as an entry of a's own stream: one read there at least)
+    expect(await alice.next((f) => f.type === 'ack')).toMatchObject({ id: 'm1' });
     await until(() => a!.server.cluster!.figures(0).nodes === 2);
     const { host, port } = a!.server.metricsAddress!;
     const text = await (await fetch(`http://${host}:${port}/metrics`)).text();
+    // Batches: one relay went as one stream entry; b read it, a read b's answer.
+    expect(text).toContain('securechat_cluster_stream_entries_total{direction="sent"} 1');
+    expect(text).toMatch(/securechat_cluster_stream_entries_total\{direction="read"\} [1-9]/);
+    expect(text).toMatch(/securechat_cluster_stream_reads_total [1-9]/);
+    expect(b!.server.cluster!.figures(0)).toMatchObject({ received: 1, entriesSent: 0 });
+    expect(b!.server.cluster!.figures(0).entriesRead).toBeGreaterThanOrEqual(1);
     const snapshot = snapshotFrom(parsePrometheusText(text), 0);
     expect(snapshot.cluster).toMatchObject({
       nodes: 2,

@@ -7,6 +7,7 @@ import { InFlight } from './in-flight.js';
 import {
   appendRelay,
   type ForwardedRelay,
+  field,
   packReplies,
   readReplies,
   relayCorrs,
@@ -32,7 +33,16 @@ export interface InboxFigures {
   replies: number;
   timedOut: number;
   expired: number;
+  /** Reads of this node's stream that returned entries, and the entries they returned. */
+  reads: number;
+  entriesRead: number;
 }
+
+/** What a node shows of its relays (/metrics): `entriesSent` relay entries (the batches). */
+export type RelayFigures = Pick<
+  InboxFigures,
+  'forwarded' | 'received' | 'timedOut' | 'reads' | 'entriesRead'
+> & { entriesSent: number };
 
 const GROUP = 'node';
 
@@ -86,6 +96,8 @@ export class ClusterInbox {
     replies: 0,
     timedOut: 0,
     expired: 0,
+    reads: 0,
+    entriesRead: 0,
   };
 
   constructor(options: {
@@ -114,6 +126,11 @@ export class ClusterInbox {
         for (const corr of relayCorrs(batch)) this.#inFlight.answer(corr, unavailable());
       },
     });
+  }
+
+  relayFigures(): RelayFigures {
+    const { forwarded, received, timedOut, reads, entriesRead } = this.figures;
+    return { forwarded, received, timedOut, entriesSent: this.#outbox.entries, reads, entriesRead };
   }
 
   stream(node: string): string {
@@ -263,7 +280,11 @@ export class ClusterInbox {
         const result = read[1] as Array<[string, Array<[string, string[]]>]> | null;
         const entries = result?.[0]?.[1] ?? [];
         if (cursor === '0' && entries.length === 0) cursor = '>';
-        if (entries.length > 0) after = await this.#handleBatch(entries);
+        if (entries.length > 0) {
+          this.figures.reads++;
+          this.figures.entriesRead += entries.length;
+          after = await this.#handleBatch(entries);
+        }
       } catch (error) {
         if (!this.#running) return;
         const message = error instanceof Error ? error.message : String(error);
@@ -374,10 +395,4 @@ export class ClusterInbox {
     if (!router) return unavailable();
     return router.routeLocalLine(relay.from, relay.to, relay.line, relay.cipherBytes);
   }
-}
-
-/** The value of `name` in a stream entry's flat field list, if present. */
-function field(fields: string[], name: string): string | undefined {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
-  return undefined;
 }

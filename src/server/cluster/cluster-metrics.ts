@@ -36,6 +36,27 @@ export function registerClusterMetrics(registry: Registry, read: () => ClusterFi
       this.inc({ direction: 'timed_out' }, f.timedOut);
     },
   });
+  new Counter({
+    name: 'securechat_cluster_stream_entries_total',
+    help: 'Node-to-node stream entries: relay entries sent from here (relays forwarded ÷ these = relays per entry), entries read here',
+    labelNames: ['direction'],
+    registers,
+    collect() {
+      const f = read();
+      this.reset();
+      this.inc({ direction: 'sent' }, f.entriesSent);
+      this.inc({ direction: 'read' }, f.entriesRead);
+    },
+  });
+  new Counter({
+    name: 'securechat_cluster_stream_reads_total',
+    help: "Reads of this node's stream that returned entries (entries read ÷ these = entries per read)",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read().reads);
+    },
+  });
   new Gauge({
     name: 'securechat_redis_rtt_seconds',
     help: 'Round trip of the last heartbeat to Redis',

@@ -11,7 +11,7 @@ import type { RoomBusHandler } from '../rooms/room-host.js';
 import { RedisStore } from '../store/redis/redis-store.js';
 import { RedisKeys } from '../store/redis/scripts.js';
 import { type ClusterConnectionLimits, ClusterConnections } from './cluster-connections.js';
-import { ClusterInbox, type LocalRouter } from './cluster-inbox.js';
+import { ClusterInbox, type LocalRouter, type RelayFigures } from './cluster-inbox.js';
 import { ClusterNames } from './cluster-names.js';
 import { ClusterPresence, type LocalMember } from './cluster-presence.js';
 import { ClusterRates, sharedBundleRates } from './cluster-rates.js';
@@ -46,14 +46,11 @@ export interface ClusterCore {
 }
 
 /** Cluster figures for /metrics and `securechat stats`. */
-export interface ClusterFigures {
+export interface ClusterFigures extends RelayFigures {
   node: string;
   nodes: number;
   usersHere: number;
   usersInCluster: number;
-  forwarded: number;
-  received: number;
-  timedOut: number;
   redisRttMs: number;
   redisErrors: number;
   connected: boolean;
@@ -369,9 +366,7 @@ export class ClusterNode {
       nodes: this.#nodes,
       usersHere: this.presence.localCount,
       usersInCluster,
-      forwarded: this.inbox.figures.forwarded,
-      received: this.inbox.figures.received,
-      timedOut: this.inbox.figures.timedOut,
+      ...this.inbox.relayFigures(),
       redisRttMs: this.#rttMs,
       redisErrors: this.#errors,
       connected: this.redis.status === 'ready',

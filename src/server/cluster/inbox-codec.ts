@@ -234,3 +234,9 @@ export function unavailable(): RouteOutcome {
     reason: 'cluster_unavailable',
   };
 }
+
+/** The value of `name` in a stream entry's flat field list, if present. */
+export function field(fields: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}

@@ -23,6 +23,8 @@ export class Outbox {
   /** Target nodes with an entry on its way. */
   #sending = new Set<string>();
   #scheduled = false;
+  /** Entries sent (each carries the relays gathered for one node: relays ÷ entries is the batch). */
+  entries = 0;
   #flush = (): void => {
     this.#scheduled = false;
     for (const [node, batch] of this.#waiting)
@@ -64,6 +66,7 @@ export class Outbox {
 
   #send(node: string, parts: Array<string | number>): void {
     this.#sending.add(node);
+    this.entries++;
     const batch = parts.join('');
     this.#redis
       .xadd(
