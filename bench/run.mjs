@@ -49,13 +49,14 @@ const PEERS = ['ours', 'bare', 'ngircd', 'inspircd'];
 function usage(message) {
   console.error(`${message}
 usage: npm run bench -- [--quick] [--large] [--only ${SCENARIOS.join(',')}]
-                        [--peers ${PEERS.join(',')}] [--reps N] [--record]`);
+                        [--peers ${PEERS.join(',')}] [--reps N] [--record]
+                        [--ours-args "FLAGS"]  (more \`serve\` flags for our server, e.g. --no-plaintext-reply)`);
   process.exit(2);
 }
 
 const argv = process.argv.slice(2);
 const FLAGS = new Set(['quick', 'large', 'record']);
-const VALUED = new Set(['only', 'peers', 'reps']);
+const VALUED = new Set(['only', 'peers', 'reps', 'ours-args']);
 const options = {};
 for (let i = 0; i < argv.length; i++) {
   const name = argv[i].replace(/^--/, '');
@@ -217,10 +218,8 @@ async function medianRuns(label, fn, targets = peers, serverOptions = {}) {
   for (const peer of targets) {
     const runs = [];
     for (let r = 0; r < reps; r++) {
-      const target = await TARGETS[peer](
-        cert,
-        typeof serverOptions === 'function' ? serverOptions() : serverOptions,
-      );
+      const given = typeof serverOptions === 'function' ? serverOptions() : serverOptions;
+      const target = await TARGETS[peer](cert, peer === 'ours' ? withOursArgs(given) : given);
       try {
         runs.push(await fn(target));
       } catch (error) {
@@ -234,6 +233,13 @@ async function medianRuns(label, fn, targets = peers, serverOptions = {}) {
     console.error(`  ${label} ${peer}: ${JSON.stringify(out[peer]).slice(0, 240)}`);
   }
   return out;
+}
+
+/** `--ours-args`: serve flags added to our server's in every scenario (after the bench's own). */
+function withOursArgs(serverOptions) {
+  const extra = options['ours-args']?.split(/\s+/).filter(Boolean) ?? [];
+  if (extra.length === 0) return serverOptions;
+  return { ...serverOptions, extraArgs: [...(serverOptions.extraArgs ?? []), ...extra] };
 }
 
 function relayScenario(label, scenario) {

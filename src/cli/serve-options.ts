@@ -147,6 +147,11 @@ export const SERVE_OPTIONS: ServeOptionSpec[] = [
     env: 'SECURECHAT_NO_RATE_LIMIT',
   },
   {
+    flags: '--no-plaintext-reply',
+    help: 'start TLS at once: plaintext clients (HTTP, nc) are dropped without a plain-text answer (saves a read per connect)',
+    env: 'SECURECHAT_NO_PLAINTEXT_REPLY',
+  },
+  {
     flags: '--trusted-proxy <addrs>',
     help: 'comma-separated forwarders allowed to send a PROXY v1/v2 header (ngrok tcp --proxy-proto)',
     env: 'SECURECHAT_TRUSTED_PROXIES',

@@ -104,6 +104,7 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfig {
   return validateServerConfig({
     ...rest,
     rateLimit: flags.rateLimit !== false,
+    plaintextReply: flags.plaintextReply !== false,
     trustedProxies: parseAddressList(text(flags, 'trustedProxy'), '--trusted-proxy'),
     sharedAddresses: parseAddressList(text(flags, 'sharedAddress'), '--shared-address'),
     ...(flags.lobby === false ? {} : { lobby: parseRoomName(text(flags, 'lobby')) }),

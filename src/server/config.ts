@@ -65,6 +65,12 @@ export interface ServerConfig {
   v1IdleTimeoutMs: number;
   /** Forwarders allowed to send a PROXY protocol header (e.g. the ngrok agent's address). */
   trustedProxies: string[];
+  /**
+   * Read a connection's first bytes before TLS and answer a plaintext client (HTTP, nc) in
+   * plain text. false: TLS starts at once (no first read in JS, ≈ 0.1 ms of CPU less per
+   * connect); plaintext clients are dropped by the TLS layer without an answer.
+   */
+  plaintextReply: boolean;
   /** `host:port` of the Prometheus admin listener; undefined = off. */
   metrics?: string;
   /** `redis://HOST:PORT[/DB]` (or `rediss://`) of the Redis shared by a cluster; undefined = one process, SQLite. */
@@ -179,6 +185,7 @@ export const defaultServerConfig: ServerConfig = {
   idleTimeoutMs: 5 * MINUTE,
   v1IdleTimeoutMs: MIN_V1_IDLE_TIMEOUT_MS,
   trustedProxies: [],
+  plaintextReply: true,
   clusterHeartbeatMs: 5000,
   clusterRelayTimeoutMs: 5000,
   redisWaitMs: 0,

@@ -102,6 +102,7 @@ export async function startServer(
     ...(cluster ? { gate: cluster.connections } : {}),
     clock,
     trustedProxies: new Set(config.trustedProxies.map((address) => normalizeAddress(address))),
+    plaintextReply: config.plaintextReply,
     onSecure(socket, remote, raw) {
       const shared = events.secured(socket, remote);
       // TCP keepalive is set per session after its hello (v1 only: Session.admit), not here.

@@ -53,6 +53,12 @@ export interface TlsListenerOptions {
   gate?: ConnectionGate;
   /** Forwarders allowed to send a PROXY header (normalized addresses). Empty: none. */
   trustedProxies: ReadonlySet<string>;
+  /**
+   * Read the first bytes in JS before TLS and answer plaintext clients in plain text
+   * (default). false: connections not from a trusted forwarder start TLS at once, and a
+   * plaintext client is recognized by the TLS layer's error and dropped without an answer.
+   */
+  plaintextReply?: boolean;
   /** Time and timers (handshake timeout, closing refused plaintext clients). */
   clock?: Clock;
   /** A connection completed its TLS handshake (`raw` is the TCP socket under it). */
@@ -140,8 +146,11 @@ export class TlsListener {
     socket.on('error', ignoreError);
     // Without a trusted forwarder in front, the socket address is the client: check now,
     // before spending anything on it (the socket stays paused until admitted).
-    if (trustedForwarder) this.#handshake(socket, remote, true);
-    else this.#takeSlot(socket, remote, () => this.#handshake(socket, remote, false));
+    if (trustedForwarder) this.#handshake(socket, remote, 'proxy');
+    else {
+      const first = this.#options.plaintextReply === false ? 'tls' : 'peek';
+      this.#takeSlot(socket, remote, () => this.#handshake(socket, remote, first));
+    }
   }
 
   /**
@@ -181,11 +190,12 @@ export class TlsListener {
   }
 
   /**
-   * Reads a PROXY header (from a trusted forwarder), then starts TLS under a timeout. What
-   * this needs (the first bytes, the timer, the listeners below) is let go of once the
+   * Reads a PROXY header (`proxy`: from a trusted forwarder) or the first bytes (`peek`:
+   * plaintext clients are answered), or neither (`tls`), then runs TLS under a timeout.
+   * What this needs (the first bytes, the timer, the listeners below) is let go of once the
    * handshake settled: a held connection keeps none of it.
    */
-  #handshake(socket: Socket, client: Remote, readProxy: boolean): void {
+  #handshake(socket: Socket, client: Remote, first: 'proxy' | 'peek' | 'tls'): void {
     let remote = client;
     this.#pending.add(socket);
     let settled = false;
@@ -206,9 +216,20 @@ export class TlsListener {
       socket.destroy();
     }, this.#options.handshakeTimeoutMs);
     socket.once('close', onClose);
+    const handshake = {
+      get settled() {
+        return settled;
+      },
+      settle,
+    };
+    if (first === 'tls') {
+      // No first read in JS: TLSSocket takes the TCP handle as tls.Server does.
+      this.#startTls(socket, undefined, remote, handshake);
+      return;
+    }
 
     let head: Buffer = Buffer.alloc(0);
-    let proxyDone = !readProxy;
+    let proxyDone = first !== 'proxy';
     const proceed = () => {
       if (settled) return;
       if (head.length === 0) {
@@ -217,19 +238,14 @@ export class TlsListener {
         return;
       }
       socket.pause();
-      const first = head;
+      const bytes = head;
       head = EMPTY;
-      if (first[0] !== TLS_HANDSHAKE_RECORD) {
+      if (bytes[0] !== TLS_HANDSHAKE_RECORD) {
         settle();
-        this.#rejectPlaintext(socket, first, remote);
+        this.#rejectPlaintext(socket, bytes, remote);
         return;
       }
-      this.#startTls(socket, first, remote, {
-        get settled() {
-          return settled;
-        },
-        settle,
-      });
+      this.#startTls(socket, bytes, remote, handshake);
     };
     const onData = (chunk: Buffer) => {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
@@ -271,14 +287,15 @@ export class TlsListener {
     socket.destroy();
   }
 
+  /** `head`: bytes already read (the peek); undefined when TLS starts on an unread socket. */
   #startTls(
     socket: Socket,
-    head: Buffer,
+    head: Buffer | undefined,
     remote: Remote,
     handshake: { readonly settled: boolean; settle(): void },
   ): void {
     // Bytes already read are handed back; TLSSocket feeds buffered data to OpenSSL first.
-    socket.unshift(head);
+    if (head) socket.unshift(head);
     const tlsSocket = new TLSSocket(socket, {
       isServer: true,
       secureContext: this.#context,
@@ -288,7 +305,8 @@ export class TlsListener {
     const onError = (error: NodeJS.ErrnoException) => {
       if (handshake.settled) return;
       handshake.settle();
-      this.#options.onRejected(classifyTlsError(error), remote, error.code ?? error.message);
+      const reason = head ? classifyTlsError(error) : classifyFirstRecordError(error);
+      this.#options.onRejected(reason, remote, error.code ?? error.message);
       tlsSocket.destroy();
     };
     tlsSocket.once('secure', () => {
@@ -327,6 +345,19 @@ export class TlsListener {
  */
 function release(limits: { close(key: string): void }, key: string): () => void {
   return () => limits.close(key);
+}
+
+/**
+ * A TLS error on a connection whose first bytes nobody looked at: OpenSSL names what a
+ * plaintext client sent (an HTTP request or proxy CONNECT; any other first record that is
+ * not TLS is a "wrong version number"), and sends no alert for either.
+ */
+export function classifyFirstRecordError(error: NodeJS.ErrnoException): RejectReason {
+  const code = error.code ?? '';
+  if (code === 'ERR_SSL_HTTP_REQUEST' || code === 'ERR_SSL_HTTPS_PROXY_REQUEST')
+    return 'plaintext_http';
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') return 'plaintext';
+  return classifyTlsError(error);
 }
 
 function classifyTlsError(error: NodeJS.ErrnoException): RejectReason {

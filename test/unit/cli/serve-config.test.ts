@@ -50,6 +50,12 @@ describe('serve --config', () => {
     expect(configFrom([], {}).port).toBe(5000); // default
   });
 
+  it('--no-plaintext-reply (flag or file) turns the plain-text answer off; on by default', () => {
+    expect(configFrom([], {}).plaintextReply).toBe(true);
+    expect(configFrom(['--no-plaintext-reply'], {}).plaintextReply).toBe(false);
+    expect(configFrom([], { 'plaintext-reply': false }).plaintextReply).toBe(false);
+  });
+
   it('refuses an unknown key, naming it, as a usage error', () => {
     let error: unknown;
     try {

@@ -1,0 +1,99 @@
+// Before/after of the v1 admission cost on a shared machine: server CPU ms per v1 connect
+// (the load generator of `run.mjs --only admission`: TLS + hello + welcome + close, 8 at a
+// time, after a warm-up) for this build, optional variants of it (more `serve` flags), a
+// built checkout of another commit (--base DIR) and the bare forwarder, interleaved round by
+// round with a fresh server per run; prints per-run figures, medians and ratios to bare.
+//
+//   node bench/admission-ab.mjs [--base DIR] [--reps 5] [--count 1000]
+//                               [--variant "off=--no-plaintext-reply"]...
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { killAll, makeCertificate, TARGETS } from './servers.mjs';
+
+const args = process.argv.slice(2);
+const take = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  if (i === -1) return fallback;
+  const [value] = args.splice(i, 2).slice(1);
+  return value;
+};
+const variants = [];
+for (let v = take('variant'); v !== undefined; v = take('variant')) {
+  const [name, ...flags] = v.split('=');
+  variants.push({ name, flags: flags.join('=').split(/\s+/).filter(Boolean) });
+}
+const base = take('base');
+const reps = Number(take('reps', 5));
+const count = Number(take('count', 1000));
+if (args.length > 0 || !(reps > 0) || !(count > 0)) {
+  console.error(
+    'usage: node bench/admission-ab.mjs [--base DIR] [--reps 5] [--count 1000] [--variant "name=FLAGS"]...',
+  );
+  process.exit(2);
+}
+const here = new URL('..', import.meta.url).pathname;
+const baseServers = base ? await import(join(base, 'bench/servers.mjs')) : undefined;
+const baseTargets = baseServers?.TARGETS;
+const builds = [
+  ...(baseTargets ? [{ name: 'base', start: (cert) => baseTargets.ours(cert) }] : []),
+  { name: 'this', start: (cert) => TARGETS.ours(cert) },
+  ...variants.map((v) => ({
+    name: v.name,
+    start: (cert) => TARGETS.ours(cert, { extraArgs: v.flags }),
+  })),
+  { name: 'bare', start: (cert) => TARGETS.bare(cert) },
+];
+for (const build of builds) build.runs = [];
+
+const certDir = mkdtempSync(join(tmpdir(), 'securechat-admission-ab-'));
+process.on('exit', () => {
+  killAll();
+  baseServers?.killAll();
+  rmSync(certDir, { recursive: true, force: true });
+});
+const cert = await makeCertificate(certDir);
+
+/** One measured storm against `target` (a fresh server), on the load-generator CPU. */
+function storm(target) {
+  const run = spawnSync(
+    'taskset',
+    ['-c', process.env.BENCH_LOADGEN_CPU ?? '1', process.execPath, join(here, 'bench/loadgen.mjs')]
+      .concat(['admission', '--proto', 'sc', '--port', String(target.port), '--ca', cert.certPath])
+      .concat(['--server-pid', String(target.pid), '--count', String(count), '--concurrency', '8'])
+      .concat(['--warmup', '200', '--timeout', '300']),
+    { encoding: 'utf8', timeout: 330_000 },
+  );
+  const result = JSON.parse(run.stdout.trim().split('\n').pop() || '{}');
+  if (result.error || result.failures) throw new Error(result.error ?? `${result.failures} failed`);
+  return result.serverCpuMsPerConnect;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const load = () => spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.split(' ')[0];
+for (let rep = 0; rep < reps; rep++) {
+  for (const build of rep % 2 ? [...builds].reverse() : builds) {
+    const target = await build.start(cert);
+    try {
+      build.runs.push(storm(target));
+    } finally {
+      await target.stop();
+    }
+    console.log(
+      `round ${rep + 1} ${build.name}: ${build.runs.at(-1).toFixed(2)} ms (load ${load()})`,
+    );
+  }
+}
+const bare = median(builds.at(-1).runs);
+console.log(`\nserver CPU ms per v1 connect, medians of ${reps} (${count} connects each):`);
+for (const build of builds) {
+  const m = median(build.runs);
+  const runs = build.runs.map((x) => x.toFixed(2)).join(', ');
+  console.log(
+    `${build.name.padEnd(8)} ${m.toFixed(2)}  ÷ bare ${(m / bare).toFixed(2)}×  (${runs})`,
+  );
+}
