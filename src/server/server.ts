@@ -3,7 +3,8 @@ import { Capability } from '../protocol/index.js';
 import { certificatePin, loadOrCreateCertificate } from './certs.js';
 import { type Clock, clockWith, systemClock } from './clock.js';
 import { registerClusterMetrics } from './cluster/cluster-metrics.js';
-import { ClusterNode } from './cluster/cluster-node.js';
+// (loaded only with --redis: one process needs neither it nor ioredis)
+import type { ClusterNode } from './cluster/cluster-node.js';
 import { composeServer } from './compose.js';
 import type { ServerConfig } from './config.js';
 import { parseListenAddress } from './config.js';
@@ -256,6 +257,7 @@ async function joinCluster(
   pin: string,
   signal: AbortSignal | undefined,
 ): Promise<ClusterNode> {
+  const { ClusterNode } = await import('./cluster/cluster-node.js');
   const cluster = new ClusterNode({
     url,
     logger,
