@@ -8,18 +8,10 @@ import { CLI } from '../helpers/cli.js';
 
 /**
  * `serve` without `--redis` runs in one process and never loads the cluster code or ioredis
- * (about 120 ms of start-up and 11 MiB of memory); with `--redis` it does. A module hook
- * prints every module the real CLI resolves whose path names ioredis.
+ * (about 120 ms of start-up and 11 MiB of memory); with `--redis` it does. The module
+ * trace hook prints every module the real CLI resolves.
  */
-const HOOK = `data:text/javascript,${encodeURIComponent(`
-import { register } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent(\`
-export async function resolve(specifier, context, next) {
-  const found = await next(specifier, context);
-  if (/[\\\\/]ioredis[\\\\/]|cluster-node\\\\.js/.test(found.url)) process.stderr.write('LOADED ' + found.url + '\\\\n');
-  return found;
-}\`));
-`)}`;
+const HOOK = fileURLToPath(new URL('../helpers/module-trace-hook.mjs', import.meta.url));
 
 describe('serve loads the Redis client only for a cluster', () => {
   const dirs: string[] = [];
@@ -34,10 +26,14 @@ describe('serve loads the Redis client only for a cluster', () => {
       const args = ['serve', '--host', '127.0.0.1', '--port', '0'];
       args.push('--cert', join(dir, 's.crt'), '--key', join(dir, 's.key'));
       args.push('--data', join(dir, 'd.db'), ...extra);
-      const child = spawn(process.execPath, ['--import', HOOK, CLI, ...args], {
-        cwd: fileURLToPath(new URL('../..', import.meta.url)),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--no-warnings', '--experimental-loader', HOOK, CLI, ...args],
+        {
+          cwd: fileURLToPath(new URL('../..', import.meta.url)),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stdout = '';
       let stderr = '';
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
@@ -58,13 +54,14 @@ describe('serve loads the Redis client only for a cluster', () => {
   it('one process: listening, and neither ioredis nor the cluster node was loaded', async () => {
     const { stdout, stderr } = await serve([]);
     expect(stdout).toMatch(/listening/);
-    expect(stderr).not.toContain('LOADED');
+    expect(stderr).toMatch(/^M .*dist\/server\/server\.js/m); // (the hook works)
+    expect(stderr).not.toMatch(/^M .*(ioredis|cluster-node\.js)/m);
   });
 
   it('with --redis: the cluster node and ioredis are loaded (the hook sees them)', async () => {
     // (nothing listens on port 1: the node gives up at once, after loading the cluster code)
     const { stderr } = await serve(['--redis', 'redis://127.0.0.1:1/0', '--redis-wait', '1ms']);
-    expect(stderr).toMatch(/LOADED .*cluster-node\.js/);
-    expect(stderr).toMatch(/LOADED .*ioredis/);
+    expect(stderr).toMatch(/^M .*cluster-node\.js/m);
+    expect(stderr).toMatch(/^M .*node_modules\/ioredis\//m);
   });
 });
