@@ -64,7 +64,7 @@ describe('CLI start-up', () => {
   it('the probe sees the daemon when it is loaded (the check above can fail); ioredis waits for --redis', () => {
     const loaded = heavyPackagesLoadedBy(`import('./dist/cli/serve-run.js')`);
     expect(loaded).toEqual(expect.arrayContaining(['better-sqlite3', 'pino', 'prom-client']));
-    // (the cluster code and its Redis client load only with --redis: test/e2e/lazy-redis.test.ts)
+    // (the cluster code and its Redis client load only with --redis: test/slow/lazy-redis.test.ts)
     expect(loaded).not.toContain('ioredis');
   });
 
