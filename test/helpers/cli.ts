@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeCertificate } from './certs.js';
+import { makeCertificate, type TestCertificate } from './certs.js';
 
 /** The real launcher, as users run it (the suite builds dist/ first: `npm test`). */
 export const CLI = fileURLToPath(new URL('../../bin/securechat', import.meta.url));
@@ -62,22 +62,20 @@ export async function spawnServe(
   extraArgs: string[] = [],
   env: NodeJS.ProcessEnv = {},
 ): Promise<ServeProcess> {
-  const cert = await makeCertificate();
-  const args = [
-    CLI,
-    'serve',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--cert',
-    cert.certPath,
-    '--key',
-    cert.keyPath,
-    '--data',
-    ':memory:',
-    ...extraArgs,
-  ];
+  return spawnServeOn(await makeCertificate(), ['--data', ':memory:', ...extraArgs], env);
+}
+
+/**
+ * Spawns `securechat serve` on 127.0.0.1 with a free port and the given certificate (the
+ * nodes of one cluster share theirs), then `extraArgs`.
+ */
+export function spawnServeOn(
+  cert: TestCertificate,
+  extraArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ServeProcess> {
+  const args = [CLI, 'serve', '--host', '127.0.0.1', '--port', '0'];
+  args.push('--cert', cert.certPath, '--key', cert.keyPath, ...extraArgs);
   return spawnServeWith(args, cert.certPath, env, cert.keyPath);
 }
 

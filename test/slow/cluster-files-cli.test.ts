@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeCertificate, type TestCertificate } from '../helpers/certs.js';
 import {
-  CLI,
   type JsonClient,
   type ServeProcess,
   spawnJsonClient,
-  spawnServeWith,
+  spawnServeOn,
 } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 
@@ -39,25 +38,8 @@ afterEach(async () => {
 });
 
 async function node(filesDir: string): Promise<ServeProcess> {
-  const args = [
-    CLI,
-    'serve',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--cert',
-    cert.certPath,
-    '--key',
-    cert.keyPath,
-    '--redis',
-    redis.url,
-    '--files-dir',
-    filesDir,
-    '--log-level',
-    'warn',
-  ];
-  const started = await spawnServeWith(args, cert.certPath, {}, cert.keyPath);
+  const args = ['--redis', redis.url, '--files-dir', filesDir, '--log-level', 'warn'];
+  const started = await spawnServeOn(cert, args);
   daemons.push(started);
   return started;
 }

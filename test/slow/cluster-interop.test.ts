@@ -3,11 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeCertificate, type TestCertificate } from '../helpers/certs.js';
 import {
-  CLI,
   type JsonClient,
   type ServeProcess,
   spawnJsonClient,
-  spawnServeWith,
+  spawnServeOn,
   waitUntil,
 } from '../helpers/cli.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
@@ -41,21 +40,7 @@ afterEach(async () => {
 });
 
 async function node(): Promise<ServeProcess> {
-  const args = [
-    CLI,
-    'serve',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--cert',
-    cert.certPath,
-    '--key',
-    cert.keyPath,
-    '--redis',
-    redis.url,
-  ];
-  const started = await spawnServeWith(args, cert.certPath, {}, cert.keyPath);
+  const started = await spawnServeOn(cert, ['--redis', redis.url]);
   daemons.push(started);
   return started;
 }

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeCertificate, type TestCertificate } from '../helpers/certs.js';
-import { CLI, type ServeProcess, spawnServeWith } from '../helpers/cli.js';
+import { type ServeProcess, spawnServeOn } from '../helpers/cli.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { newIdentity, type TestIdentity, v2Hello } from '../helpers/v2-hello.js';
@@ -44,23 +44,7 @@ afterEach(async () => {
 });
 
 async function daemon(): Promise<ServeProcess> {
-  const args = [
-    CLI,
-    'serve',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--cert',
-    cert.certPath,
-    '--key',
-    cert.keyPath,
-    '--redis',
-    redis.url,
-    '--log-level',
-    'warn',
-  ];
-  const started = await spawnServeWith(args, cert.certPath, {}, cert.keyPath);
+  const started = await spawnServeOn(cert, ['--redis', redis.url, '--log-level', 'warn']);
   daemons.push(started);
   return started;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeCertificate } from '../helpers/certs.js';
-import { CLI, REPO_ROOT, type ServeProcess, spawnServeWith } from '../helpers/cli.js';
+import { CLI, REPO_ROOT, type ServeProcess, spawnServeOn } from '../helpers/cli.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { until } from '../helpers/until.js';
 
@@ -31,17 +31,7 @@ function workerPids(primary: number): number[] {
 async function workersDaemon(): Promise<{ daemon: ServeProcess; certPem: string }> {
   const cert = await makeCertificate();
   const dir = mkdtempSync(join(tmpdir(), 'securechat-workers-'));
-  const args = [
-    CLI,
-    'serve',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--cert',
-    cert.certPath,
-    '--key',
-    cert.keyPath,
+  const daemon = await spawnServeOn(cert, [
     '--data',
     join(dir, 'state.db'),
     '--workers',
@@ -50,8 +40,7 @@ async function workersDaemon(): Promise<{ daemon: ServeProcess; certPem: string 
     'embedded',
     '--log-level',
     'info',
-  ];
-  const daemon = await spawnServeWith(args, cert.certPath, {}, cert.keyPath);
+  ]);
   daemons.push(daemon);
   return { daemon, certPem: cert.certPem };
 }
@@ -85,17 +74,7 @@ describe('serve --workers', () => {
   it('two workers behind one port share presence and relay to each other', async () => {
     const cert = await makeCertificate();
     const dir = mkdtempSync(join(tmpdir(), 'securechat-workers-'));
-    const args = [
-      CLI,
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--cert',
-      cert.certPath,
-      '--key',
-      cert.keyPath,
+    const daemon = await spawnServeOn(cert, [
       '--data',
       join(dir, 'state.db'),
       '--workers',
@@ -104,8 +83,7 @@ describe('serve --workers', () => {
       'embedded',
       '--log-level',
       'warn',
-    ];
-    const daemon = await spawnServeWith(args, cert.certPath, {}, cert.keyPath);
+    ]);
     daemons.push(daemon);
     expect(daemon.stderr.join('\n')).toContain('workers     2 processes');
     const users = ['u0', 'u1', 'u2', 'u3'];
