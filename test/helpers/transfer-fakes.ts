@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
 import type { TransferHost } from '../../src/client/transfers/transfer-host.js';
+import type { DownloadRecord } from '../../src/client/transfers/transfer-record.js';
 
 /**
  * A transfer host that sends nothing anywhere: binary chunks, 32 KiB chunk size, early
@@ -32,4 +34,31 @@ export function openOn(path: string): number {
     }
   }
   return n;
+}
+
+/** A download being fetched: `w.bin` offered by alice as transfer `tid` (key and digest Base64). */
+export function downloadRecord(
+  tid: Buffer,
+  o: { size: number; chunks: number; key: string; digest: string },
+): DownloadRecord {
+  return {
+    dir: 'down',
+    id: tid.toString('hex'),
+    from: 'alice',
+    offer: {
+      t: 'file',
+      tid: tid.toString('hex'),
+      file: '0123456789abcdef0123456789abcdef',
+      cap: randomBytes(32).toString('base64'),
+      name: 'w.bin',
+      size: o.size,
+      chunks: o.chunks,
+      mime: 'application/octet-stream',
+      key: o.key,
+      digest: o.digest,
+      ts: 0,
+    },
+    state: 'downloading',
+    created: 0,
+  };
 }

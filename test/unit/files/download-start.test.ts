@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Downloads } from '../../../src/client/transfers/downloads.js';
-import type { DownloadRecord } from '../../../src/client/transfers/transfer-record.js';
-import { fakeTransferHost, openOn } from '../../helpers/transfer-fakes.js';
+import { downloadRecord, fakeTransferHost, openOn } from '../../helpers/transfer-fakes.js';
 import { manualTimers } from '../client/fakes.js';
 
 const dirs: string[] = [];
@@ -17,26 +16,12 @@ function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'sc-dl-start-'));
   dirs.push(dir);
   const tid = randomBytes(16);
-  const record: DownloadRecord = {
-    dir: 'down',
-    id: tid.toString('hex'),
-    from: 'alice',
-    offer: {
-      t: 'file',
-      tid: tid.toString('hex'),
-      file: '0123456789abcdef0123456789abcdef',
-      cap: randomBytes(32).toString('base64'),
-      name: 'w.bin',
-      size: 100_000,
-      chunks: 4,
-      mime: 'application/octet-stream',
-      key: randomBytes(32).toString('base64'),
-      digest: randomBytes(32).toString('base64'),
-      ts: 0,
-    },
-    state: 'downloading',
-    created: 0,
-  };
+  const record = downloadRecord(tid, {
+    size: 100_000,
+    chunks: 4,
+    key: randomBytes(32).toString('base64'),
+    digest: randomBytes(32).toString('base64'),
+  });
   const time = manualTimers();
   const sent: string[] = [];
   const phases: string[] = [];

@@ -9,14 +9,13 @@ import {
   PENDING_RETRIES,
   PENDING_RETRY_MS,
 } from '../../../src/client/transfers/downloads.js';
-import type { DownloadRecord } from '../../../src/client/transfers/transfer-record.js';
 import {
   chunkCount,
   chunkPlainLength,
   FILE_CHUNK_BYTES,
   sealChunk,
 } from '../../../src/protocol/index.js';
-import { fakeTransferHost } from '../../helpers/transfer-fakes.js';
+import { downloadRecord, fakeTransferHost } from '../../helpers/transfer-fakes.js';
 import { until } from '../../helpers/until.js';
 import { manualTimers } from '../client/fakes.js';
 
@@ -45,26 +44,12 @@ function setup() {
       ),
     ),
   );
-  const record: DownloadRecord = {
-    dir: 'down',
-    id: tid.toString('hex'),
-    from: 'alice',
-    offer: {
-      t: 'file',
-      tid: tid.toString('hex'),
-      file: '0123456789abcdef0123456789abcdef',
-      cap: randomBytes(32).toString('base64'),
-      name: 'w.bin',
-      size: plain.length,
-      chunks,
-      mime: 'application/octet-stream',
-      key: key.toString('base64'),
-      digest: createHash('sha256').update(plain).digest('base64'),
-      ts: 0,
-    },
-    state: 'downloading',
-    created: 0,
-  };
+  const record = downloadRecord(tid, {
+    size: plain.length,
+    chunks,
+    key: key.toString('base64'),
+    digest: createHash('sha256').update(plain).digest('base64'),
+  });
   const time = manualTimers();
   const sent: Array<Record<string, unknown>> = [];
   const phases: Array<{ phase: string; path?: string }> = [];

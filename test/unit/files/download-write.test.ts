@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Downloads } from '../../../src/client/transfers/downloads.js';
-import type { DownloadRecord } from '../../../src/client/transfers/transfer-record.js';
 import { sealChunk } from '../../../src/protocol/index.js';
-import { fakeTransferHost, openOn } from '../../helpers/transfer-fakes.js';
+import { downloadRecord, fakeTransferHost, openOn } from '../../helpers/transfer-fakes.js';
 import { until } from '../../helpers/until.js';
 import { manualTimers } from '../client/fakes.js';
 
@@ -24,26 +23,12 @@ function setup(plain: Buffer) {
   const tid = randomBytes(16);
   const key = randomBytes(32);
   const chunks = Math.ceil(plain.length / CS);
-  const record: DownloadRecord = {
-    dir: 'down',
-    id: tid.toString('hex'),
-    from: 'alice',
-    offer: {
-      t: 'file',
-      tid: tid.toString('hex'),
-      file: '0123456789abcdef0123456789abcdef',
-      cap: randomBytes(32).toString('base64'),
-      name: 'w.bin',
-      size: plain.length,
-      chunks,
-      mime: 'application/octet-stream',
-      key: key.toString('base64'),
-      digest: createHash('sha256').update(plain).digest('base64'),
-      ts: 0,
-    },
-    state: 'downloading',
-    created: 0,
-  };
+  const record = downloadRecord(tid, {
+    size: plain.length,
+    chunks,
+    key: key.toString('base64'),
+    digest: createHash('sha256').update(plain).digest('base64'),
+  });
   const sealed = Array.from({ length: chunks }, (_, index) =>
     sealChunk(
       key,
