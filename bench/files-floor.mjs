@@ -32,7 +32,7 @@ import {
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createServer } from 'node:tls';
-import { listening, makeInput, until } from './lib/files-lib.mjs';
+import { listening, makeInput, opensslServerArgs, until } from './lib/files-lib.mjs';
 import { machine } from './lib/proc.mjs';
 import { makeCertificate } from './servers.mjs';
 
@@ -98,19 +98,7 @@ async function tlsLeg(cert, input, bytes, tool) {
           client: [process.execPath, SELF, '--role', 'client', String(port)],
         }
       : {
-          server: [
-            'openssl',
-            's_server',
-            '-quiet',
-            '-accept',
-            `127.0.0.1:${port}`,
-            '-cert',
-            cert.certPath,
-            '-key',
-            cert.keyPath,
-            '-naccept',
-            '1',
-          ],
+          server: ['openssl', ...opensslServerArgs(port, cert)],
           client: ['openssl', 's_client', '-quiet', '-connect', `127.0.0.1:${port}`],
         };
   const server = spawn('/usr/bin/time', [...time('server'), ...commands.server], {

@@ -122,25 +122,26 @@ export function listening(port) {
   }
 }
 
+/** `openssl s_server` arguments: one connection on loopback `port`, quiet, with `cert`. */
+export const opensslServerArgs = (port, cert) => [
+  's_server',
+  '-quiet',
+  '-accept',
+  `127.0.0.1:${port}`,
+  '-cert',
+  cert.certPath,
+  '-key',
+  cert.keyPath,
+  '-naccept',
+  '1',
+];
+
 /** `openssl s_server < file` to `openssl s_client > file`: seconds for the bytes to cross. */
 export async function rawTls(cert, input, bytes, dir, children) {
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const server = spawn(
-    'openssl',
-    [
-      's_server',
-      '-quiet',
-      '-accept',
-      `127.0.0.1:${port}`,
-      '-cert',
-      cert.certPath,
-      '-key',
-      cert.keyPath,
-      '-naccept',
-      '1',
-    ],
-    { stdio: ['pipe', 'ignore', 'pipe'] },
-  );
+  const server = spawn('openssl', opensslServerArgs(port, cert), {
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
   children.push(server);
   // s_server accepts one connection: wait until it listens (not a fixed sleep, which a loaded
   // machine can outlast), without connecting to it.
