@@ -7,25 +7,6 @@ import type { Transport } from './transport.js';
  */
 export const ESSENTIAL_QUEUE_FACTOR = 2;
 
-/** Bodies lent to {@link SessionOutput.replyBytes}: who to tell once each is written. */
-const lent = new WeakMap<Uint8Array, () => void>();
-
-/**
- * Lends `body` to the next {@link SessionOutput.replyBytes} it is given to: written without a
- * copy where the transport can (`writeLent`), and `written` is called exactly once when the
- * body's bytes are no longer needed (written out, copied, or the session closed), so its
- * buffer can be reused only then. A body never given to replyBytes is simply collected.
- */
-export function lendUntilWritten(body: Uint8Array, written: () => void): Uint8Array {
-  let called = false;
-  lent.set(body, () => {
-    if (called) return;
-    called = true;
-    written();
-  });
-  return body;
-}
-
 /** Outcome of offering a line to a connected client. */
 export type SendResult = 'queued' | 'full' | 'closed';
 
@@ -107,14 +88,21 @@ export class SessionOutput {
 
   /**
    * A binary chunk (`fbin`): its header line then its raw bytes as one write (one TLS record
-   * run instead of a tiny record for the header); an answer, like reply. A body lent with
-   * {@link lendUntilWritten} is written as it is, and given back once written (a 200 MiB
-   * download copied 200 MiB here, held in the socket's queue long enough to be promoted,
-   * and the server's collector paid for it); any other body is copied.
+   * run instead of a tiny record for the header); an answer, like reply. A body given with
+   * `lent` is written as it is where the transport can (`writeLent`), and `lent` is called
+   * exactly once when its bytes are no longer needed (written out, copied, or the session
+   * closed), so its buffer is reused only then (a 200 MiB download copied 200 MiB here, held
+   * in the socket's queue long enough to be promoted); any other body is copied.
    */
-  replyBytes(header: string, body: Uint8Array): boolean {
-    const written = lent.get(body);
-    if (written) lent.delete(body);
+  replyBytes(header: string, body: Uint8Array, lent?: () => void): boolean {
+    let given = false;
+    const written = lent
+      ? () => {
+          if (given) return;
+          given = true;
+          lent();
+        }
+      : undefined;
     if (this.#closed) {
       written?.();
       return false;

@@ -176,8 +176,8 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
     return this.#ctx.files !== undefined && this.has(Capability.fbin);
   }
   /** FileSession: a binary chunk as one write (SessionOutput.replyBytes). */
-  replyBytes(header: string, body: Uint8Array): boolean {
-    return this.#output.replyBytes(header, body);
+  replyBytes(header: string, body: Uint8Array, lent?: () => void): boolean {
+    return this.#output.replyBytes(header, body, lent);
   }
 
   /** An answer to the client's own request: always queued (input pauses instead). */

@@ -15,7 +15,6 @@ import {
 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import { lendUntilWritten } from '../session-output.js';
 import { BodyPool } from './body-pool.js';
 import {
   type ChunkStore,
@@ -40,11 +39,11 @@ export interface FileSession {
   readonly binaryChunks: boolean;
   /**
    * Queues a header line and the raw bytes after it. The bytes are copied before it returns,
-   * unless the body was lent (`lendUntilWritten`, session-output.ts): then they are written
-   * as they are and the lender is told once they are no longer needed (downloads read chunks
-   * into buffers that go back to a pool only then).
+   * unless `lent` is given: then they may be written as they are, and `lent` is called once
+   * they are no longer needed (downloads read chunks into buffers that go back to a pool
+   * only then).
    */
-  replyBytes(header: string, body: Uint8Array): boolean;
+  replyBytes(header: string, body: Uint8Array, lent?: () => void): boolean;
   /** Bytes queued for the client, not yet written to the socket. */
   readonly queuedBytes: number;
   /** Resolves once the queued output drained. */
@@ -289,7 +288,7 @@ export class FileService<S extends FileSession> {
           if (session.binaryChunks) {
             holds++;
             const header = encodeFileChunkHeader(record.id, next, sealed.length);
-            session.replyBytes(header, lendUntilWritten(sealed, letGo));
+            session.replyBytes(header, sealed, letGo);
           } else
             session.reply(encodeFileChunk(record.id, next, sealed.toString('base64')), 'fchunk');
           this.stats.chunksOut++;

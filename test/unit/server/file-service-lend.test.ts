@@ -50,7 +50,7 @@ function lendingSession() {
     binaryChunks: true,
     queuedBytes: 0,
     reply: (line) => replies.push(line) > 0,
-    replyBytes: (header, body) => output.replyBytes(header, body),
+    replyBytes: (header, body, lent) => output.replyBytes(header, body, lent),
     whenDrained: () => Promise.resolve(),
   };
   return { session, lends, replies };
