@@ -4,7 +4,7 @@
 // built checkout of another commit (--base DIR) and the bare forwarder, interleaved round by
 // round with a fresh server per run; prints per-run figures, medians and ratios to bare.
 //
-//   node bench/admission-ab.mjs [--base DIR] [--reps 5] [--count 1000]
+//   node bench/admission-ab.mjs [--base DIR] [--reps 5] [--count 1000] [--warmup 200]
 //                               [--variant "off=--no-plaintext-reply"]...
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,9 +27,10 @@ for (let v = take('variant'); v !== undefined; v = take('variant')) {
 const base = take('base');
 const reps = Number(take('reps', 5));
 const count = Number(take('count', 1000));
-if (args.length > 0 || !(reps > 0) || !(count > 0)) {
+const warmup = Number(take('warmup', 200));
+if (args.length > 0 || !(reps > 0) || !(count > 0) || !(warmup >= 0)) {
   console.error(
-    'usage: node bench/admission-ab.mjs [--base DIR] [--reps 5] [--count 1000] [--variant "name=FLAGS"]...',
+    'usage: node bench/admission-ab.mjs [--base DIR] [--reps 5] [--count 1000] [--warmup 200] [--variant "name=FLAGS"]...',
   );
   process.exit(2);
 }
@@ -62,7 +63,7 @@ function storm(target) {
     ['-c', process.env.BENCH_LOADGEN_CPU ?? '1', process.execPath, join(here, 'bench/loadgen.mjs')]
       .concat(['admission', '--proto', 'sc', '--port', String(target.port), '--ca', cert.certPath])
       .concat(['--server-pid', String(target.pid), '--count', String(count), '--concurrency', '8'])
-      .concat(['--warmup', '200', '--timeout', '300']),
+      .concat(['--warmup', String(warmup), '--timeout', '300']),
     { encoding: 'utf8', timeout: 330_000 },
   );
   const result = JSON.parse(run.stdout.trim().split('\n').pop() || '{}');
@@ -89,7 +90,9 @@ for (let rep = 0; rep < reps; rep++) {
   }
 }
 const bare = median(builds.at(-1).runs);
-console.log(`\nserver CPU ms per v1 connect, medians of ${reps} (${count} connects each):`);
+console.log(
+  `\nserver CPU ms per v1 connect, medians of ${reps} (${count} connects each, after ${warmup}):`,
+);
 for (const build of builds) {
   const m = median(build.runs);
   const runs = build.runs.map((x) => x.toFixed(2)).join(', ');
