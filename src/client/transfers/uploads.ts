@@ -247,8 +247,16 @@ export class Uploads {
     else void this.#pump(active);
   }
 
-  /** `fstate` after a reconnect: go on from what the server has. */
+  /**
+   * Uploads whose `fstat` (sent after a reconnect) is not answered yet. An `fstate` restarts
+   * an upload only as the answer to one of these, once: a server repeating `fstate` at will
+   * would otherwise make this client re-read and re-send the file from `have` each time.
+   */
+  #asked = new Set<string>();
+
+  /** `fstate` after a reconnect: go on from what the server has (unasked: ignored). */
   resumeFrom(record: UploadRecord, have: number): void {
+    if (!this.#asked.delete(record.id)) return;
     this.#start(record, have);
   }
 
@@ -312,7 +320,7 @@ export class Uploads {
    */
   async resumeAll(records: UploadRecord[]): Promise<void> {
     for (const record of records) {
-      if (this.#active.has(record.id)) this.#active.delete(record.id);
+      this.#stop(record);
       if (record.state === 'offering') {
         if (record.offered) this.#offered(record);
         else await this.#offer(record);
@@ -341,16 +349,25 @@ export class Uploads {
         continue;
       }
       if (record.state === 'announcing') this.#announce(record);
-      else this.#host.send({ type: 'fstat', file: record.file });
+      else {
+        this.#asked.add(record.id);
+        this.#host.send({ type: 'fstat', file: record.file });
+      }
     }
+  }
+
+  /** Forgets a run of `record` (closing its file) and any `fstat` of it still unanswered. */
+  #stop(record: UploadRecord): void {
+    const active = this.#active.get(record.id);
+    this.#active.delete(record.id);
+    this.#asked.delete(record.id);
+    void active?.handle?.close().catch(() => undefined);
   }
 
   /** Stops an upload and withdraws the file from the server. */
   cancel(record: UploadRecord): void {
-    const active = this.#active.get(record.id);
-    this.#active.delete(record.id);
+    this.#stop(record);
     this.#hashing.delete(record.id);
-    void active?.handle?.close().catch(() => undefined);
     if (record.file) this.#host.send({ type: 'fdel', file: record.file });
     record.state = 'cancelled';
     this.#host.save(record);
@@ -358,10 +375,8 @@ export class Uploads {
   }
 
   fail(record: UploadRecord, reason: string, code?: string): void {
-    const active = this.#active.get(record.id);
-    this.#active.delete(record.id);
+    this.#stop(record);
     this.#hashing.delete(record.id);
-    void active?.handle?.close().catch(() => undefined);
     record.state = 'failed';
     record.reason = reason;
     this.#host.save(record);
@@ -372,5 +387,6 @@ export class Uploads {
   disconnected(): void {
     for (const active of this.#active.values()) void active.handle?.close().catch(() => undefined);
     this.#active.clear();
+    this.#asked.clear();
   }
 }
