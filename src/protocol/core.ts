@@ -339,3 +339,17 @@ export function idOfLine(line: Uint8Array): string | undefined {
   const text = Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1');
   return ID_IN_LINE.exec(text)?.[1];
 }
+
+const FILE_IN_LINE = /"file"\s*:\s*"([0-9a-f]{32})"/;
+
+/**
+ * What an error about a dropped line names in `ref`: its message id ({@link idOfLine}), else
+ * the file a file control line (`fstat`, `fdone`, `fdel`: no `id`) is about, so the client
+ * knows which of its transfers lost a line.
+ */
+export function refOfLine(line: Uint8Array): string | undefined {
+  const id = idOfLine(line);
+  if (id !== undefined) return id;
+  const text = Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1');
+  return FILE_IN_LINE.exec(text)?.[1];
+}

@@ -5,9 +5,9 @@ import {
   FILE_PUT_BINARY_PREFIX,
   FILE_PUT_PREFIX,
   FILE_SEALED_CHUNK_BYTES,
-  idOfLine,
   PUT_BODY_RULE,
   RawBody,
+  refOfLine,
   StreamDecoder,
   type StreamItem,
 } from '../protocol/index.js';
@@ -274,7 +274,10 @@ export class SessionInput {
     this.#transport.pause();
   }
 
-  /** A line refused by the token buckets gets E_RATE_LIMITED (throttled without an id). */
+  /**
+   * A line refused by the token buckets gets E_RATE_LIMITED, naming its id or file in `ref`
+   * (throttled when it names neither).
+   */
   #rateLimited(verdict: 'limited' | 'abusive', line: Uint8Array, now: number): void {
     const host = this.#host;
     this.#stats.rateLimited.inc(verdict);
@@ -284,7 +287,7 @@ export class SessionInput {
       host.flooding();
       return;
     }
-    const ref = idOfLine(line);
+    const ref = refOfLine(line);
     const quiet = now - this.#lastRateError < 1000;
     if (!quiet) host.log.warn({ event: 'rate_limited' }, 'frame dropped by the rate limit');
     if (ref !== undefined || !quiet) {

@@ -59,4 +59,25 @@ describe('download requests are file traffic, not chat frames', () => {
     alice.close();
     bob.close();
   });
+
+  it('names the file in the E_RATE_LIMITED of a dropped control line (fstat has no id)', async () => {
+    const alice = await loginV2(t, 'carol', undefined, { caps: [...ALL_CAPS, 'files'] });
+    alice.send({ type: 'fnew', id: 'n2', bytes: 100, chunks: 1, to: 'carol' });
+    const ok = await alice.next((x) => x.type === 'fok' || x.type === 'error');
+    expect(ok).toMatchObject({ type: 'fok' });
+    clock.advance(60_000); // a full chat bucket (12), then 30 fstat lines with no refill
+    for (let k = 0; k < 30; k++) alice.send({ type: 'fstat', file: ok.file });
+    // each line is answered (fstate, or the error naming it) before the clock moves on
+    const frames = [];
+    for (let k = 0; k < 30; k++)
+      frames.push(await alice.next((x) => x.type === 'fstate' || x.type === 'error'));
+    const states = frames.filter((x) => x.type === 'fstate');
+    const limited = frames.filter((x) => x.type === 'error' && x.code === 'E_RATE_LIMITED');
+    expect(states.length).toBeGreaterThan(0);
+    expect(states.length).toBeLessThan(30);
+    // every dropped line is answered, each naming its file (before: one id-less error a second)
+    expect(limited).toHaveLength(30 - states.length);
+    for (const error of limited) expect(error.ref).toBe(ok.file);
+    alice.close();
+  });
 });

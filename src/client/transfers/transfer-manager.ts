@@ -1,6 +1,7 @@
 import {
   Capability,
   displayFileName,
+  ErrorCode,
   FILE_BINARY_CHUNK_BYTES,
   FILE_CHUNK_BYTES,
   type FileAckFrame,
@@ -11,8 +12,9 @@ import {
   formatBytes,
   nameKey,
 } from '../../protocol/index.js';
-import type { Timers } from '../clock.js';
+import { systemTimers, type Timers } from '../clock.js';
 import type { EventSink, TransferEvent, TransferListEvent } from '../events.js';
+import { ControlResend, isControlFrame } from './control-resend.js';
 import { Downloads } from './downloads.js';
 import type { TransferHost } from './transfer-host.js';
 import {
@@ -65,6 +67,7 @@ export class TransferManager {
   #downloads: Downloads;
   #lastProgress = new Map<string, number>();
   #runStart = new Map<string, { at: number; bytes: number }>();
+  #control: ControlResend;
 
   constructor(options: TransferOptions) {
     this.#o = options;
@@ -85,7 +88,7 @@ export class TransferManager {
           ? Math.min(FILE_BINARY_CHUNK_BYTES, options.link.maxChunk)
           : FILE_CHUNK_BYTES,
       offerEarly: () => options.link.offers(Capability.fhold),
-      send: (frame) => options.link.send(frame),
+      send: (frame) => this.#send(frame),
       save: (record) => {
         this.#records.set(record.id, record);
         options.persistence.save(record);
@@ -99,6 +102,11 @@ export class TransferManager {
       sendOffer: options.sendOffer,
       progress: (record, phase, bytes, extra) => this.#progress(record, phase, bytes, extra),
     };
+    this.#control = new ControlResend(
+      (frame) => options.link.send(frame),
+      options.timers ?? systemTimers,
+      options.now,
+    );
     this.#uploads = new Uploads(host);
     this.#downloads = new Downloads(host, options.downloadDir, options.timers);
   }
@@ -169,8 +177,7 @@ export class TransferManager {
     const down = record as DownloadRecord;
     down.state = 'rejected';
     this.#o.persistence.save(down);
-    if (this.ready)
-      this.#o.link.send({ type: 'fdone', file: down.offer.file, cap: down.offer.cap });
+    if (this.ready) this.#send({ type: 'fdone', file: down.offer.file, cap: down.offer.cap });
     this.#progress(down, 'rejected', 0);
     return true;
   }
@@ -193,6 +200,13 @@ export class TransferManager {
     this.#o.sink.event({ kind: 'transfers', transfers });
   }
 
+  /** Sends a frame of ours, keeping control lines to send again if the server drops them. */
+  #send(frame: object | string | Uint8Array | readonly Uint8Array[]): boolean {
+    const sent = this.#o.link.send(frame);
+    if (sent && isControlFrame(frame)) this.#control.sent(frame);
+    return sent;
+  }
+
   // --- server frames -----------------------------------------------------------------
 
   ok(frame: FileOkFrame): void {
@@ -206,6 +220,7 @@ export class TransferManager {
   }
 
   state(frame: FileStateFrame): void {
+    this.#control.answered(frame.file);
     const record = this.#uploadWith((r) => r.file === frame.file);
     if (record?.state === 'uploading') this.#uploads.resumeFrom(record, frame.have);
   }
@@ -217,6 +232,22 @@ export class TransferManager {
 
   /** An error whose `ref` names one of our transfers; false when it is not ours. */
   refused(ref: string, code: string | undefined, text: string): boolean {
+    if (code === ErrorCode.RATE_LIMITED) {
+      // A control line of ours dropped under the server's chat rate limit: sent again later.
+      const verdict = this.#control.refused(ref);
+      if (verdict !== undefined) {
+        const upload = this.#uploadWith((r) => r.file === ref);
+        if (verdict === 'gave-up' && upload?.state === 'uploading')
+          this.#uploads.fail(
+            upload,
+            'the server kept refusing to resume this upload (rate limited): /reconnect to try again',
+            code,
+          );
+        return true;
+      }
+      // (one naming a file of ours whose control line is no longer kept: nothing to fail)
+      if (this.#uploadWith((r) => r.file === ref) || this.#downloads.byFile(ref)) return true;
+    }
     const upload = this.#uploadWith((r) => r.file === ref || Uploads.announceId(r) === ref);
     if (upload && !FINISHED.has(upload.state)) {
       this.#uploads.fail(upload, text || 'refused by the server', code);
@@ -246,6 +277,7 @@ export class TransferManager {
 
   /** The connection went down. */
   disconnected(): void {
+    this.#control.clear();
     this.#uploads.disconnected();
     void this.#downloads.disconnected();
     this.#runStart.clear();

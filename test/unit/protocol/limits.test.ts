@@ -14,6 +14,7 @@ import {
   parseClientFrame,
   readCaps,
   readVersion,
+  refOfLine,
 } from '../../../src/protocol/index.js';
 
 /** The field readers take their bounds from limits.ts: exactly at the limit passes, one past fails. */
@@ -31,6 +32,19 @@ describe('limits.ts bounds the field readers', () => {
     const id = 'i'.repeat(MAX_MESSAGE_ID_LENGTH);
     expect(idOfLine(Buffer.from(`{"id" : "${id}", "x":`))).toBe(id);
     expect(idOfLine(Buffer.from(`{"id":"${id}i"}`))).toBeUndefined();
+  });
+
+  it('the ref of a dropped line: its id, else the file of a file control line', () => {
+    const file = '0f'.repeat(16);
+    expect(refOfLine(Buffer.from(`{"type":"fstat","file":"${file}"}`))).toBe(file);
+    expect(refOfLine(Buffer.from(`{"type":"fdone","file" : "${file}","cap":"x"}`))).toBe(file);
+    expect(refOfLine(Buffer.from(`{"type":"fnew","id":"n1","file":"${file}"}`))).toBe('n1');
+    // only a safe file id: 32 lower-case hex digits, nothing else
+    expect(refOfLine(Buffer.from(`{"type":"fstat","file":"${file.toUpperCase()}"}`))).toBe(
+      undefined,
+    );
+    expect(refOfLine(Buffer.from(`{"type":"fstat","file":"${file}0"}`))).toBeUndefined();
+    expect(refOfLine(Buffer.from(`{"type":"fstat","file":"\u001b[2J"}`))).toBeUndefined();
   });
 
   it('capability names and protocol versions', () => {
