@@ -12,6 +12,7 @@ import {
 import { TransferManager } from '../../../src/client/transfers/transfer-manager.js';
 import type { UploadRecord } from '../../../src/client/transfers/transfer-record.js';
 import { MemoryTransferStore } from '../../../src/client/transfers/transfer-store.js';
+import { until } from '../../helpers/until.js';
 import { manualTimers } from '../client/fakes.js';
 
 const FILE = 'ab'.repeat(16);
@@ -109,8 +110,7 @@ describe('a resumed upload whose fstat the server drops under its rate limit', (
     const { manager, store, clock, sent } = managerWithUpload();
     manager.welcomed();
     const fstats = () => sent.filter((f) => f.type === 'fstat').length;
-    for (let k = 0; k < 50 && fstats() === 0; k++) await new Promise((r) => setImmediate(r));
-    expect(fstats()).toBe(1);
+    expect(await until(() => fstats() === 1, 5000)).toBe(true); // (after stat of the file)
     for (let n = 1; n <= CONTROL_TRIES; n++) {
       expect(manager.refused(FILE, 'E_RATE_LIMITED', 'slow down')).toBe(true);
       clock.advance(CONTROL_RETRY_MS * n);
@@ -126,8 +126,7 @@ describe('a resumed upload whose fstat the server drops under its rate limit', (
   it('goes on from the answer to a resent fstat', async () => {
     const { manager, store, clock, sent } = managerWithUpload();
     manager.welcomed();
-    for (let k = 0; k < 50 && !sent.some((f) => f.type === 'fstat'); k++)
-      await new Promise((r) => setImmediate(r));
+    expect(await until(() => sent.some((f) => f.type === 'fstat'), 5000)).toBe(true);
     manager.refused(FILE, 'E_RATE_LIMITED', 'slow down');
     clock.advance(CONTROL_RETRY_MS);
     manager.state({ type: 'fstate', file: FILE, have: 1, chunks: 1, complete: true });
