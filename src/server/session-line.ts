@@ -4,10 +4,10 @@ import {
   type ClientFrame,
   decodeJsonLine,
   ErrorCode,
-  idOfLine,
   ProtocolError,
   parseClientFrame,
   readCanonicalRelay,
+  refOfLine,
   type SplicedRelay,
 } from '../protocol/index.js';
 
@@ -43,12 +43,12 @@ export function readSessionLine(
         const error = new ProtocolError(ErrorCode.BAD_FIELD, joined, {
           fatal: body !== undefined,
         });
-        return { kind: 'refused', error, ref: idOfLine(line) };
+        return { kind: 'refused', error, ref: refOfLine(line) };
       }
     }
     return { kind: 'frame', frame, raw };
   } catch (error) {
-    if (state !== 'awaiting-hello') return { kind: 'refused', error, ref: idOfLine(line) };
+    if (state !== 'awaiting-hello') return { kind: 'refused', error, ref: refOfLine(line) };
     if (raw?.type !== 'hello') return { kind: 'refused', error: asFatal(error), ref: undefined };
     return { kind: 'refused', error, ref: undefined };
   }

@@ -98,7 +98,8 @@ describe('binary chunk mode (fbin) over real TLS', () => {
     const alice = await login('alice', JSON_ONLY);
     const ok = await announce(alice, 'b5');
     alice.send(Buffer.from(encodeFilePutHeader(ok.file as string, 0, 16)));
-    await alice.error(ErrorCode.BAD_FIELD);
+    const error = await alice.error(ErrorCode.BAD_FIELD);
+    expect(error.ref).toBe(ok.file); // (the file it is about: the client can fail that upload)
     await alice.sync(); // still connected
   });
 
