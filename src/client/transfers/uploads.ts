@@ -142,6 +142,12 @@ export class Uploads {
 
   /** The offer sent during the upload, per transfer id (the upload's end waits for it). */
   #early = new Map<string, Promise<true | string>>();
+  /**
+   * Uploads whose offer went out on this connection. An offer is not acknowledged: one sent
+   * just before the connection dropped may never have left, so after a reconnect the offer
+   * goes again (recipients drop a repeated offer by its transfer id).
+   */
+  #offeredOn = new Set<string>();
 
   #offerEarly(record: UploadRecord): void {
     if (record.offered || this.#early.has(record.id)) return;
@@ -151,6 +157,7 @@ export class Uploads {
       const outcome = await this.#host.sendOffer(record.target, this.#content(record));
       if (outcome === true) {
         record.offered = true;
+        this.#offeredOn.add(record.id);
         if (record.state === 'uploading') this.#host.save(record);
       }
       return outcome;
@@ -289,7 +296,7 @@ export class Uploads {
     const early = this.#early.get(record.id);
     this.#early.delete(record.id);
     if (early) await early;
-    if (record.offered) this.#offered(record);
+    if (record.offered && this.#offeredOn.has(record.id)) this.#offered(record);
     else await this.#offer(record);
   }
 
@@ -304,6 +311,7 @@ export class Uploads {
       return;
     }
     record.offered = true;
+    this.#offeredOn.add(record.id);
     this.#offered(record);
   }
 
@@ -322,8 +330,7 @@ export class Uploads {
     for (const record of records) {
       this.#stop(record);
       if (record.state === 'offering') {
-        if (record.offered) this.#offered(record);
-        else await this.#offer(record);
+        await this.#offer(record); // (again if it was: see #offeredOn)
         continue;
       }
       if (record.state !== 'announcing' && record.state !== 'uploading') continue;
@@ -388,5 +395,6 @@ export class Uploads {
     for (const active of this.#active.values()) void active.handle?.close().catch(() => undefined);
     this.#active.clear();
     this.#asked.clear();
+    this.#offeredOn.clear();
   }
 }
