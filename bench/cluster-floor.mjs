@@ -27,12 +27,12 @@
 //                                [--items 300000] [--warmup 100000] [--budget 160] [--reps 1]
 //                                [--line 200] [--json] [--record]
 import { fork } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { commandCalls, redisCli, redisServer, stop } from './lib/cluster-procs.mjs';
-import { cpuSeconds, loadAverage, machine } from './lib/proc.mjs';
+import { CLK_TCK, cpuSeconds, loadAverage, machine } from './lib/proc.mjs';
 
 const SELF = new URL(import.meta.url).pathname;
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -244,6 +244,21 @@ async function child() {
 // ---------------------------------------------------------------------------------------
 // Parent.
 
+/**
+ * CPU-s of the children `pid` waited for (cutime + cstime): Redis's background AOF rewrites,
+ * which the 100+ MB of entries a measurement appends can start.
+ */
+function childrenCpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / CLK_TCK;
+}
+
+/** Background AOF rewrites Redis has done since it started. */
+function aofRewrites(url) {
+  return Number(/aof_rewrites:(\d+)/.exec(redisCli(url, ['INFO', 'persistence']) ?? '')?.[1] ?? 0);
+}
+
 function spawnChild(args) {
   const c = fork(SELF, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = () =>
@@ -284,11 +299,16 @@ async function measure(redisUrl, redisPid, { k, mode, layout }, items, warmup, b
   await phase(warmup);
   redisCli(redisUrl, ['CONFIG', 'RESETSTAT']);
   const pids = [redisPid, a.c.pid, b.c.pid];
+  const rewrites0 = aofRewrites(redisUrl);
+  const children0 = childrenCpuSeconds(redisPid);
   const cpu0 = pids.map(cpuSeconds);
   const t0 = performance.now();
   const done = await phase(items);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = pids.map((pid, i) => cpuSeconds(pid) - cpu0[i]);
+  // (a rewrite started in the window may end, and be counted, a little after it)
+  const rewrites = aofRewrites(redisUrl) - rewrites0;
+  cpu[0] += childrenCpuSeconds(redisPid) - children0;
   const calls = commandCalls(redisUrl);
   for (const s of [a, b]) s.c.send({ stop: true });
   await Promise.all(
@@ -301,6 +321,7 @@ async function measure(redisUrl, redisPid, { k, mode, layout }, items, warmup, b
     mode,
     layout,
     itemsPerSecond: Math.round(items / seconds),
+    aofRewrites: rewrites,
     redisUs: us(cpu[0]),
     aUs: us(cpu[1]),
     bUs: us(cpu[2]),
@@ -346,11 +367,11 @@ async function parent() {
     `## ${started.toISOString().slice(0, 10)} ${hhmm(started)}–${hhmm(new Date())} UTC — cross-node relay CPU floor over Redis Streams (issue 17, bench/cluster-floor.mjs) — ${info.model}, ${info.cores} cores, Node ${info.node}`,
     `Command: \`node bench/cluster-floor.mjs ${argv.join(' ')}\` — ${items.toLocaleString('en-US')} relay items measured after ${warmup.toLocaleString('en-US')} unmeasured on the same processes, ≤ ${budget} items awaiting answers, one relay XADD in flight; load average ${load0.join(' ')} before, ${load1.join(' ')} after (shared machine: indicative). µs of CPU per relay item (utime+stime, all threads).`,
     '',
-    '| items per relay entry | relays | values | Redis µs | A µs | B µs | floor µs (sum) | items per XADD (relays + replies) | items per XREADGROUP | items/s |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| items per relay entry | relays | values | Redis µs (with its AOF rewrites) | A µs | B µs | floor µs (sum) | items per XADD (relays + replies) | items per XREADGROUP | items/s | AOF rewrites |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.itemsPerRelayXadd} | ${r.layout === 'both' ? 'A⇄B' : 'A→B'} | ${r.mode} | ${r.redisUs} | ${r.aUs} | ${r.bUs} | **${r.totalUs}** | ${r.itemsPerXadd} | ${r.itemsPerRead} | ${r.itemsPerSecond.toLocaleString('en-US')} |`,
+        `| ${r.itemsPerRelayXadd} | ${r.layout === 'both' ? 'A⇄B' : 'A→B'} | ${r.mode} | ${r.redisUs} | ${r.aUs} | ${r.bUs} | **${r.totalUs}** | ${r.itemsPerXadd} | ${r.itemsPerRead} | ${r.itemsPerSecond.toLocaleString('en-US')} | ${r.aofRewrites} |`,
     ),
     '',
   ].join('\n');
