@@ -23,7 +23,7 @@
 // (no string conversion anywhere); `string`: as the cluster code does today (strings
 // joined, read back as strings). Redis runs with AOF on, as in bench/cluster.mjs.
 //
-//   node bench/cluster-floor.mjs [--k 8,30,53] [--modes buffer,string] [--layouts one-way,both]
+//   node bench/cluster-floor.mjs [--k 8,30,53] [--modes buffer,string[,codec]] [--layouts one-way,both]
 //                                [--items 300000] [--warmup 100000] [--budget 160] [--reps 1]
 //                                [--line 200] [--json] [--record]
 import { fork } from 'node:child_process';
@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { commandCalls, redisCli, redisServer, stop } from './lib/cluster-procs.mjs';
-import { CLK_TCK, cpuSeconds, loadAverage, machine } from './lib/proc.mjs';
+import { CLK_TCK, cpuSeconds, loadAverage, machine, schedTimes } from './lib/proc.mjs';
 
 const SELF = new URL(import.meta.url).pathname;
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -53,7 +53,8 @@ const TAB = 9;
 // its own; with --k it also sends relays to its peer.
 
 /** The items of the relay entries read, answered (`corr\n` each); counts the answer lines read. */
-function handler(mode, counts) {
+function handler(mode, counts, codec) {
+  if (codec) return codecHandler(codec, counts);
   if (mode === 'buffer') {
     const RELAYS = Buffer.from('relays');
     return (entries) => {
@@ -110,6 +111,35 @@ function handler(mode, counts) {
       }
     }
     return out;
+  };
+}
+
+/**
+ * `--modes codec`: string values handled by the cluster's own code (dist/, `npm run build`
+ * first) instead of bare line splitting: relay items read with unpackRelays (each relay's
+ * recipient, delivery line and size taken, as routeLocalLine would), answered with
+ * packReplies; answers read with readReplies into the InFlight ring; entries made with
+ * appendRelay. Minus the `string` row, it is what that code adds to the hop.
+ */
+function codecHandler({ unpackRelays, packReplies, readReplies, inFlight }, counts) {
+  const delivered = { kind: 'delivered' };
+  const answer = (corr, outcome) => inFlight.answer(corr, outcome);
+  return (entries) => {
+    let corrs;
+    let outcomes;
+    for (const [, fields] of entries) {
+      const v = fields[fields.length - 1];
+      if (fields[1] === 'relays') {
+        corrs ??= [];
+        outcomes ??= [];
+        for (const relay of unpackRelays(v)) {
+          counts.bytes += relay.line.length + relay.to.length + relay.cipherBytes;
+          corrs.push(relay.corr);
+          outcomes.push(delivered);
+        }
+      } else readReplies(v, answer);
+    }
+    return corrs && packReplies(corrs, outcomes);
   };
 }
 
@@ -180,7 +210,22 @@ async function child() {
     buffer: template,
     itemBytes,
   } = entryTemplate(Math.max(k, 1), Number(opt('line', 200)));
-  const counts = { answered: 0 };
+  const counts = { answered: 0, bytes: 0 };
+  const codec =
+    mode === 'codec'
+      ? {
+          ...(await import('../dist/server/cluster/inbox-codec.js')),
+          inFlight: new (await import('../dist/server/cluster/in-flight.js')).InFlight(),
+          relay: new (await import('../dist/protocol/relay-route.js')).SplicedRelay(
+            'recipient01',
+            'm1234',
+            Number(opt('line', 200)) - 128,
+            rest.slice(rest.indexOf('"to":'), -1),
+          ),
+          sender: { name: 'sender01', identityKey: `${'B'.repeat(43)}=`, addressKey: undefined },
+        }
+      : undefined;
+  const answered = () => counts.answered++;
   let corr = 0;
   let target = 0;
   let sent = 0;
@@ -202,7 +247,17 @@ async function child() {
       return entry;
     }
     const parts = [];
-    for (let i = 0; i < k; i++) parts.push(++corr, rest);
+    if (codec) {
+      const deadline = Date.now() + 5000;
+      for (let i = 0; i < k; i++)
+        codec.appendRelay(
+          parts,
+          codec.inFlight.add(answered, undefined, codec.relay, deadline),
+          deadline,
+          codec.sender,
+          codec.relay,
+        );
+    } else for (let i = 0; i < k; i++) parts.push(++corr, rest);
     return parts.join('');
   };
   const send = () => {
@@ -218,7 +273,7 @@ async function child() {
         });
     }
   };
-  readLoop(reader, own, self, mode, theirs, handler(mode, counts), () => {
+  readLoop(reader, own, self, mode, theirs, handler(mode, counts, codec), () => {
     if (phaseDone && counts.answered >= target) phaseDone();
     else send();
   }).catch((error) => {
@@ -302,10 +357,12 @@ async function measure(redisUrl, redisPid, { k, mode, layout }, items, warmup, b
   const rewrites0 = aofRewrites(redisUrl);
   const children0 = childrenCpuSeconds(redisPid);
   const cpu0 = pids.map(cpuSeconds);
+  const main0 = pids.map((pid) => schedTimes(pid).run);
   const t0 = performance.now();
   const done = await phase(items);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = pids.map((pid, i) => cpuSeconds(pid) - cpu0[i]);
+  const main = pids.map((pid, i) => schedTimes(pid).run - main0[i]);
   // (a rewrite started in the window may end, and be counted, a little after it)
   const rewrites = aofRewrites(redisUrl) - rewrites0;
   cpu[0] += childrenCpuSeconds(redisPid) - children0;
@@ -326,6 +383,9 @@ async function measure(redisUrl, redisPid, { k, mode, layout }, items, warmup, b
     aUs: us(cpu[1]),
     bUs: us(cpu[2]),
     totalUs: us(cpu[0] + cpu[1] + cpu[2]),
+    /** A's and B's main threads alone (the rest: V8's GC and compiler threads). */
+    aMainUs: us(main[1]),
+    bMainUs: us(main[2]),
     itemsPerRelayXadd: +(items / relayEntries).toFixed(1),
     itemsPerXadd: +(items / (calls.xadd ?? 1)).toFixed(1),
     itemsPerRead: +(items / (calls.xreadgroup ?? 1)).toFixed(1),
