@@ -25,8 +25,11 @@
 //
 //   node bench/cluster-floor.mjs [--k 8,30,53] [--modes buffer,string[,codec]] [--layouts one-way,both]
 //                                [--items 300000] [--warmup 100000] [--budget 160] [--reps 1]
-//                                [--line 200] [--json] [--record]
-import { fork } from 'node:child_process';
+//                                [--line 200] [--compare] [--json] [--record]
+// --compare: after each rep, one `bench/cluster.mjs --only same,cross` run (`npm run build`
+// first); the report ends with the verdict: the floor at the cluster's batch size against
+// its same-node relay (cross ≥ same + floor, so ≤ 2× needs floor ≤ same).
+import { fork, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,267 +37,13 @@ import Redis from 'ioredis';
 import { commandCalls, redisCli, redisServer, stop } from './lib/cluster-procs.mjs';
 import { CLK_TCK, cpuSeconds, loadAverage, machine, schedTimes } from './lib/proc.mjs';
 
-const SELF = new URL(import.meta.url).pathname;
+const NODE = new URL('./lib/cluster-floor-node.mjs', import.meta.url).pathname;
 const ROOT = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
 const opt = (name, fallback) => {
   const i = argv.indexOf(`--${name}`);
   return i === -1 ? fallback : argv[i + 1];
 };
-const GROUP = 'node';
-const MAXLEN = 100_000;
-const TRIM_EVERY = 256;
-const NL = 10;
-const TAB = 9;
-
-// ---------------------------------------------------------------------------------------
-// Children (`--role NAME --peer NAME --url URL --mode buffer|string [--k K --budget N]`):
-// each reads its own stream, answers the relay entries it reads and counts the answers to
-// its own; with --k it also sends relays to its peer.
-
-/** The items of the relay entries read, answered (`corr\n` each); counts the answer lines read. */
-function handler(mode, counts, codec) {
-  if (codec) return codecHandler(codec, counts);
-  if (mode === 'buffer') {
-    const RELAYS = Buffer.from('relays');
-    return (entries) => {
-      let size = 0;
-      for (const [, fields] of entries) size += fields[fields.length - 1].length;
-      let out;
-      let n = 0;
-      for (const [, fields] of entries) {
-        const v = fields[fields.length - 1];
-        if (fields[1].equals(RELAYS)) {
-          out ??= Buffer.allocUnsafe(Math.ceil(size / 8) + 64);
-          let start = 0;
-          while (start < v.length) {
-            const end = v.indexOf(NL, start);
-            if (end === -1) break;
-            n += v.copy(out, n, start, v.indexOf(TAB, start));
-            out[n++] = NL;
-            start = end + 1;
-          }
-        } else {
-          let start = 0;
-          while (start < v.length) {
-            const end = v.indexOf(NL, start);
-            if (end === -1) break;
-            counts.answered++;
-            start = end + 1;
-          }
-        }
-      }
-      return out?.subarray(0, n);
-    };
-  }
-  return (entries) => {
-    let out;
-    for (const [, fields] of entries) {
-      const v = fields[fields.length - 1];
-      if (fields[1] === 'relays') {
-        out ??= '';
-        let start = 0;
-        while (start < v.length) {
-          const end = v.indexOf('\n', start);
-          if (end === -1) break;
-          out += `${v.slice(start, v.indexOf('\t', start))}\n`;
-          start = end + 1;
-        }
-      } else {
-        let start = 0;
-        while (start < v.length) {
-          const end = v.indexOf('\n', start);
-          if (end === -1) break;
-          counts.answered++;
-          start = end + 1;
-        }
-      }
-    }
-    return out;
-  };
-}
-
-/**
- * `--modes codec`: string values handled by the cluster's own code (dist/, `npm run build`
- * first) instead of bare line splitting: relay items read with unpackRelays (each relay's
- * recipient, delivery line and size taken, as routeLocalLine would), answered with
- * packReplies; answers read with readReplies into the InFlight ring; entries made with
- * appendRelay. Minus the `string` row, it is what that code adds to the hop.
- */
-function codecHandler({ unpackRelays, packReplies, readReplies, inFlight }, counts) {
-  const delivered = { kind: 'delivered' };
-  const answer = (corr, outcome) => inFlight.answer(corr, outcome);
-  return (entries) => {
-    let corrs;
-    let outcomes;
-    for (const [, fields] of entries) {
-      const v = fields[fields.length - 1];
-      if (fields[1] === 'relays') {
-        corrs ??= [];
-        outcomes ??= [];
-        for (const relay of unpackRelays(v)) {
-          counts.bytes += relay.line.length + relay.to.length + relay.cipherBytes;
-          corrs.push(relay.corr);
-          outcomes.push(delivered);
-        }
-      } else readReplies(v, answer);
-    }
-    return corrs && packReplies(corrs, outcomes);
-  };
-}
-
-/**
- * The consumer-group reader loop of the cluster's inbox: the previous read's answers and,
- * every TRIM_EVERY entries, XACK + XTRIM go in the pipeline of the next read.
- */
-async function readLoop(reader, stream, consumer, mode, replyTo, handle, heard) {
-  let after;
-  let handled = [];
-  for (;;) {
-    const pipeline = reader.pipeline();
-    if (after !== undefined)
-      pipeline.xadd(replyTo, 'MAXLEN', '~', MAXLEN, '*', 't', 'replies', 'x', after);
-    if (handled.length >= TRIM_EVERY) {
-      pipeline.xack(stream, GROUP, ...handled);
-      pipeline.xtrim(stream, 'MINID', '~', handled[handled.length - 1]);
-      handled = [];
-    }
-    const args = ['GROUP', GROUP, consumer, 'COUNT', 256, 'BLOCK', 2000, 'STREAMS', stream, '>'];
-    if (mode === 'buffer') pipeline.xreadgroupBuffer(...args);
-    else pipeline.xreadgroup(...args);
-    const results = await pipeline.exec();
-    after = undefined;
-    for (const [error] of results) if (error) throw error;
-    const entries = results.at(-1)[1]?.[0]?.[1] ?? [];
-    if (entries.length === 0) continue;
-    for (const entry of entries) handled.push(entry[0]);
-    after = handle(entries);
-    heard();
-  }
-}
-
-/** k items of the cluster's relay format with a 10-digit corr at the start of each. */
-function entryTemplate(k, lineBytes) {
-  // (--line: the delivery line's bytes, newline included; 200 by default)
-  const cipher = 'A'.repeat(Math.max(1, lineBytes - 128));
-  const line = `{"type":"relay","from":"sender01","to":"recipient01","alg":"X25519+AESGCM","nonce":"AAAAAAAAAAAAAAAA","cipher":"${cipher}","id":"m1234"}\n`;
-  const rest = `\t1796000000000\tsender01\t${'B'.repeat(43)}=\t\trecipient01\t${cipher.length}\t${line}`;
-  const item = `${'0'.repeat(10)}${rest}`;
-  return {
-    rest,
-    buffer: Buffer.from(item.repeat(k)),
-    itemBytes: Buffer.byteLength(item),
-    lineBytes: line.length,
-  };
-}
-
-async function child() {
-  const self = opt('role');
-  const peer = opt('peer');
-  const mode = opt('mode', 'buffer');
-  const url = opt('url');
-  const k = Number(opt('k', 0));
-  const budget = Math.max(k, Number(opt('budget', 160)));
-  const conn = { maxRetriesPerRequest: 1 };
-  const main = new Redis(url, {
-    ...conn,
-    enableAutoPipelining: true,
-    autoPipeliningIgnoredCommands: ['xadd'],
-  });
-  const reader = new Redis(url, conn);
-  const own = `floor:inbox:${self}`;
-  const theirs = `floor:inbox:${peer}`;
-  await main.xgroup('CREATE', own, GROUP, '$', 'MKSTREAM').catch(() => {});
-  const {
-    rest,
-    buffer: template,
-    itemBytes,
-  } = entryTemplate(Math.max(k, 1), Number(opt('line', 200)));
-  const counts = { answered: 0, bytes: 0 };
-  const codec =
-    mode === 'codec'
-      ? {
-          ...(await import('../dist/server/cluster/inbox-codec.js')),
-          inFlight: new (await import('../dist/server/cluster/in-flight.js')).InFlight(),
-          relay: new (await import('../dist/protocol/relay-route.js')).SplicedRelay(
-            'recipient01',
-            'm1234',
-            Number(opt('line', 200)) - 128,
-            rest.slice(rest.indexOf('"to":'), -1),
-          ),
-          sender: { name: 'sender01', identityKey: `${'B'.repeat(43)}=`, addressKey: undefined },
-        }
-      : undefined;
-  const answered = () => counts.answered++;
-  let corr = 0;
-  let target = 0;
-  let sent = 0;
-  let entries = 0;
-  let xadding = false;
-  let phaseDone;
-  /** One entry of k items: the template with each item's number written in. */
-  const makeEntry = () => {
-    if (mode === 'buffer') {
-      const entry = Buffer.allocUnsafe(template.length);
-      template.copy(entry);
-      for (let i = 0; i < k; i++) {
-        let c = ++corr;
-        for (let d = 9; d >= 0; d--) {
-          entry[i * itemBytes + d] = 48 + (c % 10);
-          c = Math.floor(c / 10);
-        }
-      }
-      return entry;
-    }
-    const parts = [];
-    if (codec) {
-      const deadline = Date.now() + 5000;
-      for (let i = 0; i < k; i++)
-        codec.appendRelay(
-          parts,
-          codec.inFlight.add(answered, undefined, codec.relay, deadline),
-          deadline,
-          codec.sender,
-          codec.relay,
-        );
-    } else for (let i = 0; i < k; i++) parts.push(++corr, rest);
-    return parts.join('');
-  };
-  const send = () => {
-    while (!xadding && sent < target && sent - counts.answered + k <= budget) {
-      xadding = true;
-      sent += k;
-      entries++;
-      main
-        .xadd(theirs, 'MAXLEN', '~', MAXLEN, '*', 't', 'relays', 'o', self, 'x', makeEntry())
-        .then(() => {
-          xadding = false;
-          send();
-        });
-    }
-  };
-  readLoop(reader, own, self, mode, theirs, handler(mode, counts, codec), () => {
-    if (phaseDone && counts.answered >= target) phaseDone();
-    else send();
-  }).catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-  process.on('message', async (m) => {
-    if (m.stop) process.exit(0);
-    if (m.items) {
-      target += m.items;
-      const entries0 = entries;
-      await new Promise((resolve) => {
-        phaseDone = resolve;
-        send();
-      });
-      phaseDone = undefined;
-      process.send({ done: true, entries: entries - entries0 });
-    }
-  });
-  process.send({ ready: true });
-}
 
 // ---------------------------------------------------------------------------------------
 // Parent.
@@ -315,7 +64,7 @@ function aofRewrites(url) {
 }
 
 function spawnChild(args) {
-  const c = fork(SELF, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const c = fork(NODE, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = () =>
     new Promise((resolve, reject) => {
       c.once('message', resolve);
@@ -392,6 +141,61 @@ async function measure(redisUrl, redisPid, { k, mode, layout }, items, warmup, b
   };
 }
 
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** `--compare`: one `bench/cluster.mjs --only same,cross` run (needs `npm run build`). */
+function clusterRun() {
+  const run = spawnSync(
+    process.execPath,
+    [join(ROOT, 'bench/cluster.mjs'), '--only', 'same,cross', '--json'],
+    { encoding: 'utf8', timeout: 600_000 },
+  );
+  const line = run.stdout.trim().split('\n').pop() ?? '';
+  if (run.status !== 0 || !line.startsWith('{'))
+    throw new Error(`bench/cluster.mjs failed:\n${run.stderr.slice(-2000)}`);
+  const r = JSON.parse(line);
+  const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+  return {
+    same: sum(r.sameUs),
+    cross: sum(r.crossUs),
+    perXadd: 1 / r.crossCalls.xadd,
+    perRead: 1 / r.crossCalls.xreadgroup,
+  };
+}
+
+/**
+ * The verdict of `--compare`: the floor (A⇄B rows, medians over the reps) at the batch size
+ * the cluster bench ran at, against its same-node and cross-node relays.
+ */
+function verdict(rows, runs) {
+  const same = median(runs.map((r) => r.same));
+  const cross = median(runs.map((r) => r.cross));
+  const perXadd = median(runs.map((r) => r.perXadd));
+  const perRead = median(runs.map((r) => r.perRead));
+  const lines = [
+    `bench:cluster, interleaved (${runs.length} runs): same-node ${runs.map((r) => r.same.toFixed(1)).join(', ')} µs (median ${same.toFixed(1)}), cross-node ${runs.map((r) => r.cross.toFixed(1)).join(', ')} (median ${cross.toFixed(1)}, ${(cross / same).toFixed(2)}×), ${perXadd.toFixed(1)} relays per XADD, ${perRead.toFixed(1)} per XREADGROUP.`,
+  ];
+  const both = rows.filter((r) => r.layout === 'both');
+  for (const mode of new Set(both.map((r) => r.mode))) {
+    const byK = new Map();
+    for (const r of both.filter((r) => r.mode === mode)) byK.set(r.k, [...(byK.get(r.k) ?? []), r]);
+    const nearest = [...byK.values()].sort(
+      (a, b) =>
+        Math.abs(median(a.map((r) => r.itemsPerXadd)) - perXadd) -
+        Math.abs(median(b.map((r) => r.itemsPerXadd)) - perXadd),
+    )[0];
+    if (!nearest) continue;
+    const floor = median(nearest.map((r) => r.totalUs));
+    lines.push(
+      `Floor (${mode}, A⇄B, k = ${nearest[0].k}: ${median(nearest.map((r) => r.itemsPerXadd)).toFixed(1)} items per XADD, nearest the bench's) ${floor.toFixed(1)} µs = ${(floor / same).toFixed(2)} × same-node: a cross-node relay costs at least same + floor = ${((same + floor) / same).toFixed(2)} × same (${floor <= same ? `so ≤ 2× is reachable only if the cross path adds at most ${(same - floor).toFixed(1)} µs to them` : '≤ 2× is out of reach over Redis Streams'}); the daemons add ${(cross - same - floor).toFixed(1)} µs above both.`,
+    );
+  }
+  return lines;
+}
+
 async function parent() {
   const ks = String(opt('k', '8,30,53')).split(',').map(Number);
   const modes = String(opt('modes', 'buffer,string')).split(',');
@@ -404,10 +208,12 @@ async function parent() {
   const info = machine();
   const load0 = loadAverage();
   const rows = [];
+  const runs = [];
+  const compare = argv.includes('--compare');
   const started = new Date();
   const redis = await redisServer(dir);
   try {
-    for (let rep = 0; rep < reps; rep++)
+    for (let rep = 0; rep < reps; rep++) {
       for (const k of ks)
         for (const layout of layouts)
           for (const mode of modes) {
@@ -416,6 +222,9 @@ async function parent() {
             process.stderr.write(`${JSON.stringify(row)}\n`);
             rows.push(row);
           }
+      // Interleaved with the floor's reps, so both see the same load.
+      if (compare) runs.push(clusterRun());
+    }
   } finally {
     await stop(redis.child);
     rmSync(dir, { recursive: true, force: true });
@@ -434,18 +243,17 @@ async function parent() {
         `| ${r.itemsPerRelayXadd} | ${r.layout === 'both' ? 'A⇄B' : 'A→B'} | ${r.mode} | ${r.redisUs} | ${r.aUs} | ${r.bUs} | **${r.totalUs}** | ${r.itemsPerXadd} | ${r.itemsPerRead} | ${r.itemsPerSecond.toLocaleString('en-US')} | ${r.aofRewrites} |`,
     ),
     '',
+    ...(compare ? [...verdict(rows, runs), ''] : []),
   ].join('\n');
   process.stdout.write(report);
   if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(rows)}\n`);
   if (argv.includes('--record')) appendFileSync(join(ROOT, 'bench/RESULTS.md'), report);
 }
 
-if (opt('role')) child();
-else
-  parent().then(
-    () => process.exit(0),
-    (error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
+parent().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
