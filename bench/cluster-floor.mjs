@@ -4,7 +4,7 @@
 // with two bare Node processes and a real redis-server, none of our server code:
 //
 // - node A XADDs entries of k relay items (each ≈ the cluster's item: corr, deadline,
-//   sender fields, recipient, cipher length and a 200-byte delivery line) to B's stream
+//   sender fields, recipient, cipher length and a --line-byte delivery line) to B's stream
 //   (MAXLEN ~), one XADD in flight at a time, at most --budget items awaiting answers;
 // - node B reads its stream with XREADGROUP (COUNT 256, BLOCK), splits the items at their
 //   newlines, and answers each with its number on a line: one replies entry per read, XADDed
@@ -17,11 +17,13 @@
 // (the cluster bench has 10 pairs × window 16 = 160 per direction).
 //
 // No TLS, no JSON, no routing, no delivery to a socket: those are in the same-node relay as
-// well. What is left is the Redis hop itself. CPU (utime + stime, all threads) of Redis, A
-// and B from /proc over the measured items only, after a warm-up on the same processes;
-// µs per relay item. Values `buffer`: entries built as Buffers, read with xreadgroupBuffer
-// (no string conversion anywhere); `string`: as the cluster code does today (strings
-// joined, read back as strings). Redis runs with AOF on, as in bench/cluster.mjs.
+// well. What is left is the Redis hop itself. CPU (utime + stime, all threads) of Redis
+// (and of its AOF-rewrite children), A and B from /proc over the measured items only, after
+// a warm-up on the same processes; µs per relay item. Values `buffer`: entries built as
+// Buffers, read with xreadgroupBuffer (no string conversion anywhere); `string`: as the
+// cluster code does today (strings joined, read back as strings); `codec`: strings through
+// the cluster's own codec and InFlight ring (dist/: build first). Redis runs with AOF on,
+// as in bench/cluster.mjs.
 //
 //   node bench/cluster-floor.mjs [--k 8,30,53] [--modes buffer,string[,codec]] [--layouts one-way,both]
 //                                [--items 300000] [--warmup 100000] [--budget 160] [--reps 1]
