@@ -32,14 +32,21 @@ interface TlsWrapHandle {
   onerror?: (this: TlsWrapHandle, error: NodeJS.ErrnoException) => void;
 }
 
+/** Bytes written on the TCP socket by anyone, TLS included (the native handle's count). */
+function tcpBytesWritten(raw: Socket): number | undefined {
+  return (raw as unknown as { _handle?: { bytesWritten?: number } | null })._handle?.bytesWritten;
+}
+
 /**
  * Answers a plaintext client in plain text without reading its bytes in JS first: when
  * OpenSSL refuses the first record as not TLS (an HTTP request, or anything else that is not
  * a TLS record header), Node calls the TLS handle's `onerror` and only then closes the TCP
- * socket under it. Wrapping that callback writes the answer to the TCP socket first (nothing
- * TLS was written on it: OpenSSL sends no alert for a first record that is not TLS); the
- * `error` event comes a tick later, when the TCP socket may already be closed. If Node ever
- * stops calling `onerror` this way, the client is dropped unanswered, still counted.
+ * socket under it. Wrapping that callback writes the answer to the TCP socket first, if
+ * nothing was written on it yet (OpenSSL sends no alert for a first record that is not TLS;
+ * a TLS client that sends garbage later in its handshake already got TLS records and gets
+ * no plain text after them); the `error` event comes a tick later, when the TCP socket may
+ * already be closed. If Node ever stops calling `onerror` this way, the client is dropped
+ * unanswered, still counted.
  * Returns what puts Node's own callback back (once the handshake succeeded, so a held
  * connection keeps no closure of its handshake).
  */
@@ -52,7 +59,7 @@ export function answerPlaintextOnRefusal(
   const nodeOnError = handle?.onerror;
   if (!handle || !nodeOnError) return undefined;
   handle.onerror = function onerror(error) {
-    if (!handshake.settled && !raw.destroyed) {
+    if (!handshake.settled && !raw.destroyed && tcpBytesWritten(raw) === 0) {
       const reason = classifyFirstRecordError(error);
       if (reason === 'plaintext_http' || reason === 'plaintext')
         raw.end(plaintextReply(reason === 'plaintext_http'));

@@ -1,4 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../../src/server/config.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -81,6 +83,26 @@ describe('plaintext reply (default): TLS at once, plaintext answered from the TL
     expect(t.server.stats.tlsRejected.get('handshake_timeout')).toBe(1);
   });
 
+  it('a TLS client sending garbage mid-handshake gets no plain text after the TLS records', async () => {
+    await start();
+    const clientHello = await firstFlightOfATlsClient();
+    const socket = netConnect({ host: '127.0.0.1', port: t.port });
+    sockets.push(socket);
+    socket.on('error', () => {});
+    const parts: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => {
+      if (parts.length === 0) socket.write('garbage, not a TLS record\n');
+      parts.push(chunk);
+    });
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(clientHello);
+    await closed;
+    const answered = Buffer.concat(parts);
+    expect(answered[0]).toBe(0x16); // the server's TLS flight
+    expect(answered.toString('latin1')).not.toContain('E_TLS_REQUIRED');
+    expect(answered.toString('latin1')).not.toContain('this port speaks TLS');
+  });
+
   it('TLS clients are served beside the probes', async () => {
     await start();
     const answered = probe('GET / HTTP/1.1\r\n\r\n');
@@ -91,3 +113,19 @@ describe('plaintext reply (default): TLS at once, plaintext answered from the TL
     expect(alice.socket.destroyed).toBe(false);
   });
 });
+
+/** The first bytes a TLS client sends (its ClientHello record), caught on an in-memory stream. */
+function firstFlightOfATlsClient(): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const stream = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, done) {
+        resolve(Buffer.from(chunk));
+        done();
+        setImmediate(() => client.destroy());
+      },
+    });
+    const client = tlsConnect({ socket: stream, rejectUnauthorized: false });
+    client.on('error', () => {});
+  });
+}

@@ -13,7 +13,7 @@ function fixture(settled = false) {
   const nodeOnError = vi.fn<OnError>();
   const handle: { onerror: OnError } = { onerror: nodeOnError };
   const tlsSocket = { _handle: handle } as unknown as TLSSocket;
-  const raw = { destroyed: false, end: vi.fn() };
+  const raw = { destroyed: false, end: vi.fn(), _handle: { bytesWritten: 0 } };
   const unhook = answerPlaintextOnRefusal(tlsSocket, raw as unknown as Socket, { settled });
   const fail = (code: string) => {
     const error = Object.assign(new Error(code), { code });
@@ -54,6 +54,14 @@ describe('answerPlaintextOnRefusal', () => {
     settled.fail('ERR_SSL_HTTP_REQUEST');
     expect(settled.raw.end).not.toHaveBeenCalled();
     expect(settled.nodeOnError).toHaveBeenCalledTimes(1);
+  });
+
+  it('writes nothing once TLS bytes went out on the TCP socket (garbage mid-handshake)', () => {
+    const { raw, nodeOnError, fail } = fixture();
+    raw._handle.bytesWritten = 765; // the server's first flight
+    fail('ERR_SSL_WRONG_VERSION_NUMBER');
+    expect(raw.end).not.toHaveBeenCalled();
+    expect(nodeOnError).toHaveBeenCalledTimes(1);
   });
 
   it('puts Node’s own callback back when asked (a secured connection keeps no closure)', () => {
