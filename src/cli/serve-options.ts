@@ -148,7 +148,7 @@ export const SERVE_OPTIONS: ServeOptionSpec[] = [
   },
   {
     flags: '--no-plaintext-reply',
-    help: 'start TLS at once: plaintext clients (HTTP, nc) are dropped without a plain-text answer (saves a read per connect)',
+    help: 'plaintext clients (HTTP, nc) are dropped without a plain-text answer',
     env: 'SECURECHAT_NO_PLAINTEXT_REPLY',
   },
   {

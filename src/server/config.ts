@@ -66,9 +66,9 @@ export interface ServerConfig {
   /** Forwarders allowed to send a PROXY protocol header (e.g. the ngrok agent's address). */
   trustedProxies: string[];
   /**
-   * Read a connection's first bytes before TLS and answer a plaintext client (HTTP, nc) in
-   * plain text. false: TLS starts at once (no first read in JS, ≈ 0.1 ms of CPU less per
-   * connect); plaintext clients are dropped by the TLS layer without an answer.
+   * Answer a plaintext client (HTTP, nc) in plain text once OpenSSL refused its first record
+   * (TLS starts at once either way: nothing is read in JS first). false: dropped without an
+   * answer.
    */
   plaintextReply: boolean;
   /** `host:port` of the Prometheus admin listener; undefined = off. */

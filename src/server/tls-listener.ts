@@ -1,12 +1,18 @@
 import { constants as cryptoConstants } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
-import { ErrorCode, encodeError } from '../protocol/index.js';
 import { type Clock, systemClock } from './clock.js';
 import { addressKey } from './limits/address-key.js';
 import type { ConnectionGate } from './limits/connection-gate.js';
 import type { AdmitRefusal, ConnectionLimiter } from './limits/connection-limiter.js';
 import { mayStartProxyHeader, PROXY_V2_MAX_BYTES, parseProxyHeader } from './proxy-protocol.js';
+import {
+  answerPlaintextOnRefusal,
+  classifyFirstRecordError,
+  classifyTlsError,
+  plaintextReply,
+  type RejectReason,
+} from './tls-refusal.js';
 
 /** TLS 1.2 suites allowed: ECDHE with AEAD only (TLS 1.3 suites are all AEAD). */
 export const TLS12_CIPHERS = [
@@ -27,15 +33,7 @@ const ignoreError = () => {};
 /** First byte of a TLS handshake record (ContentType handshake, RFC 8446 §5.1). */
 const TLS_HANDSHAKE_RECORD = 0x16;
 
-export type RejectReason =
-  | 'plaintext_http'
-  | 'plaintext'
-  | 'proxy_untrusted'
-  | 'proxy_invalid'
-  | 'handshake_timeout'
-  | 'tls_version'
-  | 'tls_error'
-  | 'reset';
+export type { RejectReason } from './tls-refusal.js';
 
 export interface Remote {
   address: string;
@@ -54,9 +52,10 @@ export interface TlsListenerOptions {
   /** Forwarders allowed to send a PROXY header (normalized addresses). Empty: none. */
   trustedProxies: ReadonlySet<string>;
   /**
-   * Read the first bytes in JS before TLS and answer plaintext clients in plain text
-   * (default). false: connections not from a trusted forwarder start TLS at once, and a
-   * plaintext client is recognized by the TLS layer's error and dropped without an answer.
+   * Answer plaintext clients in plain text (default): when OpenSSL refuses the first record
+   * as not TLS, the answer goes out on the TCP socket before it is closed. false: dropped
+   * without an answer. Either way nothing is read in JS before TLS (but a trusted
+   * forwarder's PROXY header).
    */
   plaintextReply?: boolean;
   /** Time and timers (handshake timeout, closing refused plaintext clients). */
@@ -92,10 +91,10 @@ export function normalizeAddress(address: string | undefined): string {
 
 /**
  * Accepts TCP connections and, before any TLS processing: applies the connection caps and
- * the penalty box, reads a PROXY header from trusted forwarders (so limits and logs see the
- * real client), and recognizes plaintext clients by their first byte (answered in plain
- * text). Then runs the TLS handshake under a timeout. The only module that speaks TLS on
- * the server.
+ * the penalty box and reads a PROXY header from trusted forwarders (so limits and logs see
+ * the real client). Then runs the TLS handshake under a timeout; a plaintext client is
+ * recognized by OpenSSL's refusal of its first record and answered in plain text. The only
+ * module that speaks TLS on the server.
  */
 export class TlsListener {
   readonly server: Server;
@@ -147,10 +146,7 @@ export class TlsListener {
     // Without a trusted forwarder in front, the socket address is the client: check now,
     // before spending anything on it (the socket stays paused until admitted).
     if (trustedForwarder) this.#handshake(socket, remote, 'proxy');
-    else {
-      const first = this.#options.plaintextReply === false ? 'tls' : 'peek';
-      this.#takeSlot(socket, remote, () => this.#handshake(socket, remote, first));
-    }
+    else this.#takeSlot(socket, remote, () => this.#handshake(socket, remote, 'tls'));
   }
 
   /**
@@ -190,12 +186,13 @@ export class TlsListener {
   }
 
   /**
-   * Reads a PROXY header (`proxy`: from a trusted forwarder) or the first bytes (`peek`:
-   * plaintext clients are answered), or neither (`tls`), then runs TLS under a timeout.
+   * Reads a PROXY header and the first bytes after it (`proxy`: from a trusted forwarder),
+   * or nothing (`tls`: the TLS layer takes the TCP handle at once, as `tls.Server` does),
+   * then runs TLS under a timeout.
    * What this needs (the first bytes, the timer, the listeners below) is let go of once the
    * handshake settled: a held connection keeps none of it.
    */
-  #handshake(socket: Socket, client: Remote, first: 'proxy' | 'peek' | 'tls'): void {
+  #handshake(socket: Socket, client: Remote, first: 'proxy' | 'tls'): void {
     let remote = client;
     this.#pending.add(socket);
     let settled = false;
@@ -229,7 +226,7 @@ export class TlsListener {
     }
 
     let head: Buffer = Buffer.alloc(0);
-    let proxyDone = first !== 'proxy';
+    let proxyDone = false;
     const proceed = () => {
       if (settled) return;
       if (head.length === 0) {
@@ -302,6 +299,10 @@ export class TlsListener {
       requestCert: false,
       rejectUnauthorized: false,
     });
+    const unhook =
+      !head && this.#options.plaintextReply !== false
+        ? answerPlaintextOnRefusal(tlsSocket, socket, handshake)
+        : undefined;
     const onError = (error: NodeJS.ErrnoException) => {
       if (handshake.settled) return;
       handshake.settle();
@@ -312,6 +313,7 @@ export class TlsListener {
     tlsSocket.once('secure', () => {
       if (handshake.settled) return;
       handshake.settle();
+      unhook?.();
       // From here on the session's own error listener (onSecure) takes over.
       tlsSocket.off('error', onError);
       tlsSocket.on('error', ignoreError);
@@ -330,11 +332,7 @@ export class TlsListener {
       http ? 'plaintext_http' : proxy ? 'proxy_untrusted' : 'plaintext',
       remote,
     );
-    const message = 'this port speaks TLS: connect with `securechat connect` (pin the certificate)';
-    const reply = http
-      ? `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: ${message.length + 1}\r\n\r\n${message}\n`
-      : encodeError(ErrorCode.TLS_REQUIRED, message);
-    socket.end(reply);
+    socket.end(plaintextReply(http));
     this.#clock.setTimeout(() => socket.destroy(), PLAINTEXT_CLOSE_MS);
   }
 }
@@ -345,30 +343,4 @@ export class TlsListener {
  */
 function release(limits: { close(key: string): void }, key: string): () => void {
   return () => limits.close(key);
-}
-
-/**
- * A TLS error on a connection whose first bytes nobody looked at: OpenSSL names what a
- * plaintext client sent (an HTTP request or proxy CONNECT; any other first record that is
- * not TLS is a "wrong version number"), and sends no alert for either.
- */
-export function classifyFirstRecordError(error: NodeJS.ErrnoException): RejectReason {
-  const code = error.code ?? '';
-  if (code === 'ERR_SSL_HTTP_REQUEST' || code === 'ERR_SSL_HTTPS_PROXY_REQUEST')
-    return 'plaintext_http';
-  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') return 'plaintext';
-  return classifyTlsError(error);
-}
-
-function classifyTlsError(error: NodeJS.ErrnoException): RejectReason {
-  const code = error.code ?? '';
-  if (code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
-  if (
-    code === 'ERR_SSL_UNSUPPORTED_PROTOCOL' ||
-    code.includes('VERSION') ||
-    code === 'ERR_SSL_NO_PROTOCOLS_AVAILABLE'
-  ) {
-    return 'tls_version';
-  }
-  return 'tls_error';
 }

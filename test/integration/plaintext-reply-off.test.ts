@@ -7,9 +7,9 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
 
 /**
- * `--no-plaintext-reply`: TLS starts on every connection at once (no first read in JS);
- * plaintext clients are recognized from the TLS layer's error, counted and logged as
- * before, and dropped without an answer. Everything else behaves as with the default.
+ * `--no-plaintext-reply`: as the default, TLS starts on every connection at once (no first
+ * read in JS) and plaintext clients are recognized from the TLS layer's error, counted and
+ * logged; but they are dropped without an answer.
  */
 describe('plaintext reply off: TLS at once', () => {
   let t: TestServer;
@@ -37,7 +37,7 @@ describe('plaintext reply off: TLS at once', () => {
     await t.close();
   });
 
-  it('by default an HTTP request gets a plain-text 400 (the peek)', async () => {
+  it('by default an HTTP request gets a plain-text 400 (plaintext-reply.test.ts)', async () => {
     await start();
     expect(await probe('GET / HTTP/1.1\r\nHost: x\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
   });
