@@ -1,11 +1,15 @@
 import type { Timer, Timers } from '../clock.js';
 
-/** A transfer's control line: no chunk in it, so the server counts it under its chat limit. */
-export interface ControlFrame {
-  type: 'fstat' | 'fdone' | 'fdel';
-  file: string;
-  cap?: string;
-}
+/**
+ * A transfer's control line: no chunk in it, so the server counts it under its chat limit.
+ * `fstat`, `fdone` and `fdel` name their file; an announce (`fnew`) its message id.
+ */
+export type ControlFrame =
+  | { type: 'fstat' | 'fdone' | 'fdel'; file: string; cap?: string }
+  | { type: 'fnew'; id: string; [field: string]: unknown };
+
+/** What the server's refusal names in `ref` for `frame`. */
+const refOf = (frame: ControlFrame): string => (frame.type === 'fnew' ? frame.id : frame.file);
 
 /** First wait before sending a dropped control line again (then 2×, 3× …). */
 export const CONTROL_RETRY_MS = 1500;
@@ -17,10 +21,10 @@ const KEEP_MS = 30_000;
 const CONTROL = new Set(['fstat', 'fdone', 'fdel']);
 
 export function isControlFrame(frame: unknown): frame is ControlFrame {
-  const f = frame as Partial<ControlFrame> | null;
-  return (
-    typeof f === 'object' && f !== null && CONTROL.has(f.type ?? '') && typeof f.file === 'string'
-  );
+  if (typeof frame !== 'object' || frame === null) return false;
+  const f = frame as { type?: unknown; file?: unknown; id?: unknown };
+  if (f.type === 'fnew') return typeof f.id === 'string';
+  return CONTROL.has(f.type as string) && typeof f.file === 'string';
 }
 
 interface Sent {
@@ -31,11 +35,12 @@ interface Sent {
 }
 
 /**
- * The control lines of our transfers (`fstat`, `fdone`, `fdel`), remembered a while per
- * file so that one the server drops under its chat rate limit (`E_RATE_LIMITED` naming the
- * file) goes again later instead of being lost: an unanswered `fstat` would leave an upload
- * waiting for good, a lost `fdone` or `fdel` leaves the file on the server until it
- * expires. Chunk lines are paced by the server, never dropped, and are not kept here.
+ * The control lines of our transfers (`fnew`, `fstat`, `fdone`, `fdel`), remembered a while
+ * per file (per announce id for `fnew`) so that one the server drops under its chat rate
+ * limit (`E_RATE_LIMITED` naming it) goes again later instead of being lost: a dropped
+ * announce failed its upload, an unanswered `fstat` left an upload waiting for good, a lost
+ * `fdone` or `fdel` leaves the file on the server until it expires. Chunk lines are paced
+ * by the server, never dropped, and are not kept here.
  */
 export class ControlResend {
   #sent = new Map<string, Sent>();
@@ -52,17 +57,18 @@ export class ControlResend {
   /** `frame` was sent (the latest control line for its file replaces the one before). */
   sent(frame: ControlFrame): void {
     const now = this.#now();
-    this.#forget(frame.file);
+    const ref = refOf(frame);
+    this.#forget(ref);
     for (const [file, entry] of this.#sent) {
       if (entry.at >= now - KEEP_MS) break; // (in the order sent: the rest is newer)
       this.#forget(file);
     }
-    this.#sent.set(frame.file, { frame, at: now, tries: 0 });
+    this.#sent.set(ref, { frame, at: now, tries: 0 });
   }
 
-  /** The server answered for `file` (`fstate`): nothing to send again. */
-  answered(file: string): void {
-    this.#forget(file);
+  /** The server answered for `ref` (`fok` for an announce, `fstate`): nothing to send again. */
+  answered(ref: string): void {
+    this.#forget(ref);
   }
 
   /**

@@ -210,6 +210,7 @@ export class TransferManager {
   // --- server frames -----------------------------------------------------------------
 
   ok(frame: FileOkFrame): void {
+    this.#control.answered(frame.id);
     const record = this.#uploadWith((r) => Uploads.announceId(r) === frame.id);
     if (record?.state === 'announcing') this.#uploads.announced(record, frame.file, frame.cap);
   }
@@ -236,11 +237,14 @@ export class TransferManager {
       // A control line of ours dropped under the server's chat rate limit: sent again later.
       const verdict = this.#control.refused(ref);
       if (verdict !== undefined) {
-        const upload = this.#uploadWith((r) => r.file === ref);
-        if (verdict === 'gave-up' && upload?.state === 'uploading')
+        const upload = this.#uploadWith((r) => r.file === ref || Uploads.announceId(r) === ref);
+        if (
+          verdict === 'gave-up' &&
+          (upload?.state === 'uploading' || upload?.state === 'announcing')
+        )
           this.#uploads.fail(
             upload,
-            'the server kept refusing to resume this upload (rate limited): /reconnect to try again',
+            "the server kept dropping this upload's requests (rate limited): /reconnect to try again",
             code,
           );
         return true;

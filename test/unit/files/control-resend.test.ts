@@ -137,3 +137,25 @@ describe('a resumed upload whose fstat the server drops under its rate limit', (
     expect(store.records.get('cd'.repeat(16))?.state).not.toBe('failed');
   });
 });
+
+describe('an announce (fnew) the server drops under its rate limit', () => {
+  it('goes again instead of failing the upload, until the fok', async () => {
+    const { manager, store, clock, sent } = managerWithUpload();
+    const path = join(dirs.at(-1) as string, 'g.bin');
+    writeFileSync(path, Buffer.alloc(5000, 3));
+    expect(await manager.send('bob', path)).toBe(true);
+    const fnews = () => sent.filter((f) => f.type === 'fnew') as unknown as Array<{ id: string }>;
+    expect(fnews()).toHaveLength(1);
+    const id = fnews()[0]!.id;
+    const record = () =>
+      [...store.records.values()].find((r) => r.dir === 'up' && r.name === 'g.bin');
+    expect(manager.refused(id, 'E_RATE_LIMITED', 'slow down')).toBe(true);
+    expect(record()?.state).toBe('announcing'); // (before: failed with "slow down")
+    clock.advance(CONTROL_RETRY_MS);
+    expect(fnews()).toHaveLength(2);
+    expect(fnews()[1]).toEqual(fnews()[0]); // the same announce
+    manager.ok({ type: 'fok', id, file: 'ef'.repeat(16), cap: 'Y2Fw' });
+    expect(record()?.state).toBe('uploading');
+    manager.disconnected(); // (closes the upload's file)
+  });
+});
