@@ -108,7 +108,8 @@ describe('uploads announce their chunk size (cs) only when it is not 32 KiB', ()
  * upload ends; recipients drop the repeat by its transfer id.
  */
 describe('an early offer from before a reconnect', () => {
-  async function offeredEarlyThenDropped() {
+  /** An upload under way to a server with `fhold`: it offers as soon as its hash is known. */
+  async function offeringEarly() {
     const dir = mkdtempSync(join(tmpdir(), 'sc-reoffer-'));
     dirs.push(dir);
     const path = join(dir, 'f.bin');
@@ -126,10 +127,15 @@ describe('an early offer from before a reconnect', () => {
     const record = (await uploads.send('bob', path)) as UploadRecord;
     uploads.announced(record, '0123456789abcdef0123456789abcdef', 'cap');
     await uploads.digestOf(record);
-    await new Promise((r) => setImmediate(r));
-    expect(offers).toHaveLength(1); // the early offer
-    uploads.disconnected();
     return { uploads, record, offers };
+  }
+
+  async function offeredEarlyThenDropped() {
+    const upload = await offeringEarly();
+    await new Promise((r) => setImmediate(r));
+    expect(upload.offers).toHaveLength(1); // the early offer
+    upload.uploads.disconnected();
+    return upload;
   }
 
   it('goes again when the resumed upload ends', async () => {
@@ -149,23 +155,7 @@ describe('an early offer from before a reconnect', () => {
   });
 
   it('is not repeated when the upload ends on the connection that offered', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sc-reoffer-'));
-    dirs.push(dir);
-    const path = join(dir, 'f.bin');
-    writeFileSync(path, Buffer.alloc(100_000, 1));
-    const offers: string[] = [];
-    const host = fakeTransferHost({
-      offerEarly: () => true,
-      sendOffer: async (_target, content) => {
-        offers.push(content.tid);
-        return true;
-      },
-    });
-    const uploads = new Uploads(host);
-    live.push(uploads);
-    const record = (await uploads.send('bob', path)) as UploadRecord;
-    uploads.announced(record, '0123456789abcdef0123456789abcdef', 'cap');
-    await uploads.digestOf(record);
+    const { uploads, record, offers } = await offeringEarly();
     uploads.acked(record, record.chunks); // every chunk stored: the upload ends
     expect(await until(() => record.state === 'done', 5000)).toBe(true);
     expect(offers).toEqual([record.id]);
