@@ -2,6 +2,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../../src/server/config.js';
+import { plainProbe } from '../helpers/plain-probe.js';
 import { RawClient, randomPub } from '../helpers/raw-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
@@ -20,16 +21,7 @@ describe('plaintext reply off: TLS at once', () => {
     t = await startTestServer({ handshakeTimeoutMs: 400, ...overrides });
   };
   /** Sends `bytes` over plain TCP; resolves with everything the server answered before closing. */
-  const probe = (bytes: string | Buffer) =>
-    new Promise<string>((resolve) => {
-      const socket = netConnect({ host: '127.0.0.1', port: t.port });
-      sockets.push(socket);
-      const parts: Buffer[] = [];
-      socket.on('error', () => {});
-      socket.on('data', (chunk: Buffer) => parts.push(chunk));
-      socket.once('close', () => resolve(Buffer.concat(parts).toString('latin1')));
-      socket.write(bytes);
-    });
+  const probe = (bytes: string | Buffer) => plainProbe(t.port, bytes, sockets);
 
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();

@@ -3,6 +3,7 @@ import { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../../src/server/config.js';
+import { plainProbe } from '../helpers/plain-probe.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
@@ -22,16 +23,7 @@ describe('plaintext reply (default): TLS at once, plaintext answered from the TL
     t = await startTestServer({ handshakeTimeoutMs: 400, ...overrides });
   };
   /** Sends `bytes` over plain TCP; resolves with everything the server answered before closing. */
-  const probe = (bytes: string | Buffer) =>
-    new Promise<string>((resolve) => {
-      const socket = netConnect({ host: '127.0.0.1', port: t.port });
-      sockets.push(socket);
-      const parts: Buffer[] = [];
-      socket.on('error', () => {});
-      socket.on('data', (chunk: Buffer) => parts.push(chunk));
-      socket.once('close', () => resolve(Buffer.concat(parts).toString('latin1')));
-      socket.write(bytes);
-    });
+  const probe = (bytes: string | Buffer) => plainProbe(t.port, bytes, sockets);
   const probeLog = (reason: string) =>
     t.logs.events('plaintext.probe').find((r) => r.reason === reason);
 
