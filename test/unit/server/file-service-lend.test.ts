@@ -11,7 +11,7 @@ import { FileStats } from '../../../src/server/files/file-stats.js';
 import { createLogger } from '../../../src/server/logger.js';
 import { SessionOutput } from '../../../src/server/session-output.js';
 import { ServerStats } from '../../../src/server/stats.js';
-import type { Transport } from '../../../src/server/transport.js';
+import { recordingTransport } from '../../helpers/fake-transport.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -20,21 +20,7 @@ afterEach(() => {
 
 /** A session whose chunk replies go through a real SessionOutput to a transport that lends. */
 function lendingSession() {
-  const lends: Array<{ header: string; body: Uint8Array; written: () => void }> = [];
-  const transport: Transport = {
-    remote: '10.0.0.1:1',
-    remoteAddress: '10.0.0.1',
-    addressKey: '10.0.0.1',
-    bytesRead: 0,
-    writableLength: 0,
-    write() {},
-    writeLent: (header, body, written) => void lends.push({ header, body, written }),
-    pause() {},
-    resume() {},
-    whenDrained: (callback) => callback(),
-    end() {},
-    destroy() {},
-  };
+  const { transport, lends } = recordingTransport(true);
   const output = new SessionOutput(
     transport,
     new ServerStats(),

@@ -2,32 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SessionOutput } from '../../../src/server/session-output.js';
 import { ServerStats } from '../../../src/server/stats.js';
 import type { Transport } from '../../../src/server/transport.js';
-
-/** A transport recording plain writes and lent writes (whose callbacks the test runs). */
-function recordingTransport(canLend: boolean) {
-  const writes: Array<string | Uint8Array> = [];
-  const lends: Array<{ header: string; body: Uint8Array; written: () => void }> = [];
-  const transport: Transport = {
-    remote: '10.0.0.1:1',
-    remoteAddress: '10.0.0.1',
-    addressKey: '10.0.0.1',
-    bytesRead: 0,
-    writableLength: 0,
-    write: (data) => void writes.push(data),
-    pause() {},
-    resume() {},
-    whenDrained: (callback) => callback(),
-    end() {},
-    destroy() {},
-    ...(canLend
-      ? {
-          writeLent: (header: string, body: Uint8Array, written: () => void) =>
-            void lends.push({ header, body, written }),
-        }
-      : {}),
-  };
-  return { transport, writes, lends };
-}
+import { recordingTransport } from '../../helpers/fake-transport.js';
 
 function output(transport: Transport) {
   const stats = new ServerStats();
