@@ -10,15 +10,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { optionTaker } from './lib/args.mjs';
 import { killAll, makeCertificate, TARGETS } from './servers.mjs';
 
 const args = process.argv.slice(2);
-const take = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  const [value] = args.splice(i, 2).slice(1);
-  return value;
-};
+const take = optionTaker(args);
 const variants = [];
 for (let v = take('variant'); v !== undefined; v = take('variant')) {
   const [name, ...flags] = v.split('=');

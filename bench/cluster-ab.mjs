@@ -8,14 +8,10 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { optionTaker } from './lib/args.mjs';
 
 const args = process.argv.slice(2);
-const take = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  const [value] = args.splice(i, 2).slice(1);
-  return value;
-};
+const take = optionTaker(args);
 const base = take('base');
 const reps = Number(take('reps', 3));
 if (!base) {

@@ -12,14 +12,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { optionTaker } from './lib/args.mjs';
 
 const args = process.argv.slice(2);
-const take = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  const [value] = args.splice(i, 2).slice(1);
-  return value;
-};
+const take = optionTaker(args);
 const only = take('only', 'cross');
 const top = Number(take('top', 20));
 const flag = (name, fallback) => {

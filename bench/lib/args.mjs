@@ -1,0 +1,14 @@
+// Command-line options of the A/B benches: `--name value` pairs taken out of an argument list.
+
+/**
+ * A `take(name, fallback)` over `args`: removes `--name value` from `args` and returns the
+ * value (`fallback` when absent), so what is left at the end was not understood.
+ */
+export function optionTaker(args) {
+  return (name, fallback) => {
+    const i = args.indexOf(`--${name}`);
+    if (i === -1) return fallback;
+    const [value] = args.splice(i, 2).slice(1);
+    return value;
+  };
+}
