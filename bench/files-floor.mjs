@@ -256,28 +256,29 @@ async function main() {
     open: median(rates.map((x) => x.open)),
     hash: median(rates.map((x) => x.hash)),
   };
-  const legCpu = leg.server + leg.client;
-  const floor = 2 * legCpu + c.seal + c.open + 2 * c.hash;
-  const procs = {
-    sender: leg.server + c.seal + c.hash,
-    server: leg.client + leg.server,
-    recipient: leg.client + c.open + c.hash,
+  /** The least CPU of a two-leg transfer over TLS legs costing `tls`, and per process. */
+  const floorOf = (tls) => {
+    const legCpu = tls.server + tls.client;
+    const floor = 2 * legCpu + c.seal + c.open + 2 * c.hash;
+    const procs = {
+      sender: tls.server + c.seal + c.hash,
+      server: tls.client + tls.server,
+      recipient: tls.client + c.open + c.hash,
+    };
+    const busiest = Math.max(...Object.values(procs));
+    return { legCpu, floor, procs, busiest, best2: mb / Math.max(floor / 2, busiest) };
   };
-  const busiest = Math.max(...Object.values(procs));
+  const { legCpu, floor, procs, busiest, best2 } = floorOf(leg);
   const raw = mb / leg.seconds;
   const target = raw / 2;
   const targetWall = mb / target;
-  const best2 = mb / Math.max(floor / 2, busiest);
   const best3 = mb / busiest;
-  const nodeLegCpu = nodeLeg.server + nodeLeg.client;
-  const nodeFloor = 2 * nodeLegCpu + c.seal + c.open + 2 * c.hash;
-  const nodeProcs = {
-    sender: nodeLeg.server + c.seal + c.hash,
-    server: nodeLeg.client + nodeLeg.server,
-    recipient: nodeLeg.client + c.open + c.hash,
-  };
-  const nodeBusiest = Math.max(...Object.values(nodeProcs));
-  const nodeBest2 = mb / Math.max(nodeFloor / 2, nodeBusiest);
+  const {
+    legCpu: nodeLegCpu,
+    floor: nodeFloor,
+    procs: nodeProcs,
+    best2: nodeBest2,
+  } = floorOf(nodeLeg);
   const f = (x) => x.toFixed(2);
   // the server's defaults (docs/OPERATIONS.md): 64 MiB/s per connection after a 16 MiB burst
   const budgetSeconds = Math.max(0, bytes - 16 * MiB) / (64 * MiB);
