@@ -336,9 +336,11 @@ const ID_IN_LINE = new RegExp(`"id"\\s*:\\s*"(${ID_PATTERN_SOURCE})"`);
  * the line is read as latin1, so any bytes are fine).
  */
 export function idOfLine(line: Uint8Array): string | undefined {
-  const text = Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1');
-  return ID_IN_LINE.exec(text)?.[1];
+  return ID_IN_LINE.exec(latin1(line))?.[1];
 }
+
+const latin1 = (line: Uint8Array): string =>
+  Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1');
 
 const FILE_IN_LINE = /"file"\s*:\s*"([0-9a-f]{32})"/;
 
@@ -348,8 +350,6 @@ const FILE_IN_LINE = /"file"\s*:\s*"([0-9a-f]{32})"/;
  * knows which of its transfers lost a line.
  */
 export function refOfLine(line: Uint8Array): string | undefined {
-  const id = idOfLine(line);
-  if (id !== undefined) return id;
-  const text = Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1');
-  return FILE_IN_LINE.exec(text)?.[1];
+  const text = latin1(line);
+  return ID_IN_LINE.exec(text)?.[1] ?? FILE_IN_LINE.exec(text)?.[1];
 }
