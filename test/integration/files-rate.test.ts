@@ -80,4 +80,24 @@ describe('download requests are file traffic, not chat frames', () => {
     for (const error of limited) expect(error.ref).toBe(ok.file);
     alice.close();
   });
+
+  it('answers a flood of control lines only up to the abuse limit, then disconnects', async () => {
+    const mallory = await loginV2(t, 'mallory', undefined, { caps: [...ALL_CAPS, 'files'] });
+    mallory.send({ type: 'fnew', id: 'n3', bytes: 100, chunks: 1, to: 'mallory' });
+    const ok = await mallory.next((x) => x.type === 'fok' || x.type === 'error');
+    expect(ok).toMatchObject({ type: 'fok' });
+    clock.advance(60_000);
+    // one error per dropped line would let a flood make the server write without end: the
+    // abuse limit (200 dropped lines in a window) ends the connection as for chat frames
+    const line = `${JSON.stringify({ type: 'fstat', file: ok.file })}\n`;
+    mallory.socket.write(line.repeat(1000));
+    const cut = await mallory.next(
+      (x) => x.type === 'error' && String(x.text).includes('disconnected'),
+    );
+    expect(cut).toMatchObject({ code: 'E_RATE_LIMITED' });
+    await mallory.closed;
+    const answered = mallory.frames.filter((x) => x.type === 'error' && x.ref === ok.file);
+    expect(answered.length).toBeGreaterThan(0);
+    expect(answered.length).toBeLessThanOrEqual(200);
+  });
 });
