@@ -234,23 +234,21 @@ export class TransferManager {
   /** An error whose `ref` names one of our transfers; false when it is not ours. */
   refused(ref: string, code: string | undefined, text: string): boolean {
     if (code === ErrorCode.RATE_LIMITED) {
-      // A control line of ours dropped under the server's chat rate limit: sent again later.
+      // A control line of ours dropped under the server's chat rate limit goes again later;
+      // a refusal naming a transfer of ours whose line is no longer kept fails nothing.
       const verdict = this.#control.refused(ref);
-      if (verdict !== undefined) {
-        const upload = this.#uploadWith((r) => r.file === ref || Uploads.announceId(r) === ref);
-        if (
-          verdict === 'gave-up' &&
-          (upload?.state === 'uploading' || upload?.state === 'announcing')
-        )
-          this.#uploads.fail(
-            upload,
-            "the server kept dropping this upload's requests (rate limited): /reconnect to try again",
-            code,
-          );
-        return true;
-      }
-      // (one naming a file of ours whose control line is no longer kept: nothing to fail)
-      if (this.#uploadWith((r) => r.file === ref) || this.#downloads.byFile(ref)) return true;
+      const upload = this.#uploadWith((r) => r.file === ref || Uploads.announceId(r) === ref);
+      if (verdict === undefined && !upload && !this.#downloads.byFile(ref)) return false;
+      if (
+        verdict === 'gave-up' &&
+        (upload?.state === 'uploading' || upload?.state === 'announcing')
+      )
+        this.#uploads.fail(
+          upload,
+          "the server kept dropping this upload's requests (rate limited): /reconnect to try again",
+          code,
+        );
+      return true;
     }
     const upload = this.#uploadWith((r) => r.file === ref || Uploads.announceId(r) === ref);
     if (upload && !FINISHED.has(upload.state)) {

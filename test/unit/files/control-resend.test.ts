@@ -156,6 +156,11 @@ describe('an announce (fnew) the server drops under its rate limit', () => {
     expect(fnews()[1]).toEqual(fnews()[0]); // the same announce
     manager.ok({ type: 'fok', id, file: 'ef'.repeat(16), cap: 'Y2Fw' });
     expect(record()?.state).toBe('uploading');
+    // a server that names the answered announce again (lying) gets no resend and fails nothing
+    expect(manager.refused(id, 'E_RATE_LIMITED', 'slow down')).toBe(true);
+    clock.advance(60_000);
+    expect(fnews()).toHaveLength(2);
+    expect(record()?.state).toBe('uploading');
     manager.disconnected(); // (closes the upload's file)
   });
 });
