@@ -7,6 +7,14 @@ import { type RawClient, TestClock } from './raw-client.js';
 import { startTestServer, type TestServer } from './server.js';
 import { newIdentity } from './v2-hello.js';
 
+/** Chunk store limits no test reaches (1 GiB everywhere, one minute to live). */
+export const ROOMY_STORE_LIMITS = {
+  maxFileBytes: 1 << 30,
+  perIdentityBytes: 1 << 30,
+  totalBytes: 1 << 30,
+  ttlMs: 60_000,
+};
+
 /** Capabilities of a client in binary chunk mode, and of one that speaks JSON lines only. */
 export const FBIN = [...ALL_CAPS, 'files', 'fbin'];
 export const JSON_ONLY = [...ALL_CAPS, 'files'];

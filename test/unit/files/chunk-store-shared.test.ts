@@ -4,18 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChunkStore } from '../../../src/server/files/chunk-store.js';
+import { ROOMY_STORE_LIMITS } from '../../helpers/files-fixture.js';
 
 /**
  * Two chunk stores on one directory stand for two nodes of a cluster: a shared store sees
  * the chunks the other one stores after it first read the file, and the file's deletion;
  * a store that is not shared keeps what it read (one process: nobody else writes).
  */
-const LIMITS = {
-  maxFileBytes: 1 << 30,
-  perIdentityBytes: 1 << 30,
-  totalBytes: 1 << 30,
-  ttlMs: 60_000,
-};
+const LIMITS = ROOMY_STORE_LIMITS;
 const CS = 32 * 1024;
 
 describe('ChunkStore in a directory shared by several processes', () => {

@@ -12,6 +12,7 @@ import { createLogger } from '../../../src/server/logger.js';
 import { SessionOutput } from '../../../src/server/session-output.js';
 import { ServerStats } from '../../../src/server/stats.js';
 import { recordingTransport } from '../../helpers/fake-transport.js';
+import { ROOMY_STORE_LIMITS } from '../../helpers/files-fixture.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -46,12 +47,7 @@ describe('FileService downloads lend their read buffer to the socket', () => {
   it('writes chunks as views of the read buffer and reuses it only once every chunk is written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sc-lend-'));
     dirs.push(dir);
-    const store = new ChunkStore(dir, {
-      maxFileBytes: 1 << 30,
-      perIdentityBytes: 1 << 30,
-      totalBytes: 1 << 30,
-      ttlMs: 60_000,
-    });
+    const store = new ChunkStore(dir, ROOMY_STORE_LIMITS);
     const cs = FILE_BINARY_CHUNK_BYTES;
     const sealed = [randomBytes(cs + 16), randomBytes(cs + 16), randomBytes(100 + 16)];
     const bytes = sealed.reduce((n, c) => n + c.length, 0);

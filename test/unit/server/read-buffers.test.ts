@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChunkStore } from '../../../src/server/files/chunk-store.js';
 import { READ_BUFFER_BYTES, ReadBuffers } from '../../../src/server/files/read-buffers.js';
+import { ROOMY_STORE_LIMITS } from '../../helpers/files-fixture.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -36,12 +37,7 @@ describe('ChunkStore.read into a scratch buffer', () => {
   it('reads the chunks into the scratch buffer when it fits, into a new one when not', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sc-readbuf-'));
     dirs.push(dir);
-    const store = new ChunkStore(dir, {
-      maxFileBytes: 1 << 30,
-      perIdentityBytes: 1 << 30,
-      totalBytes: 1 << 30,
-      ttlMs: 60_000,
-    });
+    const store = new ChunkStore(dir, ROOMY_STORE_LIMITS);
     const cs = 32 * 1024;
     const sealed = [randomBytes(cs + 16), randomBytes(cs + 16), randomBytes(100 + 16)];
     const bytes = sealed.reduce((n, c) => n + c.length, 0);
