@@ -25,7 +25,7 @@ export interface AdmissionContext<H extends OnlineHolder> {
   store: ServerStore;
   names: NameQuota;
   /** Cluster-wide name rates (a cluster node), checked after the node's own. */
-  sharedNames?: SharedNameRates;
+  sharedNames?: SharedNameRates | undefined;
   /** Per-address limits key of the connection; undefined when the address is shared. */
   addressKey: string | undefined;
   /** Milliseconds an identity is still refused for repeated abuse (behind a shared address). */
@@ -37,6 +37,9 @@ export interface AdmissionContext<H extends OnlineHolder> {
 }
 
 const EMPTY_CONTEXT = new Uint8Array(0);
+
+/** Every admitted v1 hello gets the same answer (frozen: callers copy to add `replaces`). */
+const V1_ADMITTED = Object.freeze({ ok: true, bound: 'none' } as const);
 
 /** Derives the hello exporter value from a transport-level exporter function. */
 export function helloExporter(
@@ -77,11 +80,14 @@ export async function admit<H extends OnlineHolder>(
       };
     }
     if (ctx.online(hello.user)) return nameTaken(hello.user);
+    // (no await when there are no shared rates: a v1 hello costs one store lookup, no more)
     const refused =
       ctx.names.takeV1(hello.user, ctx.addressKey, ctx.now()) ??
-      (await ctx.sharedNames?.takeV1(hello.user, ctx.addressKey, ctx.now()));
+      (ctx.sharedNames
+        ? await ctx.sharedNames.takeV1(hello.user, ctx.addressKey, ctx.now())
+        : undefined);
     if (refused) return quotaRefusal(refused);
-    return { ok: true, bound: 'none' };
+    return V1_ADMITTED;
   }
 
   const exporter = ctx.exporter();
@@ -241,12 +247,18 @@ export async function admitHello<H extends OnlineHolder>(
   session: HelloSession<H>,
   ctx: Omit<AdmissionContext<H>, 'addressKey' | 'exporter'> & { stats: ServerStats },
 ): Promise<Extract<Admission<H>, { ok: true }> | undefined> {
+  // Named fields rather than a spread of `ctx`: this runs for every connection.
   let admission = await admit(hello, {
-    ...ctx,
+    store: ctx.store,
+    names: ctx.names,
+    sharedNames: ctx.sharedNames,
     addressKey: session.addressKey,
+    penalizedFor: (identityKey) => ctx.penalizedFor(identityKey),
+    online: (name) => ctx.online(name),
     exporter: () => helloExporter(session.exportKeyingMaterial),
+    now: () => ctx.now(),
   });
-  if (admission.ok) await session.prepare?.();
+  if (admission.ok && session.prepare) await session.prepare();
   if (!session.open) return undefined;
   const holder = ctx.online(hello.user);
   if (admission.ok && holder) {

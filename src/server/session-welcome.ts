@@ -10,9 +10,16 @@ import {
   PQ_MIN_MAX_LINE_BYTES,
   ProtocolError,
 } from '../protocol/index.js';
-import { admitHello, reportRefusal } from './admission.js';
+import {
+  type AdmissionContext,
+  admitHello,
+  type HelloSession,
+  reportRefusal,
+} from './admission.js';
 import type { FrameSession } from './frame-table.js';
 import type { SessionContext } from './session-context.js';
+import type { SessionLog } from './session-log.js';
+import type { ServerStats } from './stats.js';
 
 /** The directory as a `users` frame for a client of `version` (v1: names and keys). */
 export function usersLineOf(
@@ -39,6 +46,109 @@ export interface SessionEntry {
   enter(): void;
 }
 
+/** What admission asks of the server, the same for every hello of one {@link SessionContext}. */
+type AdmissionDeps<S extends WelcomedSession> = Omit<
+  AdmissionContext<S>,
+  'addressKey' | 'exporter'
+> & { stats: ServerStats };
+
+const depsByContext = new WeakMap<object, AdmissionDeps<WelcomedSession>>();
+
+/** Made once per context (it reads the context's fields when asked, not when made). */
+function admissionDeps<S extends WelcomedSession>(ctx: SessionContext<S>): AdmissionDeps<S> {
+  let deps = depsByContext.get(ctx) as AdmissionDeps<S> | undefined;
+  if (deps === undefined) {
+    deps = {
+      get store() {
+        return ctx.store;
+      },
+      get names() {
+        return ctx.names;
+      },
+      get sharedNames() {
+        return ctx.sharedNames;
+      },
+      get stats() {
+        return ctx.stats;
+      },
+      penalizedFor: (identityKey) => ctx.penalizedFor?.(identityKey) ?? 0,
+      online: (name) => ctx.directory.get(name),
+      now: () => ctx.clock.now(),
+    };
+    depsByContext.set(ctx, deps as unknown as AdmissionDeps<WelcomedSession>);
+  }
+  return deps;
+}
+
+/**
+ * One hello's view for admitHello (a class, not an object of closures: every connection
+ * makes one). `prepare` is there only when there is something to prepare (a cluster claim,
+ * a v2 hello's published keys): a v1 hello on a lone server skips that await.
+ */
+class Admitting<S extends WelcomedSession> implements HelloSession<S> {
+  readonly exportKeyingMaterial: SessionEntry['exportKeyingMaterial'];
+  readonly prepare: (() => Promise<void>) | undefined;
+  #session: S;
+  #hello: HelloFrame;
+  #ctx: SessionContext<S>;
+  #entry: SessionEntry;
+  #claimed = false;
+
+  constructor(session: S, hello: HelloFrame, ctx: SessionContext<S>, entry: SessionEntry) {
+    this.#session = session;
+    this.#hello = hello;
+    this.#ctx = ctx;
+    this.#entry = entry;
+    this.exportKeyingMaterial = entry.exportKeyingMaterial;
+    this.prepare = ctx.cluster || (hello.idk && hello.pubsig) ? () => this.#prepare() : undefined;
+  }
+
+  get addressKey(): string | undefined {
+    return this.#session.addressKey;
+  }
+  get log(): SessionLog {
+    return this.#session.log;
+  }
+  get open(): boolean {
+    return this.#entry.awaitingHello;
+  }
+  reply(line: string, kind: string): boolean {
+    return this.#session.reply(line, kind);
+  }
+  takeOver(holder: S): void {
+    holder.replaced();
+    this.#ctx.directory.remove(holder);
+  }
+  enter(): void {
+    this.#entry.enter();
+  }
+
+  /** Gives the cluster claim back (a session that did not enter after all). */
+  release(): Promise<void> | undefined {
+    return this.#claimed
+      ? this.#ctx.cluster?.unclaim(this.#session.id, this.#hello.user)
+      : undefined;
+  }
+
+  async #prepare(): Promise<void> {
+    const ctx = this.#ctx;
+    const hello = this.#hello;
+    if (ctx.cluster) {
+      await ctx.cluster.claim(this.#session.id, hello);
+      this.#claimed = true;
+    }
+    if (!hello.idk || !hello.pubsig) return;
+    const published = { pub: hello.pub, pubsig: hello.pubsig, caps: hello.caps };
+    await ctx.store.touchBinding(hello.user, ctx.clock.now(), published);
+    const owner = { name: hello.user, identityKey: hello.idk };
+    const log = this.#session.log;
+    if (hello.spk && !(await ctx.prekeys.storeSignedPrekey(owner, hello.spk)))
+      log.warn({ event: 'frame.rejected', code: 'E_BAD_PROOF' }, 'hello spk ignored');
+    if (hello.kemlr && !(await ctx.prekeys.storeKemLastResort(owner, hello.kemlr)))
+      log.warn({ event: 'frame.rejected', code: 'E_BAD_PROOF' }, 'hello kemlr ignored');
+  }
+}
+
 /**
  * Admission of a hello (admission.ts), then the welcome and what a new session is owed:
  * the directory (v2 only with `presence`), its prekey count, its mailbox and its rooms.
@@ -49,50 +159,13 @@ export async function welcomeSession<S extends WelcomedSession>(
   ctx: SessionContext<S>,
   entry: SessionEntry,
 ): Promise<void> {
-  const { directory, presence, store, stats, prekeys } = ctx;
-  let claimed = false;
-  const release = () => (claimed ? ctx.cluster?.unclaim(session.id, hello.user) : undefined);
-  const admission = await admitHello<S>(
-    hello,
-    {
-      addressKey: session.addressKey,
-      log: session.log,
-      get open() {
-        return entry.awaitingHello;
-      },
-      reply: (line, kind) => session.reply(line, kind),
-      ...(entry.exportKeyingMaterial ? { exportKeyingMaterial: entry.exportKeyingMaterial } : {}),
-      takeOver: (holder) => {
-        holder.replaced();
-        directory.remove(holder);
-      },
-      enter: () => entry.enter(),
-      prepare: async () => {
-        if (ctx.cluster) {
-          await ctx.cluster.claim(session.id, hello);
-          claimed = true;
-        }
-        if (!hello.idk || !hello.pubsig) return;
-        const published = { pub: hello.pub, pubsig: hello.pubsig, caps: hello.caps };
-        await store.touchBinding(hello.user, ctx.clock.now(), published);
-        const owner = { name: hello.user, identityKey: hello.idk };
-        if (hello.spk && !(await prekeys.storeSignedPrekey(owner, hello.spk)))
-          session.log.warn({ event: 'frame.rejected', code: 'E_BAD_PROOF' }, 'hello spk ignored');
-        if (hello.kemlr && !(await prekeys.storeKemLastResort(owner, hello.kemlr)))
-          session.log.warn({ event: 'frame.rejected', code: 'E_BAD_PROOF' }, 'hello kemlr ignored');
-      },
-    },
-    {
-      store,
-      names: ctx.names,
-      ...(ctx.sharedNames ? { sharedNames: ctx.sharedNames } : {}),
-      penalizedFor: (idk) => ctx.penalizedFor?.(idk) ?? 0,
-      online: (name) => directory.get(name),
-      now: () => ctx.clock.now(),
-      stats,
-    },
-  ).catch(async (error: unknown) => {
-    await release();
+  const { directory, presence, stats, prekeys } = ctx;
+  const admitting = new Admitting(session, hello, ctx, entry);
+  let admission: Awaited<ReturnType<typeof admitHello<S>>>;
+  try {
+    admission = await admitHello<S>(hello, admitting, admissionDeps(ctx));
+  } catch (error) {
+    await admitting.release();
     if (!(error instanceof ProtocolError) || error.code !== ErrorCode.NAME_TAKEN) throw error;
     // Another node holds the name for someone else: refused like a local holder would be.
     const refusal = {
@@ -104,20 +177,21 @@ export async function welcomeSession<S extends WelcomedSession>(
     };
     reportRefusal(refusal, hello, session.log, stats);
     session.reply(encodeError(refusal.code, refusal.text), 'error');
-    return undefined;
-  });
+    return;
+  }
   if (!admission || session.state !== 'ready') {
-    await release();
+    await admitting.release();
     return;
   }
   session.log.bind({ user: hello.user });
-  stats.helloAccepted.inc(`v${hello.v}`);
-  session.log.info({
-    event: 'hello.accepted',
-    v: hello.v,
-    identity: admission.bound,
-    replaced: admission.replaces !== undefined,
-  });
+  stats.helloAccepted.tally(hello.v === 1 ? 'v1' : hello.v === 2 ? 'v2' : `v${hello.v}`);
+  if (session.log.infoEnabled)
+    session.log.info({
+      event: 'hello.accepted',
+      v: hello.v,
+      identity: admission.bound,
+      replaced: admission.replaces !== undefined,
+    });
   // v2: the directory only for clients with `presence`; the others ask with `list` when
   // they need it, which keeps admission O(1) for idle clients instead of O(online users).
   session.reply(
