@@ -175,11 +175,28 @@ export function encodePeerInfo(hello: HelloFrame): string {
   return `{"pub":"${hello.pub}","v":${hello.v},"idk":"${hello.idk}","sig":"${hello.pubsig}","caps":${JSON.stringify(hello.caps)}}`;
 }
 
-/** JSON of a v1 `users` map from (name, X25519 key) pairs. */
+/** One `"name":"pub"` member of a v1 `users` map (see {@link encodeUsersMap}). */
+export function encodeUsersEntry(name: string, pub: string): string {
+  return `${JSON.stringify(name)}:${JSON.stringify(pub)}`;
+}
+
+/** One `"name":{...}` member of a v2 `peers` map (see {@link encodePeersMap}). */
+export function encodePeersEntry(name: string, peerJson: string): string {
+  return `"${name}":${peerJson}`;
+}
+
+/**
+ * JSON of a v1 `users` map (name → Base64 X25519 key), from its members joined in order
+ * (the server's directory joins {@link encodeUsersEntry} of each member itself, without
+ * the pairs). Names are unique in a directory; a repeated name here is kept once, its last
+ * key, as an object would.
+ */
 export function encodeUsersMap(entries: Iterable<readonly [name: string, pub: string]>): string {
-  const users: Record<string, string> = Object.create(null);
-  for (const [name, pub] of entries) users[name] = pub;
-  return JSON.stringify(users);
+  const users = new Map<string, string>();
+  for (const [name, pub] of entries) users.set(name, pub);
+  const parts: string[] = [];
+  for (const [name, pub] of users) parts.push(encodeUsersEntry(name, pub));
+  return `{${parts.join(',')}}`;
 }
 
 /** JSON of a v2 `peers` map from (name, {@link encodePeerInfo} JSON) pairs. */
@@ -187,7 +204,7 @@ export function encodePeersMap(
   entries: Iterable<readonly [name: string, peerJson: string]>,
 ): string {
   const parts: string[] = [];
-  for (const [name, peerJson] of entries) parts.push(`"${name}":${peerJson}`);
+  for (const [name, peerJson] of entries) parts.push(encodePeersEntry(name, peerJson));
   return `{${parts.join(',')}}`;
 }
 

@@ -1,4 +1,4 @@
-import { encodePeersMap, encodeUsersMap, nameKey } from '../protocol/index.js';
+import { encodePeersEntry, encodeUsersEntry, nameKey } from '../protocol/index.js';
 import type { SendResult } from './session-output.js';
 
 /** What the directory needs from an online session. */
@@ -73,18 +73,26 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
 
   /** JSON of `{ name: pub, ... }` (v1 `users`), cached until the next change. */
   usersJson(): string {
-    this.#usersJson ??= encodeUsersMap(this.#entries((member) => member.pub));
+    if (this.#usersJson === undefined) {
+      // Joined from the members directly (no pairs, no object): a v1 welcome asks for it
+      // after every join.
+      const parts: string[] = [];
+      for (const member of this.#byKey.values())
+        parts.push(encodeUsersEntry(member.name, member.pub));
+      this.#usersJson = `{${parts.join(',')}}`;
+    }
     return this.#usersJson;
   }
 
   /** JSON of `{ name: PeerInfo, ... }` (v2 `peers`), cached until the next change. */
   peersJson(): string {
-    this.#peersJson ??= encodePeersMap(this.#entries((member) => member.peerJson));
+    if (this.#peersJson === undefined) {
+      const parts: string[] = [];
+      for (const member of this.#byKey.values())
+        parts.push(encodePeersEntry(member.name, member.peerJson));
+      this.#peersJson = `{${parts.join(',')}}`;
+    }
     return this.#peersJson;
-  }
-
-  *#entries(value: (member: M) => string): Generator<[string, string]> {
-    for (const member of this.#byKey.values()) yield [member.name, value(member)];
   }
 
   #invalidate(): void {
