@@ -20,14 +20,15 @@ export class SessionIdentity {
 
   /** Takes the accepted hello's facts (undefined: forget them again). */
   protected setHello(hello: HelloFrame | undefined): void {
+    // One shape for every session (idk and pubsig undefined for v1), no spreads.
     this.#hello = hello && {
       type: 'hello',
       user: hello.user,
       pub: hello.pub,
       v: hello.v,
       caps: hello.caps,
-      ...(hello.idk !== undefined ? { idk: hello.idk } : {}),
-      ...(hello.pubsig !== undefined ? { pubsig: hello.pubsig } : {}),
+      idk: hello.idk,
+      pubsig: hello.pubsig,
     };
     this.#peerJson = undefined;
     this.#identityFingerprint = undefined;

@@ -8,8 +8,9 @@ export interface SessionLogBudget {
   perMinute: number;
 }
 
-/** pino's number for `debug` (its default levels, which the server's logger uses). */
+/** pino's numbers for `debug` and `info` (its default levels, which the server's logger uses). */
 const DEBUG_LEVEL = 20;
+const INFO_LEVEL = 30;
 
 type Fields = Record<string, unknown> & { event?: string };
 
@@ -27,9 +28,14 @@ const ALWAYS = new Set(['connection.closed', 'connection.released']);
  * the pino child (with its serialized bindings) and the two budgets are made on the first
  * line that is written; a line below the logger's level is neither charged nor counted.
  */
+type Bindings = Record<string, unknown>;
+
 export class SessionLog {
   #parent: Logger;
-  #bindings: Record<string, unknown> | undefined;
+  /** What every line carries (or what makes it: asked only when the first line is written). */
+  #bindings: Bindings | (() => Bindings) | undefined;
+  /** Fields added by {@link bind} before the first line. */
+  #bound: Bindings | undefined;
   #logger: Logger | undefined;
   #budget: SessionLogBudget;
   #general: TokenBucket | undefined;
@@ -38,12 +44,15 @@ export class SessionLog {
   #suppressedGeneral = 0;
   #suppressedSecurity = 0;
 
-  /** `bindings` go on every line (the child logger is made when the first line is written). */
+  /**
+   * `bindings` go on every line (the child logger is made when the first line is written; a
+   * function is called only then, so a session that never logs never formats them).
+   */
   constructor(
     logger: Logger,
     budget: SessionLogBudget,
     now: () => number,
-    bindings?: Record<string, unknown>,
+    bindings?: Bindings | (() => Bindings),
   ) {
     this.#parent = logger;
     this.#bindings = bindings;
@@ -52,9 +61,9 @@ export class SessionLog {
   }
 
   /** Adds fields (the user name after the hello) to every later line. */
-  bind(fields: Record<string, unknown>): void {
+  bind(fields: Bindings): void {
     if (this.#logger) this.#logger = this.#logger.child(fields);
-    else this.#bindings = { ...this.#bindings, ...fields };
+    else this.#bound = this.#bound ? { ...this.#bound, ...fields } : fields;
   }
 
   /** Lines held back so far, ordinary and security. */
@@ -65,6 +74,14 @@ export class SessionLog {
   /** Asked once per relay: pino's `levelVal` (a field read) instead of `isLevelEnabled`. */
   get debugEnabled(): boolean {
     return this.#parent.levelVal <= DEBUG_LEVEL;
+  }
+
+  /**
+   * Asked before the per-connection `info` lines, so a server at `warn` does not even build
+   * their fields.
+   */
+  get infoEnabled(): boolean {
+    return this.#parent.levelVal <= INFO_LEVEL;
   }
 
   debug(fields: Fields, message?: string): void {
@@ -85,9 +102,12 @@ export class SessionLog {
 
   #child(): Logger {
     if (this.#logger) return this.#logger;
-    const bindings = this.#bindings;
+    const given = this.#bindings;
+    const bindings = typeof given === 'function' ? given() : given;
+    const all = this.#bound ? { ...bindings, ...this.#bound } : bindings;
     this.#bindings = undefined;
-    this.#logger = bindings ? this.#parent.child(bindings) : this.#parent;
+    this.#bound = undefined;
+    this.#logger = all ? this.#parent.child(all) : this.#parent;
     return this.#logger;
   }
 

@@ -66,18 +66,19 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
     const now = nowOf(ctx.clock);
     this.#input = new SessionInput(this, transport, {
       maxLineBytes: ctx.limits.maxLineBytes,
-      ...(ctx.rateLimits ? { rateLimits: ctx.rateLimits } : {}),
-      ...(ctx.fileRate ? { fileRate: { rate: ctx.fileRate, clock: ctx.clock } } : {}),
+      rateLimits: ctx.rateLimits,
+      fileRate: ctx.fileRate ? { rate: ctx.fileRate, clock: ctx.clock } : undefined,
       stats: ctx.stats,
       now,
     });
-    this.log = new SessionLog(ctx.logger, ctx.limits.log, now, {
+    // The log's bindings (`remote` is formatted) are made only if this session logs a line.
+    this.log = new SessionLog(ctx.logger, ctx.limits.log, now, () => ({
       sid: id,
       remote: transport.remote,
-    });
+    }));
     this.#output = SessionOutput.of(transport, ctx, now, (queued) => this.#slowReader(queued));
     this.#helloTimer = ctx.clock.setTimeout(() => this.#helloTimedOut(), ctx.limits.helloTimeoutMs);
-    this.log.info({ event: 'connection.opened' });
+    if (this.log.infoEnabled) this.log.info({ event: 'connection.opened' });
   }
 
   /** MailboxOwner: our client fetched a stored message: its sender hears now, or later. */
@@ -331,9 +332,7 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
       get awaitingHello() {
         return session.#state === 'awaiting-hello';
       },
-      ...(transport.exportKeyingMaterial
-        ? { exportKeyingMaterial: transport.exportKeyingMaterial.bind(transport) }
-        : {}),
+      exportKeyingMaterial: transport.exportKeyingMaterial?.bind(transport),
       enter: () => {
         this.setHello(hello);
         if (!this.#ctx.directory.tryAdd(this))
@@ -381,12 +380,14 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
     if (wasReady && !how.silent && this.#ctx.directory.remove(this)) this.#ctx.presence.left(this);
     this.#output.close();
     this.#ctx.stats.connectionsClosed.inc(reason);
-    const { general, security } = this.log.suppressed;
-    this.log.info({
-      event: 'connection.closed',
-      reason,
-      ...(general + security > 0 ? { logsSuppressed: { general, security } } : {}),
-    });
+    if (this.log.infoEnabled) {
+      const { general, security } = this.log.suppressed;
+      this.log.info({
+        event: 'connection.closed',
+        reason,
+        ...(general + security > 0 ? { logsSuppressed: { general, security } } : {}),
+      });
+    }
     if (how.destroy) this.#transport.destroy();
     else if (how.end) {
       this.#refusal = { at: this.#ctx.clock.now(), bytesRead: this.#transport.bytesRead };
