@@ -117,7 +117,7 @@ export async function startServer(
       const session = core.openSession(transport);
       socket.on('data', (chunk: Buffer) => session.receive(chunk));
       socket.on('error', destroyEmitter);
-      socket.once('close', () => core.closed(session));
+      socket.on('close', () => core.closed(session)); // once anyway: no `once` wrapper
     },
     onRejected: (reason, remote, detail) => events.rejected(reason, remote, detail),
     onRefused: (reason, remote) => events.refused(reason, remote),

@@ -1,7 +1,7 @@
 import { constants as cryptoConstants } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { addressKey } from './limits/address-key.js';
 import type { ConnectionGate } from './limits/connection-gate.js';
 import type { AdmitRefusal, ConnectionLimiter } from './limits/connection-limiter.js';
@@ -163,7 +163,7 @@ export class TlsListener {
       return;
     }
     const { limiter } = this.#options;
-    socket.once('close', release(limiter, key));
+    socket.on('close', release(limiter, key)); // 'close' comes once: no `once` wrapper
     const gate = this.#options.gate;
     if (!gate) {
       admitted();
@@ -180,7 +180,7 @@ export class TlsListener {
         socket.destroy();
         return;
       }
-      socket.once('close', release(gate, key));
+      socket.on('close', release(gate, key));
       admitted();
     });
   }
@@ -195,30 +195,10 @@ export class TlsListener {
   #handshake(socket: Socket, client: Remote, first: 'proxy' | 'tls'): void {
     let remote = client;
     this.#pending.add(socket);
-    let settled = false;
-    const onClose = () => {
-      if (settled) return;
-      settle();
-      this.#options.onRejected('reset', remote);
-    };
-    const settle = () => {
-      settled = true;
-      this.#clock.clearTimeout(timer);
-      this.#pending.delete(socket);
-      socket.off('close', onClose);
-    };
-    const timer = this.#clock.setTimeout(() => {
-      settle();
-      this.#options.onRejected('handshake_timeout', remote);
-      socket.destroy();
-    }, this.#options.handshakeTimeoutMs);
-    socket.once('close', onClose);
-    const handshake = {
-      get settled() {
-        return settled;
-      },
-      settle,
-    };
+    const handshake = new Handshake(socket, this.#pending, this.#clock, (reason) =>
+      this.#options.onRejected(reason, remote),
+    );
+    handshake.start(this.#options.handshakeTimeoutMs);
     if (first === 'tls') {
       // No first read in JS: TLSSocket takes the TCP handle as tls.Server does.
       this.#startTls(socket, undefined, remote, handshake);
@@ -227,8 +207,9 @@ export class TlsListener {
 
     let head: Buffer = Buffer.alloc(0);
     let proxyDone = false;
+    const settle = () => handshake.settle();
     const proceed = () => {
-      if (settled) return;
+      if (handshake.settled) return;
       if (head.length === 0) {
         socket.on('data', onData); // header only so far: wait for the ClientHello
         socket.resume();
@@ -285,12 +266,7 @@ export class TlsListener {
   }
 
   /** `head`: bytes already read (the peek); undefined when TLS starts on an unread socket. */
-  #startTls(
-    socket: Socket,
-    head: Buffer | undefined,
-    remote: Remote,
-    handshake: { readonly settled: boolean; settle(): void },
-  ): void {
+  #startTls(socket: Socket, head: Buffer | undefined, remote: Remote, handshake: Handshake): void {
     // Bytes already read are handed back; TLSSocket feeds buffered data to OpenSSL first.
     if (head) socket.unshift(head);
     const tlsSocket = new TLSSocket(socket, {
@@ -310,7 +286,8 @@ export class TlsListener {
       this.#options.onRejected(reason, remote, error.code ?? error.message);
       tlsSocket.destroy();
     };
-    tlsSocket.once('secure', () => {
+    // (`on`, not `once`: 'secure' comes once, and the handler ignores anything after settling)
+    tlsSocket.on('secure', () => {
       if (handshake.settled) return;
       handshake.settle();
       unhook?.();
@@ -343,4 +320,54 @@ export class TlsListener {
  */
 function release(limits: { close(key: string): void }, key: string): () => void {
   return () => limits.close(key);
+}
+
+/**
+ * One connection's handshake under way: its timeout, its place among the pending sockets,
+ * and a close before it settled (reported as `reset`). A class rather than closures over
+ * {@link TlsListener.#handshake}: every connection makes one. Settling lets go of all of it.
+ */
+class Handshake {
+  settled = false;
+  #socket: Socket;
+  #pending: Set<Socket>;
+  #clock: Clock;
+  #rejected: (reason: RejectReason) => void;
+  #timer: TimerHandle | undefined;
+  #onClose = () => {
+    if (this.settled) return;
+    this.settle();
+    this.#rejected('reset');
+  };
+
+  constructor(
+    socket: Socket,
+    pending: Set<Socket>,
+    clock: Clock,
+    rejected: (reason: RejectReason) => void,
+  ) {
+    this.#socket = socket;
+    this.#pending = pending;
+    this.#clock = clock;
+    this.#rejected = rejected;
+  }
+
+  /** Arms the timeout and watches for an early close. */
+  start(timeoutMs: number): void {
+    this.#timer = this.#clock.setTimeout(() => {
+      if (this.settled) return;
+      this.settle();
+      this.#rejected('handshake_timeout');
+      this.#socket.destroy();
+    }, timeoutMs);
+    this.#socket.on('close', this.#onClose);
+  }
+
+  settle(): void {
+    this.settled = true;
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#pending.delete(this.#socket);
+    this.#socket.off('close', this.#onClose);
+  }
 }
