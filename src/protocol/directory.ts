@@ -175,9 +175,17 @@ export function encodePeerInfo(hello: HelloFrame): string {
   return `{"pub":"${hello.pub}","v":${hello.v},"idk":"${hello.idk}","sig":"${hello.pubsig}","caps":${JSON.stringify(hello.caps)}}`;
 }
 
-/** One `"name":"pub"` member of a v1 `users` map (see {@link encodeUsersMap}). */
+/** Characters a JSON string may hold as they are: every valid name and Base64 key. */
+const PLAIN_JSON_STRING = /^[A-Za-z0-9_.+/=-]*$/;
+
+/**
+ * One `"name":"pub"` member of a v1 `users` map (see {@link encodeUsersMap}). Valid names
+ * and keys go in as they are (no JSON.stringify call per member); anything else is escaped.
+ */
 export function encodeUsersEntry(name: string, pub: string): string {
-  return `${JSON.stringify(name)}:${JSON.stringify(pub)}`;
+  return PLAIN_JSON_STRING.test(name) && PLAIN_JSON_STRING.test(pub)
+    ? `"${name}":"${pub}"`
+    : `${JSON.stringify(name)}:${JSON.stringify(pub)}`;
 }
 
 /** One `"name":{...}` member of a v2 `peers` map (see {@link encodePeersMap}). */
