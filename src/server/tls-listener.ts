@@ -286,8 +286,8 @@ export class TlsListener {
       this.#options.onRejected(reason, remote, error.code ?? error.message);
       tlsSocket.destroy();
     };
-    // (`on`, not `once`: 'secure' comes once, and the handler ignores anything after settling)
-    tlsSocket.on('secure', () => {
+    // `once`: the handler (and the handshake it holds) must not stay on a held connection
+    tlsSocket.once('secure', () => {
       if (handshake.settled) return;
       handshake.settle();
       unhook?.();
