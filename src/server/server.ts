@@ -18,7 +18,7 @@ import type { PresenceBroadcaster } from './presence.js';
 import type { RoomPasswordHasher } from './rooms/password-gate.js';
 import { PasswordHasher } from './rooms/password-hasher.js';
 import type { Session } from './session.js';
-import { socketTransport } from './socket-transport.js';
+import { attachSession, socketTransport } from './socket-transport.js';
 import type { ServerStats } from './stats.js';
 import { type ServerStore, SqliteStore } from './store/index.js';
 import { normalizeAddress, TlsListener } from './tls-listener.js';
@@ -115,9 +115,8 @@ export async function startServer(
         transportClose,
       );
       const session = core.openSession(transport);
-      socket.on('data', (chunk: Buffer) => session.receive(chunk));
+      attachSession(socket, session, () => core.closed(session));
       socket.on('error', destroyEmitter);
-      socket.on('close', () => core.closed(session)); // once anyway: no `once` wrapper
     },
     onRejected: (reason, remote, detail) => events.rejected(reason, remote, detail),
     onRefused: (reason, remote) => events.refused(reason, remote),

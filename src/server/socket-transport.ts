@@ -129,3 +129,33 @@ export function socketTransport(
 ): Transport {
   return new SocketTransport(socket, raw, remote, addressKey, close);
 }
+
+/** What {@link attachSession} needs of a socket (a TLSSocket; any emitter in tests). */
+interface SessionSocket {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  off(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * Feeds what `socket` reads to `session` until the socket closes, then calls `closed` once.
+ * On close the socket lets go of the session (both listeners removed): Node keeps a closed
+ * socket's objects, through its native handle, until a full collection, and everything its
+ * listeners reached would be promoted to the old generation with them; the session's own
+ * objects die young instead.
+ */
+export function attachSession(
+  socket: SessionSocket,
+  session: { receive(chunk: Uint8Array): void },
+  closed: () => void,
+): void {
+  const onData = (chunk: Buffer) => session.receive(chunk);
+  const onClose = () => {
+    socket.off('data', onData);
+    socket.off('close', onClose);
+    closed();
+  };
+  socket.on('data', onData);
+  socket.on('close', onClose);
+}

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../../src/server/clock.js';
-import { socketTransport } from '../../../src/server/socket-transport.js';
+import { attachSession, socketTransport } from '../../../src/server/socket-transport.js';
 
 /** The parts of a TLS socket the transport uses, recording what it was asked. */
 class FakeSocket extends EventEmitter {
@@ -145,5 +145,31 @@ describe('socketTransport', () => {
     transport.resume();
     expect(transport.exportKeyingMaterial?.(32, 'label')).toEqual(Buffer.alloc(32, 1));
     expect(socket.calls).toEqual(['pause', 'resume', 'export:32:label:0']);
+  });
+});
+
+describe('attachSession', () => {
+  it('feeds reads to the session, and on close lets go of it and reports the close once', () => {
+    const socket = new EventEmitter();
+    const received: string[] = [];
+    let closed = 0;
+    attachSession(
+      socket as unknown as Parameters<typeof attachSession>[0],
+      { receive: (chunk) => received.push(Buffer.from(chunk).toString()) },
+      () => closed++,
+    );
+    socket.emit('data', Buffer.from('one'));
+    socket.emit('data', Buffer.from('two'));
+    expect(received).toEqual(['one', 'two']);
+    expect(socket.listenerCount('data')).toBe(1);
+    socket.emit('close');
+    expect(closed).toBe(1);
+    // Nothing of the session stays on the socket (Node keeps closed sockets until a full GC).
+    expect(socket.listenerCount('data')).toBe(0);
+    expect(socket.listenerCount('close')).toBe(0);
+    socket.emit('data', Buffer.from('late'));
+    socket.emit('close');
+    expect(received).toEqual(['one', 'two']);
+    expect(closed).toBe(1);
   });
 });
