@@ -376,7 +376,8 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
     this.#state = 'closed';
     this.#input.close();
     this.#ctx.clock.clearTimeout(this.#helloTimer);
-    if (wasReady) this.#ctx.rooms.memberLeft(this);
+    // Only a session with an identity can be in a room (room frames and the lobby need one).
+    if (wasReady && this.identityKey !== undefined) this.#ctx.rooms.memberLeft(this);
     if (wasReady && !how.silent && this.#ctx.directory.remove(this)) this.#ctx.presence.left(this);
     this.#output.close();
     this.#ctx.stats.connectionsClosed.inc(reason);
