@@ -1,11 +1,19 @@
-import 'reflect-metadata'; // @peculiar/x509 2.x needs a Reflect metadata polyfill
 import { createHash, webcrypto, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as never);
+/**
+ * @peculiar/x509 (and the Reflect metadata polyfill its 2.x needs), loaded only to generate
+ * a certificate: a server that has its pair never loads it (≈ 2.6 MB of heap that every full
+ * collection would walk, and its load time at every start).
+ */
+async function loadX509(): Promise<typeof import('@peculiar/x509')> {
+  await import('reflect-metadata');
+  const x509 = await import('@peculiar/x509');
+  x509.cryptoProvider.set(webcrypto as never);
+  return x509;
+}
 
 /** Validity of generated certificates: long, because clients pin them, not a CA. */
 const VALIDITY_DAYS = 3650;
@@ -23,6 +31,7 @@ export interface GeneratedCertificate {
 export async function generateSelfSignedCertificate(
   commonName = 'securechat',
 ): Promise<GeneratedCertificate> {
+  const x509 = await loadX509();
   const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, [
     'sign',
