@@ -2,7 +2,6 @@ import type { Server as HttpServer } from 'node:http';
 import { Capability } from '../protocol/index.js';
 import { certificatePin, loadOrCreateCertificate } from './certs.js';
 import { type Clock, clockWith, systemClock } from './clock.js';
-import { registerClusterMetrics } from './cluster/cluster-metrics.js';
 // (loaded only with --redis: one process needs neither it nor ioredis)
 import type { ClusterNode } from './cluster/cluster-node.js';
 import { composeServer } from './compose.js';
@@ -10,10 +9,8 @@ import type { ServerConfig } from './config.js';
 import { parseListenAddress } from './config.js';
 import { ConnectionEvents } from './connection-events.js';
 import type { DirectoryMember, PeerDirectory } from './directory.js';
-import { registerFileMetrics } from './files/file-metrics.js';
 import { addressKey } from './limits/address-key.js';
 import type { Logger } from './logger.js';
-import { createMetricsRegistry, startMetricsServer } from './metrics.js';
 import type { PresenceBroadcaster } from './presence.js';
 import type { RoomPasswordHasher } from './rooms/password-gate.js';
 import { PasswordHasher } from './rooms/password-hasher.js';
@@ -158,6 +155,16 @@ export async function startServer(
     );
     if (config.metrics) {
       const { host, port } = parseListenAddress(config.metrics, '--metrics');
+      // prom-client (≈ 1.4 MB of heap) is loaded only by a server that serves metrics.
+      const [
+        { createMetricsRegistry, startMetricsServer },
+        { registerFileMetrics },
+        clusterMetrics,
+      ] = await Promise.all([
+        import('./metrics.js'),
+        import('./files/file-metrics.js'),
+        cluster ? import('./cluster/cluster-metrics.js') : undefined,
+      ]);
       const registry = createMetricsRegistry({
         stats,
         connectionsOpen: () => core.limiter.open,
@@ -166,7 +173,8 @@ export async function startServer(
         storedBytes: () => store.mailbox.totalBytes(),
       });
       if (core.context.files) registerFileMetrics(registry, core.context.files);
-      if (cluster) registerClusterMetrics(registry, () => cluster.figures(directory.size));
+      if (cluster && clusterMetrics)
+        clusterMetrics.registerClusterMetrics(registry, () => cluster.figures(directory.size));
       metricsServer = await startMetricsServer(registry, host, port, {
         who: () =>
           [...directory.members()].map((session) => ({
