@@ -18,6 +18,9 @@ export class ConnectionEvents {
   #throttle = new LogThrottle(60_000);
   #sharedAddresses: ReadonlySet<string>;
   #sharedSeen = false;
+  #lastProtocol = '';
+  #lastSuite = '';
+  #lastLabel = '';
 
   constructor(
     logger: Logger,
@@ -34,10 +37,16 @@ export class ConnectionEvents {
   /** A TLS session was established; true when `remote` is a shared address. */
   secured(socket: TLSSocket, remote: Remote): boolean {
     this.#stats.connectionsTotal++;
+    const protocol = socket.getProtocol() ?? '?';
     const cipher = socket.getCipher();
-    this.#stats.tlsAccepted.inc(
-      `${socket.getProtocol() ?? '?'}|${cipher?.standardName ?? cipher?.name ?? '?'}`,
-    );
+    const suite = cipher?.standardName ?? cipher?.name ?? '?';
+    // Nearly every connection negotiates what the last one did: its label is reused.
+    if (protocol !== this.#lastProtocol || suite !== this.#lastSuite) {
+      this.#lastProtocol = protocol;
+      this.#lastSuite = suite;
+      this.#lastLabel = `${protocol}|${suite}`;
+    }
+    this.#stats.tlsAccepted.tally(this.#lastLabel);
     const shared = remote.via === undefined && this.#sharedAddresses.has(remote.address);
     if (shared && !this.#sharedSeen) {
       this.#sharedSeen = true;

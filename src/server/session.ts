@@ -280,7 +280,7 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
       return undefined;
     }
     const { frame, raw } = reading;
-    this.#ctx.stats.framesIn.inc(frame.type);
+    this.#ctx.stats.framesIn.tally(frame.type);
     const refusal = refusalFor(this, frame);
     if (refusal) {
       // Missing identity or capability: answered, not logged (a client's honest mistake).
@@ -380,7 +380,7 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
     if (wasReady && this.identityKey !== undefined) this.#ctx.rooms.memberLeft(this);
     if (wasReady && !how.silent && this.#ctx.directory.remove(this)) this.#ctx.presence.left(this);
     this.#output.close();
-    this.#ctx.stats.connectionsClosed.inc(reason);
+    this.#ctx.stats.connectionsClosed.tally(reason);
     if (this.log.infoEnabled) {
       const { general, security } = this.log.suppressed;
       this.log.info({

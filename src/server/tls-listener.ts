@@ -286,17 +286,19 @@ export class TlsListener {
       this.#options.onRejected(reason, remote, error.code ?? error.message);
       tlsSocket.destroy();
     };
-    // `once`: the handler (and the handshake it holds) must not stay on a held connection
-    tlsSocket.once('secure', () => {
+    // Removed when it runs (the handler and the handshake it holds must not stay on a held
+    // connection), without a `once` wrapper.
+    const onSecure = () => {
+      tlsSocket.off('secure', onSecure);
       if (handshake.settled) return;
       handshake.settle();
       unhook?.();
-      // From here on the session's own error listener (onSecure) takes over.
-      tlsSocket.off('error', onError);
-      tlsSocket.on('error', ignoreError);
+      // onError ignores errors from here on (settled) until the session's own error listener
+      // (added by onSecure) takes over.
       this.#options.onSecure(tlsSocket, remote, socket);
-      tlsSocket.off('error', ignoreError);
-    });
+      tlsSocket.off('error', onError);
+    };
+    tlsSocket.on('secure', onSecure);
     tlsSocket.on('error', onError);
   }
 
