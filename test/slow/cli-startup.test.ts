@@ -11,7 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  */
 function heavyPackagesLoadedBy(script: string): string[] {
   const probe = `
-    const heavy = /node_modules\\/(ioredis|better-sqlite3|prom-client|pino|ws)\\//;
+    const heavy = /node_modules\\/(ioredis|better-sqlite3|prom-client|pino|ws|reflect-metadata)\\//;
     ${script}
       .then(() => {
         const names = new Set();
@@ -61,11 +61,15 @@ describe('CLI start-up', () => {
     expect(heavyPackagesLoadedBy(`import('./dist/cli.js')`)).toEqual([]);
   });
 
-  it('the probe sees the daemon when it is loaded (the check above can fail); ioredis waits for --redis', () => {
+  it('the probe sees the daemon when it is loaded (the check above can fail); ioredis waits for --redis, prom-client for --metrics, the certificate generator for a missing pair', () => {
     const loaded = heavyPackagesLoadedBy(`import('./dist/cli/serve-run.js')`);
-    expect(loaded).toEqual(expect.arrayContaining(['better-sqlite3', 'pino', 'prom-client']));
+    expect(loaded).toEqual(expect.arrayContaining(['better-sqlite3', 'pino']));
     // (the cluster code and its Redis client load only with --redis: test/slow/lazy-redis.test.ts)
     expect(loaded).not.toContain('ioredis');
+    // metrics only with --metrics; @peculiar/x509 (ESM, with the CommonJS reflect-metadata it
+    // needs) only to generate a certificate (test/unit/server/certs-lazy.test.ts)
+    expect(loaded).not.toContain('prom-client');
+    expect(loaded).not.toContain('reflect-metadata');
   });
 
   it.each(['--version', 'keys --help', 'invite --help', 'who --help'])(
