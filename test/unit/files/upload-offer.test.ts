@@ -17,18 +17,20 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** An upload's offer timing against a server with or without `fhold`. */
-async function offersDuringUpload(fhold: boolean): Promise<boolean> {
+/**
+ * An upload of 100,000 bytes to bob, announced, against a server with or without `fhold`
+ * (never ready: nothing is sent, only its offers matter); `offers` records each offer.
+ */
+async function announcedUpload(fhold: boolean) {
   const dir = mkdtempSync(join(tmpdir(), 'sc-offer-'));
   dirs.push(dir);
   const path = join(dir, 'f.bin');
   writeFileSync(path, Buffer.alloc(100_000, 1));
-  const offers: string[] = [];
-  // (never ready: nothing is sent, only the offer's timing matters here)
+  const offers: FileContent[] = [];
   const host = fakeTransferHost({
     offerEarly: () => fhold,
     sendOffer: async (_target, content) => {
-      offers.push(content.digest);
+      offers.push(content);
       return true;
     },
   });
@@ -36,6 +38,12 @@ async function offersDuringUpload(fhold: boolean): Promise<boolean> {
   live.push(uploads);
   const record = (await uploads.send('bob', path)) as UploadRecord;
   uploads.announced(record, '0123456789abcdef0123456789abcdef', 'cap');
+  return { uploads, record, offers };
+}
+
+/** An upload's offer timing against a server with or without `fhold`. */
+async function offersDuringUpload(fhold: boolean): Promise<boolean> {
+  const { uploads, record, offers } = await announcedUpload(fhold);
   // the hash runs on a worker thread meanwhile: once it is known (a barrier, not a sleep),
   // and the microtasks after it ran, an early offer has gone out or never will
   expect(await uploads.digestOf(record)).toBe(true);
@@ -43,7 +51,7 @@ async function offersDuringUpload(fhold: boolean): Promise<boolean> {
   expect(record.digest).toBe(
     createHash('sha256').update(Buffer.alloc(100_000, 1)).digest('base64'),
   );
-  return offers.length === 1 && offers[0] === record.digest;
+  return offers.length === 1 && offers[0]!.digest === record.digest;
 }
 
 describe('uploads offer early only to servers that hold fgets (fhold)', () => {
@@ -110,24 +118,9 @@ describe('uploads announce their chunk size (cs) only when it is not 32 KiB', ()
 describe('an early offer from before a reconnect', () => {
   /** An upload under way to a server with `fhold`: it offers as soon as its hash is known. */
   async function offeringEarly() {
-    const dir = mkdtempSync(join(tmpdir(), 'sc-reoffer-'));
-    dirs.push(dir);
-    const path = join(dir, 'f.bin');
-    writeFileSync(path, Buffer.alloc(100_000, 1));
-    const offers: string[] = [];
-    const host = fakeTransferHost({
-      offerEarly: () => true,
-      sendOffer: async (_target, content) => {
-        offers.push(content.tid);
-        return true;
-      },
-    });
-    const uploads = new Uploads(host);
-    live.push(uploads);
-    const record = (await uploads.send('bob', path)) as UploadRecord;
-    uploads.announced(record, '0123456789abcdef0123456789abcdef', 'cap');
-    await uploads.digestOf(record);
-    return { uploads, record, offers };
+    const upload = await announcedUpload(true);
+    await upload.uploads.digestOf(upload.record);
+    return upload;
   }
 
   async function offeredEarlyThenDropped() {
@@ -143,7 +136,7 @@ describe('an early offer from before a reconnect', () => {
     await uploads.resumeAll([record]); // (sends fstat)
     uploads.resumeFrom(record, record.chunks); // the server has every chunk
     expect(await until(() => record.state === 'done', 5000)).toBe(true);
-    expect(offers).toEqual([record.id, record.id]);
+    expect(offers.map((offer) => offer.tid)).toEqual([record.id, record.id]);
   });
 
   it('goes again for an upload that was offering when the connection dropped', async () => {
@@ -151,13 +144,13 @@ describe('an early offer from before a reconnect', () => {
     record.state = 'offering';
     await uploads.resumeAll([record]);
     expect(record.state).toBe('done');
-    expect(offers).toEqual([record.id, record.id]);
+    expect(offers.map((offer) => offer.tid)).toEqual([record.id, record.id]);
   });
 
   it('is not repeated when the upload ends on the connection that offered', async () => {
     const { uploads, record, offers } = await offeringEarly();
     uploads.acked(record, record.chunks); // every chunk stored: the upload ends
     expect(await until(() => record.state === 'done', 5000)).toBe(true);
-    expect(offers).toEqual([record.id]);
+    expect(offers.map((offer) => offer.tid)).toEqual([record.id]);
   });
 });
