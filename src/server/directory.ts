@@ -73,26 +73,23 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
 
   /** JSON of `{ name: pub, ... }` (v1 `users`), cached until the next change. */
   usersJson(): string {
-    if (this.#usersJson === undefined) {
-      // Joined from the members directly (no pairs, no object): a v1 welcome asks for it
-      // after every join.
-      const parts: string[] = [];
-      for (const member of this.#byKey.values())
-        parts.push(encodeUsersEntry(member.name, member.pub));
-      this.#usersJson = `{${parts.join(',')}}`;
-    }
+    // Joined from the members directly (no pairs, no object): a v1 welcome asks for it after
+    // every join.
+    this.#usersJson ??= this.#joined((member) => encodeUsersEntry(member.name, member.pub));
     return this.#usersJson;
   }
 
   /** JSON of `{ name: PeerInfo, ... }` (v2 `peers`), cached until the next change. */
   peersJson(): string {
-    if (this.#peersJson === undefined) {
-      const parts: string[] = [];
-      for (const member of this.#byKey.values())
-        parts.push(encodePeersEntry(member.name, member.peerJson));
-      this.#peersJson = `{${parts.join(',')}}`;
-    }
+    this.#peersJson ??= this.#joined((member) => encodePeersEntry(member.name, member.peerJson));
     return this.#peersJson;
+  }
+
+  /** A JSON object of every member's `entry`, in the order they joined. */
+  #joined(entry: (member: M) => string): string {
+    const parts: string[] = [];
+    for (const member of this.#byKey.values()) parts.push(entry(member));
+    return `{${parts.join(',')}}`;
   }
 
   #invalidate(): void {
