@@ -67,8 +67,8 @@ export interface ServerConfig {
   trustedProxies: string[];
   /**
    * Answer a plaintext client (HTTP, nc) in plain text once OpenSSL refused its first record
-   * (TLS starts at once either way: nothing is read in JS first). false: dropped without an
-   * answer.
+   * (either way OpenSSL judges the first bytes: JS only reads them and hands them over).
+   * false: dropped without an answer.
    */
   plaintextReply: boolean;
   /** `host:port` of the Prometheus admin listener; undefined = off. */

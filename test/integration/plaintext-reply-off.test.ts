@@ -8,11 +8,11 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
 
 /**
- * `--no-plaintext-reply`: as the default, TLS starts on every connection at once (no first
- * read in JS) and plaintext clients are recognized from the TLS layer's error, counted and
- * logged; but they are dropped without an answer.
+ * `--no-plaintext-reply`: as the default, the first bytes go to OpenSSL unparsed and
+ * plaintext clients are recognized from the TLS layer's error, counted and logged; but
+ * they are dropped without an answer.
  */
-describe('plaintext reply off: TLS at once', () => {
+describe('plaintext reply off: dropped unanswered', () => {
   let t: TestServer;
   const sockets: Socket[] = [];
   const clients: RawClient[] = [];

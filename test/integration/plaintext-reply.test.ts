@@ -9,12 +9,12 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
 
 /**
- * The default: TLS starts on every connection at once (nothing read in JS first), and a
- * plaintext client is still answered in plain text — from OpenSSL's refusal of its first
- * record, on the TCP socket before it is closed. The log's `detail` carries OpenSSL's error
- * code, which only that path has (a first-byte peek in JS never asked OpenSSL).
+ * The default: the first bytes go to OpenSSL unparsed (JS reads them only to hand them
+ * over: tls-listener.ts says why), and a plaintext client is answered in plain text from
+ * OpenSSL's refusal of its first record, on the TCP socket before it is closed. The log's
+ * `detail` carries OpenSSL's error code (JS never judges the bytes).
  */
-describe('plaintext reply (default): TLS at once, plaintext answered from the TLS error', () => {
+describe('plaintext reply (default): plaintext answered from the TLS error', () => {
   let t: TestServer;
   const sockets: Socket[] = [];
   const clients: RawClient[] = [];
