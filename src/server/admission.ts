@@ -64,30 +64,12 @@ export async function admit<H extends OnlineHolder>(
   hello: HelloFrame,
   ctx: AdmissionContext<H>,
 ): Promise<Admission<H>> {
-  if (
-    hello.v < 2 ||
-    hello.idk === undefined ||
-    hello.pubsig === undefined ||
-    hello.proof === undefined
-  ) {
-    if (await ctx.store.getBinding(hello.user)) {
-      return {
-        ok: false,
-        code: ErrorCode.IDENTITY_REQUIRED,
-        text: `the name "${hello.user}" is registered to an identity key: connect with a v2 client that proves it`,
-        reason: 'identity_required',
-        takeover: true,
-      };
-    }
-    if (ctx.online(hello.user)) return nameTaken(hello.user);
-    // (no await when there are no shared rates: a v1 hello costs one store lookup, no more)
-    const refused =
-      ctx.names.takeV1(hello.user, ctx.addressKey, ctx.now()) ??
-      (ctx.sharedNames
-        ? await ctx.sharedNames.takeV1(hello.user, ctx.addressKey, ctx.now())
-        : undefined);
-    if (refused) return quotaRefusal(refused);
-    return V1_ADMITTED;
+  if (!provesIdentity(hello)) {
+    if (await ctx.store.getBinding(hello.user)) return identityRequired(hello.user);
+    const local = v1Rules(hello, ctx);
+    if (local !== V1_ADMITTED || !ctx.sharedNames) return local;
+    const refused = await ctx.sharedNames.takeV1(hello.user, ctx.addressKey, ctx.now());
+    return refused ? quotaRefusal(refused) : V1_ADMITTED;
   }
 
   const exporter = ctx.exporter();
@@ -138,6 +120,55 @@ export async function admit<H extends OnlineHolder>(
     return { ok: true, bound: 'existing' };
   }
   return claimNew(hello.user, hello.idk, ctx);
+}
+
+/**
+ * {@link admit} for a hello it can decide in this turn, without an await: a v1 hello (or a
+ * v2 one without a complete proof) where the store tells a bound name at once
+ * (`hasBindingNow`, SQLite) and no cluster-wide name rates apply. The same rules in the same
+ * order; undefined when admit must decide (a network store, a cluster, a v2 proof).
+ */
+export function admitV1Now<H extends OnlineHolder>(
+  hello: HelloFrame,
+  ctx: AdmissionContext<H>,
+): Admission<H> | undefined {
+  const store = ctx.store;
+  if (provesIdentity(hello) || ctx.sharedNames || store.hasBindingNow === undefined)
+    return undefined;
+  if (store.hasBindingNow(hello.user)) return identityRequired(hello.user);
+  return v1Rules(hello, ctx);
+}
+
+/** A v2 hello with its whole proof; any other is admitted by its name alone (the v1 rules). */
+function provesIdentity(
+  hello: HelloFrame,
+): hello is HelloFrame & { idk: string; pubsig: string; proof: string } {
+  return (
+    hello.v >= 2 &&
+    hello.idk !== undefined &&
+    hello.pubsig !== undefined &&
+    hello.proof !== undefined
+  );
+}
+
+/** A v1 name not bound to an identity: not online, then within this node's v1 name rate. */
+function v1Rules<H extends OnlineHolder>(
+  hello: HelloFrame,
+  ctx: AdmissionContext<H>,
+): Admission<H> {
+  if (ctx.online(hello.user)) return nameTaken(hello.user);
+  const refused = ctx.names.takeV1(hello.user, ctx.addressKey, ctx.now());
+  return refused ? quotaRefusal(refused) : V1_ADMITTED;
+}
+
+function identityRequired(name: string): Extract<Admission<OnlineHolder>, { ok: false }> {
+  return {
+    ok: false,
+    code: ErrorCode.IDENTITY_REQUIRED,
+    text: `the name "${name}" is registered to an identity key: connect with a v2 client that proves it`,
+    reason: 'identity_required',
+    takeover: true,
+  };
 }
 
 /** A name not bound yet: reserve it against the name rates, then claim it atomically. */
@@ -245,21 +276,79 @@ export interface HelloSession<H extends OnlineHolder> {
 export async function admitHello<H extends OnlineHolder>(
   hello: HelloFrame,
   session: HelloSession<H>,
-  ctx: Omit<AdmissionContext<H>, 'addressKey' | 'exporter'> & { stats: ServerStats },
-): Promise<Extract<Admission<H>, { ok: true }> | undefined> {
-  // Named fields rather than a spread of `ctx`: this runs for every connection.
-  let admission = await admit(hello, {
-    store: ctx.store,
-    names: ctx.names,
-    sharedNames: ctx.sharedNames,
-    addressKey: session.addressKey,
-    penalizedFor: (identityKey) => ctx.penalizedFor(identityKey),
-    online: (name) => ctx.online(name),
-    exporter: () => helloExporter(session.exportKeyingMaterial),
-    now: () => ctx.now(),
-  });
+  ctx: ServerAdmission<H>,
+): Promise<Accepted<H> | undefined> {
+  const admission = await admit(hello, new HelloContext(ctx, session));
   if (admission.ok && session.prepare) await session.prepare();
   if (!session.open) return undefined;
+  return conclude(admission, hello, session, ctx);
+}
+
+/**
+ * {@link admitHello} in this turn, without an await, where {@link admitV1Now} decides (a v1
+ * hello on a lone server with SQLite: most of a connect storm's hellos), with the same
+ * answer; `'pending'` where only admitHello can (nothing was done then).
+ */
+export function admitHelloNow<H extends OnlineHolder>(
+  hello: HelloFrame,
+  session: HelloSession<H>,
+  ctx: ServerAdmission<H>,
+): Accepted<H> | undefined | 'pending' {
+  if (session.prepare) return 'pending';
+  const admission = admitV1Now(hello, new HelloContext(ctx, session));
+  return admission === undefined ? 'pending' : conclude(admission, hello, session, ctx);
+}
+
+/** What admission asks of the server: the same for every hello (made once per server). */
+export type ServerAdmission<H extends OnlineHolder> = Omit<
+  AdmissionContext<H>,
+  'addressKey' | 'exporter'
+> & { stats: ServerStats };
+
+export type Accepted<H extends OnlineHolder> = Extract<Admission<H>, { ok: true }>;
+
+/** One hello's {@link AdmissionContext}: the server's part and the session's (one object). */
+class HelloContext<H extends OnlineHolder> implements AdmissionContext<H> {
+  readonly store: ServerStore;
+  readonly names: NameQuota;
+  readonly sharedNames: SharedNameRates | undefined;
+  readonly addressKey: string | undefined;
+  #server: ServerAdmission<H>;
+  #session: HelloSession<H>;
+
+  constructor(server: ServerAdmission<H>, session: HelloSession<H>) {
+    this.store = server.store;
+    this.names = server.names;
+    this.sharedNames = server.sharedNames;
+    this.addressKey = session.addressKey;
+    this.#server = server;
+    this.#session = session;
+  }
+  penalizedFor(identityKey: string): number {
+    return this.#server.penalizedFor(identityKey);
+  }
+  online(name: string): H | undefined {
+    return this.#server.online(name);
+  }
+  exporter(): Uint8Array | undefined {
+    return helloExporter(this.#session.exportKeyingMaterial);
+  }
+  now(): number {
+    return this.#server.now();
+  }
+}
+
+/**
+ * The last check of who holds the name, in the same turn as the session enters the
+ * directory; a refusal is reported and answered.
+ */
+function conclude<H extends OnlineHolder>(
+  decided: Admission<H>,
+  hello: HelloFrame,
+  session: HelloSession<H>,
+  ctx: ServerAdmission<H>,
+): Accepted<H> | undefined {
+  let admission = decided;
   const holder = ctx.online(hello.user);
   if (admission.ok && holder) {
     const same = admission.bound !== 'none' && holder.identityKey === hello.idk;

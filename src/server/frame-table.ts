@@ -46,7 +46,7 @@ export interface FrameSession
   /** The `users` answer to `list`, in this client's protocol version. */
   usersLine(): string;
   /** Runs admission for the hello (first frame). */
-  admit(hello: HelloFrame): Promise<void>;
+  admit(hello: HelloFrame): Promise<void> | undefined;
 }
 
 /** The shared services handlers reach. */

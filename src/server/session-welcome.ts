@@ -11,15 +11,16 @@ import {
   ProtocolError,
 } from '../protocol/index.js';
 import {
-  type AdmissionContext,
+  type Accepted,
   admitHello,
+  admitHelloNow,
   type HelloSession,
   reportRefusal,
+  type ServerAdmission,
 } from './admission.js';
 import type { FrameSession } from './frame-table.js';
 import type { SessionContext } from './session-context.js';
 import type { SessionLog } from './session-log.js';
-import type { ServerStats } from './stats.js';
 
 /** The directory as a `users` frame for a client of `version` (v1: names and keys). */
 export function usersLineOf(
@@ -46,17 +47,11 @@ export interface SessionEntry {
   enter(): void;
 }
 
-/** What admission asks of the server, the same for every hello of one {@link SessionContext}. */
-type AdmissionDeps<S extends WelcomedSession> = Omit<
-  AdmissionContext<S>,
-  'addressKey' | 'exporter'
-> & { stats: ServerStats };
-
-const depsByContext = new WeakMap<object, AdmissionDeps<WelcomedSession>>();
+const depsByContext = new WeakMap<object, ServerAdmission<WelcomedSession>>();
 
 /** Made once per context (it reads the context's fields when asked, not when made). */
-function admissionDeps<S extends WelcomedSession>(ctx: SessionContext<S>): AdmissionDeps<S> {
-  let deps = depsByContext.get(ctx) as AdmissionDeps<S> | undefined;
+function admissionDeps<S extends WelcomedSession>(ctx: SessionContext<S>): ServerAdmission<S> {
+  let deps = depsByContext.get(ctx) as ServerAdmission<S> | undefined;
   if (deps === undefined) {
     deps = {
       get store() {
@@ -75,7 +70,7 @@ function admissionDeps<S extends WelcomedSession>(ctx: SessionContext<S>): Admis
       online: (name) => ctx.directory.get(name),
       now: () => ctx.clock.now(),
     };
-    depsByContext.set(ctx, deps as unknown as AdmissionDeps<WelcomedSession>);
+    depsByContext.set(ctx, deps as unknown as ServerAdmission<WelcomedSession>);
   }
   return deps;
 }
@@ -152,18 +147,33 @@ class Admitting<S extends WelcomedSession> implements HelloSession<S> {
 /**
  * Admission of a hello (admission.ts), then the welcome and what a new session is owed:
  * the directory (v2 only with `presence`), its prekey count, its mailbox and its rooms.
+ * A v1 hello on a lone server with SQLite is admitted and welcomed in this turn, without a
+ * promise (most of a connect storm); a promise is returned only where something is awaited.
  */
-export async function welcomeSession<S extends WelcomedSession>(
+export function welcomeSession<S extends WelcomedSession>(
   session: S,
   hello: HelloFrame,
   ctx: SessionContext<S>,
   entry: SessionEntry,
-): Promise<void> {
-  const { directory, presence, stats, prekeys } = ctx;
+): Promise<void> | undefined {
   const admitting = new Admitting(session, hello, ctx, entry);
-  let admission: Awaited<ReturnType<typeof admitHello<S>>>;
+  const deps = admissionDeps(ctx);
+  const now = admitHelloNow<S>(hello, admitting, deps);
+  if (now === 'pending') return admitThenWelcome(session, hello, ctx, admitting, deps);
+  return now === undefined ? undefined : welcome(session, hello, ctx, now);
+}
+
+async function admitThenWelcome<S extends WelcomedSession>(
+  session: S,
+  hello: HelloFrame,
+  ctx: SessionContext<S>,
+  admitting: Admitting<S>,
+  deps: ServerAdmission<S>,
+): Promise<void> {
+  const stats = ctx.stats;
+  let admission: Accepted<S> | undefined;
   try {
-    admission = await admitHello<S>(hello, admitting, admissionDeps(ctx));
+    admission = await admitHello<S>(hello, admitting, deps);
   } catch (error) {
     await admitting.release();
     if (!(error instanceof ProtocolError) || error.code !== ErrorCode.NAME_TAKEN) throw error;
@@ -183,6 +193,17 @@ export async function welcomeSession<S extends WelcomedSession>(
     await admitting.release();
     return;
   }
+  await welcome(session, hello, ctx, admission);
+}
+
+/** The welcome, then what the new session is owed (a promise only if that is awaited). */
+function welcome<S extends WelcomedSession>(
+  session: S,
+  hello: HelloFrame,
+  ctx: SessionContext<S>,
+  admission: Accepted<S>,
+): Promise<void> | undefined {
+  const { directory, stats } = ctx;
   session.log.bind({ user: hello.user });
   stats.helloAccepted.tally(hello.v === 1 ? 'v1' : hello.v === 2 ? 'v2' : `v${hello.v}`);
   if (session.log.infoEnabled)
@@ -208,9 +229,23 @@ export async function welcomeSession<S extends WelcomedSession>(
         ),
     'welcome',
   );
-  presence.joined(session);
+  ctx.presence.joined(session);
+  const owed =
+    (session.has(Capability.ratchet) && hello.idk !== undefined) ||
+    session.has(Capability.mailbox) ||
+    session.has(Capability.ack) ||
+    session.has(Capability.rooms);
+  return owed ? deliverOwed(session, hello, ctx) : undefined;
+}
+
+/** A new session's prekey count, mailbox, fetched acknowledgements and rooms. */
+async function deliverOwed<S extends WelcomedSession>(
+  session: S,
+  hello: HelloFrame,
+  ctx: SessionContext<S>,
+): Promise<void> {
   if (session.has(Capability.ratchet) && hello.idk)
-    session.reply(await prekeys.countLine(session), 'prekeys');
+    session.reply(await ctx.prekeys.countLine(session), 'prekeys');
   if (session.has(Capability.mailbox)) await session.mailbox.deliver();
   if (session.has(Capability.ack)) await session.mailbox.deliverFetched();
   if (session.has(Capability.rooms)) await ctx.rooms.welcome(session);

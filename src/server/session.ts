@@ -325,7 +325,7 @@ export class Session extends SessionIdentity implements FrameSession, InputHost 
   }
 
   /** Admission of the hello, then the welcome (session-welcome.ts). */
-  admit(hello: HelloFrame): Promise<void> {
+  admit(hello: HelloFrame): Promise<void> | undefined {
     const session = this;
     const transport = this.#transport;
     return welcomeSession(this, hello, this.#ctx, {

@@ -95,6 +95,10 @@ export class SqliteStore implements ServerStore {
     return row ? toBinding(row) : undefined;
   }
 
+  hasBindingNow(name: string): boolean {
+    return this.#stmt.hasBinding.get(nameKey(name)) !== undefined;
+  }
+
   async claimName(
     name: string,
     identityKey: string,
@@ -316,6 +320,9 @@ function prepare(db: Database.Database) {
   return {
     getBinding: db.prepare<[string], BindingRow>(
       'SELECT name, identity_key, pub, pubsig, caps, first_seen, last_seen FROM identity_binding WHERE name_key = ?',
+    ),
+    hasBinding: db.prepare<[string], { one: number }>(
+      'SELECT 1 AS one FROM identity_binding WHERE name_key = ?',
     ),
     insertBinding: db.prepare<[string, string, string, number, number]>(
       'INSERT OR IGNORE INTO identity_binding (name_key, name, identity_key, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)',

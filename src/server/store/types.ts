@@ -251,6 +251,12 @@ export interface ServerStore {
   /** Binding of a name (case-insensitive), if any. */
   getBinding(name: string): Promise<IdentityBinding | undefined>;
   /**
+   * Whether a name is bound, answered at once (synchronous by contract): only a store that
+   * can answer without waiting has it (SQLite). A v1 hello is then admitted in the turn its
+   * line arrived, without an await (admission.ts `admitV1Now`).
+   */
+  hasBindingNow?(name: string): boolean;
+  /**
    * Binds `name` to `identityKey` on first use, atomically: `bound` when another identity
    * holds it, `identity_cap` when this identity already holds `namesPerIdentity` names
    * (a name it holds already is always granted).

@@ -10,6 +10,8 @@ import {
   type AdmissionContext,
   admit,
   admitHello,
+  admitHelloNow,
+  admitV1Now,
   type HelloSession,
   type OnlineHolder,
 } from '../../../src/server/admission.js';
@@ -181,6 +183,45 @@ describe('admit (v1)', () => {
   });
 });
 
+describe('admitV1Now (v1 without an await)', () => {
+  it('answers as admit does: admitted, bound, online, over the v1 name rate', async () => {
+    const mine = world();
+    const theirs = world();
+    await admit(v2('alice', newIdentity()), mine.ctx);
+    await admit(v2('alice', newIdentity()), theirs.ctx);
+    mine.online.set('dave', { identityKey: undefined });
+    theirs.online.set('dave', { identityKey: undefined });
+    // newNamesPerAddress is 10: the eleventh new v1 name from one address is refused
+    const names = [
+      'carol',
+      'alice',
+      'ALICE',
+      'dave',
+      ...Array.from({ length: 11 }, (_, i) => `v${i}`),
+    ];
+    for (const name of names) {
+      const now = admitV1Now(v1(name, newIdentity()), mine.ctx);
+      expect(now, name).toEqual(await admit(v1(name, newIdentity()), theirs.ctx));
+    }
+    expect(refusal(admitV1Now(v1('v99', newIdentity()), mine.ctx)!).code).toBe(
+      ErrorCode.NAME_QUOTA,
+    );
+  });
+
+  it('leaves to admit what needs an await: a proof, shared rates, a store without hasBindingNow', () => {
+    const { ctx, store } = world();
+    expect(admitV1Now(v2('alice', newIdentity()), ctx)).toBeUndefined();
+    const sharedNames = {
+      takeV1: async () => undefined,
+      takeBinding: async () => ({ refund: async () => {} }),
+    };
+    expect(admitV1Now(v1('carol', newIdentity()), { ...ctx, sharedNames })).toBeUndefined();
+    const network = Object.create(store, { hasBindingNow: { value: undefined } });
+    expect(admitV1Now(v1('carol', newIdentity()), { ...ctx, store: network })).toBeUndefined();
+    expect(admitV1Now(v1('carol', newIdentity()), ctx)).toEqual({ ok: true, bound: 'none' });
+  });
+});
+
 /** A session double for admitHello: records replies, takeovers and entering. */
 function session(overrides: Partial<HelloSession<OnlineHolder>> = {}) {
   const replies: Array<{ type: string; code?: string }> = [];
@@ -248,6 +289,28 @@ describe('admitHello', () => {
     ).toBe(undefined);
     expect(replies[0]?.code).toBe(ErrorCode.NAME_TAKEN);
     expect(events).toEqual([]);
+  });
+
+  it('admitHelloNow enters or answers in this turn, and leaves anything to prepare pending', () => {
+    const { online, ctx } = world();
+    const stats = new ServerStats();
+    const entered = session();
+    expect(admitHelloNow(v1('carol', newIdentity()), entered.s, { ...ctx, stats })).toEqual({
+      ok: true,
+      bound: 'none',
+    });
+    expect(entered.events).toEqual(['enter']);
+    online.set('carol', { identityKey: undefined });
+    const refused = session();
+    expect(admitHelloNow(v1('carol', newIdentity()), refused.s, { ...ctx, stats })).toBe(undefined);
+    expect(refused.replies[0]?.code).toBe(ErrorCode.NAME_TAKEN);
+    expect(stats.helloRefused.get('name_taken')).toBe(1);
+    const claiming = session({ prepare: async () => {} });
+    expect(admitHelloNow(v1('erin', newIdentity()), claiming.s, { ...ctx, stats })).toBe('pending');
+    expect(admitHelloNow(v2('frank', newIdentity()), session().s, { ...ctx, stats })).toBe(
+      'pending',
+    );
+    expect(claiming.events).toEqual([]);
   });
 
   it('does nothing for a session that closed while admission awaited the store', async () => {

@@ -1,13 +1,10 @@
-import { Writable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toBase64 } from '../../../src/protocol/index.js';
-import { clockWith } from '../../../src/server/clock.js';
-import { composeServer, type ServerCore } from '../../../src/server/compose.js';
-import { defaultServerConfig, type ServerConfig } from '../../../src/server/config.js';
-import { createLogger } from '../../../src/server/logger.js';
-import { SqliteStore } from '../../../src/server/store/index.js';
+import type { ServerCore } from '../../../src/server/compose.js';
+import type { ServerConfig } from '../../../src/server/config.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';
+import { socketlessServer } from '../../helpers/session-core.js';
 import { newIdentity, v2Hello } from '../../helpers/v2-hello.js';
 
 /** Counts the keepalive requests a session makes of its connection. */
@@ -24,23 +21,12 @@ afterEach(async () => {
 });
 
 async function server(overrides: Partial<ServerConfig> = {}) {
-  const quiet = createLogger({
-    level: 'silent',
-    destination: new Writable({ write: (_c, _e, done) => done() }),
-  });
-  const core = await composeServer({ ...defaultServerConfig, ...overrides }, quiet, {
-    store: new SqliteStore(':memory:'),
-    hasher: { hash: async (p: string) => p, verify: async () => false },
-    clock: clockWith(() => 1_000_000),
-  });
+  const { core, connect } = await socketlessServer(
+    overrides,
+    (address, seed) => new KeepAliveTransport(address, seed),
+  );
   cores.push(core);
-  let n = 0;
-  return (hello: (transport: FakeTransport) => object) => {
-    const transport = new KeepAliveTransport(`10.0.0.${++n}`, `conn-${n}`);
-    const session = core.openSession(transport);
-    session.receive(Buffer.from(`${JSON.stringify(hello(transport))}\n`));
-    return { session, transport };
-  };
+  return connect;
 }
 
 /** Lets admission (a few store turns) finish: bounded. */
