@@ -102,12 +102,17 @@ type RollStream = DestinationStream & {
   file?: string;
   once(event: 'ready', listener: () => void): unknown;
 };
-const pinoRoll = createRequire(import.meta.url)('pino-roll') as (
-  options: RollOptions,
-) => Promise<RollStream>;
+type PinoRoll = (options: RollOptions) => Promise<RollStream>;
+
+/**
+ * pino-roll, loaded only for `--log-file`: it loads all of date-fns (≈ 250 CommonJS files),
+ * which a daemon logging to stdout never uses.
+ */
+let pinoRoll: PinoRoll | undefined;
 
 async function openRolling(file: string, keep: number): Promise<RollStream> {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  pinoRoll ??= createRequire(import.meta.url)('pino-roll') as PinoRoll;
   const stream = await pinoRoll({
     file,
     frequency: 'daily',

@@ -11,7 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  */
 function heavyPackagesLoadedBy(script: string): string[] {
   const probe = `
-    const heavy = /node_modules\\/(ioredis|better-sqlite3|prom-client|pino|ws|reflect-metadata)\\//;
+    const heavy = /node_modules\\/(ioredis|better-sqlite3|prom-client|pino|pino-roll|date-fns|ws|reflect-metadata)\\//;
     ${script}
       .then(() => {
         const names = new Set();
@@ -61,7 +61,7 @@ describe('CLI start-up', () => {
     expect(heavyPackagesLoadedBy(`import('./dist/cli.js')`)).toEqual([]);
   });
 
-  it('the probe sees the daemon when it is loaded (the check above can fail); ioredis waits for --redis, prom-client for --metrics, the certificate generator for a missing pair', () => {
+  it('the probe sees the daemon when it is loaded (the check above can fail); ioredis waits for --redis, prom-client for --metrics, the certificate generator for a missing pair, the log rotation (pino-roll, date-fns) for --log-file', () => {
     const loaded = heavyPackagesLoadedBy(`import('./dist/cli/serve-run.js')`);
     expect(loaded).toEqual(expect.arrayContaining(['better-sqlite3', 'pino']));
     // (the cluster code and its Redis client load only with --redis: test/slow/lazy-redis.test.ts)
@@ -70,6 +70,8 @@ describe('CLI start-up', () => {
     // needs) only to generate a certificate (test/unit/server/certs-lazy.test.ts)
     expect(loaded).not.toContain('prom-client');
     expect(loaded).not.toContain('reflect-metadata');
+    expect(loaded).not.toContain('pino-roll');
+    expect(loaded).not.toContain('date-fns');
   });
 
   it.each(['--version', 'keys --help', 'invite --help', 'who --help'])(
