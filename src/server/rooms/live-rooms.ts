@@ -27,6 +27,12 @@ interface LiveRoom<M> {
 export class LiveRooms<M extends RoomMember> {
   readonly options: RoomServiceOptions;
   #rooms = new Map<string, LiveRoom<M>>();
+  /**
+   * The rooms (by key) each member entered on this node, so a disconnect leaves its own
+   * rooms without looking through every live room. May name a room the member has since
+   * been replaced in (a newer session of the name): {@link roomsOf} checks.
+   */
+  #entered = new WeakMap<M, Set<string>>();
 
   constructor(options: RoomServiceOptions) {
     this.options = options;
@@ -58,10 +64,17 @@ export class LiveRooms<M extends RoomMember> {
     return [...(this.#rooms.get(key)?.members.values() ?? [])].map((m) => m.name);
   }
 
-  /** Rooms `member` is in, by key. */
-  *roomsOf(member: M): Generator<string> {
-    for (const [key, room] of this.#rooms)
-      if (room.members.get(nameKey(member.name)) === member) yield key;
+  /** Rooms `member` is in, by key: O(its rooms), not O(live rooms). */
+  roomsOf(member: M): string[] {
+    const entered = this.#entered.get(member);
+    if (entered === undefined) return [];
+    const name = nameKey(member.name);
+    const keys: string[] = [];
+    for (const key of entered) {
+      if (this.#rooms.get(key)?.members.get(name) === member) keys.push(key);
+      else entered.delete(key);
+    }
+    return keys;
   }
 
   /** Server admins above all, then the stored role, else a plain member. */
@@ -98,6 +111,9 @@ export class LiveRooms<M extends RoomMember> {
     }
     if (live.members.get(nameKey(member.name)) !== member) {
       live.members.set(nameKey(member.name), member);
+      const entered = this.#entered.get(member);
+      if (entered === undefined) this.#entered.set(member, new Set([key]));
+      else entered.add(key);
       const peerJson = await this.#memberJson(live.name, member);
       await this.options.bus?.entered(key, member.name, peerJson);
       this.broadcast(
@@ -136,6 +152,7 @@ export class LiveRooms<M extends RoomMember> {
     // The others by broadcast, the member removed by its own copy: once each.
     this.broadcast(key, line, member);
     live.members.delete(nameKey(member.name));
+    this.#entered.get(member)?.delete(key);
     await this.options.bus?.exited(key, member.name);
     if (member.open) member.send(line, 'room');
     if (live.members.size === 0) {

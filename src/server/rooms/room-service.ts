@@ -76,7 +76,7 @@ export class RoomService<M extends RoomMember> {
 
   /** The member disconnected: leave every room. */
   memberLeft(member: M): void {
-    for (const key of [...this.#live.roomsOf(member)]) {
+    for (const key of this.#live.roomsOf(member)) {
       this.#live
         .remove(key, member, 'part')
         .catch((error: unknown) =>
