@@ -18,9 +18,18 @@ function member(name: string) {
     open: true,
     log: { warn: () => {}, info: () => {} } as unknown as RoomMember['log'],
     lines,
-    send: (line) => (lines.push(line), true),
-    offer: (line) => (lines.push(line), 'queued'),
-    push: (line) => (lines.push(line), 'queued'),
+    send(line) {
+      lines.push(line);
+      return true;
+    },
+    offer(line) {
+      lines.push(line);
+      return 'queued';
+    },
+    push(line) {
+      lines.push(line);
+      return 'queued';
+    },
     missedRoomMessage: () => {},
     failed: () => {},
   };
