@@ -108,6 +108,14 @@ export class LiveRooms<M extends RoomMember> {
       live = { name: stored?.name ?? room, members: new Map() };
       this.#rooms.set(key, live);
       await store.rooms.markEmpty(live.name, undefined);
+      // A network store answers later: a member that left meanwhile was in no room to leave.
+      if (!member.open) {
+        if (live.members.size === 0 && this.#rooms.get(key) === live) {
+          this.#rooms.delete(key);
+          await store.rooms.markEmpty(live.name, this.now());
+        }
+        return;
+      }
     }
     if (live.members.get(nameKey(member.name)) !== member) {
       live.members.set(nameKey(member.name), member);

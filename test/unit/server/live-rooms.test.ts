@@ -36,9 +36,9 @@ function member(name: string) {
   return m;
 }
 
-function rooms() {
+function rooms(store: SqliteStore = new SqliteStore(':memory:')) {
   const service = new RoomService<ReturnType<typeof member>>({
-    store: new SqliteStore(':memory:'),
+    store,
     gate: undefined as never, // no passwords here
     logger: createLogger({ level: 'silent' }),
     stats: new ServerStats(),
@@ -98,6 +98,29 @@ describe('RoomService.memberLeft', () => {
     expect(parts(carol)).toEqual(['alice #a', 'alice #b', 'bob #b']);
     expect(s.membersOf('#b', carol)).toEqual(['carol']);
     expect(roomKey('#B')).toBe(roomKey('#b'));
+  });
+
+  it('a member that disconnects while its join waits on the store is not left in the room', async () => {
+    // A network store (Redis) answers markEmpty a turn or more later; SQLite in the same turn.
+    const store = new SqliteStore(':memory:');
+    let onMarked: (() => void) | undefined;
+    const markEmpty = store.rooms.markEmpty.bind(store.rooms);
+    store.rooms.markEmpty = async (room, since) => {
+      await markEmpty(room, since);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      onMarked?.();
+    };
+    const s = rooms(store);
+    const alice = member('alice');
+    onMarked = () => {
+      (alice as { open: boolean }).open = false; // the connection closed meanwhile
+      s.memberLeft(alice);
+      onMarked = undefined;
+    };
+    await join(s, alice, '#new');
+    const carol = member('carol');
+    await join(s, carol, '#new');
+    expect(s.membersOf('#new', carol)).toEqual(['carol']);
   });
 
   it('a member who parted and joined again leaves the room once on disconnect', async () => {
