@@ -123,6 +123,35 @@ describe('RoomService.memberLeft', () => {
     expect(s.membersOf('#new', carol)).toEqual(['carol']);
   });
 
+  it('a member that disconnects while its role is read is not announced as joined after its part', async () => {
+    const store = new SqliteStore(':memory:');
+    let onRole: (() => void) | undefined;
+    const getRole = store.rooms.getRole.bind(store.rooms);
+    store.rooms.getRole = async (room, identityKey) => {
+      const role = await getRole(room, identityKey);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      onRole?.();
+      return role;
+    };
+    const s = rooms(store);
+    const carol = member('carol');
+    await join(s, carol, '#a');
+    const alice = member('alice');
+    onRole = () => {
+      onRole = undefined;
+      (alice as { open: boolean }).open = false;
+      s.memberLeft(alice);
+    };
+    await join(s, alice, '#a');
+    await new Promise((resolve) => setImmediate(resolve));
+    const events = carol.lines
+      .map((l) => JSON.parse(l) as { event?: string; user?: string })
+      .filter((f) => f.user === 'alice')
+      .map((f) => f.event);
+    expect(events.at(-1)).toBe('part');
+    expect(s.membersOf('#a', carol)).toEqual(['carol']);
+  });
+
   it('a member who parted and joined again leaves the room once on disconnect', async () => {
     const s = rooms();
     const alice = member('alice');
