@@ -4,15 +4,10 @@
 // disconnect for several rounds, the minimum being the figure. Compare builds with
 // `--dist DIR` (another checkout's dist/).
 //   npm run build && node bench/rooms-leave.mjs [--rooms 5000] [--leavers 2000] [--rounds 5] [--dist DIR]
-import { pathToFileURL } from 'node:url';
+import { distLoader, optionTaker } from './lib/args.mjs';
 
-const argv = process.argv.slice(2);
-const valued = (name, fallback) => {
-  const at = argv.indexOf(`--${name}`);
-  return at === -1 ? fallback : argv[at + 1];
-};
-const dist = new URL(`${valued('dist', new URL('../dist', import.meta.url).pathname)}/`, 'file:');
-const load = (path) => import(pathToFileURL(new URL(path, dist).pathname).href);
+const valued = optionTaker(process.argv.slice(2));
+const load = distLoader(valued('dist'));
 const { RoomService } = await load('server/rooms/room-service.js');
 const { createLogger } = await load('server/logger.js');
 const { ServerStats } = await load('server/stats.js');

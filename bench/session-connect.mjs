@@ -5,15 +5,10 @@
 // ever adds). Compare builds with `--dist DIR` (another checkout's dist/).
 //   npm run build && node bench/session-connect.mjs [--connects 5000] [--rounds 5] [--dist DIR]
 import { Writable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
+import { distLoader, optionTaker } from './lib/args.mjs';
 
-const argv = process.argv.slice(2);
-const valued = (name, fallback) => {
-  const at = argv.indexOf(`--${name}`);
-  return at === -1 ? fallback : argv[at + 1];
-};
-const dist = new URL(`${valued('dist', new URL('../dist', import.meta.url).pathname)}/`, 'file:');
-const load = (path) => import(pathToFileURL(new URL(path, dist).pathname).href);
+const valued = optionTaker(process.argv.slice(2));
+const load = distLoader(valued('dist'));
 const { composeServer } = await load('server/compose.js');
 const { defaultServerConfig } = await load('server/config.js');
 const { createLogger } = await load('server/logger.js');

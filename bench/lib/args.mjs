@@ -1,4 +1,5 @@
 // Command-line options of the A/B benches: `--name value` pairs taken out of an argument list.
+import { pathToFileURL } from 'node:url';
 
 /**
  * A `take(name, fallback)` over `args`: removes `--name value` from `args` and returns the
@@ -11,4 +12,13 @@ export function optionTaker(args) {
     const [value] = args.splice(i, 2).slice(1);
     return value;
   };
+}
+
+/**
+ * `load(path)` imports `path` (e.g. `server/compose.js`) from a built dist/: `dir` (another
+ * checkout's, the in-process benches' `--dist DIR`), else this checkout's.
+ */
+export function distLoader(dir) {
+  const dist = new URL(`${dir ?? new URL('../../dist', import.meta.url).pathname}/`, 'file:');
+  return (path) => import(pathToFileURL(new URL(path, dist).pathname).href);
 }
