@@ -230,12 +230,8 @@ function welcome<S extends WelcomedSession>(
     'welcome',
   );
   ctx.presence.joined(session);
-  const owed =
-    (session.has(Capability.ratchet) && hello.idk !== undefined) ||
-    session.has(Capability.mailbox) ||
-    session.has(Capability.ack) ||
-    session.has(Capability.rooms);
-  return owed ? deliverOwed(session, hello, ctx) : undefined;
+  // A v1 session has no capabilities (SessionIdentity.has): it is owed nothing more.
+  return hello.v < 2 ? undefined : deliverOwed(session, hello, ctx);
 }
 
 /** A new session's prekey count, mailbox, fetched acknowledgements and rooms. */
