@@ -117,17 +117,18 @@ export class LiveRooms<M extends RoomMember> {
         return;
       }
     }
-    if (live.members.get(nameKey(member.name)) !== member) {
-      live.members.set(nameKey(member.name), member);
+    const name = nameKey(member.name);
+    if (live.members.get(name) !== member) {
+      live.members.set(name, member);
       const entered = this.#entered.get(member);
       if (entered === undefined) this.#entered.set(member, new Set([key]));
       else entered.add(key);
       // A member that left during an await was taken out (and its part announced): its join
       // is not announced after that, here or to the other nodes.
       const peerJson = await this.#memberJson(live.name, member);
-      if (live.members.get(nameKey(member.name)) !== member) return;
+      if (live.members.get(name) !== member) return;
       await this.options.bus?.entered(key, member.name, peerJson);
-      if (live.members.get(nameKey(member.name)) !== member) return;
+      if (live.members.get(name) !== member) return;
       this.broadcast(
         key,
         encodeRoomEvent({ event: 'join', room: live.name, user: member.name, peerJson }),
