@@ -59,6 +59,17 @@ describe('plaintext reply (default): plaintext answered from the TLS error', () 
     expect(probeLog('plaintext')?.detail).toBe('ERR_SSL_WRONG_VERSION_NUMBER');
   });
 
+  it('a first write of 256 KiB of garbage is refused like any plaintext, and TLS clients go on', async () => {
+    // JS reads the first chunk before OpenSSL sees it: a huge one must cost no more than that.
+    await start();
+    const reply = await probe(Buffer.alloc(256 * 1024, 0x41));
+    expect(JSON.parse(reply)).toMatchObject({ code: 'E_TLS_REQUIRED' });
+    expect(await until(() => t.server.stats.tlsRejected.get('plaintext') === 1)).toBe(true);
+    const alice = await RawClient.hello({ port: t.port, certPem: t.certPem, user: 'alice' });
+    clients.push(alice);
+    await alice.sync();
+  });
+
   it('an untrusted PROXY header is answered and counted as plaintext', async () => {
     // OpenSSL sees a record that is not TLS; nothing tells it apart from other plaintext.
     await start();

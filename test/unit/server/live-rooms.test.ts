@@ -152,6 +152,24 @@ describe('RoomService.memberLeft', () => {
     expect(s.membersOf('#a', carol)).toEqual(['carol']);
   });
 
+  it('a member that joins and parts many rooms leaves only the one it is still in', async () => {
+    // What a user can do as often as allowed: the per-member index follows each part.
+    const s = rooms();
+    const alice = member('alice');
+    const carol = member('carol');
+    await join(s, carol, '#stay');
+    for (let i = 0; i < 300; i++) {
+      await join(s, alice, `#r${i}`);
+      await s.handle(alice, { type: 'part', room: `#r${i}` });
+    }
+    await join(s, alice, '#stay');
+    const partedBefore = parts(alice).length; // its own 300 parts
+    s.memberLeft(alice);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(parts(carol)).toEqual(['alice #stay']);
+    expect(parts(alice).slice(partedBefore)).toEqual(['alice #stay']); // (the double stays open)
+  });
+
   it('a member who parted and joined again leaves the room once on disconnect', async () => {
     const s = rooms();
     const alice = member('alice');

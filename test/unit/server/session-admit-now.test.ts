@@ -41,6 +41,21 @@ describe('v1 admission in one turn', () => {
     ]);
   });
 
+  it('a connection that floods hellos for a taken name in one read is cut off; the holder stays', async () => {
+    // Nothing waits between hellos any more: the per-connection limits must still apply.
+    const { core, connect } = await server();
+    const owner = connect(v1('alice'));
+    const hello = JSON.stringify(v1('alice')());
+    const flood = connect(() => JSON.parse(hello));
+    flood.session.receive(Buffer.from(`${hello}\n`.repeat(2000)));
+    const refusals = frames(flood.transport).filter((f) => f.type === 'error');
+    expect(refusals.length).toBeLessThan(1000);
+    expect(refusals.at(-1)?.code).toBe(ErrorCode.RATE_LIMITED);
+    expect(flood.session.state).toBe('closed');
+    expect(core.context.directory.get('alice')).toBe(owner.session);
+    expect(owner.session.state).toBe('ready');
+  });
+
   it('is refused in that turn too: a name online, a name bound to an identity', async () => {
     const { connect } = await server();
     connect(v1('alice'));
