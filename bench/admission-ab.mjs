@@ -4,8 +4,12 @@
 // built checkout of another commit (--base DIR) and the bare forwarder, interleaved round by
 // round with a fresh server per run; prints per-run figures, medians and ratios to bare.
 //
+// `--floor` adds our TLS listener with the bare forwarder's work on top
+// (bench/admission-floor.mjs): ours ÷ floor is what sessions cost, floor ÷ bare what the
+// listener costs.
+//
 //   node bench/admission-ab.mjs [--base DIR] [--reps 5] [--count 1000] [--warmup 200]
-//                               [--variant "off=--no-plaintext-reply"]...
+//                               [--floor] [--variant "off=--no-plaintext-reply"]...
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,12 +25,15 @@ for (let v = take('variant'); v !== undefined; v = take('variant')) {
   variants.push({ name, flags: flags.join('=').split(/\s+/).filter(Boolean) });
 }
 const base = take('base');
+const floorAt = args.indexOf('--floor');
+const floor = floorAt !== -1;
+if (floor) args.splice(floorAt, 1);
 const reps = Number(take('reps', 5));
 const count = Number(take('count', 1000));
 const warmup = Number(take('warmup', 200));
 if (args.length > 0 || !(reps > 0) || !(count > 0) || !(warmup >= 0)) {
   console.error(
-    'usage: node bench/admission-ab.mjs [--base DIR] [--reps 5] [--count 1000] [--warmup 200] [--variant "name=FLAGS"]...',
+    'usage: node bench/admission-ab.mjs [--base DIR] [--reps 5] [--count 1000] [--warmup 200] [--floor] [--variant "name=FLAGS"]...',
   );
   process.exit(2);
 }
@@ -40,6 +47,7 @@ const builds = [
     name: v.name,
     start: (cert) => TARGETS.ours(cert, { extraArgs: v.flags }),
   })),
+  ...(floor ? [{ name: 'floor', start: (cert) => TARGETS.floor(cert) }] : []),
   { name: 'bare', start: (cert) => TARGETS.bare(cert) },
 ];
 for (const build of builds) build.runs = [];

@@ -198,7 +198,7 @@ export const TARGETS = {
       process.execPath,
       [
         ...(options.nodeArgs ?? []), // e.g. --cpu-prof (bench/profile.mjs)
-        join(ROOT, 'bin/securechat'),
+        options.entry ?? join(ROOT, 'bin/securechat'), // (a patched copy: admission-phases.mjs)
         'serve',
         '--host',
         HOST,
@@ -266,6 +266,22 @@ export const TARGETS = {
       options,
     );
     return started('bare Node forwarder', proc, port, { proto: 'sc', kind: 'bare' });
+  },
+  /** Our TLS listener with the bare forwarder's work on top (bench/admission-floor.mjs). */
+  async floor(cert, options = {}) {
+    const port = await freePort();
+    const proc = launch(
+      process.execPath,
+      [
+        ...(options.nodeArgs ?? []),
+        join(ROOT, 'bench/admission-floor.mjs'),
+        String(port),
+        cert.certPath,
+        cert.keyPath,
+      ],
+      options,
+    );
+    return started('listener floor', proc, port, { proto: 'sc', kind: 'floor' });
   },
   async ngircd(cert, options = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'bench-ngircd-'));
