@@ -175,6 +175,17 @@ export function renderReport(r) {
         },
       ),
     );
+    if (r.admission.v1Warm && Object.keys(r.admission.v1Warm).length > 0)
+      parts.push(
+        table(
+          'Admission after the JIT warmed up (a running daemon; securechat and the bare forwarder, v1 hello)',
+          r.admission.v1Warm,
+          admissionColumns,
+          {
+            intro: `${fmt(r.counts.admissionWarm)} connects, ${r.counts.admissionConcurrency} at a time, after ${fmt(r.counts.admissionWarmWarmup)} unmeasured ones. A fresh Node server is still compiling its connect path for the first thousands of connects (ours has several times as much code on it as the bare forwarder): the table above is a just-started daemon, this one a daemon that has run for a while.`,
+          },
+        ),
+      );
     if (r.admission.v2?.ours)
       parts.push(
         table(

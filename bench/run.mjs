@@ -156,6 +156,9 @@ const counts = {
   admission: quick ? 100 : 500,
   admissionWarmup: quick ? 20 : 200,
   admissionConcurrency: 8,
+  // The same storm after the JIT settled (ours and bare only: the C daemons do not warm up).
+  admissionWarm: quick ? 200 : 2000,
+  admissionWarmWarmup: quick ? 500 : 4000,
   roomMembers: quick ? 100 : 1000,
   mailboxMessages: quick ? 1000 : 10_000,
   attacks: quick
