@@ -2,8 +2,9 @@
 // transport is opened, sent a v1 hello, welcomed, then closed, 8 at a time (so joins and
 // leaves push `users` to the others, as in the admission storm). Reports CPU µs per connect
 // (process.cpuUsage) for several rounds; the minimum is the figure (a shared machine only
-// ever adds). Compare builds with `--dist DIR` (another checkout's dist/).
-//   npm run build && node bench/session-connect.mjs [--connects 5000] [--rounds 5] [--dist DIR]
+// ever adds). Compare builds with `--dist DIR` (another checkout's dist/). `--online N`: N
+// v1 sessions stay online throughout (each welcome carries all of them, each push goes to them).
+//   npm run build && node bench/session-connect.mjs [--connects 5000] [--rounds 5] [--online 0] [--dist DIR]
 import { Writable } from 'node:stream';
 import { distLoader, optionTaker } from './lib/args.mjs';
 
@@ -16,6 +17,7 @@ const { SqliteStore } = await load('server/store/index.js');
 
 const connects = Number(valued('connects', 5000));
 const rounds = Number(valued('rounds', 5));
+const online = Number(valued('online', 0));
 const concurrency = 8;
 
 /** The least a transport does: counts what it is given. */
@@ -67,7 +69,7 @@ const core = await composeServer(config, quiet, {
 const PUB = Buffer.alloc(32, 7).toString('base64');
 let serial = 0;
 
-async function connectOnce() {
+async function openOne() {
   const n = ++serial;
   const transport = new NullTransport(n);
   const session = core.openSession(transport);
@@ -75,9 +77,16 @@ async function connectOnce() {
   for (let i = 0; i < 100 && session.state === 'awaiting-hello'; i++)
     await new Promise((resolve) => setImmediate(resolve));
   if (session.state !== 'ready') throw new Error(`not admitted: ${session.state}`);
+  return session;
+}
+
+async function connectOnce() {
+  const session = await openOne();
   await new Promise((resolve) => setImmediate(resolve)); // the presence push goes out
   core.closed(session);
 }
+
+for (let i = 0; i < online; i++) await openOne(); // held until the end
 
 async function storm(count) {
   let next = 0;
@@ -103,6 +112,7 @@ console.log(
   JSON.stringify({
     connects,
     rounds,
+    online,
     usPerConnect: results.map((x) => Math.round(x * 10) / 10),
     min: Math.round(min * 10) / 10,
   }),

@@ -25,8 +25,15 @@ export interface DirectoryMember {
  */
 export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
   #byKey = new Map<string, M>();
-  /** Members that get pushes on changes (v1 `users` frames, v2 `presence` deltas). */
-  #listening = new Set<M>();
+  /**
+   * Each member's `"name":"pub"` entry of the v1 `users` map, by the same keys in the same
+   * (join) order: encoded once per member, not once per member per change (a v1 welcome
+   * carries the whole map, and with thousands online re-encoding it was most of a connect).
+   */
+  #usersEntries = new Map<string, string>();
+  /** Members that get pushes on changes: v1 `users` frames, v2 `presence` deltas. */
+  #userFrames = new Set<M>();
+  #presence = new Set<M>();
   #usersJson: string | undefined;
   #peersJson: string | undefined;
 
@@ -39,8 +46,10 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
     const key = nameKey(member.name);
     if (this.#byKey.has(key)) return false;
     this.#byKey.set(key, member);
+    this.#usersEntries.set(key, encodeUsersEntry(member.name, member.pub));
     // What a member wants is fixed by its hello, which came before it was added.
-    if (member.wantsUserFrames || member.wantsPresence) this.#listening.add(member);
+    if (member.wantsUserFrames) this.#userFrames.add(member);
+    if (member.wantsPresence) this.#presence.add(member);
     this.#invalidate();
     return true;
   }
@@ -50,7 +59,9 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
     const key = nameKey(member.name);
     if (this.#byKey.get(key) !== member) return false;
     this.#byKey.delete(key);
-    this.#listening.delete(member);
+    this.#usersEntries.delete(key);
+    this.#userFrames.delete(member);
+    this.#presence.delete(member);
     this.#invalidate();
     return true;
   }
@@ -64,32 +75,37 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
   }
 
   /**
-   * The members that get pushes on changes, in the order they joined: a join or leave costs
-   * O(listeners), not O(everyone online) (thousands of idle v2 clients want none).
+   * The v1 members (`users` frames), in the order they joined: a push costs O(v1 members),
+   * not O(everyone online) (thousands of idle v2 clients want none).
    */
-  listening(): IterableIterator<M> {
-    return this.#listening.values();
+  userFrameMembers(): IterableIterator<M> {
+    return this.#userFrames.values();
+  }
+
+  /**
+   * The v2 members with `presence` (a delta per join and leave), in the order they joined:
+   * a join costs O(them), not O(everyone online) (nor O(v1 members), who get `users` frames).
+   */
+  presenceMembers(): IterableIterator<M> {
+    return this.#presence.values();
   }
 
   /** JSON of `{ name: pub, ... }` (v1 `users`), cached until the next change. */
   usersJson(): string {
-    // Joined from the members directly (no pairs, no object): a v1 welcome asks for it after
-    // every join.
-    this.#usersJson ??= this.#joined((member) => encodeUsersEntry(member.name, member.pub));
+    // A v1 welcome asks for it after every join: the members' entries, joined.
+    this.#usersJson ??= `{${[...this.#usersEntries.values()].join(',')}}`;
     return this.#usersJson;
   }
 
   /** JSON of `{ name: PeerInfo, ... }` (v2 `peers`), cached until the next change. */
   peersJson(): string {
-    this.#peersJson ??= this.#joined((member) => encodePeersEntry(member.name, member.peerJson));
+    if (this.#peersJson === undefined) {
+      const parts: string[] = [];
+      for (const member of this.#byKey.values())
+        parts.push(encodePeersEntry(member.name, member.peerJson));
+      this.#peersJson = `{${parts.join(',')}}`;
+    }
     return this.#peersJson;
-  }
-
-  /** A JSON object of every member's `entry`, in the order they joined. */
-  #joined(entry: (member: M) => string): string {
-    const parts: string[] = [];
-    for (const member of this.#byKey.values()) parts.push(entry(member));
-    return `{${parts.join(',')}}`;
   }
 
   #invalidate(): void {

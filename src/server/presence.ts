@@ -75,8 +75,8 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
   /** The delta about `subject`, encoded only when someone wants it (a join reads peerJson). */
   #delta(subject: M, join: boolean): void {
     let line: string | undefined;
-    for (const member of this.#directory.listening()) {
-      if (!member.wantsPresence || member === subject) continue;
+    for (const member of this.#directory.presenceMembers()) {
+      if (member === subject) continue;
       line ??= join
         ? encodePresenceJoin(subject.name, subject.peerJson)
         : encodePresenceLeave(subject.name);
@@ -106,8 +106,7 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
   /** Sends the current `users` frame to every v1 member. */
   flush(): void {
     let line: string | undefined;
-    for (const member of this.#directory.listening()) {
-      if (!member.wantsUserFrames) continue;
+    for (const member of this.#directory.userFrameMembers()) {
       line ??= encodeUsersV1(this.#directory.usersJson());
       this.#offer(member, line, 'users');
     }

@@ -63,7 +63,8 @@ describe('presence pushes', () => {
     join(watcher);
     join(idle);
     turn();
-    expect([...directory.listening()]).toEqual([seed, watcher]);
+    expect([...directory.userFrameMembers()]).toEqual([seed]);
+    expect([...directory.presenceMembers()]).toEqual([watcher]);
     expect(idle.got).toEqual([]);
     expect(watcher.got).toEqual([
       ['presence', `{"type":"presence","event":"join","user":"idle","peer":${idle.peerJson}}\n`],
@@ -87,7 +88,8 @@ describe('presence pushes', () => {
     expect(seed.got).toHaveLength(2);
     expect(JSON.parse(seed.got.at(-1)![1]).users).toEqual({ seed: seed.pub, watcher: watcher.pub });
     leave(watcher);
-    expect([...directory.listening()]).toEqual([seed]);
+    expect([...directory.userFrameMembers()]).toEqual([seed]);
+    expect([...directory.presenceMembers()]).toEqual([]);
   });
 
   it('a storm of joins and leaves costs a v1 member one users frame per quiet period, and the last one is current', () => {
@@ -139,8 +141,8 @@ describe('presence pushes', () => {
     const old = new Member('alice', false, true);
     join(old);
     expect(directory.remove(new Member('alice', false, true))).toBe(false); // not the one registered
-    expect([...directory.listening()]).toEqual([old]);
+    expect([...directory.presenceMembers()]).toEqual([old]);
     expect(directory.remove(old)).toBe(true);
-    expect([...directory.listening()]).toEqual([]);
+    expect([...directory.presenceMembers()]).toEqual([]);
   });
 });
