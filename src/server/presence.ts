@@ -12,10 +12,13 @@ export interface PresenceObserver<M> {
  * - v1 clients get the whole `users` map. Joins and leaves within one event-loop turn are
  *   coalesced into one frame per client (a burst of reconnects after a restart would
  *   otherwise cost O(N²) frames), serialized once and written to every v1 client. After a
- *   push, changes wait out a quiet period (`quietMs`, 50 ms by default) and then go as one
- *   more push: a lone join is pushed at once, a storm of connects costs at most one
- *   `users` frame per v1 client per quiet period instead of two per connect (the frame
- *   always carries the whole, current map, so nothing is lost by waiting).
+ *   push, changes wait out a quiet period and then go as one more push: a lone join is
+ *   pushed at once, a storm of connects costs at most one `users` frame per v1 client per
+ *   quiet period instead of two per connect (the frame always carries the whole, current
+ *   map, so nothing is lost by waiting). The quiet period is `quietMs` (50 ms by default),
+ *   or longer when the push was big: as long as the push's bytes (frame × v1 clients) take
+ *   at `bytesPerSecond`. With 1,000 v1 clients online the map is ≈ 65 KB, a push 65 MB:
+ *   every 50 ms that would be 1.3 GB/s of TLS writes during a connect storm.
  * - v2 clients with the `presence` capability get one small delta per change, at once.
  * - v2 clients without it get nothing pushed (they ask with `list`); this is what lets
  *   one server hold many thousands of idle clients.
@@ -25,12 +28,18 @@ export interface PresenceObserver<M> {
 export interface UsersPacing {
   /** After a push, further changes wait this long and then go as one push (0: no wait). */
   quietMs: number;
+  /**
+   * Longer after a big push: the wait is at least the push's bytes (the frame times its
+   * recipients) at this rate. Unset: `quietMs` only.
+   */
+  bytesPerSecond?: number;
   /** Runs `task` after `ms` (must not keep the process alive). */
   delay(task: () => void, ms: number): void;
 }
 
 export const DEFAULT_USERS_PACING: UsersPacing = {
   quietMs: 50,
+  bytesPerSecond: 32 * 1024 * 1024,
   delay: (task, ms) => {
     setTimeout(task, ms).unref();
   },
@@ -91,25 +100,36 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
     this.#schedule(() => this.#push());
   }
 
-  /** Pushes what changed, then keeps quiet for `quietMs` (changes meanwhile wait for its end). */
+  /**
+   * Pushes what changed, then keeps quiet (changes meanwhile wait for its end): `quietMs`,
+   * or as long as the bytes just pushed take at `bytesPerSecond`.
+   */
   #push(): void {
     this.#scheduled = false;
-    this.flush();
-    if (this.#pacing.quietMs <= 0) return;
+    const bytes = this.flush();
+    const { quietMs, bytesPerSecond } = this.#pacing;
+    const quiet = Math.max(
+      quietMs,
+      bytesPerSecond ? Math.ceil((bytes * 1000) / bytesPerSecond) : 0,
+    );
+    if (quiet <= 0) return;
     this.#quiet = true;
     this.#pacing.delay(() => {
       this.#quiet = false;
       if (this.#scheduled) this.#push();
-    }, this.#pacing.quietMs);
+    }, quiet);
   }
 
-  /** Sends the current `users` frame to every v1 member. */
-  flush(): void {
+  /** Sends the current `users` frame to every v1 member; returns the bytes offered. */
+  flush(): number {
     let line: string | undefined;
+    let bytes = 0;
     for (const member of this.#directory.userFrameMembers()) {
       line ??= encodeUsersV1(this.#directory.usersJson());
       this.#offer(member, line, 'users');
+      bytes += line.length; // (characters: bytes, as names and keys are ASCII)
     }
+    return bytes;
   }
 
   #offer(member: M, line: string, kind: string): void {

@@ -24,12 +24,13 @@ class Member implements DirectoryMember {
   directoryMissed(): void {}
 }
 
-function setup() {
+function setup(bytesPerSecond?: number) {
   const directory = new PeerDirectory<Member>();
   const scheduled: Array<() => void> = [];
   const delayed: Array<{ task: () => void; ms: number }> = [];
   const presence = new PresenceBroadcaster(directory, (task) => scheduled.push(task), undefined, {
     quietMs: 50,
+    bytesPerSecond,
     delay: (task, ms) => delayed.push({ task, ms }),
   });
   const join = (member: Member) => {
@@ -123,6 +124,30 @@ describe('presence pushes', () => {
     turn();
     expect(seed.got).toHaveLength(3);
     expect(Object.keys(JSON.parse(seed.got[2]![1]).users)).toEqual(['seed']);
+  });
+
+  it('after a big push the quiet period lasts as long as its bytes take at the byte budget; a small one keeps quietMs', () => {
+    const small = setup(100_000);
+    small.join(new Member('seed', true));
+    small.turn();
+    expect(small.delayed.map(({ ms }) => ms)).toEqual([50]); // one ~80-byte frame: 50 ms
+
+    const { join, turn, delayed } = setup(100_000);
+    const online = Array.from({ length: 60 }, (_, i) => new Member(`member${i}`, true));
+    for (const member of online) join(member);
+    turn(); // one push of the whole map to the 60
+    const frame = online[0]!.got[0]![1];
+    expect(online.every((member) => member.got.length === 1)).toBe(true);
+    const ms = Math.ceil((frame.length * 60 * 1000) / 100_000);
+    expect(ms).toBeGreaterThan(1000); // ≈ 3.6 KB × 60 at 100 KB/s
+    expect(delayed.map((d) => d.ms)).toEqual([ms]);
+    // changes meanwhile wait for it, then go as one push
+    join(new Member('late', true));
+    turn();
+    expect(online[0]!.got).toHaveLength(1);
+    delayed.splice(0)[0]!.task();
+    expect(online[0]!.got).toHaveLength(2);
+    expect(JSON.parse(online[0]!.got[1]![1]).users).toHaveProperty('late');
   });
 
   it('a join nobody listens to does not build the joiner’s directory entry', () => {
