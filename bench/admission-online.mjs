@@ -2,10 +2,13 @@
 // (loadgen.mjs idle --hello v1: they read what they are pushed), then the v1 connect storm
 // of `run.mjs --only admission` runs (8 at a time, after a warm-up). Every join and leave
 // changes the `users` map each held client is pushed, so this is where v1 presence costs.
-// Prints server CPU ms per connect and connects/s. `--root DIR`: another built checkout's
-// server and load generator (a before/after).
+// Prints server CPU ms per connect and connects/s. `--hello v2 --caps presence`: the held
+// clients are v2 with the `presence` capability (as our own client asks) and get a delta
+// per join and leave instead. `--root DIR`: another built checkout's server and load
+// generator (a before/after).
 //
-//   npm run build && node bench/admission-online.mjs [--online 1000] [--count 1000] [--warmup 300] [--root DIR]
+//   npm run build && node bench/admission-online.mjs [--online 1000] [--count 1000] [--warmup 300]
+//                                                    [--hello v1|v2] [--caps LIST] [--root DIR]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,9 +21,17 @@ const online = Number(take('online', 1000));
 const count = Number(take('count', 1000));
 const warmup = Number(take('warmup', 300));
 const root = take('root', new URL('..', import.meta.url).pathname);
-if (args.length > 0 || !(online >= 0) || !(count > 0) || !(warmup >= 0)) {
+const hello = take('hello', 'v1');
+const caps = take('caps');
+if (
+  args.length > 0 ||
+  !(online >= 0) ||
+  !(count > 0) ||
+  !(warmup >= 0) ||
+  !['v1', 'v2'].includes(hello)
+) {
   console.error(
-    'usage: node bench/admission-online.mjs [--online 1000] [--count 1000] [--warmup 300] [--root DIR]',
+    'usage: node bench/admission-online.mjs [--online 1000] [--count 1000] [--warmup 300] [--hello v1|v2] [--caps LIST] [--root DIR]',
   );
   process.exit(2);
 }
@@ -39,7 +50,10 @@ const loadgen = (mode, extra) =>
 
 const holder = spawn(
   'taskset',
-  loadgen('idle', ['--hello', 'v1', '--count', String(online), '--probes', '1']),
+  loadgen('idle', [
+    ...['--hello', hello, '--count', String(online), '--probes', '1'],
+    ...(caps ? ['--caps', caps] : []),
+  ]),
   { stdio: ['pipe', 'pipe', 'inherit'] },
 );
 const held = await new Promise((resolve, reject) => {
@@ -76,6 +90,8 @@ if (result.error) throw new Error(result.error);
 console.log(
   JSON.stringify({
     online: held.holding,
+    hello: held.hello,
+    caps: caps ?? '',
     connects: result.connects,
     failures: result.failures,
     serverCpuMsPerConnect: result.serverCpuMsPerConnect,

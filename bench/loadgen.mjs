@@ -6,7 +6,7 @@
 //                                    --pairs 50 --messages 2000 --window 32 --warmup 300 --grace 2000
 //                                    [--turns 1]  (pipelined: a whole window per write, bench/pipelined.mjs)
 //   node bench/loadgen.mjs idle      --proto sc|irc --kind ours|bare|irc --port P --ca F
-//                                    --count 2000 --probes 50 [--hello v2|v1]
+//                                    --count 2000 --probes 50 [--hello v2|v1] [--caps presence,...]
 //   node bench/loadgen.mjs admission --proto sc|sc2|irc --port P --ca F --server-pid N
 //                                    --count 500 --concurrency 8
 import { makeIdentities } from './lib/clients.mjs';
@@ -116,7 +116,9 @@ async function idle() {
     // retries are reported.
     for (let attempt = 0; attempt < 3 && Date.now() < deadline; attempt++) {
       try {
-        const options = { v2: hello === 'v2', caps: [], identity: identities[i] };
+        // `--caps`: what the held v2 clients ask for (none by default: no pushes to them).
+        const caps = args.caps ? String(args.caps).split(',') : [];
+        const options = { v2: hello === 'v2', caps, identity: identities[i] };
         sockets.push(await register(`idle${i}`, () => {}, options));
         return;
       } catch (error) {
