@@ -90,6 +90,11 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
     return this.#presence.values();
   }
 
+  /** How many members get `presence` deltas. */
+  get presenceCount(): number {
+    return this.#presence.size;
+  }
+
   /** JSON of `{ name: pub, ... }` (v1 `users`), cached until the next change. */
   usersJson(): string {
     // A v1 welcome asks for it after every join: the members' entries, joined.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DirectoryMember } from '../../../src/server/directory.js';
 import { PeerDirectory } from '../../../src/server/directory.js';
-import { PresenceBroadcaster } from '../../../src/server/presence.js';
+import { MAX_PENDING_DELTAS, PresenceBroadcaster } from '../../../src/server/presence.js';
 import type { SendResult } from '../../../src/server/session-output.js';
 
 class Member implements DirectoryMember {
@@ -79,13 +79,14 @@ describe('presence pushes', () => {
     });
     leave(idle);
     turn();
-    // the delta at once; the users frame after the quiet period that followed the last push
+    // the delta and the users frame both after the quiet period that followed the last push
+    expect(watcher.got).toHaveLength(1);
+    expect(seed.got).toHaveLength(1);
+    quietEnds();
     expect(watcher.got.at(-1)).toEqual([
       'presence',
       '{"type":"presence","event":"leave","user":"idle"}\n',
     ]);
-    expect(seed.got).toHaveLength(1);
-    quietEnds();
     expect(seed.got).toHaveLength(2);
     expect(JSON.parse(seed.got.at(-1)![1]).users).toEqual({ seed: seed.pub, watcher: watcher.pub });
     leave(watcher);
@@ -148,6 +149,69 @@ describe('presence pushes', () => {
     delayed.splice(0)[0]!.task();
     expect(online[0]!.got).toHaveLength(2);
     expect(JSON.parse(online[0]!.got[1]![1]).users).toHaveProperty('late');
+  });
+
+  it('a storm costs a presence subscriber one write per quiet period, with every delta since its own join, in order, never its own', () => {
+    const { join, leave, turn, quietEnds } = setup();
+    const early = new Member('early', false, true);
+    join(early);
+    turn();
+    quietEnds();
+    expect(early.got).toEqual([]); // nobody else: nothing to tell
+    const a = new Member('a');
+    join(a);
+    turn(); // a lone change: at once
+    expect(early.got.map(([, line]) => line)).toEqual([
+      `{"type":"presence","event":"join","user":"a","peer":${a.peerJson}}\n`,
+    ]);
+    const late = new Member('late', false, true);
+    const b = new Member('b');
+    leave(a);
+    turn();
+    join(late);
+    turn();
+    join(b);
+    turn();
+    leave(b);
+    turn();
+    expect(early.got).toHaveLength(1); // all within the quiet period
+    expect(late.got).toEqual([]);
+    quietEnds();
+    const joinB = `{"type":"presence","event":"join","user":"b","peer":${b.peerJson}}\n`;
+    const leaveB = '{"type":"presence","event":"leave","user":"b"}\n';
+    expect(early.got.slice(1)).toEqual([
+      [
+        'presence',
+        `{"type":"presence","event":"leave","user":"a"}\n{"type":"presence","event":"join","user":"late","peer":${late.peerJson}}\n${joinB}${leaveB}`,
+      ],
+    ]);
+    // late's welcome had the directory as of its join: only what followed, not itself
+    expect(late.got).toEqual([['presence', `${joinB}${leaveB}`]]);
+  });
+
+  it('past MAX_PENDING_DELTAS in one period the subscribers get a fresh directory instead', () => {
+    const { join, leave, turn, quietEnds } = setup();
+    const watcher = new Member('watcher', false, true);
+    let missed = 0;
+    watcher.directoryMissed = () => {
+      missed++;
+    };
+    join(watcher);
+    join(new Member('first'));
+    turn(); // pushed at once: the quiet period starts
+    expect(watcher.got).toHaveLength(1);
+    const churn = Array.from({ length: MAX_PENDING_DELTAS / 2 + 5 }, (_, i) => new Member(`c${i}`));
+    for (const member of churn) {
+      join(member);
+      leave(member);
+    }
+    turn();
+    expect(missed).toBe(1);
+    quietEnds();
+    // what came after the overflow, still in order
+    const lines = watcher.got[1]![1].trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines.length).toBeLessThan(MAX_PENDING_DELTAS);
+    expect(lines.at(-1)).toEqual({ type: 'presence', event: 'leave', user: churn.at(-1)!.name });
   });
 
   it('a join nobody listens to does not build the joiner’s directory entry', () => {
