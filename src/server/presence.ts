@@ -169,11 +169,11 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
     }
     this.#deltas = [];
     this.#joinedAt = new Map();
-    let all: string | undefined;
+    const all = deltas.join('');
     let bytes = 0;
     for (const member of this.#directory.presenceMembers()) {
       const from = joinedAt.get(member);
-      const lines = from === undefined ? (all ??= deltas.join('')) : deltas.slice(from).join('');
+      const lines = from === undefined ? all : deltas.slice(from).join('');
       if (lines.length === 0) continue;
       this.#offer(member, lines, 'presence');
       bytes += lines.length;

@@ -209,7 +209,9 @@ describe('presence pushes', () => {
     expect(missed).toBe(1);
     quietEnds();
     // what came after the overflow, still in order
-    const lines = watcher.got[1]![1].trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = watcher.got[1]![1].trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.length).toBeLessThan(MAX_PENDING_DELTAS);
     expect(lines.at(-1)).toEqual({ type: 'presence', event: 'leave', user: churn.at(-1)!.name });
   });
