@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RawClient, randomPub } from '../helpers/raw-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
+import { newIdentity, v2Hello } from '../helpers/v2-hello.js';
 
 /**
  * Hostile users churning connections (as many names and connections as the limits allow)
@@ -62,5 +63,40 @@ describe('a storm of v1 connects and closes, watched by a v1 client', () => {
     const pushes = alice.frames.filter((f) => f.type === 'users').length;
     // 61 changes (30 joins, 30 leaves, zed); unpaced, about one frame each
     expect(pushes).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 2);
+  });
+
+  it('a v2 presence watcher gets every join and leave of the storm (paced deltas) in order and never its own: applied in order they give the current directory', async () => {
+    const client = await RawClient.connect({ port: t.port, certPem: t.certPem });
+    clients.push(client);
+    client.send(v2Hello(client.socket, 'watcher', newIdentity(), ['presence']));
+    const welcome = await client.next((f) => f.type === 'welcome');
+    const known = new Set(Object.keys(welcome.peers as Record<string, unknown>));
+    client.frames.splice(0);
+    const names: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      const storm = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => hello(`v${round}x${i}`)),
+      );
+      names.push(...storm.map((_, i) => `v${round}x${i}`));
+      for (const c of storm) c.close();
+    }
+    const last = await hello('zed');
+    // every storm member joined and left, zed joined: 61 deltas, in order per name
+    const deltas = () => client.frames.filter((f) => f.type === 'presence');
+    expect(await until(() => deltas().some((f) => f.user === 'zed'), 10_000)).toBe(true);
+    expect(await until(() => deltas().length === 61, 10_000)).toBe(true);
+    for (const name of names) {
+      const events = deltas()
+        .filter((f) => f.user === name)
+        .map((f) => f.event);
+      expect(events).toEqual(['join', 'leave']);
+    }
+    expect(deltas().some((f) => f.user === 'watcher')).toBe(false); // never its own
+    for (const f of deltas()) {
+      if (f.event === 'join') known.add(f.user as string);
+      else known.delete(f.user as string);
+    }
+    expect([...known].sort()).toEqual(['watcher', 'zed']);
+    last.close();
   });
 });
