@@ -29,8 +29,9 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
    * Each member's `"name":"pub"` entry of the v1 `users` map, by the same keys in the same
    * (join) order: encoded once per member, not once per member per change (a v1 welcome
    * carries the whole map, and with thousands online re-encoding it was most of a connect).
+   * Made when the map is first asked for: a server no v1 client uses keeps none.
    */
-  #usersEntries = new Map<string, string>();
+  #usersEntries: Map<string, string> | undefined;
   /** Members that get pushes on changes: v1 `users` frames, v2 `presence` deltas. */
   #userFrames = new Set<M>();
   #presence = new Set<M>();
@@ -46,7 +47,7 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
     const key = nameKey(member.name);
     if (this.#byKey.has(key)) return false;
     this.#byKey.set(key, member);
-    this.#usersEntries.set(key, encodeUsersEntry(member.name, member.pub));
+    this.#usersEntries?.set(key, encodeUsersEntry(member.name, member.pub));
     // What a member wants is fixed by its hello, which came before it was added.
     if (member.wantsUserFrames) this.#userFrames.add(member);
     if (member.wantsPresence) this.#presence.add(member);
@@ -59,7 +60,7 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
     const key = nameKey(member.name);
     if (this.#byKey.get(key) !== member) return false;
     this.#byKey.delete(key);
-    this.#usersEntries.delete(key);
+    this.#usersEntries?.delete(key);
     this.#userFrames.delete(member);
     this.#presence.delete(member);
     this.#invalidate();
@@ -98,7 +99,16 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
   /** JSON of `{ name: pub, ... }` (v1 `users`), cached until the next change. */
   usersJson(): string {
     // A v1 welcome asks for it after every join: the members' entries, joined.
-    this.#usersJson ??= `{${[...this.#usersEntries.values()].join(',')}}`;
+    if (this.#usersJson === undefined) {
+      let entries = this.#usersEntries;
+      if (entries === undefined) {
+        entries = new Map();
+        for (const [key, member] of this.#byKey)
+          entries.set(key, encodeUsersEntry(member.name, member.pub));
+        this.#usersEntries = entries;
+      }
+      this.#usersJson = `{${[...entries.values()].join(',')}}`;
+    }
     return this.#usersJson;
   }
 

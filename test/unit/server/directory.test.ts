@@ -85,6 +85,16 @@ describe('PeerDirectory maps', () => {
     );
   });
 
+  it('encodes no users entry until the users map is first asked for (no v1 client: none kept)', () => {
+    const directory = new PeerDirectory<Member>();
+    const members = Array.from({ length: 20 }, (_, i) => new Member(`v2m${i}`, false, i % 2 === 0));
+    for (const member of members) directory.tryAdd(member);
+    directory.remove(members[3]!);
+    expect(members.map((m) => m.pubReads)).toEqual(members.map(() => 0));
+    const expected = members.filter((_, i) => i !== 3);
+    expect(directory.usersJson()).toBe(encodeUsersMap(expected.map((m) => [m.name, m.pub])));
+  });
+
   it('keeps v1 members and presence members apart: a join walks only those who want it', () => {
     const directory = new PeerDirectory<Member>();
     const v1 = new Member('seed', true);
