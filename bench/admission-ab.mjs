@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { admissionStorm } from './lib/admission-storm.mjs';
 import { optionTaker } from './lib/args.mjs';
 import { killAll, makeCertificate, TARGETS } from './servers.mjs';
 
@@ -37,7 +38,6 @@ if (args.length > 0 || !(reps > 0) || !(count > 0) || !(warmup >= 0)) {
   );
   process.exit(2);
 }
-const here = new URL('..', import.meta.url).pathname;
 const baseServers = base ? await import(join(base, 'bench/servers.mjs')) : undefined;
 const baseTargets = baseServers?.TARGETS;
 const builds = [
@@ -61,19 +61,7 @@ process.on('exit', () => {
 const cert = await makeCertificate(certDir);
 
 /** One measured storm against `target` (a fresh server), on the load-generator CPU. */
-function storm(target) {
-  const run = spawnSync(
-    'taskset',
-    ['-c', process.env.BENCH_LOADGEN_CPU ?? '1', process.execPath, join(here, 'bench/loadgen.mjs')]
-      .concat(['admission', '--proto', 'sc', '--port', String(target.port), '--ca', cert.certPath])
-      .concat(['--server-pid', String(target.pid), '--count', String(count), '--concurrency', '8'])
-      .concat(['--warmup', String(warmup), '--timeout', '300']),
-    { encoding: 'utf8', timeout: 330_000 },
-  );
-  const result = JSON.parse(run.stdout.trim().split('\n').pop() || '{}');
-  if (result.error || result.failures) throw new Error(result.error ?? `${result.failures} failed`);
-  return result.serverCpuMsPerConnect;
-}
+const storm = (target) => admissionStorm(target, cert, { count, warmup }).serverCpuMsPerConnect;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { ConnectionLimiter } from '../dist/server/limits/connection-limiter.js';
 import { TlsListener } from '../dist/server/tls-listener.js';
+import { bareConnection } from './lib/bare-connection.mjs';
 
 const [port, certPath, keyPath] = process.argv.slice(2);
 const users = new Map();
@@ -24,34 +25,7 @@ const listener = new TlsListener({
     strikes: 5,
   }),
   trustedProxies: new Set(),
-  onSecure(socket) {
-    let name;
-    let buffer = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk) => {
-      buffer += chunk;
-      let start = 0;
-      let newline = buffer.indexOf('\n');
-      while (newline !== -1) {
-        const line = buffer.slice(start, newline);
-        start = newline + 1;
-        if (name === undefined) {
-          name = JSON.parse(line).user;
-          users.set(name, socket);
-          socket.write(`{"type":"welcome","users":{}}\n`);
-        } else {
-          const to = /"to":"([^"]+)"/.exec(line)?.[1];
-          users.get(to)?.write(`${line}\n`);
-        }
-        newline = buffer.indexOf('\n', start);
-      }
-      buffer = buffer.slice(start);
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      if (users.get(name) === socket) users.delete(name);
-    });
-  },
+  onSecure: bareConnection(users),
   onRejected() {},
   onRefused() {},
 });

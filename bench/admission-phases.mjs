@@ -11,7 +11,6 @@
 //
 // The wrappers are applied to the text of the built files in a temporary copy; a function
 // that moved or was renamed makes the tool stop with the name it could not find.
-import { spawnSync } from 'node:child_process';
 import {
   cpSync,
   mkdirSync,
@@ -23,6 +22,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { admissionStorm } from './lib/admission-storm.mjs';
 import { optionTaker } from './lib/args.mjs';
 import { killAll, makeCertificate, TARGETS } from './servers.mjs';
 
@@ -173,19 +173,7 @@ const cert = await makeCertificate(dir);
 const out = join(dir, 'phases.json');
 process.env.PHASES_OUT = out;
 const target = await TARGETS.ours(cert, { entry: join(copy, 'bin/securechat') });
-function storm(connects, warm) {
-  const run = spawnSync(
-    'taskset',
-    ['-c', process.env.BENCH_LOADGEN_CPU ?? '1', process.execPath, join(ROOT, 'bench/loadgen.mjs')]
-      .concat(['admission', '--proto', 'sc', '--port', String(target.port), '--ca', cert.certPath])
-      .concat(['--server-pid', String(target.pid), '--count', String(connects)])
-      .concat(['--concurrency', '8', '--warmup', String(warm), '--timeout', '300']),
-    { encoding: 'utf8', timeout: 330_000 },
-  );
-  const result = JSON.parse(run.stdout.trim().split('\n').pop() || '{}');
-  if (result.error || result.failures) throw new Error(result.error ?? `${result.failures} failed`);
-  return result;
-}
+const storm = (connects) => admissionStorm(target, cert, { count: connects });
 storm(warmup, 0);
 process.kill(target.pid, 'SIGUSR2'); // the warm-up's times are dropped
 await new Promise((resolve) => setTimeout(resolve, 200));

@@ -9,10 +9,10 @@
 // bare forwarder) longer.
 //
 //   npm run build && node bench/admission-warm.mjs [--pairs 16] [--count 500] [--warmup 5000] [--floor]
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { admissionStorm } from './lib/admission-storm.mjs';
 import { optionTaker } from './lib/args.mjs';
 import { median } from './lib/stats.mjs';
 import { killAll, makeCertificate, TARGETS } from './servers.mjs';
@@ -30,7 +30,6 @@ if (args.length > 0 || !(pairs >= 2) || !(count > 0) || !(warmup >= 0)) {
   );
   process.exit(2);
 }
-const ROOT = new URL('..', import.meta.url).pathname;
 const peers = ['ours', ...(floorAt !== -1 ? ['floor'] : []), 'bare'];
 
 const certDir = mkdtempSync(join(tmpdir(), 'securechat-admission-warm-'));
@@ -43,19 +42,8 @@ const targets = [];
 for (const peer of peers) targets.push(await TARGETS[peer](cert));
 
 /** One storm of `connects` against `target`: server CPU ms per connect. */
-function storm(target, connects) {
-  const run = spawnSync(
-    'taskset',
-    ['-c', process.env.BENCH_LOADGEN_CPU ?? '1', process.execPath, join(ROOT, 'bench/loadgen.mjs')]
-      .concat(['admission', '--proto', 'sc', '--port', String(target.port), '--ca', cert.certPath])
-      .concat(['--server-pid', String(target.pid), '--count', String(connects)])
-      .concat(['--concurrency', '8', '--warmup', '0', '--timeout', '300']),
-    { encoding: 'utf8', timeout: 330_000 },
-  );
-  const result = JSON.parse(run.stdout.trim().split('\n').pop() || '{}');
-  if (result.error || result.failures) throw new Error(result.error ?? `${result.failures} failed`);
-  return result.serverCpuMsPerConnect;
-}
+const storm = (target, connects) =>
+  admissionStorm(target, cert, { count: connects }).serverCpuMsPerConnect;
 
 for (const target of targets) storm(target, warmup);
 const runs = targets.map(() => []);
