@@ -17,8 +17,9 @@ export interface PresenceObserver<M> {
  *   quiet period instead of two per connect (the frame always carries the whole, current
  *   map, so nothing is lost by waiting). The quiet period is `quietMs` (50 ms by default),
  *   or longer when the push was big: as long as the push's bytes (frame × v1 clients) take
- *   at `bytesPerSecond`. With 1,000 v1 clients online the map is ≈ 65 KB, a push 65 MB:
- *   every 50 ms that would be 1.3 GB/s of TLS writes during a connect storm.
+ *   at `bytesPerSecond`, and its writes (one per client) at `writesPerSecond`. With 1,000
+ *   v1 clients online the map is ≈ 65 KB, a push 65 MB: every 50 ms that would be 1.3 GB/s
+ *   of TLS writes during a connect storm.
  * - v2 clients with the `presence` capability get a small delta per change, paced the same
  *   way: the deltas of one push period go to each subscriber as one write (a lone change at
  *   once, a storm's changes one write per subscriber per quiet period instead of one per
@@ -39,6 +40,11 @@ export interface UsersPacing {
    * recipients) at this rate. Unset: `quietMs` only.
    */
   bytesPerSecond?: number;
+  /**
+   * And at least the push's writes (one per recipient) at this rate: a TLS write costs
+   * ≈ 10 µs of CPU however small, and a push goes to every subscriber. Unset: no bound.
+   */
+  writesPerSecond?: number;
   /** Runs `task` after `ms` (must not keep the process alive). */
   delay(task: () => void, ms: number): void;
 }
@@ -46,6 +52,7 @@ export interface UsersPacing {
 export const DEFAULT_USERS_PACING: UsersPacing = {
   quietMs: 50,
   bytesPerSecond: 32 * 1024 * 1024,
+  writesPerSecond: 5000,
   delay: (task, ms) => {
     setTimeout(task, ms).unref();
   },
@@ -60,6 +67,9 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
   #deltas: string[] = [];
   /** Subscribers that joined since the last push: where in #deltas theirs start. */
   #joinedAt = new Map<M, number>();
+  /** What the push under way offered: bytes and writes (the pacing's measure). */
+  #bytes = 0;
+  #writes = 0;
   #scheduled = false;
   /** Within the quiet period after a push: the next push waits for its end. */
   #quiet = false;
@@ -129,15 +139,20 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
 
   /**
    * Pushes what changed, then keeps quiet (changes meanwhile wait for its end): `quietMs`,
-   * or as long as the bytes just pushed take at `bytesPerSecond`.
+   * or as long as the bytes and writes just pushed take at `bytesPerSecond` and
+   * `writesPerSecond`.
    */
   #push(): void {
     this.#scheduled = false;
-    const bytes = this.flush() + this.#pushDeltas();
-    const { quietMs, bytesPerSecond } = this.#pacing;
+    this.#bytes = 0;
+    this.#writes = 0;
+    this.flush();
+    this.#pushDeltas();
+    const { quietMs, bytesPerSecond, writesPerSecond } = this.#pacing;
     const quiet = Math.max(
       quietMs,
-      bytesPerSecond ? Math.ceil((bytes * 1000) / bytesPerSecond) : 0,
+      bytesPerSecond ? Math.ceil((this.#bytes * 1000) / bytesPerSecond) : 0,
+      writesPerSecond ? Math.ceil((this.#writes * 1000) / writesPerSecond) : 0,
     );
     if (quiet <= 0) return;
     this.#quiet = true;
@@ -147,41 +162,37 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
     }, quiet);
   }
 
-  /** Sends the current `users` frame to every v1 member; returns the bytes offered. */
-  flush(): number {
+  /** Sends the current `users` frame to every v1 member. */
+  flush(): void {
     let line: string | undefined;
-    let bytes = 0;
     for (const member of this.#directory.userFrameMembers()) {
       line ??= encodeUsersV1(this.#directory.usersJson());
       this.#offer(member, line, 'users');
-      bytes += line.length; // (characters: bytes, as names and keys are ASCII)
     }
-    return bytes;
   }
 
-  /** Sends each subscriber the deltas gathered for it, as one write; returns the bytes offered. */
-  #pushDeltas(): number {
+  /** Sends each subscriber the deltas gathered for it, as one write. */
+  #pushDeltas(): void {
     const deltas = this.#deltas;
     const joinedAt = this.#joinedAt;
     if (deltas.length === 0) {
       joinedAt.clear();
-      return 0;
+      return;
     }
     this.#deltas = [];
     this.#joinedAt = new Map();
     const all = deltas.join('');
-    let bytes = 0;
     for (const member of this.#directory.presenceMembers()) {
       const from = joinedAt.get(member);
       const lines = from === undefined ? all : deltas.slice(from).join('');
-      if (lines.length === 0) continue;
-      this.#offer(member, lines, 'presence');
-      bytes += lines.length;
+      if (lines.length > 0) this.#offer(member, lines, 'presence');
     }
-    return bytes;
   }
 
+  /** Offers `line` to `member`, counted for the pacing (characters: bytes, the lines are ASCII). */
   #offer(member: M, line: string, kind: string): void {
+    this.#bytes += line.length;
+    this.#writes++;
     if (member.offer(line, kind) === 'full') member.directoryMissed();
   }
 }

@@ -24,13 +24,14 @@ class Member implements DirectoryMember {
   directoryMissed(): void {}
 }
 
-function setup(bytesPerSecond?: number) {
+function setup(bytesPerSecond?: number, writesPerSecond?: number) {
   const directory = new PeerDirectory<Member>();
   const scheduled: Array<() => void> = [];
   const delayed: Array<{ task: () => void; ms: number }> = [];
   const presence = new PresenceBroadcaster(directory, (task) => scheduled.push(task), undefined, {
     quietMs: 50,
     bytesPerSecond,
+    writesPerSecond,
     delay: (task, ms) => delayed.push({ task, ms }),
   });
   const join = (member: Member) => {
@@ -149,6 +150,19 @@ describe('presence pushes', () => {
     delayed.splice(0)[0]!.task();
     expect(online[0]!.got).toHaveLength(2);
     expect(JSON.parse(online[0]!.got[1]![1]).users).toHaveProperty('late');
+  });
+
+  it('after a push to many subscribers the quiet period lasts as long as its writes take at the write budget', () => {
+    const { join, turn, delayed } = setup(undefined, 1000);
+    const watchers = Array.from({ length: 200 }, (_, i) => new Member(`w${i}`, false, true));
+    for (const watcher of watchers) join(watcher);
+    turn(); // each got the joins after its own: 199 writes (the last joiner had none)
+    expect(delayed.map((d) => d.ms)).toEqual([199]);
+    delayed.splice(0)[0]!.task(); // the quiet period ends
+    join(new Member('x'));
+    turn(); // one small delta to 200 subscribers: 200 writes at 1,000/s
+    expect(watchers.every((w) => w.got.at(-1)![1].includes('"user":"x"'))).toBe(true);
+    expect(delayed.map((d) => d.ms)).toEqual([200]);
   });
 
   it('a storm costs a presence subscriber one write per quiet period, with every delta since its own join, in order, never its own', () => {
