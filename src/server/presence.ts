@@ -67,6 +67,8 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
   #deltas: string[] = [];
   /** Subscribers that joined since the last push: where in #deltas theirs start. */
   #joinedAt = new Map<M, number>();
+  /** Members whose join is in #deltas, at this index (a leave in the same period undoes it). */
+  #pendingJoin = new Map<M, number>();
   /** What the push under way offered: bytes and writes (the pacing's measure). */
   #bytes = 0;
   #writes = 0;
@@ -108,9 +110,13 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
   /**
    * Records the delta about `subject` for the next push, encoded only when a subscriber
    * other than `subject` is online (a join reads peerJson). A joining subscriber (already in
-   * the directory) gets only the deltas that follow its own.
+   * the directory) gets only the deltas that follow its own. A leave whose join is still
+   * waiting undoes it instead (a connect and close within one period, as in a connect storm,
+   * costs the subscribers nothing) unless a subscriber joined in between: its welcome had
+   * the member, so it needs the leave.
    */
   #delta(subject: M, join: boolean): void {
+    if (!join && this.#undoJoin(subject)) return;
     const subscribing = join && subject.wantsPresence;
     if (this.#directory.presenceCount > (subscribing ? 1 : 0)) {
       if (this.#deltas.length >= MAX_PENDING_DELTAS) this.#overflow();
@@ -119,14 +125,26 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
           ? encodePresenceJoin(subject.name, subject.peerJson)
           : encodePresenceLeave(subject.name),
       );
+      if (join) this.#pendingJoin.set(subject, this.#deltas.length - 1);
     }
     if (subscribing) this.#joinedAt.set(subject, this.#deltas.length);
+  }
+
+  /** Takes back `subject`'s waiting join if no subscriber joined after it; says whether it did. */
+  #undoJoin(subject: M): boolean {
+    const at = this.#pendingJoin.get(subject);
+    if (at === undefined) return false;
+    this.#pendingJoin.delete(subject);
+    for (const from of this.#joinedAt.values()) if (from > at) return false;
+    this.#deltas[at] = '';
+    return true;
   }
 
   /** Too many deltas for one period: every subscriber gets a fresh directory instead. */
   #overflow(): void {
     this.#deltas = [];
     this.#joinedAt.clear();
+    this.#pendingJoin.clear();
     for (const member of this.#directory.presenceMembers()) member.directoryMissed();
   }
 
@@ -177,10 +195,12 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
     const joinedAt = this.#joinedAt;
     if (deltas.length === 0) {
       joinedAt.clear();
+      this.#pendingJoin.clear();
       return;
     }
     this.#deltas = [];
     this.#joinedAt = new Map();
+    this.#pendingJoin.clear();
     const all = deltas.join('');
     for (const member of this.#directory.presenceMembers()) {
       const from = joinedAt.get(member);

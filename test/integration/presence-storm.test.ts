@@ -65,7 +65,7 @@ describe('a storm of v1 connects and closes, watched by a v1 client', () => {
     expect(pushes).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 2);
   });
 
-  it('a v2 presence watcher gets every join and leave of the storm (paced deltas) in order and never its own: applied in order they give the current directory', async () => {
+  it('a v2 presence watcher of the storm gets paced deltas, never its own, each member’s join and leave both or neither: applied in order they give the current directory', async () => {
     const client = await RawClient.connect({ port: t.port, certPem: t.certPem });
     clients.push(client);
     client.send(v2Hello(client.socket, 'watcher', newIdentity(), ['presence']));
@@ -81,22 +81,26 @@ describe('a storm of v1 connects and closes, watched by a v1 client', () => {
       for (const c of storm) c.close();
     }
     const last = await hello('zed');
-    // every storm member joined and left, zed joined: 61 deltas, in order per name
     const deltas = () => client.frames.filter((f) => f.type === 'presence');
-    expect(await until(() => deltas().some((f) => f.user === 'zed'), 10_000)).toBe(true);
-    expect(await until(() => deltas().length === 61, 10_000)).toBe(true);
+    const applied = () => {
+      const now = new Set(known);
+      for (const f of deltas()) {
+        if (f.event === 'join') now.add(f.user as string);
+        else now.delete(f.user as string);
+      }
+      return [...now].sort().join(',');
+    };
+    // applied in order, the deltas end on who is really online
+    expect(await until(() => applied() === 'watcher,zed', 10_000)).toBe(true);
+    // a storm member's join and leave came both, in order, or neither (undone in one period)
     for (const name of names) {
       const events = deltas()
         .filter((f) => f.user === name)
-        .map((f) => f.event);
-      expect(events).toEqual(['join', 'leave']);
+        .map((f) => f.event)
+        .join(',');
+      expect(['', 'join,leave']).toContain(events);
     }
     expect(deltas().some((f) => f.user === 'watcher')).toBe(false); // never its own
-    for (const f of deltas()) {
-      if (f.event === 'join') known.add(f.user as string);
-      else known.delete(f.user as string);
-    }
-    expect([...known].sort()).toEqual(['watcher', 'zed']);
     last.close();
   });
 });

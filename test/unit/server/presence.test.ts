@@ -188,23 +188,36 @@ describe('presence pushes', () => {
     turn();
     leave(b);
     turn();
+    // c joins, then a subscriber, then c leaves: that subscriber's welcome had c
+    const c = new Member('c');
+    const later = new Member('later', false, true);
+    join(c);
+    turn();
+    join(later);
+    turn();
+    leave(c);
+    turn();
     expect(early.got).toHaveLength(1); // all within the quiet period
     expect(late.got).toEqual([]);
     quietEnds();
-    const joinB = `{"type":"presence","event":"join","user":"b","peer":${b.peerJson}}\n`;
-    const leaveB = '{"type":"presence","event":"leave","user":"b"}\n';
+    const joinC = `{"type":"presence","event":"join","user":"c","peer":${c.peerJson}}\n`;
+    const joinLater = `{"type":"presence","event":"join","user":"later","peer":${later.peerJson}}\n`;
+    const leaveC = '{"type":"presence","event":"leave","user":"c"}\n';
+    // b joined and left within the period, after late: undone, for everyone
     expect(early.got.slice(1)).toEqual([
       [
         'presence',
-        `{"type":"presence","event":"leave","user":"a"}\n{"type":"presence","event":"join","user":"late","peer":${late.peerJson}}\n${joinB}${leaveB}`,
+        `{"type":"presence","event":"leave","user":"a"}\n{"type":"presence","event":"join","user":"late","peer":${late.peerJson}}\n${joinC}${joinLater}${leaveC}`,
       ],
     ]);
     // late's welcome had the directory as of its join: only what followed, not itself
-    expect(late.got).toEqual([['presence', `${joinB}${leaveB}`]]);
+    expect(late.got).toEqual([['presence', `${joinC}${joinLater}${leaveC}`]]);
+    // later's welcome had c: it gets c's leave, and nothing of itself
+    expect(later.got).toEqual([['presence', leaveC]]);
   });
 
   it('past MAX_PENDING_DELTAS in one period the subscribers get a fresh directory instead', () => {
-    const { join, leave, turn, quietEnds } = setup();
+    const { join, turn, quietEnds } = setup();
     const watcher = new Member('watcher', false, true);
     let missed = 0;
     watcher.directoryMissed = () => {
@@ -214,11 +227,8 @@ describe('presence pushes', () => {
     join(new Member('first'));
     turn(); // pushed at once: the quiet period starts
     expect(watcher.got).toHaveLength(1);
-    const churn = Array.from({ length: MAX_PENDING_DELTAS / 2 + 5 }, (_, i) => new Member(`c${i}`));
-    for (const member of churn) {
-      join(member);
-      leave(member);
-    }
+    const crowd = Array.from({ length: MAX_PENDING_DELTAS + 10 }, (_, i) => new Member(`c${i}`));
+    for (const member of crowd) join(member);
     turn();
     expect(missed).toBe(1);
     quietEnds();
@@ -226,8 +236,26 @@ describe('presence pushes', () => {
     const lines = watcher.got[1]![1].trimEnd()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(lines.length).toBeLessThan(MAX_PENDING_DELTAS);
-    expect(lines.at(-1)).toEqual({ type: 'presence', event: 'leave', user: churn.at(-1)!.name });
+    expect(lines).toHaveLength(10);
+    expect(lines.at(-1)).toMatchObject({ event: 'join', user: crowd.at(-1)!.name });
+  });
+
+  it('a member that joins and leaves within one period costs the subscribers nothing', () => {
+    const { join, leave, turn, quietEnds } = setup();
+    const watcher = new Member('watcher', false, true);
+    join(watcher);
+    join(new Member('first'));
+    turn(); // pushed at once: the quiet period starts
+    expect(watcher.got).toHaveLength(1);
+    for (let i = 0; i < 50; i++) {
+      const member = new Member(`s${i}`);
+      join(member);
+      turn();
+      leave(member);
+      turn();
+    }
+    quietEnds();
+    expect(watcher.got).toHaveLength(1);
   });
 
   it('a join nobody listens to does not build the joiner’s directory entry', () => {
