@@ -92,9 +92,13 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
     this.#pacing = pacing;
   }
 
-  /** `member` came online (or replaced its own earlier session). */
-  joined(member: M): void {
-    this.#delta(member, true);
+  /**
+   * `member` came online. `replacing`: it took over an earlier session of its name, which
+   * left without a delta (subscribers get this join as an update, and a leave within the
+   * same period must reach them too).
+   */
+  joined(member: M, replacing = false): void {
+    this.#delta(member, true, replacing);
     this.#changed();
     this.#observer?.joined(member);
   }
@@ -115,7 +119,7 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
    * costs the subscribers nothing) unless a subscriber joined in between: its welcome had
    * the member, so it needs the leave.
    */
-  #delta(subject: M, join: boolean): void {
+  #delta(subject: M, join: boolean, replacing = false): void {
     if (!join && this.#undoJoin(subject)) return;
     const subscribing = join && subject.wantsPresence;
     if (this.#directory.presenceCount > (subscribing ? 1 : 0)) {
@@ -125,7 +129,7 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
           ? encodePresenceJoin(subject.name, subject.peerJson)
           : encodePresenceLeave(subject.name),
       );
-      if (join) this.#pendingJoin.set(subject, this.#deltas.length - 1);
+      if (join && !replacing) this.#pendingJoin.set(subject, this.#deltas.length - 1);
     }
     if (subscribing) this.#joinedAt.set(subject, this.#deltas.length);
   }

@@ -229,7 +229,7 @@ function welcome<S extends WelcomedSession>(
         ),
     'welcome',
   );
-  ctx.presence.joined(session);
+  ctx.presence.joined(session, admission.replaces !== undefined);
   // A v1 session has no capabilities (SessionIdentity.has): it is owed nothing more.
   return hello.v < 2 ? undefined : deliverOwed(session, hello, ctx);
 }

@@ -287,7 +287,7 @@ export class ClusterPresence {
     }
     const remote = new RemoteMember(entry, this.#forward);
     if (directory.tryAdd(remote as unknown as DirectoryMember))
-      presence.joined(remote as unknown as DirectoryMember);
+      presence.joined(remote as unknown as DirectoryMember, held !== undefined);
   }
 
   #removeRemote(member: RemoteMember): void {

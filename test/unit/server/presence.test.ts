@@ -52,7 +52,7 @@ function setup(bytesPerSecond?: number, writesPerSecond?: number) {
       task();
     }
   };
-  return { directory, join, leave, turn, quietEnds, delayed };
+  return { directory, presence, join, leave, turn, quietEnds, delayed };
 }
 
 describe('presence pushes', () => {
@@ -238,6 +238,30 @@ describe('presence pushes', () => {
       .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(10);
     expect(lines.at(-1)).toMatchObject({ event: 'join', user: crowd.at(-1)!.name });
+  });
+
+  it('a join that replaced an earlier session of the name is not undone by a leave in the same period', () => {
+    const { directory, presence, join, leave, turn, quietEnds } = setup();
+    const watcher = new Member('watcher', false, true);
+    join(watcher);
+    const old = new Member('xavier');
+    join(old);
+    turn(); // the watcher knows xavier
+    const newer = new Member('xavier');
+    expect(directory.remove(old)).toBe(true); // taken over: no leave for it
+    expect(directory.tryAdd(newer)).toBe(true);
+    presence.joined(newer, true);
+    turn();
+    leave(newer);
+    turn();
+    quietEnds();
+    const events = watcher.got.flatMap(([, lines]) =>
+      lines
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l).event as string),
+    );
+    expect(events).toEqual(['join', 'join', 'leave']); // xavier is gone for the watcher too
   });
 
   it('a member that joins and leaves within one period costs the subscribers nothing', () => {
