@@ -58,8 +58,13 @@ export const DEFAULT_USERS_PACING: UsersPacing = {
   },
 };
 
-/** Deltas one push period may gather; past this, subscribers get a fresh directory instead. */
-export const MAX_PENDING_DELTAS = 256;
+/**
+ * Deltas one push period may gather (≈ 600 KB, kept once for all subscribers); past this,
+ * each subscriber gets a fresh directory instead. That costs each one a whole map once per
+ * this many changes: less than the deltas it replaces while the directory is under ≈ 600 KB
+ * (a few thousand users), so a small cap would make heavy churn cost more, not less.
+ */
+export const MAX_PENDING_DELTAS = 4096;
 
 export class PresenceBroadcaster<M extends DirectoryMember> {
   #directory: PeerDirectory<M>;
