@@ -199,6 +199,21 @@ describe('incoming v2 (ratchet) messages', () => {
     ]);
   });
 
+  it('opens a first message from a sender not listed yet (its presence delta still paced) by the identity in its init, as first contact', () => {
+    const alice = v2User('alice');
+    const idk = listingOf(alice).idk!;
+    const peers = peerBook(); // the server has not told us of alice yet
+    const { ratchet, calls } = scriptedRatchet({
+      hi: opened(idk, { t: 'text', text: 'hi bob' }),
+    });
+    const { incoming, of } = incomingFor(v2User('bob'), { peers, ratchet: () => ratchet });
+    incoming.handle(v2From(alice, 'hi', 'a'));
+    expect(calls[0]).toMatchObject({ candidates: [], firstContact: true });
+    expect(of('message')).toEqual([
+      expect.objectContaining({ text: 'hi bob', id: 'a', protection: Protection.ratchet }),
+    ]);
+  });
+
   it('ignores a listed identity whose signature does not cover the listed key', () => {
     const alice = v2User('alice');
     const peers = peerBook();
