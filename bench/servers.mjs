@@ -189,6 +189,16 @@ function render(template, values) {
  * speak (`sc` = securechat line protocol, `irc`). `options.prefix` is a command prefix
  * (prlimit) for the idle scale.
  */
+/** A target that runs `script PORT CERT KEY` with Node (the bare forwarder, the floor). */
+function nodeScript(name, script, kind) {
+  return async (cert, options = {}) => {
+    const port = await freePort();
+    const args = [...(options.nodeArgs ?? []), join(ROOT, script), String(port)];
+    const proc = launch(process.execPath, [...args, cert.certPath, cert.keyPath], options);
+    return started(name, proc, port, { proto: 'sc', kind });
+  };
+}
+
 export const TARGETS = {
   async ours(cert, options = {}) {
     const port = await freePort();
@@ -252,37 +262,9 @@ export const TARGETS = {
     );
     return started('securechat', proc, port, { proto: 'sc', kind: 'ours' });
   },
-  async bare(cert, options = {}) {
-    const port = await freePort();
-    const proc = launch(
-      process.execPath,
-      [
-        ...(options.nodeArgs ?? []),
-        join(ROOT, 'bench/bare-forwarder.mjs'),
-        String(port),
-        cert.certPath,
-        cert.keyPath,
-      ],
-      options,
-    );
-    return started('bare Node forwarder', proc, port, { proto: 'sc', kind: 'bare' });
-  },
+  bare: nodeScript('bare Node forwarder', 'bench/bare-forwarder.mjs', 'bare'),
   /** Our TLS listener with the bare forwarder's work on top (bench/admission-floor.mjs). */
-  async floor(cert, options = {}) {
-    const port = await freePort();
-    const proc = launch(
-      process.execPath,
-      [
-        ...(options.nodeArgs ?? []),
-        join(ROOT, 'bench/admission-floor.mjs'),
-        String(port),
-        cert.certPath,
-        cert.keyPath,
-      ],
-      options,
-    );
-    return started('listener floor', proc, port, { proto: 'sc', kind: 'floor' });
-  },
+  floor: nodeScript('listener floor', 'bench/admission-floor.mjs', 'floor'),
   async ngircd(cert, options = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'bench-ngircd-'));
     const port = await freePort();

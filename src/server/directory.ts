@@ -107,19 +107,16 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
           entries.set(key, encodeUsersEntry(member.name, member.pub));
         this.#usersEntries = entries;
       }
-      this.#usersJson = `{${[...entries.values()].join(',')}}`;
+      this.#usersJson = jsonObject(entries.values());
     }
     return this.#usersJson;
   }
 
   /** JSON of `{ name: PeerInfo, ... }` (v2 `peers`), cached until the next change. */
   peersJson(): string {
-    if (this.#peersJson === undefined) {
-      const parts: string[] = [];
-      for (const member of this.#byKey.values())
-        parts.push(encodePeersEntry(member.name, member.peerJson));
-      this.#peersJson = `{${parts.join(',')}}`;
-    }
+    this.#peersJson ??= jsonObject(
+      Array.from(this.#byKey.values(), (member) => encodePeersEntry(member.name, member.peerJson)),
+    );
     return this.#peersJson;
   }
 
@@ -127,4 +124,9 @@ export class PeerDirectory<M extends DirectoryMember = DirectoryMember> {
     this.#usersJson = undefined;
     this.#peersJson = undefined;
   }
+}
+
+/** A JSON object of `"key":value` entries, in order. */
+function jsonObject(entries: Iterable<string>): string {
+  return `{${Array.from(entries).join(',')}}`;
 }

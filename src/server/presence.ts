@@ -7,31 +7,7 @@ export interface PresenceObserver<M> {
   left(member: M): void;
 }
 
-/**
- * Pushes directory changes to clients.
- * - v1 clients get the whole `users` map. Joins and leaves within one event-loop turn are
- *   coalesced into one frame per client (a burst of reconnects after a restart would
- *   otherwise cost O(N²) frames), serialized once and written to every v1 client. After a
- *   push, changes wait out a quiet period and then go as one more push: a lone join is
- *   pushed at once, a storm of connects costs at most one `users` frame per v1 client per
- *   quiet period instead of two per connect (the frame always carries the whole, current
- *   map, so nothing is lost by waiting). The quiet period is `quietMs` (50 ms by default),
- *   or longer when the push was big: as long as the push's bytes (frame × v1 clients) take
- *   at `bytesPerSecond`, and its writes (one per client) at `writesPerSecond`. With 1,000
- *   v1 clients online the map is ≈ 65 KB, a push 65 MB: every 50 ms that would be 1.3 GB/s
- *   of TLS writes during a connect storm.
- * - v2 clients with the `presence` capability get a small delta per change, paced the same
- *   way: the deltas of one push period go to each subscriber as one write (a lone change at
- *   once, a storm's changes one write per subscriber per quiet period instead of one per
- *   change: with 1,000 subscribers online a connect cost 18.6 ms of server CPU in writes).
- *   Each subscriber gets the deltas that follow its own join, never its own; past
- *   `MAX_PENDING_DELTAS` in one period the deltas are dropped and every subscriber gets a
- *   fresh directory instead (`directoryMissed`).
- * - v2 clients without it get nothing pushed (they ask with `list`); this is what lets
- *   one server hold many thousands of idle clients.
- * A member that is not reading misses pushes and gets a fresh directory once it reads.
- */
-/** How `users` pushes to v1 clients are paced (injected in tests). */
+/** How directory pushes (v1 `users` frames, v2 `presence` deltas) are paced (injected in tests). */
 export interface UsersPacing {
   /** After a push, further changes wait this long and then go as one push (0: no wait). */
   quietMs: number;
@@ -66,6 +42,30 @@ export const DEFAULT_USERS_PACING: UsersPacing = {
  */
 export const MAX_PENDING_DELTAS = 4096;
 
+/**
+ * Pushes directory changes to clients.
+ * - v1 clients get the whole `users` map. Joins and leaves within one event-loop turn are
+ *   coalesced into one frame per client (a burst of reconnects after a restart would
+ *   otherwise cost O(N²) frames), serialized once and written to every v1 client. After a
+ *   push, changes wait out a quiet period and then go as one more push: a lone join is
+ *   pushed at once, a storm of connects costs at most one `users` frame per v1 client per
+ *   quiet period instead of two per connect (the frame always carries the whole, current
+ *   map, so nothing is lost by waiting). The quiet period is `quietMs` (50 ms by default),
+ *   or longer when the push was big: as long as the push's bytes (frame × v1 clients) take
+ *   at `bytesPerSecond`, and its writes (one per client) at `writesPerSecond`. With 1,000
+ *   v1 clients online the map is ≈ 65 KB, a push 65 MB: every 50 ms that would be 1.3 GB/s
+ *   of TLS writes during a connect storm.
+ * - v2 clients with the `presence` capability get a small delta per change, paced the same
+ *   way: the deltas of one push period go to each subscriber as one write (a lone change at
+ *   once, a storm's changes one write per subscriber per quiet period instead of one per
+ *   change: with 1,000 subscribers online a connect cost 18.6 ms of server CPU in writes).
+ *   Each subscriber gets the deltas that follow its own join, never its own; past
+ *   `MAX_PENDING_DELTAS` in one period the deltas are dropped and every subscriber gets a
+ *   fresh directory instead (`directoryMissed`).
+ * - v2 clients without it get nothing pushed (they ask with `list`); this is what lets
+ *   one server hold many thousands of idle clients.
+ * A member that is not reading misses pushes and gets a fresh directory once it reads.
+ */
 export class PresenceBroadcaster<M extends DirectoryMember> {
   #directory: PeerDirectory<M>;
   /** Presence deltas since the last push, in order. */
@@ -151,10 +151,17 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
 
   /** Too many deltas for one period: every subscriber gets a fresh directory instead. */
   #overflow(): void {
-    this.#deltas = [];
-    this.#joinedAt.clear();
-    this.#pendingJoin.clear();
+    this.#takePeriod();
     for (const member of this.#directory.presenceMembers()) member.directoryMissed();
+  }
+
+  /** This period's deltas and subscriber joins; the next period starts empty. */
+  #takePeriod(): { deltas: string[]; joinedAt: Map<M, number> } {
+    const period = { deltas: this.#deltas, joinedAt: this.#joinedAt };
+    this.#deltas = [];
+    this.#joinedAt = new Map();
+    this.#pendingJoin.clear();
+    return period;
   }
 
   #changed(): void {
@@ -200,16 +207,8 @@ export class PresenceBroadcaster<M extends DirectoryMember> {
 
   /** Sends each subscriber the deltas gathered for it, as one write. */
   #pushDeltas(): void {
-    const deltas = this.#deltas;
-    const joinedAt = this.#joinedAt;
-    if (deltas.length === 0) {
-      joinedAt.clear();
-      this.#pendingJoin.clear();
-      return;
-    }
-    this.#deltas = [];
-    this.#joinedAt = new Map();
-    this.#pendingJoin.clear();
+    const { deltas, joinedAt } = this.#takePeriod();
+    if (deltas.length === 0) return;
     const all = deltas.join('');
     for (const member of this.#directory.presenceMembers()) {
       const from = joinedAt.get(member);
