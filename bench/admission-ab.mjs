@@ -8,8 +8,13 @@
 // (bench/admission-floor.mjs): ours ÷ floor is what sessions cost, floor ÷ bare what the
 // listener costs.
 //
+// `--node-variant "name=NODE FLAGS"` runs this build under other Node/V8 flags (for example
+// `tierup=--interrupt-budget=4096`: how much of a just-started daemon's cost is V8 tiering
+// up, not our code).
+//
 //   node bench/admission-ab.mjs [--base DIR] [--reps 5] [--count 1000] [--warmup 200]
 //                               [--floor] [--variant "off=--no-plaintext-reply"]...
+//                               [--node-variant "tierup=--interrupt-budget=4096"]...
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,11 +25,16 @@ import { killAll, makeCertificate, TARGETS } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const take = optionTaker(args);
-const variants = [];
-for (let v = take('variant'); v !== undefined; v = take('variant')) {
+/** `name=FLAGS` → { name, flags }. */
+const variant = (v) => {
   const [name, ...flags] = v.split('=');
-  variants.push({ name, flags: flags.join('=').split(/\s+/).filter(Boolean) });
-}
+  return { name, flags: flags.join('=').split(/\s+/).filter(Boolean) };
+};
+const variants = [];
+for (let v = take('variant'); v !== undefined; v = take('variant')) variants.push(variant(v));
+const nodeVariants = [];
+for (let v = take('node-variant'); v !== undefined; v = take('node-variant'))
+  nodeVariants.push(variant(v));
 const base = take('base');
 const floorAt = args.indexOf('--floor');
 const floor = floorAt !== -1;
@@ -34,7 +44,7 @@ const count = Number(take('count', 1000));
 const warmup = Number(take('warmup', 200));
 if (args.length > 0 || !(reps > 0) || !(count > 0) || !(warmup >= 0)) {
   console.error(
-    'usage: node bench/admission-ab.mjs [--base DIR] [--reps 5] [--count 1000] [--warmup 200] [--floor] [--variant "name=FLAGS"]...',
+    'usage: node bench/admission-ab.mjs [--base DIR] [--reps 5] [--count 1000] [--warmup 200] [--floor] [--variant "name=SERVE FLAGS"]... [--node-variant "name=NODE FLAGS"]...',
   );
   process.exit(2);
 }
@@ -46,6 +56,10 @@ const builds = [
   ...variants.map((v) => ({
     name: v.name,
     start: (cert) => TARGETS.ours(cert, { extraArgs: v.flags }),
+  })),
+  ...nodeVariants.map((v) => ({
+    name: v.name,
+    start: (cert) => TARGETS.ours(cert, { nodeArgs: v.flags }),
   })),
   ...(floor ? [{ name: 'floor', start: (cert) => TARGETS.floor(cert) }] : []),
   { name: 'bare', start: (cert) => TARGETS.bare(cert) },

@@ -73,24 +73,29 @@ export function benchScenarios({
     String(target.pid),
   ];
 
-  /** Runs `fn` against each peer `reps` times, a fresh server each time; keeps medians. */
+  /**
+   * Runs `fn` against each peer `reps` times, a fresh server each time; keeps medians.
+   * Repetitions are interleaved (ours, bare, ... then the reverse order, ...), so a drift of
+   * the shared machine during a scenario falls on every peer alike and not on the ratios.
+   */
   async function medianRuns(label, fn, targets = peers, serverOptions = {}) {
-    const out = {};
-    for (const peer of targets) {
-      const runs = [];
-      for (let r = 0; r < reps; r++) {
+    const runs = new Map(targets.map((peer) => [peer, []]));
+    for (let r = 0; r < reps; r++) {
+      for (const peer of r % 2 ? [...targets].reverse() : targets) {
         const given = typeof serverOptions === 'function' ? serverOptions() : serverOptions;
         const target = await TARGETS[peer](cert, peer === 'ours' ? withOursArgs(given) : given);
         try {
-          runs.push(await fn(target));
+          runs.get(peer).push(await fn(target));
         } catch (error) {
           console.error(`  ${label} ${peer}: ${error.message}`);
         } finally {
           await target.stop();
         }
       }
-      if (runs.length > 0) out[peer] = medianOf(runs);
-      else out[peer] = { error: 'every repetition failed' };
+    }
+    const out = {};
+    for (const [peer, done] of runs) {
+      out[peer] = done.length > 0 ? medianOf(done) : { error: 'every repetition failed' };
       console.error(`  ${label} ${peer}: ${JSON.stringify(out[peer]).slice(0, 240)}`);
     }
     return out;
