@@ -9,6 +9,7 @@ import { percentile } from './stats.mjs';
 export async function relay(ctx) {
   const {
     args,
+    proto,
     deadline,
     sleep,
     payload,
