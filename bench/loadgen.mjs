@@ -12,7 +12,7 @@
 import { makeIdentities } from './lib/clients.mjs';
 import { loadgenContext } from './lib/loadgen-common.mjs';
 import { relay as relayMode } from './lib/loadgen-relay.mjs';
-import { cpuSeconds } from './lib/proc.mjs';
+import { cpuReading, cpuSecondsSince } from './lib/proc.mjs';
 import { percentile } from './lib/stats.mjs';
 
 const ctx = loadgenContext(process.argv.slice(2));
@@ -171,7 +171,7 @@ async function admission() {
   const connectMs = [];
   let failures = 0;
   let firstFailure;
-  const cpu0 = cpuSeconds(serverPid);
+  const cpu0 = cpuReading(serverPid);
   const t0 = process.hrtime.bigint();
   await pool(count, concurrency, async (i) => {
     const started = process.hrtime.bigint();
@@ -186,7 +186,7 @@ async function admission() {
   });
   const seconds = elapsedMs(t0) / 1000;
   await sleep(300); // the server finishes closing the last connections (part of the cost)
-  const cpu = cpuSeconds(serverPid) - cpu0;
+  const cpu = cpuSecondsSince(serverPid, cpu0);
   connectMs.sort((a, b) => a - b);
   return {
     connects: connectMs.length,

@@ -2,7 +2,7 @@
 // flight per pair; server CPU per message, latency percentiles, stranded and lost messages.
 import { tlsDescription } from './clients.mjs';
 import { PAYLOAD_BYTES } from './loadgen-common.mjs';
-import { cpuSeconds, machineCpuSeconds } from './proc.mjs';
+import { cpuReading, cpuSecondsSince, machineCpuSeconds } from './proc.mjs';
 import { percentile } from './stats.mjs';
 
 /** The relay mode of the load generator, on its context ({@link loadgenContext}). */
@@ -146,14 +146,14 @@ export async function relay(ctx) {
     await sleep(100);
   }
 
-  const cpu0 = serverPid ? cpuSeconds(serverPid) : Number.NaN;
+  const cpu0 = serverPid ? cpuReading(serverPid) : undefined;
   const ownCpu0 = process.cpuUsage();
   const machine0 = machineCpuSeconds();
   const t0 = process.hrtime.bigint();
   startPhase(MEASURED, perPair);
   const complete = await waitQuiet(() => received === pairs * perPair);
   // Read at once when complete; otherwise after the idle grace period (a few ticks at most).
-  const cpu = serverPid ? cpuSeconds(serverPid) - cpu0 : Number.NaN;
+  const cpu = serverPid ? cpuSecondsSince(serverPid, cpu0) : Number.NaN;
   const ownCpu = process.cpuUsage(ownCpu0);
   const machine1 = machineCpuSeconds();
   const seconds = lastDelivery ? Number(lastDelivery - t0) / 1e9 : Number.NaN;
