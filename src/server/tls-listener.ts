@@ -8,8 +8,7 @@ import type { AdmitRefusal, ConnectionLimiter } from './limits/connection-limite
 import { mayStartProxyHeader, PROXY_V2_MAX_BYTES, parseProxyHeader } from './proxy-protocol.js';
 import {
   answerPlaintextOnRefusal,
-  classifyFirstRecordError,
-  classifyTlsError,
+  classifyHandshakeError,
   plaintextReply,
   type RejectReason,
 } from './tls-refusal.js';
@@ -302,7 +301,7 @@ export class TlsListener {
     const onError = (error: NodeJS.ErrnoException) => {
       if (handshake.settled) return;
       handshake.settle();
-      const reason = checked ? classifyTlsError(error) : classifyFirstRecordError(error);
+      const reason = classifyHandshakeError(error, socket, checked, handshake);
       this.#options.onRejected(reason, remote, error.code ?? error.message);
       tlsSocket.destroy();
     };
@@ -351,6 +350,7 @@ function release(limits: { close(key: string): void }, key: string): () => void 
  */
 class Handshake {
   settled = false;
+  plaintextAnswered = false;
   #socket: Socket;
   #pending: Set<Socket>;
   #clock: Clock;

@@ -27,6 +27,13 @@ export function plaintextReply(http: boolean): string {
     : encodeError(ErrorCode.TLS_REQUIRED, PLAINTEXT_MESSAGE);
 }
 
+/** What the refusal of a handshake under way reads and records (tls-listener.ts's Handshake). */
+export interface RefusalState {
+  readonly settled: boolean;
+  /** A plain-text answer went out on the TCP socket (the first record was not TLS). */
+  plaintextAnswered: boolean;
+}
+
 /** Node's native TLS handle under a TLSSocket (`TLSSocket#_handle`, a `TLSWrap`). */
 interface TlsWrapHandle {
   onerror?: (this: TlsWrapHandle, error: NodeJS.ErrnoException) => void;
@@ -53,7 +60,7 @@ function tcpBytesWritten(raw: Socket): number | undefined {
 export function answerPlaintextOnRefusal(
   tlsSocket: TLSSocket,
   raw: Socket,
-  handshake: { readonly settled: boolean },
+  handshake: RefusalState,
 ): (() => void) | undefined {
   const handle = (tlsSocket as unknown as { _handle: TlsWrapHandle | null })._handle;
   const nodeOnError = handle?.onerror;
@@ -61,14 +68,35 @@ export function answerPlaintextOnRefusal(
   handle.onerror = function onerror(error) {
     if (!handshake.settled && !raw.destroyed && tcpBytesWritten(raw) === 0) {
       const reason = classifyFirstRecordError(error);
-      if (reason === 'plaintext_http' || reason === 'plaintext')
+      if (reason === 'plaintext_http' || reason === 'plaintext') {
+        handshake.plaintextAnswered = true;
         raw.end(plaintextReply(reason === 'plaintext_http'));
+      }
     }
     nodeOnError.call(this, error);
   };
   return () => {
     handle.onerror = nodeOnError;
   };
+}
+
+/**
+ * Names a TLS error before the handshake settled. `checked`: the first bytes were looked at
+ * in JS (after a PROXY header; plaintext was answered there). Otherwise the error is about
+ * the first record only while nothing was written on `raw` yet: once the server sent its TLS
+ * flight, the client spoke TLS, and a record that is not TLS after it is a TLS error, not a
+ * plaintext client (it gets no plain-text answer either; see answerPlaintextOnRefusal).
+ */
+export function classifyHandshakeError(
+  error: NodeJS.ErrnoException,
+  raw: Socket,
+  checked: boolean,
+  handshake: RefusalState,
+): RejectReason {
+  // (The plain-text answer, written before this runs, is not the server's TLS flight.)
+  return !checked && (handshake.plaintextAnswered || tcpBytesWritten(raw) === 0)
+    ? classifyFirstRecordError(error)
+    : classifyTlsError(error);
 }
 
 /**

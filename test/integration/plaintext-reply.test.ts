@@ -104,6 +104,10 @@ describe('plaintext reply (default): plaintext answered from the TLS error', () 
     expect(answered[0]).toBe(0x16); // the server's TLS flight
     expect(answered.toString('latin1')).not.toContain('E_TLS_REQUIRED');
     expect(answered.toString('latin1')).not.toContain('this port speaks TLS');
+    // Counted as the TLS error it is, not as a plaintext probe (the client spoke TLS first).
+    expect(await until(() => t.server.stats.tlsRejected.get('tls_version') === 1)).toBe(true);
+    expect(t.server.stats.tlsRejected.get('plaintext') ?? 0).toBe(0);
+    expect(t.server.stats.securityEvents.get('plaintext_probe') ?? 0).toBe(0);
   });
 
   it('TLS clients are served beside the probes', async () => {

@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   answerPlaintextOnRefusal,
   classifyFirstRecordError,
+  classifyHandshakeError,
 } from '../../../src/server/tls-refusal.js';
 
 type OnError = (this: unknown, error: NodeJS.ErrnoException) => void;
@@ -14,13 +15,14 @@ function fixture(settled = false) {
   const handle: { onerror: OnError } = { onerror: nodeOnError };
   const tlsSocket = { _handle: handle } as unknown as TLSSocket;
   const raw = { destroyed: false, end: vi.fn(), _handle: { bytesWritten: 0 } };
-  const unhook = answerPlaintextOnRefusal(tlsSocket, raw as unknown as Socket, { settled });
+  const state = { settled, plaintextAnswered: false };
+  const unhook = answerPlaintextOnRefusal(tlsSocket, raw as unknown as Socket, state);
   const fail = (code: string) => {
     const error = Object.assign(new Error(code), { code });
     handle.onerror.call(handle, error);
     return error;
   };
-  return { handle, nodeOnError, raw, unhook, fail };
+  return { handle, nodeOnError, raw, state, unhook, fail };
 }
 
 describe('answerPlaintextOnRefusal', () => {
@@ -36,9 +38,10 @@ describe('answerPlaintextOnRefusal', () => {
     );
   });
 
-  it('answers other plaintext with an E_TLS_REQUIRED line', () => {
-    const { raw, nodeOnError, fail } = fixture();
+  it('answers other plaintext with an E_TLS_REQUIRED line, and records that it answered', () => {
+    const { raw, nodeOnError, state, fail } = fixture();
     fail('ERR_SSL_WRONG_VERSION_NUMBER');
+    expect(state.plaintextAnswered).toBe(true);
     const line = String(raw.end.mock.calls[0]![0]);
     expect(line.endsWith('\n')).toBe(true);
     expect(JSON.parse(line)).toMatchObject({ type: 'error', code: 'E_TLS_REQUIRED' });
@@ -57,10 +60,11 @@ describe('answerPlaintextOnRefusal', () => {
   });
 
   it('writes nothing once TLS bytes went out on the TCP socket (garbage mid-handshake)', () => {
-    const { raw, nodeOnError, fail } = fixture();
+    const { raw, nodeOnError, state, fail } = fixture();
     raw._handle.bytesWritten = 765; // the server's first flight
     fail('ERR_SSL_WRONG_VERSION_NUMBER');
     expect(raw.end).not.toHaveBeenCalled();
+    expect(state.plaintextAnswered).toBe(false);
     expect(nodeOnError).toHaveBeenCalledTimes(1);
   });
 
@@ -73,7 +77,8 @@ describe('answerPlaintextOnRefusal', () => {
 
   it('does nothing without a native handle', () => {
     const tlsSocket = { _handle: null } as unknown as TLSSocket;
-    expect(answerPlaintextOnRefusal(tlsSocket, {} as Socket, { settled: false })).toBeUndefined();
+    const state = { settled: false, plaintextAnswered: false };
+    expect(answerPlaintextOnRefusal(tlsSocket, {} as Socket, state)).toBeUndefined();
   });
 });
 
@@ -87,5 +92,29 @@ describe('classifyFirstRecordError', () => {
     ['ERR_SSL_NO_SHARED_CIPHER', 'tls_error'],
   ])('%s → %s', (code, reason) => {
     expect(classifyFirstRecordError(Object.assign(new Error(code), { code }))).toBe(reason);
+  });
+});
+
+describe('classifyHandshakeError', () => {
+  const wrongVersion = Object.assign(new Error('wrong version number'), {
+    code: 'ERR_SSL_WRONG_VERSION_NUMBER',
+  });
+  const raw = (bytesWritten: number) => ({ _handle: { bytesWritten } }) as unknown as Socket;
+  const state = (plaintextAnswered: boolean) => ({ settled: false, plaintextAnswered });
+
+  it('a first record that is not TLS, nothing sent yet: a plaintext client', () => {
+    expect(classifyHandshakeError(wrongVersion, raw(0), false, state(false))).toBe('plaintext');
+  });
+
+  it('the same error after the server sent its TLS flight: a TLS error, not plaintext', () => {
+    expect(classifyHandshakeError(wrongVersion, raw(765), false, state(false))).toBe('tls_version');
+  });
+
+  it('bytes on the socket that are the plain-text answer itself: still plaintext', () => {
+    expect(classifyHandshakeError(wrongVersion, raw(96), false, state(true))).toBe('plaintext');
+  });
+
+  it('first bytes already checked in JS (after a PROXY header): a TLS error', () => {
+    expect(classifyHandshakeError(wrongVersion, raw(0), true, state(false))).toBe('tls_version');
   });
 });
