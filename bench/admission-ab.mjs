@@ -15,12 +15,13 @@
 //   node bench/admission-ab.mjs [--base DIR] [--reps 5] [--count 1000] [--warmup 200]
 //                               [--floor] [--variant "off=--no-plaintext-reply"]...
 //                               [--node-variant "tierup=--interrupt-budget=4096"]...
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { admissionStorm } from './lib/admission-storm.mjs';
 import { optionTaker } from './lib/args.mjs';
+import { loadAverage } from './lib/proc.mjs';
+import { median } from './lib/stats.mjs';
 import { killAll, makeCertificate, TARGETS } from './servers.mjs';
 
 const args = process.argv.slice(2);
@@ -77,11 +78,6 @@ const cert = await makeCertificate(certDir);
 /** One measured storm against `target` (a fresh server), on the load-generator CPU. */
 const storm = (target) => admissionStorm(target, cert, { count, warmup }).serverCpuMsPerConnect;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const load = () => spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.split(' ')[0];
 for (let rep = 0; rep < reps; rep++) {
   for (const build of rep % 2 ? [...builds].reverse() : builds) {
     const target = await build.start(cert);
@@ -91,7 +87,7 @@ for (let rep = 0; rep < reps; rep++) {
       await target.stop();
     }
     console.log(
-      `round ${rep + 1} ${build.name}: ${build.runs.at(-1).toFixed(2)} ms (load ${load()})`,
+      `round ${rep + 1} ${build.name}: ${build.runs.at(-1).toFixed(2)} ms (load ${loadAverage()[0]})`,
     );
   }
 }

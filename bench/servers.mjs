@@ -184,11 +184,6 @@ function render(template, values) {
   );
 }
 
-/**
- * Every server speaks TLS on 127.0.0.1:`port`; `proto` tells the load generator what to
- * speak (`sc` = securechat line protocol, `irc`). `options.prefix` is a command prefix
- * (prlimit) for the idle scale.
- */
 /** A target that runs `script PORT CERT KEY` with Node (the bare forwarder, the floor). */
 function nodeScript(name, script, kind) {
   return async (cert, options = {}) => {
@@ -199,6 +194,11 @@ function nodeScript(name, script, kind) {
   };
 }
 
+/**
+ * Every server speaks TLS on 127.0.0.1:`port`; `proto` tells the load generator what to
+ * speak (`sc` = securechat line protocol, `irc`). `options.prefix` is a command prefix
+ * (prlimit) for the idle scale.
+ */
 export const TARGETS = {
   async ours(cert, options = {}) {
     const port = await freePort();
